@@ -1,0 +1,604 @@
+/*
+ * arphad: the daemon. Reads the config, stops the kernel's own ARP input on
+ * the managed interfaces (nft owner table), feeds every ARP frame to the
+ * engine and carries out what it asks: frames out, kernel neighbours in and
+ * out, log lines. Answers the CLI on a unix socket.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arpha_build.h"
+#include "core/arp_engine.h"
+#include "core/config.h"
+#include "os/control.h"
+#include "os/log.h"
+#include "os/netlink.h"
+#include "os/nft.h"
+#include "os/packet.h"
+#include "os/show.h"
+#include "os/util.h"
+
+#define MAX_ADDRS 256
+#define RX_BATCH 256
+#define CONFIG_MAX_BYTES (4u << 20)
+
+struct mif {
+	const struct conf_iface *conf;
+	uint32_t ifindex; /* 0 while the device is absent */
+	bool up;
+	int fd;
+	struct event *ev;
+	struct daemon *d;
+	uint64_t send_errors;
+};
+
+struct daemon {
+	struct config cfg;
+	const char *cfg_path;
+	struct event_base *base;
+	struct arp_engine *eng;
+	struct nl *nl;
+	struct nft_guard *guard;
+	struct mif *ifs;
+	size_t n_ifs;
+	struct event *nl_ev, *timer, *ctl_ev;
+	struct event *sigs[3];
+	int ctl_fd;
+	struct actions acts;
+};
+
+/* ---- carrying out actions ---- */
+
+static struct mif *mif_by_index(struct daemon *d, uint32_t ifindex)
+{
+	for (size_t i = 0; i < d->n_ifs; i++)
+		if (d->ifs[i].ifindex && d->ifs[i].ifindex == ifindex)
+			return &d->ifs[i];
+	return NULL;
+}
+
+static struct mif *mif_by_name(struct daemon *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_ifs; i++)
+		if (strcmp(d->ifs[i].conf->name, name) == 0 ||
+		    strcmp(d->ifs[i].conf->device, name) == 0)
+			return &d->ifs[i];
+	return NULL;
+}
+
+static void apply(struct daemon *d)
+{
+	struct actions *a = &d->acts;
+	char ip[IP4_STRLEN];
+	for (size_t i = 0; i < a->n; i++) {
+		const struct action *act = &a->v[i];
+		struct mif *m = mif_by_index(d, act->ifindex);
+		switch (act->type) {
+		case ACT_SEND:
+			if (m && m->fd >= 0 &&
+			    packet_send(m->fd, m->ifindex, act->u.frame.buf, act->u.frame.len) < 0) {
+				if (m->send_errors++ % 1000 == 0)
+					log_warn("%s: cannot send ARP frame (%llu failures so far)",
+						 m->conf->name, (unsigned long long)m->send_errors);
+			}
+			break;
+		case ACT_NEIGH_SET:
+			if (nl_neigh_set(d->nl, act->ifindex, act->u.neigh.ip, &act->u.neigh.mac,
+					 act->u.neigh.kind == NEIGH_PERMANENT) < 0)
+				log_warn("%s: cannot install neighbour %s",
+					 m ? m->conf->name : "?", ip4_fmt(act->u.neigh.ip, ip));
+			break;
+		case ACT_NEIGH_DEL:
+			if (nl_neigh_del(d->nl, act->ifindex, act->u.neigh.ip) < 0)
+				log_warn("%s: cannot remove neighbour %s",
+					 m ? m->conf->name : "?", ip4_fmt(act->u.neigh.ip, ip));
+			break;
+		case ACT_LOG:
+			log_line(act->u.log.level, act->u.log.text);
+			break;
+		}
+	}
+	if (a->dropped) {
+		log_warnx("out of memory: %zu actions lost", a->dropped);
+		a->dropped = 0;
+	}
+	actions_reset(a);
+}
+
+static void arm_timer(struct daemon *d)
+{
+	uint64_t next = arp_engine_next_deadline(d->eng);
+	if (next == UINT64_MAX) {
+		evtimer_del(d->timer);
+		return;
+	}
+	uint64_t now = now_ms();
+	uint64_t wait = next > now ? next - now : 0;
+	struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
+	evtimer_add(d->timer, &tv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	arp_engine_tick(d->eng, now_ms(), &d->acts);
+	apply(d);
+	arm_timer(d);
+}
+
+/* ---- frames ---- */
+
+static void on_packet(evutil_socket_t fd, short what, void *arg)
+{
+	struct mif *m = arg;
+	struct daemon *d = m->d;
+	uint8_t buf[2048];
+	for (int i = 0; i < RX_BATCH; i++) {
+		bool out, other;
+		long n = packet_recv(m->fd, buf, sizeof(buf), &out, &other);
+		if (n < 0) {
+			log_warn("%s: packet socket", m->conf->name);
+			break;
+		}
+		if (n == 0)
+			break;
+		arp_engine_input(d->eng, m->ifindex, buf, (size_t)n, out, other, now_ms(), &d->acts);
+		apply(d);
+	}
+	arm_timer(d);
+}
+
+/* ---- interfaces ---- */
+
+static void refresh_addrs(struct daemon *d, struct mif *m)
+{
+	struct ip4_prefix addrs[MAX_ADDRS];
+	size_t n = 0;
+	if (nl_addrs(d->nl, m->ifindex, addrs, MAX_ADDRS, &n) < 0) {
+		log_warn("%s: cannot read addresses", m->conf->name);
+		return;
+	}
+	if (n > MAX_ADDRS) {
+		log_warnx("%s: %zu IPv4 addresses, only the first %d are used", m->conf->name, n,
+			  MAX_ADDRS);
+		n = MAX_ADDRS;
+	}
+	if (arp_engine_iface_set_addrs(d->eng, m->ifindex, addrs, n) < 0)
+		log_warn("%s: cannot set addresses", m->conf->name);
+}
+
+/* Static entries go back into the kernel (it drops them when a link goes down). */
+static void reinstall_static(struct daemon *d, struct mif *m)
+{
+	struct arp_iface_view v;
+	if (arp_engine_iface_get(d->eng, m->ifindex, &v) < 0)
+		return;
+	size_t cursor = 0;
+	struct arp_entry *en;
+	while ((en = arp_cache_next(v.cache, &cursor)))
+		if (en->type == ARP_STATIC)
+			nl_neigh_set(d->nl, m->ifindex, en->ip, &en->mac, true);
+}
+
+/* Start managing m's device. -1 with a message when it cannot be done. */
+static int attach(struct daemon *d, struct mif *m, char *err, size_t errlen)
+{
+	struct nl_link l;
+	const char *dev = m->conf->device;
+	if (nl_link_by_name(d->nl, dev, &l) < 0) {
+		snprintf(err, errlen, "interface %s (Device=%s): %s", m->conf->name, dev,
+			 errno == ENODEV ? "no such device" : strerror(errno));
+		return -1;
+	}
+	if (!l.has_mac) {
+		snprintf(err, errlen, "interface %s (Device=%s) has no Ethernet address",
+			 m->conf->name, dev);
+		return -1;
+	}
+	if (arp_engine_iface_add(d->eng, l.ifindex, m->conf->name, &l.mac, l.vlan) < 0) {
+		snprintf(err, errlen, "interface %s: %s", m->conf->name, strerror(errno));
+		return -1;
+	}
+	m->ifindex = l.ifindex;
+	m->up = l.up;
+	refresh_addrs(d, m);
+	for (size_t i = 0; i < d->cfg.n_entries; i++) {
+		const struct conf_entry *ce = &d->cfg.entries[i];
+		if (strcmp(ce->iface, m->conf->name) != 0)
+			continue;
+		if (arp_engine_add_entry(d->eng, l.ifindex, ce->ip, ce->mode,
+					 ce->has_mac ? &ce->mac : NULL, &d->acts) < 0) {
+			char ip[IP4_STRLEN];
+			snprintf(err, errlen, "%s:%d: ARPEntry %s on %s: %s", d->cfg_path, ce->line,
+				 ip4_fmt(ce->ip, ip), m->conf->name, strerror(errno));
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < d->cfg.n_proxies; i++) {
+		const struct conf_proxy *p = &d->cfg.proxies[i];
+		bool here = p->all;
+		for (size_t k = 0; !here && k < p->n_ifaces; k++)
+			here = strcmp(p->ifaces[k], m->conf->name) == 0;
+		if (here && arp_engine_add_proxy(d->eng, l.ifindex, &p->net) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	/* the socket first, so the kernel's new requests are seen, then the flush */
+	m->fd = packet_open(l.ifindex);
+	if (m->fd < 0) {
+		snprintf(err, errlen, "interface %s: packet socket: %s%s", m->conf->name,
+			 strerror(errno),
+			 errno == EPERM ? " (arphad needs CAP_NET_RAW and CAP_NET_ADMIN)" : "");
+		goto fail;
+	}
+	m->ev = event_new(d->base, m->fd, EV_READ | EV_PERSIST, on_packet, m);
+	if (!m->ev || event_add(m->ev, NULL) < 0) {
+		snprintf(err, errlen, "interface %s: cannot watch the packet socket",
+			 m->conf->name);
+		goto fail;
+	}
+	int flushed = nl_neigh_flush_learned(d->nl, l.ifindex);
+	if (flushed < 0)
+		log_warn("%s: cannot flush unvetted kernel neighbours", m->conf->name);
+	else if (flushed > 0)
+		log_info("%s: removed %d kernel neighbour entries learned before arphad",
+			 m->conf->name, flushed);
+	apply(d);
+	log_info("%s: managing device %s (ifindex %u)", m->conf->name, dev, l.ifindex);
+	return 0;
+fail:
+	if (m->ev)
+		event_free(m->ev);
+	m->ev = NULL;
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+	arp_engine_iface_del(d->eng, l.ifindex);
+	m->ifindex = 0;
+	actions_reset(&d->acts);
+	return -1;
+}
+
+static void detach(struct daemon *d, struct mif *m)
+{
+	if (m->ev)
+		event_free(m->ev);
+	m->ev = NULL;
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+	arp_engine_iface_del(d->eng, m->ifindex);
+	m->ifindex = 0;
+}
+
+static void on_link_event(const struct nl_event *ev, void *arg)
+{
+	struct daemon *d = arg;
+	struct mif *m = mif_by_index(d, ev->ifindex);
+	char err[256];
+	switch (ev->type) {
+	case NLE_ADDR:
+		if (m)
+			refresh_addrs(d, m);
+		break;
+	case NLE_LINK_DEL:
+		if (m) {
+			log_warnx("%s: device %s went away; waiting for it to come back",
+				  m->conf->name, m->conf->device);
+			detach(d, m);
+		}
+		break;
+	case NLE_LINK:
+		if (m) {
+			if (ev->link.has_mac)
+				arp_engine_iface_set_mac(d->eng, m->ifindex, &ev->link.mac);
+			if (ev->link.up && !m->up)
+				reinstall_static(d, m);
+			m->up = ev->link.up;
+			break;
+		}
+		for (size_t i = 0; i < d->n_ifs; i++) {
+			m = &d->ifs[i];
+			if (m->ifindex || strcmp(m->conf->device, ev->link.name) != 0)
+				continue;
+			if (attach(d, m, err, sizeof(err)) < 0)
+				log_warnx("%s", err);
+		}
+		break;
+	}
+}
+
+static void on_netlink(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	if (nl_events_read(d->nl, on_link_event, d) < 0) {
+		if (errno != ENOBUFS) {
+			log_warn("netlink events");
+			return;
+		}
+		/* events were lost: read the state again */
+		log_warnx("netlink events lost; re-reading interfaces");
+		for (size_t i = 0; i < d->n_ifs; i++) {
+			struct mif *m = &d->ifs[i];
+			struct nl_link l;
+			if (m->ifindex && nl_link_by_index(d->nl, m->ifindex, &l) < 0)
+				detach(d, m);
+			else if (m->ifindex)
+				refresh_addrs(d, m);
+		}
+	}
+	arm_timer(d);
+}
+
+/* ---- control ---- */
+
+static void serve(struct daemon *d, int cfd, char **argv, int argc, bool json)
+{
+	struct sbuf b;
+	sbuf_init(&b);
+	uint64_t now = now_ms();
+	char msg[256];
+	const char *cmd = argc > 0 ? argv[0] : "";
+	const char *sub = argc > 1 ? argv[1] : "";
+	struct mif *m = NULL;
+
+	if (strcmp(cmd, "arp") == 0 && (strcmp(sub, "show") == 0 || strcmp(sub, "flush") == 0)) {
+		if (argc > 3)
+			goto usage;
+		if (argc == 3 && (!(m = mif_by_name(d, argv[2])) || !m->ifindex))
+			goto no_iface;
+		if (sub[0] == 's') {
+			show_arp(&b, d->eng, m ? m->conf->name : NULL, json, now);
+		} else {
+			int n = arp_engine_flush(d->eng, m ? m->ifindex : 0, now, &d->acts);
+			apply(d);
+			log_notice("event=arp_flush action=flush recvif=%s removed=%d",
+				   m ? m->conf->name : "all", n);
+			if (json)
+				sbuf_printf(&b, "{\"flushed\":%d}\n", n);
+			else
+				sbuf_printf(&b, "ARP cache of %s%s flushed: %d dynamic entries removed.\n",
+					    m ? "iface " : "all interfaces", m ? m->conf->name : "",
+					    n);
+		}
+	} else if (strcmp(cmd, "announce") == 0) {
+		if (argc != 2)
+			goto usage;
+		if (!(m = mif_by_name(d, argv[1])) || !m->ifindex)
+			goto no_iface;
+		int n = arp_engine_announce(d->eng, m->ifindex, now, &d->acts);
+		apply(d);
+		log_notice("event=arp_announce action=announce recvif=%s addresses=%d",
+			   m->conf->name, n);
+		if (json)
+			sbuf_printf(&b, "{\"interface\":\"%s\",\"announced\":%d}\n", m->conf->name,
+				    n);
+		else
+			sbuf_printf(&b, "%s: gratuitous ARP sent for %d addresses.\n",
+				    m->conf->name, n);
+	} else if (strcmp(cmd, "stats") == 0 && argc == 1) {
+		show_stats(&b, d->eng, json);
+	} else {
+		goto usage;
+	}
+	arm_timer(d);
+	if (b.oom)
+		control_error(cfd, "out of memory");
+	else
+		control_reply(cfd, &b);
+	sbuf_free(&b);
+	return;
+usage:
+	sbuf_free(&b);
+	control_error(cfd, "unknown command (expected: arp show [IFACE], arp flush [IFACE], "
+			   "announce IFACE, stats)");
+	return;
+no_iface:
+	sbuf_free(&b);
+	{
+		struct sbuf names;
+		sbuf_init(&names);
+		for (size_t i = 0; i < d->n_ifs; i++)
+			sbuf_printf(&names, "%s%s%s", i ? ", " : "", d->ifs[i].conf->name,
+				    d->ifs[i].ifindex ? "" : " (absent)");
+		snprintf(msg, sizeof(msg), "no managed interface \"%s\" (managed: %s)",
+			 argv[argc - 1], names.s ? names.s : "none");
+		sbuf_free(&names);
+	}
+	control_error(cfd, msg);
+}
+
+static void on_control(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char line[CONTROL_MAX_REQUEST];
+	char *argv[CONTROL_MAX_ARGS];
+	int argc = 0, json = 0;
+	int cfd = control_accept(d->ctl_fd, line, argv, &argc, &json);
+	if (cfd >= 0)
+		serve(d, cfd, argv, argc, json);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	if (sig == SIGHUP) {
+		log_warnx("SIGHUP: reloading is not supported yet; restart arphad to apply a new "
+			  "configuration");
+		return;
+	}
+	log_notice("stopping on signal %d", (int)sig);
+	event_base_loopexit(d->base, NULL);
+}
+
+/* ---- main ---- */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: arphad [-dnV] [-f FILE]\n"
+		   "  -f FILE  configuration (default /etc/arpha/arphad.conf)\n"
+		   "  -d       stay in the foreground and log to stderr\n"
+		   "  -n       check the configuration and exit\n"
+		   "  -V       print the version\n");
+}
+
+static void load_config(struct daemon *d)
+{
+	char *text;
+	size_t len;
+	char err[512];
+	if (read_file(d->cfg_path, CONFIG_MAX_BYTES, &text, &len) < 0) {
+		fprintf(stderr, "arphad: cannot read %s: %s\n", d->cfg_path, strerror(errno));
+		exit(1);
+	}
+	if (config_parse(text, len, d->cfg_path, &d->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		free(text);
+		exit(1);
+	}
+	free(text);
+}
+
+static void cleanup(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_ifs; i++)
+		if (d->ifs[i].ifindex)
+			detach(d, &d->ifs[i]);
+	free(d->ifs);
+	nft_guard_close(d->guard);
+	if (d->ctl_fd >= 0) {
+		close(d->ctl_fd);
+		unlink(d->cfg.control_socket);
+	}
+	for (size_t i = 0; i < 3; i++)
+		if (d->sigs[i])
+			event_free(d->sigs[i]);
+	if (d->ctl_ev)
+		event_free(d->ctl_ev);
+	if (d->nl_ev)
+		event_free(d->nl_ev);
+	if (d->timer)
+		event_free(d->timer);
+	if (d->base)
+		event_base_free(d->base);
+	nl_close(d->nl);
+	arp_engine_free(d->eng);
+	actions_free(&d->acts);
+	config_free(&d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d;
+	memset(&d, 0, sizeof(d));
+	d.cfg_path = "/etc/arpha/arphad.conf";
+	d.ctl_fd = -1;
+	bool foreground = false, check = false;
+	int c;
+	while ((c = getopt(argc, argv, "df:nVh")) != -1) {
+		switch (c) {
+		case 'd':
+			foreground = true;
+			break;
+		case 'f':
+			d.cfg_path = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'V':
+			printf("arphad %s\n", ARPHA_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	load_config(&d);
+	if (check) {
+		printf("%s: configuration OK (%zu interfaces, %zu ARP entries, %zu proxy ARP "
+		       "networks)\n",
+		       d.cfg_path, d.cfg.n_ifaces, d.cfg.n_entries, d.cfg.n_proxies);
+		config_free(&d.cfg);
+		return 0;
+	}
+
+	log_init("arphad", foreground ? LOG_TARGET_STDERR : d.cfg.log_target, d.cfg.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	actions_init(&d.acts);
+	char err[512];
+	if (!(d.eng = arp_engine_new(&d.cfg.arp)))
+		fatal("engine");
+	if (!(d.nl = nl_open(true)))
+		fatal("rtnetlink");
+	if (!(d.base = event_base_new()))
+		fatalx("cannot create the event loop");
+
+	/* stop the kernel's own ARP input before anything is learned */
+	const char **devs = calloc(d.cfg.n_ifaces, sizeof(*devs));
+	d.ifs = calloc(d.cfg.n_ifaces, sizeof(*d.ifs));
+	if (!devs || !d.ifs)
+		fatal("calloc");
+	for (size_t i = 0; i < d.cfg.n_ifaces; i++)
+		devs[i] = d.cfg.ifaces[i].device;
+	d.guard = nft_guard_open(devs, d.cfg.n_ifaces, err, sizeof(err));
+	free(devs);
+	if (!d.guard)
+		fatalx("%s", err);
+
+	d.n_ifs = d.cfg.n_ifaces;
+	for (size_t i = 0; i < d.n_ifs; i++) {
+		d.ifs[i] = (struct mif){.conf = &d.cfg.ifaces[i], .fd = -1, .d = &d};
+		if (attach(&d, &d.ifs[i], err, sizeof(err)) < 0) {
+			log_line(3, err);
+			cleanup(&d);
+			return 1;
+		}
+	}
+
+	d.ctl_fd = control_listen(d.cfg.control_socket, err, sizeof(err));
+	if (d.ctl_fd < 0) {
+		log_line(3, err);
+		cleanup(&d);
+		return 1;
+	}
+	d.timer = evtimer_new(d.base, on_timer, &d);
+	d.nl_ev = event_new(d.base, nl_events_fd(d.nl), EV_READ | EV_PERSIST, on_netlink, &d);
+	d.ctl_ev = event_new(d.base, d.ctl_fd, EV_READ | EV_PERSIST, on_control, &d);
+	int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
+	for (int i = 0; i < 3; i++) {
+		d.sigs[i] = evsignal_new(d.base, sigs[i], on_signal, &d);
+		if (!d.sigs[i] || evsignal_add(d.sigs[i], NULL) < 0)
+			fatalx("cannot watch signal %d", sigs[i]);
+	}
+	if (!d.timer || !d.nl_ev || !d.ctl_ev || event_add(d.nl_ev, NULL) < 0 ||
+	    event_add(d.ctl_ev, NULL) < 0)
+		fatalx("cannot set up events");
+
+	if (!foreground && daemon(0, 0) < 0)
+		fatal("daemon");
+	/* libevent's signal pipe and epoll survive the fork; reinit to be sure */
+	if (!foreground && event_reinit(d.base) < 0)
+		fatalx("event_reinit");
+	log_notice("arphad %s started: %zu interfaces, control socket %s", ARPHA_VERSION, d.n_ifs,
+		   d.cfg.control_socket);
+	arm_timer(&d);
+	event_base_dispatch(d.base);
+	cleanup(&d);
+	return 0;
+}

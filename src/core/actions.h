@@ -1,0 +1,78 @@
+/*
+ * actions: what a core asks the shell to do. Cores append to a list the
+ * caller owns; the shell carries the actions out in order and resets it.
+ */
+#ifndef ARPHA_CORE_ACTIONS_H
+#define ARPHA_CORE_ACTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "frame.h"
+
+enum action_type {
+	ACT_SEND,      /* transmit frame on ifindex */
+	ACT_NEIGH_SET, /* install ip -> mac in the kernel neighbour table */
+	ACT_NEIGH_DEL, /* remove ip from the kernel neighbour table */
+	ACT_LOG,       /* write one log line */
+};
+
+enum neigh_kind {
+	NEIGH_REACHABLE, /* learned: kernel may age and re-probe it */
+	NEIGH_PERMANENT, /* configured static entry */
+};
+
+/* Same numbers as syslog(3) priorities. */
+enum log_level {
+	LOGL_ERR = 3,
+	LOGL_WARNING = 4,
+	LOGL_NOTICE = 5,
+	LOGL_INFO = 6,
+	LOGL_DEBUG = 7,
+};
+
+#define ACTION_LOG_MAX 480
+
+struct action {
+	uint8_t type; /* enum action_type */
+	uint32_t ifindex;
+	union {
+		struct {
+			uint16_t len;
+			uint8_t buf[FRAME_MAX_LEN];
+		} frame;
+		struct {
+			uint32_t ip;
+			struct mac mac;
+			uint8_t kind; /* enum neigh_kind */
+		} neigh;
+		struct {
+			uint8_t level; /* enum log_level */
+			char text[ACTION_LOG_MAX];
+		} log;
+	} u;
+};
+
+struct actions {
+	struct action *v;
+	size_t n, cap;
+	size_t dropped; /* actions lost to ENOMEM */
+};
+
+void actions_init(struct actions *a);
+void actions_free(struct actions *a);
+/* Forget every action, keep the memory. */
+void actions_reset(struct actions *a);
+/*
+ * A new zeroed action at the end of the list, or NULL on ENOMEM (counted in
+ * a->dropped).
+ */
+struct action *actions_push(struct actions *a, enum action_type type, uint32_t ifindex);
+/* Append a log line (printf format). */
+void actions_log(struct actions *a, uint32_t ifindex, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Build f and append it as ACT_SEND. */
+void actions_send(struct actions *a, uint32_t ifindex, const struct arp_frame *f);
+
+#endif

@@ -1,0 +1,814 @@
+/*
+ * arp_engine: what the machine believes, answers and publishes, by policy.
+ *
+ * One entry point per input (a frame, a tick, a command). A frame goes
+ * through the codec, then the checks in a fixed order; the first rule that
+ * drops it ends its way. Each rule counts and, for its *Log values, writes
+ * one key=value line. Learning (creating or changing an entry) and
+ * answering are separate: ARPRequests governs only learning from requests,
+ * and a request for one of our addresses is answered whatever it says.
+ */
+#include "arp_engine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_BURST	  50 /* log lines per interface per second */
+#define LOG_WINDOW_MS	  1000
+#define RATE_LOG_EVERY_MS 1000
+
+struct iface {
+	uint32_t ifindex;
+	char name[16];
+	struct mac mac;
+	bool vlan;
+	struct ip4_prefix *addrs;
+	size_t n_addrs;
+	struct arp_cache *cache;
+	struct arp_counters cnt;
+	/* ARPRateLimit token bucket, in thousandths of a frame */
+	uint64_t rl_tokens;
+	uint64_t rl_last;
+	uint64_t rl_dropped;  /* drops since the last rate-limit log line */
+	uint64_t rl_last_log; /* when that line was written */
+	bool rl_started;
+	/* log limiter */
+	uint64_t log_window;
+	uint32_t log_lines;
+	uint64_t log_suppressed;
+};
+
+struct proxy {
+	uint32_t ifindex; /* 0: every interface */
+	struct ip4_prefix net;
+};
+
+struct arp_engine {
+	struct arp_policy pol;
+	struct iface **ifs;
+	size_t n_ifs, cap_ifs;
+	struct proxy *proxies;
+	size_t n_proxies;
+};
+
+static const char *const counter_names[AC__COUNT] = {
+    [AC_RX_FRAMES] = "rx_frames",
+    [AC_RX_REQUESTS] = "rx_requests",
+    [AC_RX_REPLIES] = "rx_replies",
+    [AC_TX_FRAMES] = "tx_frames",
+    [AC_OUT_REQUESTS] = "kernel_requests",
+    [AC_OTHERHOST] = "otherhost",
+    [AC_LOOPED] = "looped",
+    [AC_MALFORMED_FIRST + FR_OK] = "malformed_none",
+    [AC_MALFORMED_FIRST + FR_TRUNCATED] = "malformed_truncated",
+    [AC_MALFORMED_FIRST + FR_NOT_ARP] = "malformed_not_arp",
+    [AC_MALFORMED_FIRST + FR_BAD_HTYPE] = "malformed_bad_htype",
+    [AC_MALFORMED_FIRST + FR_BAD_PTYPE] = "malformed_bad_ptype",
+    [AC_MALFORMED_FIRST + FR_BAD_HLEN] = "malformed_bad_hlen",
+    [AC_MALFORMED_FIRST + FR_BAD_PLEN] = "malformed_bad_plen",
+    [AC_MALFORMED_FIRST + FR_BAD_OP] = "malformed_bad_op",
+    [AC_MALFORMED_FIRST + FR_ETH_SRC_GROUP] = "malformed_eth_src_group",
+    [AC_MALFORMED_FIRST + FR_SENDER_MAC_ZERO] = "malformed_sender_mac_zero",
+    [AC_MALFORMED_FIRST + FR_SENDER_IP_BOGUS] = "malformed_sender_ip_bogus",
+    [AC_MALFORMED_FIRST + FR_TARGET_IP_MULTICAST] = "malformed_target_ip_multicast",
+    [AC_MALFORMED_FIRST + FR_TARGET_IP_LOOPBACK] = "malformed_target_ip_loopback",
+    [AC_MALFORMED_FIRST + FR_SENDER_MAC_BROADCAST] = "sender_mac_broadcast",
+    [AC_MALFORMED_FIRST + FR_SENDER_MAC_MULTICAST] = "sender_mac_multicast",
+    [AC_DROP_RATE_LIMIT] = "drop_rate_limit",
+    [AC_DROP_MULTICAST] = "drop_multicast",
+    [AC_DROP_BROADCAST] = "drop_broadcast",
+    [AC_DROP_ENET_SENDER] = "drop_enet_sender",
+    [AC_DROP_NO_SENDER] = "drop_no_sender",
+    [AC_DROP_SENDER_IP] = "drop_sender_ip",
+    [AC_DROP_COLLISION] = "drop_ip_collision",
+    [AC_DROP_UNSOLICITED] = "drop_unsolicited_reply",
+    [AC_DROP_REQUEST] = "request_not_learned",
+    [AC_DROP_CHANGE] = "drop_change",
+    [AC_DROP_STATIC_CHANGE] = "drop_static_change",
+    [AC_ANSWERED] = "answered",
+    [AC_LEARNED] = "learned",
+    [AC_CHANGED] = "changed",
+    [AC_REFRESHED] = "refreshed",
+    [AC_EXPIRED] = "expired",
+    [AC_EVICTED] = "evicted",
+    [AC_CACHE_FULL] = "cache_full",
+    [AC_RESOLUTION_FAILED] = "resolution_failed",
+    [AC_ANNOUNCED] = "announced",
+    [AC_LOG_SUPPRESSED] = "log_suppressed",
+    [AC_NOMEM] = "nomem",
+};
+
+const char *arp_counter_name(enum arp_counter c)
+{
+	if ((unsigned)c >= AC__COUNT || !counter_names[c])
+		return "?";
+	return counter_names[c];
+}
+
+/* ---- interfaces ---- */
+
+static struct iface *find_iface(const struct arp_engine *e, uint32_t ifindex)
+{
+	for (size_t i = 0; i < e->n_ifs; i++)
+		if (e->ifs[i]->ifindex == ifindex)
+			return e->ifs[i];
+	return NULL;
+}
+
+struct arp_engine *arp_engine_new(const struct arp_policy *p)
+{
+	struct arp_engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->pol = *p;
+	return e;
+}
+
+static void iface_free(struct iface *ifc)
+{
+	arp_cache_free(ifc->cache);
+	free(ifc->addrs);
+	free(ifc);
+}
+
+void arp_engine_free(struct arp_engine *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->n_ifs; i++)
+		iface_free(e->ifs[i]);
+	free(e->ifs);
+	free(e->proxies);
+	free(e);
+}
+
+const struct arp_policy *arp_engine_policy(const struct arp_engine *e)
+{
+	return &e->pol;
+}
+
+int arp_engine_iface_add(struct arp_engine *e, uint32_t ifindex, const char *name,
+			 const struct mac *mac, bool vlan)
+{
+	if (find_iface(e, ifindex)) {
+		errno = EEXIST;
+		return -1;
+	}
+	if (e->n_ifs == e->cap_ifs) {
+		size_t cap = e->cap_ifs ? e->cap_ifs * 2 : 4;
+		struct iface **v = realloc(e->ifs, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		e->ifs = v;
+		e->cap_ifs = cap;
+	}
+	struct iface *ifc = calloc(1, sizeof(*ifc));
+	if (!ifc)
+		return -1;
+	struct arp_cache_params cp = {
+	    .max_entries = e->pol.cache_size,
+	    .hash_size = vlan ? e->pol.hash_size_vlan : e->pol.hash_size,
+	};
+	ifc->cache = arp_cache_new(&cp);
+	if (!ifc->cache) {
+		free(ifc);
+		errno = ENOMEM;
+		return -1;
+	}
+	ifc->ifindex = ifindex;
+	size_t n = strnlen(name, sizeof(ifc->name) - 1);
+	memcpy(ifc->name, name, n);
+	ifc->mac = *mac;
+	ifc->vlan = vlan;
+	e->ifs[e->n_ifs++] = ifc;
+	return 0;
+}
+
+void arp_engine_iface_del(struct arp_engine *e, uint32_t ifindex)
+{
+	for (size_t i = 0; i < e->n_ifs; i++) {
+		if (e->ifs[i]->ifindex != ifindex)
+			continue;
+		iface_free(e->ifs[i]);
+		memmove(&e->ifs[i], &e->ifs[i + 1], (e->n_ifs - i - 1) * sizeof(e->ifs[0]));
+		e->n_ifs--;
+		break;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < e->n_proxies; i++)
+		if (e->proxies[i].ifindex != ifindex)
+			e->proxies[k++] = e->proxies[i];
+	e->n_proxies = k;
+}
+
+int arp_engine_iface_set_mac(struct arp_engine *e, uint32_t ifindex, const struct mac *mac)
+{
+	struct iface *ifc = find_iface(e, ifindex);
+	if (!ifc) {
+		errno = ENOENT;
+		return -1;
+	}
+	ifc->mac = *mac;
+	return 0;
+}
+
+int arp_engine_iface_set_addrs(struct arp_engine *e, uint32_t ifindex,
+			       const struct ip4_prefix *addrs, size_t n)
+{
+	struct iface *ifc = find_iface(e, ifindex);
+	if (!ifc) {
+		errno = ENOENT;
+		return -1;
+	}
+	struct ip4_prefix *v = NULL;
+	if (n) {
+		v = malloc(n * sizeof(*v));
+		if (!v)
+			return -1;
+		memcpy(v, addrs, n * sizeof(*v));
+	}
+	free(ifc->addrs);
+	ifc->addrs = v;
+	ifc->n_addrs = n;
+	return 0;
+}
+
+static void neigh(struct actions *out, const struct iface *ifc, enum action_type t, uint32_t ip,
+		  const struct mac *mac, enum neigh_kind kind)
+{
+	struct action *a = actions_push(out, t, ifc->ifindex);
+	if (!a)
+		return;
+	a->u.neigh.ip = ip;
+	if (mac)
+		a->u.neigh.mac = *mac;
+	else
+		memset(&a->u.neigh.mac, 0, sizeof(a->u.neigh.mac));
+	a->u.neigh.kind = (uint8_t)kind;
+}
+
+int arp_engine_add_entry(struct arp_engine *e, uint32_t ifindex, uint32_t ip, enum arp_type type,
+			 const struct mac *mac, struct actions *out)
+{
+	struct iface *ifc = find_iface(e, ifindex);
+	if (!ifc) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (!arp_type_is_configured(type) || (type == ARP_STATIC && !mac)) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct arp_entry *en = arp_cache_lookup(ifc->cache, ip);
+	if (en && arp_type_is_configured(en->type)) {
+		errno = EEXIST;
+		return -1;
+	}
+	if (en)
+		arp_cache_remove(ifc->cache, en);
+	struct arp_entry ev;
+	bool evicted = false;
+	en = arp_cache_insert(ifc->cache, ip, type, mac, UINT64_MAX, &ev, &evicted);
+	if (!en)
+		return -1;
+	if (evicted && ev.type == ARP_DYNAMIC)
+		neigh(out, ifc, ACT_NEIGH_DEL, ev.ip, NULL, NEIGH_REACHABLE);
+	if (!mac)
+		en->flags |= ARP_F_IFACE_MAC;
+	if (type == ARP_STATIC)
+		neigh(out, ifc, ACT_NEIGH_SET, ip, mac, NEIGH_PERMANENT);
+	return 0;
+}
+
+int arp_engine_add_proxy(struct arp_engine *e, uint32_t ifindex, const struct ip4_prefix *net)
+{
+	struct proxy *v = realloc(e->proxies, (e->n_proxies + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	e->proxies = v;
+	v[e->n_proxies].ifindex = ifindex;
+	v[e->n_proxies].net = *net;
+	v[e->n_proxies].net.addr &= ip4_mask(net->len);
+	e->n_proxies++;
+	return 0;
+}
+
+/* ---- logging ---- */
+
+/* May this interface log one more line now? Writes the suppressed count first. */
+static bool log_allowed(struct iface *ifc, uint64_t now, struct actions *out)
+{
+	if (now - ifc->log_window >= LOG_WINDOW_MS || now < ifc->log_window) {
+		if (ifc->log_suppressed)
+			actions_log(out, ifc->ifindex, LOGL_NOTICE,
+				    "event=log_suppressed recvif=%s count=%llu", ifc->name,
+				    (unsigned long long)ifc->log_suppressed);
+		ifc->log_window = now;
+		ifc->log_lines = 0;
+		ifc->log_suppressed = 0;
+	}
+	if (ifc->log_lines >= LOG_BURST) {
+		ifc->log_suppressed++;
+		ifc->cnt.v[AC_LOG_SUPPRESSED]++;
+		return false;
+	}
+	ifc->log_lines++;
+	return true;
+}
+
+/* One line in the form of the seed's drop log. */
+static void log_frame(struct iface *ifc, uint64_t now, struct actions *out, enum log_level level,
+		      const char *event, const char *action, const char *rule, const char *reason,
+		      const struct arp_frame *f, const char *extra)
+{
+	if (!log_allowed(ifc, now, out))
+		return;
+	char hs[MAC_STRLEN], hd[MAC_STRLEN], se[MAC_STRLEN], de[MAC_STRLEN];
+	char si[IP4_STRLEN], di[IP4_STRLEN];
+	actions_log(out, ifc->ifindex, level,
+		    "event=%s action=%s rule=%s reason=%s recvif=%s hwsender=%s hwdest=%s arp=%s "
+		    "srcenet=%s srcip=%s destenet=%s destip=%s%s%s",
+		    event, action, rule, reason, ifc->name, mac_fmt(&f->eth_src, hs),
+		    mac_fmt(&f->eth_dst, hd), f->op == ARP_OP_REQUEST ? "request" : "reply",
+		    mac_fmt(&f->sha, se), ip4_fmt(f->spa, si), mac_fmt(&f->tha, de),
+		    ip4_fmt(f->tpa, di), extra ? " " : "", extra ? extra : "");
+}
+
+/*
+ * Apply an enumerated rule to frame f. Returns true when the frame goes on,
+ * false when the rule dropped it (counted in drop_counter).
+ */
+static bool rule(struct iface *ifc, uint64_t now, struct actions *out, uint8_t value,
+		 enum arp_counter drop_counter, const char *event, const char *rule_name,
+		 const char *reason, const struct arp_frame *f, const char *extra)
+{
+	bool drops = arp_value_drops(value);
+	if (arp_value_logs(value))
+		log_frame(ifc, now, out, LOGL_NOTICE, event, drops ? "drop" : "accept", rule_name,
+			  reason, f, extra);
+	if (drops)
+		ifc->cnt.v[drop_counter]++;
+	return !drops;
+}
+
+/* ---- the frame path ---- */
+
+static bool is_our_addr(const struct iface *ifc, uint32_t ip)
+{
+	for (size_t i = 0; i < ifc->n_addrs; i++)
+		if (ifc->addrs[i].addr == ip)
+			return true;
+	return false;
+}
+
+static bool in_our_networks(const struct iface *ifc, uint32_t ip)
+{
+	for (size_t i = 0; i < ifc->n_addrs; i++)
+		if (ip4_prefix_contains(&ifc->addrs[i], ip))
+			return true;
+	return false;
+}
+
+static bool proxied(const struct arp_engine *e, const struct iface *ifc, uint32_t ip)
+{
+	for (size_t i = 0; i < e->n_proxies; i++) {
+		const struct proxy *p = &e->proxies[i];
+		if ((p->ifindex == 0 || p->ifindex == ifc->ifindex) &&
+		    ip4_prefix_contains(&p->net, ip))
+			return true;
+	}
+	return false;
+}
+
+static bool rate_limited(struct arp_engine *e, struct iface *ifc, uint64_t now, struct actions *out)
+{
+	uint64_t rate = e->pol.rate_limit;
+	if (!rate)
+		return false;
+	uint64_t cap = rate * 1000;
+	if (!ifc->rl_started) {
+		ifc->rl_started = true;
+		ifc->rl_tokens = cap;
+		ifc->rl_last = now;
+	} else if (now > ifc->rl_last) {
+		uint64_t add = (now - ifc->rl_last) * rate;
+		ifc->rl_tokens = ifc->rl_tokens + add > cap ? cap : ifc->rl_tokens + add;
+		ifc->rl_last = now;
+	}
+	if (ifc->rl_tokens >= 1000) {
+		ifc->rl_tokens -= 1000;
+		return false;
+	}
+	ifc->cnt.v[AC_DROP_RATE_LIMIT]++;
+	ifc->rl_dropped++;
+	if (now - ifc->rl_last_log >= RATE_LOG_EVERY_MS || ifc->rl_last_log == 0) {
+		if (log_allowed(ifc, now, out))
+			actions_log(
+			    out, ifc->ifindex, LOGL_WARNING,
+			    "event=arp_rate_limited action=drop rule=ARPRateLimit recvif=%s "
+			    "limit=%u dropped=%llu",
+			    ifc->name, e->pol.rate_limit, (unsigned long long)ifc->rl_dropped);
+		ifc->rl_last_log = now ? now : 1;
+		ifc->rl_dropped = 0;
+	}
+	return true;
+}
+
+/* The kernel asked for f->tpa: replies for it are solicited for a while. */
+static void kernel_request(struct arp_engine *e, struct iface *ifc, const struct arp_frame *f,
+			   uint64_t now, struct actions *out)
+{
+	if (f->op != ARP_OP_REQUEST || f->spa == f->tpa || f->tpa == 0)
+		return; /* announcements and odd frames ask nothing */
+	ifc->cnt.v[AC_OUT_REQUESTS]++;
+	uint64_t until = now + (uint64_t)e->pol.expire_unknown_s * 1000;
+	struct arp_entry *en = arp_cache_lookup(ifc->cache, f->tpa);
+	if (!en) {
+		struct arp_entry ev;
+		bool evicted = false;
+		en = arp_cache_insert(ifc->cache, f->tpa, ARP_INCOMPLETE, NULL, until, &ev,
+				      &evicted);
+		if (!en) {
+			ifc->cnt.v[errno == ENOSPC ? AC_CACHE_FULL : AC_NOMEM]++;
+			return;
+		}
+		if (evicted) {
+			ifc->cnt.v[AC_EVICTED]++;
+			if (ev.type == ARP_DYNAMIC)
+				neigh(out, ifc, ACT_NEIGH_DEL, ev.ip, NULL, NEIGH_REACHABLE);
+		}
+	} else if (en->type == ARP_UNKNOWN) {
+		arp_cache_update(ifc->cache, en, ARP_INCOMPLETE, NULL, until);
+	} else if (en->type == ARP_INCOMPLETE) {
+		arp_cache_update(ifc->cache, en, ARP_INCOMPLETE, NULL, until);
+	}
+	en->query_until = until;
+}
+
+/* Create or update the dynamic entry for f->spa -> f->sha. */
+static void learn(struct arp_engine *e, struct iface *ifc, struct arp_entry *en,
+		  const struct arp_frame *f, uint64_t now, struct actions *out)
+{
+	uint64_t expires = now + (uint64_t)e->pol.expire_s * 1000;
+	if (!en) {
+		struct arp_entry ev;
+		bool evicted = false;
+		en = arp_cache_insert(ifc->cache, f->spa, ARP_DYNAMIC, &f->sha, expires, &ev,
+				      &evicted);
+		if (!en) {
+			ifc->cnt.v[errno == ENOSPC ? AC_CACHE_FULL : AC_NOMEM]++;
+			return;
+		}
+		if (evicted) {
+			ifc->cnt.v[AC_EVICTED]++;
+			if (ev.type == ARP_DYNAMIC)
+				neigh(out, ifc, ACT_NEIGH_DEL, ev.ip, NULL, NEIGH_REACHABLE);
+		}
+		ifc->cnt.v[AC_LEARNED]++;
+	} else if (en->type == ARP_DYNAMIC) {
+		if (mac_eq(&en->mac, &f->sha)) {
+			ifc->cnt.v[AC_REFRESHED]++;
+		} else {
+			char extra[32 + MAC_STRLEN];
+			char old[MAC_STRLEN];
+			snprintf(extra, sizeof(extra), "oldenet=%s", mac_fmt(&en->mac, old));
+			if (!rule(ifc, now, out, e->pol.changes, AC_DROP_CHANGE, "arp_changed",
+				  "ARPChanges", "mac_changed", f, extra))
+				return;
+			ifc->cnt.v[AC_CHANGED]++;
+		}
+		arp_cache_update(ifc->cache, en, ARP_DYNAMIC, &f->sha, expires);
+	} else {
+		/* INCOMPLETE or UNKNOWN: the answer we were waiting for */
+		arp_cache_update(ifc->cache, en, ARP_DYNAMIC, &f->sha, expires);
+		ifc->cnt.v[AC_LEARNED]++;
+	}
+	en->query_until = 0;
+	neigh(out, ifc, ACT_NEIGH_SET, f->spa, &f->sha, NEIGH_REACHABLE);
+}
+
+static void send_frame(struct iface *ifc, struct actions *out, const struct arp_frame *f)
+{
+	actions_send(out, ifc->ifindex, f);
+	ifc->cnt.v[AC_TX_FRAMES]++;
+}
+
+/* Gratuitous ARP for ip, both forms, as sha with Ethernet source eth_src. */
+static void announce_ip(struct iface *ifc, struct actions *out, uint32_t ip, const struct mac *sha,
+			const struct mac *eth_src)
+{
+	struct arp_frame g;
+	frame_garp_request(&g, sha, ip);
+	g.eth_src = *eth_src;
+	send_frame(ifc, out, &g);
+	frame_garp_reply(&g, sha, ip);
+	g.eth_src = *eth_src;
+	send_frame(ifc, out, &g);
+	ifc->cnt.v[AC_ANNOUNCED] += 2;
+}
+
+/* Answer a request for f->tpa if it is ours, published or proxied. */
+static void answer(struct arp_engine *e, struct iface *ifc, const struct arp_frame *f,
+		   struct actions *out)
+{
+	struct mac sha = ifc->mac, eth_src = ifc->mac;
+	if (!is_our_addr(ifc, f->tpa)) {
+		struct arp_entry *t = arp_cache_lookup(ifc->cache, f->tpa);
+		if (t && (t->type == ARP_PUBLISH || t->type == ARP_XPUBLISH)) {
+			if (!(t->flags & ARP_F_IFACE_MAC))
+				sha = t->mac;
+			if (t->type == ARP_XPUBLISH)
+				eth_src = sha;
+		} else if (!proxied(e, ifc, f->tpa)) {
+			return;
+		}
+	}
+	/* addressed to the sender MAC in the ARP data, not the frame's source */
+	struct arp_frame r;
+	frame_reply(&r, &eth_src, &sha, f->tpa, &f->sha, f->spa);
+	r.vlan = f->vlan;
+	send_frame(ifc, out, &r);
+	ifc->cnt.v[AC_ANSWERED]++;
+}
+
+/* The MAC a configured entry stands for on this interface. */
+static const struct mac *configured_mac(const struct iface *ifc, const struct arp_entry *en)
+{
+	return (en->flags & ARP_F_IFACE_MAC) ? &ifc->mac : &en->mac;
+}
+
+static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf, size_t len,
+		     uint64_t now, struct actions *out)
+{
+	const struct arp_policy *pol = &e->pol;
+	struct arp_frame f;
+
+	if (rate_limited(e, ifc, now, out))
+		return;
+	enum frame_reason r = frame_parse(buf, len, &f);
+	if (r != FR_OK && r < FR_SOFT_FIRST) {
+		ifc->cnt.v[AC_MALFORMED_FIRST + r]++;
+		return;
+	}
+	ifc->cnt.v[f.op == ARP_OP_REQUEST ? AC_RX_REQUESTS : AC_RX_REPLIES]++;
+
+	/* hardware addresses */
+	if (r == FR_SENDER_MAC_BROADCAST &&
+	    !rule(ifc, now, out, pol->broadcast, AC_DROP_BROADCAST, "arp_broadcast_sender",
+		  "ARPBroadcast", "sender_mac_broadcast", &f, NULL))
+		return;
+	if (r == FR_SENDER_MAC_MULTICAST &&
+	    !rule(ifc, now, out, pol->multicast, AC_DROP_MULTICAST, "arp_multicast_sender",
+		  "ARPMulticast", "sender_mac_multicast", &f, NULL))
+		return;
+	if (!mac_eq(&f.eth_src, &f.sha) &&
+	    !rule(ifc, now, out, pol->match_enet_sender, AC_DROP_ENET_SENDER,
+		  "enet_sender_mismatch", "ARPMatchEnetSender", "enet_sender_mismatch", &f, NULL))
+		return;
+
+	/* sender IP */
+	if (f.spa == 0) {
+		if (f.op == ARP_OP_REPLY) {
+			/* a reply from nobody: never believed, whatever the setting */
+			ifc->cnt.v[AC_DROP_NO_SENDER]++;
+			if (arp_value_logs(pol->query_no_sender))
+				log_frame(ifc, now, out, LOGL_NOTICE, "arp_query_no_sender", "drop",
+					  "ARPQueryNoSender", "reply_without_sender", &f, NULL);
+			return;
+		}
+		if (!rule(ifc, now, out, pol->query_no_sender, AC_DROP_NO_SENDER,
+			  "arp_query_no_sender", "ARPQueryNoSender", "sender_ip_zero", &f, NULL))
+			return;
+		answer(e, ifc, &f, out); /* a probe teaches nothing: answer only */
+		return;
+	}
+	if (is_our_addr(ifc, f.spa)) {
+		if (mac_eq(&f.sha, &ifc->mac)) {
+			ifc->cnt.v[AC_LOOPED]++;
+			return;
+		}
+		bool reclaim = pol->ip_collision == AV_DROPANNOUNCE;
+		ifc->cnt.v[AC_DROP_COLLISION]++;
+		log_frame(ifc, now, out, LOGL_WARNING, "ip_collision",
+			  reclaim ? "drop_announce" : "drop", "ARPIPCollision", "sender_ip_is_ours",
+			  &f, NULL);
+		if (reclaim)
+			announce_ip(ifc, out, f.spa, &ifc->mac, &ifc->mac);
+		return;
+	}
+	if (!in_our_networks(ifc, f.spa) &&
+	    !rule(ifc, now, out, pol->sender_ip, AC_DROP_SENDER_IP, "arp_sender_ip", "ARPSenderIP",
+		  "sender_ip_not_on_interface", &f, NULL))
+		return;
+
+	/* what the frame says about its sender */
+	struct arp_entry *en = arp_cache_lookup(ifc->cache, f.spa);
+	if (en && arp_type_is_configured(en->type)) {
+		if (!mac_eq(configured_mac(ifc, en), &f.sha)) {
+			char extra[32 + MAC_STRLEN];
+			char cfg[MAC_STRLEN];
+			snprintf(extra, sizeof(extra), "cfgenet=%s",
+				 mac_fmt(configured_mac(ifc, en), cfg));
+			if (!rule(ifc, now, out, pol->static_changes, AC_DROP_STATIC_CHANGE,
+				  "static_arp_changed", "StaticARPChanges", "contradicts_static",
+				  &f, extra))
+				return;
+		}
+	} else if (f.op == ARP_OP_REPLY) {
+		bool solicited = en && en->query_until > now;
+		if (!solicited &&
+		    !rule(ifc, now, out, pol->unsolicited_replies, AC_DROP_UNSOLICITED,
+			  "unsolicited_arp_reply", "UnsolicitedARPReplies",
+			  en && en->type == ARP_DYNAMIC ? "already_exists" : "no_query", &f, NULL))
+			return;
+		learn(e, ifc, en, &f, now, out);
+	} else if (pol->requests == AV_ACCEPT) {
+		learn(e, ifc, en, &f, now, out);
+	} else {
+		ifc->cnt.v[AC_DROP_REQUEST]++;
+	}
+
+	if (f.op == ARP_OP_REQUEST && f.spa != f.tpa)
+		answer(e, ifc, &f, out);
+}
+
+void arp_engine_input(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf, size_t len,
+		      bool outgoing, bool otherhost, uint64_t now, struct actions *out)
+{
+	struct iface *ifc = find_iface(e, ifindex);
+	if (!ifc)
+		return;
+	if (outgoing) {
+		struct arp_frame f;
+		enum frame_reason r = frame_parse(buf, len, &f);
+		if (r == FR_OK)
+			kernel_request(e, ifc, &f, now, out);
+		return;
+	}
+	ifc->cnt.v[AC_RX_FRAMES]++;
+	if (otherhost) {
+		ifc->cnt.v[AC_OTHERHOST]++;
+		return;
+	}
+	incoming(e, ifc, buf, len, now, out);
+}
+
+/* ---- time ---- */
+
+static void expire_iface(struct arp_engine *e, struct iface *ifc, uint64_t now, struct actions *out)
+{
+	struct arp_entry *en;
+	while ((en = arp_cache_expired(ifc->cache, now))) {
+		char ip[IP4_STRLEN];
+		switch (en->type) {
+		case ARP_DYNAMIC:
+			ifc->cnt.v[AC_EXPIRED]++;
+			neigh(out, ifc, ACT_NEIGH_DEL, en->ip, NULL, NEIGH_REACHABLE);
+			arp_cache_remove(ifc->cache, en);
+			break;
+		case ARP_INCOMPLETE:
+			ifc->cnt.v[AC_RESOLUTION_FAILED]++;
+			if (log_allowed(ifc, now, out))
+				actions_log(out, ifc->ifindex, LOGL_INFO,
+					    "event=arp_resolution_failed action=none recvif=%s "
+					    "destip=%s",
+					    ifc->name, ip4_fmt(en->ip, ip));
+			en->query_until = 0;
+			arp_cache_update(ifc->cache, en, ARP_UNKNOWN, NULL,
+					 now + (uint64_t)e->pol.expire_unknown_s * 1000);
+			break;
+		default: /* ARP_UNKNOWN */
+			arp_cache_remove(ifc->cache, en);
+			break;
+		}
+	}
+}
+
+void arp_engine_tick(struct arp_engine *e, uint64_t now, struct actions *out)
+{
+	for (size_t i = 0; i < e->n_ifs; i++)
+		expire_iface(e, e->ifs[i], now, out);
+}
+
+uint64_t arp_engine_next_deadline(const struct arp_engine *e)
+{
+	uint64_t next = UINT64_MAX;
+	for (size_t i = 0; i < e->n_ifs; i++) {
+		uint64_t d = arp_cache_next_deadline(e->ifs[i]->cache);
+		if (d < next)
+			next = d;
+	}
+	return next;
+}
+
+/* ---- commands ---- */
+
+static int flush_iface(struct iface *ifc, struct actions *out)
+{
+	size_t n = arp_cache_count(ifc->cache), k = 0, cursor = 0;
+	uint32_t *ips = malloc((n ? n : 1) * sizeof(*ips));
+	uint8_t *types = malloc(n ? n : 1);
+	if (!ips || !types) {
+		free(ips);
+		free(types);
+		ifc->cnt.v[AC_NOMEM]++;
+		return -1;
+	}
+	struct arp_entry *en;
+	while ((en = arp_cache_next(ifc->cache, &cursor)) && k < n) {
+		if (arp_type_is_configured(en->type))
+			continue;
+		types[k] = en->type;
+		ips[k++] = en->ip;
+	}
+	int dyn = 0;
+	for (size_t i = 0; i < k; i++) {
+		en = arp_cache_lookup(ifc->cache, ips[i]);
+		if (!en)
+			continue;
+		if (types[i] == ARP_DYNAMIC) {
+			neigh(out, ifc, ACT_NEIGH_DEL, ips[i], NULL, NEIGH_REACHABLE);
+			dyn++;
+		}
+		arp_cache_remove(ifc->cache, en);
+	}
+	free(ips);
+	free(types);
+	return dyn;
+}
+
+int arp_engine_flush(struct arp_engine *e, uint32_t ifindex, uint64_t now, struct actions *out)
+{
+	(void)now;
+	if (ifindex) {
+		struct iface *ifc = find_iface(e, ifindex);
+		if (!ifc) {
+			errno = ENOENT;
+			return -1;
+		}
+		return flush_iface(ifc, out);
+	}
+	int total = 0;
+	for (size_t i = 0; i < e->n_ifs; i++) {
+		int n = flush_iface(e->ifs[i], out);
+		if (n > 0)
+			total += n;
+	}
+	return total;
+}
+
+int arp_engine_announce(struct arp_engine *e, uint32_t ifindex, uint64_t now, struct actions *out)
+{
+	(void)now;
+	struct iface *ifc = find_iface(e, ifindex);
+	if (!ifc) {
+		errno = ENOENT;
+		return -1;
+	}
+	int n = 0;
+	for (size_t i = 0; i < ifc->n_addrs; i++, n++)
+		announce_ip(ifc, out, ifc->addrs[i].addr, &ifc->mac, &ifc->mac);
+	size_t cursor = 0;
+	struct arp_entry *en;
+	while ((en = arp_cache_next(ifc->cache, &cursor))) {
+		if (en->type != ARP_PUBLISH && en->type != ARP_XPUBLISH)
+			continue;
+		const struct mac *m = configured_mac(ifc, en);
+		announce_ip(ifc, out, en->ip, m, en->type == ARP_XPUBLISH ? m : &ifc->mac);
+		n++;
+	}
+	return n;
+}
+
+/* ---- views ---- */
+
+static void view(struct iface *ifc, struct arp_iface_view *out)
+{
+	out->ifindex = ifc->ifindex;
+	out->name = ifc->name;
+	out->mac = ifc->mac;
+	out->vlan = ifc->vlan;
+	out->n_addrs = ifc->n_addrs;
+	out->addrs = ifc->addrs;
+	out->cache = ifc->cache;
+	out->counters = &ifc->cnt;
+}
+
+int arp_engine_iface_at(struct arp_engine *e, size_t i, struct arp_iface_view *out)
+{
+	if (i >= e->n_ifs)
+		return -1;
+	view(e->ifs[i], out);
+	return 0;
+}
+
+int arp_engine_iface_get(struct arp_engine *e, uint32_t ifindex, struct arp_iface_view *out)
+{
+	struct iface *ifc = find_iface(e, ifindex);
+	if (!ifc)
+		return -1;
+	view(ifc, out);
+	return 0;
+}

@@ -1,0 +1,157 @@
+/*
+ * arp_engine: the hardened ARP engine. It owns one ARP cache per managed
+ * interface and decides, by the policy in struct arp_policy, which ARP the
+ * machine believes (installs in the kernel), answers and publishes.
+ *
+ * Input: raw frames seen on an interface (incoming, or the kernel's own
+ * outgoing requests), commands (flush, announce) and the time. Output:
+ * actions (send a frame, set/delete a kernel neighbour, log a line). No
+ * I/O, no clock, no global state.
+ */
+#ifndef ARPHA_CORE_ARP_ENGINE_H
+#define ARPHA_CORE_ARP_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "actions.h"
+#include "addr.h"
+#include "arp_cache.h"
+#include "arp_policy.h"
+#include "frame.h"
+
+/* Per-interface counters, by cause. Names: arp_counter_name(). */
+enum arp_counter {
+	/* traffic */
+	AC_RX_FRAMES = 0, /* frames handed to the engine (incoming) */
+	AC_RX_REQUESTS,   /* well-formed incoming requests */
+	AC_RX_REPLIES,    /* well-formed incoming replies */
+	AC_TX_FRAMES,     /* frames the engine asked to send */
+	AC_OUT_REQUESTS,  /* the kernel's own requests seen going out */
+	AC_OTHERHOST,     /* unicast frames for another host, ignored */
+	AC_LOOPED,        /* our own frames reflected back to us, ignored */
+	/* refused by the codec (one per enum frame_reason, hard and soft) */
+	AC_MALFORMED_FIRST,
+	AC_MALFORMED_LAST = AC_MALFORMED_FIRST + FR__COUNT - 1,
+	/* policy drops, by rule */
+	AC_DROP_RATE_LIMIT,
+	AC_DROP_MULTICAST,
+	AC_DROP_BROADCAST,
+	AC_DROP_ENET_SENDER,
+	AC_DROP_NO_SENDER,
+	AC_DROP_SENDER_IP,
+	AC_DROP_COLLISION,
+	AC_DROP_UNSOLICITED,
+	AC_DROP_REQUEST,
+	AC_DROP_CHANGE,
+	AC_DROP_STATIC_CHANGE,
+	/* outcomes */
+	AC_ANSWERED,           /* replies sent to requests */
+	AC_LEARNED,            /* new dynamic entries */
+	AC_CHANGED,            /* dynamic entries whose MAC changed */
+	AC_REFRESHED,          /* dynamic entries confirmed */
+	AC_EXPIRED,            /* dynamic entries that timed out */
+	AC_EVICTED,            /* entries pushed out by a full cache */
+	AC_CACHE_FULL,         /* mappings lost: cache full of configured entries */
+	AC_RESOLUTION_FAILED,  /* queries that got no answer */
+	AC_ANNOUNCED,          /* gratuitous ARP frames sent */
+	AC_LOG_SUPPRESSED,     /* log lines not written (log rate limit) */
+	AC_NOMEM,              /* work lost to memory exhaustion */
+	AC__COUNT
+};
+
+const char *arp_counter_name(enum arp_counter c);
+
+struct arp_counters {
+	uint64_t v[AC__COUNT];
+};
+
+struct arp_engine;
+
+/* NULL on ENOMEM. The policy is copied. */
+struct arp_engine *arp_engine_new(const struct arp_policy *p);
+void arp_engine_free(struct arp_engine *e);
+const struct arp_policy *arp_engine_policy(const struct arp_engine *e);
+
+/*
+ * Manage an interface. name is for logs and show (copied, <= 15 chars);
+ * vlan selects HashSizeVLAN. Returns 0, or -1 (errno EEXIST, ENOMEM).
+ */
+int arp_engine_iface_add(struct arp_engine *e, uint32_t ifindex, const char *name,
+			 const struct mac *mac, bool vlan);
+/*
+ * Stop managing ifindex: its cache and the proxy ARP networks added for it
+ * are dropped (no actions: the interface is gone).
+ */
+void arp_engine_iface_del(struct arp_engine *e, uint32_t ifindex);
+/* The interface's MAC changed. -1/ENOENT if not managed. */
+int arp_engine_iface_set_mac(struct arp_engine *e, uint32_t ifindex, const struct mac *mac);
+/*
+ * The interface's IPv4 addresses (address + prefix length), replacing the
+ * previous set. Copied. -1/ENOENT, -1/ENOMEM.
+ */
+int arp_engine_iface_set_addrs(struct arp_engine *e, uint32_t ifindex,
+			       const struct ip4_prefix *addrs, size_t n);
+
+/*
+ * A configured entry (Mode=Static|Publish|XPublish as ARP_STATIC,
+ * ARP_PUBLISH, ARP_XPUBLISH). mac NULL means "the interface's MAC" (not
+ * allowed for ARP_STATIC). A Static entry is installed in the kernel
+ * (ACT_NEIGH_SET, permanent). -1 with errno: ENOENT (ifindex), EINVAL,
+ * EEXIST (ip already configured there), ENOSPC, ENOMEM.
+ */
+int arp_engine_add_entry(struct arp_engine *e, uint32_t ifindex, uint32_t ip, enum arp_type type,
+			 const struct mac *mac, struct actions *out);
+
+/*
+ * Proxy ARP: answer, on ifindex (0 = every managed interface), requests
+ * for any address in net (a network prefix). -1/ENOMEM.
+ */
+int arp_engine_add_proxy(struct arp_engine *e, uint32_t ifindex, const struct ip4_prefix *net);
+
+/*
+ * A frame seen on ifindex at time now (ms). outgoing: the kernel sent it
+ * (a packet socket's PACKET_OUTGOING); otherhost: it was unicast to another
+ * MAC (PACKET_OTHERHOST). Frames on unmanaged interfaces are ignored.
+ */
+void arp_engine_input(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf, size_t len,
+		      bool outgoing, bool otherhost, uint64_t now, struct actions *out);
+
+/* Expire entries and failed queries due at now. */
+void arp_engine_tick(struct arp_engine *e, uint64_t now, struct actions *out);
+/* When arp_engine_tick next has work; UINT64_MAX if never. */
+uint64_t arp_engine_next_deadline(const struct arp_engine *e);
+
+/*
+ * Remove dynamic (and unknown/incomplete) entries of ifindex, or of every
+ * interface when ifindex is 0; the kernel's copies are deleted. Returns the
+ * number of dynamic entries removed, or -1/ENOENT.
+ */
+int arp_engine_flush(struct arp_engine *e, uint32_t ifindex, uint64_t now, struct actions *out);
+
+/*
+ * Gratuitous ARP (request and reply form) for ifindex's addresses and its
+ * Publish/XPublish entries. Returns the number of addresses announced, or
+ * -1/ENOENT.
+ */
+int arp_engine_announce(struct arp_engine *e, uint32_t ifindex, uint64_t now, struct actions *out);
+
+/* Read-only views for show and stats. */
+struct arp_iface_view {
+	uint32_t ifindex;
+	const char *name;
+	struct mac mac;
+	bool vlan;
+	size_t n_addrs;
+	const struct ip4_prefix *addrs;
+	struct arp_cache *cache;
+	const struct arp_counters *counters;
+};
+
+/* Interfaces in the order they were added; -1 when i is past the end. */
+int arp_engine_iface_at(struct arp_engine *e, size_t i, struct arp_iface_view *out);
+/* The interface's view by ifindex; -1 if not managed. */
+int arp_engine_iface_get(struct arp_engine *e, uint32_t ifindex, struct arp_iface_view *out);
+
+#endif

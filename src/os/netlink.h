@@ -1,0 +1,65 @@
+/*
+ * netlink: rtnetlink through libmnl. Links (index, MAC, VLAN or not),
+ * IPv4 addresses, the kernel neighbour table, and link/address events.
+ * Requests are synchronous on one socket; events arrive on another.
+ */
+#ifndef ARPHA_OS_NETLINK_H
+#define ARPHA_OS_NETLINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+
+struct nl;
+
+struct nl_link {
+	uint32_t ifindex;
+	char name[16];
+	struct mac mac;
+	bool has_mac;
+	bool vlan; /* link kind "vlan" */
+	bool up;   /* IFF_UP and carrier (IFF_LOWER_UP) */
+};
+
+enum nl_event_type {
+	NLE_LINK,     /* a link appeared or changed */
+	NLE_LINK_DEL, /* a link went away */
+	NLE_ADDR,     /* an IPv4 address was added or removed on ifindex */
+};
+
+struct nl_event {
+	enum nl_event_type type;
+	uint32_t ifindex;
+	struct nl_link link; /* NLE_LINK, NLE_LINK_DEL */
+};
+
+/* NULL with errno. Subscribes the event socket when events is true. */
+struct nl *nl_open(bool events);
+void nl_close(struct nl *n);
+/* The event socket's fd (-1 when not subscribed). */
+int nl_events_fd(const struct nl *n);
+
+/* 0, or -1 with errno (ENODEV when there is no such link). */
+int nl_link_by_name(struct nl *n, const char *name, struct nl_link *out);
+int nl_link_by_index(struct nl *n, uint32_t ifindex, struct nl_link *out);
+
+/* IPv4 addresses of ifindex into out (at most cap); *count = how many exist. */
+int nl_addrs(struct nl *n, uint32_t ifindex, struct ip4_prefix *out, size_t cap, size_t *count);
+
+/* Install ip -> mac (NUD_PERMANENT or NUD_REACHABLE). 0 or -1/errno. */
+int nl_neigh_set(struct nl *n, uint32_t ifindex, uint32_t ip, const struct mac *mac,
+		 bool permanent);
+/* Remove ip; a missing entry is not an error. */
+int nl_neigh_del(struct nl *n, uint32_t ifindex, uint32_t ip);
+/*
+ * Remove every IPv4 entry of ifindex that is not permanent or noarp
+ * (entries nobody vetted). Returns the number removed, or -1/errno.
+ */
+int nl_neigh_flush_learned(struct nl *n, uint32_t ifindex);
+
+/* Read pending events, calling cb for each. 0, or -1/errno (ENOBUFS: events lost). */
+int nl_events_read(struct nl *n, void (*cb)(const struct nl_event *ev, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * packet: one AF_PACKET socket per managed interface that sees every ARP
+ * frame in and out (the kernel's own requests arrive as PACKET_OUTGOING).
+ */
+#ifndef ARPHA_OS_PACKET_H
+#define ARPHA_OS_PACKET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+
+/* A non-blocking socket bound to ifindex, filtered to ARP. -1 with errno. */
+int packet_open(uint32_t ifindex);
+
+/*
+ * Receive one frame. Returns its length, 0 when nothing is queued, -1 with
+ * errno on error. *outgoing and *otherhost from the frame's packet type.
+ */
+long packet_recv(int fd, uint8_t *buf, size_t cap, bool *outgoing, bool *otherhost);
+
+/* Send a whole frame (buf starts at the Ethernet destination). 0 or -1. */
+int packet_send(int fd, uint32_t ifindex, const uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,125 @@
+#include "os/show.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct arp_entry *x = *(const struct arp_entry *const *)a;
+	const struct arp_entry *y = *(const struct arp_entry *const *)b;
+	return x->ip < y->ip ? -1 : x->ip > y->ip;
+}
+
+static const char *const type_title[ARP_TYPE__COUNT] = {
+	[ARP_DYNAMIC] = "Dynamic", [ARP_STATIC] = "Static",   [ARP_PUBLISH] = "Publish",
+	[ARP_XPUBLISH] = "XPublish", [ARP_UNKNOWN] = "Unknown", [ARP_INCOMPLETE] = "Incomplete",
+};
+
+/* Entries shown: everything but outstanding queries, sorted by address. */
+static size_t collect(struct arp_cache *c, struct arp_entry ***out)
+{
+	size_t n = arp_cache_count(c), k = 0, cursor = 0;
+	struct arp_entry **v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v) {
+		*out = NULL;
+		return 0;
+	}
+	struct arp_entry *en;
+	while ((en = arp_cache_next(c, &cursor)) && k < n)
+		if (en->type != ARP_INCOMPLETE)
+			v[k++] = en;
+	qsort(v, k, sizeof(*v), cmp_entry);
+	*out = v;
+	return k;
+}
+
+static long long expires_in(const struct arp_entry *en, uint64_t now)
+{
+	if (arp_type_is_configured(en->type))
+		return -1;
+	return en->expires > now ? (long long)((en->expires - now + 999) / 1000) : 0;
+}
+
+void show_arp(struct sbuf *b, struct arp_engine *e, const char *iface, bool json, uint64_t now)
+{
+	struct arp_iface_view v;
+	bool first = true;
+	if (json)
+		sbuf_printf(b, "[");
+	for (size_t i = 0; arp_engine_iface_at(e, i, &v) == 0; i++) {
+		if (iface && strcmp(iface, v.name) != 0)
+			continue;
+		struct arp_entry **ents;
+		size_t n = collect(v.cache, &ents);
+		if (!json)
+			sbuf_printf(b, "ARP cache of iface %s\n  %-8s %-15s  %-17s  %s\n", v.name,
+				    "Type", "IPv4 Address", "Ethernet Address", "Expires");
+		for (size_t k = 0; k < n; k++) {
+			const struct arp_entry *en = ents[k];
+			const struct mac *m = (en->flags & ARP_F_IFACE_MAC) ? &v.mac : &en->mac;
+			bool has_mac = en->type != ARP_UNKNOWN;
+			char ip[IP4_STRLEN], mac[MAC_STRLEN];
+			ip4_fmt(en->ip, ip);
+			mac_fmt(m, mac);
+			long long exp = expires_in(en, now);
+			if (json) {
+				sbuf_printf(b, "%s{\"interface\":", first ? "" : ",");
+				sbuf_json_str(b, v.name);
+				sbuf_printf(b, ",\"type\":\"%s\",\"ip\":\"%s\",\"mac\":",
+					    arp_type_name(en->type), ip);
+				if (has_mac)
+					sbuf_printf(b, "\"%s\"", mac);
+				else
+					sbuf_printf(b, "null");
+				if (exp < 0)
+					sbuf_printf(b, ",\"expires\":null}");
+				else
+					sbuf_printf(b, ",\"expires\":%lld}", exp);
+				first = false;
+			} else {
+				char expbuf[24] = "-";
+				if (exp >= 0)
+					snprintf(expbuf, sizeof(expbuf), "%lld", exp);
+				sbuf_printf(b, "  %-8s %-15s  %-17s  %s\n", type_title[en->type], ip,
+					    has_mac ? mac : "-", expbuf);
+			}
+		}
+		free(ents);
+	}
+	sbuf_printf(b, json ? "]\n" : "");
+}
+
+void show_stats(struct sbuf *b, struct arp_engine *e, bool json)
+{
+	struct arp_iface_view v;
+	if (json)
+		sbuf_printf(b, "{\"interfaces\":[");
+	for (size_t i = 0; arp_engine_iface_at(e, i, &v) == 0; i++) {
+		if (json) {
+			sbuf_printf(b, "%s{\"interface\":", i ? "," : "");
+			sbuf_json_str(b, v.name);
+			sbuf_printf(b, ",\"entries\":%zu,\"counters\":{", arp_cache_count(v.cache));
+		} else {
+			sbuf_printf(b, "%sInterface %s: %zu entries\n", i ? "\n" : "", v.name,
+				    arp_cache_count(v.cache));
+		}
+		bool first = true;
+		for (int c = 0; c < AC__COUNT; c++) {
+			const char *name = arp_counter_name((enum arp_counter)c);
+			if (name[0] == '?' || strcmp(name, "malformed_none") == 0)
+				continue;
+			unsigned long long val = v.counters->v[c];
+			if (json) {
+				sbuf_printf(b, "%s\"%s\":%llu", first ? "" : ",", name, val);
+				first = false;
+			} else if (val) {
+				sbuf_printf(b, "  %-32s %llu\n", name, val);
+			}
+		}
+		if (json)
+			sbuf_printf(b, "}}");
+	}
+	if (json)
+		sbuf_printf(b, "]}\n");
+}

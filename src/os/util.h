@@ -1,0 +1,32 @@
+/*
+ * util: the clock, whole-file reads, and a growable string buffer.
+ */
+#ifndef ARPHA_OS_UTIL_H
+#define ARPHA_OS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+uint64_t now_ms(void);
+
+/*
+ * Read a whole file into a NUL-terminated malloc'd buffer. Returns 0, or
+ * -1 with errno set. Files over max bytes fail with EFBIG.
+ */
+int read_file(const char *path, size_t max, char **buf, size_t *len);
+
+/* A growable string. On ENOMEM it stops growing and sets oom. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	int oom;
+};
+
+void sbuf_init(struct sbuf *b);
+void sbuf_free(struct sbuf *b);
+void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append s as a JSON string literal, quotes included. */
+void sbuf_json_str(struct sbuf *b, const char *s);
+
+#endif

@@ -1,0 +1,859 @@
+/*
+ * Unit tests for the ARP engine: every setting with every value on the
+ * frames it governs, answering, learning, expiry, flush, announce, limits.
+ * The engine is driven with real frame bytes and judged by its actions.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/arp_engine.h"
+
+#define IF1 7
+#define IF2 9
+#define IP(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d))
+#define US IP(198, 18, 0, 1)
+#define HOST IP(198, 18, 0, 10)
+#define HOST2 IP(198, 18, 0, 11)
+#define STATIC_IP IP(198, 18, 0, 20)
+#define PUB_IP IP(198, 18, 0, 30)
+#define XPUB_IP IP(198, 18, 0, 31)
+
+static const struct mac our_mac = {{0x02, 0, 0, 0, 0, 0x01}};
+static const struct mac mac_a = {{0x02, 0xaa, 0, 0, 0, 0x0a}};
+static const struct mac mac_b = {{0x02, 0xbb, 0, 0, 0, 0x0b}};
+static const struct mac mac_s = {{0x02, 0x55, 0, 0, 0, 0x20}};
+static const struct mac mac_p = {{0x02, 0x99, 0, 0, 0, 0x30}};
+static const struct mac mac_mc = {{0x01, 0x00, 0x5e, 0x01, 0x02, 0x03}};
+static const struct mac mac_bc = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+
+struct fx {
+	struct arp_policy pol;
+	struct arp_engine *e;
+	struct actions out;
+	uint64_t now;
+};
+
+static struct fx *fx_new(const struct arp_policy *pol)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	if (pol)
+		f->pol = *pol;
+	else
+		arp_policy_defaults(&f->pol);
+	f->e = arp_engine_new(&f->pol);
+	assert_non_null(f->e);
+	actions_init(&f->out);
+	f->now = 1000000;
+	assert_int_equal(arp_engine_iface_add(f->e, IF1, "lan", &our_mac, false), 0);
+	struct ip4_prefix a = {US, 24};
+	assert_int_equal(arp_engine_iface_set_addrs(f->e, IF1, &a, 1), 0);
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	arp_engine_free(f->e);
+	actions_free(&f->out);
+	free(f);
+}
+
+/* Feed a frame as received on ifindex; the actions are in f->out. */
+static void feed_on(struct fx *f, uint32_t ifindex, const struct arp_frame *fr)
+{
+	uint8_t buf[FRAME_MAX_LEN];
+	size_t n = frame_build(fr, buf, sizeof(buf));
+	assert_true(n > 0);
+	actions_reset(&f->out);
+	arp_engine_input(f->e, ifindex, buf, n, false, false, f->now, &f->out);
+}
+
+static void feed(struct fx *f, const struct arp_frame *fr)
+{
+	feed_on(f, IF1, fr);
+}
+
+/* The kernel asks for ip (an outgoing request seen on the packet socket). */
+static void kernel_asks(struct fx *f, uint32_t ip)
+{
+	struct arp_frame r;
+	frame_request(&r, &our_mac, US, ip);
+	uint8_t buf[FRAME_MAX_LEN];
+	size_t n = frame_build(&r, buf, sizeof(buf));
+	actions_reset(&f->out);
+	arp_engine_input(f->e, IF1, buf, n, true, false, f->now, &f->out);
+}
+
+static size_t count_type(const struct fx *f, enum action_type t)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < f->out.n; i++)
+		n += f->out.v[i].type == t;
+	return n;
+}
+
+static const struct action *neigh_set(const struct fx *f, uint32_t ip)
+{
+	for (size_t i = 0; i < f->out.n; i++)
+		if (f->out.v[i].type == ACT_NEIGH_SET && f->out.v[i].u.neigh.ip == ip)
+			return &f->out.v[i];
+	return NULL;
+}
+
+static bool neigh_del(const struct fx *f, uint32_t ip)
+{
+	for (size_t i = 0; i < f->out.n; i++)
+		if (f->out.v[i].type == ACT_NEIGH_DEL && f->out.v[i].u.neigh.ip == ip)
+			return true;
+	return false;
+}
+
+static const char *log_with(const struct fx *f, const char *needle)
+{
+	for (size_t i = 0; i < f->out.n; i++)
+		if (f->out.v[i].type == ACT_LOG && strstr(f->out.v[i].u.log.text, needle))
+			return f->out.v[i].u.log.text;
+	return NULL;
+}
+
+/* The k-th frame sent, parsed. */
+static bool sent(const struct fx *f, size_t k, struct arp_frame *fr)
+{
+	for (size_t i = 0; i < f->out.n; i++) {
+		if (f->out.v[i].type != ACT_SEND)
+			continue;
+		if (k-- == 0) {
+			assert_int_equal(frame_parse(f->out.v[i].u.frame.buf,
+						     f->out.v[i].u.frame.len, fr),
+					 FR_OK);
+			return true;
+		}
+	}
+	return false;
+}
+
+static uint64_t counter(struct fx *f, enum arp_counter c)
+{
+	struct arp_iface_view v;
+	assert_int_equal(arp_engine_iface_get(f->e, IF1, &v), 0);
+	return v.counters->v[c];
+}
+
+static struct arp_entry *entry(struct fx *f, uint32_t ip)
+{
+	struct arp_iface_view v;
+	assert_int_equal(arp_engine_iface_get(f->e, IF1, &v), 0);
+	return arp_cache_lookup(v.cache, ip);
+}
+
+/* Learn HOST at mac through a solicited reply. */
+static void learn_host(struct fx *f, uint32_t ip, const struct mac *m)
+{
+	kernel_asks(f, ip);
+	struct arp_frame r;
+	frame_reply(&r, m, m, ip, &our_mac, US);
+	feed(f, &r);
+	assert_non_null(neigh_set(f, ip));
+}
+
+static void assert_answer(struct fx *f, uint32_t ip, const struct mac *sha,
+			  const struct mac *eth_src, const struct mac *to, uint32_t to_ip)
+{
+	struct arp_frame r;
+	assert_true(sent(f, 0, &r));
+	assert_int_equal(r.op, ARP_OP_REPLY);
+	assert_int_equal(r.spa, ip);
+	assert_memory_equal(&r.sha, sha, MAC_LEN);
+	assert_memory_equal(&r.eth_src, eth_src, MAC_LEN);
+	assert_memory_equal(&r.eth_dst, to, MAC_LEN);
+	assert_memory_equal(&r.tha, to, MAC_LEN);
+	assert_int_equal(r.tpa, to_ip);
+}
+
+/* ---- UnsolicitedARPReplies ---- */
+
+static void t_unsolicited(void **state)
+{
+	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT, AV_ACCEPTLOG};
+	for (size_t i = 0; i < sizeof(vals); i++) {
+		struct arp_policy p;
+		arp_policy_defaults(&p);
+		p.unsolicited_replies = vals[i];
+		struct fx *f = fx_new(&p);
+		struct arp_frame g;
+		frame_garp_reply(&g, &mac_a, HOST);
+		feed(f, &g);
+		bool accepted = !arp_value_drops(vals[i]);
+		assert_int_equal(neigh_set(f, HOST) != NULL, accepted);
+		assert_int_equal(log_with(f, "rule=UnsolicitedARPReplies") != NULL,
+				 arp_value_logs(vals[i]));
+		assert_int_equal(counter(f, AC_DROP_UNSOLICITED), !accepted);
+		if (accepted) {
+			assert_int_equal(entry(f, HOST)->type, ARP_DYNAMIC);
+			assert_memory_equal(&entry(f, HOST)->mac, &mac_a, MAC_LEN);
+		} else {
+			assert_null(entry(f, HOST));
+		}
+		fx_free(f);
+	}
+}
+
+static void t_solicited_reply_accepted_even_with_drop(void **state)
+{
+	struct arp_policy p;
+	arp_policy_defaults(&p);
+	p.unsolicited_replies = AV_DROP;
+	struct fx *f = fx_new(&p);
+	learn_host(f, HOST, &mac_a);
+	const struct action *a = neigh_set(f, HOST);
+	assert_memory_equal(&a->u.neigh.mac, &mac_a, MAC_LEN);
+	assert_int_equal(a->u.neigh.kind, NEIGH_REACHABLE);
+	assert_int_equal(counter(f, AC_LEARNED), 1);
+	/* the query is answered: a second reply is unsolicited again */
+	struct arp_frame r;
+	frame_reply(&r, &mac_b, &mac_b, HOST, &our_mac, US);
+	feed(f, &r);
+	assert_null(neigh_set(f, HOST));
+	assert_memory_equal(&entry(f, HOST)->mac, &mac_a, MAC_LEN);
+	fx_free(f);
+}
+
+static void t_query_times_out(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	kernel_asks(f, HOST);
+	f->now += 3000; /* ExpireUnknown */
+	struct arp_frame r;
+	frame_reply(&r, &mac_a, &mac_a, HOST, &our_mac, US);
+	feed(f, &r);
+	assert_null(neigh_set(f, HOST));
+	assert_int_equal(counter(f, AC_DROP_UNSOLICITED), 1);
+	fx_free(f);
+}
+
+static void t_seed_log_line(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	learn_host(f, HOST, &mac_a);
+	struct arp_frame r;
+	frame_reply(&r, &mac_b, &mac_b, HOST, &our_mac, US);
+	feed(f, &r);
+	const char *l = log_with(f, "event=unsolicited_arp_reply");
+	assert_non_null(l);
+	assert_string_equal(
+		l, "event=unsolicited_arp_reply action=drop rule=UnsolicitedARPReplies "
+		   "reason=already_exists recvif=lan hwsender=02:bb:00:00:00:0b "
+		   "hwdest=02:00:00:00:00:01 arp=reply srcenet=02:bb:00:00:00:0b "
+		   "srcip=198.18.0.10 destenet=02:00:00:00:00:01 destip=198.18.0.1");
+	fx_free(f);
+}
+
+/* ---- ARPRequests ---- */
+
+static void t_requests(void **state)
+{
+	const uint8_t vals[] = {AV_DROP, AV_ACCEPT};
+	for (size_t i = 0; i < sizeof(vals); i++) {
+		struct arp_policy p;
+		arp_policy_defaults(&p);
+		p.requests = vals[i];
+		struct fx *f = fx_new(&p);
+		struct arp_frame q;
+		frame_request(&q, &mac_a, HOST, US);
+		feed(f, &q);
+		/* answered either way */
+		assert_answer(f, US, &our_mac, &our_mac, &mac_a, HOST);
+		assert_int_equal(neigh_set(f, HOST) != NULL, vals[i] == AV_ACCEPT);
+		assert_int_equal(counter(f, AC_DROP_REQUEST), vals[i] == AV_DROP);
+		/* a gratuitous request: learned only with Accept, never answered */
+		struct arp_frame g;
+		frame_garp_request(&g, &mac_b, HOST2);
+		feed(f, &g);
+		assert_int_equal(neigh_set(f, HOST2) != NULL, vals[i] == AV_ACCEPT);
+		assert_int_equal(count_type(f, ACT_SEND), 0);
+		fx_free(f);
+	}
+}
+
+/* ---- ARPChanges ---- */
+
+static void t_changes(void **state)
+{
+	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT, AV_ACCEPTLOG};
+	for (size_t i = 0; i < sizeof(vals); i++) {
+		struct arp_policy p;
+		arp_policy_defaults(&p);
+		p.changes = vals[i];
+		struct fx *f = fx_new(&p);
+		learn_host(f, HOST, &mac_a);
+		kernel_asks(f, HOST);
+		struct arp_frame r;
+		frame_reply(&r, &mac_b, &mac_b, HOST, &our_mac, US);
+		feed(f, &r);
+		bool accepted = !arp_value_drops(vals[i]);
+		assert_int_equal(neigh_set(f, HOST) != NULL, accepted);
+		assert_memory_equal(&entry(f, HOST)->mac, accepted ? &mac_b : &mac_a, MAC_LEN);
+		const char *l = log_with(f, "rule=ARPChanges");
+		assert_int_equal(l != NULL, arp_value_logs(vals[i]));
+		if (l)
+			assert_non_null(strstr(l, "oldenet=02:aa:00:00:00:0a"));
+		assert_int_equal(counter(f, AC_DROP_CHANGE), !accepted);
+		assert_int_equal(counter(f, AC_CHANGED), accepted);
+		fx_free(f);
+	}
+}
+
+static void t_same_mac_refreshes(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	learn_host(f, HOST, &mac_a);
+	uint64_t first = entry(f, HOST)->expires;
+	f->now += 5000;
+	learn_host(f, HOST, &mac_a);
+	assert_int_equal(entry(f, HOST)->expires, first + 5000);
+	assert_int_equal(counter(f, AC_REFRESHED), 1);
+	assert_null(log_with(f, "ARPChanges"));
+	fx_free(f);
+}
+
+/* ---- StaticARPChanges ---- */
+
+static void t_static_changes(void **state)
+{
+	const uint8_t vals[] = {AV_DROP, AV_DROPLOG};
+	for (size_t i = 0; i < sizeof(vals); i++) {
+		struct arp_policy p;
+		arp_policy_defaults(&p);
+		p.static_changes = vals[i];
+		p.unsolicited_replies = AV_ACCEPT;
+		p.requests = AV_ACCEPT;
+		struct fx *f = fx_new(&p);
+		actions_reset(&f->out);
+		assert_int_equal(
+			arp_engine_add_entry(f->e, IF1, STATIC_IP, ARP_STATIC, &mac_s, &f->out), 0);
+		const struct action *a = neigh_set(f, STATIC_IP);
+		assert_non_null(a);
+		assert_int_equal(a->u.neigh.kind, NEIGH_PERMANENT);
+		/* a reply and a request both contradicting it */
+		struct arp_frame g;
+		frame_garp_reply(&g, &mac_a, STATIC_IP);
+		feed(f, &g);
+		assert_null(neigh_set(f, STATIC_IP));
+		assert_int_equal(log_with(f, "rule=StaticARPChanges") != NULL,
+				 vals[i] == AV_DROPLOG);
+		frame_request(&g, &mac_a, STATIC_IP, US);
+		feed(f, &g);
+		assert_null(neigh_set(f, STATIC_IP));
+		assert_int_equal(count_type(f, ACT_SEND), 0); /* a contradiction is not answered */
+		assert_int_equal(counter(f, AC_DROP_STATIC_CHANGE), 2);
+		assert_int_equal(entry(f, STATIC_IP)->type, ARP_STATIC);
+		assert_memory_equal(&entry(f, STATIC_IP)->mac, &mac_s, MAC_LEN);
+		/* the static host itself asking is fine */
+		frame_request(&g, &mac_s, STATIC_IP, US);
+		feed(f, &g);
+		assert_answer(f, US, &our_mac, &our_mac, &mac_s, STATIC_IP);
+		assert_int_equal(counter(f, AC_DROP_STATIC_CHANGE), 2);
+		fx_free(f);
+	}
+}
+
+/* ---- ARPMatchEnetSender ---- */
+
+static void t_match_enet_sender(void **state)
+{
+	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_IGNORE, AV_LOG};
+	for (size_t i = 0; i < sizeof(vals); i++) {
+		struct arp_policy p;
+		arp_policy_defaults(&p);
+		p.match_enet_sender = vals[i];
+		struct fx *f = fx_new(&p);
+		struct arp_frame q;
+		frame_request(&q, &mac_a, HOST, US);
+		q.eth_src = mac_b; /* the frame comes from elsewhere than the ARP data says */
+		feed(f, &q);
+		bool passes = !arp_value_drops(vals[i]);
+		if (passes) /* answered to the ARP sender MAC, not the frame's source */
+			assert_answer(f, US, &our_mac, &our_mac, &mac_a, HOST);
+		else
+			assert_int_equal(count_type(f, ACT_SEND), 0);
+		assert_int_equal(log_with(f, "rule=ARPMatchEnetSender") != NULL,
+				 arp_value_logs(vals[i]));
+		assert_int_equal(counter(f, AC_DROP_ENET_SENDER), !passes);
+		fx_free(f);
+	}
+}
+
+/* ---- ARPMulticast / ARPBroadcast ---- */
+
+static void t_group_sender(void **state)
+{
+	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT, AV_LOG};
+	for (int bc = 0; bc < 2; bc++) {
+		for (size_t i = 0; i < sizeof(vals); i++) {
+			struct arp_policy p;
+			arp_policy_defaults(&p);
+			p.match_enet_sender = AV_IGNORE;
+			p.unsolicited_replies = AV_ACCEPT;
+			if (bc)
+				p.broadcast = vals[i];
+			else
+				p.multicast = vals[i];
+			struct fx *f = fx_new(&p);
+			const struct mac *sha = bc ? &mac_bc : &mac_mc;
+			/* a cluster's reply announcing a group MAC (as NLB does) */
+			struct arp_frame g;
+			frame_garp_reply(&g, &mac_a, HOST);
+			g.sha = *sha;
+			feed(f, &g);
+			bool passes = !arp_value_drops(vals[i]);
+			const struct action *a = neigh_set(f, HOST);
+			assert_int_equal(a != NULL, passes);
+			if (a)
+				assert_memory_equal(&a->u.neigh.mac, sha, MAC_LEN);
+			assert_int_equal(log_with(f, bc ? "rule=ARPBroadcast" : "rule=ARPMulticast") !=
+						 NULL,
+					 arp_value_logs(vals[i]));
+			assert_int_equal(counter(f, bc ? AC_DROP_BROADCAST : AC_DROP_MULTICAST),
+					 !passes);
+			fx_free(f);
+		}
+	}
+}
+
+/* ---- ARPQueryNoSender ---- */
+
+static void t_query_no_sender(void **state)
+{
+	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT, AV_ACCEPTLOG};
+	for (size_t i = 0; i < sizeof(vals); i++) {
+		struct arp_policy p;
+		arp_policy_defaults(&p);
+		p.query_no_sender = vals[i];
+		struct fx *f = fx_new(&p);
+		struct arp_frame q;
+		frame_probe(&q, &mac_a, US);
+		feed(f, &q);
+		bool passes = !arp_value_drops(vals[i]);
+		if (passes)
+			assert_answer(f, US, &our_mac, &our_mac, &mac_a, 0);
+		else
+			assert_int_equal(count_type(f, ACT_SEND), 0);
+		assert_int_equal(count_type(f, ACT_NEIGH_SET), 0); /* nothing to learn */
+		assert_int_equal(log_with(f, "rule=ARPQueryNoSender") != NULL,
+				 arp_value_logs(vals[i]));
+		assert_int_equal(counter(f, AC_DROP_NO_SENDER), !passes);
+		/* a reply from 0.0.0.0 is never believed */
+		struct arp_frame r;
+		frame_reply(&r, &mac_a, &mac_a, 0, &our_mac, US);
+		feed(f, &r);
+		assert_int_equal(count_type(f, ACT_NEIGH_SET), 0);
+		assert_int_equal(counter(f, AC_DROP_NO_SENDER), !passes + 1);
+		fx_free(f);
+	}
+}
+
+/* ---- ARPSenderIP ---- */
+
+static void t_sender_ip(void **state)
+{
+	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT};
+	const uint32_t outside = IP(198, 19, 0, 5);
+	for (size_t i = 0; i < sizeof(vals); i++) {
+		struct arp_policy p;
+		arp_policy_defaults(&p);
+		p.sender_ip = vals[i];
+		struct fx *f = fx_new(&p);
+		struct arp_frame q;
+		frame_request(&q, &mac_a, outside, US);
+		feed(f, &q);
+		bool passes = !arp_value_drops(vals[i]);
+		if (passes)
+			assert_answer(f, US, &our_mac, &our_mac, &mac_a, outside);
+		else
+			assert_int_equal(count_type(f, ACT_SEND), 0);
+		assert_int_equal(log_with(f, "rule=ARPSenderIP") != NULL, vals[i] == AV_DROPLOG);
+		assert_int_equal(counter(f, AC_DROP_SENDER_IP), !passes);
+		fx_free(f);
+	}
+}
+
+/* ---- ARPIPCollision ---- */
+
+static void t_ip_collision(void **state)
+{
+	const uint8_t vals[] = {AV_DROP, AV_DROPANNOUNCE};
+	for (size_t i = 0; i < sizeof(vals); i++) {
+		struct arp_policy p;
+		arp_policy_defaults(&p);
+		p.ip_collision = vals[i];
+		p.unsolicited_replies = AV_ACCEPT;
+		p.requests = AV_ACCEPT;
+		struct fx *f = fx_new(&p);
+		struct arp_frame g;
+		frame_garp_request(&g, &mac_a, US);
+		feed(f, &g);
+		assert_int_equal(count_type(f, ACT_NEIGH_SET), 0);
+		assert_non_null(log_with(f, "event=ip_collision"));
+		assert_int_equal(counter(f, AC_DROP_COLLISION), 1);
+		if (vals[i] == AV_DROPANNOUNCE) {
+			struct arp_frame r;
+			assert_true(sent(f, 0, &r));
+			assert_int_equal(r.op, ARP_OP_REQUEST);
+			assert_int_equal(r.spa, US);
+			assert_int_equal(r.tpa, US);
+			assert_memory_equal(&r.sha, &our_mac, MAC_LEN);
+			assert_true(sent(f, 1, &r));
+			assert_int_equal(r.op, ARP_OP_REPLY);
+			assert_int_equal(count_type(f, ACT_SEND), 2);
+		} else {
+			assert_int_equal(count_type(f, ACT_SEND), 0);
+		}
+		fx_free(f);
+	}
+}
+
+static void t_looped_own_frame(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	struct arp_frame g;
+	frame_garp_request(&g, &our_mac, US);
+	feed(f, &g);
+	assert_int_equal(counter(f, AC_LOOPED), 1);
+	assert_int_equal(counter(f, AC_DROP_COLLISION), 0);
+	assert_int_equal(f->out.n, 0);
+	fx_free(f);
+}
+
+/* ---- ARPRateLimit ---- */
+
+static void t_rate_limit(void **state)
+{
+	struct arp_policy p;
+	arp_policy_defaults(&p);
+	p.rate_limit = 10;
+	struct fx *f = fx_new(&p);
+	struct arp_frame q;
+	frame_request(&q, &mac_a, HOST, US);
+	size_t answers = 0;
+	for (int i = 0; i < 100; i++) {
+		feed(f, &q);
+		answers += count_type(f, ACT_SEND);
+	}
+	assert_int_equal(answers, 10);
+	assert_int_equal(counter(f, AC_DROP_RATE_LIMIT), 90);
+	f->now += 500; /* half a second refills five */
+	answers = 0;
+	for (int i = 0; i < 100; i++) {
+		feed(f, &q);
+		answers += count_type(f, ACT_SEND);
+	}
+	assert_int_equal(answers, 5);
+	fx_free(f);
+}
+
+/* ---- expiry ---- */
+
+static void t_expire(void **state)
+{
+	struct arp_policy p;
+	arp_policy_defaults(&p);
+	p.expire_s = 60;
+	struct fx *f = fx_new(&p);
+	learn_host(f, HOST, &mac_a);
+	uint64_t t0 = f->now;
+	assert_int_equal(arp_engine_next_deadline(f->e), t0 + 60000);
+	actions_reset(&f->out);
+	arp_engine_tick(f->e, t0 + 59999, &f->out);
+	assert_false(neigh_del(f, HOST));
+	arp_engine_tick(f->e, t0 + 60000, &f->out);
+	assert_true(neigh_del(f, HOST));
+	assert_null(entry(f, HOST));
+	assert_int_equal(counter(f, AC_EXPIRED), 1);
+	fx_free(f);
+}
+
+static void t_expire_unknown(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	kernel_asks(f, HOST);
+	assert_int_equal(entry(f, HOST)->type, ARP_INCOMPLETE);
+	uint64_t t0 = f->now;
+	actions_reset(&f->out);
+	arp_engine_tick(f->e, t0 + 3000, &f->out);
+	assert_non_null(log_with(f, "event=arp_resolution_failed"));
+	assert_non_null(log_with(f, "destip=198.18.0.10"));
+	assert_int_equal(entry(f, HOST)->type, ARP_UNKNOWN);
+	assert_int_equal(counter(f, AC_RESOLUTION_FAILED), 1);
+	arp_engine_tick(f->e, t0 + 6000, &f->out);
+	assert_null(entry(f, HOST));
+	assert_int_equal(count_type(f, ACT_NEIGH_DEL), 0); /* nothing was installed */
+	assert_int_equal(arp_engine_next_deadline(f->e), UINT64_MAX);
+	fx_free(f);
+}
+
+static void t_requery_unknown(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	kernel_asks(f, HOST);
+	f->now += 3000;
+	arp_engine_tick(f->e, f->now, &f->out);
+	assert_int_equal(entry(f, HOST)->type, ARP_UNKNOWN);
+	learn_host(f, HOST, &mac_a); /* the kernel asks again and gets an answer */
+	assert_int_equal(entry(f, HOST)->type, ARP_DYNAMIC);
+	fx_free(f);
+}
+
+/* ---- publishing ---- */
+
+static void t_publish(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, PUB_IP, ARP_PUBLISH, &mac_p, &f->out), 0);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, XPUB_IP, ARP_XPUBLISH, &mac_p, &f->out),
+			 0);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, PUB_IP + 2, ARP_PUBLISH, NULL, &f->out),
+			 0);
+	assert_int_equal(count_type(f, ACT_NEIGH_SET), 0); /* published, not installed */
+	struct arp_frame q;
+	frame_request(&q, &mac_a, HOST, PUB_IP);
+	feed(f, &q);
+	assert_answer(f, PUB_IP, &mac_p, &our_mac, &mac_a, HOST);
+	frame_request(&q, &mac_a, HOST, XPUB_IP);
+	feed(f, &q);
+	assert_answer(f, XPUB_IP, &mac_p, &mac_p, &mac_a, HOST);
+	frame_request(&q, &mac_a, HOST, PUB_IP + 2);
+	feed(f, &q);
+	assert_answer(f, PUB_IP + 2, &our_mac, &our_mac, &mac_a, HOST);
+	frame_request(&q, &mac_a, HOST, PUB_IP + 1); /* nobody's */
+	feed(f, &q);
+	assert_int_equal(count_type(f, ACT_SEND), 0);
+	/* errors */
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, PUB_IP, ARP_STATIC, &mac_p, &f->out), -1);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, HOST, ARP_STATIC, NULL, &f->out), -1);
+	assert_int_equal(arp_engine_add_entry(f->e, 99, HOST, ARP_STATIC, &mac_a, &f->out), -1);
+	fx_free(f);
+}
+
+static void t_proxy(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	assert_int_equal(arp_engine_iface_add(f->e, IF2, "wan", &mac_b, false), 0);
+	struct ip4_prefix a2 = {IP(198, 18, 9, 1), 24};
+	assert_int_equal(arp_engine_iface_set_addrs(f->e, IF2, &a2, 1), 0);
+	struct ip4_prefix net = {IP(198, 18, 5, 77), 24}; /* host bits are masked */
+	assert_int_equal(arp_engine_add_proxy(f->e, IF1, &net), 0);
+	struct arp_frame q;
+	frame_request(&q, &mac_a, HOST, IP(198, 18, 5, 7));
+	feed(f, &q);
+	assert_answer(f, IP(198, 18, 5, 7), &our_mac, &our_mac, &mac_a, HOST);
+	frame_request(&q, &mac_a, IP(198, 18, 9, 10), IP(198, 18, 5, 7));
+	feed_on(f, IF2, &q); /* proxied on lan only */
+	assert_int_equal(count_type(f, ACT_SEND), 0);
+	frame_request(&q, &mac_a, HOST, IP(198, 18, 6, 7));
+	feed(f, &q);
+	assert_int_equal(count_type(f, ACT_SEND), 0);
+	/* deleting the interface drops its proxies */
+	arp_engine_iface_del(f->e, IF1);
+	struct arp_iface_view v;
+	assert_int_equal(arp_engine_iface_get(f->e, IF1, &v), -1);
+	fx_free(f);
+}
+
+static void t_vlan_answer_tagged(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	struct arp_frame q;
+	frame_request(&q, &mac_a, HOST, US);
+	q.vlan = 42;
+	feed(f, &q);
+	struct arp_frame r;
+	assert_true(sent(f, 0, &r));
+	assert_int_equal(r.vlan, 42);
+	fx_free(f);
+}
+
+/* ---- commands ---- */
+
+static void t_flush(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	learn_host(f, HOST, &mac_a);
+	learn_host(f, HOST2, &mac_b);
+	kernel_asks(f, IP(198, 18, 0, 99));
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, STATIC_IP, ARP_STATIC, &mac_s, &f->out), 0);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, PUB_IP, ARP_PUBLISH, &mac_p, &f->out), 0);
+	actions_reset(&f->out);
+	assert_int_equal(arp_engine_flush(f->e, 0, f->now, &f->out), 2);
+	assert_true(neigh_del(f, HOST));
+	assert_true(neigh_del(f, HOST2));
+	assert_false(neigh_del(f, STATIC_IP));
+	assert_int_equal(count_type(f, ACT_NEIGH_DEL), 2);
+	assert_null(entry(f, HOST));
+	assert_null(entry(f, IP(198, 18, 0, 99)));
+	assert_non_null(entry(f, STATIC_IP));
+	assert_non_null(entry(f, PUB_IP));
+	assert_int_equal(arp_engine_flush(f->e, 12345, f->now, &f->out), -1);
+	fx_free(f);
+}
+
+static void t_announce(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, XPUB_IP, ARP_XPUBLISH, &mac_p, &f->out), 0);
+	actions_reset(&f->out);
+	assert_int_equal(arp_engine_announce(f->e, IF1, f->now, &f->out), 2);
+	assert_int_equal(count_type(f, ACT_SEND), 4);
+	struct arp_frame r;
+	assert_true(sent(f, 0, &r));
+	assert_int_equal(r.spa, US);
+	assert_int_equal(r.tpa, US);
+	assert_memory_equal(&r.eth_dst, &mac_bc, MAC_LEN);
+	assert_true(sent(f, 3, &r));
+	assert_int_equal(r.op, ARP_OP_REPLY);
+	assert_int_equal(r.spa, XPUB_IP);
+	assert_memory_equal(&r.sha, &mac_p, MAC_LEN);
+	assert_memory_equal(&r.eth_src, &mac_p, MAC_LEN);
+	assert_int_equal(counter(f, AC_ANNOUNCED), 4);
+	fx_free(f);
+}
+
+/* ---- bad input ---- */
+
+static void t_malformed_counted(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	uint8_t buf[FRAME_MAX_LEN];
+	struct arp_frame q;
+	frame_request(&q, &mac_a, HOST, US);
+	size_t n = frame_build(&q, buf, sizeof(buf));
+	actions_reset(&f->out);
+	arp_engine_input(f->e, IF1, buf, 20, false, false, f->now, &f->out);
+	assert_int_equal(counter(f, AC_MALFORMED_FIRST + FR_TRUNCATED), 1);
+	buf[15] = 6; /* htype 6 */
+	arp_engine_input(f->e, IF1, buf, n, false, false, f->now, &f->out);
+	assert_int_equal(counter(f, AC_MALFORMED_FIRST + FR_BAD_HTYPE), 1);
+	frame_request(&q, &mac_a, IP(127, 0, 0, 1), US);
+	feed(f, &q);
+	assert_int_equal(counter(f, AC_MALFORMED_FIRST + FR_SENDER_IP_BOGUS), 1);
+	assert_int_equal(f->out.n, 0);
+	assert_int_equal(counter(f, AC_RX_FRAMES), 3);
+	/* unmanaged interface: ignored entirely */
+	arp_engine_input(f->e, 4242, buf, n, false, false, f->now, &f->out);
+	assert_int_equal(counter(f, AC_RX_FRAMES), 3);
+	/* frames for another host */
+	frame_request(&q, &mac_a, HOST, US);
+	n = frame_build(&q, buf, sizeof(buf));
+	arp_engine_input(f->e, IF1, buf, n, false, true, f->now, &f->out);
+	assert_int_equal(counter(f, AC_OTHERHOST), 1);
+	assert_int_equal(f->out.n, 0);
+	fx_free(f);
+}
+
+static void t_cache_full_of_static(void **state)
+{
+	struct arp_policy p;
+	arp_policy_defaults(&p);
+	p.cache_size = 16;
+	p.unsolicited_replies = AV_ACCEPT;
+	struct fx *f = fx_new(&p);
+	for (uint32_t i = 0; i < 16; i++)
+		assert_int_equal(
+			arp_engine_add_entry(f->e, IF1, IP(198, 18, 1, i), ARP_STATIC, &mac_s, &f->out),
+			0);
+	assert_int_equal(
+		arp_engine_add_entry(f->e, IF1, IP(198, 18, 1, 99), ARP_STATIC, &mac_s, &f->out), -1);
+	struct arp_frame g;
+	frame_garp_reply(&g, &mac_a, HOST);
+	feed(f, &g);
+	assert_null(neigh_set(f, HOST));
+	assert_int_equal(counter(f, AC_CACHE_FULL), 1);
+	fx_free(f);
+}
+
+static void t_eviction_removes_from_kernel(void **state)
+{
+	struct arp_policy p;
+	arp_policy_defaults(&p);
+	p.cache_size = 16;
+	p.unsolicited_replies = AV_ACCEPT;
+	struct fx *f = fx_new(&p);
+	for (uint32_t i = 0; i < 17; i++) {
+		struct arp_frame g;
+		frame_garp_reply(&g, &mac_a, IP(198, 18, 0, 100 + i));
+		feed(f, &g);
+		f->now += 10;
+	}
+	/* the oldest went out of the cache and out of the kernel */
+	assert_true(neigh_del(f, IP(198, 18, 0, 100)));
+	assert_null(entry(f, IP(198, 18, 0, 100)));
+	assert_int_equal(counter(f, AC_EVICTED), 1);
+	fx_free(f);
+}
+
+static void t_log_rate_limit(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	struct arp_frame g;
+	frame_garp_reply(&g, &mac_a, HOST);
+	size_t logs = 0;
+	for (int i = 0; i < 200; i++) {
+		feed(f, &g);
+		logs += count_type(f, ACT_LOG);
+	}
+	assert_int_equal(logs, 50);
+	assert_int_equal(counter(f, AC_LOG_SUPPRESSED), 150);
+	assert_int_equal(counter(f, AC_DROP_UNSOLICITED), 200); /* every drop still counted */
+	f->now += 1000;
+	feed(f, &g);
+	assert_non_null(log_with(f, "event=log_suppressed recvif=lan count=150"));
+	fx_free(f);
+}
+
+static void t_names(void **state)
+{
+	for (int c = 0; c < AC__COUNT; c++)
+		assert_string_not_equal(arp_counter_name((enum arp_counter)c), "?");
+	assert_string_equal(arp_counter_name(AC__COUNT), "?");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_unsolicited),
+		cmocka_unit_test(t_solicited_reply_accepted_even_with_drop),
+		cmocka_unit_test(t_query_times_out),
+		cmocka_unit_test(t_seed_log_line),
+		cmocka_unit_test(t_requests),
+		cmocka_unit_test(t_changes),
+		cmocka_unit_test(t_same_mac_refreshes),
+		cmocka_unit_test(t_static_changes),
+		cmocka_unit_test(t_match_enet_sender),
+		cmocka_unit_test(t_group_sender),
+		cmocka_unit_test(t_query_no_sender),
+		cmocka_unit_test(t_sender_ip),
+		cmocka_unit_test(t_ip_collision),
+		cmocka_unit_test(t_looped_own_frame),
+		cmocka_unit_test(t_rate_limit),
+		cmocka_unit_test(t_expire),
+		cmocka_unit_test(t_expire_unknown),
+		cmocka_unit_test(t_requery_unknown),
+		cmocka_unit_test(t_publish),
+		cmocka_unit_test(t_proxy),
+		cmocka_unit_test(t_vlan_answer_tagged),
+		cmocka_unit_test(t_flush),
+		cmocka_unit_test(t_announce),
+		cmocka_unit_test(t_malformed_counted),
+		cmocka_unit_test(t_cache_full_of_static),
+		cmocka_unit_test(t_eviction_removes_from_kernel),
+		cmocka_unit_test(t_log_rate_limit),
+		cmocka_unit_test(t_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

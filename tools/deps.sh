@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install, with apt-get, every Debian package arpha needs to build, test,
+# demonstrate and benchmark. Idempotent: installs only what is missing.
+set -eu
+PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+libevent-dev libmnl-dev libinih-dev libnftables-dev libsodium-dev libcmocka-dev
+ieee-data nftables iproute2 iputils-ping python3 jq procps"
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "arpha: missing Debian packages:$missing" >&2
+	echo "arpha: run 'make' as root, or: apt-get install$missing" >&2
+	exit 1
+fi
+echo "arpha: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
