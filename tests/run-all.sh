@@ -21,7 +21,7 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 for b in "$BUILD" "$ASAN"; do
 	echo "== unit tests ($b)"
 	for t in "$b"/test_*; do
-		[ -x "$t" ] || continue
+		[ -f "$t" ] && [ -x "$t" ] || continue
 		name="unit/$(basename "$t")@$b"
 		"$t" >"$t.log" 2>&1
 		rc=$?
@@ -32,7 +32,7 @@ done
 
 echo "== fuzz targets ($FUZZ, ${FUZZ_SECS}s each)"
 for f in "$FUZZ"/fuzz_*; do
-	[ -x "$f" ] || continue
+	[ -f "$f" ] && [ -x "$f" ] || continue
 	n=$(basename "$f" | sed 's/^fuzz_//')
 	seeds="tests/fuzz/corpus/$n"
 	work="tests/fuzz/corpus-run/$n"

@@ -139,7 +139,8 @@ static int link_get(struct nl *n, uint32_t ifindex, const char *name, struct nl_
 	char buf[8192];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
+	/* the ack ends the exchange after the one answer */
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = (int)ifindex;

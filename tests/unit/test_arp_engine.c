@@ -631,7 +631,7 @@ static void t_publish(void **state)
 	frame_request(&q, &mac_a, HOST, PUB_IP + 2);
 	feed(f, &q);
 	assert_answer(f, PUB_IP + 2, &our_mac, &our_mac, &mac_a, HOST);
-	frame_request(&q, &mac_a, HOST, PUB_IP + 1); /* nobody's */
+	frame_request(&q, &mac_a, HOST, PUB_IP + 5); /* nobody's */
 	feed(f, &q);
 	assert_int_equal(count_type(f, ACT_SEND), 0);
 	/* errors */
