@@ -1,1 +1,773 @@
-/* being written */
+/*
+ * config: arphad's INI configuration, parsed with libinih from a buffer.
+ *
+ * Our reader hands inih one line per call and counts lines, so every
+ * message carries the right line. The reader also sees every section
+ * header first: it closes the previous section (checks its required keys),
+ * opens the new one from the table below, and stops the parse at the
+ * first error. inih then delivers Key=Value pairs to the handler, which
+ * dispatches them to the current section's setter. Checks that need the
+ * whole file (names of [Interface] sections) run after the parse.
+ *
+ * A section kind is one entry in section_kinds[] plus its three hooks.
+ */
+#include "config.h"
+
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "actions.h"
+
+#define MSG_MAX	  512
+#define KEYS_MAX  64 /* settings per section */
+#define KINDS_MAX 16 /* kinds of section */
+
+struct parser;
+
+struct section_kind {
+	const char *name;  /* as in the header: "Interface" */
+	const char *usage; /* for messages: "Interface NAME" */
+	bool named;	   /* [Kind NAME] */
+	bool repeatable;   /* may occur more than once */
+	/* the i-th setting's name, NULL past the last */
+	const char *(*key)(size_t i);
+	/* a header [Kind NAME] was read (name "" when not named); 0 or -1 */
+	int (*open)(struct parser *p, const char *name);
+	/* setting number i = value; 0 or -1 */
+	int (*set)(struct parser *p, size_t i, const char *value);
+	/* the section ended; check what it needs; 0 or -1 (may be NULL) */
+	int (*close)(struct parser *p);
+};
+
+struct parser {
+	/* input */
+	const char *text;
+	size_t len, pos;
+	const char *fname;
+	int line; /* the line inih is working on */
+	/* the section being read */
+	const struct section_kind *kind; /* NULL before the first header */
+	char title[64];			 /* "ARP", "Interface lan", for messages */
+	int sect_line;
+	int seen[KEYS_MAX];	  /* line each setting was given on, 0 = not yet */
+	int kind_line[KINDS_MAX]; /* first line of each non-repeatable kind */
+	/* output */
+	struct config c;
+	size_t cap_ifaces, cap_entries, cap_proxies;
+	/* the first error */
+	bool failed;
+	int err_line;
+	char err[MSG_MAX];
+};
+
+/* Record the first error, at line (0: no line). Returns -1. */
+__attribute__((format(printf, 3, 4))) static int fail(struct parser *p, int line, const char *fmt,
+						      ...)
+{
+	if (p->failed)
+		return -1;
+	p->failed = true;
+	p->err_line = line;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f' || ch == '\n';
+}
+
+/* Grow *v (of *cap elements of size sz) to hold n + 1. 0 or -1. */
+static int grow(struct parser *p, void **v, size_t *cap, size_t n, size_t sz)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 4;
+	void *nv = realloc(*v, nc * sz);
+	if (!nv)
+		return fail(p, p->line, "out of memory");
+	*v = nv;
+	*cap = nc;
+	return 0;
+}
+
+/* ---- value checks shared by the sections ---- */
+
+#define NAME_RULE "1 to 15 characters from A-Z a-z 0-9 _ . : -"
+
+static bool valid_ifname(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n >= CONF_IFNAMSIZ || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (; *s; s++) {
+		char ch = *s;
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == ':' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* Index of v among the NULL-terminated words (case-insensitive), or -1. */
+static int word_index(const char *const *words, const char *v)
+{
+	for (int i = 0; words[i]; i++)
+		if (strcasecmp(words[i], v) == 0)
+			return i;
+	return -1;
+}
+
+static void join(const char *const *words, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; words[i] && off < len; i++) {
+		int n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "", words[i]);
+		if (n < 0)
+			return;
+		off += (size_t)n;
+	}
+}
+
+/* Fail with "Key: expected one of A, B, got "v"". */
+static int bad_word(struct parser *p, const char *key, const char *const *words, const char *v)
+{
+	char list[256];
+	join(words, list, sizeof(list));
+	return fail(p, p->line, "%s: expected one of %s, got \"%s\"", key, list, v);
+}
+
+/* ---- [Daemon] ---- */
+
+enum { D_SOCKET, D_TARGET, D_LEVEL };
+static const char *const daemon_keys[] = {"ControlSocket", "LogTarget", "LogLevel", NULL};
+static const char *const log_targets[] = {"syslog", "stderr", NULL};
+static const char *const log_levels[] = {"err", "warning", "notice", "info", "debug", NULL};
+
+static const char *daemon_key(size_t i)
+{
+	return i < sizeof(daemon_keys) / sizeof(daemon_keys[0]) ? daemon_keys[i] : NULL;
+}
+
+static int daemon_set(struct parser *p, size_t i, const char *v)
+{
+	int k;
+	switch (i) {
+	case D_SOCKET:
+		if (v[0] != '/')
+			return fail(p, p->line,
+				    "ControlSocket: expected an absolute path (starting with /), "
+				    "got \"%s\"",
+				    v);
+		if (strlen(v) >= CONF_PATH_MAX)
+			return fail(
+			    p, p->line,
+			    "ControlSocket: the path is %zu bytes long; a unix socket path must be "
+			    "shorter than %d",
+			    strlen(v), CONF_PATH_MAX);
+		snprintf(p->c.control_socket, sizeof(p->c.control_socket), "%s", v);
+		return 0;
+	case D_TARGET:
+		if ((k = word_index(log_targets, v)) < 0)
+			return bad_word(p, "LogTarget", log_targets, v);
+		p->c.log_target = k == 0 ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR;
+		return 0;
+	case D_LEVEL:
+		if ((k = word_index(log_levels, v)) < 0)
+			return bad_word(p, "LogLevel", log_levels, v);
+		p->c.log_level = LOGL_ERR + k;
+		return 0;
+	}
+	return -1;
+}
+
+/* ---- [ARP] ---- */
+
+static const char *arp_key(size_t i)
+{
+	/* arp_settings[] ends with a NULL name */
+	return arp_settings[i].name;
+}
+
+static int arp_set(struct parser *p, size_t i, const char *v)
+{
+	char msg[MSG_MAX - 64];
+	if (arp_setting_set(&arp_settings[i], &p->c.arp, v, msg, sizeof(msg)) < 0)
+		return fail(p, p->line, "%s: %s", arp_settings[i].name, msg);
+	return 0;
+}
+
+/* ---- [Interface NAME] ---- */
+
+static const char *iface_key(size_t i)
+{
+	return i == 0 ? "Device" : NULL;
+}
+
+static int iface_open(struct parser *p, const char *name)
+{
+	if (!valid_ifname(name))
+		return fail(p, p->line,
+			    "[Interface %s]: \"%s\" is not an interface name; expected %s", name,
+			    name, NAME_RULE);
+	const struct conf_iface *old = config_iface(&p->c, name);
+	if (old)
+		return fail(p, p->line,
+			    "duplicate section [Interface %s]; the first is at line %d; give each "
+			    "interface one section",
+			    name, old->line);
+	if (grow(p, (void **)&p->c.ifaces, &p->cap_ifaces, p->c.n_ifaces, sizeof(*p->c.ifaces)) < 0)
+		return -1;
+	struct conf_iface *f = &p->c.ifaces[p->c.n_ifaces++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	snprintf(f->device, sizeof(f->device), "%s", name);
+	f->line = p->line;
+	return 0;
+}
+
+static int iface_set(struct parser *p, size_t i, const char *v)
+{
+	struct conf_iface *f = &p->c.ifaces[p->c.n_ifaces - 1];
+	if (!valid_ifname(v))
+		return fail(p, p->line, "Device: expected a network device name of %s, got \"%s\"",
+			    NAME_RULE, v);
+	snprintf(f->device, sizeof(f->device), "%s", v);
+	return 0;
+}
+
+/* ---- [ARPEntry] ---- */
+
+enum { E_IFACE, E_IP, E_MODE, E_MAC };
+static const char *const entry_keys[] = {"Interface", "IP", "Mode", "MAC", NULL};
+static const char *const entry_modes[] = {"Static", "Publish", "XPublish", NULL};
+static const uint8_t entry_mode_types[] = {ARP_STATIC, ARP_PUBLISH, ARP_XPUBLISH};
+
+static const char *entry_key(size_t i)
+{
+	return i < sizeof(entry_keys) / sizeof(entry_keys[0]) ? entry_keys[i] : NULL;
+}
+
+static int entry_open(struct parser *p, const char *name)
+{
+	if (grow(p, (void **)&p->c.entries, &p->cap_entries, p->c.n_entries,
+		 sizeof(*p->c.entries)) < 0)
+		return -1;
+	struct conf_entry *e = &p->c.entries[p->c.n_entries++];
+	memset(e, 0, sizeof(*e));
+	e->line = p->line;
+	return 0;
+}
+
+/* Why ip cannot be a unicast host address, or NULL when it can. */
+static const char *ip_refusal(uint32_t ip)
+{
+	if (ip == 0)
+		return "the unspecified address";
+	if (ip == 0xffffffffu)
+		return "the broadcast address";
+	if ((ip >> 24) == 127)
+		return "a loopback address";
+	if ((ip >> 28) == 0xe)
+		return "a multicast address";
+	return NULL;
+}
+
+static int entry_set(struct parser *p, size_t i, const char *v)
+{
+	struct conf_entry *e = &p->c.entries[p->c.n_entries - 1];
+	const char *why;
+	int k;
+	switch (i) {
+	case E_IFACE:
+		if (!valid_ifname(v))
+			return fail(
+			    p, p->line,
+			    "Interface: expected the name of an [Interface] section, got \"%s\"",
+			    v);
+		snprintf(e->iface, sizeof(e->iface), "%s", v);
+		return 0;
+	case E_IP:
+		if (ip4_parse(v, &e->ip) < 0)
+			return fail(p, p->line,
+				    "IP: expected an IPv4 address such as 198.18.0.10, got \"%s\"",
+				    v);
+		if ((why = ip_refusal(e->ip)))
+			return fail(p, p->line, "IP: %s is %s; expected a unicast host address", v,
+				    why);
+		return 0;
+	case E_MODE:
+		if ((k = word_index(entry_modes, v)) < 0)
+			return bad_word(p, "Mode", entry_modes, v);
+		e->mode = entry_mode_types[k];
+		return 0;
+	case E_MAC:
+		if (mac_parse(v, &e->mac) < 0)
+			return fail(p, p->line,
+				    "MAC: expected a MAC address such as 4b-86-f6-c5-a2-14 or "
+				    "4b:86:f6:c5:a2:14, got \"%s\"",
+				    v);
+		why = mac_is_broadcast(&e->mac)	  ? "the broadcast address"
+		      : mac_is_multicast(&e->mac) ? "a multicast (group) address"
+		      : mac_is_zero(&e->mac)	  ? "the zero address"
+						  : NULL;
+		if (why)
+			return fail(p, p->line, "MAC: %s is %s; expected a unicast MAC", v, why);
+		e->has_mac = true;
+		return 0;
+	}
+	return -1;
+}
+
+static int entry_close(struct parser *p)
+{
+	struct conf_entry *e = &p->c.entries[p->c.n_entries - 1];
+	for (size_t i = E_IFACE; i <= E_MODE; i++)
+		if (!p->seen[i])
+			return fail(p, p->sect_line,
+				    "[ARPEntry] has no %s=; every ARPEntry needs Interface=, IP= "
+				    "and Mode=",
+				    entry_keys[i]);
+	if (e->mode == ARP_STATIC && !e->has_mac)
+		return fail(
+		    p, p->sect_line,
+		    "[ARPEntry] with Mode=Static needs MAC= (the address to map the IP to)");
+	for (size_t i = 0; i + 1 < p->c.n_entries; i++) {
+		const struct conf_entry *o = &p->c.entries[i];
+		if (o->ip == e->ip && strcmp(o->iface, e->iface) == 0) {
+			char ip[IP4_STRLEN];
+			return fail(p, p->sect_line,
+				    "[ARPEntry] for %s on %s repeats the one at line %d; give each "
+				    "address one entry per interface",
+				    ip4_fmt(e->ip, ip), e->iface, o->line);
+		}
+	}
+	return 0;
+}
+
+/* ---- [ProxyARP] ---- */
+
+enum { P_NETWORK, P_IFACES };
+static const char *const proxy_keys[] = {"Network", "Interfaces", NULL};
+
+static const char *proxy_key(size_t i)
+{
+	return i < sizeof(proxy_keys) / sizeof(proxy_keys[0]) ? proxy_keys[i] : NULL;
+}
+
+static int proxy_open(struct parser *p, const char *name)
+{
+	if (grow(p, (void **)&p->c.proxies, &p->cap_proxies, p->c.n_proxies,
+		 sizeof(*p->c.proxies)) < 0)
+		return -1;
+	struct conf_proxy *x = &p->c.proxies[p->c.n_proxies++];
+	memset(x, 0, sizeof(*x));
+	x->line = p->line;
+	return 0;
+}
+
+static int proxy_set_ifaces(struct parser *p, struct conf_proxy *x, const char *v)
+{
+	if (strcasecmp(v, "all") == 0) {
+		x->all = true;
+		return 0;
+	}
+	size_t cap = 0;
+	const char *s = v;
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		if (!*s)
+			break;
+		size_t n = strcspn(s, " \t,");
+		char name[CONF_IFNAMSIZ] = "";
+		if (n < sizeof(name)) {
+			memcpy(name, s, n);
+			name[n] = '\0';
+		}
+		if (!valid_ifname(name))
+			return fail(
+			    p, p->line,
+			    "Interfaces: \"%.*s\" is not an interface name; expected all, or "
+			    "[Interface] names separated by spaces or commas",
+			    (int)n, s);
+		if (strcasecmp(name, "all") == 0)
+			return fail(p, p->line, "Interfaces: all stands alone; got \"%s\"", v);
+		for (size_t i = 0; i < x->n_ifaces; i++)
+			if (strcmp(x->ifaces[i], name) == 0)
+				return fail(p, p->line, "Interfaces: %s is listed twice", name);
+		if (grow(p, (void **)&x->ifaces, &cap, x->n_ifaces, sizeof(*x->ifaces)) < 0)
+			return -1;
+		memcpy(x->ifaces[x->n_ifaces++], name, sizeof(name));
+		s += n;
+	}
+	if (x->n_ifaces == 0)
+		return fail(p, p->line,
+			    "Interfaces: expected all, or [Interface] names separated by spaces or "
+			    "commas, got \"%s\"",
+			    v);
+	return 0;
+}
+
+static int proxy_set(struct parser *p, size_t i, const char *v)
+{
+	struct conf_proxy *x = &p->c.proxies[p->c.n_proxies - 1];
+	if (i == P_IFACES)
+		return proxy_set_ifaces(p, x, v);
+	struct ip4_prefix n;
+	if (ip4_prefix_parse(v, true, &n) < 0)
+		return fail(
+		    p, p->line,
+		    "Network: expected a network as ADDRESS/LENGTH, e.g. 198.18.1.0/24, got "
+		    "\"%s\"",
+		    v);
+	uint32_t net = n.addr & ip4_mask(n.len);
+	if (net != n.addr) {
+		char a[IP4_STRLEN];
+		return fail(p, p->line, "Network: %s has host bits set; did you mean %s/%u?", v,
+			    ip4_fmt(net, a), n.len);
+	}
+	x->net = n;
+	return 0;
+}
+
+static int proxy_close(struct parser *p)
+{
+	for (size_t i = 0; proxy_keys[i]; i++)
+		if (!p->seen[i])
+			return fail(p, p->sect_line,
+				    "[ProxyARP] has no %s=; every ProxyARP needs Network= and "
+				    "Interfaces=",
+				    proxy_keys[i]);
+	return 0;
+}
+
+/* ---- the sections ---- */
+
+static const struct section_kind section_kinds[] = {
+    {"Daemon", "Daemon", false, false, daemon_key, NULL, daemon_set, NULL},
+    {"ARP", "ARP", false, false, arp_key, NULL, arp_set, NULL},
+    {"Interface", "Interface NAME", true, true, iface_key, iface_open, iface_set, NULL},
+    {"ARPEntry", "ARPEntry", false, true, entry_key, entry_open, entry_set, entry_close},
+    {"ProxyARP", "ProxyARP", false, true, proxy_key, proxy_open, proxy_set, proxy_close},
+    {NULL, NULL, false, false, NULL, NULL, NULL, NULL},
+};
+_Static_assert(sizeof(section_kinds) / sizeof(section_kinds[0]) <= KINDS_MAX, "raise KINDS_MAX");
+
+/* "Daemon, ARP, Interface NAME, ARPEntry, ProxyARP" */
+static void kinds_list(char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; section_kinds[i].name && off < len; i++) {
+		int n =
+		    snprintf(buf + off, len - off, "%s%s", i ? ", " : "", section_kinds[i].usage);
+		if (n < 0)
+			return;
+		off += (size_t)n;
+	}
+}
+
+static void keys_list(const struct section_kind *k, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; k->key(i) && off < len; i++) {
+		int n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "", k->key(i));
+		if (n < 0)
+			return;
+		off += (size_t)n;
+	}
+}
+
+static int close_section(struct parser *p)
+{
+	if (!p->kind || !p->kind->close)
+		return 0;
+	return p->kind->close(p);
+}
+
+/* A header line; h is the text between '[' and ']'. */
+static int open_section(struct parser *p, char *h)
+{
+	if (close_section(p) < 0)
+		return -1;
+	p->kind = NULL;
+	memset(p->seen, 0, sizeof(p->seen));
+
+	while (is_space(*h))
+		h++;
+	size_t n = strlen(h);
+	while (n && is_space(h[n - 1]))
+		h[--n] = '\0';
+	char *name = h + strcspn(h, " \t");
+	if (*name) {
+		*name++ = '\0';
+		while (is_space(*name))
+			name++;
+	}
+
+	size_t ki;
+	for (ki = 0; section_kinds[ki].name; ki++)
+		if (strcasecmp(section_kinds[ki].name, h) == 0)
+			break;
+	const struct section_kind *k = &section_kinds[ki];
+	if (!k->name) {
+		char list[256];
+		kinds_list(list, sizeof(list));
+		return fail(p, p->line, "unknown section [%s%s%s]; expected one of %s", h,
+			    *name ? " " : "", name, list);
+	}
+	if (k->named && !*name)
+		return fail(p, p->line, "section [%s] needs a name: [%s]", k->name, k->usage);
+	if (!k->named && *name)
+		return fail(p, p->line, "section [%s] takes no name; got [%s %s]", k->name, h,
+			    name);
+	if (!k->repeatable) {
+		if (p->kind_line[ki])
+			return fail(p, p->line,
+				    "duplicate section [%s]; the first is at line %d; merge them",
+				    k->name, p->kind_line[ki]);
+		p->kind_line[ki] = p->line;
+	}
+	if (k->open && k->open(p, name) < 0)
+		return -1;
+	p->kind = k;
+	p->sect_line = p->line;
+	snprintf(p->title, sizeof(p->title), "%s%s%s", k->name, *name ? " " : "", name);
+	return 0;
+}
+
+/* One Key=Value of the current section. 0 or -1. */
+static int setting(struct parser *p, const char *key, const char *value)
+{
+	if (!*key)
+		return fail(p, p->line, "a setting without a name; expected Key=Value");
+	if (!p->kind)
+		return fail(p, p->line,
+			    "setting %s outside any section; put it under a [Section] header", key);
+	const struct section_kind *k = p->kind;
+	size_t i;
+	for (i = 0; k->key(i); i++)
+		if (strcasecmp(k->key(i), key) == 0)
+			break;
+	if (!k->key(i) || i >= KEYS_MAX) {
+		char list[MSG_MAX - 128];
+		keys_list(k, list, sizeof(list));
+		return fail(p, p->line, "unknown setting %s in [%s]; expected one of %s", key,
+			    p->title, list);
+	}
+	const char *name = k->key(i);
+	if (p->seen[i])
+		return fail(p, p->line, "%s is set twice in [%s]; the first is at line %d", name,
+			    p->title, p->seen[i]);
+	p->seen[i] = p->line;
+	if (!*value)
+		return fail(p, p->line, "%s: empty value; remove the line for the default", name);
+	return k->set(p, i, value);
+}
+
+/* inih's callback for every Key=Value: 1 = fine, 0 = error. */
+static int on_setting(void *user, const char *section, const char *key, const char *value)
+{
+	struct parser *p = user;
+	(void)section; /* the reader tracks sections itself */
+	return !p->failed && setting(p, key, value) == 0;
+}
+
+/* Where s (length n) holds '=' or ':' the way inih looks for it. */
+static bool has_separator(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '=' || s[i] == ':')
+			return true;
+		if (s[i] == ';' && i > 0 && is_space(s[i - 1]))
+			return false; /* an inline comment starts */
+	}
+	return false;
+}
+
+/*
+ * inih's reader: one line of the buffer per call, leading blanks removed
+ * (so no line is ever read as the continuation of a value), section headers
+ * handled here. NULL ends the parse.
+ */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parser *p = stream;
+	if (p->failed || p->pos >= p->len || num < 4)
+		return NULL;
+	p->line++;
+	const char *s = p->text + p->pos;
+	size_t rest = p->len - p->pos;
+	const char *nl = memchr(s, '\n', rest);
+	size_t n = nl ? (size_t)(nl - s) : rest;
+	p->pos += n + (nl ? 1 : 0);
+
+	if (memchr(s, '\0', n)) {
+		fail(p, p->line, "NUL byte; this is not a text file");
+		return NULL;
+	}
+	if (p->line == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+		s += 3; /* UTF-8 byte order mark */
+		n -= 3;
+	}
+	while (n && is_space(*s)) {
+		s++;
+		n--;
+	}
+	while (n && is_space(s[n - 1]))
+		n--;
+
+	size_t room = (size_t)num - 2; /* the line, '\n', NUL */
+	if (n == 0 || *s == ';' || *s == '#') {
+		/* blank or comment: inih skips it; long comments are fine */
+		n = 0;
+	} else if (n > room) {
+		fail(p, p->line, "line longer than %zu characters", room);
+		return NULL;
+	}
+	memcpy(str, s, n);
+	str[n] = '\n';
+	str[n + 1] = '\0';
+	if (n == 0)
+		return str;
+
+	if (*s == '[') {
+		char h[MSG_MAX];
+		const char *end = memchr(s, ']', n);
+		if (!end) {
+			fail(p, p->line, "section header %.*s has no closing ']'", (int)n, s);
+			return NULL;
+		}
+		const char *after = end + 1;
+		while (after < s + n && is_space(*after))
+			after++;
+		if (after < s + n && *after != ';' && *after != '#') {
+			fail(p, p->line, "unexpected text after the section header: \"%.*s\"",
+			     (int)(s + n - after), after);
+			return NULL;
+		}
+		size_t hn = (size_t)(end - s - 1);
+		if (hn >= sizeof(h)) {
+			fail(p, p->line, "section header longer than %zu characters",
+			     sizeof(h) - 1);
+			return NULL;
+		}
+		memcpy(h, s + 1, hn);
+		h[hn] = '\0';
+		if (open_section(p, h) < 0)
+			return NULL;
+	} else if (!has_separator(s, n)) {
+		fail(p, p->line,
+		     "expected a [Section] header, a Key=Value setting or a comment, got \"%.*s\"",
+		     (int)n, s);
+		return NULL;
+	}
+	return str;
+}
+
+/* Checks that need the whole file. */
+static int check_names(struct parser *p)
+{
+	if (p->c.n_ifaces == 0)
+		return fail(p, 0, "no [Interface NAME] section: arphad would manage nothing");
+	for (size_t i = 1; i < p->c.n_ifaces; i++) {
+		const struct conf_iface *f = &p->c.ifaces[i];
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(p->c.ifaces[j].device, f->device) == 0)
+				return fail(
+				    p, f->line,
+				    "[Interface %s] uses device %s, as [Interface %s] at line "
+				    "%d does; one section per device",
+				    f->name, f->device, p->c.ifaces[j].name, p->c.ifaces[j].line);
+	}
+	for (size_t i = 0; i < p->c.n_entries; i++) {
+		const struct conf_entry *e = &p->c.entries[i];
+		if (!config_iface(&p->c, e->iface))
+			return fail(p, e->line,
+				    "[ARPEntry] Interface=%s: there is no [Interface %s]", e->iface,
+				    e->iface);
+	}
+	for (size_t i = 0; i < p->c.n_proxies; i++) {
+		const struct conf_proxy *x = &p->c.proxies[i];
+		for (size_t j = 0; j < x->n_ifaces; j++)
+			if (!config_iface(&p->c, x->ifaces[j]))
+				return fail(p, x->line,
+					    "[ProxyARP] Interfaces=: there is no [Interface %s]",
+					    x->ifaces[j]);
+	}
+	return 0;
+}
+
+int config_parse(const char *text, size_t len, const char *fname, struct config *out, char *err,
+		 size_t errlen)
+{
+	struct parser *p = calloc(1, sizeof(*p));
+	memset(out, 0, sizeof(*out));
+	if (!p) {
+		snprintf(err, errlen, "%s: out of memory", fname);
+		return -1;
+	}
+	p->text = text ? text : "";
+	p->len = text ? len : 0;
+	p->fname = fname;
+	snprintf(p->c.control_socket, sizeof(p->c.control_socket), "%s", CONF_DEFAULT_SOCKET);
+	p->c.log_target = LOG_TARGET_SYSLOG;
+	p->c.log_level = LOGL_INFO;
+	arp_policy_defaults(&p->c.arp);
+
+	int r = ini_parse_stream(read_line, p, on_setting, p);
+	if (r > 0 && (!p->failed || r < p->err_line)) {
+		/* a line inih refused that the reader let through */
+		p->failed = false;
+		fail(p, r, "expected a [Section] header, a Key=Value setting or a comment");
+	} else if (r < 0 && !p->failed) {
+		fail(p, p->line, "out of memory");
+	}
+	if (!p->failed)
+		close_section(p);
+	if (!p->failed)
+		check_names(p);
+
+	if (p->failed) {
+		if (p->err_line > 0)
+			snprintf(err, errlen, "%s:%d: %s", fname, p->err_line, p->err);
+		else
+			snprintf(err, errlen, "%s: %s", fname, p->err);
+		config_free(&p->c);
+		free(p);
+		return -1;
+	}
+	*out = p->c;
+	free(p);
+	return 0;
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_proxies; i++)
+		free(c->proxies[i].ifaces);
+	free(c->proxies);
+	free(c->entries);
+	free(c->ifaces);
+	memset(c, 0, sizeof(*c));
+}
+
+const struct conf_iface *config_iface(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_ifaces; i++)
+		if (strcmp(c->ifaces[i].name, name) == 0)
+			return &c->ifaces[i];
+	return NULL;
+}

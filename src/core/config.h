@@ -66,7 +66,9 @@ struct config {
 /*
  * Parse len bytes of INI text. fname is used only in messages. On success
  * returns 0 and *out holds the config (free with config_free). On error
- * returns -1, *out is left empty, and err holds "FNAME:LINE: message".
+ * returns -1, *out is left empty, and err holds "FNAME:LINE: message", or
+ * "FNAME: message" for a mistake of the whole file that no line holds (no
+ * [Interface] section at all).
  */
 int config_parse(const char *text, size_t len, const char *fname, struct config *out, char *err,
 		 size_t errlen);

@@ -1,1 +1,637 @@
-int main(void) { return 0; }
+/*
+ * Unit tests for the config parser: a full file parses to the right
+ * struct, defaults fill what is not said, names are case-insensitive, and
+ * every kind of mistake comes out as the exact "FILE:LINE: message".
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/actions.h"
+#include "core/config.h"
+
+#define FNAME "arphad.conf"
+
+static int parse(const char *text, struct config *c, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	return config_parse(text, strlen(text), FNAME, c, err, errlen);
+}
+
+/* text must parse; the caller frees c. */
+static void parse_ok(const char *text, struct config *c)
+{
+	char err[1024];
+	int r = parse(text, c, err, sizeof(err));
+	if (r != 0)
+		fail_msg("unexpected error: %s\n--- text:\n%s", err, text);
+}
+
+/* text must fail with exactly want; c must come back empty. */
+static void parse_err(const char *text, const char *want)
+{
+	struct config c;
+	char err[1024];
+	memset(&c, 0x5a, sizeof(c));
+	int r = parse(text, &c, err, sizeof(err));
+	if (r == 0) {
+		config_free(&c);
+		fail_msg("parsed, expected: %s\n--- text:\n%s", want, text);
+	}
+	assert_int_equal(r, -1);
+	if (strcmp(err, want) != 0)
+		fail_msg("got:  %s\nwant: %s\n--- text:\n%s", err, want, text);
+	assert_null(c.ifaces);
+	assert_null(c.entries);
+	assert_null(c.proxies);
+	assert_int_equal(c.n_ifaces, 0);
+	config_free(&c); /* safe on an empty config */
+}
+
+static uint32_t ip(const char *s)
+{
+	uint32_t a;
+	assert_int_equal(ip4_parse(s, &a), 0);
+	return a;
+}
+
+static const char full[] = "# arphad.conf for the tests\n"
+			   "[Daemon]\n"
+			   "ControlSocket=/run/test/arphad.sock\n"
+			   "LogTarget=stderr\n"
+			   "LogLevel=debug\n"
+			   "\n"
+			   "[ARP]\n"
+			   "UnsolicitedARPReplies=AcceptLog\n"
+			   "ARPChanges=Drop\n"
+			   "ARPIPCollision=DropAnnounce\n"
+			   "Expire=600\n"
+			   "CacheSize=1024\n"
+			   "\n"
+			   "[Interface lan]\n"
+			   "Device=veth-lan0\n"
+			   "\n"
+			   "[Interface wan]\n"
+			   "\n"
+			   "[ARPEntry]\n"
+			   "Interface=lan\n"
+			   "IP=198.18.0.5\n"
+			   "Mode=Static\n"
+			   "MAC=4a-86-f6-c5-a2-14\n"
+			   "\n"
+			   "[ARPEntry]\n"
+			   "Interface=wan\n"
+			   "IP=198.18.1.100\n"
+			   "Mode=Publish\n"
+			   "\n"
+			   "[ARPEntry]\n"
+			   "Interface=wan\n"
+			   "IP=198.18.1.101\n"
+			   "Mode=XPublish\n"
+			   "MAC=02:00:00:00:01:01\n"
+			   "\n"
+			   "[ProxyARP]\n"
+			   "Network=198.18.2.0/24\n"
+			   "Interfaces=lan wan\n"
+			   "\n"
+			   "[ProxyARP]\n"
+			   "Network=198.19.0.0/16\n"
+			   "Interfaces=all\n";
+
+static void t_full(void **state)
+{
+	struct config c;
+	parse_ok(full, &c);
+	assert_string_equal(c.control_socket, "/run/test/arphad.sock");
+	assert_int_equal(c.log_target, LOG_TARGET_STDERR);
+	assert_int_equal(c.log_level, LOGL_DEBUG);
+
+	struct arp_policy want;
+	arp_policy_defaults(&want);
+	want.unsolicited_replies = AV_ACCEPTLOG;
+	want.changes = AV_DROP;
+	want.ip_collision = AV_DROPANNOUNCE;
+	want.expire_s = 600;
+	want.cache_size = 1024;
+	assert_memory_equal(&c.arp, &want, sizeof(want));
+
+	assert_int_equal(c.n_ifaces, 2);
+	assert_string_equal(c.ifaces[0].name, "lan");
+	assert_string_equal(c.ifaces[0].device, "veth-lan0");
+	assert_int_equal(c.ifaces[0].line, 14);
+	assert_string_equal(c.ifaces[1].name, "wan");
+	assert_string_equal(c.ifaces[1].device, "wan");
+	assert_int_equal(c.ifaces[1].line, 17);
+	assert_ptr_equal(config_iface(&c, "wan"), &c.ifaces[1]);
+	assert_null(config_iface(&c, "WAN"));
+	assert_null(config_iface(&c, "dmz"));
+
+	assert_int_equal(c.n_entries, 3);
+	const struct conf_entry *e = c.entries;
+	assert_string_equal(e[0].iface, "lan");
+	assert_int_equal(e[0].ip, ip("198.18.0.5"));
+	assert_int_equal(e[0].mode, ARP_STATIC);
+	assert_true(e[0].has_mac);
+	const struct mac m0 = {{0x4a, 0x86, 0xf6, 0xc5, 0xa2, 0x14}};
+	assert_memory_equal(&e[0].mac, &m0, sizeof(m0));
+	assert_int_equal(e[0].line, 19);
+	assert_string_equal(e[1].iface, "wan");
+	assert_int_equal(e[1].ip, ip("198.18.1.100"));
+	assert_int_equal(e[1].mode, ARP_PUBLISH);
+	assert_false(e[1].has_mac);
+	assert_int_equal(e[1].line, 25);
+	assert_int_equal(e[2].mode, ARP_XPUBLISH);
+	assert_true(e[2].has_mac);
+	assert_int_equal(e[2].mac.a[5], 0x01);
+	assert_int_equal(e[2].line, 30);
+
+	assert_int_equal(c.n_proxies, 2);
+	const struct conf_proxy *x = c.proxies;
+	assert_int_equal(x[0].net.addr, ip("198.18.2.0"));
+	assert_int_equal(x[0].net.len, 24);
+	assert_false(x[0].all);
+	assert_int_equal(x[0].n_ifaces, 2);
+	assert_string_equal(x[0].ifaces[0], "lan");
+	assert_string_equal(x[0].ifaces[1], "wan");
+	assert_int_equal(x[0].line, 36);
+	assert_int_equal(x[1].net.addr, ip("198.19.0.0"));
+	assert_int_equal(x[1].net.len, 16);
+	assert_true(x[1].all);
+	assert_int_equal(x[1].n_ifaces, 0);
+	assert_int_equal(x[1].line, 40);
+	config_free(&c);
+	assert_null(c.ifaces);
+	config_free(&c); /* twice is harmless */
+}
+
+static void t_defaults(void **state)
+{
+	struct config c;
+	parse_ok("[Interface lan]\n", &c);
+	assert_string_equal(c.control_socket, CONF_DEFAULT_SOCKET);
+	assert_int_equal(c.log_target, LOG_TARGET_SYSLOG);
+	assert_int_equal(c.log_level, LOGL_INFO);
+	struct arp_policy want;
+	arp_policy_defaults(&want);
+	assert_memory_equal(&c.arp, &want, sizeof(want));
+	assert_int_equal(c.n_ifaces, 1);
+	assert_string_equal(c.ifaces[0].device, "lan");
+	assert_int_equal(c.n_entries, 0);
+	assert_int_equal(c.n_proxies, 0);
+	config_free(&c);
+}
+
+static void t_case_insensitive(void **state)
+{
+	struct config c;
+	parse_ok("[daemon]\n"
+		 "controlsocket=/run/a.sock\n"
+		 "LOGTARGET=StdErr\n"
+		 "loglevel=WARNING\n"
+		 "[arp]\n"
+		 "arpchanges=droplog\n"
+		 "ARPREQUESTS=ACCEPT\n"
+		 "[INTERFACE lan]\n"
+		 "DEVICE=eth0\n"
+		 "[arpentry]\n"
+		 "interface=lan\n"
+		 "ip=198.18.0.9\n"
+		 "mode=xpublish\n"
+		 "mac=4A:86:F6:C5:A2:14\n"
+		 "[proxyarp]\n"
+		 "NETWORK=198.18.4.0/22\n"
+		 "interfaces=ALL\n",
+		 &c);
+	assert_string_equal(c.control_socket, "/run/a.sock");
+	assert_int_equal(c.log_target, LOG_TARGET_STDERR);
+	assert_int_equal(c.log_level, LOGL_WARNING);
+	assert_int_equal(c.arp.changes, AV_DROPLOG);
+	assert_int_equal(c.arp.requests, AV_ACCEPT);
+	assert_string_equal(c.ifaces[0].name, "lan"); /* the NAME keeps its case */
+	assert_string_equal(c.ifaces[0].device, "eth0");
+	assert_int_equal(c.entries[0].mode, ARP_XPUBLISH);
+	assert_int_equal(c.entries[0].mac.a[0], 0x4a);
+	assert_true(c.proxies[0].all);
+	config_free(&c);
+}
+
+static void t_log_levels(void **state)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = {{"err", LOGL_ERR},
+		      {"warning", LOGL_WARNING},
+		      {"notice", LOGL_NOTICE},
+		      {"info", LOGL_INFO},
+		      {"debug", LOGL_DEBUG}};
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		char text[128];
+		snprintf(text, sizeof(text),
+			 "[Daemon]\nLogLevel=%s\nLogTarget=syslog\n[Interface a]\n",
+			 levels[i].name);
+		struct config c;
+		parse_ok(text, &c);
+		assert_int_equal(c.log_level, levels[i].level);
+		assert_int_equal(c.log_target, LOG_TARGET_SYSLOG);
+		config_free(&c);
+	}
+}
+
+/* Lines: comments, blanks, CRLF, indentation, inline comments, a BOM. */
+static void t_layout(void **state)
+{
+	struct config c;
+	parse_ok("\xef\xbb\xbf; a comment\r\n"
+		 "# another\r\n"
+		 "\r\n"
+		 "  [ Interface   lan ]   ; trailing comment\r\n"
+		 "\tDevice = eth1   ; inline comment\r\n"
+		 "[ARP]\n"
+		 "    ARPChanges = Drop\n" /* indented settings are settings, */
+		 "    Expire = 120\n"	   /* not continuations of the one above */
+		 "[ARPEntry]\n"
+		 "Interface: lan\n"
+		 "IP=198.18.0.7\n"
+		 "Mode=Publish",
+		 &c);
+	assert_string_equal(c.ifaces[0].name, "lan");
+	assert_string_equal(c.ifaces[0].device, "eth1");
+	assert_int_equal(c.ifaces[0].line, 4);
+	assert_int_equal(c.arp.changes, AV_DROP);
+	assert_int_equal(c.arp.expire_s, 120);
+	assert_int_equal(c.entries[0].line, 9);
+	assert_int_equal(c.entries[0].ip, ip("198.18.0.7"));
+	config_free(&c);
+
+	/* a comment longer than inih's line buffer is still a comment */
+	char text[2048];
+	memset(text, '#', 1500);
+	strcpy(text + 1500, "\n[Interface lan]\n");
+	parse_ok(text, &c);
+	assert_int_equal(c.ifaces[0].line, 2);
+	config_free(&c);
+}
+
+static void t_proxy_lists(void **state)
+{
+	static const char *const lists[] = {"lan wan", "lan,wan", "lan, wan", " lan ,, wan,"};
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text),
+			 "[Interface lan]\n[Interface wan]\n[ProxyARP]\nNetwork=198.18.0.0/15\n"
+			 "Interfaces=%s\n",
+			 lists[i]);
+		struct config c;
+		parse_ok(text, &c);
+		assert_int_equal(c.proxies[0].n_ifaces, 2);
+		assert_string_equal(c.proxies[0].ifaces[0], "lan");
+		assert_string_equal(c.proxies[0].ifaces[1], "wan");
+		assert_int_equal(c.proxies[0].net.len, 15);
+		config_free(&c);
+	}
+}
+
+/* The same IP may be configured on two interfaces. */
+static void t_same_ip_two_ifaces(void **state)
+{
+	struct config c;
+	parse_ok("[Interface lan]\n[Interface wan]\n"
+		 "[ARPEntry]\nInterface=lan\nIP=198.18.0.1\nMode=Publish\n"
+		 "[ARPEntry]\nInterface=wan\nIP=198.18.0.1\nMode=Publish\n",
+		 &c);
+	assert_int_equal(c.n_entries, 2);
+	config_free(&c);
+}
+
+/* Every [ARP] setting with every value it allows, and refused otherwise. */
+static void t_arp_settings(void **state)
+{
+	size_t n = 0;
+	for (const struct arp_setting_desc *d = arp_settings; d->name; d++, n++) {
+		char text[256], want[512];
+		struct config c;
+		if (d->is_enum) {
+			char list[256] = "";
+			size_t off = 0;
+			for (int v = 0; v < AV__COUNT; v++)
+				if (d->allowed & AVM(v))
+					off +=
+					    (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+							     off ? ", " : "", arp_value_name(v));
+			for (int v = 0; v < AV__COUNT; v++) {
+				snprintf(text, sizeof(text), "[Interface x]\n[ARP]\n%s=%s\n",
+					 d->name, arp_value_name(v));
+				if (d->allowed & AVM(v)) {
+					parse_ok(text, &c);
+					assert_int_equal(*((uint8_t *)&c.arp + d->offset), v);
+					config_free(&c);
+				} else {
+					snprintf(want, sizeof(want),
+						 FNAME ":3: %s: expected one of %s, got \"%s\"",
+						 d->name, list, arp_value_name(v));
+					parse_err(text, want);
+				}
+			}
+			snprintf(text, sizeof(text), "[Interface x]\n[ARP]\n%s=yes\n", d->name);
+			snprintf(want, sizeof(want),
+				 FNAME ":3: %s: expected one of %s, got \"yes\"", d->name, list);
+			parse_err(text, want);
+		} else {
+			const uint32_t good[] = {d->min, d->max, d->def};
+			for (size_t i = 0; i < 3; i++) {
+				snprintf(text, sizeof(text), "[Interface x]\n[ARP]\n%s=%u\n",
+					 d->name, good[i]);
+				parse_ok(text, &c);
+				uint32_t got;
+				memcpy(&got, (char *)&c.arp + d->offset, sizeof(got));
+				assert_int_equal(got, good[i]);
+				config_free(&c);
+			}
+			char bad[4][24];
+			snprintf(bad[0], sizeof(bad[0]), "%llu", (unsigned long long)d->max + 1);
+			snprintf(bad[1], sizeof(bad[1]), "%s", "ten");
+			snprintf(bad[2], sizeof(bad[2]), "%s", "-1");
+			snprintf(bad[3], sizeof(bad[3]), "%u",
+				 d->min > 0 ? d->min - 1 : d->max + 1);
+			for (size_t i = 0; i < 4; i++) {
+				snprintf(text, sizeof(text), "[Interface x]\n[ARP]\n%s=%s\n",
+					 d->name, bad[i]);
+				snprintf(want, sizeof(want),
+					 FNAME ":3: %s: expected a whole number from %u to %u, got "
+					       "\"%s\"",
+					 d->name, d->min, d->max, bad[i]);
+				parse_err(text, want);
+			}
+		}
+	}
+	assert_true(n >= 16);
+}
+
+struct bad {
+	const char *text;
+	const char *err;
+};
+
+static const struct bad bads[] = {
+    /* sections */
+    {"[Interface lan]\n\n[Interfaces]\n",
+     FNAME ":3: unknown section [Interfaces]; expected one of Daemon, ARP, Interface NAME, "
+	   "ARPEntry, ProxyARP"},
+    {"[Interface lan]\n[Cluster one]\n",
+     FNAME ":2: unknown section [Cluster one]; expected one of Daemon, ARP, Interface NAME, "
+	   "ARPEntry, ProxyARP"},
+    {"[Interface]\n", FNAME ":1: section [Interface] needs a name: [Interface NAME]"},
+    {"[Interface lan]\n[ARP x]\n", FNAME ":2: section [ARP] takes no name; got [ARP x]"},
+    {"[Interface lan]\n[Daemon]\n[ARP]\n[daemon]\n",
+     FNAME ":4: duplicate section [Daemon]; the first is at line 2; merge them"},
+    {"[Interface lan]\n[ARP]\n\n[ARP]\n",
+     FNAME ":4: duplicate section [ARP]; the first is at line 2; merge them"},
+    {"[Interface lan]\n[Interface wan]\n[Interface lan]\n",
+     FNAME ":3: duplicate section [Interface lan]; the first is at line 1; give each interface "
+	   "one section"},
+    {"[Interface this-name-is-too-long]\n",
+     FNAME ":1: [Interface this-name-is-too-long]: \"this-name-is-too-long\" is not an interface "
+	   "name; expected 1 to 15 characters from A-Z a-z 0-9 _ . : -"},
+    {"[Interface a/b]\n", FNAME ":1: [Interface a/b]: \"a/b\" is not an interface name; expected "
+				"1 to 15 characters from A-Z a-z 0-9 _ . : -"},
+    {"[Interface lan\nDevice=eth0\n", FNAME ":1: section header [Interface lan has no closing ']'"},
+    {"[Interface lan] x\n", FNAME ":1: unexpected text after the section header: \"x\""},
+    {"", FNAME ": no [Interface NAME] section: arphad would manage nothing"},
+    {"# only a comment\n[Daemon]\nLogLevel=info\n",
+     FNAME ": no [Interface NAME] section: arphad would manage nothing"},
+    /* lines inih cannot read */
+    {"[Interface lan]\nDevice\n",
+     FNAME ":2: expected a [Section] header, a Key=Value setting or a comment, got \"Device\""},
+    {"[Interface lan]\n\n  just words ; no equals\n",
+     FNAME ":3: expected a [Section] header, a Key=Value setting or a comment, got \"just words "
+	   "; no equals\""},
+    {"LogLevel=info\n[Interface lan]\n",
+     FNAME ":1: setting LogLevel outside any section; put it under a [Section] header"},
+    {"[Interface lan]\n=eth0\n", FNAME ":2: a setting without a name; expected Key=Value"},
+    /* settings */
+    {"[Interface lan]\n[ARP]\nARPChanges=Drop\nExpiry=60\n",
+     FNAME ":4: unknown setting Expiry in [ARP]; expected one of UnsolicitedARPReplies, "
+	   "ARPRequests, ARPChanges, StaticARPChanges, ARPMatchEnetSender, ARPMulticast, "
+	   "ARPBroadcast, ARPQueryNoSender, ARPSenderIP, ARPIPCollision, ARPRateLimit, Expire, "
+	   "ExpireUnknown, CacheSize, HashSize, HashSizeVLAN"},
+    {"[Daemon]\nSocket=/x\n",
+     FNAME ":2: unknown setting Socket in [Daemon]; expected one of ControlSocket, LogTarget, "
+	   "LogLevel"},
+    {"[Interface lan]\nName=x\n",
+     FNAME ":2: unknown setting Name in [Interface lan]; expected one of Device"},
+    {"[Interface lan]\n[ARPEntry]\nPort=1\n",
+     FNAME ":3: unknown setting Port in [ARPEntry]; expected one of Interface, IP, Mode, MAC"},
+    {"[Interface lan]\n[ProxyARP]\nNet=1\n",
+     FNAME ":3: unknown setting Net in [ProxyARP]; expected one of Network, Interfaces"},
+    {"[Interface lan]\n[ARP]\nARPChanges=Drop\n\narpchanges=Accept\n",
+     FNAME ":5: ARPChanges is set twice in [ARP]; the first is at line 3"},
+    {"[Interface lan]\nDevice=a\nDevice=b\n",
+     FNAME ":3: Device is set twice in [Interface lan]; the first is at line 2"},
+    {"[Interface lan]\n[ARP]\nExpire=\n",
+     FNAME ":3: Expire: empty value; remove the line for the default"},
+    {"[Interface lan]\n[ARP]\nExpire= ; nothing\n",
+     FNAME ":3: Expire: empty value; remove the line for the default"},
+    {"[Interface lan]\n[ARP]\nExpire=900 # seconds\n",
+     FNAME ":3: Expire: expected a whole number from 1 to 604800, got \"900 # seconds\""},
+    {"[Interface lan]\n[ARP]\n\n\n\n\n\n\n\n\n\nARPChanges=yes\n",
+     FNAME ":12: ARPChanges: expected one of Drop, DropLog, Accept, AcceptLog, got \"yes\""},
+    /* [Daemon] */
+    {"[Daemon]\nControlSocket=run/arphad.sock\n",
+     FNAME ":2: ControlSocket: expected an absolute path (starting with /), got "
+	   "\"run/arphad.sock\""},
+    /* "/run/" and 103 a: 108 bytes, one too many for sun_path */
+    {"[Daemon]\nControlSocket=/run/"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaa\n",
+     FNAME
+     ":2: ControlSocket: the path is 108 bytes long; a unix socket path must be shorter than 108"},
+    {"[Daemon]\nLogTarget=file\n",
+     FNAME ":2: LogTarget: expected one of syslog, stderr, got \"file\""},
+    {"[Daemon]\nLogLevel=7\n",
+     FNAME ":2: LogLevel: expected one of err, warning, notice, info, debug, got \"7\""},
+    /* [Interface] */
+    {"[Interface lan]\nDevice=eth 0\n",
+     FNAME ":2: Device: expected a network device name of 1 to 15 characters from A-Z a-z 0-9 _ "
+	   ". : -, got \"eth 0\""},
+    {"[Interface lan]\nDevice=..\n",
+     FNAME ":2: Device: expected a network device name of 1 to 15 characters from A-Z a-z 0-9 _ "
+	   ". : -, got \"..\""},
+    {"[Interface lan]\nDevice=eth0\n[Interface wan]\nDevice=eth0\n",
+     FNAME ":3: [Interface wan] uses device eth0, as [Interface lan] at line 1 does; one section "
+	   "per device"},
+    {"[Interface lan]\n[Interface eth0]\n[Interface wan]\nDevice=eth0\n",
+     FNAME ":3: [Interface wan] uses device eth0, as [Interface eth0] at line 2 does; one "
+	   "section per device"},
+    /* [ARPEntry] */
+    {"[Interface lan]\n[ARPEntry]\nIP=198.18.0.1\nMode=Publish\n",
+     FNAME ":2: [ARPEntry] has no Interface=; every ARPEntry needs Interface=, IP= and Mode="},
+    {"[Interface lan]\n[ARPEntry]\nInterface=lan\nMode=Publish\n[ARP]\n",
+     FNAME ":2: [ARPEntry] has no IP=; every ARPEntry needs Interface=, IP= and Mode="},
+    {"[Interface lan]\n[ARPEntry]\nInterface=lan\nIP=198.18.0.1\n",
+     FNAME ":2: [ARPEntry] has no Mode=; every ARPEntry needs Interface=, IP= and Mode="},
+    {"[Interface lan]\n[ARPEntry]\n",
+     FNAME ":2: [ARPEntry] has no Interface=; every ARPEntry needs Interface=, IP= and Mode="},
+    {"[Interface lan]\n[ARPEntry]\nInterface=lan\nIP=198.18.0.1\nMode=Static\n",
+     FNAME ":2: [ARPEntry] with Mode=Static needs MAC= (the address to map the IP to)"},
+    {"[Interface lan]\n[ARPEntry]\nInterface=lan\nIP=198.18.0.1\nMode=Published\n",
+     FNAME ":5: Mode: expected one of Static, Publish, XPublish, got \"Published\""},
+    {"[Interface lan]\n[ARPEntry]\nInterface=lan\nIP=198.18.0.256\n",
+     FNAME ":4: IP: expected an IPv4 address such as 198.18.0.10, got \"198.18.0.256\""},
+    {"[Interface lan]\n[ARPEntry]\nIP=198.18.0.0/24\n",
+     FNAME ":3: IP: expected an IPv4 address such as 198.18.0.10, got \"198.18.0.0/24\""},
+    {"[Interface lan]\n[ARPEntry]\nIP=0.0.0.0\n",
+     FNAME ":3: IP: 0.0.0.0 is the unspecified address; expected a unicast host address"},
+    {"[Interface lan]\n[ARPEntry]\nIP=255.255.255.255\n",
+     FNAME ":3: IP: 255.255.255.255 is the broadcast address; expected a unicast host address"},
+    {"[Interface lan]\n[ARPEntry]\nIP=127.0.0.2\n",
+     FNAME ":3: IP: 127.0.0.2 is a loopback address; expected a unicast host address"},
+    {"[Interface lan]\n[ARPEntry]\nIP=239.1.2.3\n",
+     FNAME ":3: IP: 239.1.2.3 is a multicast address; expected a unicast host address"},
+    {"[Interface lan]\n[ARPEntry]\nMAC=4b:86:f6:c5:a2\n",
+     FNAME ":3: MAC: expected a MAC address such as 4b-86-f6-c5-a2-14 or 4b:86:f6:c5:a2:14, got "
+	   "\"4b:86:f6:c5:a2\""},
+    {"[Interface lan]\n[ARPEntry]\nMAC=ff-ff-ff-ff-ff-ff\n",
+     FNAME ":3: MAC: ff-ff-ff-ff-ff-ff is the broadcast address; expected a unicast MAC"},
+    {"[Interface lan]\n[ARPEntry]\nMAC=01:00:5e:00:00:01\n",
+     FNAME ":3: MAC: 01:00:5e:00:00:01 is a multicast (group) address; expected a unicast MAC"},
+    {"[Interface lan]\n[ARPEntry]\nMAC=00:00:00:00:00:00\n",
+     FNAME ":3: MAC: 00:00:00:00:00:00 is the zero address; expected a unicast MAC"},
+    {"[Interface lan]\n[ARPEntry]\nInterface=lan/1\n",
+     FNAME ":3: Interface: expected the name of an [Interface] section, got \"lan/1\""},
+    {"[Interface lan]\n"
+     "[ARPEntry]\nInterface=lan\nIP=198.18.0.1\nMode=Publish\n\n"
+     "[ARPEntry]\nInterface=lan\nIP=198.18.0.1\nMode=XPublish\n",
+     FNAME ":7: [ARPEntry] for 198.18.0.1 on lan repeats the one at line 2; give each address one "
+	   "entry per interface"},
+    {"[ARPEntry]\nInterface=dmz\nIP=198.18.0.1\nMode=Publish\n[Interface lan]\n",
+     FNAME ":1: [ARPEntry] Interface=dmz: there is no [Interface dmz]"},
+    /* [ProxyARP] */
+    {"[Interface lan]\n[ProxyARP]\nNetwork=198.18.1.5/24\n",
+     FNAME ":3: Network: 198.18.1.5/24 has host bits set; did you mean 198.18.1.0/24?"},
+    {"[Interface lan]\n[ProxyARP]\nNetwork=198.18.1.0\n",
+     FNAME ":3: Network: expected a network as ADDRESS/LENGTH, e.g. 198.18.1.0/24, got "
+	   "\"198.18.1.0\""},
+    {"[Interface lan]\n[ProxyARP]\nNetwork=198.18.1.0/33\n",
+     FNAME ":3: Network: expected a network as ADDRESS/LENGTH, e.g. 198.18.1.0/24, got "
+	   "\"198.18.1.0/33\""},
+    {"[Interface lan]\n[ProxyARP]\nNetwork=198.18.1.0/24\n",
+     FNAME ":2: [ProxyARP] has no Interfaces=; every ProxyARP needs Network= and Interfaces="},
+    {"[Interface lan]\n[ProxyARP]\nInterfaces=all\n[Daemon]\n",
+     FNAME ":2: [ProxyARP] has no Network=; every ProxyARP needs Network= and Interfaces="},
+    {"[Interface lan]\n[ProxyARP]\nInterfaces=all lan\n",
+     FNAME ":3: Interfaces: all stands alone; got \"all lan\""},
+    {"[Interface lan]\n[ProxyARP]\nInterfaces=lan lan\n",
+     FNAME ":3: Interfaces: lan is listed twice"},
+    {"[Interface lan]\n[ProxyARP]\nInterfaces=,\n",
+     FNAME ":3: Interfaces: expected all, or [Interface] names separated by spaces or commas, got "
+	   "\",\""},
+    {"[Interface lan]\n[ProxyARP]\nInterfaces=lan a/b\n",
+     FNAME ":3: Interfaces: \"a/b\" is not an interface name; expected all, or [Interface] names "
+	   "separated by spaces or commas"},
+    {"[Interface lan]\n\n[ProxyARP]\nNetwork=198.18.0.0/24\nInterfaces=lan,dmz\n",
+     FNAME ":3: [ProxyARP] Interfaces=: there is no [Interface dmz]"},
+    /* the first error is the one reported */
+    {"[Interface lan]\n[ARP]\nExpire=0\nARPChanges=yes\n[Nope]\n",
+     FNAME ":3: Expire: expected a whole number from 1 to 604800, got \"0\""},
+    {"[Interface lan]\nbroken line\n[ARP]\nExpire=0\n",
+     FNAME ":2: expected a [Section] header, a Key=Value setting or a comment, got \"broken "
+	   "line\""},
+};
+
+static void t_errors(void **state)
+{
+	for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++)
+		parse_err(bads[i].text, bads[i].err);
+}
+
+static void t_not_text(void **state)
+{
+	static const char nul[] = "[Interface lan]\nDev\0ice=x\n";
+	struct config c;
+	char err[512];
+	assert_int_equal(config_parse(nul, sizeof(nul) - 1, FNAME, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, FNAME ":2: NUL byte; this is not a text file");
+
+	/* len, not NUL, ends the text */
+	static const char cut[] = "[Interface lan]\nDevice=eth0\n[Nope]\n";
+	assert_int_equal(config_parse(cut, 28, FNAME, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.ifaces[0].device, "eth0");
+	config_free(&c);
+
+	char line[1024];
+	snprintf(line, sizeof(line), "[Interface lan]\nDevice=%0600d\n", 1);
+	assert_int_equal(config_parse(line, strlen(line), FNAME, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, FNAME ":2: line longer than "));
+
+	/* inih's line buffer holds 198 characters; one more is refused, not split */
+	char edge[512];
+	snprintf(edge, sizeof(edge), "[Interface a]\n[ARP]\nExpire=%0191d\n", 1);
+	parse_ok(edge, &c);
+	assert_int_equal(c.arp.expire_s, 1);
+	config_free(&c);
+	snprintf(edge, sizeof(edge), "[Interface a]\n[ARP]\nExpire=%0192d\n", 1);
+	parse_err(edge, FNAME ":3: line longer than 198 characters");
+
+	/* a short err buffer is cut, not overrun */
+	char small[15];
+	assert_int_equal(config_parse("", 0, FNAME, &c, small, sizeof(small)), -1);
+	assert_string_equal(small, FNAME ": n");
+}
+
+/* Many sections: the arrays grow; nothing leaks (ASan). */
+static void t_many(void **state)
+{
+	size_t cap = 1 << 16, off = 0;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	for (int i = 0; i < 40; i++)
+		off += (size_t)snprintf(text + off, cap - off, "[Interface if%d]\n", i);
+	for (int i = 0; i < 200; i++)
+		off += (size_t)snprintf(text + off, cap - off,
+					"[ARPEntry]\nInterface=if%d\nIP=198.18.%d.%d\nMode=Static\n"
+					"MAC=02:00:00:00:%02x:%02x\n",
+					i % 40, i / 200, i % 200 + 1, i / 256, i % 256);
+	for (int i = 0; i < 30; i++)
+		off += (size_t)snprintf(
+		    text + off, cap - off,
+		    "[ProxyARP]\nNetwork=198.19.%d.0/24\nInterfaces=if%d if%d\n", i, i, i + 1);
+	struct config c;
+	parse_ok(text, &c);
+	assert_int_equal(c.n_ifaces, 40);
+	assert_int_equal(c.n_entries, 200);
+	assert_int_equal(c.n_proxies, 30);
+	assert_string_equal(c.proxies[29].ifaces[1], "if30");
+	config_free(&c);
+
+	/* the same, failing at the very end */
+	off += (size_t)snprintf(text + off, cap - off, "[ProxyARP]\nInterfaces=nope\n");
+	char err[256];
+	assert_int_equal(parse(text, &c, err, sizeof(err)), -1);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_full),
+	    cmocka_unit_test(t_defaults),
+	    cmocka_unit_test(t_case_insensitive),
+	    cmocka_unit_test(t_log_levels),
+	    cmocka_unit_test(t_layout),
+	    cmocka_unit_test(t_proxy_lists),
+	    cmocka_unit_test(t_same_ip_two_ifaces),
+	    cmocka_unit_test(t_arp_settings),
+	    cmocka_unit_test(t_errors),
+	    cmocka_unit_test(t_not_text),
+	    cmocka_unit_test(t_many),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
