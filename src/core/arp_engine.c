@@ -31,8 +31,9 @@ struct iface {
 	/* ARPRateLimit token bucket, in thousandths of a frame */
 	uint64_t rl_tokens;
 	uint64_t rl_last;
-	uint64_t rl_dropped;  /* drops since the last rate-limit log line */
-	uint64_t rl_last_log; /* when that line was written */
+	uint64_t rl_dropped; /* drops not yet reported in a log line */
+	uint64_t rl_log_due; /* next report not before then, while rl_log_armed */
+	bool rl_log_armed;
 	bool rl_started;
 	/* log limiter */
 	uint64_t log_window;
@@ -61,6 +62,7 @@ static const char *const counter_names[AC__COUNT] = {
     [AC_OUT_REQUESTS] = "kernel_requests",
     [AC_OTHERHOST] = "otherhost",
     [AC_LOOPED] = "looped",
+    [AC_OTHER_VLAN] = "other_vlan",
     [AC_MALFORMED_FIRST + FR_OK] = "malformed_none",
     [AC_MALFORMED_FIRST + FR_TRUNCATED] = "malformed_truncated",
     [AC_MALFORMED_FIRST + FR_NOT_ARP] = "malformed_not_arp",
@@ -74,8 +76,8 @@ static const char *const counter_names[AC__COUNT] = {
     [AC_MALFORMED_FIRST + FR_SENDER_IP_BOGUS] = "malformed_sender_ip_bogus",
     [AC_MALFORMED_FIRST + FR_TARGET_IP_MULTICAST] = "malformed_target_ip_multicast",
     [AC_MALFORMED_FIRST + FR_TARGET_IP_LOOPBACK] = "malformed_target_ip_loopback",
-    [AC_MALFORMED_FIRST + FR_SENDER_MAC_BROADCAST] = "sender_mac_broadcast",
-    [AC_MALFORMED_FIRST + FR_SENDER_MAC_MULTICAST] = "sender_mac_multicast",
+    [AC_MALFORMED_FIRST + FR_SENDER_MAC_BROADCAST] = "seen_sender_mac_broadcast",
+    [AC_MALFORMED_FIRST + FR_SENDER_MAC_MULTICAST] = "seen_sender_mac_multicast",
     [AC_DROP_RATE_LIMIT] = "drop_rate_limit",
     [AC_DROP_MULTICAST] = "drop_multicast",
     [AC_DROP_BROADCAST] = "drop_broadcast",
@@ -382,6 +384,23 @@ static bool proxied(const struct arp_engine *e, const struct iface *ifc, uint32_
 	return false;
 }
 
+/*
+ * One line for the rate-limit drops not yet reported; the next one comes a
+ * second later at the earliest (from arp_engine_tick), so the dropped=
+ * figures of all lines add up to the drop_rate_limit counter. Not subject
+ * to the log limiter: it is at most one line a second.
+ */
+static void rate_report(struct arp_engine *e, struct iface *ifc, uint64_t now, struct actions *out)
+{
+	actions_log(out, ifc->ifindex, LOGL_WARNING,
+		    "event=arp_rate_limited action=drop rule=ARPRateLimit recvif=%s limit=%u "
+		    "dropped=%llu",
+		    ifc->name, e->pol.rate_limit, (unsigned long long)ifc->rl_dropped);
+	ifc->rl_dropped = 0;
+	ifc->rl_log_due = now + RATE_LOG_EVERY_MS;
+	ifc->rl_log_armed = true;
+}
+
 static bool rate_limited(struct arp_engine *e, struct iface *ifc, uint64_t now, struct actions *out)
 {
 	uint64_t rate = e->pol.rate_limit;
@@ -403,16 +422,8 @@ static bool rate_limited(struct arp_engine *e, struct iface *ifc, uint64_t now, 
 	}
 	ifc->cnt.v[AC_DROP_RATE_LIMIT]++;
 	ifc->rl_dropped++;
-	if (now - ifc->rl_last_log >= RATE_LOG_EVERY_MS || ifc->rl_last_log == 0) {
-		if (log_allowed(ifc, now, out))
-			actions_log(
-			    out, ifc->ifindex, LOGL_WARNING,
-			    "event=arp_rate_limited action=drop rule=ARPRateLimit recvif=%s "
-			    "limit=%u dropped=%llu",
-			    ifc->name, e->pol.rate_limit, (unsigned long long)ifc->rl_dropped);
-		ifc->rl_last_log = now ? now : 1;
-		ifc->rl_dropped = 0;
-	}
+	if (!ifc->rl_log_armed)
+		rate_report(e, ifc, now, out); /* the first drop of a flood: say so now */
 	return true;
 }
 
@@ -548,8 +559,13 @@ static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf
 	if (rate_limited(e, ifc, now, out))
 		return;
 	enum frame_reason r = frame_parse(buf, len, &f);
-	if (r != FR_OK && r < FR_SOFT_FIRST) {
+	if (r != FR_OK)
 		ifc->cnt.v[AC_MALFORMED_FIRST + r]++;
+	if (r != FR_OK && r < FR_SOFT_FIRST)
+		return;
+	if (f.vlan) {
+		/* the VLAN's own device sees it untagged; not ours to judge here */
+		ifc->cnt.v[AC_OTHER_VLAN]++;
 		return;
 	}
 	ifc->cnt.v[f.op == ARP_OP_REQUEST ? AC_RX_REQUESTS : AC_RX_REPLIES]++;
@@ -643,7 +659,7 @@ void arp_engine_input(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf
 	if (outgoing) {
 		struct arp_frame f;
 		enum frame_reason r = frame_parse(buf, len, &f);
-		if (r == FR_OK)
+		if (r == FR_OK && f.vlan == 0)
 			kernel_request(e, ifc, &f, now, out);
 		return;
 	}
@@ -688,8 +704,16 @@ static void expire_iface(struct arp_engine *e, struct iface *ifc, uint64_t now, 
 
 void arp_engine_tick(struct arp_engine *e, uint64_t now, struct actions *out)
 {
-	for (size_t i = 0; i < e->n_ifs; i++)
-		expire_iface(e, e->ifs[i], now, out);
+	for (size_t i = 0; i < e->n_ifs; i++) {
+		struct iface *ifc = e->ifs[i];
+		expire_iface(e, ifc, now, out);
+		if (ifc->rl_log_armed && now >= ifc->rl_log_due) {
+			if (ifc->rl_dropped)
+				rate_report(e, ifc, now, out);
+			else
+				ifc->rl_log_armed = false;
+		}
+	}
 }
 
 uint64_t arp_engine_next_deadline(const struct arp_engine *e)
@@ -699,6 +723,8 @@ uint64_t arp_engine_next_deadline(const struct arp_engine *e)
 		uint64_t d = arp_cache_next_deadline(e->ifs[i]->cache);
 		if (d < next)
 			next = d;
+		if (e->ifs[i]->rl_log_armed && e->ifs[i]->rl_log_due < next)
+			next = e->ifs[i]->rl_log_due;
 	}
 	return next;
 }

@@ -31,7 +31,11 @@ enum arp_counter {
 	AC_OUT_REQUESTS,  /* the kernel's own requests seen going out */
 	AC_OTHERHOST,     /* unicast frames for another host, ignored */
 	AC_LOOPED,        /* our own frames reflected back to us, ignored */
-	/* refused by the codec (one per enum frame_reason, hard and soft) */
+	AC_OTHER_VLAN,    /* tagged with a VLAN: not this interface's, ignored */
+	/*
+	 * refused by the codec, one per enum frame_reason; the soft reasons
+	 * count frames seen with a group sender MAC, whatever the policy did
+	 */
 	AC_MALFORMED_FIRST,
 	AC_MALFORMED_LAST = AC_MALFORMED_FIRST + FR__COUNT - 1,
 	/* policy drops, by rule */

@@ -16,7 +16,9 @@ int packet_open(uint32_t ifindex);
 
 /*
  * Receive one frame. Returns its length, 0 when nothing is queued, -1 with
- * errno on error. *outgoing and *otherhost from the frame's packet type.
+ * errno on error. *outgoing and *otherhost from the frame's packet type. A
+ * VLAN tag the kernel took off is put back in the frame (so cap must leave
+ * 4 bytes of room beyond the largest frame wanted).
  */
 long packet_recv(int fd, uint8_t *buf, size_t cap, bool *outgoing, bool *otherhost);
 

@@ -15,15 +15,15 @@
 
 #include "core/arp_engine.h"
 
-#define IF1 7
-#define IF2 9
+#define IF1	       7
+#define IF2	       9
 #define IP(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d))
-#define US IP(198, 18, 0, 1)
-#define HOST IP(198, 18, 0, 10)
-#define HOST2 IP(198, 18, 0, 11)
-#define STATIC_IP IP(198, 18, 0, 20)
-#define PUB_IP IP(198, 18, 0, 30)
-#define XPUB_IP IP(198, 18, 0, 31)
+#define US	       IP(198, 18, 0, 1)
+#define HOST	       IP(198, 18, 0, 10)
+#define HOST2	       IP(198, 18, 0, 11)
+#define STATIC_IP      IP(198, 18, 0, 20)
+#define PUB_IP	       IP(198, 18, 0, 30)
+#define XPUB_IP	       IP(198, 18, 0, 31)
 
 static const struct mac our_mac = {{0x02, 0, 0, 0, 0, 0x01}};
 static const struct mac mac_a = {{0x02, 0xaa, 0, 0, 0, 0x0a}};
@@ -130,9 +130,9 @@ static bool sent(const struct fx *f, size_t k, struct arp_frame *fr)
 		if (f->out.v[i].type != ACT_SEND)
 			continue;
 		if (k-- == 0) {
-			assert_int_equal(frame_parse(f->out.v[i].u.frame.buf,
-						     f->out.v[i].u.frame.len, fr),
-					 FR_OK);
+			assert_int_equal(
+			    frame_parse(f->out.v[i].u.frame.buf, f->out.v[i].u.frame.len, fr),
+			    FR_OK);
 			return true;
 		}
 	}
@@ -247,11 +247,10 @@ static void t_seed_log_line(void **state)
 	feed(f, &r);
 	const char *l = log_with(f, "event=unsolicited_arp_reply");
 	assert_non_null(l);
-	assert_string_equal(
-		l, "event=unsolicited_arp_reply action=drop rule=UnsolicitedARPReplies "
-		   "reason=already_exists recvif=lan hwsender=02:bb:00:00:00:0b "
-		   "hwdest=02:00:00:00:00:01 arp=reply srcenet=02:bb:00:00:00:0b "
-		   "srcip=198.18.0.10 destenet=02:00:00:00:00:01 destip=198.18.0.1");
+	assert_string_equal(l, "event=unsolicited_arp_reply action=drop rule=UnsolicitedARPReplies "
+			       "reason=already_exists recvif=lan hwsender=02:bb:00:00:00:0b "
+			       "hwdest=02:00:00:00:00:01 arp=reply srcenet=02:bb:00:00:00:0b "
+			       "srcip=198.18.0.10 destenet=02:00:00:00:00:01 destip=198.18.0.1");
 	fx_free(f);
 }
 
@@ -337,7 +336,7 @@ static void t_static_changes(void **state)
 		struct fx *f = fx_new(&p);
 		actions_reset(&f->out);
 		assert_int_equal(
-			arp_engine_add_entry(f->e, IF1, STATIC_IP, ARP_STATIC, &mac_s, &f->out), 0);
+		    arp_engine_add_entry(f->e, IF1, STATIC_IP, ARP_STATIC, &mac_s, &f->out), 0);
 		const struct action *a = neigh_set(f, STATIC_IP);
 		assert_non_null(a);
 		assert_int_equal(a->u.neigh.kind, NEIGH_PERMANENT);
@@ -417,9 +416,9 @@ static void t_group_sender(void **state)
 			assert_int_equal(a != NULL, passes);
 			if (a)
 				assert_memory_equal(&a->u.neigh.mac, sha, MAC_LEN);
-			assert_int_equal(log_with(f, bc ? "rule=ARPBroadcast" : "rule=ARPMulticast") !=
-						 NULL,
-					 arp_value_logs(vals[i]));
+			assert_int_equal(
+			    log_with(f, bc ? "rule=ARPBroadcast" : "rule=ARPMulticast") != NULL,
+			    arp_value_logs(vals[i]));
 			assert_int_equal(counter(f, bc ? AC_DROP_BROADCAST : AC_DROP_MULTICAST),
 					 !passes);
 			fx_free(f);
@@ -555,6 +554,24 @@ static void t_rate_limit(void **state)
 		answers += count_type(f, ACT_SEND);
 	}
 	assert_int_equal(answers, 5);
+	/* the dropped= figures of the log lines add up to the counter */
+	f->now += 5000;
+	actions_reset(&f->out);
+	assert_true(arp_engine_next_deadline(f->e) <= f->now);
+	arp_engine_tick(f->e, f->now, &f->out);
+	unsigned long long total = 0;
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < f->out.n; i++) {
+			const char *d = strstr(f->out.v[i].u.log.text, "dropped=");
+			if (f->out.v[i].type == ACT_LOG && d)
+				total += strtoull(d + 8, NULL, 10);
+		}
+		actions_reset(&f->out);
+		arp_engine_tick(f->e, f->now + 1000, &f->out);
+	}
+	/* the first drop was reported at once, the rest by the ticks */
+	assert_int_equal(total + 1, counter(f, AC_DROP_RATE_LIMIT));
+	assert_int_equal(arp_engine_next_deadline(f->e), UINT64_MAX);
 	fx_free(f);
 }
 
@@ -666,16 +683,22 @@ static void t_proxy(void **state)
 	fx_free(f);
 }
 
-static void t_vlan_answer_tagged(void **state)
+static void t_other_vlan_ignored(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	struct arp_frame q;
 	frame_request(&q, &mac_a, HOST, US);
-	q.vlan = 42;
+	q.vlan = 42; /* for VLAN 42's own device, not this one */
 	feed(f, &q);
-	struct arp_frame r;
-	assert_true(sent(f, 0, &r));
-	assert_int_equal(r.vlan, 42);
+	assert_int_equal(f->out.n, 0);
+	assert_int_equal(counter(f, AC_OTHER_VLAN), 1);
+	struct arp_frame g;
+	frame_garp_reply(&g, &mac_a, HOST);
+	g.vlan = 42;
+	feed(f, &g);
+	assert_int_equal(f->out.n, 0);
+	assert_null(entry(f, HOST));
+	assert_int_equal(counter(f, AC_OTHER_VLAN), 2);
 	fx_free(f);
 }
 
@@ -687,7 +710,8 @@ static void t_flush(void **state)
 	learn_host(f, HOST, &mac_a);
 	learn_host(f, HOST2, &mac_b);
 	kernel_asks(f, IP(198, 18, 0, 99));
-	assert_int_equal(arp_engine_add_entry(f->e, IF1, STATIC_IP, ARP_STATIC, &mac_s, &f->out), 0);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, STATIC_IP, ARP_STATIC, &mac_s, &f->out),
+			 0);
 	assert_int_equal(arp_engine_add_entry(f->e, IF1, PUB_IP, ARP_PUBLISH, &mac_p, &f->out), 0);
 	actions_reset(&f->out);
 	assert_int_equal(arp_engine_flush(f->e, 0, f->now, &f->out), 2);
@@ -706,7 +730,8 @@ static void t_flush(void **state)
 static void t_announce(void **state)
 {
 	struct fx *f = fx_new(NULL);
-	assert_int_equal(arp_engine_add_entry(f->e, IF1, XPUB_IP, ARP_XPUBLISH, &mac_p, &f->out), 0);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, XPUB_IP, ARP_XPUBLISH, &mac_p, &f->out),
+			 0);
 	actions_reset(&f->out);
 	assert_int_equal(arp_engine_announce(f->e, IF1, f->now, &f->out), 2);
 	assert_int_equal(count_type(f, ACT_SEND), 4);
@@ -765,10 +790,10 @@ static void t_cache_full_of_static(void **state)
 	struct fx *f = fx_new(&p);
 	for (uint32_t i = 0; i < 16; i++)
 		assert_int_equal(
-			arp_engine_add_entry(f->e, IF1, IP(198, 18, 1, i), ARP_STATIC, &mac_s, &f->out),
-			0);
+		    arp_engine_add_entry(f->e, IF1, IP(198, 18, 1, i), ARP_STATIC, &mac_s, &f->out),
+		    0);
 	assert_int_equal(
-		arp_engine_add_entry(f->e, IF1, IP(198, 18, 1, 99), ARP_STATIC, &mac_s, &f->out), -1);
+	    arp_engine_add_entry(f->e, IF1, IP(198, 18, 1, 99), ARP_STATIC, &mac_s, &f->out), -1);
 	struct arp_frame g;
 	frame_garp_reply(&g, &mac_a, HOST);
 	feed(f, &g);
@@ -826,34 +851,34 @@ static void t_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_unsolicited),
-		cmocka_unit_test(t_solicited_reply_accepted_even_with_drop),
-		cmocka_unit_test(t_query_times_out),
-		cmocka_unit_test(t_seed_log_line),
-		cmocka_unit_test(t_requests),
-		cmocka_unit_test(t_changes),
-		cmocka_unit_test(t_same_mac_refreshes),
-		cmocka_unit_test(t_static_changes),
-		cmocka_unit_test(t_match_enet_sender),
-		cmocka_unit_test(t_group_sender),
-		cmocka_unit_test(t_query_no_sender),
-		cmocka_unit_test(t_sender_ip),
-		cmocka_unit_test(t_ip_collision),
-		cmocka_unit_test(t_looped_own_frame),
-		cmocka_unit_test(t_rate_limit),
-		cmocka_unit_test(t_expire),
-		cmocka_unit_test(t_expire_unknown),
-		cmocka_unit_test(t_requery_unknown),
-		cmocka_unit_test(t_publish),
-		cmocka_unit_test(t_proxy),
-		cmocka_unit_test(t_vlan_answer_tagged),
-		cmocka_unit_test(t_flush),
-		cmocka_unit_test(t_announce),
-		cmocka_unit_test(t_malformed_counted),
-		cmocka_unit_test(t_cache_full_of_static),
-		cmocka_unit_test(t_eviction_removes_from_kernel),
-		cmocka_unit_test(t_log_rate_limit),
-		cmocka_unit_test(t_names),
+	    cmocka_unit_test(t_unsolicited),
+	    cmocka_unit_test(t_solicited_reply_accepted_even_with_drop),
+	    cmocka_unit_test(t_query_times_out),
+	    cmocka_unit_test(t_seed_log_line),
+	    cmocka_unit_test(t_requests),
+	    cmocka_unit_test(t_changes),
+	    cmocka_unit_test(t_same_mac_refreshes),
+	    cmocka_unit_test(t_static_changes),
+	    cmocka_unit_test(t_match_enet_sender),
+	    cmocka_unit_test(t_group_sender),
+	    cmocka_unit_test(t_query_no_sender),
+	    cmocka_unit_test(t_sender_ip),
+	    cmocka_unit_test(t_ip_collision),
+	    cmocka_unit_test(t_looped_own_frame),
+	    cmocka_unit_test(t_rate_limit),
+	    cmocka_unit_test(t_expire),
+	    cmocka_unit_test(t_expire_unknown),
+	    cmocka_unit_test(t_requery_unknown),
+	    cmocka_unit_test(t_publish),
+	    cmocka_unit_test(t_proxy),
+	    cmocka_unit_test(t_other_vlan_ignored),
+	    cmocka_unit_test(t_flush),
+	    cmocka_unit_test(t_announce),
+	    cmocka_unit_test(t_malformed_counted),
+	    cmocka_unit_test(t_cache_full_of_static),
+	    cmocka_unit_test(t_eviction_removes_from_kernel),
+	    cmocka_unit_test(t_log_rate_limit),
+	    cmocka_unit_test(t_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
