@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""Solicited learning: what the node's kernel asks for is learned, installed
+in the kernel and shown; what nobody vetted before arphad started is
+removed from the kernel at start, permanent entries stay."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lab import *  # noqa: E402,F401,F403
+
+SUITE = "netns/learning"
+need_root(SUITE)
+res = Results(SUITE)
+
+PERM_IP, PERM_MAC = "198.18.0.77", "02:00:00:00:00:77"
+
+with Lab("learn") as lab:
+    atk = lab.agent("attacker")
+
+    # before arphad: the kernel is poisoned, and an administrator's permanent entry
+    lab.ping("node", CLIENT_IP)
+    atk.send(garp_reply(ATTACKER_MAC, CLIENT_IP))
+    lab.wait_neigh(CLIENT_IP, lambda e: e and e.get("lladdr") == ATTACKER_MAC)
+    lab.ip("node", "neigh", "add", PERM_IP, "lladdr", PERM_MAC, "dev", "eth0", "nud", "permanent")
+    pre = lab.neigh("node")
+
+    d = lab.arphad()
+
+    with res.case("start-removes-unvetted-kernel-entries"):
+        expect(pre.get(CLIENT_IP, {}).get("lladdr") == ATTACKER_MAC,
+               "setup: kernel not poisoned before start: %s", pre)
+        now = lab.neigh("node")
+        e = now.get(CLIENT_IP)
+        expect(e is None or e.get("lladdr") != ATTACKER_MAC,
+               "the poisoned entry survived arphad's start: %s", e)
+        p = now.get(PERM_IP)
+        expect(p and p.get("lladdr") == PERM_MAC and "PERMANENT" in p["state"],
+               "the permanent entry was touched: %s", p)
+        expect(d.wait_log(r"removed \d+ kernel neighbour entr"), "no log line about the removal")
+
+    with res.case("nft-table-installed"):
+        expect("table arp arpha" in lab.nft_tables(), "tables: %s", lab.nft_tables())
+
+    with res.case("solicited-reply-learned"):
+        before = d.stats()
+        expect(lab.ping("node", CLIENT_IP), "node cannot ping the client")
+        e = lab.neigh("node").get(CLIENT_IP)
+        expect(e and e.get("lladdr") == CLIENT_MAC, "kernel entry: %s", e)
+        expect(not set(e["state"]) & {"FAILED", "INCOMPLETE"}, "kernel state: %s", e)
+        s = d.show().get(CLIENT_IP)
+        expect(s and s["type"] == "dynamic" and s["mac"] == CLIENT_MAC and s["interface"] == "lan",
+               "arpha show: %s", s)
+        expect(isinstance(s["expires"], int) and 800 < s["expires"] <= 900,
+               "expires %s, expected about 900 (Expire default)", s["expires"])
+        after = d.stats()
+        expect(after["learned"] >= before["learned"] + 1, "learned %d -> %d", before["learned"],
+               after["learned"])
+        expect(after["kernel_requests"] >= before["kernel_requests"] + 1,
+               "the kernel's request was not seen: kernel_requests %d -> %d",
+               before["kernel_requests"], after["kernel_requests"])
+
+    with res.case("client-resolves-node"):
+        lab.flush_neigh("client")
+        expect(lab.ping("client", NODE_IP), "client cannot ping the node")
+        expect(lab.neigh_mac(NODE_IP, "client") == NODE_MAC, "client's entry: %s",
+               lab.neigh("client"))
+        # the client's request taught the node nothing (ARPRequests=Drop) but the
+        # node still knows the client from its own query
+        expect(d.stats()["request_not_learned"] >= 1, "request_not_learned: %s",
+               d.stats()["request_not_learned"])
+
+    with res.case("show-text-table"):
+        out = d.arpha("arp", "show").stdout
+        line = [l for l in out.splitlines() if CLIENT_IP in l]
+        expect(line and "Dynamic" in line[0] and CLIENT_MAC in line[0], "arpha arp show:\n%s", out)
+        out2 = d.arpha("arp", "show", "lan").stdout
+        expect(CLIENT_IP in out2, "arpha arp show lan:\n%s", out2)
+        r = d.arpha("arp", "show", "nosuch", check=False)
+        expect(r.returncode != 0 and "nosuch" in r.stderr, "unknown interface: rc %d, %s",
+               r.returncode, r.stderr)
+
+    with res.case("unanswered-query-becomes-unknown"):
+        lab.ping("node", "198.18.0.99", wait=1)
+        s = d.wait_log(r"event=arp_resolution_failed .*destip=198\.18\.0\.99", timeout=6)
+        expect(s, "no arp_resolution_failed line")
+        e = d.show().get("198.18.0.99")
+        expect(e and e["type"] == "unknown" and e["mac"] is None, "arpha show: %s", e)
+
+    res.daemon_checks(lab, alive=d)
+res.exit()
