@@ -52,6 +52,7 @@ struct daemon {
 	struct event *sigs[3];
 	int ctl_fd;
 	struct actions acts;
+	uint64_t neigh_errors;
 };
 
 /* ---- carrying out actions ---- */
@@ -91,14 +92,18 @@ static void apply(struct daemon *d)
 			break;
 		case ACT_NEIGH_SET:
 			if (nl_neigh_set(d->nl, act->ifindex, act->u.neigh.ip, &act->u.neigh.mac,
-					 act->u.neigh.kind == NEIGH_PERMANENT) < 0)
-				log_warn("%s: cannot install neighbour %s",
-					 m ? m->conf->name : "?", ip4_fmt(act->u.neigh.ip, ip));
+					 act->u.neigh.kind == NEIGH_PERMANENT) < 0 &&
+			    d->neigh_errors++ % 1000 == 0)
+				log_warn("%s: cannot install neighbour %s (%llu failures so far)",
+					 m ? m->conf->name : "?", ip4_fmt(act->u.neigh.ip, ip),
+					 (unsigned long long)d->neigh_errors);
 			break;
 		case ACT_NEIGH_DEL:
-			if (nl_neigh_del(d->nl, act->ifindex, act->u.neigh.ip) < 0)
-				log_warn("%s: cannot remove neighbour %s",
-					 m ? m->conf->name : "?", ip4_fmt(act->u.neigh.ip, ip));
+			if (nl_neigh_del(d->nl, act->ifindex, act->u.neigh.ip) < 0 &&
+			    d->neigh_errors++ % 1000 == 0)
+				log_warn("%s: cannot remove neighbour %s (%llu failures so far)",
+					 m ? m->conf->name : "?", ip4_fmt(act->u.neigh.ip, ip),
+					 (unsigned long long)d->neigh_errors);
 			break;
 		case ACT_LOG:
 			log_line(act->u.log.level, act->u.log.text);
@@ -441,6 +446,26 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- main ---- */
 
+/*
+ * The kernel refuses neighbour entries past gc_thresh3 (per table, all
+ * interfaces together): say so at start rather than fail entry by entry.
+ */
+static void warn_kernel_table_size(const struct config *cfg)
+{
+	char *text;
+	size_t len;
+	if (read_file("/proc/sys/net/ipv4/neigh/default/gc_thresh3", 64, &text, &len) < 0)
+		return;
+	unsigned long thresh = strtoul(text, NULL, 10);
+	free(text);
+	unsigned long long want = (unsigned long long)cfg->arp.cache_size * cfg->n_ifaces;
+	if (thresh && want > thresh)
+		log_notice("CacheSize %u on %zu interfaces allows %llu entries, but the kernel "
+			  "neighbour table holds at most %lu (net.ipv4.neigh.default.gc_thresh3); "
+			  "raise it with sysctl or mappings past it will not be installed",
+			  cfg->arp.cache_size, cfg->n_ifaces, want, thresh);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: arphad [-dnV] [-f FILE]\n"
@@ -561,6 +586,7 @@ int main(int argc, char **argv)
 	if (!d.guard)
 		fatalx("%s", err);
 
+	warn_kernel_table_size(&d.cfg);
 	d.n_ifs = d.cfg.n_ifaces;
 	for (size_t i = 0; i < d.n_ifs; i++) {
 		d.ifs[i] = (struct mif){.conf = &d.cfg.ifaces[i], .fd = -1, .d = &d};
