@@ -42,7 +42,7 @@ bool mac_eq(const struct mac *a, const struct mac *b)
 	return memcmp(a->a, b->a, MAC_LEN) == 0;
 }
 
-static int hexval(char c)
+int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -56,10 +56,10 @@ static int hexval(char c)
 /* Two hex digits at s into *out; 0 or -1. */
 static int hexbyte(const char *s, uint8_t *out)
 {
-	int hi = hexval(s[0]);
+	int hi = hex_digit(s[0]);
 	if (hi < 0)
 		return -1;
-	int lo = hexval(s[1]);
+	int lo = hex_digit(s[1]);
 	if (lo < 0)
 		return -1;
 	*out = (uint8_t)(hi << 4 | lo);

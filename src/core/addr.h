@@ -42,6 +42,9 @@ int mac_parse(const char *s, struct mac *out);
 /* Writes "aa:bb:cc:dd:ee:ff" into buf (MAC_STRLEN bytes); returns buf. */
 char *mac_fmt(const struct mac *m, char buf[MAC_STRLEN]);
 
+/* The value of one hex digit (0-9, a-f, A-F), or -1. */
+int hex_digit(char c);
+
 /* Parse dotted-quad IPv4 (exactly four decimal octets). 0 or -1. */
 int ip4_parse(const char *s, uint32_t *out);
 /* Writes dotted quad into buf (IP4_STRLEN bytes); returns buf. */

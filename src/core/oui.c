@@ -239,17 +239,6 @@ static int csv_record(const char *text, size_t len, size_t *pos, struct field *f
 	}
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 static bool field_is(const struct field *f, const char *s)
 {
 	return f->n == strlen(s) && strncasecmp(f->s, s, f->n) == 0;
@@ -266,7 +255,7 @@ static bool parse_key(const struct field *reg, const struct field *asg, struct r
 		return false;
 	uint64_t v = 0;
 	for (size_t i = 0; i < asg->n; i++) {
-		int h = hexval(asg->s[i]);
+		int h = hex_digit(asg->s[i]);
 		if (h < 0)
 			return false;
 		v = v << 4 | (uint64_t)h;
