@@ -36,11 +36,11 @@ struct section_kind {
 	/* the i-th setting's name, NULL past the last */
 	const char *(*key)(size_t i);
 	/* a header [Kind NAME] was read (name "" when not named); 0 or -1 */
-	int (*open)(struct parser *p, const char *name);
+	int (*begin)(struct parser *p, const char *name);
 	/* setting number i = value; 0 or -1 */
 	int (*set)(struct parser *p, size_t i, const char *value);
 	/* the section ended; check what it needs; 0 or -1 (may be NULL) */
-	int (*close)(struct parser *p);
+	int (*end)(struct parser *p);
 };
 
 struct parser {
@@ -212,7 +212,7 @@ static const char *iface_key(size_t i)
 	return i == 0 ? "Device" : NULL;
 }
 
-static int iface_open(struct parser *p, const char *name)
+static int iface_begin(struct parser *p, const char *name)
 {
 	if (!valid_ifname(name))
 		return fail(p, p->line,
@@ -256,7 +256,7 @@ static const char *entry_key(size_t i)
 	return i < sizeof(entry_keys) / sizeof(entry_keys[0]) ? entry_keys[i] : NULL;
 }
 
-static int entry_open(struct parser *p, const char *name)
+static int entry_begin(struct parser *p, const char *name)
 {
 	if (grow(p, (void **)&p->c.entries, &p->cap_entries, p->c.n_entries,
 		 sizeof(*p->c.entries)) < 0)
@@ -327,7 +327,7 @@ static int entry_set(struct parser *p, size_t i, const char *v)
 	return -1;
 }
 
-static int entry_close(struct parser *p)
+static int entry_end(struct parser *p)
 {
 	struct conf_entry *e = &p->c.entries[p->c.n_entries - 1];
 	for (size_t i = E_IFACE; i <= E_MODE; i++)
@@ -363,7 +363,7 @@ static const char *proxy_key(size_t i)
 	return i < sizeof(proxy_keys) / sizeof(proxy_keys[0]) ? proxy_keys[i] : NULL;
 }
 
-static int proxy_open(struct parser *p, const char *name)
+static int proxy_begin(struct parser *p, const char *name)
 {
 	if (grow(p, (void **)&p->c.proxies, &p->cap_proxies, p->c.n_proxies,
 		 sizeof(*p->c.proxies)) < 0)
@@ -439,7 +439,7 @@ static int proxy_set(struct parser *p, size_t i, const char *v)
 	return 0;
 }
 
-static int proxy_close(struct parser *p)
+static int proxy_end(struct parser *p)
 {
 	for (size_t i = 0; proxy_keys[i]; i++)
 		if (!p->seen[i])
@@ -455,9 +455,9 @@ static int proxy_close(struct parser *p)
 static const struct section_kind section_kinds[] = {
     {"Daemon", "Daemon", false, false, daemon_key, NULL, daemon_set, NULL},
     {"ARP", "ARP", false, false, arp_key, NULL, arp_set, NULL},
-    {"Interface", "Interface NAME", true, true, iface_key, iface_open, iface_set, NULL},
-    {"ARPEntry", "ARPEntry", false, true, entry_key, entry_open, entry_set, entry_close},
-    {"ProxyARP", "ProxyARP", false, true, proxy_key, proxy_open, proxy_set, proxy_close},
+    {"Interface", "Interface NAME", true, true, iface_key, iface_begin, iface_set, NULL},
+    {"ARPEntry", "ARPEntry", false, true, entry_key, entry_begin, entry_set, entry_end},
+    {"ProxyARP", "ProxyARP", false, true, proxy_key, proxy_begin, proxy_set, proxy_end},
     {NULL, NULL, false, false, NULL, NULL, NULL, NULL},
 };
 _Static_assert(sizeof(section_kinds) / sizeof(section_kinds[0]) <= KINDS_MAX, "raise KINDS_MAX");
@@ -490,9 +490,9 @@ static void keys_list(const struct section_kind *k, char *buf, size_t len)
 
 static int close_section(struct parser *p)
 {
-	if (!p->kind || !p->kind->close)
+	if (!p->kind || !p->kind->end)
 		return 0;
-	return p->kind->close(p);
+	return p->kind->end(p);
 }
 
 /* A header line; h is the text between '[' and ']'. */
@@ -538,7 +538,7 @@ static int open_section(struct parser *p, char *h)
 				    k->name, p->kind_line[ki]);
 		p->kind_line[ki] = p->line;
 	}
-	if (k->open && k->open(p, name) < 0)
+	if (k->begin && k->begin(p, name) < 0)
 		return -1;
 	p->kind = k;
 	p->sect_line = p->line;
