@@ -345,6 +345,16 @@ static void on_netlink(evutil_socket_t fd, short what, void *arg)
 
 /* ---- control ---- */
 
+/* The kernel's count of frames it could not queue for us, into the stats. */
+static void collect_socket_drops(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_ifs; i++) {
+		struct mif *m = &d->ifs[i];
+		if (m->ifindex && m->fd >= 0)
+			arp_engine_count(d->eng, m->ifindex, AC_SOCKET_DROPS, packet_drops(m->fd));
+	}
+}
+
 static void serve(struct daemon *d, int cfd, char **argv, int argc, bool json)
 {
 	struct sbuf b;
@@ -390,6 +400,7 @@ static void serve(struct daemon *d, int cfd, char **argv, int argc, bool json)
 			sbuf_printf(&b, "%s: gratuitous ARP sent for %d addresses.\n",
 				    m->conf->name, n);
 	} else if (strcmp(cmd, "stats") == 0 && argc == 1) {
+		collect_socket_drops(d);
 		show_stats(&b, d->eng, json);
 	} else {
 		goto usage;

@@ -63,6 +63,7 @@ static const char *const counter_names[AC__COUNT] = {
     [AC_OTHERHOST] = "otherhost",
     [AC_LOOPED] = "looped",
     [AC_OTHER_VLAN] = "other_vlan",
+    [AC_SOCKET_DROPS] = "socket_drops",
     [AC_MALFORMED_FIRST + FR_OK] = "malformed_none",
     [AC_MALFORMED_FIRST + FR_TRUNCATED] = "malformed_truncated",
     [AC_MALFORMED_FIRST + FR_NOT_ARP] = "malformed_not_arp",
@@ -806,6 +807,17 @@ int arp_engine_announce(struct arp_engine *e, uint32_t ifindex, uint64_t now, st
 		n++;
 	}
 	return n;
+}
+
+int arp_engine_count(struct arp_engine *e, uint32_t ifindex, enum arp_counter c, uint64_t n)
+{
+	struct iface *ifc = find_iface(e, ifindex);
+	if (!ifc || (unsigned)c >= AC__COUNT) {
+		errno = ENOENT;
+		return -1;
+	}
+	ifc->cnt.v[c] += n;
+	return 0;
 }
 
 /* ---- views ---- */

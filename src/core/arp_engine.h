@@ -32,6 +32,7 @@ enum arp_counter {
 	AC_OTHERHOST,     /* unicast frames for another host, ignored */
 	AC_LOOPED,        /* our own frames reflected back to us, ignored */
 	AC_OTHER_VLAN,    /* tagged with a VLAN: not this interface's, ignored */
+	AC_SOCKET_DROPS,  /* frames the kernel dropped before arphad could read them */
 	/*
 	 * refused by the codec, one per enum frame_reason; the soft reasons
 	 * count frames seen with a group sender MAC, whatever the policy did
@@ -140,6 +141,9 @@ int arp_engine_flush(struct arp_engine *e, uint32_t ifindex, uint64_t now, struc
  * -1/ENOENT.
  */
 int arp_engine_announce(struct arp_engine *e, uint32_t ifindex, uint64_t now, struct actions *out);
+
+/* The shell adds what only it can see (AC_SOCKET_DROPS). -1/ENOENT. */
+int arp_engine_count(struct arp_engine *e, uint32_t ifindex, enum arp_counter c, uint64_t n);
 
 /* Read-only views for show and stats. */
 struct arp_iface_view {

@@ -40,7 +40,10 @@ int packet_open(uint32_t ifindex)
 	    .sll_protocol = htons(ETH_P_ALL),
 	    .sll_ifindex = (int)ifindex,
 	};
-	int one = 1;
+	/* room for a burst while the loop is busy; FORCE passes rmem_max (CAP_NET_ADMIN) */
+	int one = 1, rcvbuf = 4 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
 	    setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
@@ -106,6 +109,15 @@ long packet_recv(int fd, uint8_t *buf, size_t cap, bool *outgoing, bool *otherho
 	buf[14] = (uint8_t)(tci >> 8);
 	buf[15] = (uint8_t)tci;
 	return (long)(len + 4);
+}
+
+uint64_t packet_drops(int fd)
+{
+	struct tpacket_stats st;
+	socklen_t len = sizeof(st);
+	if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0)
+		return 0;
+	return st.tp_drops;
 }
 
 int packet_send(int fd, uint32_t ifindex, const uint8_t *buf, size_t len)

@@ -22,6 +22,12 @@ int packet_open(uint32_t ifindex);
  */
 long packet_recv(int fd, uint8_t *buf, size_t cap, bool *outgoing, bool *otherhost);
 
+/*
+ * Frames the kernel dropped because the socket's buffer was full, since the
+ * last call (the kernel resets its count when read). 0 on error.
+ */
+uint64_t packet_drops(int fd);
+
 /* Send a whole frame (buf starts at the Ethernet destination). 0 or -1. */
 int packet_send(int fd, uint32_t ifindex, const uint8_t *buf, size_t len);
 

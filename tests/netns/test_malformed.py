@@ -4,6 +4,7 @@ reason in `arpha -j stats`, nothing is answered or learned, and arphad goes
 on answering. Then random garbage: every frame is accounted for."""
 import os
 import random
+import signal
 import sys
 import time
 
@@ -119,6 +120,30 @@ with Lab("malformed") as lab:
         expect(d.alive(), "arphad died")
         got = atk.exchange([req()], is_reply(spa=NODE_IP, sha=NODE_MAC))
         expect(len(got) == 1, "no answer after the garbage: %s", got)
+
+    with res.case("socket-overrun-counted"):
+        # arphad paused: the kernel queues what fits in the packet socket's
+        # buffer and drops the rest; those drops must show in the stats
+        before = d.stats()
+        flood = request(A, ip66, "198.18.0.77")  # nobody's address: no answers
+        os.kill(d.p.pid, signal.SIGSTOP)
+        try:
+            wire.send([flood] * 30000)
+        finally:
+            os.kill(d.p.pid, signal.SIGCONT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            after = d.stats()
+            seen = after["rx_frames"] - before["rx_frames"]
+            if seen + after["socket_drops"] - before["socket_drops"] >= 30000:
+                break
+            time.sleep(0.1)
+        dropped = after["socket_drops"] - before["socket_drops"]
+        expect(dropped > 0, "30000 frames to a paused arphad, socket_drops grew by %d (read %d)",
+               dropped, seen)
+        expect(seen + dropped == 30000, "read %d + dropped %d != 30000 sent", seen, dropped)
+        got = atk.exchange([req()], is_reply(spa=NODE_IP, sha=NODE_MAC))
+        expect(len(got) == 1, "no answer after the flood: %s", got)
 
     res.daemon_checks(lab, alive=d)
 res.exit()
