@@ -1,0 +1,102 @@
+/*
+ * cluster: one node's cluster messaging, the layers of DESIGN.md stacked:
+ * wire (authentication, replay) under member (availability) and rbcast
+ * (reliable broadcast). Datagrams in, datagrams out, events up.
+ *
+ * The same struct runs in arphad (the shell moves the datagrams over UDP)
+ * and in the simulator (a virtual network moves them under a virtual
+ * clock). Pure: no I/O, no clock, no globals; the caller runs
+ * sodium_init() once.
+ *
+ * What it sends:
+ *  - every HeartbeatInterval, to all: a datagram with TLV_HEARTBEAT (and
+ *    any NAKs due);
+ *  - for cluster_broadcast and resends: datagrams with TLV_RB_DATA, to all;
+ *  - NAKs to the origin, GONEs to the node that NAKed.
+ * Several TLVs may share a datagram when they go to the same place.
+ */
+#ifndef ARPHA_CORE_CLUSTER_H
+#define ARPHA_CORE_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "member.h"
+#include "rbcast.h"
+#include "wire.h"
+
+struct cluster_params {
+	uint32_t node_id;     /* NodeID, != 0 */
+	uint64_t epoch;       /* new and larger at every start (the shell: wall clock, ns) */
+	struct wire_key key;  /* KeyFile */
+	bool encrypt;         /* Encrypt= */
+	uint32_t interval_ms; /* HeartbeatInterval */
+	uint32_t dead_count;  /* DeadInterval */
+	uint32_t send_buffer; /* SendBuffer */
+};
+
+enum cluster_action_type {
+	CA_SEND_ALL,    /* datagram to every peer (multicast group or Peers=) */
+	CA_SEND_TO,     /* datagram to node */
+	CA_NODE_UP,     /* node is up */
+	CA_NODE_DOWN,   /* node is down */
+	CA_OWN_UP,      /* our sync link came back */
+	CA_OWN_DOWN,    /* our sync link went down */
+	CA_DELIVER,     /* a reliable-broadcast message from node, in its order */
+	CA_OUT_OF_SYNC, /* messages from node were lost for good: resync with it */
+};
+
+struct cluster_action {
+	uint8_t type; /* enum cluster_action_type */
+	uint32_t node;
+	uint16_t len;
+	uint8_t data[WIRE_MAX_DATAGRAM]; /* SEND_*: the datagram; DELIVER: the message */
+};
+
+struct cluster_actions {
+	struct cluster_action *v;
+	size_t n, cap;
+	size_t dropped; /* lost to ENOMEM */
+};
+
+void cluster_actions_init(struct cluster_actions *a);
+void cluster_actions_free(struct cluster_actions *a);
+void cluster_actions_reset(struct cluster_actions *a);
+
+struct cluster;
+
+/* NULL on ENOMEM or invalid params (node_id 0, zero intervals or buffer). */
+struct cluster *cluster_new(const struct cluster_params *p);
+void cluster_free(struct cluster *c);
+
+/* A datagram arrived (from anyone: it is authenticated here). */
+void cluster_input(struct cluster *c, const uint8_t *buf, size_t len, uint64_t now,
+		   struct cluster_actions *out);
+
+/* Reliably broadcast len bytes (<= WIRE_RB_MAX_DATA). -1/EMSGSIZE, -1/ENOMEM. */
+int cluster_broadcast(struct cluster *c, const uint8_t *data, size_t len, uint64_t now,
+		      struct cluster_actions *out);
+
+/* Heartbeats, timeouts, NAK retries due at now. */
+void cluster_tick(struct cluster *c, uint64_t now, struct cluster_actions *out);
+uint64_t cluster_next_deadline(const struct cluster *c);
+
+/* Our own sync link state (rtnetlink). */
+void cluster_set_link(struct cluster *c, bool up, uint64_t now, struct cluster_actions *out);
+
+struct cluster_stats {
+	uint64_t rx_datagrams, tx_datagrams;
+	uint64_t drops[WR__COUNT]; /* refused datagrams, by wire reason */
+	uint64_t malformed_payload; /* authenticated, but TLVs that do not parse */
+	uint64_t heartbeats_sent, heartbeats_received;
+	uint64_t naks_sent, naks_received, gones_sent;
+	uint64_t data_sent, data_resent; /* TLV_RB_DATA: new and resent */
+};
+
+const struct cluster_stats *cluster_stats(const struct cluster *c);
+const struct rb_stats *cluster_rb_stats(const struct cluster *c);
+const struct member *cluster_member(const struct cluster *c);
+uint32_t cluster_node_id(const struct cluster *c);
+
+#endif

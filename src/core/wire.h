@@ -1,0 +1,187 @@
+/*
+ * wire: the codec of every datagram between arpha nodes, and its
+ * authentication. Pure: the caller owns every buffer; the only library is
+ * libsodium's AEAD (the caller runs sodium_init() once before any call).
+ *
+ * A datagram (all integers big-endian):
+ *
+ *    0  'A' 'H'          magic
+ *    2  version (1)      WIRE_VERSION
+ *    3  flags (1)        WIRE_F_ENCRYPTED, other bits zero
+ *    4  sender (4)       node ID
+ *    8  epoch (8)        the sender's start: new at every start, increasing
+ *   16  seq (8)          per (sender, epoch), +1 for every datagram, from 1
+ *   24  length (2)       payload bytes
+ *   26  reserved (2)     zero
+ *   28  payload          TLVs (below); ciphertext when encrypted
+ *   28+length  tag (16)  XChaCha20-Poly1305: the header is additional data;
+ *                        with encryption off the payload is too, so every
+ *                        byte is authenticated either way
+ *
+ * Nonce: sender(4) epoch(8) seq(8) zero(4). It never repeats under one key
+ * while (sender, epoch, seq) does not, which the epoch rule guarantees.
+ *
+ * The payload is a sequence of TLVs: type (1), length (2), value.
+ */
+#ifndef ARPHA_CORE_WIRE_H
+#define ARPHA_CORE_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_VERSION 1
+#define WIRE_F_ENCRYPTED 0x01
+#define WIRE_HDR_LEN 28
+#define WIRE_TAG_LEN 16
+#define WIRE_KEY_LEN 32
+#define WIRE_MAX_DATAGRAM 1472 /* 1500 - IPv4 20 - UDP 8 */
+#define WIRE_MAX_PAYLOAD (WIRE_MAX_DATAGRAM - WIRE_HDR_LEN - WIRE_TAG_LEN)
+#define WIRE_MAX_PEERS 64        /* nodes a receiver keeps replay state for */
+#define WIRE_REPLAY_WINDOW 1024  /* sequence numbers behind the highest seen */
+
+struct wire_key {
+	uint8_t k[WIRE_KEY_LEN];
+};
+
+/* ---- sending ---- */
+
+struct wire_sender {
+	uint32_t node_id;
+	uint64_t epoch;
+	uint64_t next_seq; /* starts at 1 */
+	bool encrypt;
+	struct wire_key key;
+};
+
+void wire_sender_init(struct wire_sender *s, uint32_t node_id, uint64_t epoch,
+		      const struct wire_key *key, bool encrypt);
+
+/*
+ * Seal len payload bytes into a datagram in buf (cap bytes), taking the
+ * next sequence number. Returns the datagram's length, or 0 (nothing
+ * consumed) when len > WIRE_MAX_PAYLOAD or cap is too small.
+ */
+size_t wire_seal(struct wire_sender *s, const uint8_t *payload, size_t len, uint8_t *buf,
+		 size_t cap);
+
+/* ---- receiving ---- */
+
+enum wire_reason {
+	WR_OK = 0,
+	WR_TRUNCATED,      /* shorter than header + tag, or than its length says */
+	WR_BAD_MAGIC,
+	WR_BAD_VERSION,    /* unknown version */
+	WR_BAD_FLAGS,      /* unknown flag bits, or reserved not zero */
+	WR_OVERSIZED,      /* longer than WIRE_MAX_DATAGRAM, or length > WIRE_MAX_PAYLOAD */
+	WR_TRAILING,       /* bytes after the tag */
+	WR_BAD_AUTH,       /* wrong key, or altered on the way */
+	WR_OWN,            /* our own node ID: looped back, or a forger's guess */
+	WR_OLD_EPOCH,      /* an epoch older than the sender's current one */
+	WR_REPLAY,         /* a sequence number already seen, or behind the window */
+	WR_TOO_MANY_PEERS, /* more than WIRE_MAX_PEERS senders */
+	WR__COUNT
+};
+
+/* Stable lower_snake name ("bad_auth", "replay", ...). */
+const char *wire_reason_name(enum wire_reason r);
+
+struct wire_msg {
+	uint32_t sender;
+	uint64_t epoch;
+	uint64_t seq;
+	bool encrypted;
+	size_t len; /* payload bytes written to the caller's plain buffer */
+};
+
+struct wire_receiver;
+
+/* NULL on ENOMEM. */
+struct wire_receiver *wire_receiver_new(uint32_t self_id, const struct wire_key *key);
+void wire_receiver_free(struct wire_receiver *r);
+
+/*
+ * Check and open a datagram: header, then the tag (so nothing forged can
+ * touch the replay state), then the sender's epoch and replay window. On
+ * WR_OK *out is filled and the payload is in plain (cap must be at least
+ * WIRE_MAX_PAYLOAD); on any other reason nothing in r changed.
+ * A newer epoch from a sender means it restarted: its window starts anew.
+ */
+enum wire_reason wire_open(struct wire_receiver *r, const uint8_t *buf, size_t len,
+			   struct wire_msg *out, uint8_t *plain, size_t cap);
+
+/* ---- payload TLVs ---- */
+
+enum tlv_type {
+	TLV_HEARTBEAT = 1, /* struct wire_heartbeat */
+	TLV_RB_DATA = 2,   /* struct wire_rb_data: a reliable-broadcast message */
+	TLV_RB_NAK = 3,    /* struct wire_rb_nak: please send these again */
+	TLV_RB_GONE = 4,   /* struct wire_rb_gone: those are no longer held */
+};
+
+struct tlv_writer {
+	uint8_t *buf;
+	size_t cap, len;
+	bool overflow; /* set when something did not fit; len is unchanged then */
+};
+
+struct tlv {
+	uint8_t type;
+	uint16_t len;
+	const uint8_t *v;
+};
+
+void tlv_writer_init(struct tlv_writer *w, uint8_t *buf, size_t cap);
+/*
+ * Iterate the TLVs of a payload: start with *off = 0. Returns 1 with *t
+ * filled, 0 at the end, -1 when the rest is malformed (a length past the
+ * end). Unknown types are returned too; the caller skips them.
+ */
+int tlv_next(const uint8_t *p, size_t len, size_t *off, struct tlv *t);
+
+/*
+ * Heartbeat: sent every HeartbeatInterval. value: interval_ms (4),
+ * rb_next (8), n (2), n x node ID (4).
+ */
+struct wire_heartbeat {
+	uint32_t interval_ms; /* the sender's heartbeat interval */
+	uint64_t rb_next;     /* the next reliable-broadcast seq the sender will use */
+	uint16_t n_known;     /* nodes the sender hears, itself excluded */
+	uint32_t known[WIRE_MAX_PEERS];
+};
+
+/* value: seq (8), data. */
+struct wire_rb_data {
+	uint64_t seq;
+	const uint8_t *data; /* points into the payload */
+	size_t len;
+};
+
+/* value: origin (4), first (8), last (8): resend origin's first..last. */
+struct wire_rb_nak {
+	uint32_t origin;
+	uint64_t first, last;
+};
+
+/* value: origin (4), oldest (8): origin holds nothing older than oldest. */
+struct wire_rb_gone {
+	uint32_t origin;
+	uint64_t oldest;
+};
+
+/* The largest data a TLV_RB_DATA can carry in one datagram. */
+#define WIRE_RB_MAX_DATA (WIRE_MAX_PAYLOAD - 3 - 8)
+
+/* Append one TLV; 0, or -1 with w->overflow set (nothing appended). */
+int wire_put_heartbeat(struct tlv_writer *w, const struct wire_heartbeat *hb);
+int wire_put_rb_data(struct tlv_writer *w, const struct wire_rb_data *d);
+int wire_put_rb_nak(struct tlv_writer *w, const struct wire_rb_nak *n);
+int wire_put_rb_gone(struct tlv_writer *w, const struct wire_rb_gone *g);
+
+/* Decode one TLV's value of the matching type; 0, or -1 if malformed. */
+int wire_get_heartbeat(const struct tlv *t, struct wire_heartbeat *hb);
+int wire_get_rb_data(const struct tlv *t, struct wire_rb_data *d);
+int wire_get_rb_nak(const struct tlv *t, struct wire_rb_nak *n);
+int wire_get_rb_gone(const struct tlv *t, struct wire_rb_gone *g);
+
+#endif
