@@ -12,23 +12,26 @@
 #include "arpha_build.h"
 #include "core/config.h"
 #include "os/control.h"
+#include "os/keyfile.h"
 #include "os/util.h"
 #include "os/vendor.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: arpha [-j] [-s SOCKET] COMMAND\n"
-		"  arp show [IFACE]   the ARP cache (type, address, MAC, seconds to expiry)\n"
-		"  arp flush [IFACE]  remove dynamic entries (all interfaces without IFACE)\n"
-		"  announce IFACE     send gratuitous ARP for IFACE's addresses and published entries\n"
-		"  stats              counters by interface and reason\n"
-		"  vendor MAC         the vendor registered for MAC (offline, from ieee-data)\n"
-		"options:\n"
-		"  -j         JSON output for scripts\n"
-		"  -s SOCKET  arphad's control socket (default %s)\n"
-		"  -V         print the version\n",
-		CONF_DEFAULT_SOCKET);
+	fprintf(
+	    f,
+	    "usage: arpha [-j] [-s SOCKET] COMMAND\n"
+	    "  arp show [IFACE]   the ARP cache (type, address, MAC, seconds to expiry)\n"
+	    "  arp flush [IFACE]  remove dynamic entries (all interfaces without IFACE)\n"
+	    "  announce IFACE     send gratuitous ARP for IFACE's addresses and published entries\n"
+	    "  stats              counters by interface and reason\n"
+	    "  vendor MAC         the vendor registered for MAC (offline, from ieee-data)\n"
+	    "  keygen [FILE]      a new cluster key, to FILE or standard output (mode 0600)\n"
+	    "options:\n"
+	    "  -j         JSON output for scripts\n"
+	    "  -s SOCKET  arphad's control socket (default %s)\n"
+	    "  -V         print the version\n",
+	    CONF_DEFAULT_SOCKET);
 }
 
 static bool valid(int argc, char **argv)
@@ -73,6 +76,13 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (argc >= 1 && strcmp(argv[0], "vendor") == 0)
 		return vendor_main(argc, argv, json);
+	if (argc >= 1 && strcmp(argv[0], "keygen") == 0) {
+		if (argc > 2) {
+			usage(stderr);
+			return 2;
+		}
+		return keyfile_generate(argc == 2 ? argv[1] : NULL);
+	}
 	if (!valid(argc, argv)) {
 		if (argc >= 1)
 			fprintf(stderr, "arpha: unknown command \"%s%s%s\"\n", argv[0],

@@ -8,6 +8,7 @@
 #include <event2/event.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "core/arp_engine.h"
 #include "core/config.h"
 #include "os/control.h"
+#include "os/keyfile.h"
 #include "os/log.h"
 #include "os/netlink.h"
 #include "os/nft.h"
@@ -25,8 +27,8 @@
 #include "os/show.h"
 #include "os/util.h"
 
-#define MAX_ADDRS 256
-#define RX_BATCH 256
+#define MAX_ADDRS	 256
+#define RX_BATCH	 256
 #define CONFIG_MAX_BYTES (4u << 20)
 
 struct mif {
@@ -84,7 +86,8 @@ static void apply(struct daemon *d)
 		switch (act->type) {
 		case ACT_SEND:
 			if (m && m->fd >= 0 &&
-			    packet_send(m->fd, m->ifindex, act->u.frame.buf, act->u.frame.len) < 0) {
+			    packet_send(m->fd, m->ifindex, act->u.frame.buf, act->u.frame.len) <
+				0) {
 				if (m->send_errors++ % 1000 == 0)
 					log_warn("%s: cannot send ARP frame (%llu failures so far)",
 						 m->conf->name, (unsigned long long)m->send_errors);
@@ -154,7 +157,8 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 		}
 		if (n == 0)
 			break;
-		arp_engine_input(d->eng, m->ifindex, buf, (size_t)n, out, other, now_ms(), &d->acts);
+		arp_engine_input(d->eng, m->ifindex, buf, (size_t)n, out, other, now_ms(),
+				 &d->acts);
 		apply(d);
 	}
 	arm_timer(d);
@@ -380,9 +384,9 @@ static void serve(struct daemon *d, int cfd, char **argv, int argc, bool json)
 			if (json)
 				sbuf_printf(&b, "{\"flushed\":%d}\n", n);
 			else
-				sbuf_printf(&b, "ARP cache of %s%s flushed: %d dynamic entries removed.\n",
-					    m ? "iface " : "all interfaces", m ? m->conf->name : "",
-					    n);
+				sbuf_printf(
+				    &b, "ARP cache of %s%s flushed: %d dynamic entries removed.\n",
+				    m ? "iface " : "all interfaces", m ? m->conf->name : "", n);
 		}
 	} else if (strcmp(cmd, "announce") == 0) {
 		if (argc != 2)
@@ -472,9 +476,9 @@ static void warn_kernel_table_size(const struct config *cfg)
 	unsigned long long want = (unsigned long long)cfg->arp.cache_size * cfg->n_ifaces;
 	if (thresh && want > thresh)
 		log_notice("CacheSize %u on %zu interfaces allows %llu entries, but the kernel "
-			  "neighbour table holds at most %lu (net.ipv4.neigh.default.gc_thresh3); "
-			  "raise it with sysctl or mappings past it will not be installed",
-			  cfg->arp.cache_size, cfg->n_ifaces, want, thresh);
+			   "neighbour table holds at most %lu (net.ipv4.neigh.default.gc_thresh3); "
+			   "raise it with sysctl or mappings past it will not be installed",
+			   cfg->arp.cache_size, cfg->n_ifaces, want, thresh);
 }
 
 static void usage(FILE *f)
@@ -566,6 +570,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	load_config(&d);
+	if (d.cfg.cluster.present) {
+		struct wire_key key;
+		char kerr[512];
+		if (sodium_init() < 0)
+			fatalx("libsodium cannot start");
+		if (keyfile_load(d.cfg.cluster.key_file, &key, kerr, sizeof(kerr)) < 0) {
+			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.cluster.line, kerr);
+			config_free(&d.cfg);
+			return 1;
+		}
+		sodium_memzero(&key, sizeof(key));
+	}
 	if (check) {
 		printf("%s: configuration OK (%zu interfaces, %zu ARP entries, %zu proxy ARP "
 		       "networks)\n",

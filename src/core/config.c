@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -450,6 +451,209 @@ static int proxy_end(struct parser *p)
 	return 0;
 }
 
+/* ---- [Cluster] ---- */
+
+enum { C_NODE, C_IFACE, C_GROUP, C_PEERS, C_PORT, C_KEY, C_ENCRYPT, C_INTERVAL, C_DEAD, C_BUFFER };
+static const char *const cluster_keys[] = {
+    "NodeID",  "Interface",	    "Group",	    "Peers",	  "Port", "KeyFile",
+    "Encrypt", "HeartbeatInterval", "DeadInterval", "SendBuffer", NULL};
+static const char *const yes_no[] = {"yes", "no", NULL};
+
+static const char *cluster_key(size_t i)
+{
+	return i < sizeof(cluster_keys) / sizeof(cluster_keys[0]) ? cluster_keys[i] : NULL;
+}
+
+int config_duration(const char *s, uint32_t *ms)
+{
+	/* digits, an optional fraction, then the unit */
+	unsigned long long whole = 0, frac = 0, scale = 1;
+	const char *q = s;
+	if (*q < '0' || *q > '9')
+		return -1;
+	for (; *q >= '0' && *q <= '9'; q++) {
+		whole = whole * 10 + (unsigned)(*q - '0');
+		if (whole > 100000000ull)
+			return -1;
+	}
+	if (*q == '.') {
+		q++;
+		if (*q < '0' || *q > '9')
+			return -1;
+		for (; *q >= '0' && *q <= '9'; q++) {
+			if (scale < 1000000) {
+				frac = frac * 10 + (unsigned)(*q - '0');
+				scale *= 10;
+			}
+		}
+	}
+	unsigned long long v;
+	if (strcmp(q, "ms") == 0) {
+		if (frac)
+			return -1; /* no fractions of a millisecond */
+		v = whole;
+	} else if (strcmp(q, "s") == 0) {
+		v = whole * 1000 + frac * 1000 / scale;
+	} else {
+		return -1;
+	}
+	if (v > UINT32_MAX)
+		return -1;
+	*ms = (uint32_t)v;
+	return 0;
+}
+
+static int cluster_begin(struct parser *p, const char *name)
+{
+	struct conf_cluster *c = &p->c.cluster;
+	c->present = true;
+	c->line = p->line;
+	return 0;
+}
+
+static int number(struct parser *p, const char *key, const char *v, unsigned long long lo,
+		  unsigned long long hi, unsigned long long *out)
+{
+	char *end = NULL;
+	if (*v < '0' || *v > '9')
+		goto bad;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno || *end || n < lo || n > hi)
+		goto bad;
+	*out = n;
+	return 0;
+bad:
+	return fail(p, p->line, "%s: expected a whole number from %llu to %llu, got \"%s\"", key,
+		    lo, hi, v);
+}
+
+static int cluster_set_peers(struct parser *p, struct conf_cluster *c, const char *v)
+{
+	const char *s = v;
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		if (!*s)
+			break;
+		size_t n = strcspn(s, " \t,");
+		char word[IP4_STRLEN] = "";
+		uint32_t ip;
+		if (n < sizeof(word))
+			memcpy(word, s, n);
+		const char *why = NULL;
+		if (n >= sizeof(word) || ip4_parse(word, &ip) < 0 || (why = ip_refusal(ip)))
+			return fail(p, p->line,
+				    "Peers: \"%.*s\" is %s; expected the unicast IPv4 addresses of "
+				    "the other nodes, separated by spaces or commas",
+				    (int)n, s, why ? why : "not an IPv4 address");
+		for (size_t i = 0; i < c->n_peers; i++)
+			if (c->peers[i] == ip)
+				return fail(p, p->line, "Peers: %s is listed twice", word);
+		if (c->n_peers == CONF_MAX_PEERS)
+			return fail(p, p->line, "Peers: more than %d peers", CONF_MAX_PEERS);
+		c->peers[c->n_peers++] = ip;
+		s += n;
+	}
+	if (!c->n_peers)
+		return fail(p, p->line, "Peers: expected at least one IPv4 address");
+	return 0;
+}
+
+static int cluster_set(struct parser *p, size_t i, const char *v)
+{
+	struct conf_cluster *c = &p->c.cluster;
+	unsigned long long n;
+	int k;
+	switch (i) {
+	case C_NODE:
+		if (number(p, "NodeID", v, 1, UINT32_MAX, &n) < 0)
+			return -1;
+		c->node_id = (uint32_t)n;
+		return 0;
+	case C_IFACE:
+		if (!valid_ifname(v))
+			return fail(p, p->line,
+				    "Interface: expected the sync link's device (%s), got \"%s\"",
+				    NAME_RULE, v);
+		snprintf(c->device, sizeof(c->device), "%s", v);
+		return 0;
+	case C_GROUP:
+		if (ip4_parse(v, &c->group) < 0 || (c->group >> 28) != 0xe)
+			return fail(
+			    p, p->line,
+			    "Group: expected an IPv4 multicast address (224.0.0.0/4), such as "
+			    "239.192.74.10, got \"%s\"",
+			    v);
+		c->has_group = true;
+		return 0;
+	case C_PEERS:
+		return cluster_set_peers(p, c, v);
+	case C_PORT:
+		if (number(p, "Port", v, 1, 65535, &n) < 0)
+			return -1;
+		c->port = (uint16_t)n;
+		return 0;
+	case C_KEY:
+		if (v[0] != '/')
+			return fail(
+			    p, p->line,
+			    "KeyFile: expected an absolute path (starting with /), got \"%s\"", v);
+		if (strlen(v) >= sizeof(c->key_file))
+			return fail(p, p->line, "KeyFile: the path is longer than %zu bytes",
+				    sizeof(c->key_file) - 1);
+		snprintf(c->key_file, sizeof(c->key_file), "%s", v);
+		return 0;
+	case C_ENCRYPT:
+		if ((k = word_index(yes_no, v)) < 0)
+			return bad_word(p, "Encrypt", yes_no, v);
+		c->encrypt = k == 0;
+		return 0;
+	case C_INTERVAL:
+		if (config_duration(v, &c->interval_ms) < 0 || c->interval_ms < 10 ||
+		    c->interval_ms > 60000)
+			return fail(
+			    p, p->line,
+			    "HeartbeatInterval: expected a duration from 10ms to 60s, such as "
+			    "100ms or 1s, got \"%s\"",
+			    v);
+		return 0;
+	case C_DEAD:
+		if (number(p, "DeadInterval", v, 2, 1000, &n) < 0)
+			return -1;
+		c->dead_count = (uint32_t)n;
+		return 0;
+	case C_BUFFER:
+		if (number(p, "SendBuffer", v, 16, 1000000, &n) < 0)
+			return -1;
+		c->send_buffer = (uint32_t)n;
+		return 0;
+	}
+	return -1;
+}
+
+static int cluster_end(struct parser *p)
+{
+	const struct conf_cluster *c = &p->c.cluster;
+	static const size_t required[] = {C_NODE, C_IFACE, C_KEY};
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (!p->seen[required[i]])
+			return fail(p, p->sect_line,
+				    "[Cluster] has no %s=; a cluster needs NodeID=, Interface=, "
+				    "KeyFile= and Group= or Peers=",
+				    cluster_keys[required[i]]);
+	if (p->seen[C_GROUP] && p->seen[C_PEERS])
+		return fail(p, p->seen[C_PEERS],
+			    "[Cluster] has both Group= (line %d) and Peers=; use a multicast "
+			    "group or a list of peers, not both",
+			    p->seen[C_GROUP]);
+	if (!c->has_group && !c->n_peers)
+		return fail(p, p->sect_line,
+			    "[Cluster] has neither Group= nor Peers=; say where the other nodes "
+			    "are");
+	return 0;
+}
+
 /* ---- the sections ---- */
 
 static const struct section_kind section_kinds[] = {
@@ -458,6 +662,7 @@ static const struct section_kind section_kinds[] = {
     {"Interface", "Interface NAME", true, true, iface_key, iface_begin, iface_set, NULL},
     {"ARPEntry", "ARPEntry", false, true, entry_key, entry_begin, entry_set, entry_end},
     {"ProxyARP", "ProxyARP", false, true, proxy_key, proxy_begin, proxy_set, proxy_end},
+    {"Cluster", "Cluster", false, false, cluster_key, cluster_begin, cluster_set, cluster_end},
     {NULL, NULL, false, false, NULL, NULL, NULL, NULL},
 };
 _Static_assert(sizeof(section_kinds) / sizeof(section_kinds[0]) <= KINDS_MAX, "raise KINDS_MAX");
@@ -724,6 +929,11 @@ int config_parse(const char *text, size_t len, const char *fname, struct config 
 	p->c.log_target = LOG_TARGET_SYSLOG;
 	p->c.log_level = LOGL_INFO;
 	arp_policy_defaults(&p->c.arp);
+	p->c.cluster.port = CONF_DEFAULT_PORT;
+	p->c.cluster.encrypt = true;
+	p->c.cluster.interval_ms = 100;
+	p->c.cluster.dead_count = 3;
+	p->c.cluster.send_buffer = 256;
 
 	int r = ini_parse_stream(read_line, p, on_setting, p);
 	if (r > 0 && (!p->failed || r < p->err_line)) {

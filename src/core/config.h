@@ -11,13 +11,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "addr.h"
 #include "arp_cache.h"
 #include "arp_policy.h"
 
-#define CONF_IFNAMSIZ 16 /* Linux IFNAMSIZ: 15 characters and NUL */
-#define CONF_PATH_MAX 108 /* sun_path */
+#define CONF_IFNAMSIZ	    16	/* Linux IFNAMSIZ: 15 characters and NUL */
+#define CONF_PATH_MAX	    108 /* sun_path */
 #define CONF_DEFAULT_SOCKET "/run/arpha/arphad.sock"
 
 enum log_target { LOG_TARGET_SYSLOG = 0, LOG_TARGET_STDERR };
@@ -25,31 +26,52 @@ enum log_target { LOG_TARGET_SYSLOG = 0, LOG_TARGET_STDERR };
 struct conf_iface {
 	char name[CONF_IFNAMSIZ];   /* [Interface NAME] */
 	char device[CONF_IFNAMSIZ]; /* Device=, default NAME */
-	int line;                   /* line of the section header */
+	int line;		    /* line of the section header */
 };
 
 struct conf_entry {
 	char iface[CONF_IFNAMSIZ]; /* Interface= (a [Interface] name) */
-	uint32_t ip;               /* IP= */
-	uint8_t mode;              /* Mode=: ARP_STATIC, ARP_PUBLISH, ARP_XPUBLISH */
-	bool has_mac;              /* MAC= given */
+	uint32_t ip;		   /* IP= */
+	uint8_t mode;		   /* Mode=: ARP_STATIC, ARP_PUBLISH, ARP_XPUBLISH */
+	bool has_mac;		   /* MAC= given */
 	struct mac mac;
 	int line;
 };
 
 struct conf_proxy {
-	struct ip4_prefix net;          /* Network=, host bits cleared */
-	bool all;                       /* Interfaces=all */
+	struct ip4_prefix net;	       /* Network=, host bits cleared */
+	bool all;		       /* Interfaces=all */
 	char (*ifaces)[CONF_IFNAMSIZ]; /* else these [Interface] names */
 	size_t n_ifaces;
 	int line;
 };
 
+#define CONF_MAX_PEERS	  63
+#define CONF_DEFAULT_PORT 7410
+
+/* [Cluster]: how this node talks to the others (see core/cluster.h). */
+struct conf_cluster {
+	bool present;			/* a [Cluster] section was given */
+	uint32_t node_id;		/* NodeID=, 1..4294967295 */
+	char device[CONF_IFNAMSIZ];	/* Interface=: the sync link's device */
+	bool has_group;			/* Group= (multicast) rather than Peers= */
+	uint32_t group;			/* Group=: IPv4 multicast address */
+	uint32_t peers[CONF_MAX_PEERS]; /* Peers=: unicast addresses */
+	size_t n_peers;
+	uint16_t port;	      /* Port=, default CONF_DEFAULT_PORT */
+	char key_file[256];   /* KeyFile=: absolute path */
+	bool encrypt;	      /* Encrypt=yes|no, default yes */
+	uint32_t interval_ms; /* HeartbeatInterval=, default 100ms */
+	uint32_t dead_count;  /* DeadInterval=, default 3 (heartbeats) */
+	uint32_t send_buffer; /* SendBuffer=, default 256 (messages) */
+	int line;	      /* line of the section header */
+};
+
 struct config {
 	/* [Daemon] */
 	char control_socket[CONF_PATH_MAX]; /* ControlSocket= */
-	int log_target;                     /* LogTarget=syslog|stderr */
-	int log_level;                      /* LogLevel=err|warning|notice|info|debug (enum log_level) */
+	int log_target;			    /* LogTarget=syslog|stderr */
+	int log_level; /* LogLevel=err|warning|notice|info|debug (enum log_level) */
 	/* [ARP] */
 	struct arp_policy arp;
 	/* [Interface NAME] */
@@ -61,7 +83,15 @@ struct config {
 	/* [ProxyARP], repeatable */
 	struct conf_proxy *proxies;
 	size_t n_proxies;
+	/* [Cluster] */
+	struct conf_cluster cluster;
 };
+
+/*
+ * Parse a duration written with its unit: "20ms", "100ms", "1s", "1.5s".
+ * 0 and *ms, or -1. (Exposed for the tests and other sections.)
+ */
+int config_duration(const char *s, uint32_t *ms);
 
 /*
  * Parse len bytes of INI text. fname is used only in messages. On success

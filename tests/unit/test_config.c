@@ -383,10 +383,12 @@ static const struct bad bads[] = {
     /* sections */
     {"[Interface lan]\n\n[Interfaces]\n",
      FNAME ":3: unknown section [Interfaces]; expected one of Daemon, ARP, Interface NAME, "
-	   "ARPEntry, ProxyARP"},
+	   "ARPEntry, ProxyARP, Cluster"},
     {"[Interface lan]\n[Cluster one]\n",
-     FNAME ":2: unknown section [Cluster one]; expected one of Daemon, ARP, Interface NAME, "
-	   "ARPEntry, ProxyARP"},
+     FNAME ":2: section [Cluster] takes no name; got [Cluster one]"},
+    {"[Interface lan]\n[Clusters]\n",
+     FNAME ":2: unknown section [Clusters]; expected one of Daemon, ARP, Interface NAME, "
+	   "ARPEntry, ProxyARP, Cluster"},
     {"[Interface]\n", FNAME ":1: section [Interface] needs a name: [Interface NAME]"},
     {"[Interface lan]\n[ARP x]\n", FNAME ":2: section [ARP] takes no name; got [ARP x]"},
     {"[Interface lan]\n[Daemon]\n[ARP]\n[daemon]\n",
@@ -618,6 +620,120 @@ static void t_many(void **state)
 	free(text);
 }
 
+#define IFACE "[Interface lan]\n"
+
+static void t_cluster(void **state)
+{
+	struct config c;
+	parse_ok(IFACE "[Cluster]\n"
+		       "NodeID=2\n"
+		       "Interface=sync0\n"
+		       "Group=239.192.74.10\n"
+		       "Port=7500\n"
+		       "KeyFile=/etc/arpha/cluster.key\n"
+		       "Encrypt=no\n"
+		       "HeartbeatInterval=20ms\n"
+		       "DeadInterval=5\n"
+		       "SendBuffer=1024\n",
+		 &c);
+	assert_true(c.cluster.present);
+	assert_int_equal(c.cluster.node_id, 2);
+	assert_string_equal(c.cluster.device, "sync0");
+	assert_true(c.cluster.has_group);
+	assert_int_equal(c.cluster.group, ip("239.192.74.10"));
+	assert_int_equal(c.cluster.port, 7500);
+	assert_string_equal(c.cluster.key_file, "/etc/arpha/cluster.key");
+	assert_false(c.cluster.encrypt);
+	assert_int_equal(c.cluster.interval_ms, 20);
+	assert_int_equal(c.cluster.dead_count, 5);
+	assert_int_equal(c.cluster.send_buffer, 1024);
+	config_free(&c);
+
+	/* defaults, and peers instead of a group */
+	parse_ok(IFACE "[Cluster]\nNodeID=1\nInterface=sync0\nKeyFile=/k\n"
+		       "Peers=198.18.9.2, 198.18.9.3 198.18.9.4\n",
+		 &c);
+	assert_int_equal(c.cluster.n_peers, 3);
+	assert_int_equal(c.cluster.peers[2], ip("198.18.9.4"));
+	assert_false(c.cluster.has_group);
+	assert_int_equal(c.cluster.port, CONF_DEFAULT_PORT);
+	assert_true(c.cluster.encrypt);
+	assert_int_equal(c.cluster.interval_ms, 100);
+	assert_int_equal(c.cluster.dead_count, 3);
+	assert_int_equal(c.cluster.send_buffer, 256);
+	config_free(&c);
+
+	/* no [Cluster]: not present */
+	parse_ok(IFACE, &c);
+	assert_false(c.cluster.present);
+	config_free(&c);
+}
+
+static void t_cluster_errors(void **state)
+{
+	const char *base = IFACE "[Cluster]\nNodeID=1\nInterface=sync0\nKeyFile=/k\n";
+	char text[512];
+	struct {
+		const char *extra, *want;
+	} cases[] = {
+	    {"Group=198.18.0.1\n",
+	     FNAME ":6: Group: expected an IPv4 multicast address "
+		   "(224.0.0.0/4), such as 239.192.74.10, got \"198.18.0.1\""},
+	    {"Peers=198.18.0.1 224.0.0.1\n",
+	     FNAME ":6: Peers: \"224.0.0.1\" is a multicast address; expected the unicast IPv4 "
+		   "addresses of the other nodes, separated by spaces or commas"},
+	    {"Peers=198.18.0.1,198.18.0.1\n", FNAME ":6: Peers: 198.18.0.1 is listed twice"},
+	    {"Group=239.1.1.1\nPeers=198.18.0.2\n",
+	     FNAME ":7: [Cluster] has both Group= (line 6) and Peers=; use a multicast group or "
+		   "a list of peers, not both"},
+	    {"",
+	     FNAME ":2: [Cluster] has neither Group= nor Peers=; say where the other nodes are"},
+	    {"Group=239.1.1.1\nHeartbeatInterval=100\n",
+	     FNAME ":7: HeartbeatInterval: expected a duration from 10ms to 60s, such as 100ms or "
+		   "1s, got \"100\""},
+	    {"Group=239.1.1.1\nHeartbeatInterval=5ms\n",
+	     FNAME ":7: HeartbeatInterval: expected a duration from 10ms to 60s, such as 100ms or "
+		   "1s, got \"5ms\""},
+	    {"Group=239.1.1.1\nDeadInterval=1\n",
+	     FNAME ":7: DeadInterval: expected a whole number from 2 to 1000, got \"1\""},
+	    {"Group=239.1.1.1\nEncrypt=maybe\n",
+	     FNAME ":7: Encrypt: expected one of yes, no, got \"maybe\""},
+	    {"Group=239.1.1.1\nPort=0\n",
+	     FNAME ":7: Port: expected a whole number from 1 to 65535, got \"0\""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", base, cases[i].extra);
+		parse_err(text, cases[i].want);
+	}
+	parse_err(IFACE "[Cluster]\nInterface=s\nKeyFile=/k\nGroup=239.1.1.1\n",
+		  FNAME ":2: [Cluster] has no NodeID=; a cluster needs NodeID=, Interface=, "
+			"KeyFile= and Group= or Peers=");
+	parse_err(IFACE "[Cluster]\nKeyFile=relative.key\n", FNAME
+		  ":3: KeyFile: expected an absolute path (starting with /), got \"relative.key\"");
+	parse_err(IFACE "[Cluster]\nNodeID=0\n",
+		  FNAME ":3: NodeID: expected a whole number from 1 to 4294967295, got \"0\"");
+	parse_err(IFACE "[Cluster]\nNodeID=1\nInterface=s\nKeyFile=/k\nGroup=239.1.1.1\n"
+			"[Cluster]\n",
+		  FNAME ":7: duplicate section [Cluster]; the first is at line 2; merge them");
+}
+
+static void t_durations(void **state)
+{
+	uint32_t ms;
+	assert_int_equal(config_duration("20ms", &ms), 0);
+	assert_int_equal(ms, 20);
+	assert_int_equal(config_duration("1s", &ms), 0);
+	assert_int_equal(ms, 1000);
+	assert_int_equal(config_duration("1.5s", &ms), 0);
+	assert_int_equal(ms, 1500);
+	assert_int_equal(config_duration("0.02s", &ms), 0);
+	assert_int_equal(ms, 20);
+	const char *bad[] = {"",    "ms",  "100",   "1.5ms",	   "1 s",
+			     "-1s", "1.s", "1e3ms", "99999999999s"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(config_duration(bad[i], &ms), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -632,6 +748,9 @@ int main(void)
 	    cmocka_unit_test(t_errors),
 	    cmocka_unit_test(t_not_text),
 	    cmocka_unit_test(t_many),
+	    cmocka_unit_test(t_cluster),
+	    cmocka_unit_test(t_cluster_errors),
+	    cmocka_unit_test(t_durations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
