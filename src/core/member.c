@@ -35,7 +35,7 @@
 
 struct peer {
 	uint32_t node;
-	uint8_t state;        /* enum member_state */
+	uint8_t state;	      /* enum member_state */
 	uint32_t interval_ms; /* as advertised; 0 = "use ours" */
 	uint64_t last_heard;
 	uint64_t timer_from; /* the timeout runs from here */
@@ -82,6 +82,21 @@ static size_t find(const struct member *m, uint32_t node)
 		if (m->peers[i].node == node)
 			break;
 	return i;
+}
+
+/*
+ * The table is full: the slot of the peer down the longest, for a new
+ * node (node IDs come and go over a daemon's life), or WIRE_MAX_PEERS if
+ * every peer is alive.
+ */
+static size_t longest_down(const struct member *m)
+{
+	size_t best = WIRE_MAX_PEERS;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->peers[i].state == MS_DOWN &&
+		    (best == WIRE_MAX_PEERS || m->peers[i].since < m->peers[best].since))
+			best = i;
+	return best;
 }
 
 static uint64_t add_sat(uint64_t a, uint64_t b)
@@ -173,13 +188,14 @@ int member_on_heartbeat(struct member *m, uint32_t node, const struct wire_heart
 		return 0;
 	listed = lists(hb, m->p.self_id);
 	i = find(m, node);
-	if (i == WIRE_MAX_PEERS) {
+	if (i == WIRE_MAX_PEERS && (i = longest_down(m)) == WIRE_MAX_PEERS) {
 		errno = ENOSPC;
 		return -1;
 	}
 	pe = &m->peers[i];
-	if (i == m->n) {
-		m->n++;
+	if (i == m->n || pe->node != node) {
+		if (i == m->n)
+			m->n++;
 		memset(pe, 0, sizeof(*pe));
 		pe->node = node;
 		set_state(pe, listed ? MS_UP : MS_HEARD, now);

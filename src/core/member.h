@@ -34,8 +34,8 @@ enum member_state { MS_HEARD = 1, MS_UP, MS_DOWN };
 enum member_ev_type {
 	ME_NODE_UP,   /* node is up */
 	ME_NODE_DOWN, /* node is down (timeout) */
-	ME_OWN_DOWN,  /* our sync link went down */
-	ME_OWN_UP,    /* our sync link came back */
+	ME_OWN_DOWN,  /* our sync link went down (node: our own ID) */
+	ME_OWN_UP,    /* our sync link came back (node: our own ID) */
 };
 
 struct member_ev {
@@ -51,7 +51,7 @@ struct member_events {
 
 struct member;
 
-/* NULL on ENOMEM or invalid params. The link starts up. */
+/* NULL with errno ENOMEM, or EINVAL for invalid params. The link starts up. */
 struct member *member_new(const struct member_params *p);
 void member_free(struct member *m);
 
@@ -65,8 +65,10 @@ bool member_heartbeat_due(struct member *m, uint64_t now);
 void member_fill_heartbeat(const struct member *m, struct wire_heartbeat *hb);
 
 /*
- * A heartbeat from node at now. Peers past WIRE_MAX_PEERS are ignored
- * (returns -1/ENOSPC); 0 otherwise. out->n is reset first.
+ * A heartbeat from node at now. Our own ID (looped back) is ignored. When
+ * WIRE_MAX_PEERS peers are known, a new node takes the slot of the one
+ * down the longest; if none is down it is ignored (-1/ENOSPC). 0
+ * otherwise. out->n is reset first.
  */
 int member_on_heartbeat(struct member *m, uint32_t node, const struct wire_heartbeat *hb,
 			uint64_t now, struct member_events *out);
@@ -77,7 +79,7 @@ void member_tick(struct member *m, uint64_t now, struct member_events *out);
 /* Our own sync link went down or up (rtnetlink). out->n is reset first. */
 void member_set_link(struct member *m, bool up, uint64_t now, struct member_events *out);
 
-/* The next heartbeat or timeout; UINT64_MAX if none. */
+/* The next heartbeat (0 before the first) or timeout: there is always one. */
 uint64_t member_next_deadline(const struct member *m);
 
 bool member_link_up(const struct member *m);
