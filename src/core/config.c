@@ -563,7 +563,7 @@ static int cluster_set_peers(struct parser *p, struct conf_cluster *c, const cha
 static int cluster_set(struct parser *p, size_t i, const char *v)
 {
 	struct conf_cluster *c = &p->c.cluster;
-	unsigned long long n;
+	unsigned long long n = 0;
 	int k;
 	switch (i) {
 	case C_NODE:
