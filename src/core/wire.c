@@ -11,7 +11,8 @@
  *   WIRE_REPLAY_WINDOW seqs ending there (bit i is seq highest - i, bit 0
  *   the highest itself), so seq <= highest - WIRE_REPLAY_WINDOW is refused.
  * - wire_open refuses a payload longer than the caller's cap as
- *   WR_OVERSIZED (a cap of WIRE_MAX_PAYLOAD never does).
+ *   WR_OVERSIZED (a cap of WIRE_MAX_PAYLOAD never does), and leaves no
+ *   plaintext of a refused datagram in plain.
  * - wire_seal also returns 0 when the sender's sequence numbers are spent
  *   (next_seq wrapped to 0): the nonce must not repeat.
  * - wire_put_* refuse a value no datagram could carry (a heartbeat with
@@ -24,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define NONCE_LEN    crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define WINDOW_WORDS (WIRE_REPLAY_WINDOW / 64)
 
 _Static_assert(NONCE_LEN == 24, "XChaCha20 nonce is 24 bytes");
@@ -32,9 +33,9 @@ _Static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == WIRE_TAG_LEN, "tag l
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == WIRE_KEY_LEN, "key length");
 _Static_assert(WIRE_REPLAY_WINDOW % 64 == 0, "window is whole words");
 
-#define HB_FIXED 14 /* interval_ms (4), rb_next (8), n (2) */
-#define NAK_LEN 20
-#define GONE_LEN 12
+#define HB_FIXED   14 /* interval_ms (4), rb_next (8), n (2) */
+#define NAK_LEN	   20
+#define GONE_LEN   12
 #define DATA_FIXED 8
 
 /* ---- byte order ---- */
@@ -140,8 +141,8 @@ size_t wire_seal(struct wire_sender *s, const uint8_t *payload, size_t len, uint
 struct peer {
 	uint32_t id;
 	uint64_t epoch;
-	uint64_t highest;		/* the highest seq accepted in epoch */
-	uint64_t seen[WINDOW_WORDS];	/* bit i: seq highest - i was accepted */
+	uint64_t highest;	     /* the highest seq accepted in epoch */
+	uint64_t seen[WINDOW_WORDS]; /* bit i: seq highest - i was accepted */
 };
 
 struct wire_receiver {

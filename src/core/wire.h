@@ -38,7 +38,7 @@
 #define WIRE_MAX_DATAGRAM 1472 /* 1500 - IPv4 20 - UDP 8 */
 #define WIRE_MAX_PAYLOAD (WIRE_MAX_DATAGRAM - WIRE_HDR_LEN - WIRE_TAG_LEN)
 #define WIRE_MAX_PEERS 64        /* nodes a receiver keeps replay state for */
-#define WIRE_REPLAY_WINDOW 1024  /* sequence numbers behind the highest seen */
+#define WIRE_REPLAY_WINDOW 1024  /* sequence numbers tracked: the highest seen and those below */
 
 struct wire_key {
 	uint8_t k[WIRE_KEY_LEN];
@@ -172,7 +172,11 @@ struct wire_rb_gone {
 /* The largest data a TLV_RB_DATA can carry in one datagram. */
 #define WIRE_RB_MAX_DATA (WIRE_MAX_PAYLOAD - 3 - 8)
 
-/* Append one TLV; 0, or -1 with w->overflow set (nothing appended). */
+/*
+ * Append one TLV; 0, or -1 with nothing appended: with w->overflow set
+ * when it did not fit, without when it never could (n_known past
+ * WIRE_MAX_PEERS, data past WIRE_RB_MAX_DATA).
+ */
 int wire_put_heartbeat(struct tlv_writer *w, const struct wire_heartbeat *hb);
 int wire_put_rb_data(struct tlv_writer *w, const struct wire_rb_data *d);
 int wire_put_rb_nak(struct tlv_writer *w, const struct wire_rb_nak *n);
