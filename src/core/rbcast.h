@@ -110,7 +110,12 @@ void rbcast_on_nak(struct rbcast *rb, uint32_t from, uint64_t first, uint64_t la
 void rbcast_on_gone(struct rbcast *rb, uint32_t origin, uint64_t epoch, uint64_t oldest,
 		    uint64_t now, struct rb_actions *out);
 
-/* Origin is down: forget what we hold of it and stop NAKing it. */
+/*
+ * Origin is down: stop NAKing it and free what we hold of it, but keep its
+ * position, so that if it comes back in the same epoch (a false alarm, a
+ * healed partition) the gap is repaired, or reported out of sync, as any
+ * other. A new epoch starts afresh.
+ */
 void rbcast_peer_down(struct rbcast *rb, uint32_t origin);
 
 /* NAK again where a gap outlived nak_interval_ms. */
