@@ -1,1 +1,453 @@
-/* being written */
+/*
+ * cluster: one node's cluster messaging. wire authenticates and orders the
+ * datagrams, member tracks who is up, rbcast makes broadcasts reliable;
+ * this file only routes between them and packs what they want to send
+ * into datagrams.
+ *
+ * Routing of an authenticated datagram's TLVs:
+ *  - HEARTBEAT: member_on_heartbeat, then rbcast_on_next_seq (a heartbeat
+ *    says how far the sender's broadcasts went, which reveals a lost tail);
+ *  - RB_DATA: rbcast_on_data, origin = the sender, in the sender's epoch;
+ *  - RB_NAK: rbcast_on_nak when it names us as the origin (NAKs riding on
+ *    a heartbeat reach everybody; the others ignore them);
+ *  - RB_GONE: rbcast_on_gone when the origin it names is the sender;
+ *  - unknown types are skipped (a newer peer may send more).
+ *
+ * Messages of nodes that are not (yet) UP in member still go to rbcast:
+ * data may overtake the first heartbeat that lists us. Their DELIVERs are
+ * passed up as well, in order: the layer above decides what a message of
+ * a node it does not consider up is worth (it ignores it until CA_NODE_UP,
+ * and a new node triggers a resync there anyway). Dropping them here would
+ * lose them for good, since rbcast delivers each message once.
+ *
+ * Packing: within one call, TLVs bound for the same destination share a
+ * datagram while they fit; the datagrams are sealed when the call ends.
+ * A heartbeat carries the NAKs due at the same tick, to everyone.
+ */
+#include "cluster.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Destinations open at once within one call; more are flushed early. */
+#define PACK_SLOTS 8
+
+struct pack {
+	uint8_t type; /* CA_SEND_ALL or CA_SEND_TO */
+	uint32_t node;
+	struct tlv_writer w;
+	uint8_t buf[WIRE_MAX_PAYLOAD];
+};
+
+struct cluster {
+	struct cluster_params p;
+	struct wire_sender tx;
+	struct wire_receiver *rx;
+	struct member *m;
+	struct rbcast *rb;
+	struct rb_actions rba;
+	struct member_events mev;
+	struct cluster_stats stats;
+	struct pack pack[PACK_SLOTS];
+	size_t npack;
+	uint32_t last_sender; /* of the last datagram authenticated; 0: refused */
+	uint8_t plain[WIRE_MAX_PAYLOAD];
+};
+
+void cluster_actions_init(struct cluster_actions *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+void cluster_actions_free(struct cluster_actions *a)
+{
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+void cluster_actions_reset(struct cluster_actions *a)
+{
+	a->n = 0;
+}
+
+static struct cluster_action *push(struct cluster_actions *a, enum cluster_action_type type,
+				   uint32_t node)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 8;
+		struct cluster_action *v = realloc(a->v, cap * sizeof(*v));
+		if (!v) {
+			a->dropped++;
+			return NULL;
+		}
+		a->v = v;
+		a->cap = cap;
+	}
+	struct cluster_action *act = &a->v[a->n++];
+	act->type = (uint8_t)type;
+	act->node = node;
+	act->len = 0;
+	return act;
+}
+
+struct cluster *cluster_new(const struct cluster_params *p)
+{
+	if (!p->node_id || !p->interval_ms || !p->dead_count || !p->send_buffer) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct cluster *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->p = *p;
+	wire_sender_init(&c->tx, p->node_id, p->epoch, &p->key, p->encrypt);
+	struct member_params mp = {
+	    .self_id = p->node_id, .interval_ms = p->interval_ms, .dead_count = p->dead_count};
+	/*
+	 * NAK again after half a heartbeat interval without progress: a NAK
+	 * and its answer take well under a millisecond on a LAN, so this
+	 * only matters when one of them was lost.
+	 */
+	struct rbcast_params rp = {.self_id = p->node_id,
+				   .send_buffer = p->send_buffer,
+				   .nak_interval_ms = p->interval_ms / 2 ? p->interval_ms / 2 : 1};
+	c->rx = wire_receiver_new(p->node_id, &p->key);
+	c->m = member_new(&mp);
+	c->rb = rbcast_new(&rp);
+	rb_actions_init(&c->rba);
+	if (!c->rx || !c->m || !c->rb) {
+		cluster_free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return c;
+}
+
+void cluster_free(struct cluster *c)
+{
+	if (!c)
+		return;
+	wire_receiver_free(c->rx);
+	member_free(c->m);
+	rbcast_free(c->rb);
+	rb_actions_free(&c->rba);
+	explicit_bzero(&c->tx.key, sizeof(c->tx.key));
+	explicit_bzero(&c->p.key, sizeof(c->p.key));
+	free(c);
+}
+
+/* ---- packing TLVs into datagrams ---- */
+
+static void pack_flush(struct cluster *c, struct pack *pk, struct cluster_actions *out)
+{
+	if (pk->w.len == 0)
+		return;
+	struct cluster_action *act = push(out, pk->type, pk->node);
+	if (act) {
+		size_t n = wire_seal(&c->tx, pk->buf, pk->w.len, act->data, sizeof(act->data));
+		if (n) {
+			act->len = (uint16_t)n;
+			c->stats.tx_datagrams++;
+		} else {
+			out->n--; /* cannot happen: the writer's cap is WIRE_MAX_PAYLOAD */
+		}
+	}
+	tlv_writer_init(&pk->w, pk->buf, sizeof(pk->buf));
+}
+
+static void pack_flush_all(struct cluster *c, struct cluster_actions *out)
+{
+	for (size_t i = 0; i < c->npack; i++)
+		pack_flush(c, &c->pack[i], out);
+	c->npack = 0;
+}
+
+static struct pack *pack_get(struct cluster *c, enum cluster_action_type type, uint32_t node,
+			     struct cluster_actions *out)
+{
+	for (size_t i = 0; i < c->npack; i++) {
+		struct pack *pk = &c->pack[i];
+		if (pk->type == type && (type == CA_SEND_ALL || pk->node == node))
+			return pk;
+	}
+	if (c->npack == PACK_SLOTS)
+		pack_flush_all(c, out);
+	struct pack *pk = &c->pack[c->npack++];
+	pk->type = (uint8_t)type;
+	pk->node = type == CA_SEND_ALL ? 0 : node;
+	tlv_writer_init(&pk->w, pk->buf, sizeof(pk->buf));
+	return pk;
+}
+
+enum tlv_kind { K_HB, K_DATA, K_NAK, K_GONE };
+
+struct tlv_any {
+	enum tlv_kind kind;
+	union {
+		const struct wire_heartbeat *hb;
+		const struct wire_rb_data *d;
+		const struct wire_rb_nak *nak;
+		const struct wire_rb_gone *gone;
+	} u;
+};
+
+static int put_any(struct tlv_writer *w, const struct tlv_any *t)
+{
+	switch (t->kind) {
+	case K_HB:
+		return wire_put_heartbeat(w, t->u.hb);
+	case K_DATA:
+		return wire_put_rb_data(w, t->u.d);
+	case K_NAK:
+		return wire_put_rb_nak(w, t->u.nak);
+	case K_GONE:
+		return wire_put_rb_gone(w, t->u.gone);
+	}
+	return -1;
+}
+
+/* Append a TLV for type/node; a full datagram is sealed and a new one begun. */
+static void pack_put(struct cluster *c, enum cluster_action_type type, uint32_t node,
+		     const struct tlv_any *t, struct cluster_actions *out)
+{
+	struct pack *pk = pack_get(c, type, node, out);
+	if (put_any(&pk->w, t) == 0)
+		return;
+	pack_flush(c, pk, out);
+	(void)put_any(&pk->w, t); /* every TLV fits an empty datagram */
+}
+
+/* ---- translating the layers' outputs ---- */
+
+static void on_member_events(struct cluster *c, struct cluster_actions *out)
+{
+	for (size_t i = 0; i < c->mev.n; i++) {
+		const struct member_ev *e = &c->mev.v[i];
+		switch (e->type) {
+		case ME_NODE_UP:
+			push(out, CA_NODE_UP, e->node);
+			break;
+		case ME_NODE_DOWN:
+			rbcast_peer_down(c->rb, e->node);
+			push(out, CA_NODE_DOWN, e->node);
+			break;
+		case ME_OWN_DOWN:
+			push(out, CA_OWN_DOWN, c->p.node_id);
+			break;
+		case ME_OWN_UP:
+			push(out, CA_OWN_UP, c->p.node_id);
+			break;
+		}
+	}
+	c->mev.n = 0;
+}
+
+/*
+ * Turn rbcast's actions into cluster actions and TLVs; naks_to_all puts
+ * NAKs into the datagram going to everyone (the heartbeat's).
+ */
+static void on_rb_actions(struct cluster *c, bool naks_to_all, struct cluster_actions *out)
+{
+	for (size_t i = 0; i < c->rba.n; i++) {
+		const struct rb_action *a = &c->rba.v[i];
+		struct cluster_action *act;
+		struct tlv_any t;
+		switch (a->type) {
+		case RBA_SEND_DATA: {
+			struct wire_rb_data d = {.seq = a->seq, .data = a->data, .len = a->len};
+			t.kind = K_DATA;
+			t.u.d = &d;
+			pack_put(c, CA_SEND_ALL, 0, &t, out);
+			if (a->resent)
+				c->stats.data_resent++;
+			else
+				c->stats.data_sent++;
+			break;
+		}
+		case RBA_SEND_NAK: {
+			struct wire_rb_nak n = {
+			    .origin = a->node, .first = a->first, .last = a->last};
+			t.kind = K_NAK;
+			t.u.nak = &n;
+			pack_put(c, naks_to_all ? CA_SEND_ALL : CA_SEND_TO, a->node, &t, out);
+			c->stats.naks_sent++;
+			break;
+		}
+		case RBA_SEND_GONE: {
+			struct wire_rb_gone g = {.origin = c->p.node_id, .oldest = a->oldest};
+			t.kind = K_GONE;
+			t.u.gone = &g;
+			pack_put(c, CA_SEND_TO, a->node, &t, out);
+			c->stats.gones_sent++;
+			break;
+		}
+		case RBA_DELIVER:
+			if (a->len > sizeof(act->data))
+				break; /* cannot happen: data fits a datagram */
+			act = push(out, CA_DELIVER, a->node);
+			if (act) {
+				memcpy(act->data, a->data, a->len);
+				act->len = (uint16_t)a->len;
+			}
+			break;
+		case RBA_OUT_OF_SYNC:
+			push(out, CA_OUT_OF_SYNC, a->node);
+			break;
+		}
+	}
+	out->dropped += c->rba.dropped;
+	rb_actions_reset(&c->rba);
+	c->rba.dropped = 0;
+}
+
+/* ---- input ---- */
+
+static void on_tlv(struct cluster *c, const struct wire_msg *msg, const struct tlv *t, uint64_t now,
+		   struct cluster_actions *out)
+{
+	switch (t->type) {
+	case TLV_HEARTBEAT: {
+		struct wire_heartbeat hb;
+		if (wire_get_heartbeat(t, &hb) < 0) {
+			c->stats.malformed_payload++;
+			return;
+		}
+		c->stats.heartbeats_received++;
+		(void)member_on_heartbeat(c->m, msg->sender, &hb, now, &c->mev);
+		on_member_events(c, out);
+		rbcast_on_next_seq(c->rb, msg->sender, msg->epoch, hb.rb_next, now, &c->rba);
+		break;
+	}
+	case TLV_RB_DATA: {
+		struct wire_rb_data d;
+		if (wire_get_rb_data(t, &d) < 0) {
+			c->stats.malformed_payload++;
+			return;
+		}
+		rbcast_on_data(c->rb, msg->sender, msg->epoch, d.seq, d.data, d.len, now, &c->rba);
+		break;
+	}
+	case TLV_RB_NAK: {
+		struct wire_rb_nak n;
+		if (wire_get_rb_nak(t, &n) < 0) {
+			c->stats.malformed_payload++;
+			return;
+		}
+		if (n.origin != c->p.node_id)
+			return; /* to another origin, on a heartbeat */
+		c->stats.naks_received++;
+		rbcast_on_nak(c->rb, msg->sender, n.first, n.last, now, &c->rba);
+		break;
+	}
+	case TLV_RB_GONE: {
+		struct wire_rb_gone g;
+		if (wire_get_rb_gone(t, &g) < 0) {
+			c->stats.malformed_payload++;
+			return;
+		}
+		if (g.origin != msg->sender)
+			return; /* only the origin speaks for its buffer */
+		rbcast_on_gone(c->rb, g.origin, msg->epoch, g.oldest, now, &c->rba);
+		break;
+	}
+	default:
+		return;
+	}
+	on_rb_actions(c, false, out);
+}
+
+void cluster_input(struct cluster *c, const uint8_t *buf, size_t len, uint64_t now,
+		   struct cluster_actions *out)
+{
+	struct wire_msg msg;
+	c->stats.rx_datagrams++;
+	c->last_sender = 0;
+	enum wire_reason r = wire_open(c->rx, buf, len, &msg, c->plain, sizeof(c->plain));
+	if (r != WR_OK) {
+		c->stats.drops[r < WR__COUNT ? r : WR_TRUNCATED]++;
+		return;
+	}
+	c->last_sender = msg.sender;
+	size_t off = 0;
+	struct tlv t;
+	int rc;
+	while ((rc = tlv_next(c->plain, msg.len, &off, &t)) > 0)
+		on_tlv(c, &msg, &t, now, out);
+	if (rc < 0)
+		c->stats.malformed_payload++;
+	pack_flush_all(c, out);
+}
+
+int cluster_broadcast(struct cluster *c, const uint8_t *data, size_t len, uint64_t now,
+		      struct cluster_actions *out)
+{
+	if (len > WIRE_RB_MAX_DATA) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	int rc = rbcast_send(c->rb, data, len, now, &c->rba);
+	int saved = errno;
+	on_rb_actions(c, false, out);
+	pack_flush_all(c, out);
+	errno = saved;
+	return rc;
+}
+
+void cluster_tick(struct cluster *c, uint64_t now, struct cluster_actions *out)
+{
+	member_tick(c->m, now, &c->mev);
+	on_member_events(c, out);
+
+	bool hb_due = member_heartbeat_due(c->m, now);
+	if (hb_due) {
+		struct wire_heartbeat hb;
+		memset(&hb, 0, sizeof(hb));
+		member_fill_heartbeat(c->m, &hb);
+		hb.rb_next = rbcast_next_seq(c->rb);
+		struct tlv_any t = {.kind = K_HB, .u.hb = &hb};
+		pack_put(c, CA_SEND_ALL, 0, &t, out);
+		c->stats.heartbeats_sent++;
+	}
+	rbcast_tick(c->rb, now, &c->rba);
+	on_rb_actions(c, hb_due, out);
+	pack_flush_all(c, out);
+}
+
+uint64_t cluster_next_deadline(const struct cluster *c)
+{
+	uint64_t m = member_next_deadline(c->m);
+	uint64_t r = rbcast_next_deadline(c->rb);
+	return m < r ? m : r;
+}
+
+void cluster_set_link(struct cluster *c, bool up, uint64_t now, struct cluster_actions *out)
+{
+	member_set_link(c->m, up, now, &c->mev);
+	on_member_events(c, out);
+}
+
+uint32_t cluster_last_sender(const struct cluster *c)
+{
+	return c->last_sender;
+}
+
+const struct cluster_stats *cluster_stats(const struct cluster *c)
+{
+	return &c->stats;
+}
+
+const struct rb_stats *cluster_rb_stats(const struct cluster *c)
+{
+	return rbcast_stats(c->rb);
+}
+
+const struct member *cluster_member(const struct cluster *c)
+{
+	return c->m;
+}
+
+uint32_t cluster_node_id(const struct cluster *c)
+{
+	return c->p.node_id;
+}

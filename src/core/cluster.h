@@ -94,6 +94,12 @@ struct cluster_stats {
 	uint64_t data_sent, data_resent; /* TLV_RB_DATA: new and resent */
 };
 
+/*
+ * The sender of the last datagram cluster_input authenticated, or 0 when
+ * the last one was refused (the shell learns nodes' addresses from it).
+ */
+uint32_t cluster_last_sender(const struct cluster *c);
+
 const struct cluster_stats *cluster_stats(const struct cluster *c);
 const struct rb_stats *cluster_rb_stats(const struct cluster *c);
 const struct member *cluster_member(const struct cluster *c);

@@ -1,1 +1,172 @@
-/* being written */
+/*
+ * sim: many arpha nodes (struct cluster each) in one process, under a
+ * virtual clock and over a virtual network that loses, duplicates, delays
+ * and reorders datagrams, cuts links and crashes nodes.
+ *
+ * Deterministic: everything random comes from the seed (splitmix64 into
+ * xorshift64*); there is no real clock and no rand(). The same seed and
+ * the same calls give the same run.
+ *
+ * Nodes are numbered 0..n-1 (indexes); node i has NodeID i + 1. A
+ * restart gives node i a new struct cluster with a larger epoch and the
+ * same key.
+ *
+ * Time only moves in sim_run_until: it pops datagram arrivals and node
+ * deadlines in time order (ties in the order they were scheduled), and
+ * feeds them to the nodes. Calls between two sim_run_until happen at
+ * sim_now().
+ */
+#ifndef ARPHA_TESTS_SIM_H
+#define ARPHA_TESTS_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/cluster.h"
+
+#define SIM_MAX_NODES 32
+#define SIM_REC_DATA  32 /* bytes of a delivered message kept in its record */
+
+struct sim_params {
+	uint64_t seed;
+	unsigned nodes;	      /* 1..SIM_MAX_NODES */
+	uint32_t interval_ms; /* HeartbeatInterval; 0: 100 */
+	uint32_t dead_count;  /* DeadInterval; 0: 3 */
+	uint32_t send_buffer; /* SendBuffer; 0: 256 */
+	bool encrypt;
+	double loss;	    /* probability a datagram is lost on a link */
+	double dup;	    /* probability it arrives twice */
+	uint32_t delay_ms;  /* base one-way delay */
+	uint32_t jitter_ms; /* plus 0..jitter_ms, uniform: reorders */
+};
+
+/* One thing a node reported (a cluster action other than a send). */
+struct sim_rec {
+	uint64_t t;		    /* virtual ms */
+	unsigned node;		    /* the index of the node that reported it */
+	uint8_t type;		    /* enum cluster_action_type: never CA_SEND_* */
+	uint32_t peer;		    /* the action's node ID (the origin of a DELIVER) */
+	uint16_t len;		    /* DELIVER: the message's length */
+	uint8_t data[SIM_REC_DATA]; /* DELIVER: its first bytes */
+};
+
+/* Totals over every cluster the sim ran (crashed ones included). */
+struct sim_counts {
+	uint64_t heartbeats;	   /* TLVs sent */
+	uint64_t data;		   /* new RB_DATA TLVs sent */
+	uint64_t resent;	   /* RB_DATA TLVs sent again */
+	uint64_t naks;		   /* RB_NAK TLVs sent */
+	uint64_t gones;		   /* RB_GONE TLVs sent */
+	uint64_t datagrams;	   /* sealed by nodes */
+	uint64_t transmitted;	   /* node-to-node copies put on the network */
+	uint64_t lost;		   /* copies lost at random */
+	uint64_t cut;		   /* copies dropped by a partition, a link down or a crash */
+	uint64_t duplicated;	   /* extra copies */
+	uint64_t injected;	   /* sim_inject */
+	uint64_t to_crashed;	   /* CA_SEND_TO a node that is crashed */
+	uint64_t drops[WR__COUNT]; /* refused by the receivers' wire layer */
+	uint64_t malformed;
+	uint64_t delivered;	  /* DELIVER actions */
+	uint64_t out_of_sync;	  /* OUT_OF_SYNC actions */
+	uint64_t stuck;		  /* a deadline still due right after its tick (a core bug) */
+	uint64_t dropped_actions; /* cluster_actions.dropped (ENOMEM) */
+};
+
+struct sim;
+
+/* NULL on ENOMEM or bad params. Runs sodium_init(). All nodes start at 0. */
+struct sim *sim_new(const struct sim_params *p);
+void sim_free(struct sim *s);
+
+uint64_t sim_now(const struct sim *s);
+unsigned sim_nodes(const struct sim *s);
+uint32_t sim_node_id(unsigned idx);
+/* The node's cluster; NULL while it is crashed. */
+struct cluster *sim_cluster(struct sim *s, unsigned idx);
+/* How many times the node was (re)started: 1 at first. */
+unsigned sim_generation(const struct sim *s, unsigned idx);
+/* When the node last sent a heartbeat; UINT64_MAX if never. */
+uint64_t sim_last_heartbeat(const struct sim *s, unsigned idx);
+
+/* Process everything due up to and including t; then sim_now() == t. */
+void sim_run_until(struct sim *s, uint64_t t);
+
+/* Node idx broadcasts len bytes at sim_now(). -1 if crashed or refused. */
+int sim_broadcast(struct sim *s, unsigned idx, const void *data, size_t len);
+
+/* The network; takes effect for datagrams sent from now on. */
+void sim_set_loss(struct sim *s, double loss);
+void sim_set_dup(struct sim *s, double dup);
+void sim_set_delay(struct sim *s, uint32_t delay_ms, uint32_t jitter_ms);
+
+/*
+ * Cut every link between a node in set a and a node in set b (bitmasks
+ * of indexes), both ways; sim_heal removes every cut. Datagrams already
+ * on the way still arrive.
+ */
+void sim_partition(struct sim *s, uint32_t a, uint32_t b);
+void sim_heal(struct sim *s);
+bool sim_linked(const struct sim *s, unsigned from, unsigned to);
+
+/* The node's own link: cluster_set_link, and its traffic is dropped while down. */
+void sim_set_link(struct sim *s, unsigned idx, bool up);
+
+/* Stop the node (its cluster freed; datagrams to it dropped). */
+void sim_crash(struct sim *s, unsigned idx);
+/* Start it again: a new cluster, a larger epoch, the same key and NodeID. */
+void sim_restart(struct sim *s, unsigned idx);
+
+/* Hand len bytes to node idx at time at (>= sim_now()), as if from the network. */
+void sim_inject(struct sim *s, unsigned idx, const void *buf, size_t len, uint64_t at);
+
+/*
+ * The tap sees every datagram a node sends, before the network decides
+ * its fate: from (an index), to (an index, or -1 for a CA_SEND_ALL).
+ */
+typedef void sim_tap_fn(void *arg, uint64_t t, unsigned from, int to, const uint8_t *buf,
+			size_t len);
+void sim_set_tap(struct sim *s, sim_tap_fn *fn, void *arg);
+
+/* Every record so far, in order; valid until the next call on s. */
+const struct sim_rec *sim_records(const struct sim *s, size_t *n);
+/* Forget the records (the counts stay). */
+void sim_clear_records(struct sim *s);
+
+void sim_counts(const struct sim *s, struct sim_counts *out);
+
+/*
+ * Test traffic. A message is: 'M', origin index (1), generation (2),
+ * counter (8, big-endian, from 1 per generation), then filler bytes
+ * derived from the counter, so a record shows whether its bytes arrived
+ * intact.
+ */
+#define SIM_MSG_MIN 12
+size_t sim_msg_encode(uint8_t *buf, size_t cap, unsigned origin, unsigned gen, uint64_t counter,
+		      size_t len);
+/* Decode a DELIVER record; false if it is not an intact message. */
+bool sim_msg_decode(const struct sim_rec *r, unsigned *origin, unsigned *gen, uint64_t *counter);
+
+struct sim_traffic {
+	uint64_t sent[SIM_MAX_NODES]; /* the last counter each node sent, in gen[i] */
+	unsigned gen[SIM_MAX_NODES];
+	size_t min_len, max_len; /* message lengths: uniform; 0, 0: SIM_MSG_MIN..200 */
+};
+
+/*
+ * Run until `until`, the nodes in mask (bit i: index i) each broadcasting
+ * one message every period_ms, evenly staggered. A restarted node's
+ * counter starts again at 1. Crashed nodes skip their turn.
+ */
+void sim_traffic_run(struct sim *s, struct sim_traffic *tr, uint32_t mask, uint32_t period_ms,
+		     uint64_t until);
+
+/* The key every node uses. */
+const struct wire_key *sim_key(void);
+
+/* The sim's PRNG, for tests that want randomness tied to the seed. */
+uint64_t sim_rand(struct sim *s);
+/* Uniform in [0, n); 0 if n == 0. */
+uint64_t sim_rand_below(struct sim *s, uint64_t n);
+
+#endif
