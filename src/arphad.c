@@ -13,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arpha_build.h"
 #include "core/arp_engine.h"
+#include "core/cluster.h"
 #include "core/config.h"
 #include "os/control.h"
 #include "os/keyfile.h"
@@ -25,6 +27,7 @@
 #include "os/nft.h"
 #include "os/packet.h"
 #include "os/show.h"
+#include "os/udp.h"
 #include "os/util.h"
 
 #define MAX_ADDRS	 256
@@ -55,6 +58,15 @@ struct daemon {
 	int ctl_fd;
 	struct actions acts;
 	uint64_t neigh_errors;
+	/* [Cluster] */
+	struct cluster *cl;
+	struct udp *udp;
+	struct event *udp_ev;
+	struct cluster_actions cacts;
+	uint32_t sync_ifindex;
+	struct node_addr addrs[WIRE_MAX_PEERS];
+	size_t n_addrs;
+	uint64_t udp_errors;
 };
 
 /* ---- carrying out actions ---- */
@@ -120,9 +132,16 @@ static void apply(struct daemon *d)
 	actions_reset(a);
 }
 
+static void apply_cluster(struct daemon *d);
+
 static void arm_timer(struct daemon *d)
 {
 	uint64_t next = arp_engine_next_deadline(d->eng);
+	if (d->cl) {
+		uint64_t c = cluster_next_deadline(d->cl);
+		if (c < next)
+			next = c;
+	}
 	if (next == UINT64_MAX) {
 		evtimer_del(d->timer);
 		return;
@@ -136,9 +155,160 @@ static void arm_timer(struct daemon *d)
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	arp_engine_tick(d->eng, now_ms(), &d->acts);
+	uint64_t now = now_ms();
+	arp_engine_tick(d->eng, now, &d->acts);
 	apply(d);
+	if (d->cl) {
+		cluster_tick(d->cl, now, &d->cacts);
+		apply_cluster(d);
+	}
 	arm_timer(d);
+}
+
+/* ---- the cluster ---- */
+
+static uint32_t node_addr(const struct daemon *d, uint32_t node)
+{
+	for (size_t i = 0; i < d->n_addrs; i++)
+		if (d->addrs[i].node == node)
+			return d->addrs[i].addr;
+	return 0;
+}
+
+static void learn_node_addr(struct daemon *d, uint32_t node, uint32_t addr)
+{
+	for (size_t i = 0; i < d->n_addrs; i++) {
+		if (d->addrs[i].node == node) {
+			d->addrs[i].addr = addr;
+			return;
+		}
+	}
+	if (d->n_addrs < WIRE_MAX_PEERS)
+		d->addrs[d->n_addrs++] = (struct node_addr){node, addr};
+}
+
+static void apply_cluster(struct daemon *d)
+{
+	struct cluster_actions *a = &d->cacts;
+	char ip[IP4_STRLEN];
+	for (size_t i = 0; i < a->n; i++) {
+		const struct cluster_action *act = &a->v[i];
+		uint32_t to;
+		int rc = 0;
+		switch (act->type) {
+		case CA_SEND_ALL:
+			rc = udp_send_all(d->udp, act->data, act->len);
+			break;
+		case CA_SEND_TO:
+			to = node_addr(d, act->node);
+			rc = to ? udp_send_to(d->udp, to, act->data, act->len)
+				: udp_send_all(d->udp, act->data, act->len);
+			break;
+		case CA_NODE_UP:
+			log_notice("event=node_up node=%u address=%s", act->node,
+				   ip4_fmt(node_addr(d, act->node), ip));
+			break;
+		case CA_NODE_DOWN:
+			log_notice("event=node_down node=%u address=%s", act->node,
+				   ip4_fmt(node_addr(d, act->node), ip));
+			break;
+		case CA_OWN_DOWN:
+			log_warnx("event=sync_link_down device=%s: no node will be declared dead "
+				  "until it is back",
+				  d->cfg.cluster.device);
+			break;
+		case CA_OWN_UP:
+			log_notice("event=sync_link_up device=%s", d->cfg.cluster.device);
+			break;
+		case CA_DELIVER:
+			log_debug("event=cluster_message node=%u bytes=%u", act->node,
+				  (unsigned)act->len);
+			break;
+		case CA_OUT_OF_SYNC:
+			log_warnx("event=cluster_out_of_sync node=%u: messages were lost for good",
+				  act->node);
+			break;
+		}
+		if (rc < 0 && d->udp_errors++ % 1000 == 0)
+			log_warn("cluster: cannot send (%llu failures so far)",
+				 (unsigned long long)d->udp_errors);
+	}
+	if (a->dropped) {
+		log_warnx("out of memory: %zu cluster actions lost", a->dropped);
+		a->dropped = 0;
+	}
+	cluster_actions_reset(a);
+}
+
+static void on_udp(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	uint8_t buf[WIRE_MAX_DATAGRAM + 1]; /* one more: an oversized one is seen as such */
+	for (int i = 0; i < RX_BATCH; i++) {
+		uint32_t from;
+		long n = udp_recv(d->udp, buf, sizeof(buf), &from);
+		if (n < 0) {
+			log_warn("cluster: receive");
+			break;
+		}
+		if (n == 0)
+			break;
+		cluster_input(d->cl, buf, (size_t)n, now_ms(), &d->cacts);
+		uint32_t sender = cluster_last_sender(d->cl);
+		if (sender)
+			learn_node_addr(d, sender, from);
+		apply_cluster(d);
+	}
+	arm_timer(d);
+}
+
+/* Start the cluster layers. -1 with a message. */
+static int cluster_start(struct daemon *d, char *err, size_t errlen)
+{
+	const struct conf_cluster *cc = &d->cfg.cluster;
+	struct cluster_params cp;
+	memset(&cp, 0, sizeof(cp));
+	if (keyfile_load(cc->key_file, &cp.key, err, errlen) < 0)
+		return -1;
+	struct nl_link l;
+	if (nl_link_by_name(d->nl, cc->device, &l) < 0) {
+		snprintf(err, errlen, "[Cluster] Interface=%s: %s", cc->device,
+			 errno == ENODEV ? "no such device" : strerror(errno));
+		sodium_memzero(&cp.key, sizeof(cp.key));
+		return -1;
+	}
+	d->sync_ifindex = l.ifindex;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts); /* new and larger at every start */
+	cp.node_id = cc->node_id;
+	cp.epoch = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	cp.encrypt = cc->encrypt;
+	cp.interval_ms = cc->interval_ms;
+	cp.dead_count = cc->dead_count;
+	cp.send_buffer = cc->send_buffer;
+	d->cl = cluster_new(&cp);
+	sodium_memzero(&cp.key, sizeof(cp.key));
+	if (!d->cl) {
+		snprintf(err, errlen, "cluster: out of memory");
+		return -1;
+	}
+	cluster_actions_init(&d->cacts);
+	if (!(d->udp = udp_open(cc, l.ifindex, err, errlen)))
+		return -1;
+	d->udp_ev = event_new(d->base, udp_fd(d->udp), EV_READ | EV_PERSIST, on_udp, d);
+	if (!d->udp_ev || event_add(d->udp_ev, NULL) < 0) {
+		snprintf(err, errlen, "cluster: cannot watch the socket");
+		return -1;
+	}
+	uint64_t now = now_ms();
+	if (!l.up)
+		cluster_set_link(d->cl, false, now, &d->cacts);
+	cluster_tick(d->cl, now, &d->cacts);
+	apply_cluster(d);
+	log_info("cluster: node %u on %s, %s port %u, heartbeat %ums, dead after %u", cc->node_id,
+		 cc->device, cc->has_group ? "multicast" : "unicast", (unsigned)cc->port,
+		 cc->interval_ms, cc->dead_count);
+	return 0;
 }
 
 /* ---- frames ---- */
@@ -306,6 +476,10 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 		}
 		break;
 	case NLE_LINK:
+		if (d->cl && ev->ifindex == d->sync_ifindex) {
+			cluster_set_link(d->cl, ev->link.up, now_ms(), &d->cacts);
+			apply_cluster(d);
+		}
 		if (m) {
 			if (ev->link.has_mac)
 				arp_engine_iface_set_mac(d->eng, m->ifindex, &ev->link.mac);
@@ -403,6 +577,14 @@ static void serve(struct daemon *d, int cfd, char **argv, int argc, bool json)
 		else
 			sbuf_printf(&b, "%s: gratuitous ARP sent for %d addresses.\n",
 				    m->conf->name, n);
+	} else if (strcmp(cmd, "cluster") == 0 && argc == 1) {
+		if (!d->cl) {
+			sbuf_free(&b);
+			control_error(cfd, "no [Cluster] in the configuration: this node is on its "
+					   "own");
+			return;
+		}
+		show_cluster(&b, d->cl, d->addrs, d->n_addrs, json, now);
 	} else if (strcmp(cmd, "stats") == 0 && argc == 1) {
 		collect_socket_drops(d);
 		show_stats(&b, d->eng, json);
@@ -514,6 +696,11 @@ static void cleanup(struct daemon *d)
 			detach(d, &d->ifs[i]);
 	free(d->ifs);
 	nft_guard_close(d->guard);
+	if (d->udp_ev)
+		event_free(d->udp_ev);
+	udp_close(d->udp);
+	cluster_free(d->cl);
+	cluster_actions_free(&d->cacts);
 	if (d->ctl_fd >= 0) {
 		close(d->ctl_fd);
 		unlink(d->cfg.control_socket);
@@ -626,6 +813,11 @@ int main(int argc, char **argv)
 
 	d.ctl_fd = control_listen(d.cfg.control_socket, err, sizeof(err));
 	if (d.ctl_fd < 0) {
+		log_line(3, err);
+		cleanup(&d);
+		return 1;
+	}
+	if (d.cfg.cluster.present && cluster_start(&d, err, sizeof(err)) < 0) {
 		log_line(3, err);
 		cleanup(&d);
 		return 1;

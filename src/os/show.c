@@ -12,8 +12,8 @@ static int cmp_entry(const void *a, const void *b)
 }
 
 static const char *const type_title[ARP_TYPE__COUNT] = {
-	[ARP_DYNAMIC] = "Dynamic", [ARP_STATIC] = "Static",   [ARP_PUBLISH] = "Publish",
-	[ARP_XPUBLISH] = "XPublish", [ARP_UNKNOWN] = "Unknown", [ARP_INCOMPLETE] = "Incomplete",
+    [ARP_DYNAMIC] = "Dynamic",	 [ARP_STATIC] = "Static",   [ARP_PUBLISH] = "Publish",
+    [ARP_XPUBLISH] = "XPublish", [ARP_UNKNOWN] = "Unknown", [ARP_INCOMPLETE] = "Incomplete",
 };
 
 /* Entries shown: everything but outstanding queries, sorted by address. */
@@ -81,8 +81,8 @@ void show_arp(struct sbuf *b, struct arp_engine *e, const char *iface, bool json
 				char expbuf[24] = "-";
 				if (exp >= 0)
 					snprintf(expbuf, sizeof(expbuf), "%lld", exp);
-				sbuf_printf(b, "  %-8s %-15s  %-17s  %s\n", type_title[en->type], ip,
-					    has_mac ? mac : "-", expbuf);
+				sbuf_printf(b, "  %-8s %-15s  %-17s  %s\n", type_title[en->type],
+					    ip, has_mac ? mac : "-", expbuf);
 			}
 		}
 		free(ents);
@@ -122,4 +122,96 @@ void show_stats(struct sbuf *b, struct arp_engine *e, bool json)
 	}
 	if (json)
 		sbuf_printf(b, "]}\n");
+}
+
+static const char *const member_state_name[] = {
+    [0] = "unknown", [MS_HEARD] = "joining", [MS_UP] = "up", [MS_DOWN] = "down"};
+
+static uint32_t addr_of(const struct node_addr *addrs, size_t n, uint32_t node)
+{
+	for (size_t i = 0; i < n; i++)
+		if (addrs[i].node == node)
+			return addrs[i].addr;
+	return 0;
+}
+
+void show_cluster(struct sbuf *b, const struct cluster *c, const struct node_addr *addrs,
+		  size_t n_addrs, bool json, uint64_t now)
+{
+	struct member_peer peers[WIRE_MAX_PEERS];
+	const struct member *m = cluster_member(c);
+	size_t n = member_peers(m, peers, WIRE_MAX_PEERS);
+	if (n > WIRE_MAX_PEERS)
+		n = WIRE_MAX_PEERS;
+	const struct cluster_stats *st = cluster_stats(c);
+	const struct rb_stats *rb = cluster_rb_stats(c);
+	char ip[IP4_STRLEN];
+
+	if (json) {
+		sbuf_printf(b, "{\"node_id\":%u,\"sync_link\":\"%s\",\"members\":[",
+			    cluster_node_id(c), member_link_up(m) ? "up" : "down");
+		for (size_t i = 0; i < n; i++) {
+			uint32_t a = addr_of(addrs, n_addrs, peers[i].node);
+			sbuf_printf(b,
+				    "%s{\"node_id\":%u,\"address\":%s%s%s,\"state\":\"%s\","
+				    "\"last_heard_ms\":%llu,\"heartbeats\":%llu}",
+				    i ? "," : "", peers[i].node, a ? "\"" : "",
+				    a ? ip4_fmt(a, ip) : "null", a ? "\"" : "",
+				    peers[i].state == MS_UP	? "up"
+				    : peers[i].state == MS_DOWN ? "down"
+								: "joining",
+				    (unsigned long long)(now - peers[i].last_heard),
+				    (unsigned long long)peers[i].heartbeats);
+		}
+		sbuf_printf(
+		    b,
+		    "],\"counters\":{\"rx_datagrams\":%llu,\"tx_datagrams\":%llu,"
+		    "\"heartbeats_sent\":%llu,\"heartbeats_received\":%llu,"
+		    "\"messages_sent\":%llu,\"messages_delivered\":%llu,"
+		    "\"messages_resent\":%llu,\"naks_sent\":%llu,\"naks_received\":%llu,"
+		    "\"out_of_sync\":%llu,\"malformed_payload\":%llu",
+		    (unsigned long long)st->rx_datagrams, (unsigned long long)st->tx_datagrams,
+		    (unsigned long long)st->heartbeats_sent,
+		    (unsigned long long)st->heartbeats_received, (unsigned long long)rb->sent,
+		    (unsigned long long)rb->delivered, (unsigned long long)rb->resent,
+		    (unsigned long long)rb->naks_sent, (unsigned long long)rb->naks_received,
+		    (unsigned long long)rb->out_of_sync, (unsigned long long)st->malformed_payload);
+		for (int r = 1; r < WR__COUNT; r++)
+			sbuf_printf(b, ",\"drop_%s\":%llu", wire_reason_name((enum wire_reason)r),
+				    (unsigned long long)st->drops[r]);
+		sbuf_printf(b, "}}\n");
+		return;
+	}
+	sbuf_printf(b, "Node %u (this node), sync link %s\n", cluster_node_id(c),
+		    member_link_up(m) ? "up" : "DOWN");
+	sbuf_printf(b, "  %-10s %-15s  %-8s %12s %11s\n", "Node", "Address", "State", "Last heard",
+		    "Heartbeats");
+	for (size_t i = 0; i < n; i++) {
+		uint32_t a = addr_of(addrs, n_addrs, peers[i].node);
+		char heard[32];
+		snprintf(heard, sizeof(heard), "%llu ms",
+			 (unsigned long long)(now - peers[i].last_heard));
+		sbuf_printf(b, "  %-10u %-15s  %-8s %12s %11llu\n", peers[i].node,
+			    a ? ip4_fmt(a, ip) : "-",
+			    member_state_name[peers[i].state <= MS_DOWN ? peers[i].state : 0],
+			    heard, (unsigned long long)peers[i].heartbeats);
+	}
+	sbuf_printf(b,
+		    "Messages: %llu sent, %llu delivered, %llu resent; NAKs %llu sent, %llu "
+		    "received; out of sync %llu\n",
+		    (unsigned long long)rb->sent, (unsigned long long)rb->delivered,
+		    (unsigned long long)rb->resent, (unsigned long long)rb->naks_sent,
+		    (unsigned long long)rb->naks_received, (unsigned long long)rb->out_of_sync);
+	sbuf_printf(b, "Datagrams: %llu received, %llu sent", (unsigned long long)st->rx_datagrams,
+		    (unsigned long long)st->tx_datagrams);
+	bool any = false;
+	for (int r = 1; r < WR__COUNT; r++) {
+		if (!st->drops[r])
+			continue;
+		sbuf_printf(b, "%s %s %llu",
+			    any ? "," : "; refused:", wire_reason_name((enum wire_reason)r),
+			    (unsigned long long)st->drops[r]);
+		any = true;
+	}
+	sbuf_printf(b, "\n");
 }

@@ -9,10 +9,21 @@
 #include <stdint.h>
 
 #include "core/arp_engine.h"
+#include "core/cluster.h"
 #include "os/util.h"
 
 /* `arpha arp show [IFACE]`; iface NULL for every interface. */
 void show_arp(struct sbuf *b, struct arp_engine *e, const char *iface, bool json, uint64_t now);
+/* Where a node was last heard from (its datagrams' source). */
+struct node_addr {
+	uint32_t node;
+	uint32_t addr; /* host order IPv4 */
+};
+
+/* `arpha cluster`: this node and every member, with the counters. */
+void show_cluster(struct sbuf *b, const struct cluster *c, const struct node_addr *addrs,
+		  size_t n_addrs, bool json, uint64_t now);
+
 /* `arpha stats`. */
 void show_stats(struct sbuf *b, struct arp_engine *e, bool json);
 

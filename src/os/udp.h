@@ -1,0 +1,34 @@
+/*
+ * udp: the cluster's transport on the sync link. One UDP socket bound to
+ * the sync device: datagrams to a multicast group (Group=) or to each of a
+ * list of unicast peers (Peers=), and to one node once its address is
+ * known (learned from its authenticated datagrams).
+ */
+#ifndef ARPHA_OS_UDP_H
+#define ARPHA_OS_UDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+
+struct udp;
+
+/* Open and bind per cfg (device, port, group/peers). NULL with err. */
+struct udp *udp_open(const struct conf_cluster *cfg, uint32_t ifindex, char *err, size_t errlen);
+void udp_close(struct udp *u);
+int udp_fd(const struct udp *u);
+
+/* To everyone: the group, or every peer. 0, or -1 with errno (the last failure). */
+int udp_send_all(struct udp *u, const uint8_t *buf, size_t len);
+/* To one address (host order IPv4). 0 or -1. */
+int udp_send_to(struct udp *u, uint32_t addr, const uint8_t *buf, size_t len);
+
+/*
+ * Receive one datagram: its length, 0 when none is queued, -1 on error.
+ * *from: the source IPv4 address (host order).
+ */
+long udp_recv(struct udp *u, uint8_t *buf, size_t cap, uint32_t *from);
+
+#endif

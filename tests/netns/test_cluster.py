@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""Cluster messaging end to end: three arphad nodes on one sync bridge.
+All see each other up; a node cut off is reported down by the others
+within DeadInterval (plus a heartbeat); a node whose own link is down
+declares nobody dead; a forged datagram and a captured one replayed
+change nothing and are counted by reason."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lab import *  # noqa: E402,F401,F403
+
+SUITE = "netns/cluster"
+need_root(SUITE)
+res = Results(SUITE)
+
+GROUP, PORT = "239.192.74.10", 7410
+INTERVAL_MS, DEAD = 100, 3
+NODES = {  # role: (node id, ip, mac)
+    "n1": (1, "198.18.0.1", "02:00:00:00:00:01"),
+    "n2": (2, "198.18.0.2", "02:00:00:00:00:02"),
+    "n3": (3, "198.18.0.3", "02:00:00:00:00:03"),
+}
+HOSTS = {r: (ip, mac) for r, (_id, ip, mac) in NODES.items()}
+HOSTS["attacker"] = (ATTACKER_IP, ATTACKER_MAC)
+
+
+def config(node_id, keyfile):
+    return ("[Daemon]\nControlSocket=@SOCK@\nLogTarget=stderr\nLogLevel=info\n"
+            "[Interface lan]\nDevice=eth0\n"
+            "[Cluster]\nNodeID=%d\nInterface=eth0\nGroup=%s\nPort=%d\nKeyFile=%s\n"
+            "HeartbeatInterval=%dms\nDeadInterval=%d\n" %
+            (node_id, GROUP, PORT, keyfile, INTERVAL_MS, DEAD))
+
+
+def members(d):
+    return {m["node_id"]: m for m in d.arpha_json("cluster")["members"]}
+
+
+def wait_states(d, want, timeout):
+    """Poll until every node in want has its state; returns (ok, seconds)."""
+    t0 = time.monotonic()
+    while True:
+        got = members(d)
+        if all(got.get(n, {}).get("state") == s for n, s in want.items()):
+            return True, time.monotonic() - t0
+        if time.monotonic() - t0 > timeout:
+            return False, time.monotonic() - t0
+        time.sleep(0.01)
+
+
+with Lab("cluster", hosts=HOSTS) as lab:
+    keyfile = os.path.join(lab.tmp, "cluster.key")
+    run([binary("arpha"), "keygen", keyfile])
+    d = {r: lab.arphad(r, config=config(i, keyfile), name=r) for r, (i, _ip, _m) in NODES.items()}
+
+    with res.case("all-up"):
+        for r, (i, _ip, _m) in NODES.items():
+            others = {j: "up" for j, _a, _b in NODES.values() if j != i}
+            ok, _t = wait_states(d[r], others, 5)
+            expect(ok, "%s sees %s", r, members(d[r]))
+            view = d[r].arpha_json("cluster")
+            expect(view["node_id"] == i, "%s says it is node %s", r, view["node_id"])
+        m = members(d["n1"])
+        expect(m[2]["address"] == NODES["n2"][1], "n1 has node 2 at %s", m[2]["address"])
+
+    with res.case("cut-node-reported-down-within-dead-interval"):
+        lab.ip("sw", "link", "set", "p-n3", "down")  # the switch port: n3's own link stays up
+        ok, t = wait_states(d["n1"], {3: "down"}, 5)
+        expect(ok, "n1 never saw node 3 down: %s", members(d["n1"]))
+        bound = (DEAD + 1) * INTERVAL_MS / 1000 + 0.15  # DeadInterval + a heartbeat + polling
+        expect(t <= bound, "node 3 reported down after %.3f s (bound %.3f s)", t, bound)
+        expect(members(d["n2"])[3]["state"] == "down", "n2: %s", members(d["n2"]))
+        expect(members(d["n1"])[2]["state"] == "up", "n1 lost node 2 too: %s", members(d["n1"]))
+        lab.ip("sw", "link", "set", "p-n3", "up")
+        ok, _t = wait_states(d["n1"], {3: "up"}, 5)
+        expect(ok, "node 3 did not come back: %s", members(d["n1"]))
+
+    with res.case("own-link-down-declares-nobody-dead"):
+        lab.ip("n3", "link", "set", "eth0", "down")
+        time.sleep((DEAD * 4) * INTERVAL_MS / 1000)
+        view = d["n3"].arpha_json("cluster")
+        expect(view["sync_link"] == "down", "n3's sync link: %s", view["sync_link"])
+        downs = [n for n, m in members(d["n3"]).items() if m["state"] == "down"]
+        expect(not downs, "n3 declared %s down while its own link was down", downs)
+        expect(d["n3"].log_lines(r"event=sync_link_down"), "no sync_link_down logged")
+        lab.ip("n3", "link", "set", "eth0", "up")
+        ok, _t = wait_states(d["n1"], {3: "up"}, 5)
+        expect(ok, "n3 not back after its link came up: %s", members(d["n1"]))
+
+    def counters(r):
+        return d[r].arpha_json("cluster")["counters"]
+
+    with res.case("forged-datagram-counted-not-acted-on"):
+        before = counters("n1")
+        p = lab.exec("attacker", PY, os.path.join(HERE, "udpcap.py"), "forge", GROUP, str(PORT),
+                     "eth0", "2")
+        expect(p.stdout.startswith("sent"), "forger: %s %s", p.stdout, p.stderr)
+        time.sleep(0.3)
+        after = counters("n1")
+        expect(after["drop_bad_auth"] == before["drop_bad_auth"] + 1, "drop_bad_auth %d -> %d",
+               before["drop_bad_auth"], after["drop_bad_auth"])
+        expect(members(d["n1"])[2]["state"] == "up", "node 2 disturbed: %s", members(d["n1"]))
+
+    with res.case("replayed-datagram-counted-not-acted-on"):
+        before = counters("n1")
+        p = lab.exec("attacker", PY, os.path.join(HERE, "udpcap.py"), "replay", GROUP,
+                     str(PORT), "eth0", NODES["n2"][1])
+        expect(p.stdout.startswith("sent"), "replayer: %s %s", p.stdout, p.stderr)
+        time.sleep(0.3)
+        after = counters("n1")
+        expect(after["drop_replay"] >= before["drop_replay"] + 1, "drop_replay %d -> %d",
+               before["drop_replay"], after["drop_replay"])
+        expect(after["drop_bad_auth"] == before["drop_bad_auth"], "counted as bad_auth instead")
+
+    with res.case("cli-table"):
+        out = d["n1"].arpha("cluster").stdout
+        expect("Node 1 (this node)" in out and "198.18.0.2" in out, "arpha cluster:\n%s", out)
+
+    for r in NODES:
+        res.daemon_checks(lab, alive=d[r], name="arphad-clean-" + r)
+res.exit()
