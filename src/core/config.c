@@ -146,6 +146,22 @@ static int bad_word(struct parser *p, const char *key, const char *const *words,
 	return fail(p, p->line, "%s: expected one of %s, got \"%s\"", key, list, v);
 }
 
+/*
+ * The next word of a list separated by blanks or commas: its start, with
+ * its length in *n, and *s moved past it; NULL at the end.
+ */
+static const char *next_word(const char **s, size_t *n)
+{
+	while (**s == ' ' || **s == '\t' || **s == ',')
+		(*s)++;
+	if (!**s)
+		return NULL;
+	const char *w = *s;
+	*n = strcspn(w, " \t,");
+	*s += *n;
+	return w;
+}
+
 /* ---- [Daemon] ---- */
 
 enum { D_SOCKET, D_TARGET, D_LEVEL };
@@ -381,17 +397,12 @@ static int proxy_set_ifaces(struct parser *p, struct conf_proxy *x, const char *
 		x->all = true;
 		return 0;
 	}
-	size_t cap = 0;
-	const char *s = v;
-	for (;;) {
-		while (*s == ' ' || *s == '\t' || *s == ',')
-			s++;
-		if (!*s)
-			break;
-		size_t n = strcspn(s, " \t,");
+	size_t cap = 0, n;
+	const char *s = v, *w;
+	while ((w = next_word(&s, &n))) {
 		char name[CONF_IFNAMSIZ] = "";
 		if (n < sizeof(name)) {
-			memcpy(name, s, n);
+			memcpy(name, w, n);
 			name[n] = '\0';
 		}
 		if (!valid_ifname(name))
@@ -399,7 +410,7 @@ static int proxy_set_ifaces(struct parser *p, struct conf_proxy *x, const char *
 			    p, p->line,
 			    "Interfaces: \"%.*s\" is not an interface name; expected all, or "
 			    "[Interface] names separated by spaces or commas",
-			    (int)n, s);
+			    (int)n, w);
 		if (strcasecmp(name, "all") == 0)
 			return fail(p, p->line, "Interfaces: all stands alone; got \"%s\"", v);
 		for (size_t i = 0; i < x->n_ifaces; i++)
@@ -408,7 +419,6 @@ static int proxy_set_ifaces(struct parser *p, struct conf_proxy *x, const char *
 		if (grow(p, (void **)&x->ifaces, &cap, x->n_ifaces, sizeof(*x->ifaces)) < 0)
 			return -1;
 		memcpy(x->ifaces[x->n_ifaces++], name, sizeof(name));
-		s += n;
 	}
 	if (x->n_ifaces == 0)
 		return fail(p, p->line,
@@ -530,30 +540,25 @@ bad:
 
 static int cluster_set_peers(struct parser *p, struct conf_cluster *c, const char *v)
 {
-	const char *s = v;
-	for (;;) {
-		while (*s == ' ' || *s == '\t' || *s == ',')
-			s++;
-		if (!*s)
-			break;
-		size_t n = strcspn(s, " \t,");
+	const char *s = v, *w;
+	size_t n;
+	while ((w = next_word(&s, &n))) {
 		char word[IP4_STRLEN] = "";
 		uint32_t ip;
 		if (n < sizeof(word))
-			memcpy(word, s, n);
+			memcpy(word, w, n);
 		const char *why = NULL;
 		if (n >= sizeof(word) || ip4_parse(word, &ip) < 0 || (why = ip_refusal(ip)))
 			return fail(p, p->line,
 				    "Peers: \"%.*s\" is %s; expected the unicast IPv4 addresses of "
 				    "the other nodes, separated by spaces or commas",
-				    (int)n, s, why ? why : "not an IPv4 address");
+				    (int)n, w, why ? why : "not an IPv4 address");
 		for (size_t i = 0; i < c->n_peers; i++)
 			if (c->peers[i] == ip)
 				return fail(p, p->line, "Peers: %s is listed twice", word);
 		if (c->n_peers == CONF_MAX_PEERS)
 			return fail(p, p->line, "Peers: more than %d peers", CONF_MAX_PEERS);
 		c->peers[c->n_peers++] = ip;
-		s += n;
 	}
 	if (!c->n_peers)
 		return fail(p, p->line, "Peers: expected at least one IPv4 address");
