@@ -43,8 +43,10 @@ static bool valid(int argc, char **argv)
 		       (strcmp(argv[1], "show") == 0 || strcmp(argv[1], "flush") == 0);
 	if (strcmp(argv[0], "announce") == 0)
 		return argc == 2;
-	if (strcmp(argv[0], "stats") == 0 || strcmp(argv[0], "cluster") == 0)
+	if (strcmp(argv[0], "stats") == 0)
 		return argc == 1;
+	if (strcmp(argv[0], "cluster") == 0)
+		return argc == 1 || (argc == 4 && strcmp(argv[1], "test-traffic") == 0);
 	return false;
 }
 

@@ -67,6 +67,9 @@ struct daemon {
 	struct node_addr addrs[WIRE_MAX_PEERS];
 	size_t n_addrs;
 	uint64_t udp_errors;
+	/* `arpha cluster test-traffic`: messages broadcast on a timer */
+	struct event *traffic_ev;
+	uint32_t traffic_period_ms, traffic_left, traffic_sent;
 };
 
 /* ---- carrying out actions ---- */
@@ -260,6 +263,47 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 		apply_cluster(d);
 	}
 	arm_timer(d);
+}
+
+/* A test message on the reliable broadcast, as the seed's test plugin sent. */
+static void on_traffic(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char msg[64];
+	int n = snprintf(msg, sizeof(msg), "test-traffic node %u message %u",
+			 d->cfg.cluster.node_id, ++d->traffic_sent);
+	if (cluster_broadcast(d->cl, (const uint8_t *)msg, (size_t)n, now_ms(), &d->cacts) < 0)
+		log_warn("cluster: test traffic");
+	apply_cluster(d);
+	arm_timer(d);
+	if (--d->traffic_left) {
+		struct timeval tv = {(time_t)(d->traffic_period_ms / 1000),
+				     (suseconds_t)(d->traffic_period_ms % 1000) * 1000};
+		evtimer_add(d->traffic_ev, &tv);
+	}
+}
+
+static int start_traffic(struct daemon *d, const char *period, const char *count, char *msg,
+			 size_t len)
+{
+	char *e1, *e2;
+	unsigned long ms = strtoul(period, &e1, 10), n = strtoul(count, &e2, 10);
+	if (*e1 || *e2 || ms < 1 || ms > 60000 || n < 1 || n > 10000000) {
+		snprintf(msg, len,
+			 "cluster test-traffic PERIOD_MS COUNT: expected 1..60000 and "
+			 "1..10000000");
+		return -1;
+	}
+	if (!d->traffic_ev && !(d->traffic_ev = evtimer_new(d->base, on_traffic, d))) {
+		snprintf(msg, len, "out of memory");
+		return -1;
+	}
+	d->traffic_period_ms = (uint32_t)ms;
+	d->traffic_left = (uint32_t)n;
+	struct timeval tv = {0, 0};
+	evtimer_add(d->traffic_ev, &tv);
+	log_notice("cluster: test traffic, %lu messages every %lu ms", n, ms);
+	return 0;
 }
 
 /* Start the cluster layers. -1 with a message. */
@@ -577,14 +621,25 @@ static void serve(struct daemon *d, int cfd, char **argv, int argc, bool json)
 		else
 			sbuf_printf(&b, "%s: gratuitous ARP sent for %d addresses.\n",
 				    m->conf->name, n);
-	} else if (strcmp(cmd, "cluster") == 0 && argc == 1) {
+	} else if (strcmp(cmd, "cluster") == 0 &&
+		   (argc == 1 || (argc == 4 && strcmp(sub, "test-traffic") == 0))) {
 		if (!d->cl) {
 			sbuf_free(&b);
 			control_error(cfd, "no [Cluster] in the configuration: this node is on its "
 					   "own");
 			return;
 		}
-		show_cluster(&b, d->cl, d->addrs, d->n_addrs, json, now);
+		if (argc == 4) {
+			if (start_traffic(d, argv[2], argv[3], msg, sizeof(msg)) < 0) {
+				sbuf_free(&b);
+				control_error(cfd, msg);
+				return;
+			}
+			sbuf_printf(&b,
+				    json ? "{\"test_traffic\":true}\n" : "test traffic started\n");
+		} else {
+			show_cluster(&b, d->cl, d->addrs, d->n_addrs, json, now);
+		}
 	} else if (strcmp(cmd, "stats") == 0 && argc == 1) {
 		collect_socket_drops(d);
 		show_stats(&b, d->eng, json);
@@ -698,6 +753,8 @@ static void cleanup(struct daemon *d)
 	nft_guard_close(d->guard);
 	if (d->udp_ev)
 		event_free(d->udp_ev);
+	if (d->traffic_ev)
+		event_free(d->traffic_ev);
 	udp_close(d->udp);
 	cluster_free(d->cl);
 	cluster_actions_free(&d->cacts);

@@ -169,13 +169,14 @@ void show_cluster(struct sbuf *b, const struct cluster *c, const struct node_add
 		    "\"heartbeats_sent\":%llu,\"heartbeats_received\":%llu,"
 		    "\"messages_sent\":%llu,\"messages_delivered\":%llu,"
 		    "\"messages_resent\":%llu,\"naks_sent\":%llu,\"naks_received\":%llu,"
-		    "\"out_of_sync\":%llu,\"malformed_payload\":%llu",
+		    "\"out_of_sync\":%llu,\"gones_sent\":%llu,\"malformed_payload\":%llu",
 		    (unsigned long long)st->rx_datagrams, (unsigned long long)st->tx_datagrams,
 		    (unsigned long long)st->heartbeats_sent,
 		    (unsigned long long)st->heartbeats_received, (unsigned long long)rb->sent,
 		    (unsigned long long)rb->delivered, (unsigned long long)rb->resent,
 		    (unsigned long long)rb->naks_sent, (unsigned long long)rb->naks_received,
-		    (unsigned long long)rb->out_of_sync, (unsigned long long)st->malformed_payload);
+		    (unsigned long long)rb->out_of_sync, (unsigned long long)rb->gones_sent,
+		    (unsigned long long)st->malformed_payload);
 		for (int r = 1; r < WR__COUNT; r++)
 			sbuf_printf(b, ",\"drop_%s\":%llu", wire_reason_name((enum wire_reason)r),
 				    (unsigned long long)st->drops[r]);
