@@ -52,6 +52,8 @@ struct cluster {
 	struct pack pack[PACK_SLOTS];
 	size_t npack;
 	uint32_t last_sender; /* of the last datagram authenticated; 0: refused */
+	struct cluster_peer_stats peers[WIRE_MAX_PEERS];
+	size_t npeers;
 	uint8_t plain[WIRE_MAX_PAYLOAD];
 };
 
@@ -247,6 +249,29 @@ static void on_member_events(struct cluster *c, struct cluster_actions *out)
  * Turn rbcast's actions into cluster actions and TLVs; naks_to_all puts
  * NAKs into the datagram going to everyone (the heartbeat's).
  */
+/* The counters of node, made on first use; a scratch slot when the table is full. */
+static struct cluster_peer_stats *peer(struct cluster *c, uint32_t node)
+{
+	static const struct cluster_peer_stats zero;
+	for (size_t i = 0; i < c->npeers; i++)
+		if (c->peers[i].node == node)
+			return &c->peers[i];
+	if (c->npeers < WIRE_MAX_PEERS) {
+		struct cluster_peer_stats *p = &c->peers[c->npeers++];
+		*p = zero;
+		p->node = node;
+		return p;
+	}
+	return NULL;
+}
+
+#define PEER_COUNT(c, node, field)                                                                 \
+	do {                                                                                       \
+		struct cluster_peer_stats *ps_ = peer((c), (node));                                \
+		if (ps_)                                                                           \
+			ps_->field++;                                                              \
+	} while (0)
+
 static void on_rb_actions(struct cluster *c, bool naks_to_all, struct cluster_actions *out)
 {
 	for (size_t i = 0; i < c->rba.n; i++) {
@@ -272,6 +297,7 @@ static void on_rb_actions(struct cluster *c, bool naks_to_all, struct cluster_ac
 			t.u.nak = &n;
 			pack_put(c, naks_to_all ? CA_SEND_ALL : CA_SEND_TO, a->node, &t, out);
 			c->stats.naks_sent++;
+			PEER_COUNT(c, a->node, naks_to);
 			break;
 		}
 		case RBA_SEND_GONE: {
@@ -285,6 +311,7 @@ static void on_rb_actions(struct cluster *c, bool naks_to_all, struct cluster_ac
 		case RBA_DELIVER:
 			if (a->len > sizeof(act->data))
 				break; /* cannot happen: data fits a datagram */
+			PEER_COUNT(c, a->node, delivered);
 			act = push(out, CA_DELIVER, a->node);
 			if (act) {
 				memcpy(act->data, a->data, a->len);
@@ -292,6 +319,7 @@ static void on_rb_actions(struct cluster *c, bool naks_to_all, struct cluster_ac
 			}
 			break;
 		case RBA_OUT_OF_SYNC:
+			PEER_COUNT(c, a->node, out_of_sync);
 			push(out, CA_OUT_OF_SYNC, a->node);
 			break;
 		}
@@ -325,6 +353,7 @@ static void on_tlv(struct cluster *c, const struct wire_msg *msg, const struct t
 			c->stats.malformed_payload++;
 			return;
 		}
+		PEER_COUNT(c, msg->sender, messages);
 		rbcast_on_data(c->rb, msg->sender, msg->epoch, d.seq, d.data, d.len, now, &c->rba);
 		break;
 	}
@@ -337,7 +366,12 @@ static void on_tlv(struct cluster *c, const struct wire_msg *msg, const struct t
 		if (n.origin != c->p.node_id)
 			return; /* to another origin, on a heartbeat */
 		c->stats.naks_received++;
+		PEER_COUNT(c, msg->sender, naks_from);
+		size_t before = c->rba.n;
 		rbcast_on_nak(c->rb, msg->sender, n.first, n.last, now, &c->rba);
+		struct cluster_peer_stats *ps = peer(c, msg->sender);
+		for (size_t i = before; ps && i < c->rba.n; i++)
+			ps->resent_for += c->rba.v[i].type == RBA_SEND_DATA && c->rba.v[i].resent;
 		break;
 	}
 	case TLV_RB_GONE: {
@@ -369,6 +403,7 @@ void cluster_input(struct cluster *c, const uint8_t *buf, size_t len, uint64_t n
 		return;
 	}
 	c->last_sender = msg.sender;
+	PEER_COUNT(c, msg.sender, datagrams);
 	size_t off = 0;
 	struct tlv t;
 	int rc;
@@ -435,6 +470,13 @@ uint32_t cluster_last_sender(const struct cluster *c)
 const struct cluster_stats *cluster_stats(const struct cluster *c)
 {
 	return &c->stats;
+}
+
+size_t cluster_peer_stats(const struct cluster *c, struct cluster_peer_stats *out, size_t cap)
+{
+	for (size_t i = 0; i < c->npeers && i < cap; i++)
+		out[i] = c->peers[i];
+	return c->npeers;
 }
 
 const struct rb_stats *cluster_rb_stats(const struct cluster *c)

@@ -28,22 +28,22 @@
 
 struct cluster_params {
 	uint32_t node_id;     /* NodeID, != 0 */
-	uint64_t epoch;       /* new and larger at every start (the shell: wall clock, ns) */
+	uint64_t epoch;	      /* new and larger at every start (the shell: wall clock, ns) */
 	struct wire_key key;  /* KeyFile */
-	bool encrypt;         /* Encrypt= */
+	bool encrypt;	      /* Encrypt= */
 	uint32_t interval_ms; /* HeartbeatInterval */
 	uint32_t dead_count;  /* DeadInterval */
 	uint32_t send_buffer; /* SendBuffer */
 };
 
 enum cluster_action_type {
-	CA_SEND_ALL,    /* datagram to every peer (multicast group or Peers=) */
-	CA_SEND_TO,     /* datagram to node */
-	CA_NODE_UP,     /* node is up */
-	CA_NODE_DOWN,   /* node is down */
-	CA_OWN_UP,      /* our sync link came back */
-	CA_OWN_DOWN,    /* our sync link went down */
-	CA_DELIVER,     /* a reliable-broadcast message from node, in its order */
+	CA_SEND_ALL,	/* datagram to every peer (multicast group or Peers=) */
+	CA_SEND_TO,	/* datagram to node */
+	CA_NODE_UP,	/* node is up */
+	CA_NODE_DOWN,	/* node is down */
+	CA_OWN_UP,	/* our sync link came back */
+	CA_OWN_DOWN,	/* our sync link went down */
+	CA_DELIVER,	/* a reliable-broadcast message from node, in its order */
 	CA_OUT_OF_SYNC, /* messages from node were lost for good: resync with it */
 };
 
@@ -87,7 +87,7 @@ void cluster_set_link(struct cluster *c, bool up, uint64_t now, struct cluster_a
 
 struct cluster_stats {
 	uint64_t rx_datagrams, tx_datagrams;
-	uint64_t drops[WR__COUNT]; /* refused datagrams, by wire reason */
+	uint64_t drops[WR__COUNT];  /* refused datagrams, by wire reason */
 	uint64_t malformed_payload; /* authenticated, but TLVs that do not parse */
 	uint64_t heartbeats_sent, heartbeats_received;
 	uint64_t naks_sent, naks_received, gones_sent;
@@ -101,6 +101,25 @@ struct cluster_stats {
 uint32_t cluster_last_sender(const struct cluster *c);
 
 const struct cluster_stats *cluster_stats(const struct cluster *c);
+
+/*
+ * Counters per member, for what can be told apart by node: only
+ * authenticated datagrams count (a refused one cannot be pinned on anyone;
+ * refusals are in cluster_stats, by reason).
+ */
+struct cluster_peer_stats {
+	uint32_t node;
+	uint64_t datagrams;   /* authenticated datagrams from it */
+	uint64_t messages;    /* reliable-broadcast messages from it, resends included */
+	uint64_t delivered;   /* its messages delivered here, in order */
+	uint64_t naks_to;     /* NAKs we sent it */
+	uint64_t naks_from;   /* NAKs it sent us */
+	uint64_t resent_for;  /* our messages sent again because it asked */
+	uint64_t out_of_sync; /* times its messages were lost for good here */
+};
+
+/* Copy up to cap members' counters; returns how many members have counters. */
+size_t cluster_peer_stats(const struct cluster *c, struct cluster_peer_stats *out, size_t cap);
 const struct rb_stats *cluster_rb_stats(const struct cluster *c);
 const struct member *cluster_member(const struct cluster *c);
 uint32_t cluster_node_id(const struct cluster *c);

@@ -138,31 +138,71 @@ static uint32_t addr_of(const struct node_addr *addrs, size_t n, uint32_t node)
 void show_cluster(struct sbuf *b, const struct cluster *c, const struct node_addr *addrs,
 		  size_t n_addrs, bool json, uint64_t now)
 {
+	static const struct cluster_peer_stats none;
 	struct member_peer peers[WIRE_MAX_PEERS];
+	struct cluster_peer_stats ps[WIRE_MAX_PEERS];
 	const struct member *m = cluster_member(c);
 	size_t n = member_peers(m, peers, WIRE_MAX_PEERS);
+	size_t nps = cluster_peer_stats(c, ps, WIRE_MAX_PEERS);
 	if (n > WIRE_MAX_PEERS)
 		n = WIRE_MAX_PEERS;
+	if (nps > WIRE_MAX_PEERS)
+		nps = WIRE_MAX_PEERS;
 	const struct cluster_stats *st = cluster_stats(c);
 	const struct rb_stats *rb = cluster_rb_stats(c);
 	char ip[IP4_STRLEN];
 
-	if (json) {
+	if (json)
 		sbuf_printf(b, "{\"node_id\":%u,\"sync_link\":\"%s\",\"members\":[",
 			    cluster_node_id(c), member_link_up(m) ? "up" : "down");
-		for (size_t i = 0; i < n; i++) {
-			uint32_t a = addr_of(addrs, n_addrs, peers[i].node);
-			sbuf_printf(b,
-				    "%s{\"node_id\":%u,\"address\":%s%s%s,\"state\":\"%s\","
-				    "\"last_heard_ms\":%llu,\"heartbeats\":%llu}",
-				    i ? "," : "", peers[i].node, a ? "\"" : "",
-				    a ? ip4_fmt(a, ip) : "null", a ? "\"" : "",
-				    peers[i].state == MS_UP	? "up"
-				    : peers[i].state == MS_DOWN ? "down"
-								: "joining",
-				    (unsigned long long)(now - peers[i].last_heard),
-				    (unsigned long long)peers[i].heartbeats);
+	else
+		sbuf_printf(b,
+			    "Node %u (this node), sync link %s\n"
+			    "  %-10s %-15s  %-8s %11s %9s %9s %8s %9s %7s %4s\n",
+			    cluster_node_id(c), member_link_up(m) ? "up" : "DOWN", "Node",
+			    "Address", "State", "Last heard", "Messages", "Delivered", "NAKs in",
+			    "NAKs out", "Resent", "OOS");
+	for (size_t i = 0; i < n; i++) {
+		uint32_t a = addr_of(addrs, n_addrs, peers[i].node);
+		const struct cluster_peer_stats *q = &none;
+		for (size_t k = 0; k < nps; k++)
+			if (ps[k].node == peers[i].node)
+				q = &ps[k];
+		uint8_t state = peers[i].state <= MS_DOWN ? peers[i].state : 0;
+		unsigned long long heard = (unsigned long long)(now - peers[i].last_heard);
+		if (json) {
+			sbuf_printf(b, "%s{\"node_id\":%u,\"address\":", i ? "," : "",
+				    peers[i].node);
+			if (a)
+				sbuf_printf(b, "\"%s\"", ip4_fmt(a, ip));
+			else
+				sbuf_printf(b, "null");
+			sbuf_printf(
+			    b,
+			    ",\"state\":\"%s\",\"last_heard_ms\":%llu,\"heartbeats\":%llu,"
+			    "\"datagrams\":%llu,\"messages\":%llu,\"delivered\":%llu,"
+			    "\"naks_from\":%llu,\"naks_to\":%llu,\"resent_for\":%llu,"
+			    "\"out_of_sync\":%llu}",
+			    state == MS_UP     ? "up"
+			    : state == MS_DOWN ? "down"
+					       : "joining",
+			    heard, (unsigned long long)peers[i].heartbeats,
+			    (unsigned long long)q->datagrams, (unsigned long long)q->messages,
+			    (unsigned long long)q->delivered, (unsigned long long)q->naks_from,
+			    (unsigned long long)q->naks_to, (unsigned long long)q->resent_for,
+			    (unsigned long long)q->out_of_sync);
+		} else {
+			char hs[32];
+			snprintf(hs, sizeof(hs), "%llu ms", heard);
+			sbuf_printf(
+			    b, "  %-10u %-15s  %-8s %11s %9llu %9llu %8llu %9llu %7llu %4llu\n",
+			    peers[i].node, a ? ip4_fmt(a, ip) : "-", member_state_name[state], hs,
+			    (unsigned long long)q->messages, (unsigned long long)q->delivered,
+			    (unsigned long long)q->naks_from, (unsigned long long)q->naks_to,
+			    (unsigned long long)q->resent_for, (unsigned long long)q->out_of_sync);
 		}
+	}
+	if (json) {
 		sbuf_printf(
 		    b,
 		    "],\"counters\":{\"rx_datagrams\":%llu,\"tx_datagrams\":%llu,"
@@ -182,20 +222,6 @@ void show_cluster(struct sbuf *b, const struct cluster *c, const struct node_add
 				    (unsigned long long)st->drops[r]);
 		sbuf_printf(b, "}}\n");
 		return;
-	}
-	sbuf_printf(b, "Node %u (this node), sync link %s\n", cluster_node_id(c),
-		    member_link_up(m) ? "up" : "DOWN");
-	sbuf_printf(b, "  %-10s %-15s  %-8s %12s %11s\n", "Node", "Address", "State", "Last heard",
-		    "Heartbeats");
-	for (size_t i = 0; i < n; i++) {
-		uint32_t a = addr_of(addrs, n_addrs, peers[i].node);
-		char heard[32];
-		snprintf(heard, sizeof(heard), "%llu ms",
-			 (unsigned long long)(now - peers[i].last_heard));
-		sbuf_printf(b, "  %-10u %-15s  %-8s %12s %11llu\n", peers[i].node,
-			    a ? ip4_fmt(a, ip) : "-",
-			    member_state_name[peers[i].state <= MS_DOWN ? peers[i].state : 0],
-			    heard, (unsigned long long)peers[i].heartbeats);
 	}
 	sbuf_printf(b,
 		    "Messages: %llu sent, %llu delivered, %llu resent; NAKs %llu sent, %llu "

@@ -114,9 +114,24 @@ with Lab("cluster", hosts=HOSTS) as lab:
                before["drop_replay"], after["drop_replay"])
         expect(after["drop_bad_auth"] == before["drop_bad_auth"], "counted as bad_auth instead")
 
+    with res.case("per-member-counters"):
+        before = members(d["n1"])[2]
+        d["n2"].arpha("cluster", "test-traffic", "10", "20")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and members(d["n1"])[2]["delivered"] < before["delivered"] + 20:
+            time.sleep(0.05)
+        after = members(d["n1"])[2]
+        expect(after["delivered"] - before["delivered"] == 20,
+               "n1 delivered %d of node 2's 20 messages", after["delivered"] - before["delivered"])
+        expect(after["messages"] - before["messages"] >= 20, "messages from node 2: %s", after)
+        expect(after["datagrams"] > before["datagrams"], "no datagrams counted from node 2")
+        other = members(d["n1"])[3]
+        expect(other["delivered"] == 0, "node 3 sent nothing, yet: %s", other)
+
     with res.case("cli-table"):
         out = d["n1"].arpha("cluster").stdout
-        expect("Node 1 (this node)" in out and "198.18.0.2" in out, "arpha cluster:\n%s", out)
+        expect("Node 1 (this node)" in out and "198.18.0.2" in out and "Delivered" in out,
+               "arpha cluster:\n%s", out)
 
     for r in NODES:
         res.daemon_checks(lab, alive=d[r], name="arphad-clean-" + r)
