@@ -3,6 +3,8 @@
  */
 #include "actions.h"
 
+#include "array.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,15 +28,9 @@ void actions_reset(struct actions *a)
 
 struct action *actions_push(struct actions *a, enum action_type type, uint32_t ifindex)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 16;
-		struct action *v = realloc(a->v, cap * sizeof(*v));
-		if (!v) {
-			a->dropped++;
-			return NULL;
-		}
-		a->v = v;
-		a->cap = cap;
+	if (array_grow((void **)&a->v, &a->cap, a->n + 1, sizeof(*a->v), 16) < 0) {
+		a->dropped++;
+		return NULL;
 	}
 	struct action *act = &a->v[a->n++];
 	act->type = (uint8_t)type;

@@ -10,6 +10,8 @@
  */
 #include "arp_engine.h"
 
+#include "array.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,14 +161,8 @@ int arp_engine_iface_add(struct arp_engine *e, uint32_t ifindex, const char *nam
 		errno = EEXIST;
 		return -1;
 	}
-	if (e->n_ifs == e->cap_ifs) {
-		size_t cap = e->cap_ifs ? e->cap_ifs * 2 : 4;
-		struct iface **v = realloc(e->ifs, cap * sizeof(*v));
-		if (!v)
-			return -1;
-		e->ifs = v;
-		e->cap_ifs = cap;
-	}
+	if (array_grow((void **)&e->ifs, &e->cap_ifs, e->n_ifs + 1, sizeof(*e->ifs), 4) < 0)
+		return -1;
 	struct iface *ifc = calloc(1, sizeof(*ifc));
 	if (!ifc)
 		return -1;

@@ -26,6 +26,8 @@
  */
 #include "cluster.h"
 
+#include "array.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,15 +78,9 @@ void cluster_actions_reset(struct cluster_actions *a)
 static struct cluster_action *push(struct cluster_actions *a, enum cluster_action_type type,
 				   uint32_t node)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 8;
-		struct cluster_action *v = realloc(a->v, cap * sizeof(*v));
-		if (!v) {
-			a->dropped++;
-			return NULL;
-		}
-		a->v = v;
-		a->cap = cap;
+	if (array_grow((void **)&a->v, &a->cap, a->n + 1, sizeof(*a->v), 8) < 0) {
+		a->dropped++;
+		return NULL;
 	}
 	struct cluster_action *act = &a->v[a->n++];
 	act->type = (uint8_t)type;

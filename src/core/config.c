@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "actions.h"
+#include "array.h"
 
 #define MSG_MAX	  512
 #define KEYS_MAX  64 /* settings per section */
@@ -88,14 +89,8 @@ static bool is_space(char ch)
 /* Grow *v (of *cap elements of size sz) to hold n + 1. 0 or -1. */
 static int grow(struct parser *p, void **v, size_t *cap, size_t n, size_t sz)
 {
-	if (n < *cap)
-		return 0;
-	size_t nc = *cap ? *cap * 2 : 4;
-	void *nv = realloc(*v, nc * sz);
-	if (!nv)
+	if (array_grow(v, cap, n + 1, sz, 4) < 0)
 		return fail(p, p->line, "out of memory");
-	*v = nv;
-	*cap = nc;
 	return 0;
 }
 

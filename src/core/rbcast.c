@@ -21,6 +21,8 @@
  */
 #include "rbcast.h"
 
+#include "array.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,17 +78,7 @@ void rb_actions_reset(struct rb_actions *a)
 
 static int reserve(struct rb_actions *a, size_t more)
 {
-	if (a->cap - a->n >= more)
-		return 0;
-	size_t cap = a->cap ? a->cap : 16;
-	while (cap - a->n < more)
-		cap *= 2;
-	struct rb_action *v = realloc(a->v, cap * sizeof(*v));
-	if (!v)
-		return -1;
-	a->v = v;
-	a->cap = cap;
-	return 0;
+	return array_grow((void **)&a->v, &a->cap, a->n + more, sizeof(*a->v), 16);
 }
 
 static struct rb_action *push(struct rb_actions *a, enum rb_action_type type, uint32_t node)
