@@ -57,6 +57,8 @@ struct cluster {
 	struct cluster_peer_stats peers[WIRE_MAX_PEERS];
 	size_t npeers;
 	uint8_t plain[WIRE_MAX_PAYLOAD];
+	uint8_t state[WIRE_STATE_MAX];
+	size_t state_len;
 };
 
 void cluster_actions_init(struct cluster_actions *a)
@@ -178,7 +180,7 @@ static struct pack *pack_get(struct cluster *c, enum cluster_action_type type, u
 	return pk;
 }
 
-enum tlv_kind { K_HB, K_DATA, K_NAK, K_GONE };
+enum tlv_kind { K_HB, K_DATA, K_NAK, K_GONE, K_STATE };
 
 struct tlv_any {
 	enum tlv_kind kind;
@@ -187,6 +189,7 @@ struct tlv_any {
 		const struct wire_rb_data *d;
 		const struct wire_rb_nak *nak;
 		const struct wire_rb_gone *gone;
+		const struct cluster *state;
 	} u;
 };
 
@@ -201,6 +204,8 @@ static int put_any(struct tlv_writer *w, const struct tlv_any *t)
 		return wire_put_rb_nak(w, t->u.nak);
 	case K_GONE:
 		return wire_put_rb_gone(w, t->u.gone);
+	case K_STATE:
+		return wire_put_state(w, t->u.state->state, t->u.state->state_len);
 	}
 	return -1;
 }
@@ -381,6 +386,15 @@ static void on_tlv(struct cluster *c, const struct wire_msg *msg, const struct t
 		rbcast_on_gone(c->rb, g.origin, msg->epoch, g.oldest, now, &c->rba);
 		break;
 	}
+	case TLV_STATE: {
+		c->stats.states_received++;
+		struct cluster_action *a = push(out, CA_STATE, msg->sender);
+		if (a && t->len <= sizeof(a->data)) {
+			memcpy(a->data, t->v, t->len);
+			a->len = t->len;
+		}
+		return;
+	}
 	default:
 		return;
 	}
@@ -439,6 +453,11 @@ void cluster_tick(struct cluster *c, uint64_t now, struct cluster_actions *out)
 		struct tlv_any t = {.kind = K_HB, .u.hb = &hb};
 		pack_put(c, CA_SEND_ALL, 0, &t, out);
 		c->stats.heartbeats_sent++;
+		if (c->state_len) {
+			struct tlv_any st = {.kind = K_STATE, .u.state = c};
+			pack_put(c, CA_SEND_ALL, 0, &st, out);
+			c->stats.states_sent++;
+		}
 	}
 	rbcast_tick(c->rb, now, &c->rba);
 	on_rb_actions(c, hb_due, out);
@@ -450,6 +469,26 @@ uint64_t cluster_next_deadline(const struct cluster *c)
 	uint64_t m = member_next_deadline(c->m);
 	uint64_t r = rbcast_next_deadline(c->rb);
 	return m < r ? m : r;
+}
+
+int cluster_set_state(struct cluster *c, const uint8_t *data, size_t len)
+{
+	if (len > sizeof(c->state)) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (len)
+		memcpy(c->state, data, len);
+	c->state_len = len;
+	return 0;
+}
+
+void cluster_push_state(struct cluster *c, uint32_t node, struct cluster_actions *out)
+{
+	struct tlv_any st = {.kind = K_STATE, .u.state = c};
+	pack_put(c, node ? CA_SEND_TO : CA_SEND_ALL, node, &st, out);
+	c->stats.states_sent++;
+	pack_flush_all(c, out);
 }
 
 void cluster_set_link(struct cluster *c, bool up, uint64_t now, struct cluster_actions *out)

@@ -45,13 +45,14 @@ enum cluster_action_type {
 	CA_OWN_DOWN,	/* our sync link went down */
 	CA_DELIVER,	/* a reliable-broadcast message from node, in its order */
 	CA_OUT_OF_SYNC, /* messages from node were lost for good: resync with it */
+	CA_STATE,	/* node's soft state (cluster_set_state there) arrived */
 };
 
 struct cluster_action {
 	uint8_t type; /* enum cluster_action_type */
 	uint32_t node;
 	uint16_t len;
-	uint8_t data[WIRE_MAX_DATAGRAM]; /* SEND_*: the datagram; DELIVER: the message */
+	uint8_t data[WIRE_MAX_DATAGRAM]; /* SEND_*: the datagram; DELIVER: the message; STATE */
 };
 
 struct cluster_actions {
@@ -82,6 +83,15 @@ int cluster_broadcast(struct cluster *c, const uint8_t *data, size_t len, uint64
 void cluster_tick(struct cluster *c, uint64_t now, struct cluster_actions *out);
 uint64_t cluster_next_deadline(const struct cluster *c);
 
+/*
+ * The soft state every heartbeat carries from now on (at most
+ * WIRE_STATE_MAX bytes; len 0: none). -1/EMSGSIZE.
+ */
+int cluster_set_state(struct cluster *c, const uint8_t *data, size_t len);
+
+/* Send the current state now, without a heartbeat: to node, or to all (node 0). */
+void cluster_push_state(struct cluster *c, uint32_t node, struct cluster_actions *out);
+
 /* Our own sync link state (rtnetlink). */
 void cluster_set_link(struct cluster *c, bool up, uint64_t now, struct cluster_actions *out);
 
@@ -91,7 +101,8 @@ struct cluster_stats {
 	uint64_t malformed_payload; /* authenticated, but TLVs that do not parse */
 	uint64_t heartbeats_sent, heartbeats_received;
 	uint64_t naks_sent, naks_received, gones_sent;
-	uint64_t data_sent, data_resent; /* TLV_RB_DATA: new and resent */
+	uint64_t data_sent, data_resent;       /* TLV_RB_DATA: new and resent */
+	uint64_t states_sent, states_received; /* TLV_STATE */
 };
 
 /*

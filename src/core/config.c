@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -59,7 +60,7 @@ struct parser {
 	int kind_line[KINDS_MAX]; /* first line of each non-repeatable kind */
 	/* output */
 	struct config c;
-	size_t cap_ifaces, cap_entries, cap_proxies;
+	size_t cap_ifaces, cap_entries, cap_proxies, cap_vips;
 	/* the first error */
 	bool failed;
 	int err_line;
@@ -654,6 +655,343 @@ static int cluster_end(struct parser *p)
 	return 0;
 }
 
+/* ---- [VIP NAME] ---- */
+
+enum {
+	V_ADDR,
+	V_IFACE,
+	V_PRIO,
+	V_PREEMPT,
+	V_PDELAY,
+	V_TRACK,
+	V_VMAC,
+	V_VRID,
+	V_GROUP,
+	V_ANNOUNCE,
+	V_ACOUNT,
+	V_AIVL,
+	V_REFRESH,
+	V_FLUSH,
+	V_NOTIFY
+};
+static const char *const vip_keys[] = {
+    "Address",	       "Interface",	 "Priority",	  "Preempt",
+    "PreemptDelay",    "TrackInterface", "VirtualMAC",	  "VRID",
+    "Group",	       "Announce",	 "AnnounceCount", "AnnounceInterval",
+    "RefreshInterval", "FlushHosts",	 "NotifyScript",  NULL};
+static const char *const announce_words[] = {"garp", "vmac", "targeted", "flush", NULL};
+
+static const char *vip_key(size_t i)
+{
+	return i < sizeof(vip_keys) / sizeof(vip_keys[0]) ? vip_keys[i] : NULL;
+}
+
+/* Names of VIPs and groups: as interface names, up to 31 characters. */
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= CONF_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.:-", *s))
+			return false;
+	return true;
+}
+#define VIP_NAME_RULE "1 to 31 characters from A-Z a-z 0-9 _ . : -"
+
+static int vip_begin(struct parser *p, const char *name)
+{
+	if (!valid_name(name))
+		return fail(p, p->line, "[VIP %s]: \"%s\" is not a VIP name; expected %s", name,
+			    name, VIP_NAME_RULE);
+	for (size_t i = 0; i < p->c.n_vips; i++)
+		if (strcmp(p->c.vips[i].name, name) == 0)
+			return fail(
+			    p, p->line,
+			    "duplicate section [VIP %s]; the first is at line %d; give each "
+			    "VIP one section",
+			    name, p->c.vips[i].line);
+	if (grow(p, (void **)&p->c.vips, &p->cap_vips, p->c.n_vips, sizeof(*p->c.vips)) < 0)
+		return -1;
+	struct conf_vip *x = &p->c.vips[p->c.n_vips++];
+	memset(x, 0, sizeof(*x));
+	snprintf(x->name, sizeof(x->name), "%s", name);
+	snprintf(x->group, sizeof(x->group), "%s", name);
+	x->priority = 100;
+	x->preempt = true;
+	x->announce_count = 3;
+	x->announce_interval_ms = 100;
+	x->line = p->line;
+	return 0;
+}
+
+/* Space- or comma-separated IPv4 unicast addresses into out (at most cap). */
+static int address_list(struct parser *p, const char *key, const char *v, uint32_t *out, size_t cap,
+			size_t *n_out)
+{
+	const char *s = v, *w;
+	size_t n;
+	*n_out = 0;
+	while ((w = next_word(&s, &n))) {
+		char word[IP4_STRLEN] = "";
+		uint32_t ip;
+		if (n < sizeof(word))
+			memcpy(word, w, n);
+		const char *why = NULL;
+		if (n >= sizeof(word) || ip4_parse(word, &ip) < 0 || (why = ip_refusal(ip)))
+			return fail(p, p->line,
+				    "%s: \"%.*s\" is %s; expected unicast IPv4 addresses, "
+				    "separated by spaces or commas",
+				    key, (int)n, w, why ? why : "not an IPv4 address");
+		for (size_t i = 0; i < *n_out; i++)
+			if (out[i] == ip)
+				return fail(p, p->line, "%s: %s is listed twice", key, word);
+		if (*n_out == cap)
+			return fail(p, p->line, "%s: more than %zu addresses", key, cap);
+		out[(*n_out)++] = ip;
+	}
+	if (*n_out == 0)
+		return fail(p, p->line, "%s: expected at least one IPv4 address", key);
+	return 0;
+}
+
+static int vip_set(struct parser *p, size_t i, const char *v)
+{
+	struct conf_vip *x = &p->c.vips[p->c.n_vips - 1];
+	unsigned long long n = 0;
+	const char *s, *w;
+	size_t len;
+	int k;
+	switch (i) {
+	case V_ADDR: {
+		const char *why = NULL;
+		if (ip4_prefix_parse(v, true, &x->addr) < 0 || x->addr.len < 8 ||
+		    (why = ip_refusal(x->addr.addr)))
+			return fail(
+			    p, p->line,
+			    "Address: \"%s\" is %s; expected an IPv4 address with its prefix "
+			    "length (/8 to /32), such as 198.18.0.100/24",
+			    v, why ? why : "not an address with a prefix length");
+		return 0;
+	}
+	case V_IFACE:
+		if (!valid_ifname(v))
+			return fail(p, p->line,
+				    "Interface: expected the name of an [Interface] section, got "
+				    "\"%s\"",
+				    v);
+		snprintf(x->iface, sizeof(x->iface), "%s", v);
+		return 0;
+	case V_PRIO:
+		if (number(p, "Priority", v, 1, 254, &n) < 0)
+			return -1;
+		x->priority = (uint8_t)n;
+		return 0;
+	case V_PREEMPT:
+		if ((k = word_index(yes_no, v)) < 0)
+			return bad_word(p, "Preempt", yes_no, v);
+		x->preempt = k == 0;
+		return 0;
+	case V_PDELAY:
+		if (config_duration(v, &x->preempt_delay_ms) < 0 || x->preempt_delay_ms > 3600000)
+			return fail(p, p->line,
+				    "PreemptDelay: expected a duration up to 1h, such as 0, 500ms "
+				    "or 30s, got \"%s\"",
+				    v);
+		return 0;
+	case V_TRACK:
+		s = v;
+		while ((w = next_word(&s, &len))) {
+			char name[CONF_IFNAMSIZ] = "";
+			if (len < sizeof(name))
+				memcpy(name, w, len);
+			if (len >= sizeof(name) || !valid_ifname(name))
+				return fail(
+				    p, p->line,
+				    "TrackInterface: \"%.*s\" is not a device name; expected "
+				    "%s",
+				    (int)len, w, NAME_RULE);
+			if (x->n_track == CONF_MAX_TRACK)
+				return fail(p, p->line, "TrackInterface: more than %d devices",
+					    CONF_MAX_TRACK);
+			snprintf(x->track[x->n_track++], CONF_IFNAMSIZ, "%s", name);
+		}
+		if (x->n_track == 0)
+			return fail(p, p->line, "TrackInterface: expected device names");
+		return 0;
+	case V_VMAC:
+		if ((k = word_index(yes_no, v)) < 0)
+			return bad_word(p, "VirtualMAC", yes_no, v);
+		x->vmac = k == 0;
+		return 0;
+	case V_VRID:
+		if (number(p, "VRID", v, 1, 255, &n) < 0)
+			return -1;
+		x->vrid = (uint8_t)n;
+		return 0;
+	case V_GROUP:
+		if (!valid_name(v))
+			return fail(p, p->line, "Group: \"%s\" is not a group name; expected %s", v,
+				    VIP_NAME_RULE);
+		snprintf(x->group, sizeof(x->group), "%s", v);
+		return 0;
+	case V_ANNOUNCE:
+		s = v;
+		x->announce = 0;
+		while ((w = next_word(&s, &len))) {
+			char word[16] = "";
+			if (len < sizeof(word))
+				memcpy(word, w, len);
+			if ((k = word_index(announce_words, word)) < 0)
+				return fail(p, p->line,
+					    "Announce: \"%.*s\" is not a method; expected some of "
+					    "garp, vmac, targeted, flush",
+					    (int)len, w);
+			x->announce |= (uint8_t)(1u << k);
+		}
+		if (x->announce == 0)
+			return fail(p, p->line,
+				    "Announce: expected some of garp, vmac, targeted, flush");
+		return 0;
+	case V_ACOUNT:
+		if (number(p, "AnnounceCount", v, 0, 100, &n) < 0)
+			return -1;
+		x->announce_count = (uint32_t)n;
+		return 0;
+	case V_AIVL:
+		if (config_duration(v, &x->announce_interval_ms) < 0 ||
+		    x->announce_interval_ms < 1 || x->announce_interval_ms > 60000)
+			return fail(
+			    p, p->line,
+			    "AnnounceInterval: expected a duration from 1ms to 60s, such as "
+			    "100ms, got \"%s\"",
+			    v);
+		return 0;
+	case V_REFRESH:
+		if (config_duration(v, &x->refresh_interval_ms) < 0 ||
+		    (x->refresh_interval_ms && x->refresh_interval_ms < 100) ||
+		    x->refresh_interval_ms > 86400000)
+			return fail(p, p->line,
+				    "RefreshInterval: expected 0 (off) or a duration from 100ms to "
+				    "24h, such as 30s, got \"%s\"",
+				    v);
+		return 0;
+	case V_FLUSH:
+		return address_list(p, "FlushHosts", v, x->flush_hosts, CONF_MAX_FLUSH_HOSTS,
+				    &x->n_flush_hosts);
+	case V_NOTIFY:
+		if (v[0] != '/')
+			return fail(
+			    p, p->line,
+			    "NotifyScript: expected an absolute path (starting with /), got "
+			    "\"%s\"",
+			    v);
+		if (strlen(v) >= sizeof(x->notify))
+			return fail(p, p->line, "NotifyScript: the path is longer than %zu bytes",
+				    sizeof(x->notify) - 1);
+		snprintf(x->notify, sizeof(x->notify), "%s", v);
+		return 0;
+	}
+	return -1;
+}
+
+static int vip_end(struct parser *p)
+{
+	struct conf_vip *x = &p->c.vips[p->c.n_vips - 1];
+	if (!p->seen[V_ADDR])
+		return fail(p, p->sect_line,
+			    "[VIP %s] has no Address=; expected the address and its prefix length, "
+			    "such as Address=198.18.0.100/24",
+			    x->name);
+	if (!p->seen[V_IFACE])
+		return fail(
+		    p, p->sect_line,
+		    "[VIP %s] has no Interface=; expected the [Interface] the address lives "
+		    "on",
+		    x->name);
+	if (x->vmac && !x->vrid)
+		return fail(p, p->sect_line,
+			    "[VIP %s] has VirtualMAC=yes but no VRID=; the virtual MAC is "
+			    "00:00:5e:00:01:VRID, so give a VRID from 1 to 255",
+			    x->name);
+	if (!p->seen[V_ANNOUNCE]) {
+		x->announce = ANN_GARP | ANN_TARGETED;
+		if (x->vmac)
+			x->announce |= ANN_VMAC;
+		if (x->n_flush_hosts)
+			x->announce |= ANN_FLUSH;
+	}
+	if ((x->announce & ANN_VMAC) && !x->vmac)
+		return fail(p, p->seen[V_ANNOUNCE],
+			    "Announce: vmac needs VirtualMAC=yes in [VIP %s]", x->name);
+	if ((x->announce & ANN_FLUSH) && !x->n_flush_hosts)
+		return fail(p, p->seen[V_ANNOUNCE], "Announce: flush needs FlushHosts= in [VIP %s]",
+			    x->name);
+	return 0;
+}
+
+/* ---- [Flush] ---- */
+
+enum { F_KEY, F_PORT, F_COUNT, F_INTERVAL };
+static const char *const flush_keys[] = {"KeyFile", "Port", "Count", "Interval", NULL};
+
+static const char *flush_key(size_t i)
+{
+	return i < sizeof(flush_keys) / sizeof(flush_keys[0]) ? flush_keys[i] : NULL;
+}
+
+static int flush_begin(struct parser *p, const char *name)
+{
+	(void)name;
+	p->c.flush.present = true;
+	p->c.flush.line = p->line;
+	return 0;
+}
+
+static int flush_set(struct parser *p, size_t i, const char *v)
+{
+	struct conf_flush *f = &p->c.flush;
+	unsigned long long n = 0;
+	switch (i) {
+	case F_KEY:
+		if (v[0] != '/' || strlen(v) >= sizeof(f->key_file))
+			return fail(p, p->line,
+				    "KeyFile: expected an absolute path (starting with /) of at "
+				    "most %zu bytes, got \"%s\"",
+				    sizeof(f->key_file) - 1, v);
+		snprintf(f->key_file, sizeof(f->key_file), "%s", v);
+		return 0;
+	case F_PORT:
+		if (number(p, "Port", v, 1, 65535, &n) < 0)
+			return -1;
+		f->port = (uint16_t)n;
+		return 0;
+	case F_COUNT:
+		if (number(p, "Count", v, 1, 100, &n) < 0)
+			return -1;
+		f->count = (uint32_t)n;
+		return 0;
+	case F_INTERVAL:
+		if (config_duration(v, &f->interval_ms) < 0 || f->interval_ms < 10 ||
+		    f->interval_ms > 60000)
+			return fail(p, p->line,
+				    "Interval: expected a duration from 10ms to 60s, such as 1s, "
+				    "got \"%s\"",
+				    v);
+		return 0;
+	}
+	return -1;
+}
+
+static int flush_end(struct parser *p)
+{
+	if (!p->seen[F_KEY])
+		return fail(p, p->sect_line,
+			    "[Flush] has no KeyFile=; flush requests are authenticated with a key "
+			    "the hosts share (make one with `arpha keygen FILE`)");
+	return 0;
+}
+
 /* ---- the sections ---- */
 
 static const struct section_kind section_kinds[] = {
@@ -663,6 +1001,8 @@ static const struct section_kind section_kinds[] = {
     {"ARPEntry", "ARPEntry", false, true, entry_key, entry_begin, entry_set, entry_end},
     {"ProxyARP", "ProxyARP", false, true, proxy_key, proxy_begin, proxy_set, proxy_end},
     {"Cluster", "Cluster", false, false, cluster_key, cluster_begin, cluster_set, cluster_end},
+    {"VIP", "VIP NAME", true, true, vip_key, vip_begin, vip_set, vip_end},
+    {"Flush", "Flush", false, false, flush_key, flush_begin, flush_set, flush_end},
     {NULL, NULL, false, false, NULL, NULL, NULL, NULL},
 };
 _Static_assert(sizeof(section_kinds) / sizeof(section_kinds[0]) <= KINDS_MAX, "raise KINDS_MAX");
@@ -880,6 +1220,52 @@ static char *read_line(char *str, int num, void *stream)
 	return str;
 }
 
+/* VIPs against the rest of the file, and against each other. */
+static int check_vips(struct parser *p)
+{
+	for (size_t i = 0; i < p->c.n_vips; i++) {
+		const struct conf_vip *x = &p->c.vips[i];
+		if (!p->c.cluster.present)
+			return fail(
+			    p, x->line,
+			    "[VIP %s] needs a [Cluster] section: ownership is decided among "
+			    "the nodes of a cluster",
+			    x->name);
+		if (!config_iface(&p->c, x->iface))
+			return fail(p, x->line, "[VIP %s] Interface=%s: there is no [Interface %s]",
+				    x->name, x->iface, x->iface);
+		if (x->n_flush_hosts && !p->c.flush.present)
+			return fail(p, x->line,
+				    "[VIP %s] has FlushHosts= but there is no [Flush] section with "
+				    "the key to sign the requests",
+				    x->name);
+		for (size_t j = 0; j < i; j++) {
+			const struct conf_vip *y = &p->c.vips[j];
+			if (x->addr.addr == y->addr.addr)
+				return fail(p, x->line,
+					    "[VIP %s] has the address of [VIP %s] at line %d",
+					    x->name, y->name, y->line);
+			if (x->vmac && y->vmac && x->vrid == y->vrid &&
+			    strcmp(x->iface, y->iface) == 0 && strcmp(x->group, y->group) != 0)
+				return fail(
+				    p, x->line,
+				    "[VIP %s] uses VRID %u on %s, as [VIP %s] at line %d does "
+				    "in another group; a virtual MAC can follow one owner only",
+				    x->name, x->vrid, x->iface, y->name, y->line);
+			if (strcmp(x->group, y->group) == 0 &&
+			    (x->priority != y->priority || x->preempt != y->preempt ||
+			     x->preempt_delay_ms != y->preempt_delay_ms))
+				return fail(
+				    p, x->line,
+				    "[VIP %s] is in group %s with [VIP %s] (line %d) but has "
+				    "another Priority=, Preempt= or PreemptDelay=; a group has "
+				    "one owner, so give its VIPs the same",
+				    x->name, x->group, y->name, y->line);
+		}
+	}
+	return 0;
+}
+
 /* Checks that need the whole file. */
 static int check_names(struct parser *p)
 {
@@ -910,7 +1296,7 @@ static int check_names(struct parser *p)
 					    "[ProxyARP] Interfaces=: there is no [Interface %s]",
 					    x->ifaces[j]);
 	}
-	return 0;
+	return check_vips(p);
 }
 
 int config_parse(const char *text, size_t len, const char *fname, struct config *out, char *err,
@@ -934,6 +1320,9 @@ int config_parse(const char *text, size_t len, const char *fname, struct config 
 	p->c.cluster.interval_ms = 100;
 	p->c.cluster.dead_count = 3;
 	p->c.cluster.send_buffer = 256;
+	p->c.flush.port = CONF_DEFAULT_FLUSH_PORT;
+	p->c.flush.count = 5;
+	p->c.flush.interval_ms = 1000;
 
 	int r = ini_parse_stream(read_line, p, on_setting, p);
 	if (r > 0 && (!p->failed || r < p->err_line)) {
@@ -969,6 +1358,7 @@ void config_free(struct config *c)
 	for (size_t i = 0; i < c->n_proxies; i++)
 		free(c->proxies[i].ifaces);
 	free(c->proxies);
+	free(c->vips);
 	free(c->entries);
 	free(c->ifaces);
 	memset(c, 0, sizeof(*c));

@@ -67,6 +67,47 @@ struct conf_cluster {
 	int line;	      /* line of the section header */
 };
 
+#define CONF_NAME_MAX		32 /* [VIP NAME], Group=: up to 31 characters */
+#define CONF_MAX_TRACK		8
+#define CONF_MAX_FLUSH_HOSTS	32
+#define CONF_DEFAULT_FLUSH_PORT 7411
+
+/* Announce= methods */
+enum { ANN_GARP = 1, ANN_VMAC = 2, ANN_TARGETED = 4, ANN_FLUSH = 8 };
+
+/* [VIP NAME]: an address one node of the cluster holds at a time (see core/vip.h). */
+struct conf_vip {
+	char name[CONF_NAME_MAX];
+	struct ip4_prefix addr;			   /* Address=: the address and its prefix length */
+	char iface[CONF_IFNAMSIZ];		   /* Interface=: an [Interface] name */
+	uint8_t priority;			   /* Priority=, 1..254, default 100 */
+	bool preempt;				   /* Preempt=, default yes */
+	uint32_t preempt_delay_ms;		   /* PreemptDelay=, default 0 */
+	char track[CONF_MAX_TRACK][CONF_IFNAMSIZ]; /* TrackInterface=: devices */
+	size_t n_track;
+	bool vmac;				    /* VirtualMAC=, default no */
+	uint8_t vrid;				    /* VRID=, 1..255 (0: not given) */
+	char group[CONF_NAME_MAX];		    /* Group=, default the VIP's name */
+	uint8_t announce;			    /* Announce=: ANN_* (default: all that apply) */
+	uint32_t announce_count;		    /* AnnounceCount=, default 3 */
+	uint32_t announce_interval_ms;		    /* AnnounceInterval=, default 100ms */
+	uint32_t refresh_interval_ms;		    /* RefreshInterval=, default 0 (off) */
+	uint32_t flush_hosts[CONF_MAX_FLUSH_HOSTS]; /* FlushHosts= */
+	size_t n_flush_hosts;
+	char notify[256]; /* NotifyScript=: absolute path, "" none */
+	int line;
+};
+
+/* [Flush]: how flush requests are sent to the hosts of FlushHosts=. */
+struct conf_flush {
+	bool present;
+	char key_file[256];   /* KeyFile= */
+	uint16_t port;	      /* Port=, default CONF_DEFAULT_FLUSH_PORT */
+	uint32_t count;	      /* Count=, default 5 */
+	uint32_t interval_ms; /* Interval=, default 1s */
+	int line;
+};
+
 struct config {
 	/* [Daemon] */
 	char control_socket[CONF_PATH_MAX]; /* ControlSocket= */
@@ -85,6 +126,11 @@ struct config {
 	size_t n_proxies;
 	/* [Cluster] */
 	struct conf_cluster cluster;
+	/* [VIP NAME], repeatable */
+	struct conf_vip *vips;
+	size_t n_vips;
+	/* [Flush] */
+	struct conf_flush flush;
 };
 
 /*

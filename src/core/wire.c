@@ -445,6 +445,18 @@ int wire_put_rb_gone(struct tlv_writer *w, const struct wire_rb_gone *g)
 	return 0;
 }
 
+int wire_put_state(struct tlv_writer *w, const uint8_t *data, size_t len)
+{
+	if (len > WIRE_STATE_MAX)
+		return -1;
+	uint8_t *v = tlv_begin(w, TLV_STATE, len);
+	if (v == NULL)
+		return -1;
+	if (len)
+		memcpy(v, data, len);
+	return 0;
+}
+
 int wire_get_heartbeat(const struct tlv *t, struct wire_heartbeat *hb)
 {
 	if (t->type != TLV_HEARTBEAT || t->len < HB_FIXED)

@@ -30,15 +30,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_VERSION 1
-#define WIRE_F_ENCRYPTED 0x01
-#define WIRE_HDR_LEN 28
-#define WIRE_TAG_LEN 16
-#define WIRE_KEY_LEN 32
-#define WIRE_MAX_DATAGRAM 1472 /* 1500 - IPv4 20 - UDP 8 */
-#define WIRE_MAX_PAYLOAD (WIRE_MAX_DATAGRAM - WIRE_HDR_LEN - WIRE_TAG_LEN)
-#define WIRE_MAX_PEERS 64        /* nodes a receiver keeps replay state for */
-#define WIRE_REPLAY_WINDOW 1024  /* sequence numbers tracked: the highest seen and those below */
+#define WIRE_VERSION	   1
+#define WIRE_F_ENCRYPTED   0x01
+#define WIRE_HDR_LEN	   28
+#define WIRE_TAG_LEN	   16
+#define WIRE_KEY_LEN	   32
+#define WIRE_MAX_DATAGRAM  1472 /* 1500 - IPv4 20 - UDP 8 */
+#define WIRE_MAX_PAYLOAD   (WIRE_MAX_DATAGRAM - WIRE_HDR_LEN - WIRE_TAG_LEN)
+#define WIRE_MAX_PEERS	   64	/* nodes a receiver keeps replay state for */
+#define WIRE_REPLAY_WINDOW 1024 /* sequence numbers tracked: the highest seen and those below */
 
 struct wire_key {
 	uint8_t k[WIRE_KEY_LEN];
@@ -69,16 +69,16 @@ size_t wire_seal(struct wire_sender *s, const uint8_t *payload, size_t len, uint
 
 enum wire_reason {
 	WR_OK = 0,
-	WR_TRUNCATED,      /* shorter than header + tag, or than its length says */
+	WR_TRUNCATED, /* shorter than header + tag, or than its length says */
 	WR_BAD_MAGIC,
-	WR_BAD_VERSION,    /* unknown version */
-	WR_BAD_FLAGS,      /* unknown flag bits, or reserved not zero */
-	WR_OVERSIZED,      /* longer than WIRE_MAX_DATAGRAM, or length > WIRE_MAX_PAYLOAD */
-	WR_TRAILING,       /* bytes after the tag */
-	WR_BAD_AUTH,       /* wrong key, or altered on the way */
-	WR_OWN,            /* our own node ID: looped back, or a forger's guess */
-	WR_OLD_EPOCH,      /* an epoch older than the sender's current one */
-	WR_REPLAY,         /* a sequence number already seen, or behind the window */
+	WR_BAD_VERSION,	   /* unknown version */
+	WR_BAD_FLAGS,	   /* unknown flag bits, or reserved not zero */
+	WR_OVERSIZED,	   /* longer than WIRE_MAX_DATAGRAM, or length > WIRE_MAX_PAYLOAD */
+	WR_TRAILING,	   /* bytes after the tag */
+	WR_BAD_AUTH,	   /* wrong key, or altered on the way */
+	WR_OWN,		   /* our own node ID: looped back, or a forger's guess */
+	WR_OLD_EPOCH,	   /* an epoch older than the sender's current one */
+	WR_REPLAY,	   /* a sequence number already seen, or behind the window */
 	WR_TOO_MANY_PEERS, /* more than WIRE_MAX_PEERS senders */
 	WR__COUNT
 };
@@ -115,8 +115,9 @@ enum wire_reason wire_open(struct wire_receiver *r, const uint8_t *buf, size_t l
 enum tlv_type {
 	TLV_HEARTBEAT = 1, /* struct wire_heartbeat */
 	TLV_RB_DATA = 2,   /* struct wire_rb_data: a reliable-broadcast message */
-	TLV_RB_NAK = 3,    /* struct wire_rb_nak: please send these again */
+	TLV_RB_NAK = 3,	   /* struct wire_rb_nak: please send these again */
 	TLV_RB_GONE = 4,   /* struct wire_rb_gone: those are no longer held */
+	TLV_STATE = 5,	   /* the sender's soft state (opaque to this layer, e.g. VIP adverts) */
 };
 
 struct tlv_writer {
@@ -181,6 +182,13 @@ int wire_put_heartbeat(struct tlv_writer *w, const struct wire_heartbeat *hb);
 int wire_put_rb_data(struct tlv_writer *w, const struct wire_rb_data *d);
 int wire_put_rb_nak(struct tlv_writer *w, const struct wire_rb_nak *n);
 int wire_put_rb_gone(struct tlv_writer *w, const struct wire_rb_gone *g);
+
+/*
+ * State: opaque bytes (at most WIRE_STATE_MAX) the layer above repeats in
+ * every heartbeat and may push at once; not reliable, the latest counts.
+ */
+#define WIRE_STATE_MAX 1024
+int wire_put_state(struct tlv_writer *w, const uint8_t *data, size_t len);
 
 /* Decode one TLV's value of the matching type; 0, or -1 if malformed. */
 int wire_get_heartbeat(const struct tlv *t, struct wire_heartbeat *hb);

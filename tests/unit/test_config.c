@@ -383,12 +383,12 @@ static const struct bad bads[] = {
     /* sections */
     {"[Interface lan]\n\n[Interfaces]\n",
      FNAME ":3: unknown section [Interfaces]; expected one of Daemon, ARP, Interface NAME, "
-	   "ARPEntry, ProxyARP, Cluster"},
+	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush"},
     {"[Interface lan]\n[Cluster one]\n",
      FNAME ":2: section [Cluster] takes no name; got [Cluster one]"},
     {"[Interface lan]\n[Clusters]\n",
      FNAME ":2: unknown section [Clusters]; expected one of Daemon, ARP, Interface NAME, "
-	   "ARPEntry, ProxyARP, Cluster"},
+	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush"},
     {"[Interface]\n", FNAME ":1: section [Interface] needs a name: [Interface NAME]"},
     {"[Interface lan]\n[ARP x]\n", FNAME ":2: section [ARP] takes no name; got [ARP x]"},
     {"[Interface lan]\n[Daemon]\n[ARP]\n[daemon]\n",
@@ -734,6 +734,114 @@ static void t_durations(void **state)
 		assert_int_equal(config_duration(bad[i], &ms), -1);
 }
 
+#define CLUSTER "[Cluster]\nNodeID=1\nInterface=sync0\nKeyFile=/k\nGroup=239.1.1.1\n"
+
+static void t_vip(void **state)
+{
+	struct config c;
+	parse_ok(IFACE CLUSTER "[VIP outside]\nAddress=198.18.0.100/24\nInterface=lan\n"
+			       "[VIP inside]\nAddress=198.18.1.1/24\nInterface=lan\nPriority=200\n"
+			       "Preempt=no\nPreemptDelay=2s\nTrackInterface=eth1, eth2\n"
+			       "VirtualMAC=yes\nVRID=7\nGroup=fw\nAnnounceCount=5\n"
+			       "AnnounceInterval=20ms\nRefreshInterval=30s\n"
+			       "FlushHosts=198.18.0.5 198.18.0.6\nNotifyScript=/usr/bin/true\n"
+			       "[Flush]\nKeyFile=/f\nPort=9\nCount=2\nInterval=500ms\n",
+		 &c);
+	assert_int_equal(c.n_vips, 2);
+	const struct conf_vip *a = &c.vips[0], *b = &c.vips[1];
+	assert_string_equal(a->name, "outside");
+	assert_string_equal(a->group, "outside");
+	assert_int_equal(a->addr.addr, 0xc6120064);
+	assert_int_equal(a->addr.len, 24);
+	assert_int_equal(a->priority, 100);
+	assert_true(a->preempt);
+	assert_int_equal(a->preempt_delay_ms, 0);
+	assert_int_equal(a->announce, ANN_GARP | ANN_TARGETED);
+	assert_int_equal(a->announce_count, 3);
+	assert_int_equal(a->announce_interval_ms, 100);
+	assert_int_equal(a->refresh_interval_ms, 0);
+	assert_false(a->vmac);
+	assert_int_equal(b->priority, 200);
+	assert_false(b->preempt);
+	assert_int_equal(b->preempt_delay_ms, 2000);
+	assert_int_equal(b->n_track, 2);
+	assert_string_equal(b->track[1], "eth2");
+	assert_true(b->vmac);
+	assert_int_equal(b->vrid, 7);
+	assert_string_equal(b->group, "fw");
+	assert_int_equal(b->announce, ANN_GARP | ANN_TARGETED | ANN_VMAC | ANN_FLUSH);
+	assert_int_equal(b->announce_count, 5);
+	assert_int_equal(b->announce_interval_ms, 20);
+	assert_int_equal(b->refresh_interval_ms, 30000);
+	assert_int_equal(b->n_flush_hosts, 2);
+	assert_string_equal(b->notify, "/usr/bin/true");
+	assert_true(c.flush.present);
+	assert_int_equal(c.flush.port, 9);
+	assert_int_equal(c.flush.count, 2);
+	assert_int_equal(c.flush.interval_ms, 500);
+	config_free(&c);
+
+	parse_ok(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nAnnounce=garp\n",
+		 &c);
+	assert_int_equal(c.vips[0].announce, ANN_GARP);
+	assert_false(c.flush.present);
+	assert_int_equal(c.flush.port, CONF_DEFAULT_FLUSH_PORT);
+	config_free(&c);
+}
+
+static void t_vip_errors(void **state)
+{
+	/* IFACE is one line, CLUSTER five */
+	parse_err(IFACE "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n",
+		  FNAME ":2: [VIP a] needs a [Cluster] section: ownership is decided among the "
+			"nodes of a cluster");
+	parse_err(IFACE CLUSTER "[VIP a]\nInterface=lan\n",
+		  FNAME ":7: [VIP a] has no Address=; expected the address and its prefix "
+			"length, such as Address=198.18.0.100/24");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100\n",
+		  FNAME ":8: Address: \"198.18.0.100\" is not an address with a prefix length; "
+			"expected an IPv4 address with its prefix length (/8 to /32), such as "
+			"198.18.0.100/24");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=wan\n",
+		  FNAME ":7: [VIP a] Interface=wan: there is no [Interface wan]");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nPriority=255\n",
+		  FNAME ":10: Priority: expected a whole number from 1 to 254, got \"255\"");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nVirtualMAC=yes\n",
+		  FNAME ":7: [VIP a] has VirtualMAC=yes but no VRID=; the virtual MAC is "
+			"00:00:5e:00:01:VRID, so give a VRID from 1 to 255");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"Announce=garp shout\n",
+		  FNAME ":10: Announce: \"shout\" is not a method; expected some of garp, vmac, "
+			"targeted, flush");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"Announce=flush\n",
+		  FNAME ":10: Announce: flush needs FlushHosts= in [VIP a]");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"FlushHosts=198.18.0.5\n",
+		  FNAME ":7: [VIP a] has FlushHosts= but there is no [Flush] section with the "
+			"key to sign the requests");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"[VIP b]\nAddress=198.18.0.100/24\nInterface=lan\n",
+		  FNAME ":10: [VIP b] has the address of [VIP a] at line 7");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nGroup=g\n"
+				"[VIP b]\nAddress=198.18.0.101/24\nInterface=lan\nGroup=g\n"
+				"Priority=7\n",
+		  FNAME ":11: [VIP b] is in group g with [VIP a] (line 7) but has another "
+			"Priority=, Preempt= or PreemptDelay=; a group has one owner, so give its "
+			"VIPs the same");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"[VIP a]\n",
+		  FNAME ":10: duplicate section [VIP a]; the first is at line 7; give each VIP "
+			"one section");
+	parse_err(IFACE CLUSTER "[Flush]\nPort=1\n",
+		  FNAME ":7: [Flush] has no KeyFile=; flush requests are authenticated with a "
+			"key the hosts share (make one with `arpha keygen FILE`)");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"NotifyScript=notify.sh\n",
+		  FNAME ":10: NotifyScript: expected an absolute path (starting with /), got "
+			"\"notify.sh\"");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -751,6 +859,8 @@ int main(void)
 	    cmocka_unit_test(t_cluster),
 	    cmocka_unit_test(t_cluster_errors),
 	    cmocka_unit_test(t_durations),
+	    cmocka_unit_test(t_vip),
+	    cmocka_unit_test(t_vip_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
