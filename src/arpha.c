@@ -12,6 +12,7 @@
 #include "arpha_build.h"
 #include "core/config.h"
 #include "os/control.h"
+#include "os/flushreq.h"
 #include "os/keyfile.h"
 #include "os/util.h"
 #include "os/vendor.h"
@@ -25,8 +26,12 @@ static void usage(FILE *f)
 	    "  arp flush [IFACE]  remove dynamic entries (all interfaces without IFACE)\n"
 	    "  announce IFACE     send gratuitous ARP for IFACE's addresses and published entries\n"
 	    "  stats              counters by interface and reason\n"
+	    "  cluster            the cluster's members and counters\n"
+	    "  vip                each VIP: address, state, owner, priority, last change\n"
 	    "  vendor MAC         the vendor registered for MAC (offline, from ieee-data)\n"
 	    "  keygen [FILE]      a new cluster key, to FILE or standard output (mode 0600)\n"
+	    "  flush-request [-k KEY] [-p PORT] [-n N] [-i MS] [-a ADDR]... HOST...\n"
+	    "                     ask arpha-flushd on HOSTs to flush their ARP cache\n"
 	    "options:\n"
 	    "  -j         JSON output for scripts\n"
 	    "  -s SOCKET  arphad's control socket (default %s)\n"
@@ -43,7 +48,7 @@ static bool valid(int argc, char **argv)
 		       (strcmp(argv[1], "show") == 0 || strcmp(argv[1], "flush") == 0);
 	if (strcmp(argv[0], "announce") == 0)
 		return argc == 2;
-	if (strcmp(argv[0], "stats") == 0)
+	if (strcmp(argv[0], "stats") == 0 || strcmp(argv[0], "vip") == 0)
 		return argc == 1;
 	if (strcmp(argv[0], "cluster") == 0)
 		return argc == 1 || (argc == 4 && strcmp(argv[1], "test-traffic") == 0);
@@ -78,6 +83,8 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (argc >= 1 && strcmp(argv[0], "vendor") == 0)
 		return vendor_main(argc, argv, json);
+	if (argc >= 1 && strcmp(argv[0], "flush-request") == 0)
+		return flushreq_cli(argc, argv);
 	if (argc >= 1 && strcmp(argv[0], "keygen") == 0) {
 		if (argc > 2) {
 			usage(stderr);

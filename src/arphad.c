@@ -17,10 +17,13 @@
 #include <unistd.h>
 
 #include "arpha_build.h"
+#include "arphad.h"
 #include "core/arp_engine.h"
 #include "core/cluster.h"
 #include "core/config.h"
+#include "failover.h"
 #include "os/control.h"
+#include "os/flushreq.h"
 #include "os/keyfile.h"
 #include "os/log.h"
 #include "os/netlink.h"
@@ -30,51 +33,12 @@
 #include "os/udp.h"
 #include "os/util.h"
 
-#define MAX_ADDRS	 256
 #define RX_BATCH	 256
 #define CONFIG_MAX_BYTES (4u << 20)
 
-struct mif {
-	const struct conf_iface *conf;
-	uint32_t ifindex; /* 0 while the device is absent */
-	bool up;
-	int fd;
-	struct event *ev;
-	struct daemon *d;
-	uint64_t send_errors;
-};
-
-struct daemon {
-	struct config cfg;
-	const char *cfg_path;
-	struct event_base *base;
-	struct arp_engine *eng;
-	struct nl *nl;
-	struct nft_guard *guard;
-	struct mif *ifs;
-	size_t n_ifs;
-	struct event *nl_ev, *timer, *ctl_ev;
-	struct event *sigs[3];
-	int ctl_fd;
-	struct actions acts;
-	uint64_t neigh_errors;
-	/* [Cluster] */
-	struct cluster *cl;
-	struct udp *udp;
-	struct event *udp_ev;
-	struct cluster_actions cacts;
-	uint32_t sync_ifindex;
-	struct node_addr addrs[WIRE_MAX_PEERS];
-	size_t n_addrs;
-	uint64_t udp_errors;
-	/* `arpha cluster test-traffic`: messages broadcast on a timer */
-	struct event *traffic_ev;
-	uint32_t traffic_period_ms, traffic_left, traffic_sent;
-};
-
 /* ---- carrying out actions ---- */
 
-static struct mif *mif_by_index(struct daemon *d, uint32_t ifindex)
+struct mif *mif_by_index(struct daemon *d, uint32_t ifindex)
 {
 	for (size_t i = 0; i < d->n_ifs; i++)
 		if (d->ifs[i].ifindex && d->ifs[i].ifindex == ifindex)
@@ -82,7 +46,7 @@ static struct mif *mif_by_index(struct daemon *d, uint32_t ifindex)
 	return NULL;
 }
 
-static struct mif *mif_by_name(struct daemon *d, const char *name)
+struct mif *mif_by_name(struct daemon *d, const char *name)
 {
 	for (size_t i = 0; i < d->n_ifs; i++)
 		if (strcmp(d->ifs[i].conf->name, name) == 0 ||
@@ -91,7 +55,7 @@ static struct mif *mif_by_name(struct daemon *d, const char *name)
 	return NULL;
 }
 
-static void apply(struct daemon *d)
+void apply(struct daemon *d)
 {
 	struct actions *a = &d->acts;
 	char ip[IP4_STRLEN];
@@ -109,6 +73,9 @@ static void apply(struct daemon *d)
 			}
 			break;
 		case ACT_NEIGH_SET:
+			if (d->fo && act->u.neigh.kind != NEIGH_PERMANENT)
+				failover_on_neigh(d, act->ifindex, act->u.neigh.ip,
+						  &act->u.neigh.mac);
 			if (nl_neigh_set(d->nl, act->ifindex, act->u.neigh.ip, &act->u.neigh.mac,
 					 act->u.neigh.kind == NEIGH_PERMANENT) < 0 &&
 			    d->neigh_errors++ % 1000 == 0)
@@ -135,13 +102,14 @@ static void apply(struct daemon *d)
 	actions_reset(a);
 }
 
-static void apply_cluster(struct daemon *d);
-
-static void arm_timer(struct daemon *d)
+void arm_timer(struct daemon *d)
 {
 	uint64_t next = arp_engine_next_deadline(d->eng);
 	if (d->cl) {
 		uint64_t c = cluster_next_deadline(d->cl);
+		if (c < next)
+			next = c;
+		c = failover_next_deadline(d);
 		if (c < next)
 			next = c;
 	}
@@ -164,6 +132,11 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	if (d->cl) {
 		cluster_tick(d->cl, now, &d->cacts);
 		apply_cluster(d);
+		failover_tick(d, now);
+		if (d->stopping && failover_stopped(d, now)) {
+			event_base_loopexit(d->base, NULL);
+			return;
+		}
 	}
 	arm_timer(d);
 }
@@ -190,7 +163,7 @@ static void learn_node_addr(struct daemon *d, uint32_t node, uint32_t addr)
 		d->addrs[d->n_addrs++] = (struct node_addr){node, addr};
 }
 
-static void apply_cluster(struct daemon *d)
+void apply_cluster(struct daemon *d)
 {
 	struct cluster_actions *a = &d->cacts;
 	char ip[IP4_STRLEN];
@@ -210,6 +183,7 @@ static void apply_cluster(struct daemon *d)
 		case CA_NODE_UP:
 			log_notice("event=node_up node=%u address=%s", act->node,
 				   ip4_fmt(node_addr(d, act->node), ip));
+			failover_on_node_up(d, act->node);
 			break;
 		case CA_NODE_DOWN:
 			log_notice("event=node_down node=%u address=%s", act->node,
@@ -219,13 +193,19 @@ static void apply_cluster(struct daemon *d)
 			log_warnx("event=sync_link_down device=%s: no node will be declared dead "
 				  "until it is back",
 				  d->cfg.cluster.device);
+			failover_on_sync_link(d, false);
 			break;
 		case CA_OWN_UP:
 			log_notice("event=sync_link_up device=%s", d->cfg.cluster.device);
+			failover_on_sync_link(d, true);
 			break;
 		case CA_DELIVER:
 			log_debug("event=cluster_message node=%u bytes=%u", act->node,
 				  (unsigned)act->len);
+			failover_on_deliver(d, act->node, act->data, act->len);
+			break;
+		case CA_STATE:
+			failover_on_state(d, act->node, act->data, act->len);
 			break;
 		case CA_OUT_OF_SYNC:
 			log_warnx("event=cluster_out_of_sync node=%u: messages were lost for good",
@@ -380,7 +360,7 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 
 /* ---- interfaces ---- */
 
-static void refresh_addrs(struct daemon *d, struct mif *m)
+void refresh_addrs(struct daemon *d, struct mif *m)
 {
 	struct ip4_prefix addrs[MAX_ADDRS];
 	size_t n = 0;
@@ -518,6 +498,7 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 				  m->conf->name, m->conf->device);
 			detach(d, m);
 		}
+		failover_on_link(d);
 		break;
 	case NLE_LINK:
 		if (d->cl && ev->ifindex == d->sync_ifindex) {
@@ -530,6 +511,7 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 			if (ev->link.up && !m->up)
 				reinstall_static(d, m);
 			m->up = ev->link.up;
+			failover_on_link(d);
 			break;
 		}
 		for (size_t i = 0; i < d->n_ifs; i++) {
@@ -539,6 +521,7 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 			if (attach(d, m, err, sizeof(err)) < 0)
 				log_warnx("%s", err);
 		}
+		failover_on_link(d);
 		break;
 	}
 }
@@ -640,6 +623,13 @@ static void serve(struct daemon *d, int cfd, char **argv, int argc, bool json)
 		} else {
 			show_cluster(&b, d->cl, d->addrs, d->n_addrs, json, now);
 		}
+	} else if (strcmp(cmd, "vip") == 0 && argc == 1) {
+		if (!d->fo) {
+			sbuf_free(&b);
+			control_error(cfd, "no [VIP] in the configuration");
+			return;
+		}
+		failover_show(d, &b, json, now);
 	} else if (strcmp(cmd, "stats") == 0 && argc == 1) {
 		collect_socket_drops(d);
 		show_stats(&b, d->eng, json);
@@ -656,7 +646,7 @@ static void serve(struct daemon *d, int cfd, char **argv, int argc, bool json)
 usage:
 	sbuf_free(&b);
 	control_error(cfd, "unknown command (expected: arp show [IFACE], arp flush [IFACE], "
-			   "announce IFACE, stats)");
+			   "announce IFACE, stats, cluster, vip)");
 	return;
 no_iface:
 	sbuf_free(&b);
@@ -692,7 +682,16 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			  "configuration");
 		return;
 	}
-	log_notice("stopping on signal %d", (int)sig);
+	if (!d->stopping && d->fo) {
+		log_notice("stopping on signal %d", (int)sig);
+		if (failover_stop(d)) {
+			d->stopping = true; /* the timer ends the loop once they are handed over */
+			arm_timer(d);
+			return;
+		}
+	} else {
+		log_notice("stopping on signal %d", (int)sig);
+	}
 	event_base_loopexit(d->base, NULL);
 }
 
@@ -720,11 +719,14 @@ static void warn_kernel_table_size(const struct config *cfg)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: arphad [-dnV] [-f FILE]\n"
-		   "  -f FILE  configuration (default /etc/arpha/arphad.conf)\n"
-		   "  -d       stay in the foreground and log to stderr\n"
-		   "  -n       check the configuration and exit\n"
-		   "  -V       print the version\n");
+	fprintf(
+	    f,
+	    "usage: arphad [-dnrV] [-f FILE]\n"
+	    "  -f FILE  configuration (default /etc/arpha/arphad.conf)\n"
+	    "  -d       stay in the foreground and log to stderr\n"
+	    "  -n       check the configuration and exit\n"
+	    "  -r       remove the VIP addresses and virtual MACs a killed arphad left, and exit\n"
+	    "  -V       print the version\n");
 }
 
 static void load_config(struct daemon *d)
@@ -746,6 +748,9 @@ static void load_config(struct daemon *d)
 
 static void cleanup(struct daemon *d)
 {
+	failover_free(d);
+	if (d->base)
+		flushreq_cancel_all(d->base);
 	for (size_t i = 0; i < d->n_ifs; i++)
 		if (d->ifs[i].ifindex)
 			detach(d, &d->ifs[i]);
@@ -785,9 +790,9 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.cfg_path = "/etc/arpha/arphad.conf";
 	d.ctl_fd = -1;
-	bool foreground = false, check = false;
+	bool foreground = false, check = false, release = false;
 	int c;
-	while ((c = getopt(argc, argv, "df:nVh")) != -1) {
+	while ((c = getopt(argc, argv, "df:nrVh")) != -1) {
 		switch (c) {
 		case 'd':
 			foreground = true;
@@ -797,6 +802,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			check = true;
+			break;
+		case 'r':
+			release = true;
 			break;
 		case 'V':
 			printf("arphad %s\n", ARPHA_VERSION);
@@ -826,10 +834,33 @@ int main(int argc, char **argv)
 		}
 		sodium_memzero(&key, sizeof(key));
 	}
+	if (d.cfg.flush.present) {
+		struct wire_key key;
+		char kerr[512];
+		if (keyfile_load(d.cfg.flush.key_file, &key, kerr, sizeof(kerr)) < 0) {
+			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.flush.line, kerr);
+			config_free(&d.cfg);
+			return 1;
+		}
+		sodium_memzero(&key, sizeof(key));
+	}
+	if (release) {
+		struct nl *nl = nl_open(false);
+		if (!nl) {
+			fprintf(stderr, "arphad: rtnetlink: %s\n", strerror(errno));
+			config_free(&d.cfg);
+			return 1;
+		}
+		int n = failover_release_leftovers(&d.cfg, nl);
+		nl_close(nl);
+		printf("arphad: removed %d VIP addresses and virtual MACs\n", n);
+		config_free(&d.cfg);
+		return 0;
+	}
 	if (check) {
 		printf("%s: configuration OK (%zu interfaces, %zu ARP entries, %zu proxy ARP "
-		       "networks)\n",
-		       d.cfg_path, d.cfg.n_ifaces, d.cfg.n_entries, d.cfg.n_proxies);
+		       "networks, %zu VIPs)\n",
+		       d.cfg_path, d.cfg.n_ifaces, d.cfg.n_entries, d.cfg.n_proxies, d.cfg.n_vips);
 		config_free(&d.cfg);
 		return 0;
 	}
@@ -875,6 +906,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (d.cfg.cluster.present && cluster_start(&d, err, sizeof(err)) < 0) {
+		log_line(3, err);
+		cleanup(&d);
+		return 1;
+	}
+	if (failover_start(&d, err, sizeof(err)) < 0) {
 		log_line(3, err);
 		cleanup(&d);
 		return 1;

@@ -32,8 +32,8 @@ struct nl *nl_open(bool events)
 	n->seq = (uint32_t)time(NULL);
 	if (events) {
 		n->ev = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (!n->ev ||
-		    mnl_socket_bind(n->ev, RTMGRP_LINK | RTMGRP_IPV4_IFADDR, MNL_SOCKET_AUTOPID) < 0)
+		if (!n->ev || mnl_socket_bind(n->ev, RTMGRP_LINK | RTMGRP_IPV4_IFADDR,
+					      MNL_SOCKET_AUTOPID) < 0)
 			goto fail;
 		int sz = 1 << 20;
 		setsockopt(mnl_socket_get_fd(n->ev), SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
@@ -223,6 +223,106 @@ int nl_addrs(struct nl *n, uint32_t ifindex, struct ip4_prefix *out, size_t cap,
 
 /* ---- neighbours ---- */
 
+/* ---- changing addresses and links ---- */
+
+static int addr_msg(struct nl *n, uint16_t type, uint16_t flags, uint32_t ifindex, uint32_t ip,
+		    uint8_t len, uint32_t ifa_flags, uint32_t lifetime_s)
+{
+	char buf[512];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = len;
+	ifa->ifa_index = ifindex;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	uint32_t be = htonl(ip);
+	mnl_attr_put(nlh, IFA_LOCAL, sizeof(be), &be);
+	mnl_attr_put(nlh, IFA_ADDRESS, sizeof(be), &be);
+	if (type == RTM_NEWADDR && len < 31) {
+		uint32_t bc = htonl(ip | ~ip4_mask(len));
+		mnl_attr_put(nlh, IFA_BROADCAST, sizeof(bc), &bc);
+	}
+	if (ifa_flags)
+		mnl_attr_put_u32(nlh, IFA_FLAGS, ifa_flags);
+	if (lifetime_s) {
+		struct ifa_cacheinfo ci = {.ifa_prefered = lifetime_s, .ifa_valid = lifetime_s};
+		mnl_attr_put(nlh, IFA_CACHEINFO, sizeof(ci), &ci);
+	}
+	return nl_talk(n, nlh, NULL, NULL);
+}
+
+int nl_addr_add(struct nl *n, uint32_t ifindex, uint32_t ip, uint8_t len, bool noprefixroute)
+{
+	if (addr_msg(n, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, ip, len,
+		     noprefixroute ? IFA_F_NOPREFIXROUTE : 0, 0) < 0 &&
+	    errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int nl_addr_lease(struct nl *n, uint32_t ifindex, uint32_t ip, uint8_t len, bool noprefixroute,
+		  uint32_t lifetime_s)
+{
+	return addr_msg(n, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, ifindex, ip, len,
+			noprefixroute ? IFA_F_NOPREFIXROUTE : 0, lifetime_s);
+}
+
+int nl_addr_del(struct nl *n, uint32_t ifindex, uint32_t ip, uint8_t len)
+{
+	if (addr_msg(n, RTM_DELADDR, 0, ifindex, ip, len, 0, 0) < 0 && errno != EADDRNOTAVAIL &&
+	    errno != ENOENT && errno != ENODEV)
+		return -1;
+	return 0;
+}
+
+int nl_macvlan_add(struct nl *n, const char *name, uint32_t parent, const struct mac *mac)
+{
+	char buf[1024];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put_u32(nlh, IFLA_LINK, parent);
+	mnl_attr_put(nlh, IFLA_ADDRESS, MAC_LEN, mac->a);
+	struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "macvlan");
+	struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_u32(nlh, IFLA_MACVLAN_MODE, MACVLAN_MODE_PRIVATE);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, li);
+	return nl_talk(n, nlh, NULL, NULL);
+}
+
+static int link_msg(struct nl *n, uint16_t type, uint32_t ifindex, unsigned flags, unsigned change)
+{
+	char buf[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = (int)ifindex;
+	ifi->ifi_flags = flags;
+	ifi->ifi_change = change;
+	return nl_talk(n, nlh, NULL, NULL);
+}
+
+int nl_link_set_up(struct nl *n, uint32_t ifindex, bool up)
+{
+	return link_msg(n, RTM_NEWLINK, ifindex, up ? IFF_UP : 0, IFF_UP);
+}
+
+int nl_link_del(struct nl *n, uint32_t ifindex)
+{
+	if (link_msg(n, RTM_DELLINK, ifindex, 0, 0) < 0 && errno != ENODEV)
+		return -1;
+	return 0;
+}
+
 static int neigh_msg(struct nl *n, uint16_t type, uint16_t flags, uint32_t ifindex, uint32_t ip,
 		     const struct mac *mac, uint16_t state)
 {
@@ -241,8 +341,7 @@ static int neigh_msg(struct nl *n, uint16_t type, uint16_t flags, uint32_t ifind
 	return nl_talk(n, nlh, NULL, NULL);
 }
 
-int nl_neigh_set(struct nl *n, uint32_t ifindex, uint32_t ip, const struct mac *mac,
-		 bool permanent)
+int nl_neigh_set(struct nl *n, uint32_t ifindex, uint32_t ip, const struct mac *mac, bool permanent)
 {
 	return neigh_msg(n, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, ifindex, ip, mac,
 			 permanent ? NUD_PERMANENT : NUD_REACHABLE);

@@ -48,6 +48,28 @@ int nl_link_by_index(struct nl *n, uint32_t ifindex, struct nl_link *out);
 /* IPv4 addresses of ifindex into out (at most cap); *count = how many exist. */
 int nl_addrs(struct nl *n, uint32_t ifindex, struct ip4_prefix *out, size_t cap, size_t *count);
 
+/*
+ * Add or remove the IPv4 address ip/len on ifindex (noprefixroute: no
+ * route for its network). Adding one that is there, or removing one that
+ * is not, is not an error. 0 or -1/errno.
+ */
+int nl_addr_add(struct nl *n, uint32_t ifindex, uint32_t ip, uint8_t len, bool noprefixroute);
+/*
+ * Add, or renew, ip/len with a lifetime of lifetime_s seconds: the kernel
+ * removes the address by itself when it is not renewed in time (a VIP
+ * must not outlive the arphad that holds it). 0 or -1/errno.
+ */
+int nl_addr_lease(struct nl *n, uint32_t ifindex, uint32_t ip, uint8_t len, bool noprefixroute,
+		  uint32_t lifetime_s);
+int nl_addr_del(struct nl *n, uint32_t ifindex, uint32_t ip, uint8_t len);
+
+/* Create a macvlan (mode private) named name on parent with mac, down. 0 or -1/errno. */
+int nl_macvlan_add(struct nl *n, const char *name, uint32_t parent, const struct mac *mac);
+/* Set a link administratively up or down. */
+int nl_link_set_up(struct nl *n, uint32_t ifindex, bool up);
+/* Delete a link; a missing one is not an error. */
+int nl_link_del(struct nl *n, uint32_t ifindex);
+
 /* Install ip -> mac (NUD_PERMANENT or NUD_REACHABLE). 0 or -1/errno. */
 int nl_neigh_set(struct nl *n, uint32_t ifindex, uint32_t ip, const struct mac *mac,
 		 bool permanent);

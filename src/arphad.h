@@ -1,0 +1,74 @@
+/*
+ * arphad's state, shared by its parts: arphad.c (interfaces, the engine,
+ * the cluster, the control socket) and failover.c (the VIPs).
+ */
+#ifndef ARPHA_ARPHAD_H
+#define ARPHA_ARPHAD_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/actions.h"
+#include "core/cluster.h"
+#include "core/config.h"
+#include "os/show.h"
+
+struct arp_engine;
+struct nl;
+struct nft_guard;
+struct udp;
+struct failover;
+
+#define MAX_ADDRS 256
+
+struct mif {
+	const struct conf_iface *conf;
+	uint32_t ifindex; /* 0 while the device is absent */
+	bool up;
+	int fd;
+	struct event *ev;
+	struct daemon *d;
+	uint64_t send_errors;
+};
+
+struct daemon {
+	struct config cfg;
+	const char *cfg_path;
+	struct event_base *base;
+	struct arp_engine *eng;
+	struct nl *nl;
+	struct nft_guard *guard;
+	struct mif *ifs;
+	size_t n_ifs;
+	struct event *nl_ev, *timer, *ctl_ev;
+	struct event *sigs[3];
+	int ctl_fd;
+	struct actions acts;
+	uint64_t neigh_errors;
+	/* [Cluster] */
+	struct cluster *cl;
+	struct udp *udp;
+	struct event *udp_ev;
+	struct cluster_actions cacts;
+	uint32_t sync_ifindex;
+	struct node_addr addrs[WIRE_MAX_PEERS];
+	size_t n_addrs;
+	uint64_t udp_errors;
+	/* `arpha cluster test-traffic`: messages broadcast on a timer */
+	struct event *traffic_ev;
+	uint32_t traffic_period_ms, traffic_left, traffic_sent;
+	/* [VIP]: failover.c */
+	struct failover *fo;
+	bool stopping; /* a graceful stop is handing the VIPs over */
+};
+
+/* arphad.c */
+void apply(struct daemon *d);
+void apply_cluster(struct daemon *d);
+void arm_timer(struct daemon *d);
+struct mif *mif_by_index(struct daemon *d, uint32_t ifindex);
+struct mif *mif_by_name(struct daemon *d, const char *name);
+void refresh_addrs(struct daemon *d, struct mif *m);
+
+#endif

@@ -1,0 +1,958 @@
+/*
+ * failover: arphad's side of the VIPs (see failover.h).
+ *
+ * Takeover order for a group: the address goes on (the macvlan comes up
+ * first with VirtualMAC=yes), the engine learns it at once, then the
+ * announcements go out: gratuitous ARP (request and reply form), unicast
+ * ARP requests to every neighbour known on that interface (ours and the
+ * ones the other nodes shared), flush requests; then the NotifyScript.
+ * The announcements repeat AnnounceCount times, AnnounceInterval apart,
+ * and every RefreshInterval while master.
+ */
+#include "failover.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arphad.h"
+#include "core/arp_cache.h"
+#include "core/arp_engine.h"
+#include "core/frame.h"
+#include "core/vip.h"
+#include "os/flushreq.h"
+#include "os/keyfile.h"
+#include "os/log.h"
+#include "os/netlink.h"
+#include "os/packet.h"
+#include "os/udp.h"
+
+extern char **environ;
+
+#define NOTIFY_TIMEOUT_MS 10000
+#define MAX_CHILDREN	  32
+#define MAX_TARGETED	  8192 /* unicast ARP frames per interface per round */
+#define MAX_SHARED	  16384
+#define NEIGH_MSG	  'N'
+/*
+ * A VIP is held on a lease the kernel enforces: renewed every
+ * LEASE_RENEW_MS, it expires LEASE_S seconds after arphad stopped renewing
+ * (killed, hung), so a dead daemon does not keep answering for it.
+ */
+#define LEASE_S	       2
+#define LEASE_RENEW_MS 500
+
+struct fvip {
+	const struct conf_vip *c;
+	size_t group;
+	char vdev[16]; /* the macvlan with VirtualMAC=yes */
+	uint32_t vifindex;
+	struct mac vmac;
+	bool holding; /* the address is ours */
+	uint32_t announce_left;
+	uint64_t announce_next, refresh_next, renew_next;
+	uint8_t methods; /* ANN_* used at the last takeover */
+	uint64_t garps, targeted, flushes;
+};
+
+struct child {
+	pid_t pid;
+	uint64_t deadline;
+	bool killed;
+	char what[320];
+};
+
+/* A neighbour seen by some node on an interface (by [Interface] name). */
+struct sneigh {
+	char iface[CONF_IFNAMSIZ];
+	uint32_t ip;
+	struct mac mac;
+	uint32_t node; /* who told us; 0: ourselves */
+};
+
+struct failover {
+	struct vip *core;
+	struct fvip *v;
+	size_t n;
+	struct vip_group_conf groups[VIP_MAX_GROUPS];
+	size_t ngroups;
+	struct cluster_actions cacts; /* our own pushes (not d->cacts: may be in use) */
+	struct child kids[MAX_CHILDREN];
+	size_t nkids;
+	struct event *sigchld;
+	struct sneigh *nb;
+	size_t nnb, capnb;
+	bool flush_ok;
+	struct flushreq_params fp;
+	uint64_t stop_deadline, next_push;
+	uint64_t notify_failures;
+};
+
+/* ---- sending our advert ---- */
+
+static void send_actions(struct daemon *d, struct cluster_actions *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		const struct cluster_action *act = &a->v[i];
+		if (act->type == CA_SEND_ALL || act->type == CA_SEND_TO) {
+			if (udp_send_all(d->udp, act->data, act->len) < 0 &&
+			    d->udp_errors++ % 1000 == 0)
+				log_warn("cluster: cannot send (%llu failures so far)",
+					 (unsigned long long)d->udp_errors);
+		}
+	}
+	cluster_actions_reset(a);
+}
+
+static void update_state(struct daemon *d, bool push)
+{
+	struct failover *f = d->fo;
+	uint8_t buf[WIRE_STATE_MAX];
+	size_t len = vip_advert(f->core, buf, sizeof(buf));
+	(void)cluster_set_state(d->cl, buf, len);
+	if (push) {
+		cluster_push_state(d->cl, 0, &f->cacts);
+		send_actions(d, &f->cacts);
+	}
+}
+
+/* ---- the NotifyScript ---- */
+
+static void reap(struct daemon *d)
+{
+	struct failover *f = d->fo;
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (size_t i = 0; i < f->nkids; i++) {
+			struct child *k = &f->kids[i];
+			if (k->pid != pid)
+				continue;
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+				log_info("notify: %s: exit 0", k->what);
+			else if (WIFEXITED(status))
+				log_warnx("notify: %s: exit status %d", k->what,
+					  WEXITSTATUS(status));
+			else
+				log_warnx("notify: %s: killed by signal %d%s", k->what,
+					  WTERMSIG(status), k->killed ? " (timeout)" : "");
+			f->kids[i] = f->kids[--f->nkids];
+			break;
+		}
+	}
+}
+
+static void on_sigchld(evutil_socket_t sig, short what, void *arg)
+{
+	reap(arg);
+}
+
+static void notify(struct daemon *d, const struct fvip *x, uint8_t state, uint8_t prio)
+{
+	struct failover *f = d->fo;
+	if (!x->c->notify[0])
+		return;
+	if (f->nkids == MAX_CHILDREN) {
+		if (f->notify_failures++ % 100 == 0)
+			log_warnx("notify: %d scripts still running; not starting %s for %s",
+				  MAX_CHILDREN, x->c->notify, x->c->name);
+		return;
+	}
+	char p[8];
+	snprintf(p, sizeof(p), "%u", prio);
+	char *argv[] = {(char *)x->c->notify, (char *)x->c->name, (char *)vip_state_name(state), p,
+			NULL};
+	posix_spawnattr_t attr;
+	sigset_t none, def;
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGCHLD);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &def);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	pid_t pid;
+	int rc = posix_spawn(&pid, x->c->notify, NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	if (rc != 0) {
+		errno = rc;
+		log_warn("notify: cannot run %s for %s", x->c->notify, x->c->name);
+		return;
+	}
+	struct child *k = &f->kids[f->nkids++];
+	k->pid = pid;
+	k->deadline = now_ms() + NOTIFY_TIMEOUT_MS;
+	k->killed = false;
+	snprintf(k->what, sizeof(k->what), "%s %s %s %s", x->c->notify, x->c->name,
+		 vip_state_name(state), p);
+}
+
+/* ---- announcing ---- */
+
+static const struct mac *vip_mac(struct daemon *d, const struct fvip *x, struct mac *buf)
+{
+	if (x->c->vmac)
+		return &x->vmac;
+	struct mif *m = mif_by_name(d, x->c->iface);
+	struct arp_iface_view v;
+	if (!m || !m->ifindex || arp_engine_iface_get(d->eng, m->ifindex, &v) < 0)
+		return NULL;
+	*buf = v.mac;
+	return buf;
+}
+
+static void send_frame(struct mif *m, const struct arp_frame *fr)
+{
+	uint8_t buf[FRAME_MAX_LEN];
+	size_t len = frame_build(fr, buf, sizeof(buf));
+	if (len && packet_send(m->fd, m->ifindex, buf, len) < 0 && m->send_errors++ % 1000 == 0)
+		log_warn("%s: cannot send ARP frame (%llu failures so far)", m->conf->name,
+			 (unsigned long long)m->send_errors);
+}
+
+static bool is_own_addr(const struct arp_iface_view *v, uint32_t ip)
+{
+	for (size_t i = 0; i < v->n_addrs; i++)
+		if (v->addrs[i].addr == ip)
+			return true;
+	return false;
+}
+
+/* Unicast ARP requests from the VIP to every neighbour known on its interface. */
+static size_t send_targeted(struct daemon *d, struct mif *m, const struct fvip *x,
+			    const struct mac *mac)
+{
+	struct failover *f = d->fo;
+	struct arp_iface_view v;
+	if (arp_engine_iface_get(d->eng, m->ifindex, &v) < 0)
+		return 0;
+	uint32_t vip = x->c->addr.addr;
+	size_t sent = 0;
+	struct arp_frame fr;
+	size_t cursor = 0;
+	struct arp_entry *en;
+	while ((en = arp_cache_next(v.cache, &cursor)) && sent < MAX_TARGETED) {
+		if (en->type != ARP_DYNAMIC && en->type != ARP_STATIC)
+			continue;
+		if (en->ip == vip || is_own_addr(&v, en->ip))
+			continue;
+		frame_request(&fr, mac, vip, en->ip);
+		fr.eth_dst = en->mac;
+		send_frame(m, &fr);
+		sent++;
+	}
+	for (size_t i = 0; i < f->nnb && sent < MAX_TARGETED; i++) {
+		const struct sneigh *s = &f->nb[i];
+		if (s->node == 0 || strcmp(s->iface, m->conf->name) != 0 || s->ip == vip ||
+		    is_own_addr(&v, s->ip))
+			continue;
+		const struct arp_entry *own = arp_cache_lookup(v.cache, s->ip);
+		if (own && (own->type == ARP_DYNAMIC || own->type == ARP_STATIC))
+			continue; /* told above */
+		frame_request(&fr, mac, vip, s->ip);
+		fr.eth_dst = s->mac;
+		send_frame(m, &fr);
+		sent++;
+	}
+	return sent;
+}
+
+/* One round of announcements for x; first: the round of a takeover. */
+static void announce(struct daemon *d, struct fvip *x, bool first)
+{
+	struct failover *f = d->fo;
+	struct mif *m = mif_by_name(d, x->c->iface);
+	struct mac buf;
+	const struct mac *mac = vip_mac(d, x, &buf);
+	if (!m || !m->ifindex || m->fd < 0 || !mac)
+		return;
+	uint8_t ann = x->c->announce;
+	struct arp_frame fr;
+	if (ann & (ANN_GARP | ANN_VMAC)) {
+		/* with vmac alone, one frame still teaches the switches the new port */
+		frame_garp_request(&fr, mac, x->c->addr.addr);
+		send_frame(m, &fr);
+		if (ann & ANN_GARP) {
+			frame_garp_reply(&fr, mac, x->c->addr.addr);
+			send_frame(m, &fr);
+		}
+		x->garps++;
+	}
+	if (ann & ANN_TARGETED)
+		x->targeted += send_targeted(d, m, x, mac);
+	if (first && (ann & ANN_FLUSH) && f->flush_ok) {
+		uint32_t hosts[CONF_MAX_FLUSH_HOSTS];
+		for (size_t i = 0; i < x->c->n_flush_hosts; i++)
+			hosts[i] = htonl(x->c->flush_hosts[i]);
+		uint32_t a = htonl(x->c->addr.addr);
+		if (flushreq_start(d->base, &f->fp, hosts, x->c->n_flush_hosts, &a, 1) < 0)
+			log_warn("%s: cannot send flush requests", x->c->name);
+		else
+			x->flushes++;
+	}
+	if (first)
+		x->methods = ann & (uint8_t)(~ANN_FLUSH | (f->flush_ok ? ANN_FLUSH : 0));
+}
+
+/* ---- taking and giving addresses ---- */
+
+static int lease(struct daemon *d, struct fvip *x, struct mif *m)
+{
+	if (x->c->vmac)
+		return nl_addr_lease(d->nl, x->vifindex, x->c->addr.addr, x->c->addr.len, true,
+				     LEASE_S);
+	return nl_addr_lease(d->nl, m->ifindex, x->c->addr.addr, x->c->addr.len, false, LEASE_S);
+}
+
+static void take(struct daemon *d, struct fvip *x, uint64_t now)
+{
+	struct mif *m = mif_by_name(d, x->c->iface);
+	char ip[IP4_STRLEN];
+	if (!m || !m->ifindex) {
+		log_warnx("%s: cannot take %s: interface %s is absent", x->c->name,
+			  ip4_fmt(x->c->addr.addr, ip), x->c->iface);
+		return;
+	}
+	int rc = 0;
+	if (x->c->vmac)
+		rc = nl_link_set_up(d->nl, x->vifindex, true);
+	if (rc == 0)
+		rc = lease(d, x, m);
+	if (rc < 0) {
+		log_warn("%s: cannot add %s/%u", x->c->name, ip4_fmt(x->c->addr.addr, ip),
+			 x->c->addr.len);
+		return;
+	}
+	x->holding = true;
+	refresh_addrs(d, m); /* the engine answers for it from now on */
+	announce(d, x, true);
+	x->announce_left = x->c->announce_count > 0 ? x->c->announce_count - 1 : 0;
+	x->announce_next = now + x->c->announce_interval_ms;
+	x->refresh_next = x->c->refresh_interval_ms ? now + x->c->refresh_interval_ms : 0;
+	x->renew_next = now + LEASE_RENEW_MS;
+}
+
+static void give(struct daemon *d, struct fvip *x)
+{
+	if (!x->holding)
+		return;
+	char ip[IP4_STRLEN];
+	struct mif *m = mif_by_name(d, x->c->iface);
+	int rc;
+	if (x->c->vmac) {
+		rc = nl_addr_del(d->nl, x->vifindex, x->c->addr.addr, x->c->addr.len);
+		if (nl_link_set_up(d->nl, x->vifindex, false) < 0)
+			log_warn("%s: cannot bring %s down", x->c->name, x->vdev);
+	} else {
+		rc = m && m->ifindex
+			 ? nl_addr_del(d->nl, m->ifindex, x->c->addr.addr, x->c->addr.len)
+			 : 0;
+	}
+	if (rc < 0)
+		log_warn("%s: cannot remove %s/%u", x->c->name, ip4_fmt(x->c->addr.addr, ip),
+			 x->c->addr.len);
+	x->holding = false;
+	x->announce_left = 0;
+	x->refresh_next = 0;
+	if (m && m->ifindex)
+		refresh_addrs(d, m);
+}
+
+static void on_vip_out(struct daemon *d, const struct vip_out *o, uint64_t now)
+{
+	struct failover *f = d->fo;
+	char ip[IP4_STRLEN];
+	for (size_t i = 0; i < o->n; i++) {
+		const struct vip_ev *e = &o->v[i];
+		struct vip_group_view gv;
+		vip_group(f->core, e->group, now, &gv);
+		for (size_t k = 0; k < f->n; k++) {
+			struct fvip *x = &f->v[k];
+			if (x->group != e->group)
+				continue;
+			if (e->type == VE_REASSERT) {
+				log_info("event=vip_reassert vip=%s address=%s: another node "
+					 "claimed it too; announcing again",
+					 x->c->name, ip4_fmt(x->c->addr.addr, ip));
+				announce(d, x, false);
+				continue;
+			}
+			if (e->state == VIP_MASTER)
+				take(d, x, now);
+			else if (e->prev == VIP_MASTER)
+				give(d, x);
+			log_notice("event=vip_%s vip=%s address=%s/%u group=%s priority=%u "
+				   "owner=%u previous=%s",
+				   vip_state_name(e->state), x->c->name,
+				   ip4_fmt(x->c->addr.addr, ip), x->c->addr.len, x->c->group,
+				   gv.priority, e->owner, vip_state_name(e->prev));
+			notify(d, x, e->state, gv.priority);
+		}
+	}
+	update_state(d, o->push);
+}
+
+/* ---- tracked links ---- */
+
+static bool dev_up(struct daemon *d, const char *dev)
+{
+	struct nl_link l;
+	return nl_link_by_name(d->nl, dev, &l) == 0 && l.up;
+}
+
+void failover_on_link(struct daemon *d)
+{
+	struct failover *f = d->fo;
+	if (!f)
+		return;
+	bool fault[VIP_MAX_GROUPS] = {false};
+	for (size_t k = 0; k < f->n; k++) {
+		const struct fvip *x = &f->v[k];
+		struct mif *m = mif_by_name(d, x->c->iface);
+		bool bad = !m || !m->ifindex || !dev_up(d, m->conf->device);
+		for (size_t t = 0; t < x->c->n_track && !bad; t++)
+			bad = !dev_up(d, x->c->track[t]);
+		if (bad && !fault[x->group]) {
+			struct vip_group_view gv;
+			vip_group(f->core, x->group, now_ms(), &gv);
+			if (gv.state != VIP_FAULT)
+				log_warnx("event=vip_fault vip=%s group=%s: a tracked link is down",
+					  x->c->name, x->c->group);
+		}
+		fault[x->group] |= bad;
+	}
+	uint64_t now = now_ms();
+	for (size_t g = 0; g < f->ngroups; g++) {
+		struct vip_out o;
+		vip_set_fault(f->core, g, fault[g], now, &o);
+		on_vip_out(d, &o, now);
+	}
+}
+
+/* ---- shared neighbours ---- */
+
+static struct sneigh *nb_find(struct failover *f, const char *iface, uint32_t ip)
+{
+	for (size_t i = 0; i < f->nnb; i++)
+		if (f->nb[i].ip == ip && strcmp(f->nb[i].iface, iface) == 0)
+			return &f->nb[i];
+	return NULL;
+}
+
+/* Remember; true when it is new or changed. */
+static bool nb_put(struct failover *f, const char *iface, uint32_t ip, const struct mac *mac,
+		   uint32_t node)
+{
+	struct sneigh *s = nb_find(f, iface, ip);
+	if (s) {
+		bool changed = memcmp(&s->mac, mac, sizeof(*mac)) != 0;
+		s->mac = *mac;
+		s->node = node;
+		return changed;
+	}
+	if (f->nnb == MAX_SHARED)
+		return false;
+	if (f->nnb == f->capnb) {
+		size_t cap = f->capnb ? 2 * f->capnb : 64;
+		struct sneigh *nb = realloc(f->nb, cap * sizeof(*nb));
+		if (!nb)
+			return false;
+		f->nb = nb;
+		f->capnb = cap;
+	}
+	s = &f->nb[f->nnb++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->iface, sizeof(s->iface), "%s", iface);
+	s->ip = ip;
+	s->mac = *mac;
+	s->node = node;
+	return true;
+}
+
+static bool has_vip(const struct failover *f, const char *iface)
+{
+	for (size_t k = 0; k < f->n; k++)
+		if (strcmp(f->v[k].c->iface, iface) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Message: 'N', 1, interface name (16, NUL padded), count (2), count x
+ * { IPv4 (4), MAC (6) }.
+ */
+#define NB_HDR	 (2 + CONF_IFNAMSIZ + 2)
+#define NB_ENTRY 10
+#define NB_MAX	 ((WIRE_RB_MAX_DATA - NB_HDR) / NB_ENTRY)
+
+struct nb_msg {
+	uint8_t buf[WIRE_RB_MAX_DATA];
+	size_t n;
+	const char *iface;
+};
+
+static void nb_flush(struct daemon *d, struct nb_msg *m)
+{
+	if (m->n == 0)
+		return;
+	m->buf[0] = NEIGH_MSG;
+	m->buf[1] = 1;
+	memset(m->buf + 2, 0, CONF_IFNAMSIZ);
+	memcpy(m->buf + 2, m->iface, strnlen(m->iface, CONF_IFNAMSIZ - 1));
+	m->buf[2 + CONF_IFNAMSIZ] = (uint8_t)(m->n >> 8);
+	m->buf[3 + CONF_IFNAMSIZ] = (uint8_t)m->n;
+	if (cluster_broadcast(d->cl, m->buf, NB_HDR + m->n * NB_ENTRY, now_ms(), &d->fo->cacts) < 0)
+		log_debug("cluster: cannot share neighbours: %s", strerror(errno));
+	send_actions(d, &d->fo->cacts);
+	m->n = 0;
+}
+
+static void nb_add(struct daemon *d, struct nb_msg *m, uint32_t ip, const struct mac *mac)
+{
+	uint8_t *p = m->buf + NB_HDR + m->n * NB_ENTRY;
+	p[0] = (uint8_t)(ip >> 24);
+	p[1] = (uint8_t)(ip >> 16);
+	p[2] = (uint8_t)(ip >> 8);
+	p[3] = (uint8_t)ip;
+	memcpy(p + 4, mac->a, MAC_LEN);
+	if (++m->n == NB_MAX)
+		nb_flush(d, m);
+}
+
+void failover_on_neigh(struct daemon *d, uint32_t ifindex, uint32_t ip, const struct mac *mac)
+{
+	struct failover *f = d->fo;
+	struct mif *m = mif_by_index(d, ifindex);
+	if (!f || !m || !has_vip(f, m->conf->name))
+		return;
+	if (!nb_put(f, m->conf->name, ip, mac, 0))
+		return;
+	struct nb_msg msg = {.iface = m->conf->name};
+	nb_add(d, &msg, ip, mac);
+	nb_flush(d, &msg);
+}
+
+void failover_on_node_up(struct daemon *d, uint32_t node)
+{
+	struct failover *f = d->fo;
+	if (!f)
+		return;
+	/* a node (re)joined: tell it every neighbour we learned ourselves */
+	for (size_t i = 0; i < d->n_ifs; i++) {
+		struct mif *m = &d->ifs[i];
+		if (!m->ifindex || !has_vip(f, m->conf->name))
+			continue;
+		struct nb_msg msg = {.iface = m->conf->name};
+		for (size_t k = 0; k < f->nnb; k++)
+			if (f->nb[k].node == 0 && strcmp(f->nb[k].iface, m->conf->name) == 0)
+				nb_add(d, &msg, f->nb[k].ip, &f->nb[k].mac);
+		nb_flush(d, &msg);
+	}
+}
+
+void failover_on_deliver(struct daemon *d, uint32_t node, const uint8_t *data, size_t len)
+{
+	struct failover *f = d->fo;
+	if (!f || len < NB_HDR || data[0] != NEIGH_MSG || data[1] != 1)
+		return;
+	char iface[CONF_IFNAMSIZ];
+	memcpy(iface, data + 2, CONF_IFNAMSIZ);
+	iface[CONF_IFNAMSIZ - 1] = '\0';
+	size_t n = (size_t)data[2 + CONF_IFNAMSIZ] << 8 | data[3 + CONF_IFNAMSIZ];
+	if (len != NB_HDR + n * NB_ENTRY) {
+		log_debug("cluster: node %u sent a malformed neighbour list", node);
+		return;
+	}
+	if (!has_vip(f, iface))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *p = data + NB_HDR + i * NB_ENTRY;
+		uint32_t ip =
+		    (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+		struct mac mac;
+		memcpy(mac.a, p + 4, MAC_LEN);
+		struct sneigh *s = nb_find(f, iface, ip);
+		if (s && s->node == 0)
+			continue; /* what we saw ourselves counts more */
+		nb_put(f, iface, ip, &mac, node);
+	}
+}
+
+/* ---- the cluster's inputs ---- */
+
+void failover_on_state(struct daemon *d, uint32_t node, const uint8_t *data, size_t len)
+{
+	struct failover *f = d->fo;
+	if (!f)
+		return;
+	struct vip_out o;
+	uint64_t now = now_ms();
+	if (vip_on_advert(f->core, node, data, len, now, &o) < 0)
+		return;
+	on_vip_out(d, &o, now);
+}
+
+void failover_on_sync_link(struct daemon *d, bool up)
+{
+	struct failover *f = d->fo;
+	if (!f)
+		return;
+	struct vip_out o;
+	uint64_t now = now_ms();
+	vip_set_link(f->core, up, now, &o);
+	on_vip_out(d, &o, now);
+}
+
+/* ---- timers ---- */
+
+void failover_tick(struct daemon *d, uint64_t now)
+{
+	struct failover *f = d->fo;
+	if (!f)
+		return;
+	struct vip_out o;
+	vip_tick(f->core, now, &o);
+	on_vip_out(d, &o, now);
+	for (size_t k = 0; k < f->n; k++) {
+		struct fvip *x = &f->v[k];
+		if (!x->holding)
+			continue;
+		if (x->announce_left && now >= x->announce_next) {
+			announce(d, x, false);
+			x->announce_left--;
+			x->announce_next = now + x->c->announce_interval_ms;
+		}
+		if (x->refresh_next && now >= x->refresh_next) {
+			announce(d, x, false);
+			x->refresh_next = now + x->c->refresh_interval_ms;
+		}
+		if (now >= x->renew_next) {
+			struct mif *m = mif_by_name(d, x->c->iface);
+			char ip[IP4_STRLEN];
+			if (m && m->ifindex && lease(d, x, m) < 0)
+				log_warn("%s: cannot renew %s", x->c->name,
+					 ip4_fmt(x->c->addr.addr, ip));
+			x->renew_next = now + LEASE_RENEW_MS;
+		}
+	}
+	for (size_t i = 0; i < f->nkids; i++) {
+		struct child *k = &f->kids[i];
+		if (!k->killed && now >= k->deadline) {
+			log_warnx("notify: %s: still running after %d s; killing it", k->what,
+				  NOTIFY_TIMEOUT_MS / 1000);
+			kill(k->pid, SIGKILL);
+			k->killed = true;
+		}
+	}
+	if (d->stopping && now >= f->next_push) {
+		update_state(d, true); /* keep saying we are leaving until someone took over */
+		f->next_push = now + 5;
+	}
+}
+
+uint64_t failover_next_deadline(const struct daemon *d)
+{
+	const struct failover *f = d->fo;
+	if (!f)
+		return UINT64_MAX;
+	uint64_t next = vip_next_deadline(f->core);
+	for (size_t k = 0; k < f->n; k++) {
+		const struct fvip *x = &f->v[k];
+		if (!x->holding)
+			continue;
+		if (x->announce_left && x->announce_next < next)
+			next = x->announce_next;
+		if (x->refresh_next && x->refresh_next < next)
+			next = x->refresh_next;
+		if (x->renew_next < next)
+			next = x->renew_next;
+	}
+	for (size_t i = 0; i < f->nkids; i++)
+		if (!f->kids[i].killed && f->kids[i].deadline < next)
+			next = f->kids[i].deadline;
+	if (d->stopping && f->next_push < next)
+		next = f->next_push;
+	return next;
+}
+
+/* ---- stopping ---- */
+
+bool failover_stop(struct daemon *d)
+{
+	struct failover *f = d->fo;
+	if (!f)
+		return false;
+	struct vip_out o;
+	uint64_t now = now_ms();
+	bool held = false;
+	for (size_t k = 0; k < f->n; k++)
+		held |= f->v[k].holding;
+	vip_shutdown(f->core, now, &o);
+	update_state(d, true);
+	if (!held)
+		return false;
+	uint32_t ivl = d->cfg.cluster.interval_ms;
+	f->stop_deadline = now + (3 * ivl > 100 ? 3 * ivl : 100);
+	f->next_push = now + 2;
+	log_notice("handing the VIPs over before stopping");
+	return true;
+}
+
+bool failover_stopped(struct daemon *d, uint64_t now)
+{
+	struct failover *f = d->fo;
+	if (!f)
+		return true;
+	if (vip_handed_over(f->core, now)) {
+		log_notice("VIPs handed over");
+		return true;
+	}
+	if (now >= f->stop_deadline) {
+		log_warnx("nobody took the VIPs over in time; stopping anyway");
+		return true;
+	}
+	return false;
+}
+
+/* ---- `arpha vip` ---- */
+
+static void methods_str(uint8_t m, char *buf, size_t len, bool json)
+{
+	static const char *const names[] = {"garp", "vmac", "targeted", "flush"};
+	size_t off = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < 4 && off < len; i++)
+		if (m & (1u << i)) {
+			int n =
+			    json ? snprintf(buf + off, len - off, "%s\"%s\"", off ? "," : "",
+					    names[i])
+				 : snprintf(buf + off, len - off, "%s%s", off ? "," : "", names[i]);
+			if (n < 0)
+				return;
+			off += (size_t)n;
+		}
+	if (!json && off == 0)
+		snprintf(buf, len, "-");
+}
+
+void failover_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
+{
+	struct failover *f = d->fo;
+	char ip[IP4_STRLEN], ms[64];
+	if (json)
+		sbuf_printf(b, "[");
+	else
+		sbuf_printf(b, "%-16s %-20s %-10s %-8s %-8s %5s %12s  %s\n", "NAME", "ADDRESS",
+			    "INTERFACE", "STATE", "OWNER", "PRIO", "CHANGED", "METHODS");
+	for (size_t k = 0; f && k < f->n; k++) {
+		const struct fvip *x = &f->v[k];
+		struct vip_group_view gv;
+		vip_group(f->core, x->group, now, &gv);
+		uint64_t age = now - gv.changed_at;
+		if (json) {
+			methods_str(x->methods, ms, sizeof(ms), true);
+			sbuf_printf(b, "%s{\"name\":", k ? "," : "");
+			sbuf_json_str(b, x->c->name);
+			sbuf_printf(b, ",\"address\":\"%s/%u\",\"interface\":",
+				    ip4_fmt(x->c->addr.addr, ip), x->c->addr.len);
+			sbuf_json_str(b, x->c->iface);
+			sbuf_printf(b, ",\"group\":");
+			sbuf_json_str(b, x->c->group);
+			sbuf_printf(b,
+				    ",\"state\":\"%s\",\"owner\":%u,\"priority\":%u,"
+				    "\"holding\":%s,\"last_change_ms\":%llu,\"changes\":%u,"
+				    "\"methods\":[%s],\"garp_rounds\":%llu,\"targeted_sent\":%llu,"
+				    "\"flush_rounds\":%llu",
+				    vip_state_name(gv.state), gv.owner, gv.priority,
+				    x->holding ? "true" : "false", (unsigned long long)age,
+				    gv.changes, ms, (unsigned long long)x->garps,
+				    (unsigned long long)x->targeted,
+				    (unsigned long long)x->flushes);
+			if (x->c->vmac)
+				sbuf_printf(b, ",\"vmac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"",
+					    x->vmac.a[0], x->vmac.a[1], x->vmac.a[2], x->vmac.a[3],
+					    x->vmac.a[4], x->vmac.a[5]);
+			sbuf_printf(b, "}");
+		} else {
+			char addr[32], owner[16];
+			methods_str(x->methods, ms, sizeof(ms), false);
+			snprintf(addr, sizeof(addr), "%s/%u", ip4_fmt(x->c->addr.addr, ip),
+				 x->c->addr.len);
+			snprintf(owner, sizeof(owner), gv.owner ? "%u" : "-", gv.owner);
+			sbuf_printf(b, "%-16s %-20s %-10s %-8s %-8s %5u %10llus  %s\n", x->c->name,
+				    addr, x->c->iface, vip_state_name(gv.state), owner, gv.priority,
+				    (unsigned long long)(age / 1000), ms);
+		}
+	}
+	if (json)
+		sbuf_printf(b, "]\n");
+}
+
+/* ---- start and stop ---- */
+
+static void vdev_name(const struct conf_vip *c, const char *parent, char out[16])
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "vm%u.%s", c->vrid, parent);
+	memcpy(out, buf, 15); /* IFNAMSIZ - 1 */
+	out[15] = '\0';
+}
+
+int failover_release_leftovers(const struct config *cfg, struct nl *nl)
+{
+	int removed = 0;
+	for (size_t k = 0; k < cfg->n_vips; k++) {
+		const struct conf_vip *c = &cfg->vips[k];
+		const struct conf_iface *ci = config_iface(cfg, c->iface);
+		struct nl_link l;
+		if (!ci || nl_link_by_name(nl, ci->device, &l) < 0)
+			continue;
+		struct ip4_prefix a[MAX_ADDRS];
+		size_t n = 0;
+		if (!c->vmac && nl_addrs(nl, l.ifindex, a, MAX_ADDRS, &n) == 0) {
+			for (size_t i = 0; i < n && i < MAX_ADDRS; i++)
+				if (a[i].addr == c->addr.addr &&
+				    nl_addr_del(nl, l.ifindex, a[i].addr, a[i].len) == 0)
+					removed++;
+		}
+		if (c->vmac) {
+			char name[16];
+			struct nl_link v;
+			vdev_name(c, ci->device, name);
+			if (nl_link_by_name(nl, name, &v) == 0 && nl_link_del(nl, v.ifindex) == 0)
+				removed++;
+		}
+	}
+	return removed;
+}
+
+int failover_start(struct daemon *d, char *err, size_t errlen)
+{
+	const struct config *cfg = &d->cfg;
+	if (cfg->n_vips == 0)
+		return 0;
+	struct failover *f = calloc(1, sizeof(*f));
+	if (!f || !(f->v = calloc(cfg->n_vips, sizeof(*f->v)))) {
+		free(f);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	d->fo = f;
+	cluster_actions_init(&f->cacts);
+	f->n = cfg->n_vips;
+	int left = failover_release_leftovers(cfg, d->nl);
+	if (left > 0)
+		log_notice("removed %d VIP addresses or virtual MACs an earlier arphad left", left);
+	for (size_t k = 0; k < f->n; k++) {
+		struct fvip *x = &f->v[k];
+		x->c = &cfg->vips[k];
+		size_t g;
+		for (g = 0; g < f->ngroups; g++)
+			if (strcmp(f->groups[g].name, x->c->group) == 0)
+				break;
+		if (g == f->ngroups) {
+			if (g == VIP_MAX_GROUPS) {
+				snprintf(err, errlen, "%s:%d: more than %d VIP groups", d->cfg_path,
+					 x->c->line, VIP_MAX_GROUPS);
+				return -1;
+			}
+			struct vip_group_conf *gc = &f->groups[f->ngroups++];
+			snprintf(gc->name, sizeof(gc->name), "%s", x->c->group);
+			gc->priority = x->c->priority;
+			gc->preempt = x->c->preempt;
+			gc->preempt_delay_ms = x->c->preempt_delay_ms;
+		}
+		x->group = g;
+		if (x->c->vmac) {
+			struct mif *m = mif_by_name(d, x->c->iface);
+			x->vmac = (struct mac){{0x00, 0x00, 0x5e, 0x00, 0x01, x->c->vrid}};
+			vdev_name(x->c, m->conf->device, x->vdev);
+			struct nl_link l;
+			if (nl_link_by_name(d->nl, x->vdev, &l) == 0) {
+				x->vifindex = l.ifindex; /* shared by the VIPs of one VRID */
+			} else if (nl_macvlan_add(d->nl, x->vdev, m->ifindex, &x->vmac) < 0 ||
+				   nl_link_by_name(d->nl, x->vdev, &l) < 0) {
+				snprintf(err, errlen,
+					 "%s:%d: [VIP %s] cannot create macvlan %s on %s: %s",
+					 d->cfg_path, x->c->line, x->c->name, x->vdev,
+					 m->conf->device, strerror(errno));
+				return -1;
+			} else {
+				x->vifindex = l.ifindex;
+				/* no IPv6 on it: a backup must send nothing with the virtual MAC */
+				char path[96];
+				snprintf(path, sizeof(path),
+					 "/proc/sys/net/ipv6/conf/%s/disable_ipv6", x->vdev);
+				FILE *fp = fopen(path, "w");
+				if (fp) {
+					fputs("1\n", fp);
+					fclose(fp);
+				}
+			}
+		}
+	}
+	if (cfg->flush.present) {
+		char kerr[512];
+		if (keyfile_load(cfg->flush.key_file, &f->fp.key, kerr, sizeof(kerr)) < 0) {
+			snprintf(err, errlen, "%s:%d: %s", d->cfg_path, cfg->flush.line, kerr);
+			return -1;
+		}
+		f->fp.port = cfg->flush.port;
+		f->fp.count = cfg->flush.count;
+		f->fp.interval_ms = cfg->flush.interval_ms;
+		f->flush_ok = true;
+	}
+	struct vip_params vp = {.self_id = cfg->cluster.node_id,
+				.interval_ms = cfg->cluster.interval_ms};
+	uint64_t now = now_ms();
+	f->core = vip_new(&vp, f->groups, f->ngroups, now);
+	if (!f->core) {
+		snprintf(err, errlen, "VIPs: %s", strerror(errno));
+		return -1;
+	}
+	f->sigchld = evsignal_new(d->base, SIGCHLD, on_sigchld, d);
+	if (!f->sigchld || evsignal_add(f->sigchld, NULL) < 0) {
+		snprintf(err, errlen, "cannot watch SIGCHLD");
+		return -1;
+	}
+	update_state(d, false);
+	failover_on_link(d);
+	log_info("failover: %zu VIPs in %zu groups; heartbeat %u ms", f->n, f->ngroups,
+		 cfg->cluster.interval_ms);
+	return 0;
+}
+
+void failover_free(struct daemon *d)
+{
+	struct failover *f = d->fo;
+	if (!f)
+		return;
+	for (size_t k = 0; f->v && k < f->n; k++) {
+		struct fvip *x = &f->v[k];
+		if (f->core)
+			give(d, x);
+		if (x->vifindex) {
+			nl_link_del(d->nl, x->vifindex);
+			for (size_t j = k + 1; j < f->n; j++)
+				if (f->v[j].vifindex == x->vifindex)
+					f->v[j].vifindex = 0;
+		}
+	}
+	if (f->sigchld)
+		event_free(f->sigchld);
+	sodium_memzero(&f->fp.key, sizeof(f->fp.key));
+	vip_free(f->core);
+	cluster_actions_free(&f->cacts);
+	free(f->nb);
+	free(f->v);
+	free(f);
+	d->fo = NULL;
+}
