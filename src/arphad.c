@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -933,6 +934,16 @@ int main(int argc, char **argv)
 	/* libevent's signal pipe and epoll survive the fork; reinit to be sure */
 	if (!foreground && event_reinit(d.base) < 0)
 		fatalx("event_reinit");
+	if (d.cfg.rt_priority) {
+		/* heartbeats on time even when other processes load every CPU */
+		struct sched_param sp = {.sched_priority = d.cfg.rt_priority};
+		if (sched_setscheduler(0, SCHED_RR, &sp) < 0)
+			log_warn("cannot run with realtime priority %d (RealtimePriority=0 turns "
+				 "this off); heartbeats may be late under load",
+				 d.cfg.rt_priority);
+		else
+			log_info("running with realtime priority %d (SCHED_RR)", d.cfg.rt_priority);
+	}
 	log_notice("arphad %s started: %zu interfaces, control socket %s", ARPHA_VERSION, d.n_ifs,
 		   d.cfg.control_socket);
 	arm_timer(&d);

@@ -67,6 +67,9 @@ struct parser {
 	char err[MSG_MAX];
 };
 
+static int number(struct parser *p, const char *key, const char *v, unsigned long long lo,
+		  unsigned long long hi, unsigned long long *out);
+
 /* Record the first error, at line (0: no line). Returns -1. */
 __attribute__((format(printf, 3, 4))) static int fail(struct parser *p, int line, const char *fmt,
 						      ...)
@@ -160,8 +163,9 @@ static const char *next_word(const char **s, size_t *n)
 
 /* ---- [Daemon] ---- */
 
-enum { D_SOCKET, D_TARGET, D_LEVEL };
-static const char *const daemon_keys[] = {"ControlSocket", "LogTarget", "LogLevel", NULL};
+enum { D_SOCKET, D_TARGET, D_LEVEL, D_RT };
+static const char *const daemon_keys[] = {"ControlSocket", "LogTarget", "LogLevel",
+					  "RealtimePriority", NULL};
 static const char *const log_targets[] = {"syslog", "stderr", NULL};
 static const char *const log_levels[] = {"err", "warning", "notice", "info", "debug", NULL};
 
@@ -198,6 +202,13 @@ static int daemon_set(struct parser *p, size_t i, const char *v)
 			return bad_word(p, "LogLevel", log_levels, v);
 		p->c.log_level = LOGL_ERR + k;
 		return 0;
+	case D_RT: {
+		unsigned long long n;
+		if (number(p, "RealtimePriority", v, 0, 99, &n) < 0)
+			return -1;
+		p->c.rt_priority = (int)n;
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -1314,6 +1325,7 @@ int config_parse(const char *text, size_t len, const char *fname, struct config 
 	snprintf(p->c.control_socket, sizeof(p->c.control_socket), "%s", CONF_DEFAULT_SOCKET);
 	p->c.log_target = LOG_TARGET_SYSLOG;
 	p->c.log_level = LOGL_INFO;
+	p->c.rt_priority = 10;
 	arp_policy_defaults(&p->c.arp);
 	p->c.cluster.port = CONF_DEFAULT_PORT;
 	p->c.cluster.encrypt = true;

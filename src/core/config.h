@@ -112,7 +112,8 @@ struct config {
 	/* [Daemon] */
 	char control_socket[CONF_PATH_MAX]; /* ControlSocket= */
 	int log_target;			    /* LogTarget=syslog|stderr */
-	int log_level; /* LogLevel=err|warning|notice|info|debug (enum log_level) */
+	int log_level;	 /* LogLevel=err|warning|notice|info|debug (enum log_level) */
+	int rt_priority; /* RealtimePriority=0..99 (SCHED_RR), default 10; 0: normal */
 	/* [ARP] */
 	struct arp_policy arp;
 	/* [Interface NAME] */

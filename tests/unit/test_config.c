@@ -425,7 +425,7 @@ static const struct bad bads[] = {
 	   "ExpireUnknown, CacheSize, HashSize, HashSizeVLAN"},
     {"[Daemon]\nSocket=/x\n",
      FNAME ":2: unknown setting Socket in [Daemon]; expected one of ControlSocket, LogTarget, "
-	   "LogLevel"},
+	   "LogLevel, RealtimePriority"},
     {"[Interface lan]\nName=x\n",
      FNAME ":2: unknown setting Name in [Interface lan]; expected one of Device"},
     {"[Interface lan]\n[ARPEntry]\nPort=1\n",
