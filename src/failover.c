@@ -26,6 +26,7 @@
 #include "core/arp_cache.h"
 #include "core/arp_engine.h"
 #include "core/frame.h"
+#include "core/nbshare.h"
 #include "core/vip.h"
 #include "os/flushreq.h"
 #include "os/keyfile.h"
@@ -40,7 +41,6 @@ extern char **environ;
 #define MAX_CHILDREN	  32
 #define MAX_TARGETED	  8192 /* unicast ARP frames per interface per round */
 #define MAX_SHARED	  16384
-#define NEIGH_MSG	  'N'
 /*
  * A VIP is held on a lease the kernel enforces: renewed every
  * LEASE_RENEW_MS, it expires LEASE_S seconds after arphad stopped renewing
@@ -485,31 +485,19 @@ static bool has_vip(const struct failover *f, const char *iface)
 	return false;
 }
 
-/*
- * Message: 'N', 1, interface name (16, NUL padded), count (2), count x
- * { IPv4 (4), MAC (6) }.
- */
-#define NB_HDR	 (2 + CONF_IFNAMSIZ + 2)
-#define NB_ENTRY 10
-#define NB_MAX	 ((WIRE_RB_MAX_DATA - NB_HDR) / NB_ENTRY)
-
 struct nb_msg {
-	uint8_t buf[WIRE_RB_MAX_DATA];
+	struct nb_entry e[WIRE_RB_MAX_DATA / NBSHARE_ENTRY];
 	size_t n;
 	const char *iface;
 };
 
 static void nb_flush(struct daemon *d, struct nb_msg *m)
 {
+	uint8_t buf[WIRE_RB_MAX_DATA];
 	if (m->n == 0)
 		return;
-	m->buf[0] = NEIGH_MSG;
-	m->buf[1] = 1;
-	memset(m->buf + 2, 0, CONF_IFNAMSIZ);
-	memcpy(m->buf + 2, m->iface, strnlen(m->iface, CONF_IFNAMSIZ - 1));
-	m->buf[2 + CONF_IFNAMSIZ] = (uint8_t)(m->n >> 8);
-	m->buf[3 + CONF_IFNAMSIZ] = (uint8_t)m->n;
-	if (cluster_broadcast(d->cl, m->buf, NB_HDR + m->n * NB_ENTRY, now_ms(), &d->fo->cacts) < 0)
+	size_t len = nbshare_encode(m->iface, m->e, m->n, buf, sizeof(buf));
+	if (len && cluster_broadcast(d->cl, buf, len, now_ms(), &d->fo->cacts) < 0)
 		log_debug("cluster: cannot share neighbours: %s", strerror(errno));
 	send_actions(d, &d->fo->cacts);
 	m->n = 0;
@@ -517,13 +505,8 @@ static void nb_flush(struct daemon *d, struct nb_msg *m)
 
 static void nb_add(struct daemon *d, struct nb_msg *m, uint32_t ip, const struct mac *mac)
 {
-	uint8_t *p = m->buf + NB_HDR + m->n * NB_ENTRY;
-	p[0] = (uint8_t)(ip >> 24);
-	p[1] = (uint8_t)(ip >> 16);
-	p[2] = (uint8_t)(ip >> 8);
-	p[3] = (uint8_t)ip;
-	memcpy(p + 4, mac->a, MAC_LEN);
-	if (++m->n == NB_MAX)
+	m->e[m->n++] = (struct nb_entry){ip, *mac};
+	if (m->n == nbshare_capacity(WIRE_RB_MAX_DATA))
 		nb_flush(d, m);
 }
 
@@ -561,28 +544,22 @@ void failover_on_node_up(struct daemon *d, uint32_t node)
 void failover_on_deliver(struct daemon *d, uint32_t node, const uint8_t *data, size_t len)
 {
 	struct failover *f = d->fo;
-	if (!f || len < NB_HDR || data[0] != NEIGH_MSG || data[1] != 1)
+	if (!f || len == 0 || data[0] != NBSHARE_TYPE)
 		return;
-	char iface[CONF_IFNAMSIZ];
-	memcpy(iface, data + 2, CONF_IFNAMSIZ);
-	iface[CONF_IFNAMSIZ - 1] = '\0';
-	size_t n = (size_t)data[2 + CONF_IFNAMSIZ] << 8 | data[3 + CONF_IFNAMSIZ];
-	if (len != NB_HDR + n * NB_ENTRY) {
-		log_debug("cluster: node %u sent a malformed neighbour list", node);
+	char iface[NBSHARE_IFNAMSIZ];
+	struct nb_entry e[WIRE_RB_MAX_DATA / NBSHARE_ENTRY];
+	size_t n;
+	if (nbshare_decode(data, len, iface, e, sizeof(e) / sizeof(e[0]), &n) < 0) {
+		log_info("cluster: node %u sent a malformed neighbour list (%zu bytes)", node, len);
 		return;
 	}
 	if (!has_vip(f, iface))
 		return;
 	for (size_t i = 0; i < n; i++) {
-		const uint8_t *p = data + NB_HDR + i * NB_ENTRY;
-		uint32_t ip =
-		    (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-		struct mac mac;
-		memcpy(mac.a, p + 4, MAC_LEN);
-		struct sneigh *s = nb_find(f, iface, ip);
+		struct sneigh *s = nb_find(f, iface, e[i].ip);
 		if (s && s->node == 0)
 			continue; /* what we saw ourselves counts more */
-		nb_put(f, iface, ip, &mac, node);
+		nb_put(f, iface, e[i].ip, &e[i].mac, node);
 	}
 }
 
