@@ -486,6 +486,10 @@ int config_duration(const char *s, uint32_t *ms)
 	/* digits, an optional fraction, then the unit */
 	unsigned long long whole = 0, frac = 0, scale = 1;
 	const char *q = s;
+	if (strcmp(s, "0") == 0) {
+		*ms = 0; /* zero needs no unit */
+		return 0;
+	}
 	if (*q < '0' || *q > '9')
 		return -1;
 	for (; *q >= '0' && *q <= '9'; q++) {
@@ -1003,6 +1007,90 @@ static int flush_end(struct parser *p)
 	return 0;
 }
 
+/* ---- [ConnSync] ---- */
+
+enum { S_PROTOS, S_NETS, S_CHECK, S_MAX };
+static const char *const connsync_keys[] = {"Protocols", "Networks", "CheckInterval", "MaxEntries",
+					    NULL};
+static const char *const ct_protos[] = {"tcp", "udp", "icmp", NULL};
+
+static const char *connsync_key(size_t i)
+{
+	return i < sizeof(connsync_keys) / sizeof(connsync_keys[0]) ? connsync_keys[i] : NULL;
+}
+
+static int connsync_begin(struct parser *p, const char *name)
+{
+	(void)name;
+	p->c.connsync.present = true;
+	p->c.connsync.line = p->line;
+	return 0;
+}
+
+static int connsync_set(struct parser *p, size_t i, const char *v)
+{
+	struct conf_connsync *x = &p->c.connsync;
+	const char *s = v, *w;
+	size_t len;
+	unsigned long long n;
+	int k;
+	switch (i) {
+	case S_PROTOS:
+		x->protocols = 0;
+		while ((w = next_word(&s, &len))) {
+			char word[8] = "";
+			if (len < sizeof(word))
+				memcpy(word, w, len);
+			if ((k = word_index(ct_protos, word)) < 0)
+				return fail(p, p->line,
+					    "Protocols: \"%.*s\" is not synced; expected some of "
+					    "tcp, udp, icmp",
+					    (int)len, w);
+			x->protocols |= (uint8_t)(1u << k);
+		}
+		if (!x->protocols)
+			return fail(p, p->line, "Protocols: expected some of tcp, udp, icmp");
+		return 0;
+	case S_NETS:
+		x->n_nets = 0;
+		while ((w = next_word(&s, &len))) {
+			char word[32] = "";
+			struct ip4_prefix net;
+			if (len < sizeof(word))
+				memcpy(word, w, len);
+			if (len >= sizeof(word) || ip4_prefix_parse(word, true, &net) < 0)
+				return fail(
+				    p, p->line,
+				    "Networks: \"%.*s\" is not a network; expected networks "
+				    "with their prefix length, such as 198.18.1.0/24",
+				    (int)len, w);
+			if (x->n_nets == CONF_MAX_CT_NETS)
+				return fail(p, p->line, "Networks: more than %d networks",
+					    CONF_MAX_CT_NETS);
+			net.addr &= ip4_mask(net.len);
+			x->nets[x->n_nets++] = net;
+		}
+		if (!x->n_nets)
+			return fail(p, p->line, "Networks: expected at least one network");
+		return 0;
+	case S_CHECK:
+		if (config_duration(v, &x->check_interval_ms) < 0 ||
+		    (x->check_interval_ms && x->check_interval_ms < 100) ||
+		    x->check_interval_ms > 86400000)
+			return fail(p, p->line,
+				    "CheckInterval: expected 0 (off) or a duration from 100ms to "
+				    "24h, such as 10s, got \"%s\"",
+				    v);
+		return 0;
+	case S_MAX:
+		if (number(p, "MaxEntries", v, 1, 16777216, &n) < 0)
+			return -1;
+		x->max_entries = (uint32_t)n;
+		return 0;
+	}
+	return -1;
+}
+
 /* ---- the sections ---- */
 
 static const struct section_kind section_kinds[] = {
@@ -1014,6 +1102,7 @@ static const struct section_kind section_kinds[] = {
     {"Cluster", "Cluster", false, false, cluster_key, cluster_begin, cluster_set, cluster_end},
     {"VIP", "VIP NAME", true, true, vip_key, vip_begin, vip_set, vip_end},
     {"Flush", "Flush", false, false, flush_key, flush_begin, flush_set, flush_end},
+    {"ConnSync", "ConnSync", false, false, connsync_key, connsync_begin, connsync_set, NULL},
     {NULL, NULL, false, false, NULL, NULL, NULL, NULL},
 };
 _Static_assert(sizeof(section_kinds) / sizeof(section_kinds[0]) <= KINDS_MAX, "raise KINDS_MAX");
@@ -1234,6 +1323,14 @@ static char *read_line(char *str, int num, void *stream)
 /* VIPs against the rest of the file, and against each other. */
 static int check_vips(struct parser *p)
 {
+	if (p->c.connsync.present && !p->c.cluster.present)
+		return fail(p, p->c.connsync.line,
+			    "[ConnSync] needs a [Cluster] section: connections are synced to the "
+			    "other nodes of a cluster");
+	if (p->c.connsync.present && !p->c.connsync.n_nets && !p->c.n_vips)
+		return fail(p, p->c.connsync.line,
+			    "[ConnSync] has no Networks= and there is no [VIP] whose network it "
+			    "could use; say which connections to sync");
 	for (size_t i = 0; i < p->c.n_vips; i++) {
 		const struct conf_vip *x = &p->c.vips[i];
 		if (!p->c.cluster.present)
@@ -1335,6 +1432,9 @@ int config_parse(const char *text, size_t len, const char *fname, struct config 
 	p->c.flush.port = CONF_DEFAULT_FLUSH_PORT;
 	p->c.flush.count = 5;
 	p->c.flush.interval_ms = 1000;
+	p->c.connsync.protocols = CT_PROTO_TCP | CT_PROTO_UDP | CT_PROTO_ICMP;
+	p->c.connsync.check_interval_ms = 10000;
+	p->c.connsync.max_entries = 262144;
 
 	int r = ini_parse_stream(read_line, p, on_setting, p);
 	if (r > 0 && (!p->failed || r < p->err_line)) {

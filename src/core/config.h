@@ -108,6 +108,22 @@ struct conf_flush {
 	int line;
 };
 
+#define CONF_MAX_CT_NETS 32
+
+/* Protocols= of [ConnSync] */
+enum { CT_PROTO_TCP = 1, CT_PROTO_UDP = 2, CT_PROTO_ICMP = 4 };
+
+/* [ConnSync]: connection-tracking sync (see core/ctsync.h). */
+struct conf_connsync {
+	bool present;
+	uint8_t protocols;			  /* Protocols=, CT_PROTO_*; default all */
+	struct ip4_prefix nets[CONF_MAX_CT_NETS]; /* Networks=; none: the VIPs' networks */
+	size_t n_nets;
+	uint32_t check_interval_ms; /* CheckInterval=, default 10s, 0 off */
+	uint32_t max_entries;	    /* MaxEntries=, default 262144 */
+	int line;
+};
+
 struct config {
 	/* [Daemon] */
 	char control_socket[CONF_PATH_MAX]; /* ControlSocket= */
@@ -132,10 +148,13 @@ struct config {
 	size_t n_vips;
 	/* [Flush] */
 	struct conf_flush flush;
+	/* [ConnSync] */
+	struct conf_connsync connsync;
 };
 
 /*
- * Parse a duration written with its unit: "20ms", "100ms", "1s", "1.5s".
+ * Parse a duration written with its unit: "20ms", "100ms", "1s", "1.5s"; a bare "0" is
+ * zero.
  * 0 and *ms, or -1. (Exposed for the tests and other sections.)
  */
 int config_duration(const char *s, uint32_t *ms);

@@ -383,12 +383,12 @@ static const struct bad bads[] = {
     /* sections */
     {"[Interface lan]\n\n[Interfaces]\n",
      FNAME ":3: unknown section [Interfaces]; expected one of Daemon, ARP, Interface NAME, "
-	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush"},
+	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync"},
     {"[Interface lan]\n[Cluster one]\n",
      FNAME ":2: section [Cluster] takes no name; got [Cluster one]"},
     {"[Interface lan]\n[Clusters]\n",
      FNAME ":2: unknown section [Clusters]; expected one of Daemon, ARP, Interface NAME, "
-	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush"},
+	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync"},
     {"[Interface]\n", FNAME ":1: section [Interface] needs a name: [Interface NAME]"},
     {"[Interface lan]\n[ARP x]\n", FNAME ":2: section [ARP] takes no name; got [ARP x]"},
     {"[Interface lan]\n[Daemon]\n[ARP]\n[daemon]\n",
@@ -726,6 +726,8 @@ static void t_durations(void **state)
 	assert_int_equal(ms, 1000);
 	assert_int_equal(config_duration("1.5s", &ms), 0);
 	assert_int_equal(ms, 1500);
+	assert_int_equal(config_duration("0", &ms), 0);
+	assert_int_equal(ms, 0);
 	assert_int_equal(config_duration("0.02s", &ms), 0);
 	assert_int_equal(ms, 20);
 	const char *bad[] = {"",    "ms",  "100",   "1.5ms",	   "1 s",
@@ -787,6 +789,38 @@ static void t_vip(void **state)
 	assert_false(c.flush.present);
 	assert_int_equal(c.flush.port, CONF_DEFAULT_FLUSH_PORT);
 	config_free(&c);
+}
+
+static void t_connsync(void **state)
+{
+	struct config c;
+	parse_ok(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n[ConnSync]\n", &c);
+	assert_true(c.connsync.present);
+	assert_int_equal(c.connsync.protocols, CT_PROTO_TCP | CT_PROTO_UDP | CT_PROTO_ICMP);
+	assert_int_equal(c.connsync.n_nets, 0);
+	assert_int_equal(c.connsync.check_interval_ms, 10000);
+	assert_int_equal(c.connsync.max_entries, 262144);
+	config_free(&c);
+	parse_ok(IFACE CLUSTER "[ConnSync]\nProtocols=tcp\nNetworks=198.18.1.7/24, 198.18.2.0/24\n"
+			       "CheckInterval=0\nMaxEntries=5000\n",
+		 &c);
+	assert_int_equal(c.connsync.protocols, CT_PROTO_TCP);
+	assert_int_equal(c.connsync.n_nets, 2);
+	assert_int_equal(c.connsync.nets[0].addr, 0xc6120100); /* host bits cleared */
+	assert_int_equal(c.connsync.check_interval_ms, 0);
+	assert_int_equal(c.connsync.max_entries, 5000);
+	config_free(&c);
+	parse_err(IFACE "[ConnSync]\nNetworks=198.18.1.0/24\n",
+		  FNAME ":2: [ConnSync] needs a [Cluster] section: connections are synced to the "
+			"other nodes of a cluster");
+	parse_err(IFACE CLUSTER "[ConnSync]\n",
+		  FNAME ":7: [ConnSync] has no Networks= and there is no [VIP] whose network it "
+			"could use; say which connections to sync");
+	parse_err(IFACE CLUSTER "[ConnSync]\nProtocols=tcp sctp\n",
+		  FNAME ":8: Protocols: \"sctp\" is not synced; expected some of tcp, udp, icmp");
+	parse_err(IFACE CLUSTER "[ConnSync]\nNetworks=198.18.1.0\n",
+		  FNAME ":8: Networks: \"198.18.1.0\" is not a network; expected networks with "
+			"their prefix length, such as 198.18.1.0/24");
 }
 
 static void t_vip_errors(void **state)
@@ -861,6 +895,7 @@ int main(void)
 	    cmocka_unit_test(t_durations),
 	    cmocka_unit_test(t_vip),
 	    cmocka_unit_test(t_vip_errors),
+	    cmocka_unit_test(t_connsync),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
