@@ -218,6 +218,22 @@ static void send_frame(struct mif *m, const struct arp_frame *fr)
 			 (unsigned long long)m->send_errors);
 }
 
+/* A unicast request we send: the engine must know it asked, so the answer is solicited. */
+static void send_query(struct daemon *d, struct mif *m, const struct arp_frame *fr)
+{
+	uint8_t buf[FRAME_MAX_LEN];
+	size_t len = frame_build(fr, buf, sizeof(buf));
+	if (!len)
+		return;
+	if (packet_send(m->fd, m->ifindex, buf, len) < 0) {
+		if (m->send_errors++ % 1000 == 0)
+			log_warn("%s: cannot send ARP frame (%llu failures so far)", m->conf->name,
+				 (unsigned long long)m->send_errors);
+		return;
+	}
+	arp_engine_input(d->eng, m->ifindex, buf, len, true, false, now_ms(), &d->acts);
+}
+
 static bool is_own_addr(const struct arp_iface_view *v, uint32_t ip)
 {
 	for (size_t i = 0; i < v->n_addrs; i++)
@@ -246,7 +262,7 @@ static size_t send_targeted(struct daemon *d, struct mif *m, const struct fvip *
 			continue;
 		frame_request(&fr, mac, vip, en->ip);
 		fr.eth_dst = en->mac;
-		send_frame(m, &fr);
+		send_query(d, m, &fr);
 		sent++;
 	}
 	for (size_t i = 0; i < f->nnb && sent < MAX_TARGETED; i++) {
@@ -259,7 +275,7 @@ static size_t send_targeted(struct daemon *d, struct mif *m, const struct fvip *
 			continue; /* told above */
 		frame_request(&fr, mac, vip, s->ip);
 		fr.eth_dst = s->mac;
-		send_frame(m, &fr);
+		send_query(d, m, &fr);
 		sent++;
 	}
 	return sent;
@@ -286,8 +302,10 @@ static void announce(struct daemon *d, struct fvip *x, bool first)
 		}
 		x->garps++;
 	}
-	if (ann & ANN_TARGETED)
+	if (ann & ANN_TARGETED) {
 		x->targeted += send_targeted(d, m, x, mac);
+		apply(d);
+	}
 	if (first && (ann & ANN_FLUSH) && f->flush_ok) {
 		uint32_t hosts[CONF_MAX_FLUSH_HOSTS];
 		for (size_t i = 0; i < x->c->n_flush_hosts; i++)
@@ -408,11 +426,30 @@ static bool dev_up(struct daemon *d, const char *dev)
 	return nl_link_by_name(d->nl, dev, &l) == 0 && l.up;
 }
 
+/* Tell the engine which addresses of each interface the cluster shares. */
+static void set_shared(struct daemon *d)
+{
+	struct failover *f = d->fo;
+	for (size_t i = 0; i < d->n_ifs; i++) {
+		struct mif *m = &d->ifs[i];
+		uint32_t ips[64];
+		size_t n = 0;
+		if (!m->ifindex)
+			continue;
+		for (size_t k = 0; k < f->n && n < 64; k++)
+			if (strcmp(f->v[k].c->iface, m->conf->name) == 0)
+				ips[n++] = f->v[k].c->addr.addr;
+		if (arp_engine_iface_set_shared(d->eng, m->ifindex, ips, n) < 0)
+			log_warn("%s: cannot tell the engine its VIPs", m->conf->name);
+	}
+}
+
 void failover_on_link(struct daemon *d)
 {
 	struct failover *f = d->fo;
 	if (!f)
 		return;
+	set_shared(d);
 	bool fault[VIP_MAX_GROUPS] = {false};
 	for (size_t k = 0; k < f->n; k++) {
 		const struct fvip *x = &f->v[k];

@@ -28,6 +28,8 @@ struct iface {
 	bool vlan;
 	struct ip4_prefix *addrs;
 	size_t n_addrs;
+	uint32_t *shared; /* addresses the cluster shares (VIPs) */
+	size_t n_shared;
 	struct arp_cache *cache;
 	struct arp_counters cnt;
 	/* ARPRateLimit token bucket, in thousandths of a frame */
@@ -81,6 +83,7 @@ static const char *const counter_names[AC__COUNT] = {
     [AC_MALFORMED_FIRST + FR_TARGET_IP_LOOPBACK] = "malformed_target_ip_loopback",
     [AC_MALFORMED_FIRST + FR_SENDER_MAC_BROADCAST] = "seen_sender_mac_broadcast",
     [AC_MALFORMED_FIRST + FR_SENDER_MAC_MULTICAST] = "seen_sender_mac_multicast",
+    [AC_CLUSTER_VIP] = "cluster_vip",
     [AC_DROP_RATE_LIMIT] = "drop_rate_limit",
     [AC_DROP_MULTICAST] = "drop_multicast",
     [AC_DROP_BROADCAST] = "drop_broadcast",
@@ -135,6 +138,7 @@ static void iface_free(struct iface *ifc)
 {
 	arp_cache_free(ifc->cache);
 	free(ifc->addrs);
+	free(ifc->shared);
 	free(ifc);
 }
 
@@ -231,6 +235,27 @@ int arp_engine_iface_set_addrs(struct arp_engine *e, uint32_t ifindex,
 	free(ifc->addrs);
 	ifc->addrs = v;
 	ifc->n_addrs = n;
+	return 0;
+}
+
+int arp_engine_iface_set_shared(struct arp_engine *e, uint32_t ifindex, const uint32_t *ips,
+				size_t n)
+{
+	struct iface *ifc = find_iface(e, ifindex);
+	if (!ifc) {
+		errno = ENOENT;
+		return -1;
+	}
+	uint32_t *v = NULL;
+	if (n) {
+		v = malloc(n * sizeof(*v));
+		if (!v)
+			return -1;
+		memcpy(v, ips, n * sizeof(*v));
+	}
+	free(ifc->shared);
+	ifc->shared = v;
+	ifc->n_shared = n;
 	return 0;
 }
 
@@ -358,6 +383,14 @@ static bool is_our_addr(const struct iface *ifc, uint32_t ip)
 {
 	for (size_t i = 0; i < ifc->n_addrs; i++)
 		if (ifc->addrs[i].addr == ip)
+			return true;
+	return false;
+}
+
+static bool is_shared(const struct iface *ifc, uint32_t ip)
+{
+	for (size_t i = 0; i < ifc->n_shared; i++)
+		if (ifc->shared[i] == ip)
 			return true;
 	return false;
 }
@@ -595,6 +628,13 @@ static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf
 			  "arp_query_no_sender", "ARPQueryNoSender", "sender_ip_zero", &f, NULL))
 			return;
 		answer(e, ifc, &f, out); /* a probe teaches nothing: answer only */
+		return;
+	}
+	if (is_shared(ifc, f.spa) && !mac_eq(&f.sha, &ifc->mac)) {
+		/* another node speaking for a VIP: core/vip decides who holds it */
+		ifc->cnt.v[AC_CLUSTER_VIP]++;
+		if (f.op == ARP_OP_REQUEST && f.spa != f.tpa)
+			answer(e, ifc, &f, out);
 		return;
 	}
 	if (is_our_addr(ifc, f.spa)) {

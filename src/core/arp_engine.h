@@ -25,13 +25,14 @@
 enum arp_counter {
 	/* traffic */
 	AC_RX_FRAMES = 0, /* frames handed to the engine (incoming) */
-	AC_RX_REQUESTS,   /* well-formed incoming requests */
-	AC_RX_REPLIES,    /* well-formed incoming replies */
-	AC_TX_FRAMES,     /* frames the engine asked to send */
+	AC_RX_REQUESTS,	  /* well-formed incoming requests */
+	AC_RX_REPLIES,	  /* well-formed incoming replies */
+	AC_TX_FRAMES,	  /* frames the engine asked to send */
 	AC_OUT_REQUESTS,  /* the kernel's own requests seen going out */
-	AC_OTHERHOST,     /* unicast frames for another host, ignored */
-	AC_LOOPED,        /* our own frames reflected back to us, ignored */
-	AC_OTHER_VLAN,    /* tagged with a VLAN: not this interface's, ignored */
+	AC_OTHERHOST,	  /* unicast frames for another host, ignored */
+	AC_LOOPED,	  /* our own frames reflected back to us, ignored */
+	AC_OTHER_VLAN,	  /* tagged with a VLAN: not this interface's, ignored */
+	AC_CLUSTER_VIP,	  /* another node speaking for a shared address (a VIP), ignored */
 	AC_SOCKET_DROPS,  /* frames the kernel dropped before arphad could read them */
 	/*
 	 * refused by the codec, one per enum frame_reason; the soft reasons
@@ -52,17 +53,17 @@ enum arp_counter {
 	AC_DROP_CHANGE,
 	AC_DROP_STATIC_CHANGE,
 	/* outcomes */
-	AC_ANSWERED,           /* replies sent to requests */
-	AC_LEARNED,            /* new dynamic entries */
-	AC_CHANGED,            /* dynamic entries whose MAC changed */
-	AC_REFRESHED,          /* dynamic entries confirmed */
-	AC_EXPIRED,            /* dynamic entries that timed out */
-	AC_EVICTED,            /* entries pushed out by a full cache */
-	AC_CACHE_FULL,         /* mappings lost: cache full of configured entries */
-	AC_RESOLUTION_FAILED,  /* queries that got no answer */
-	AC_ANNOUNCED,          /* gratuitous ARP frames sent */
-	AC_LOG_SUPPRESSED,     /* log lines not written (log rate limit) */
-	AC_NOMEM,              /* work lost to memory exhaustion */
+	AC_ANSWERED,	      /* replies sent to requests */
+	AC_LEARNED,	      /* new dynamic entries */
+	AC_CHANGED,	      /* dynamic entries whose MAC changed */
+	AC_REFRESHED,	      /* dynamic entries confirmed */
+	AC_EXPIRED,	      /* dynamic entries that timed out */
+	AC_EVICTED,	      /* entries pushed out by a full cache */
+	AC_CACHE_FULL,	      /* mappings lost: cache full of configured entries */
+	AC_RESOLUTION_FAILED, /* queries that got no answer */
+	AC_ANNOUNCED,	      /* gratuitous ARP frames sent */
+	AC_LOG_SUPPRESSED,    /* log lines not written (log rate limit) */
+	AC_NOMEM,	      /* work lost to memory exhaustion */
 	AC__COUNT
 };
 
@@ -98,6 +99,16 @@ int arp_engine_iface_set_mac(struct arp_engine *e, uint32_t ifindex, const struc
  */
 int arp_engine_iface_set_addrs(struct arp_engine *e, uint32_t ifindex,
 			       const struct ip4_prefix *addrs, size_t n);
+
+/*
+ * The addresses the cluster shares on ifindex (VIPs, see core/vip): frames
+ * in which another node speaks for one of them are the cluster's business,
+ * not a collision or a mapping to learn; they are counted (cluster_vip)
+ * and ignored, except that requests are still answered. Replaces the set.
+ * 0, or -1/ENOENT, -1/ENOMEM.
+ */
+int arp_engine_iface_set_shared(struct arp_engine *e, uint32_t ifindex, const uint32_t *ips,
+				size_t n);
 
 /*
  * A configured entry (Mode=Static|Publish|XPublish as ARP_STATIC,

@@ -518,6 +518,39 @@ static void t_ip_collision(void **state)
 	}
 }
 
+/* A VIP the cluster shares: another node announcing it is not a collision. */
+static void t_shared_vip_not_collision(void **state)
+{
+	struct arp_policy p;
+	arp_policy_defaults(&p);
+	p.ip_collision = AV_DROPANNOUNCE;
+	struct fx *f = fx_new(&p);
+	uint32_t vip = US;
+	assert_int_equal(arp_engine_iface_set_shared(f->e, IF1, &vip, 1), 0);
+	struct arp_frame g;
+	frame_garp_request(&g, &mac_a, US);
+	feed(f, &g);
+	frame_garp_reply(&g, &mac_a, US);
+	feed(f, &g);
+	assert_int_equal(counter(f, AC_CLUSTER_VIP), 2);
+	assert_int_equal(counter(f, AC_DROP_COLLISION), 0);
+	assert_int_equal(count_type(f, ACT_SEND), 0); /* no reclaim war */
+	assert_null(log_with(f, "event=ip_collision"));
+	assert_int_equal(count_type(f, ACT_NEIGH_SET), 0);
+	/* a request from the VIP for a host's address is still answered when it is ours */
+	frame_request(&g, &mac_a, US, US);
+	g.tpa = US; /* gratuitous: not answered */
+	feed(f, &g);
+	assert_int_equal(count_type(f, ACT_SEND), 0);
+	/* and without the set, the same frame is a collision (so this test can fail) */
+	assert_int_equal(arp_engine_iface_set_shared(f->e, IF1, NULL, 0), 0);
+	frame_garp_request(&g, &mac_a, US);
+	feed(f, &g);
+	assert_int_equal(counter(f, AC_DROP_COLLISION), 1);
+	assert_int_equal(arp_engine_iface_set_shared(f->e, 999, &vip, 1), -1);
+	fx_free(f);
+}
+
 static void t_looped_own_frame(void **state)
 {
 	struct fx *f = fx_new(NULL);
@@ -864,6 +897,7 @@ int main(void)
 	    cmocka_unit_test(t_query_no_sender),
 	    cmocka_unit_test(t_sender_ip),
 	    cmocka_unit_test(t_ip_collision),
+	    cmocka_unit_test(t_shared_vip_not_collision),
 	    cmocka_unit_test(t_looped_own_frame),
 	    cmocka_unit_test(t_rate_limit),
 	    cmocka_unit_test(t_expire),
