@@ -1,14 +1,21 @@
 #!/usr/bin/python3
 """arpha demo: a spoofing host tries to poison a node's ARP table, with
-arphad on the node (it fails) and without (it works).
+arphad on the node (it fails) and without (it works); then address
+failover: two arphad nodes share an address, a client pings it every
+millisecond, the master crashes, and the client's longest gap is shown.
 
     demo/demo.py BUILD_DIR      (as root; `make demo` runs it)
 
 Everything happens in network namespaces made for the run (a bridge as the
 switch, veth cables, 198.18.0.0/24) and is removed at the end."""
+import json
 import os
 import re
+import signal
+import subprocess
 import sys
+import textwrap
+import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -126,16 +133,9 @@ ATTACKS = [
 ]
 
 
-def main():
-    t0 = time.monotonic()
-    if os.geteuid() != 0:
-        say("demo: needs root (it makes network namespaces); try: sudo make demo")
-        return 1
-    for b in ("arphad", "arpha"):
-        if not os.access(L.binary(b), os.X_OK):
-            say("demo: no %s in %s; build first (make build)" % (b, L.build_dir()))
-            return 1
-
+def arp_scene():
+    """Scenes 1-5: poisoning with and without arphad. Returns True if it went
+    as it should."""
     title = "arpha demo: ARP poisoning against a node, with and without arphad"
     say(bold(title))
     say("=" * len(title))
@@ -238,8 +238,392 @@ def main():
         say(bold(green(summary) if held == len(ATTACKS) and poisoned else red(summary)))
         for p in problems:
             say(red("problem: " + p.splitlines()[0]))
-        say(dim("(%.0f s; the lab's namespaces are removed now)" % (time.monotonic() - t0)))
         good = held == len(ATTACKS) and poisoned and not problems
+    return good
+
+
+# ------------------------------------------------------------------ failover
+
+PROBE = os.path.join(TOP, "tests", "netns", "probe.py")
+VIP, VIP_CIDR, VIP_NAME = "198.18.0.100", "198.18.0.100/24", "web"
+HB = "20ms"
+FO_NODES = {  # role: (node id, address, MAC, priority)
+    "node1": (1, "198.18.0.1", "02:00:00:00:00:01", 200),
+    "node2": (2, "198.18.0.2", "02:00:00:00:00:02", 100),
+}
+FO_CLIENT = ("198.18.0.10", "02:00:00:00:00:10")
+GROUP, PORT = "239.192.74.10", 7410
+
+
+class DemoFailed(Exception):
+    """Something the failover scene needs did not happen; the message says what."""
+
+
+def fo_config(role, keyfile):
+    """arphad.conf of a failover node (@SOCK@: its own control socket)."""
+    node_id, _ip, _mac, prio = FO_NODES[role]
+    return ("[Daemon]\nControlSocket=@SOCK@\nLogTarget=stderr\nLogLevel=info\n\n"
+            "[Interface lan]\nDevice=eth0\n\n"
+            "[Cluster]\nNodeID=%d\nInterface=eth0\nGroup=%s\nPort=%d\nKeyFile=%s\n"
+            "HeartbeatInterval=%s\n\n"
+            "[VIP %s]\nAddress=%s\nInterface=lan\nPriority=%d\n"
+            % (node_id, GROUP, PORT, keyfile, HB, VIP_NAME, VIP_CIDR, prio))
+
+
+def vip_json(d):
+    """This node's view of the VIP (`arpha -j vip`), or None."""
+    r = d.arpha("vip", json_out=True, check=False)
+    if r.returncode != 0:
+        return None
+    try:
+        return next((v for v in json.loads(r.stdout) if v.get("name") == VIP_NAME), None)
+    except (ValueError, AttributeError):
+        return None
+
+
+def vip_state(d):
+    v = vip_json(d)
+    return v and v.get("state")
+
+
+def wait_states(want, timeout=5.0):
+    """Poll until each daemon in want ({daemon: state}) says its state."""
+    end = time.monotonic() + timeout
+    while True:
+        got = {d: vip_state(d) for d in want}
+        if got == want:
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+
+
+def has_vip(lab, role):
+    p = lab.ip(role, "-j", "addr", "show", "dev", "eth0", check=False)
+    try:
+        links = json.loads(p.stdout or "[]")
+    except ValueError:
+        return False
+    return any(a.get("local") == VIP for l in links for a in l.get("addr_info", []))
+
+
+def show_vip(lab, role, d):
+    cmd(role, "arpha vip")
+    r = d.arpha("vip", check=False)
+    out(r.stdout if r.returncode == 0 else red((r.stderr or r.stdout).strip() or "no answer"))
+
+
+def show_client_entry(lab):
+    cmd("client", "ip neigh show %s" % VIP)
+    p = lab.ip("client", "neigh", "show", VIP, "dev", "eth0", check=False)
+    line = p.stdout.strip() or "(no entry)"
+    who = {mac: role for role, (_i, _a, mac, _p) in FO_NODES.items()}
+    m = re.search(r"lladdr (\S+)", line)
+    out(line + ("  " + dim("(%s)" % who[m.group(1)]) if m and m.group(1) in who else ""))
+
+
+class Pinger:
+    """tests/netns/probe.py on the client: an ICMP echo request to the VIP
+    every millisecond, on a fixed schedule; a thread reads its status lines
+    (every 10 ms) so the demo can wait for answers to come back."""
+
+    def __init__(self, lab, role, target):
+        self.errpath = os.path.join(lab.tmp, "probe-%d.err" % time.monotonic_ns())
+        self.cv = threading.Condition()
+        self.status, self.result = None, None
+        with open(self.errpath, "wb") as err:
+            self.p = subprocess.Popen(
+                ["ip", "netns", "exec", lab.ns(role), L.PY, "-u", PROBE, target,
+                 "--interval", "1", "--duration", "60", "--status", "10"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True,
+                bufsize=1)
+        threading.Thread(target=self._reader, daemon=True).start()
+
+    def _reader(self):
+        for line in self.p.stdout:
+            try:
+                v = json.loads(line)
+            except ValueError:
+                continue
+            with self.cv:
+                if v.get("type") == "result":
+                    self.result = v
+                else:
+                    self.status = v
+                self.cv.notify_all()
+
+    def flowing_since(self, t, steady, timeout):
+        """Wait until answers sent after t have kept coming (none missing for
+        more than 50 ms) for steady seconds; False after timeout."""
+        end = time.monotonic() + timeout
+        since = None
+        while True:
+            now = time.monotonic()
+            with self.cv:
+                la = self.status and self.status.get("last_answer")
+            ok = la is not None and la > t and now - la < 0.05
+            since = (since or now) if ok else None
+            if since is not None and now - since >= steady:
+                return True
+            if now > end or self.p.poll() is not None:
+                return False
+            time.sleep(0.01)
+
+    def stop(self):
+        """Stop it; its result (longest_gap_ms, gap_start, sent, received...)."""
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        with self.cv:
+            self.cv.wait_for(lambda: self.result is not None, timeout=2)
+        if self.result is None:
+            with open(self.errpath, errors="replace") as f:
+                raise DemoFailed("the prober on the client gave no result: %s" %
+                                 f.read().strip()[-300:])
+        return self.result
+
+
+def measure(lab, what, event, settle=None):
+    """Ping the VIP from the client every millisecond, do event() (which
+    prints what it does and returns the monotonic time it happened), wait
+    for settle() (which returns None or (what, monotonic time) of the move
+    of the VIP, when that is not the event itself) and for answers to flow,
+    and print the client's longest gap and where it was."""
+    cmd("client", "probe.py %s &" % VIP)
+    out(dim("(tests/netns/probe.py: an ICMP echo request every 1 ms, like ping -i 0.001)"))
+    pr = Pinger(lab, "client", VIP)
+    try:
+        if not pr.flowing_since(0, 0.3, 5):
+            raise DemoFailed("the client gets no answer from %s before the %s" % (VIP, what))
+        t = event()
+        back = pr.flowing_since(t, 0.3, 5)
+        if back and settle:
+            moved = settle()
+            if moved:
+                what, t = moved
+            back = pr.flowing_since(time.monotonic(), 0.2, 5)
+        r = pr.stop()
+    finally:
+        if pr.p.poll() is None:
+            pr.p.kill()
+    if not back or not r["recovered"]:
+        raise DemoFailed("after the %s the client got no answers from %s for %.0f ms, and "
+                         "then the demo gave up" % (what, VIP, r["longest_gap_ms"]))
+    after = (r["gap_start"] - t) * 1000
+    if -5 <= after <= 50:
+        where = "it began %.1f ms after the %s" % (max(after, 0.0), what)
+    else:
+        where = "not at the %s but %.0f ms %s it" % (what, abs(after),
+                                                   "after" if after > 0 else "before")
+    say("  %-13s %s" % ("client:", bold("longest gap in answers: %.1f ms" % r["longest_gap_ms"]))
+        + dim("  (%s)" % where))
+    lost = r["sent"] - r["received"]
+    say("  %-13s %d of %d echo requests answered in %.1f s%s" % (
+        "", r["received"], r["sent"], r["duration_s"],
+        dim("  (%d lost)" % lost) if lost else dim("  (none lost)")))
+    return r
+
+
+def failover_scene():
+    """Scenes 6-10: two nodes share a VIP; the master crashes, comes back,
+    then hands over gracefully. Returns True if it went as it should."""
+    say()
+    title = "arpha demo, part 2: address failover"
+    say(bold(title))
+    say("=" * len(title))
+    hosts = {r: (ip, mac) for r, (_i, ip, mac, _p) in FO_NODES.items()}
+    hosts["client"] = FO_CLIENT
+    with L.Lab("demo-failover", hosts=hosts) as lab:
+        try:
+            return failover_steps(lab)
+        except DemoFailed as e:
+            say()
+            say(red("demo failed: %s" % e))
+            for dm in {x.name: x for x in lab.daemons}.values():
+                tail = dm.log().strip().splitlines()[-6:]
+                if tail:
+                    say(dim("last lines of %s's arphad log:" % dm.name))
+                    out(dim("\n".join(tail)))
+            return False
+
+
+def failover_steps(lab):
+    """Scenes 6-10 in the lab; raises DemoFailed when something does not happen."""
+    keyfile = os.path.join(lab.tmp, "cluster.key")
+    L.run([L.binary("arpha"), "keygen", keyfile])
+    say()
+    say("Two nodes run arphad and share the address %s (the VIP): the one" % VIP)
+    say("holding it (master) answers for it, the other (backup) waits. They send")
+    say("authenticated heartbeats every %s to %s:%d on the LAN. A backup" %
+        (HB.replace("ms", " ms"), GROUP, PORT))
+    say("that stops hearing the master probes it, and takes the address over if it")
+    say("gets no answer; it announces the move with gratuitous ARP and a unicast ARP")
+    say("request from the VIP to each neighbour it knows.")
+    say()
+    say("  %-9s %-13s %-18s %s" % ("host", "address", "MAC", "role"))
+    for role, (_i, ip, mac, prio) in FO_NODES.items():
+        say("  %-9s %-13s %-18s %s" % (role, ip, mac, dim("arphad, VIP Priority=%d" % prio)))
+    say("  %-9s %-13s %-18s %s" % (("client",) + FO_CLIENT + (dim("an ordinary Linux host"),)))
+    pause()
+
+    # ------------------------------------------------------------ 6
+    heading("6.", "Both nodes start; node1 (higher priority) holds the VIP")
+    cmd("node1", "arpha keygen cluster.key")
+    out(dim("(one key for both nodes, mode 0600: every cluster datagram is authenticated)"))
+    cmd("node1", "sed -n '/Cluster/,$p' arphad.conf")
+    out("\n".join(l for l in fo_config("node1", "cluster.key").split("\n\n", 2)[2]
+                  .splitlines() if l))
+    out(dim("(node2: NodeID=2, Priority=100)"))
+    d = {}
+    cmd("node1", "arphad -d -f arphad.conf")
+    d["node1"] = lab.arphad("node1", config=fo_config("node1", keyfile), name="node1")
+    if not wait_states({d["node1"]: "master"}, 5):
+        raise DemoFailed("node1 alone did not become master (it says %s)" %
+                         vip_state(d["node1"]))
+    cmd("node2", "arphad -d -f arphad.conf")
+    d["node2"] = lab.arphad("node2", config=fo_config("node2", keyfile), name="node2")
+    if not wait_states({d["node1"]: "master", d["node2"]: "backup"}, 5):
+        raise DemoFailed("expected node1 master and node2 backup; they say %s and %s" %
+                         (vip_state(d["node1"]), vip_state(d["node2"])))
+    show_vip(lab, "node1", d["node1"])
+    show_vip(lab, "node2", d["node2"])
+    lab.ping("client", VIP)
+    show_client_entry(lab)
+    pause()
+
+    # ------------------------------------------------------------ 7
+    heading("7.", "node1 crashes while the client pings the VIP every millisecond")
+
+    def crash():
+        time.sleep(0.2)
+        t = time.monotonic()
+        d["node1"].killed = True
+        d["node1"].p.send_signal(signal.SIGKILL)
+        lab.ip("sw", "link", "set", "p-node1", "down")
+        cmd("node1", "kill -KILL $(pidof arphad)")
+        cmd("sw", "ip link set p-node1 down")
+        out(dim("(at the same instant: the daemon dies without a word and the node "
+                "drops off the LAN,\n as a machine that lost power would)"))
+        return t
+    try:
+        measure(lab, "crash", crash, lambda: wait_states({d["node2"]: "master"}, 5) and None)
+    except DemoFailed as e:
+        st = vip_state(d["node2"])
+        if st != "master":
+            raise DemoFailed("node1 crashed but node2 is %s, not master: no failover (%s)" %
+                             (st or "not answering", e))
+        raise
+    d["node1"].stop()  # reap it
+
+    # ------------------------------------------------------------ 8
+    heading("8.", "After the crash: node2 is master and holds the VIP")
+    show_vip(lab, "node2", d["node2"])
+    v = vip_json(d["node2"]) or {}
+    if v.get("state") != "master":
+        raise DemoFailed("node1 crashed but node2 is %s, not master: no failover" %
+                         (v.get("state") or "not answering"))
+    cmd("node2", "ip -br addr show dev eth0")
+    out(lab.ip("node2", "-br", "addr", "show", "dev", "eth0").stdout)
+    if not has_vip(lab, "node2"):
+        raise DemoFailed("node2 says master but %s is not on its eth0" % VIP)
+    show_client_entry(lab)
+    pause()
+
+    # ------------------------------------------------------------ 9
+    heading("9.", "node1 comes back and takes the VIP again (Preempt=yes by default)")
+
+    cmd("node1", "ip addr show dev eth0 to %s" % VIP)
+    left = lab.ip("node1", "addr", "show", "dev", "eth0", "to", VIP, check=False).stdout
+    left = textwrap.dedent("\n".join(left.splitlines()[1:]))
+    if left:
+        out(left)
+        out(dim("(left from before the crash: arphad holds the VIP on a short lease it "
+                "renews;\n nobody renews it now and the kernel will drop it; a new "
+                "arphad removes it at once)"))
+    else:
+        out(dim("(nothing: arphad holds the VIP on a short lease it renews, and with "
+                "nobody\n renewing it the kernel dropped it)"))
+
+    def comeback():
+        time.sleep(0.2)
+        cmd("sw", "ip link set p-node1 up")
+        lab.ip("sw", "link", "set", "p-node1", "up")
+        cmd("node1", "arphad -d -f arphad.conf")
+        t = time.monotonic()
+        d["node1"] = lab.arphad("node1", config=fo_config("node1", keyfile), name="node1")
+        return t
+
+    def node1_master():
+        if not wait_states({d["node1"]: "master", d["node2"]: "backup"}, 5):
+            return None
+        v = vip_json(d["node1"]) or {}
+        if "last_change_ms" not in v:
+            return None
+        return "take-back", time.monotonic() - v["last_change_ms"] / 1000.0
+    measure(lab, "restart", comeback, node1_master)
+    show_vip(lab, "node1", d["node1"])
+    if vip_state(d["node1"]) != "master" or vip_state(d["node2"]) != "backup":
+        raise DemoFailed("node1 came back but did not take the VIP back: node1 says %s, "
+                         "node2 says %s" % (vip_state(d["node1"]), vip_state(d["node2"])))
+    pause()
+
+    # ------------------------------------------------------------ 10
+    heading("10.", "Graceful hand-over: node1's arphad is stopped with SIGTERM")
+
+    def sigterm():
+        time.sleep(0.2)
+        t = time.monotonic()
+        d["node1"].p.send_signal(signal.SIGTERM)
+        cmd("node1", "kill -TERM $(pidof arphad)")
+        out(dim("(the master tells node2 first; node2 claims the VIP before node1 lets "
+                "it go)"))
+        return t
+    measure(lab, "SIGTERM", sigterm, lambda: wait_states({d["node2"]: "master"}, 5) and None)
+    rc = d["node1"].stop()
+    show_vip(lab, "node2", d["node2"])
+    if vip_state(d["node2"]) != "master":
+        raise DemoFailed("node1 was stopped with SIGTERM but node2 is %s, not master" %
+                         vip_state(d["node2"]))
+    if rc != 0:
+        raise DemoFailed("node1's arphad exited with %s on SIGTERM" % rc)
+    if has_vip(lab, "node1"):
+        raise DemoFailed("node1's arphad stopped but left %s on its eth0" % VIP)
+    pause()
+
+    problems = lab.daemon_problems(expect_alive=d["node2"])
+    say()
+    summary = ("Summary: the VIP moved to node2 when node1 crashed, back to node1 when "
+               "it returned,\nand to node2 again when node1's arphad was stopped.")
+    say(bold(green(summary) if not problems else red(summary)))
+    for p in problems:
+        say(red("problem: " + p.splitlines()[0]))
+    return not problems
+
+def main():
+    t0 = time.monotonic()
+    if os.geteuid() != 0:
+        say("demo: needs root (it makes network namespaces); try: sudo make demo")
+        return 1
+    for b in ("arphad", "arpha"):
+        if not os.access(L.binary(b), os.X_OK):
+            say("demo: no %s in %s; build first (make build)" % (b, L.build_dir()))
+            return 1
+    if not os.access(PROBE, os.R_OK):
+        say("demo: no %s (the millisecond ICMP prober the failover scene uses)" % PROBE)
+        return 1
+    good = arp_scene()
+    try:
+        good = failover_scene() and good
+    except DemoFailed as e:
+        say()
+        say(red("demo failed: %s" % e))
+        good = False
+    say()
+    say(dim("(%.0f s; the labs' namespaces are removed now)" % (time.monotonic() - t0)))
     return 0 if good else 1
 
 
