@@ -28,6 +28,7 @@ static void usage(FILE *f)
 	    "  stats              counters by interface and reason\n"
 	    "  cluster            the cluster's members and counters\n"
 	    "  vip                each VIP: address, state, owner, priority, last change\n"
+	    "  conns              connection sync: entries held locally and from each peer\n"
 	    "  vendor MAC         the vendor registered for MAC (offline, from ieee-data)\n"
 	    "  keygen [FILE]      a new cluster key, to FILE or standard output (mode 0600)\n"
 	    "  flush-request [-k KEY] [-p PORT] [-n N] [-i MS] [-a ADDR]... HOST...\n"
@@ -48,7 +49,8 @@ static bool valid(int argc, char **argv)
 		       (strcmp(argv[1], "show") == 0 || strcmp(argv[1], "flush") == 0);
 	if (strcmp(argv[0], "announce") == 0)
 		return argc == 2;
-	if (strcmp(argv[0], "stats") == 0 || strcmp(argv[0], "vip") == 0)
+	if (strcmp(argv[0], "stats") == 0 || strcmp(argv[0], "vip") == 0 ||
+	    strcmp(argv[0], "conns") == 0)
 		return argc == 1;
 	if (strcmp(argv[0], "cluster") == 0)
 		return argc == 1 || (argc == 4 && strcmp(argv[1], "test-traffic") == 0);

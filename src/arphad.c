@@ -19,6 +19,7 @@
 
 #include "arpha_build.h"
 #include "arphad.h"
+#include "connsync.h"
 #include "core/arp_engine.h"
 #include "core/cluster.h"
 #include "core/config.h"
@@ -113,6 +114,9 @@ void arm_timer(struct daemon *d)
 		c = failover_next_deadline(d);
 		if (c < next)
 			next = c;
+		c = connsync_next_deadline(d);
+		if (c < next)
+			next = c;
 	}
 	if (next == UINT64_MAX) {
 		evtimer_del(d->timer);
@@ -134,6 +138,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		cluster_tick(d->cl, now, &d->cacts);
 		apply_cluster(d);
 		failover_tick(d, now);
+		connsync_tick(d, now);
 		if (d->stopping && failover_stopped(d, now)) {
 			event_base_loopexit(d->base, NULL);
 			return;
@@ -164,6 +169,18 @@ static void learn_node_addr(struct daemon *d, uint32_t node, uint32_t addr)
 		d->addrs[d->n_addrs++] = (struct node_addr){node, addr};
 }
 
+void cluster_send(struct daemon *d, struct cluster_actions *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		const struct cluster_action *act = &a->v[i];
+		if ((act->type == CA_SEND_ALL || act->type == CA_SEND_TO) &&
+		    udp_send_all(d->udp, act->data, act->len) < 0 && d->udp_errors++ % 1000 == 0)
+			log_warn("cluster: cannot send (%llu failures so far)",
+				 (unsigned long long)d->udp_errors);
+	}
+	cluster_actions_reset(a);
+}
+
 void apply_cluster(struct daemon *d)
 {
 	struct cluster_actions *a = &d->cacts;
@@ -185,10 +202,12 @@ void apply_cluster(struct daemon *d)
 			log_notice("event=node_up node=%u address=%s", act->node,
 				   ip4_fmt(node_addr(d, act->node), ip));
 			failover_on_node_up(d, act->node);
+			connsync_on_node(d, act->node, CA_NODE_UP);
 			break;
 		case CA_NODE_DOWN:
 			log_notice("event=node_down node=%u address=%s", act->node,
 				   ip4_fmt(node_addr(d, act->node), ip));
+			connsync_on_node(d, act->node, CA_NODE_DOWN);
 			break;
 		case CA_OWN_DOWN:
 			log_warnx("event=sync_link_down device=%s: no node will be declared dead "
@@ -204,6 +223,7 @@ void apply_cluster(struct daemon *d)
 			log_debug("event=cluster_message node=%u bytes=%u", act->node,
 				  (unsigned)act->len);
 			failover_on_deliver(d, act->node, act->data, act->len);
+			connsync_on_deliver(d, act->node, act->data, act->len);
 			break;
 		case CA_STATE:
 			failover_on_state(d, act->node, act->data, act->len);
@@ -211,6 +231,7 @@ void apply_cluster(struct daemon *d)
 		case CA_OUT_OF_SYNC:
 			log_warnx("event=cluster_out_of_sync node=%u: messages were lost for good",
 				  act->node);
+			connsync_on_node(d, act->node, CA_OUT_OF_SYNC);
 			break;
 		}
 		if (rc < 0 && d->udp_errors++ % 1000 == 0)
@@ -624,6 +645,13 @@ static void serve(struct daemon *d, int cfd, char **argv, int argc, bool json)
 		} else {
 			show_cluster(&b, d->cl, d->addrs, d->n_addrs, json, now);
 		}
+	} else if (strcmp(cmd, "conns") == 0 && argc == 1) {
+		if (!d->cs) {
+			sbuf_free(&b);
+			control_error(cfd, "no [ConnSync] in the configuration");
+			return;
+		}
+		connsync_show(d, &b, json, now);
 	} else if (strcmp(cmd, "vip") == 0 && argc == 1) {
 		if (!d->fo) {
 			sbuf_free(&b);
@@ -647,7 +675,7 @@ static void serve(struct daemon *d, int cfd, char **argv, int argc, bool json)
 usage:
 	sbuf_free(&b);
 	control_error(cfd, "unknown command (expected: arp show [IFACE], arp flush [IFACE], "
-			   "announce IFACE, stats, cluster, vip)");
+			   "announce IFACE, stats, cluster, vip, conns)");
 	return;
 no_iface:
 	sbuf_free(&b);
@@ -750,6 +778,7 @@ static void load_config(struct daemon *d)
 static void cleanup(struct daemon *d)
 {
 	failover_free(d);
+	connsync_free(d);
 	if (d->base)
 		flushreq_cancel_all(d->base);
 	for (size_t i = 0; i < d->n_ifs; i++)
@@ -911,7 +940,7 @@ int main(int argc, char **argv)
 		cleanup(&d);
 		return 1;
 	}
-	if (failover_start(&d, err, sizeof(err)) < 0) {
+	if (connsync_start(&d, err, sizeof(err)) < 0 || failover_start(&d, err, sizeof(err)) < 0) {
 		log_line(3, err);
 		cleanup(&d);
 		return 1;

@@ -19,6 +19,7 @@ struct nl;
 struct nft_guard;
 struct udp;
 struct failover;
+struct connsync;
 
 #define MAX_ADDRS 256
 
@@ -60,6 +61,8 @@ struct daemon {
 	uint32_t traffic_period_ms, traffic_left, traffic_sent;
 	/* [VIP]: failover.c */
 	struct failover *fo;
+	/* [ConnSync]: connsync.c */
+	struct connsync *cs;
 	bool stopping; /* a graceful stop is handing the VIPs over */
 };
 
@@ -70,5 +73,7 @@ void arm_timer(struct daemon *d);
 struct mif *mif_by_index(struct daemon *d, uint32_t ifindex);
 struct mif *mif_by_name(struct daemon *d, const char *name);
 void refresh_addrs(struct daemon *d, struct mif *m);
+/* Send what a cluster call put in a (the datagrams only). */
+void cluster_send(struct daemon *d, struct cluster_actions *a);
 
 #endif

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "arphad.h"
+#include "connsync.h"
 #include "core/arp_cache.h"
 #include "core/arp_engine.h"
 #include "core/frame.h"
@@ -97,20 +98,6 @@ struct failover {
 
 /* ---- sending our advert ---- */
 
-static void send_actions(struct daemon *d, struct cluster_actions *a)
-{
-	for (size_t i = 0; i < a->n; i++) {
-		const struct cluster_action *act = &a->v[i];
-		if (act->type == CA_SEND_ALL || act->type == CA_SEND_TO) {
-			if (udp_send_all(d->udp, act->data, act->len) < 0 &&
-			    d->udp_errors++ % 1000 == 0)
-				log_warn("cluster: cannot send (%llu failures so far)",
-					 (unsigned long long)d->udp_errors);
-		}
-	}
-	cluster_actions_reset(a);
-}
-
 static void update_state(struct daemon *d, bool push)
 {
 	struct failover *f = d->fo;
@@ -119,7 +106,7 @@ static void update_state(struct daemon *d, bool push)
 	(void)cluster_set_state(d->cl, buf, len);
 	if (push) {
 		cluster_push_state(d->cl, 0, &f->cacts);
-		send_actions(d, &f->cacts);
+		cluster_send(d, &f->cacts);
 	}
 }
 
@@ -388,6 +375,12 @@ static void on_vip_out(struct daemon *d, const struct vip_out *o, uint64_t now)
 {
 	struct failover *f = d->fo;
 	char ip[IP4_STRLEN];
+	for (size_t i = 0; i < o->n; i++)
+		if (o->v[i].type == VE_STATE && o->v[i].state == VIP_MASTER) {
+			/* the connections first, then the address (no resets in between) */
+			connsync_commit(d);
+			break;
+		}
 	for (size_t i = 0; i < o->n; i++) {
 		const struct vip_ev *e = &o->v[i];
 		struct vip_group_view gv;
@@ -536,7 +529,7 @@ static void nb_flush(struct daemon *d, struct nb_msg *m)
 	size_t len = nbshare_encode(m->iface, m->e, m->n, buf, sizeof(buf));
 	if (len && cluster_broadcast(d->cl, buf, len, now_ms(), &d->fo->cacts) < 0)
 		log_debug("cluster: cannot share neighbours: %s", strerror(errno));
-	send_actions(d, &d->fo->cacts);
+	cluster_send(d, &d->fo->cacts);
 	m->n = 0;
 }
 

@@ -1,10 +1,16 @@
 #!/bin/sh
 # Install, with apt-get, every Debian package arpha needs to build, test,
 # demonstrate and benchmark. Idempotent: installs only what is missing.
+# `tools/deps.sh bench` also installs what only the benchmarks use
+# (keepalived, the comparison in bench/failover.py).
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 libevent-dev libmnl-dev libinih-dev libnftables-dev libsodium-dev libcmocka-dev
-ieee-data nftables iproute2 iputils-ping python3 jq procps"
+libnetfilter-conntrack-dev
+ieee-data nftables iproute2 iputils-ping python3 jq procps conntrack"
+if [ "${1:-}" = bench ]; then
+	PKGS="$PKGS keepalived"
+fi
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

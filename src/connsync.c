@@ -1,0 +1,379 @@
+/*
+ * connsync: arphad's side of connection-tracking sync (see connsync.h).
+ *
+ * Our kernel's events (os/conntrack, filtered in the kernel) go into
+ * core/ctsync, whose messages go out over reliable broadcast; the other
+ * nodes' messages come back in through ctsync, which keeps their tables
+ * in memory. When this node takes a VIP over, failover.c calls
+ * connsync_commit before the address comes up: every connection held
+ * from the other nodes goes into the kernel first, so the first packet of
+ * an established connection that reaches us finds its state.
+ */
+#include "connsync.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arphad.h"
+#include "core/ctsync.h"
+#include "os/conntrack.h"
+#include "os/log.h"
+
+#define CT_RCVBUF (16 << 20) /* the event socket's buffer: bursts of NEW */
+
+struct connsync {
+	struct ctsync *core;
+	struct ctk *k;
+	struct event *ev;
+	struct cluster_actions cacts;
+	struct ip4_prefix nets[CONF_MAX_CT_NETS + 64];
+	size_t n_nets;
+	uint64_t broadcast_errors;
+	uint64_t event_losses; /* ENOBUFS: a full resync followed */
+	uint64_t commits, committed, commit_failed, last_commit_us, last_commit_at;
+};
+
+/* ---- out ---- */
+
+static void flush_out(struct daemon *d)
+{
+	struct connsync *s = d->cs;
+	uint8_t buf[WIRE_RB_MAX_DATA];
+	size_t len;
+	uint64_t now = now_ms();
+	while ((len = ctsync_next_message(s->core, buf, sizeof(buf), now)) > 0) {
+		if (cluster_broadcast(d->cl, buf, len, now, &s->cacts) < 0 &&
+		    s->broadcast_errors++ % 100 == 0)
+			log_warn("connsync: cannot broadcast (%llu failures so far)",
+				 (unsigned long long)s->broadcast_errors);
+		cluster_send(d, &s->cacts);
+	}
+}
+
+/* ---- our kernel ---- */
+
+static void on_kernel_entry(void *arg, const struct ct_entry *e)
+{
+	struct daemon *d = arg;
+	(void)ctsync_local(d->cs->core, CT_EV_NEW, e, now_ms());
+}
+
+/* Read our whole table again and send it all (at start, and after lost events). */
+static void full_resync(struct daemon *d)
+{
+	struct connsync *s = d->cs;
+	ctsync_local_reset(s->core);
+	int rc;
+	int tries = 0;
+	while ((rc = ctk_dump(s->k, on_kernel_entry, d)) < 0 && errno == EINTR && ++tries < 5)
+		ctsync_local_reset(s->core);
+	if (rc < 0)
+		log_warn("connsync: cannot dump the conntrack table");
+	ctsync_resync_all(s->core, now_ms());
+	flush_out(d);
+}
+
+static void on_kernel_event(void *arg, int ev, const struct ct_entry *e)
+{
+	struct daemon *d = arg;
+	enum ct_event t = ev == CTK_EV_NEW	? CT_EV_NEW
+			  : ev == CTK_EV_UPDATE ? CT_EV_UPDATE
+						: CT_EV_DESTROY;
+	(void)ctsync_local(d->cs->core, t, e, now_ms());
+}
+
+static void on_ct(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct connsync *s = d->cs;
+	if (ctk_read_events(s->k, on_kernel_event, d) < 0) {
+		if (errno == ENOBUFS) {
+			if (s->event_losses++ % 100 == 0)
+				log_warnx("connsync: the kernel dropped conntrack events; reading "
+					  "the table again and resending it (%llu times so far)",
+					  (unsigned long long)s->event_losses);
+			full_resync(d);
+		} else if (errno != EAGAIN && errno != EINTR) {
+			log_warn("connsync: conntrack events");
+		}
+	}
+	flush_out(d);
+	arm_timer(d);
+}
+
+/* ---- the cluster ---- */
+
+void connsync_on_deliver(struct daemon *d, uint32_t node, const uint8_t *data, size_t len)
+{
+	struct connsync *s = d->cs;
+	if (!s || len == 0 || data[0] != CTSYNC_TYPE)
+		return;
+	if (ctsync_on_message(s->core, node, data, len, now_ms()) < 0)
+		log_debug("connsync: node %u sent a malformed message (%zu bytes)", node, len);
+	flush_out(d);
+}
+
+void connsync_on_node(struct daemon *d, uint32_t node, int what)
+{
+	struct connsync *s = d->cs;
+	if (!s)
+		return;
+	uint64_t now = now_ms();
+	if (what == CA_NODE_UP)
+		ctsync_node_up(s->core, node, now);
+	else if (what == CA_NODE_DOWN)
+		ctsync_node_down(s->core, node);
+	else if (what == CA_OUT_OF_SYNC)
+		ctsync_out_of_sync(s->core, node, now);
+	flush_out(d);
+}
+
+void connsync_tick(struct daemon *d, uint64_t now)
+{
+	struct connsync *s = d->cs;
+	if (!s)
+		return;
+	ctsync_tick(s->core, now);
+	flush_out(d);
+}
+
+uint64_t connsync_next_deadline(const struct daemon *d)
+{
+	return d->cs ? ctsync_next_deadline(d->cs->core) : UINT64_MAX;
+}
+
+/* ---- takeover ---- */
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void connsync_commit(struct daemon *d)
+{
+	struct connsync *s = d->cs;
+	if (!s)
+		return;
+	uint64_t t0 = now_us();
+	size_t n = 0, cursor = 0;
+	for (const struct ct_entry *e; (e = ctsync_peer_next(s->core, &cursor));)
+		n++;
+	if (n == 0)
+		return;
+	const struct ct_entry **v = malloc(n * sizeof(*v));
+	if (!v) {
+		log_warnx("connsync: out of memory: %zu connections not committed", n);
+		return;
+	}
+	size_t i = 0;
+	cursor = 0;
+	for (const struct ct_entry *e; i < n && (e = ctsync_peer_next(s->core, &cursor));)
+		v[i++] = e;
+	size_t created = 0, failed = 0;
+	int rc = ctk_commit(s->k, v, i, &created, &failed);
+	free(v);
+	s->commits++;
+	s->committed += created;
+	s->commit_failed += failed;
+	s->last_commit_us = now_us() - t0;
+	s->last_commit_at = now_ms();
+	if (rc < 0)
+		log_warn("connsync: commit stopped after %zu of %zu connections", created + failed,
+			 i);
+	log_notice("event=conns_commit connections=%zu committed=%zu failed=%zu us=%llu", i,
+		   created, failed, (unsigned long long)s->last_commit_us);
+}
+
+/* ---- `arpha conns` ---- */
+
+void connsync_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
+{
+	struct connsync *s = d->cs;
+	const struct ctsync_stats *st = ctsync_stats(s->core);
+	struct ctk_stats ks;
+	ctk_get_stats(s->k, &ks);
+	uint32_t self = d->cfg.cluster.node_id;
+	size_t local = ctsync_count(s->core, self);
+	if (json) {
+		sbuf_printf(
+		    b,
+		    "{\"node_id\":%u,\"local\":%zu,\"messages_in\":%llu,"
+		    "\"messages_out\":%llu,\"resyncs_sent\":%llu,\"resyncs_received\":%llu,"
+		    "\"resync_requests_sent\":%llu,\"checks_agree\":%llu,"
+		    "\"checks_disagree\":%llu,\"last_check\":\"%s\",\"last_check_ms\":",
+		    self, local, (unsigned long long)st->msgs_in, (unsigned long long)st->msgs_out,
+		    (unsigned long long)st->resyncs_sent, (unsigned long long)st->resyncs_received,
+		    (unsigned long long)st->resync_reqs_sent, (unsigned long long)st->checks_agree,
+		    (unsigned long long)st->checks_disagree,
+		    ctsync_check_name(st->last_check_result));
+		if (st->last_check)
+			sbuf_printf(b, "%llu", (unsigned long long)(now - st->last_check));
+		else
+			sbuf_printf(b, "null");
+		sbuf_printf(b, ",\"records_in\":{");
+		for (unsigned t = 1; t < CT_REC__COUNT; t++)
+			sbuf_printf(b, "%s\"%s\":%llu", t > 1 ? "," : "", ctsync_record_name(t),
+				    (unsigned long long)st->rec_in[t]);
+		sbuf_printf(b, "},\"records_out\":{");
+		for (unsigned t = 1; t < CT_REC__COUNT; t++)
+			sbuf_printf(b, "%s\"%s\":%llu", t > 1 ? "," : "", ctsync_record_name(t),
+				    (unsigned long long)st->rec_out[t]);
+		sbuf_printf(b, "},\"malformed\":{");
+		for (unsigned t = 0; t < CTM__COUNT; t++)
+			sbuf_printf(b, "%s\"%s\":%llu", t ? "," : "", ctsync_malformed_name(t),
+				    (unsigned long long)st->malformed[t]);
+		sbuf_printf(b,
+			    "},\"kernel\":{\"events\":%llu,\"event_losses\":%llu,\"dumps\":%llu},"
+			    "\"commits\":%llu,\"committed\":%llu,\"commit_failed\":%llu,"
+			    "\"last_commit_us\":%llu,\"refused_full\":%llu,\"peers\":[",
+			    (unsigned long long)(ks.ev_new + ks.ev_update + ks.ev_destroy),
+			    (unsigned long long)s->event_losses, (unsigned long long)ks.dumps,
+			    (unsigned long long)s->commits, (unsigned long long)s->committed,
+			    (unsigned long long)s->commit_failed,
+			    (unsigned long long)s->last_commit_us,
+			    (unsigned long long)st->refused_full);
+	} else {
+		sbuf_printf(
+		    b,
+		    "node %u: %zu local connections; messages in %llu, out %llu; "
+		    "resyncs sent %llu, received %llu; digest checks agree %llu, "
+		    "disagree %llu (last: %s)\n",
+		    self, local, (unsigned long long)st->msgs_in, (unsigned long long)st->msgs_out,
+		    (unsigned long long)st->resyncs_sent, (unsigned long long)st->resyncs_received,
+		    (unsigned long long)st->checks_agree, (unsigned long long)st->checks_disagree,
+		    ctsync_check_name(st->last_check_result));
+		sbuf_printf(b,
+			    "kernel events %llu, lost %llu times; commits %llu (%llu connections, "
+			    "%llu refused, last %llu us)\n",
+			    (unsigned long long)(ks.ev_new + ks.ev_update + ks.ev_destroy),
+			    (unsigned long long)s->event_losses, (unsigned long long)s->commits,
+			    (unsigned long long)s->committed, (unsigned long long)s->commit_failed,
+			    (unsigned long long)s->last_commit_us);
+		sbuf_printf(b, "%-10s %10s %12s %10s %s\n", "PEER", "ENTRIES", "LAST_MSG_MS",
+			    "MESSAGES", "CHECK");
+	}
+	bool first = true;
+	for (size_t i = 0; i < ctsync_origins(s->core); i++) {
+		struct ctsync_origin_view v;
+		if (ctsync_origin(s->core, i, &v) < 0 || v.node == self)
+			continue;
+		if (json) {
+			sbuf_printf(b,
+				    "%s{\"node\":%u,\"up\":%s,\"entries\":%zu,\"last_message_ms\":",
+				    first ? "" : ",", v.node, v.up ? "true" : "false", v.entries);
+			if (v.last_msg)
+				sbuf_printf(b, "%llu", (unsigned long long)(now - v.last_msg));
+			else
+				sbuf_printf(b, "null");
+			sbuf_printf(b,
+				    ",\"messages\":%llu,\"check\":\"%s\",\"resyncs_received\":%llu,"
+				    "\"refused_full\":%llu}",
+				    (unsigned long long)v.messages, ctsync_check_name(v.check),
+				    (unsigned long long)v.resyncs_received,
+				    (unsigned long long)v.refused_full);
+		} else {
+			sbuf_printf(b, "%-10u %10zu %12llu %10llu %s\n", v.node, v.entries,
+				    v.last_msg ? (unsigned long long)(now - v.last_msg) : 0ULL,
+				    (unsigned long long)v.messages, ctsync_check_name(v.check));
+		}
+		first = false;
+	}
+	if (json)
+		sbuf_printf(b, "]}\n");
+}
+
+/* ---- start and stop ---- */
+
+int connsync_start(struct daemon *d, char *err, size_t errlen)
+{
+	const struct config *cfg = &d->cfg;
+	if (!cfg->connsync.present)
+		return 0;
+	struct connsync *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	d->cs = s;
+	cluster_actions_init(&s->cacts);
+	const struct conf_connsync *cc = &cfg->connsync;
+	for (size_t i = 0; i < cc->n_nets; i++)
+		s->nets[s->n_nets++] = cc->nets[i];
+	if (!cc->n_nets) {
+		/* the VIPs' networks */
+		for (size_t i = 0; i < cfg->n_vips; i++) {
+			struct ip4_prefix n = cfg->vips[i].addr;
+			n.addr &= ip4_mask(n.len);
+			bool dup = false;
+			for (size_t j = 0; j < s->n_nets; j++)
+				dup |= s->nets[j].addr == n.addr && s->nets[j].len == n.len;
+			if (!dup && s->n_nets < sizeof(s->nets) / sizeof(s->nets[0]))
+				s->nets[s->n_nets++] = n;
+		}
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct ctsync_params p = {
+	    .self_id = cfg->cluster.node_id,
+	    .protocols = cc->protocols,
+	    .networks = s->nets,
+	    .n_networks = s->n_nets,
+	    .check_interval_ms = cc->check_interval_ms,
+	    .max_entries = cc->max_entries,
+	    .generation = (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u),
+	};
+	randombytes_buf(p.table_key, sizeof(p.table_key));
+	s->core = ctsync_new(&p, now_ms());
+	if (!s->core) {
+		snprintf(err, errlen, "%s:%d: [ConnSync]: %s", d->cfg_path, cc->line,
+			 strerror(errno));
+		return -1;
+	}
+	if (!(s->k = ctk_open(CT_RCVBUF, err, errlen)))
+		return -1;
+	uint8_t protos[3];
+	size_t np = 0;
+	if (cc->protocols & CT_PROTO_TCP)
+		protos[np++] = IPPROTO_TCP;
+	if (cc->protocols & CT_PROTO_UDP)
+		protos[np++] = IPPROTO_UDP;
+	if (cc->protocols & CT_PROTO_ICMP)
+		protos[np++] = IPPROTO_ICMP;
+	if (ctk_set_protocols(s->k, protos, np) < 0) {
+		snprintf(err, errlen, "connsync: cannot set the conntrack event filter: %s",
+			 strerror(errno));
+		return -1;
+	}
+	ctk_set_tcp_liberal(s->k, true);
+	s->ev = event_new(d->base, ctk_event_fd(s->k), EV_READ | EV_PERSIST, on_ct, d);
+	if (!s->ev || event_add(s->ev, NULL) < 0) {
+		snprintf(err, errlen, "connsync: cannot watch the conntrack events");
+		return -1;
+	}
+	full_resync(d);
+	log_info("connsync: %zu connections of our own; syncing %s%s%s in %zu networks",
+		 ctsync_count(s->core, p.self_id), (cc->protocols & CT_PROTO_TCP) ? "tcp " : "",
+		 (cc->protocols & CT_PROTO_UDP) ? "udp " : "",
+		 (cc->protocols & CT_PROTO_ICMP) ? "icmp " : "", s->n_nets);
+	return 0;
+}
+
+void connsync_free(struct daemon *d)
+{
+	struct connsync *s = d->cs;
+	if (!s)
+		return;
+	if (s->ev)
+		event_free(s->ev);
+	ctk_close(s->k);
+	ctsync_free(s->core);
+	cluster_actions_free(&s->cacts);
+	free(s);
+	d->cs = NULL;
+}
