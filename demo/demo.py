@@ -2,12 +2,16 @@
 """arpha demo: a spoofing host tries to poison a node's ARP table, with
 arphad on the node (it fails) and without (it works); then address
 failover: two arphad nodes share an address, a client pings it every
-millisecond, the master crashes, and the client's longest gap is shown.
+millisecond, the master crashes, and the client's longest gap is shown;
+then connection-tracking sync: a TCP session through two stateful
+firewalls carries on when the master crashes ([ConnSync]), and dies
+without it (demo/tcpticker.py is the session, tests/netns/fwlab.py the lab).
 
     demo/demo.py BUILD_DIR      (as root; `make demo` runs it)
 
 Everything happens in network namespaces made for the run (a bridge as the
-switch, veth cables, 198.18.0.0/24) and is removed at the end."""
+switch, veth cables, 198.18.0.0/24; the firewall lab 198.18.1-3.0/24) and
+is removed at the end."""
 import json
 import os
 import re
@@ -24,6 +28,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "netns"))
 if len(sys.argv) > 1:
     os.environ["ARPHA_BUILD"] = os.path.abspath(sys.argv[1])
 
+import fwlab as FW  # noqa: E402
 import lab as L  # noqa: E402
 from lab import (ATTACKER_IP, ATTACKER_MAC, CLIENT_IP, CLIENT_MAC, NODE_IP,  # noqa: E402
                  NODE_MAC, garp_reply, garp_request, reply)
@@ -603,6 +608,401 @@ def failover_steps(lab):
         say(red("problem: " + p.splitlines()[0]))
     return not problems
 
+
+# ------------------------------------------------------------ connection sync
+
+
+TICKER = os.path.join(TOP, "demo", "tcpticker.py")
+TICK_MS = 20
+USER_TIMEOUT_MS = 3000
+CT_SYNC = {"Protocols": "tcp udp icmp"}
+
+
+class Ticker:
+    """demo/tcpticker.py on the client: one TCP session to the server's
+    echo service, a line "tick N" every TICK_MS ms; a thread collects the
+    echoes (n, sent, received: CLOCK_MONOTONIC seconds) and a failure."""
+
+    def __init__(self, lab):
+        self.cv = threading.Condition()
+        self.echoes, self.error, self.t0 = [], None, None
+        self.errpath = os.path.join(lab.tmp, "ticker-%d.err" % time.monotonic_ns())
+        with open(self.errpath, "wb") as err:
+            self.p = subprocess.Popen(
+                ["ip", "netns", "exec", lab.ns("client"), L.PY, "-u", TICKER, FW.SERVER_IP,
+                 str(FW.ECHO_PORT), "--interval", str(TICK_MS), "--user-timeout",
+                 str(USER_TIMEOUT_MS), "--duration", "30"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
+                bufsize=1)
+        lab.procs.append(self.p)
+        threading.Thread(target=self._reader, daemon=True).start()
+
+    def _reader(self):
+        for line in self.p.stdout:
+            w = line.split()
+            with self.cv:
+                if w and w[0] == "echo" and len(w) == 4:
+                    self.echoes.append((int(w[1]), float(w[2]), float(w[3])))
+                elif w and w[0] == "connected":
+                    self.t0 = float(w[1])
+                elif w and w[0] == "error":
+                    self.error = (" ".join(w[1:-1]), float(w[-1]))
+                self.cv.notify_all()
+        with self.cv:
+            if self.error is None:
+                with open(self.errpath, errors="replace") as f:
+                    why = f.read().strip()[-200:]
+                self.error = ("the ticker exited%s" % (": " + why if why else ""),
+                              time.monotonic())
+            self.cv.notify_all()
+
+    def wait(self, pred, timeout):
+        """Until pred() (called under the lock) or an error; pred()'s value."""
+        with self.cv:
+            self.cv.wait_for(lambda: pred() or self.error is not None, timeout)
+            return pred()
+
+    def after(self, t):
+        return [e for e in self.echoes if e[2] > t]
+
+    def stop(self):
+        if self.p.poll() is None:
+            try:
+                self.p.stdin.close()  # end of stdin: it closes the session and exits
+                self.p.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.p.kill()
+                self.p.wait()
+
+
+def tick_line(e, t):
+    n, sent, got = e
+    return "  %-9s tick %-5d sent %+8.1f ms   echo back %6.1f ms later" % (
+        "client:", n, (sent - t) * 1000, (got - sent) * 1000)
+
+
+def crash_line():
+    say("  " + yellow("%-9s ---- fw1 crashes here ----" % ""))
+
+
+def ct_lines(lab, role):
+    """The kernel's conntrack entries of the echo service, one short line each."""
+    p = lab.exec(role, "conntrack", "-L", "-p", "tcp", "--dport", str(FW.ECHO_PORT),
+                 check=False)
+    rows = []
+    for l in p.stdout.splitlines():
+        w = l.split()
+        kv = re.findall(r"(src|dst|sport|dport)=(\S+)", l)
+        if len(kv) < 4 or len(w) < 4:
+            continue
+        o = dict(kv[:4])
+        flags = " ".join(x for x in w if x.startswith("[") and x != "[UNREPLIED]")
+        rows.append("tcp %s %s:%s -> %s:%s %s" % (w[3], o["src"], o["sport"], o["dst"],
+                                                  o["dport"], flags))
+    return rows
+
+
+def show_ct(lab, role, empty_note):
+    cmd(role, "conntrack -L -p tcp --dport %d" % FW.ECHO_PORT)
+    rows = ct_lines(lab, role)
+    out("\n".join(rows) + "\n" + dim("(condensed: state, original direction, flags)")
+        if rows else dim(empty_note))
+    return rows
+
+
+def held_from(d):
+    """Entries d holds from its peers (`arpha -j conns`), or None."""
+    r = d.arpha("conns", json_out=True, check=False)
+    try:
+        return sum(int(p.get("entries", 0)) for p in json.loads(r.stdout).get("peers", []))
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def show_arpha(role, d, *args):
+    cmd(role, "arpha " + " ".join(args))
+    r = d.arpha(*args, check=False)
+    out(r.stdout if r.returncode == 0 else red((r.stderr or r.stdout).strip() or "no answer"))
+
+
+def takeover_ms(d, t):
+    """When d took the VIPs over, in ms after t (from `arpha -j vip`), or None."""
+    r = d.arpha("vip", json_out=True, check=False)
+    try:
+        v = json.loads(r.stdout)
+        ch = max(x["last_change_ms"] for x in v)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return (time.monotonic() - ch / 1000.0 - t) * 1000
+
+
+def ct_topology():
+    say("Two stateful firewalls between a client network and a server network. Both")
+    say("run arphad; fw1 is master of the two gateway addresses (VIPs), fw2 backup.")
+    say("They send heartbeats every 20 ms and, with [ConnSync], the conntrack state")
+    say("of their connections on a link of their own.")
+    say()
+    say("      198.18.1.0/24                                  198.18.2.0/24")
+    say("  client -------- switch ---+--- fw1 ---+--- switch -------- server")
+    say("  198.18.1.10               |           |              198.18.2.10")
+    say("  gw 198.18.1.1 (VIP in)    +--- fw2 ---+     gw 198.18.2.1 (VIP out)")
+    say("                          fw1 eth2 --- 198.18.3.0/24 --- fw2 eth2")
+    say()
+    say("  %-5s %-13s %-13s %s" % ("", "eth0", "eth1", "eth2"))
+    for role, (_id, prio, devs) in FW.FWS.items():
+        say("  %-5s %-13s %-13s %-13s %s" % (
+            role, devs["eth0"][0].split("/")[0], devs["eth1"][0].split("/")[0],
+            devs["eth2"][0].split("/")[0], dim("VIP Priority=%d" % prio)))
+    pause()
+
+
+def ct_firewalls(lab, connsync):
+    """arphad on fw1 then fw2 (fw1 master of both VIPs); prints the commands."""
+    cmd("fw1", "arphad -d -f arphad.conf")
+    cmd("fw2", "arphad -d -f arphad.conf")
+    try:
+        return lab.start_firewalls(connsync=connsync)
+    except RuntimeError as e:
+        raise DemoFailed("the firewalls did not come up as fw1 master, fw2 backup: %s" %
+                         str(e)[:400])
+
+
+def ct_session(lab, n=10):
+    """The echo service on the server and the ticker on the client, running."""
+    cmd("server", "ctecho.py server %d &" % FW.ECHO_PORT)
+    try:
+        lab.echo_server()
+    except RuntimeError as e:
+        raise DemoFailed("the echo server did not start: %s" % e)
+    cmd("client", "tcpticker.py %s %d &" % (FW.SERVER_IP, FW.ECHO_PORT))
+    tk = Ticker(lab)
+    if not tk.wait(lambda: len(tk.echoes) >= n, 5):
+        raise DemoFailed("the TCP session from the client does not work: %s" %
+                         (tk.error or ("%d echoes" % len(tk.echoes)),))
+    return tk
+
+
+def ct_crash(lab):
+    try:
+        t = lab.crash("fw1")
+    except RuntimeError as e:
+        raise DemoFailed(str(e))
+    cmd("fw1", "kill -KILL $(pidof arphad)")
+    cmd("sw", "ip link set fw1-e0 down; ip link set fw1-e1 down; ip link set fw1-e2 down")
+    out(dim("(at the same instant: the daemon dies without a word and all three links\n"
+            " of fw1 go dead, as a machine that lost power would)"))
+    return t
+
+
+def ct_scene():
+    """Scenes 11-15: a TCP session through two firewalls survives the
+    master's crash with [ConnSync], and dies without. Returns True if it went
+    as it should."""
+    say()
+    title = "arpha demo, part 3: a TCP connection through a firewall cluster"
+    say(bold(title))
+    say("=" * len(title))
+    good = True
+    for label, steps in (("demo-ctsync", ct_sync_steps), ("demo-ctnosync", ct_nosync_steps)):
+        with FW.FwLab(label) as lab:
+            try:
+                r = steps(lab)
+            except DemoFailed as e:
+                say()
+                say(red("demo failed: %s" % e))
+                for dm in {x.name: x for x in lab.daemons}.values():
+                    tail = dm.log().strip().splitlines()[-6:]
+                    if tail:
+                        say(dim("last lines of %s's arphad log:" % dm.name))
+                        out(dim("\n".join(tail)))
+                return False
+            if r is None:
+                return False
+            good = good and r[0]
+            if label == "demo-ctsync":
+                pause_ms = r[1]
+            else:
+                died = r[1]
+    say()
+    summary = ("Summary: with [ConnSync] the TCP session carried on through fw1's crash "
+               "(longest\npause %.0f ms); without it, %s." %
+               (pause_ms, died or "it survived too (it should not have)"))
+    say(bold(green(summary) if good else red(summary)))
+    return good
+
+
+def ct_sync_steps(lab):
+    ct_topology()
+
+    # ------------------------------------------------------------ 11
+    heading("11.", "The firewalls: a stateful ruleset, arphad with [ConnSync]")
+    cmd("fw1", "nft list chain inet arpha_fw forward")
+    chain = [l.strip() for l in lab.exec("fw1", "nft", "list", "chain", "inet", "arpha_fw",
+                                         "forward").stdout.splitlines()]
+    rules = [l for l in chain if l and not l.startswith(("table", "chain", "}"))]
+    pol = "policy drop; " if "policy drop" in rules[0] else ""
+    tail = [r.replace("meta l4proto ", "").replace(" ct state new accept", "")
+            for r in rules[3:] if r.endswith("ct state new accept")]
+    out("%s%s\n%s%s" % (pol, "; ".join(rules[1:2]), "; ".join(rules[2:3]),
+                         "; %s: ct state new accept" % ", ".join(tail) if tail else ""))
+    out(dim("(condensed: only what conntrack knows passes, or the first packet of a new\n"
+            " connection; and nf_conntrack_tcp_loose=0: a packet of an established TCP\n"
+            " connection the kernel has no state for is dropped, as on a real firewall)"))
+    ok, msg = lab.config_check(lab.fw_config("fw1", CT_SYNC))
+    if not ok:
+        raise DemoFailed("this arphad does not accept [ConnSync]: %s" % msg)
+    cmd("fw1", "sed -n '/ConnSync/,$p' arphad.conf")
+    out("[ConnSync]\n" + "".join("%s=%s\n" % kv for kv in CT_SYNC.items()))
+    out(dim("(besides [Cluster] on eth2 and [VIP in] 198.18.1.1/24 on eth0, [VIP out]\n"
+            " 198.18.2.1/24 on eth1, both Group=fw: they move together; fw2 the same\n"
+            " with NodeID=2, Priority=100)"))
+    d = ct_firewalls(lab, CT_SYNC)
+    pause()
+
+    # ------------------------------------------------------------ 12
+    heading("12.", "A long-lived TCP session from the client to the server, through fw1")
+    tk = ct_session(lab)
+    out(dim("(one TCP connection: a line \"tick N\" every %d ms; the server echoes it back.\n"
+            " TCP_USER_TIMEOUT=%d s: the client gives up if its data stays unacknowledged\n"
+            " that long, as an application with a deadline would)" %
+            (TICK_MS, USER_TIMEOUT_MS // 1000)))
+    with tk.cv:
+        first = list(tk.echoes[:3])
+    for e in first:
+        say("  %-9s tick %-5d echo back %4.1f ms later" % ("client:", e[0], (e[2] - e[1]) * 1000))
+    say("  %-9s %s" % ("", dim("...")))
+    end = time.monotonic() + 5
+    held = held_from(d["fw2"])
+    while (held or 0) < 1 and time.monotonic() < end:
+        time.sleep(0.05)
+        held = held_from(d["fw2"])
+    show_ct(lab, "fw1", "(no entry)")
+    show_ct(lab, "fw2", "0 flow entries: fw2's kernel has never seen a packet of this "
+            "session")
+    show_arpha("fw1", d["fw1"], "conns")
+    show_arpha("fw2", d["fw2"], "conns")
+    if not held:
+        raise DemoFailed("fw2 holds no connection of fw1's (arpha conns)")
+    out(dim("(fw2 holds fw1's connection in arphad's memory, not in its kernel; it puts\n"
+            " it there only when it takes the VIPs over, before the addresses come up)"))
+    pause()
+
+    # ------------------------------------------------------------ 13
+    heading("13.", "fw1 crashes in the middle of the session")
+    time.sleep(0.2)
+    t = ct_crash(lab)
+    tk.wait(lambda: len(tk.after(t)) >= 50, 5)
+    ok, _got = lab.wait_states(d, {"fw2": "master"}, 1)
+    with tk.cv:
+        echoes, error = list(tk.echoes), tk.error
+    before = [e for e in echoes if e[2] <= t]
+    after = [e for e in echoes if e[2] > t]
+    for e in before[-2:]:
+        say(tick_line(e, t))
+    crash_line()
+    for e in after[:4]:
+        say(tick_line(e, t))
+    if len(after) > 4:
+        say("  %-9s %s" % ("", dim("...")))
+        say(tick_line(after[-1], t))
+    if error:
+        say("  %-9s %s" % ("client:", red(error[0])))
+    if not ok:
+        raise DemoFailed("fw1 crashed but fw2 did not take both VIPs over")
+    if error or len(after) < 50:
+        raise DemoFailed("the TCP session did not carry on after the crash (%d echoes "
+                         "after it%s)" % (len(after), "; " + error[0] if error else ""))
+    gaps = [(b[2] - a[2], a, b) for a, b in zip(echoes, echoes[1:])]
+    gap, ga, gb = max(gaps)
+    ns = [e[0] for e in echoes]
+    inorder = ns == list(range(ns[0], ns[0] + len(ns)))
+
+    def at(x):
+        ms = round((x - t) * 1000)
+        return "%+d ms" % ms if ms else "0 ms"
+
+    def span(a, b):
+        return "tick %d's echo at %s to tick %d's at %s" % (a[0], at(a[2]), b[0], at(b[2]))
+    say("  %-9s %s%s" % ("client:", bold("longest pause between two echoes: %.0f ms" %
+                                         (gap * 1000)),
+                         dim("  (one tick: %d ms)" % TICK_MS)))
+    say("  %-9s %s" % ("", dim("(from %s)" % span(ga, gb))))
+    if before and after and before[-1] is not ga:
+        say("  %-9s %s" % ("", "across the crash: %.0f ms %s" % (
+            (after[0][2] - before[-1][2]) * 1000, dim("(from %s)" % span(before[-1],
+                                                                          after[0])))))
+    say("  %-9s %s" % ("", "ticks %d to %d all came back, in order, on the same connection%s"
+                       % (ns[0], ns[-1], "" if inorder else red(" (NOT in order)"))))
+    tko = takeover_ms(d["fw2"], t)
+    if tko is not None:
+        say("  %-9s %s" % ("", dim("(fw2 took the VIPs over about %.0f ms after the crash)" %
+                                   tko)))
+    pause()
+
+    # ------------------------------------------------------------ 14
+    heading("14.", "After the crash: fw2 holds the VIPs and the connection is in its kernel")
+    show_arpha("fw2", d["fw2"], "vip")
+    show_arpha("fw2", d["fw2"], "conns")
+    rows = show_ct(lab, "fw2", "(no entry)")
+    tk.stop()
+    problems = lab.daemon_problems(expect_alive=d["fw2"])
+    for p in problems:
+        say(red("problem: " + p.splitlines()[0]))
+    good = inorder and bool(rows) and not problems
+    return good, gap * 1000
+
+
+def ct_nosync_steps(lab):
+    # ------------------------------------------------------------ 15
+    heading("15.", "For contrast: the same crash without [ConnSync]")
+    out(dim("(a new lab, the same firewalls and ruleset; arphad.conf without [ConnSync])"))
+    d = ct_firewalls(lab, None)
+    tk = ct_session(lab)
+    show_ct(lab, "fw2", "0 flow entries: fw2 knows nothing of the session")
+    time.sleep(0.2)
+    t = ct_crash(lab)
+    tk.wait(lambda: tk.after(t + 0.5), USER_TIMEOUT_MS / 1000.0 + 2)
+    ok, _got = lab.wait_states(d, {"fw2": "master"}, 1)
+    with tk.cv:
+        echoes, error = list(tk.echoes), tk.error
+    before = [e for e in echoes if e[2] <= t]
+    after = [e for e in echoes if e[2] > t]
+    for e in before[-2:]:
+        say(tick_line(e, t))
+    crash_line()
+    for e in after[:3]:
+        say(tick_line(e, t))
+    if not ok:
+        raise DemoFailed("fw1 crashed but fw2 did not take both VIPs over")
+    died = None
+    if error and not tk.after(t + 0.5):
+        last = (after or before)[-1]
+        say("  %-9s %s" % ("client:", red("%s, %.1f s after the crash" %
+                                          (error[0], error[1] - t))))
+        say("  %-9s %s" % ("", "the last echo was tick %d; nothing came back after it" %
+                           last[0]))
+        died = "it died (%s)" % error[0].split(": ", 1)[-1].lower()
+    else:
+        say("  %-9s %s" % ("client:", red("the session carried on without [ConnSync]: "
+                                          "that is not what a stateful firewall does")))
+    show_arpha("fw2", d["fw2"], "vip")
+    show_ct(lab, "fw2", "0 flow entries: fw2 is master but has no state for the session, "
+            "so its\n ruleset drops every retransmission")
+    cmd("client", "ctecho.py client %s %d 1 0" % (FW.SERVER_IP, FW.ECHO_PORT))
+    try:
+        e = lab.echo_client(1, 0, timeout=5).established
+        fresh = e.get("tcp_ok") == 1
+    except RuntimeError:
+        fresh = False
+    out(("a new connection through fw2 works at once" if fresh else
+         red("a new connection through fw2 fails too")) +
+        dim("  (what was lost is the state, not the path)"))
+    problems = lab.daemon_problems(expect_alive=d["fw2"])
+    for p in problems:
+        say(red("problem: " + p.splitlines()[0]))
+    return bool(died) and fresh and not problems, died
+
+
 def main():
     t0 = time.monotonic()
     if os.geteuid() != 0:
@@ -615,9 +1015,18 @@ def main():
     if not os.access(PROBE, os.R_OK):
         say("demo: no %s (the millisecond ICMP prober the failover scene uses)" % PROBE)
         return 1
+    if not os.access(TICKER, os.R_OK):
+        say("demo: no %s (the TCP session of the connection-sync scene)" % TICKER)
+        return 1
     good = arp_scene()
     try:
         good = failover_scene() and good
+    except DemoFailed as e:
+        say()
+        say(red("demo failed: %s" % e))
+        good = False
+    try:
+        good = ct_scene() and good
     except DemoFailed as e:
         say()
         say(red("demo failed: %s" % e))

@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make demo`: a small lab in network namespaces where a spoofing host tries
 # to poison a node running arphad, and then the same node without it; then
-# a second lab where two arphad nodes share an address and the master fails.
+# a second lab where two arphad nodes share an address and the master fails;
+# then two firewalls where a TCP session survives the master's crash.
 # Usage: demo/demo.sh [BUILD_DIR]   (default build; needs root)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
