@@ -241,9 +241,9 @@ void connsync_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
 	} else {
 		sbuf_printf(
 		    b,
-		    "node %u: %zu local connections; messages in %llu, out %llu; "
-		    "resyncs sent %llu, received %llu; digest checks agree %llu, "
-		    "disagree %llu (last: %s)\n",
+		    "node %u: %zu connections of our own\n"
+		    "messages in %llu, out %llu; resyncs sent %llu, received %llu\n"
+		    "digest checks agree %llu, disagree %llu (last: %s)\n",
 		    self, local, (unsigned long long)st->msgs_in, (unsigned long long)st->msgs_out,
 		    (unsigned long long)st->resyncs_sent, (unsigned long long)st->resyncs_received,
 		    (unsigned long long)st->checks_agree, (unsigned long long)st->checks_disagree,
@@ -255,8 +255,8 @@ void connsync_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
 			    (unsigned long long)s->event_losses, (unsigned long long)s->commits,
 			    (unsigned long long)s->committed, (unsigned long long)s->commit_failed,
 			    (unsigned long long)s->last_commit_us);
-		sbuf_printf(b, "%-10s %10s %12s %10s %s\n", "PEER", "ENTRIES", "LAST_MSG_MS",
-			    "MESSAGES", "CHECK");
+		sbuf_printf(b, "%-10s %-5s %10s %12s %10s %s\n", "PEER", "STATE", "ENTRIES",
+			    "LAST_MSG_MS", "MESSAGES", "CHECK");
 	}
 	bool first = true;
 	for (size_t i = 0; i < ctsync_origins(s->core); i++) {
@@ -278,7 +278,8 @@ void connsync_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
 				    (unsigned long long)v.resyncs_received,
 				    (unsigned long long)v.refused_full);
 		} else {
-			sbuf_printf(b, "%-10u %10zu %12llu %10llu %s\n", v.node, v.entries,
+			sbuf_printf(b, "%-10u %-5s %10zu %12llu %10llu %s\n", v.node,
+				    v.up ? "up" : "down", v.entries,
 				    v.last_msg ? (unsigned long long)(now - v.last_msg) : 0ULL,
 				    (unsigned long long)v.messages, ctsync_check_name(v.check));
 		}
