@@ -203,7 +203,7 @@ static int daemon_set(struct parser *p, size_t i, const char *v)
 		p->c.log_level = LOGL_ERR + k;
 		return 0;
 	case D_RT: {
-		unsigned long long n;
+		unsigned long long n = 0;
 		if (number(p, "RealtimePriority", v, 0, 99, &n) < 0)
 			return -1;
 		p->c.rt_priority = (int)n;
@@ -1032,7 +1032,7 @@ static int connsync_set(struct parser *p, size_t i, const char *v)
 	struct conf_connsync *x = &p->c.connsync;
 	const char *s = v, *w;
 	size_t len;
-	unsigned long long n;
+	unsigned long long n = 0;
 	int k;
 	switch (i) {
 	case S_PROTOS:

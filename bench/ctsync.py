@@ -1,0 +1,988 @@
+#!/usr/bin/python3
+"""Connection-tracking sync, arpha against conntrackd (FT-FW) + keepalived,
+real processes in the two-firewall lab of tests/netns/fwlab.py: a client
+(198.18.1.10) talks to a server (198.18.2.10) through fw1 (master of the
+gateway VIPs 198.18.1.1 and 198.18.2.1) or fw2 (backup); both firewalls
+drop established TCP they hold no state for (nf_conntrack_tcp_loose=0).
+
+  arpha       arphad on each firewall, [ConnSync] with its defaults,
+              HeartbeatInterval=20ms, defaults otherwise.
+  conntrackd  conntrackd (Sync Mode FTFW, multicast on the sync link eth2,
+              external cache) on each firewall, and keepalived (vrrp_version
+              3, advert_int 0.02, one vrrp_sync_group of the two VIPs) whose
+              notify script does what conntrackd's primary-backup.sh does:
+              master: -c (commit the external cache), -f, -R, -B;
+              backup: -s (or start it), -t, -n; fault: -t.
+
+For each size N (1k, 5k, 20k established TCP connections) and each system,
+in fresh namespaces:
+
+  cpu       /proc/PID/task/*/schedstat (CPU time in ns; /proc/PID/stat
+            utime+stime, in clock ticks, is printed beside it) of the
+            daemons on fw1 (the sender: its kernel has the connections) and
+            fw2 (the receiver), before the client opens N connections (each
+            carries one message both ways) and once fw2 holds all N and its
+            counters rested; minus the daemons' idle CPU over the same time
+            (heartbeats / adverts, measured over 3 s beforehand); / N.
+            conntrackd's figure includes keepalived's (its failover half;
+            normally ~0 after the idle subtraction).
+  lag       sample connections opened one at a time (the table holding the
+            N), each once everything is quiet: t0 = the master's kernel
+            event that made it ESTABLISHED (`conntrack -E -o timestamp` in
+            fw1); t1 = the first moment fw2's daemon reports the last
+            change that connection caused (fw2's control socket polled in
+            a tight loop from this process, ~0.1-1 ms apart: arpha `j conns`
+            records_in new+update+delete+new_resync; conntrackd `-s` the
+            external cache's created+updated objects). lag = t1 - t0.
+  crash     SIGKILL to every process in fw1's namespace (arphad; or
+            conntrackd and keepalived) and fw1's three switch ports down,
+            at the same instant; at once every connection sends a message
+            (into the failure, as live traffic would: TCP retransmits it);
+            a connection survives when its echo comes back within the
+            deadline (10 s); the time from the crash to each echo gives
+            p50/p99/max. The failover gap is the time from the crash to
+            fw2's notify script reporting master (both systems have one).
+
+  bench/ctsync.py [BUILD_DIR] [--quick] [--sizes 1000,5000,20000]
+                  [--only arpha|conntrackd] [--samples K] [--deadline S]
+
+Prints a table with the targets: 100 % survival at every size; every
+connection carrying data again within the failover gap plus one TCP RTO
+(200 ms); at most half conntrackd's CPU per synced connection (sender and
+receiver); p99 lag no worse than conntrackd's. Needs root, conntrackd,
+keepalived and conntrack (tools/deps.sh bench). About 4 minutes.
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "netns"))
+
+DEADLINE_S = 10.0
+RTO_MS = 200.0
+SYSTEMS = ("arpha", "conntrackd")
+PER_PROC = 5000  # connections per client process and server port (RLIMIT_NOFILE)
+CTD_STATS = 21  # conntrackd's UNIX socket request for `conntrackd -s`
+
+SAMPLER = r"""
+import socket, sys, time
+keep = []
+for line in sys.stdin:
+    if line.strip() != "open":
+        break
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(3)
+    t = time.time()
+    try:
+        s.connect((sys.argv[1], int(sys.argv[2])))
+        print("%d %.6f %.6f" % (s.getsockname()[1], t, time.time()), flush=True)
+        keep.append(s)
+    except OSError as e:
+        print("error %s" % e, flush=True)
+"""
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def pct(xs, p):
+    import fwlab
+    return fwlab.percentile(sorted(xs), p)
+
+
+# ---------------------------------------------------------------- CPU
+
+def ns_pids(lab, role):
+    from lab import run
+    return [int(w) for w in run(["ip", "netns", "pids", lab.ns(role)],
+                                check=False).stdout.split()]
+
+
+def proc_cpu(pid):
+    """(comm, schedstat ns over all threads, utime+stime ticks) or None."""
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            comm = f.read().strip()
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+        w = st[st.rindex(")") + 2:].split()
+        ticks = int(w[11]) + int(w[12])
+        ns = 0
+        for t in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                ns += int(f.read().split()[0])
+        return comm, ns, ticks
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def node_cpu(lab, role):
+    """{comm: [ns, ticks]} of the daemons in role's namespace."""
+    out = {}
+    for pid in ns_pids(lab, role):
+        c = proc_cpu(pid)
+        if c and c[0] in ("arphad", "conntrackd", "keepalived"):
+            v = out.setdefault(c[0], [0, 0])
+            v[0] += c[1]
+            v[1] += c[2]
+    return out
+
+
+def cpu_delta(a, b):
+    return {k: [b[k][0] - a.get(k, [0, 0])[0], b[k][1] - a.get(k, [0, 0])[1]] for k in b}
+
+
+# ---------------------------------------------------------------- control sockets
+
+def unix_call(path, data, timeout=2.0):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        s.sendall(data)
+        chunks = []
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            chunks.append(d)
+        return b"".join(chunks).decode(errors="replace")
+    finally:
+        s.close()
+
+
+# ---------------------------------------------------------------- arpha
+
+class Arpha:
+    name = "arpha"
+
+    def __init__(self, lab):
+        self.lab = lab
+        self.d = {}
+        self.notify = {}
+
+    def start(self):
+        import fwlab
+        from failover import notify_script
+        for role in ("fw1", "fw2"):
+            script, self.notify[role] = notify_script(self.lab, role)
+            conf = self.lab.fw_config(role, connsync={}, heartbeat="20ms", log_level="notice")
+            conf = conf.replace("Group=fw\n", "Group=fw\nNotifyScript=%s\n" % script)
+            self.d[role] = self.lab.arphad(role, config=conf, name=role)
+            want = {"fw1": "master"} if role == "fw1" else {"fw1": "master", "fw2": "backup"}
+            ok, got = self.lab.wait_states(self.d, want, 10)
+            if not ok:
+                raise RuntimeError("arpha: not %s: %s; log: %s" % (want, got,
+                                                                   self.d[role].log()[-1500:]))
+        if fwlab.FwLab.vip_states(self.d["fw1"]) == {}:
+            raise RuntimeError("arpha -j vip does not answer")
+
+    def conns(self, role):
+        a = unix_call(self.d[role].sock, b"j conns\n")
+        if not a.startswith("ok\n"):
+            raise RuntimeError("arpha conns on %s: %s" % (role, a.strip()))
+        return json.loads(a[3:])
+
+    def held(self, role):
+        return sum(int(p.get("entries", 0)) for p in self.conns(role).get("peers", []))
+
+    def progress(self, role):
+        """A number that grows with every connection change fw2 takes in."""
+        r = self.conns(role)["records_in"]
+        return sum(int(r.get(k, 0)) for k in ("new", "update", "delete", "new_resync"))
+
+    @staticmethod
+    def how_lag():
+        return "arpha -j conns records_in new+update+delete+new_resync on fw2"
+
+    def master_at(self, role):
+        """Realtime of the notify saying role is master of both VIPs, or None."""
+        last = {}
+        try:
+            lines = open(self.notify[role]).read().split("\n")
+        except FileNotFoundError:
+            return None
+        for l in lines:
+            w = l.split()
+            if len(w) >= 3:
+                last[w[1]] = (float(w[0]), w[2].lower())
+        if last.get("in", (0, ""))[1] == "master" and last.get("out", (0, ""))[1] == "master":
+            return max(last["in"][0], last["out"][0])
+        return None
+
+    def extra(self, role):
+        try:
+            c = self.conns(role)
+            return "committed %s (failed %s) in %s us" % (c.get("committed"),
+                                                          c.get("commit_failed"),
+                                                          c.get("last_commit_us"))
+        except Exception as e:  # noqa: BLE001
+            return "conns: %s" % e
+
+    def logs(self):
+        return {r: d.log()[-1500:] for r, d in self.d.items()}
+
+
+# ---------------------------------------------------------------- conntrackd + keepalived
+
+CTD_CONF = """Sync {
+	Mode FTFW {
+	}
+	Multicast {
+		IPv4_address 225.0.0.50
+		Group 3780
+		IPv4_interface %(sync_ip)s
+		Interface eth2
+		SndSocketBuffer 1249280
+		RcvSocketBuffer 1249280
+		Checksum on
+	}
+}
+General {
+	HashSize 32768
+	HashLimit 131072
+	LogFile %(log)s
+	Syslog off
+	LockFile %(lock)s
+	UNIX {
+		Path %(sock)s
+	}
+	NetlinkBufferSize 2097152
+	NetlinkBufferSizeMaxGrowth 8388608
+	Filter From Kernelspace {
+		Protocol Accept {
+			TCP
+		}
+		Address Ignore {
+			IPv4_address 127.0.0.1
+%(ignore)s		}
+	}
+}
+"""
+
+KA_CONF = """global_defs {
+    router_id %(role)s
+    vrrp_version 3
+    script_user root
+    enable_script_security
+}
+vrrp_sync_group G1 {
+    group {
+        VI_in
+        VI_out
+    }
+    notify_master "%(notify)s primary"
+    notify_backup "%(notify)s backup"
+    notify_fault "%(notify)s fault"
+}
+vrrp_instance VI_in {
+    state %(state)s
+    interface eth0
+    virtual_router_id 61
+    priority %(prio)d
+    advert_int 0.02
+    virtual_ipaddress {
+        %(vip_in)s/24 dev eth0
+    }
+}
+vrrp_instance VI_out {
+    state %(state)s
+    interface eth1
+    virtual_router_id 62
+    priority %(prio)d
+    advert_int 0.02
+    virtual_ipaddress {
+        %(vip_out)s/24 dev eth1
+    }
+}
+"""
+
+# conntrackd's primary-backup.sh (its documentation's script for keepalived),
+# with this node's config, a log line with a timestamp at start and end.
+NOTIFY_SH = """#!/bin/sh
+C="/usr/sbin/conntrackd -C %(conf)s"
+echo "$(date +%%s.%%N) $1 start" >> %(out)s
+case "$1" in
+primary)
+	$C -c; $C -f; $C -R; $C -B ;;
+backup)
+	if ! $C -s >/dev/null 2>&1; then
+		rm -f %(lock)s
+		$C -d
+	fi
+	$C -t; $C -n ;;
+fault)
+	$C -t ;;
+esac
+echo "$(date +%%s.%%N) $1 done" >> %(out)s
+"""
+
+
+class Conntrackd:
+    name = "conntrackd"
+
+    def __init__(self, lab):
+        self.lab = lab
+        self.conf, self.sock, self.notify, self.kalog, self.ctlog = {}, {}, {}, {}, {}
+        self.p = []
+
+    def _files(self, role):
+        import fwlab
+        t = self.lab.tmp
+        devs = fwlab.FWS[role][2]
+        own = [a.split("/")[0] for a, _m in devs.values()] + [fwlab.VIP_IN, fwlab.VIP_OUT]
+        self.sock[role] = os.path.join(t, "ctd-%s.ctl" % role)
+        self.conf[role] = os.path.join(t, "conntrackd-%s.conf" % role)
+        self.ctlog[role] = os.path.join(t, "conntrackd-%s.log" % role)
+        lock = os.path.join(t, "ctd-%s.lock" % role)
+        with open(self.conf[role], "w") as f:
+            f.write(CTD_CONF % dict(sync_ip=devs["eth2"][0].split("/")[0], log=self.ctlog[role],
+                                    lock=lock, sock=self.sock[role],
+                                    ignore="".join("\t\t\tIPv4_address %s\n" % a for a in own)))
+        self.notify[role] = os.path.join(t, "%s.notify" % role)
+        script = os.path.join(t, "notify-%s.sh" % role)
+        with open(script, "w") as f:
+            f.write(NOTIFY_SH % dict(conf=self.conf[role], out=self.notify[role], lock=lock))
+        os.chmod(script, 0o755)
+        ka = os.path.join(t, "keepalived-%s.conf" % role)
+        prio = fwlab.FWS[role][1]
+        with open(ka, "w") as f:
+            f.write(KA_CONF % dict(role=role, state="MASTER" if prio > 100 else "BACKUP",
+                                   prio=prio, notify=script, vip_in=fwlab.VIP_IN,
+                                   vip_out=fwlab.VIP_OUT))
+        return ka
+
+    def _spawn(self, role, cmd, logpath):
+        logf = open(logpath, "ab")
+        p = subprocess.Popen(["ip", "netns", "exec", self.lab.ns(role)] + cmd,
+                             stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
+        logf.close()
+        self.lab.procs.append(p)
+        return p
+
+    def start(self):
+        t = self.lab.tmp
+        for role in ("fw1", "fw2"):
+            ka = self._files(role)
+            self._spawn(role, ["conntrackd", "-C", self.conf[role]],
+                        os.path.join(t, "conntrackd-%s.out" % role))
+            end = time.monotonic() + 10
+            while True:
+                try:
+                    self.stats(role)
+                    break
+                except OSError:
+                    if time.monotonic() > end:
+                        raise RuntimeError("conntrackd on %s does not answer: %s" %
+                                           (role, self.logs()))
+                    time.sleep(0.05)
+            self.kalog[role] = os.path.join(t, "keepalived-%s.log" % role)
+            self._spawn(role, ["keepalived", "-n", "-l", "-D", "-P", "-G", "-f", ka,
+                               "-p", os.path.join(t, "ka-%s.pid" % role),
+                               "-r", os.path.join(t, "ka-%s-vrrp.pid" % role),
+                               "-c", os.path.join(t, "ka-%s-check.pid" % role)],
+                        self.kalog[role])
+            want = "primary" if role == "fw1" else "backup"
+            end = time.monotonic() + 15
+            while self.last_state(role) != (want, "done"):
+                if time.monotonic() > end:
+                    raise RuntimeError("keepalived on %s: not %s: %s; %s" % (
+                        role, want, self.last_state(role), self.logs()))
+                time.sleep(0.02)
+        if self.last_state("fw1") != ("primary", "done"):
+            raise RuntimeError("fw1 is %s after fw2 started" % (self.last_state("fw1"),))
+
+    def _notes(self, role):
+        try:
+            lines = open(self.notify[role]).read().split("\n")
+        except FileNotFoundError:
+            return []
+        return [(float(l.split()[0]), l.split()[1], l.split()[2]) for l in lines
+                if len(l.split()) >= 3]
+
+    def last_state(self, role):
+        n = self._notes(role)
+        return (n[-1][1], n[-1][2]) if n else None
+
+    def master_at(self, role):
+        """Realtime at which role's notify script started as primary (the
+        addresses are up by then), or None."""
+        p = [t for t, s, w in self._notes(role) if s == "primary" and w == "start"]
+        return p[-1] if p else None
+
+    def commit_done_at(self, role):
+        n = self._notes(role)
+        d = [t for t, s, w in n if s == "primary" and w == "done"]
+        return d[-1] if d else None
+
+    def stats(self, role):
+        return unix_call(self.sock[role], struct.pack("i", CTD_STATS))
+
+    def external(self, role):
+        """{key: int} of the 'cache external' block of conntrackd -s (the first
+        number of each line: current active, created, updated, destroyed)."""
+        out, inside = {}, False
+        for line in self.stats(role).split("\n"):
+            if line.startswith("cache external:"):
+                inside = True
+                continue
+            if inside:
+                m = re.match(r"\s*([a-zA-Z][a-zA-Z ]*?):\s*(\d+)", line)
+                if not m:
+                    break
+                out[m.group(1).strip()] = int(m.group(2))
+        return out
+
+    def held(self, role):
+        return self.external(role).get("current active connections", 0)
+
+    def progress(self, role):
+        e = self.external(role)
+        return e.get("connections created", 0) + e.get("connections updated", 0)
+
+    @staticmethod
+    def how_lag():
+        return "conntrackd -s 'cache external' connections created+updated on fw2"
+
+    def extra(self, role):
+        m, d = self.master_at(role), self.commit_done_at(role)
+        return "notify primary start -> done (commit, flush, resync, bulk) %s" % (
+            "%.0f ms" % ((d - m) * 1000) if m and d else "-")
+
+    def logs(self):
+        out = {}
+        for role in self.conf:
+            for name, p in (("conntrackd", self.ctlog.get(role)), ("keepalived",
+                                                                   self.kalog.get(role))):
+                try:
+                    out["%s %s" % (name, role)] = open(p).read()[-800:]
+                except (OSError, TypeError):
+                    pass
+        return out
+
+
+# ---------------------------------------------------------------- traffic
+
+def echo_servers(lab, k):
+    """k ctecho servers in the server namespace, on ECHO_PORT + 0..k-1."""
+    import fwlab
+    from lab import PY
+    for i in range(k):
+        p = subprocess.Popen(["ip", "netns", "exec", lab.ns("server"), PY, "-u",
+                              os.path.join(fwlab.HERE, "ctecho.py"), "server",
+                              str(fwlab.ECHO_PORT + i)],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        lab.procs.append(p)
+        line = p.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError("echo server: %r %s" % (line, p.stderr.read()[-500:]))
+
+
+class Clients:
+    """n TCP connections over ceil(n / PER_PROC) ctecho clients, each to its
+    own server port, opened at the same time."""
+
+    def __init__(self, lab, n, timeout=120):
+        import fwlab
+        from lab import PY
+        self.cl = []
+        k = (n + PER_PROC - 1) // PER_PROC
+        for i in range(k):
+            m = n // k + (1 if i < n % k else 0)
+            c = fwlab.EchoClient.__new__(fwlab.EchoClient)
+            c.p = subprocess.Popen(["ip", "netns", "exec", lab.ns("client"), PY, "-u",
+                                    os.path.join(fwlab.HERE, "ctecho.py"), "client",
+                                    fwlab.SERVER_IP, str(fwlab.ECHO_PORT + i), str(m), "0"],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, bufsize=1)
+            lab.procs.append(c.p)
+            self.cl.append(c)
+        es = [c._read(timeout) for c in self.cl]
+        self.established = {"tcp_ok": sum(e["tcp_ok"] for e in es),
+                            "seconds": max(e["seconds"] for e in es),
+                            "failed": sum((e["failed"] for e in es), [])[:5]}
+
+    def round(self, name, t0, deadline_s):
+        for c in self.cl:
+            c.start_round(name, t0, deadline_s)
+        rs = [c.finish_round(deadline_s) for c in self.cl]
+        out = {k: sum(r[k] for r in rs) for k in ("tcp_ok", "udp_ok", "tcp_total",
+                                                  "udp_total", "tcp_dead")}
+        out["tcp_ms"] = sorted(sum((r["tcp_ms"] for r in rs), []))
+        out["udp_ms"] = []
+        out["failed"] = sum((r["failed"] for r in rs), [])[:5]
+        return out
+
+    def quit(self):
+        for c in self.cl:
+            c.quit()
+
+
+# ---------------------------------------------------------------- one case
+
+def crash(lab, role):
+    """SIGKILL to every process in role's namespace and its switch ports down,
+    at the same instant. Returns the monotonic time of the kill."""
+    pids = ns_pids(lab, role)
+    ip = subprocess.Popen(["ip", "-n", lab.ns("sw"), "-batch", "-"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    batch = "".join("link set %s down\n" % p for p in lab.ports(role))
+    for d in lab.daemons:
+        if d.role == role:
+            d.killed = True
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    t = time.monotonic()
+    _out, err = ip.communicate(batch, timeout=10)
+    if ip.returncode != 0:
+        raise RuntimeError("cutting %s's links: %s" % (role, err.strip()))
+    return t
+
+
+def softnet_drops():
+    """Packets the kernel dropped for a full per-CPU backlog (all namespaces:
+    veth pairs deliver through it; net.core.netdev_max_backlog is global)."""
+    try:
+        with open("/proc/net/softnet_stat") as f:
+            return sum(int(l.split()[1], 16) for l in f if l.strip())
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def wait_quiet(sysm, n, timeout):
+    """Until fw2 holds n entries and its progress counter rested 0.5 s."""
+    end = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < end:
+        held, prog = sysm.held("fw2"), sysm.progress("fw2")
+        if (held, prog) != last:
+            last, since = (held, prog), time.monotonic()
+        elif held >= n and time.monotonic() - since >= 0.5:
+            return held
+        time.sleep(0.05)
+    return last[0] if last else 0
+
+
+class EventWatch:
+    """`conntrack -E -o timestamp` in a namespace: {sport: [(time, type, state)]}."""
+
+    def __init__(self, lab, role, port):
+        self.ev = {}
+        self.lock = threading.Lock()
+        self.p = subprocess.Popen(["ip", "netns", "exec", lab.ns(role), "stdbuf", "-oL",
+                                   "conntrack", "-E", "-p", "tcp", "-o", "timestamp"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        lab.procs.append(self.p)
+        self.port = port
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self):
+        rx = re.compile(r"^\[(\d+\.\d+)\]\s+\[(\w+)\]\s+tcp\s+\d+\s+(?:\d+\s+)?([A-Z_]+)?.*?"
+                        r"sport=(\d+) dport=(\d+)")
+        for line in self.p.stdout:
+            m = rx.search(line)
+            if not m or int(m.group(5)) != self.port:
+                continue
+            with self.lock:
+                self.ev.setdefault(int(m.group(4)), []).append(
+                    (float(m.group(1)), m.group(2), m.group(3) or ""))
+
+    def events(self, sport):
+        with self.lock:
+            return list(self.ev.get(sport, []))
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(3)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+
+
+def measure_lag(lab, sysm, samples):
+    """[(lag ms)] of sample connections, plus the median poll interval (ms)."""
+    import fwlab
+    from lab import PY
+    watch = EventWatch(lab, "fw1", fwlab.ECHO_PORT)
+    smp = subprocess.Popen(["ip", "netns", "exec", lab.ns("client"), PY, "-u", "-c", SAMPLER,
+                            fwlab.SERVER_IP, str(fwlab.ECHO_PORT)], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+    lab.procs.append(smp)
+    lags, gaps, bad = [], [], []
+    try:
+        time.sleep(0.5)  # conntrack -E subscribed
+        for i in range(samples):
+            base = sysm.progress("fw2")
+            polls = []
+            smp.stdin.write("open\n")
+            smp.stdin.flush()
+            t_end = time.time() + 1.0
+            last_change = time.time()
+            cur = base
+            while time.time() < t_end:
+                v = sysm.progress("fw2")
+                now = time.time()
+                polls.append((now, v))
+                if v != cur:
+                    cur, last_change = v, now
+                if cur != base and now - last_change > 0.15:
+                    break
+            line = smp.stdout.readline().split()
+            if len(line) != 3 or line[0] == "error":
+                bad.append("sample %d: %s" % (i, " ".join(line)))
+                continue
+            sport = int(line[0])
+            time.sleep(0.05)
+            ev = watch.events(sport)
+            est = [t for t, _ty, st in ev if st == "ESTABLISHED"]
+            if not est or cur == base:
+                bad.append("sample %d: events %s, fw2 progress %s -> %s" % (i, ev, base, cur))
+                continue
+            t0 = est[0]
+            t1 = next(t for t, v in polls if v == cur)
+            lags.append((t1 - t0) * 1000)
+            gaps.extend((b[0] - a[0]) * 1000 for a, b in zip(polls, polls[1:]))
+            time.sleep(0.05)
+    finally:
+        watch.stop()
+        try:
+            smp.stdin.write("quit\n")
+            smp.stdin.flush()
+        except OSError:
+            pass
+        smp.kill()
+    return lags, (pct(gaps, 50) if gaps else None), bad
+
+
+def one_case(system, n, samples):
+    import fwlab
+    from fwlab import FwLab
+    res = {"system": system, "n": n}
+    with FwLab("ctb") as lab:
+        lab.exec("client", "sysctl", "-qw", "net.ipv4.ip_local_port_range=10000 65000")
+        lab.exec("server", "sysctl", "-qw", "net.core.somaxconn=8192")
+        sysm = (Arpha if system == "arpha" else Conntrackd)(lab)
+        cli = None
+        try:
+            sysm.start()
+            echo_servers(lab, (n + PER_PROC - 1) // PER_PROC)
+            time.sleep(0.5)
+            # idle CPU of the daemons (heartbeats / adverts)
+            i0 = {r: node_cpu(lab, r) for r in ("fw1", "fw2")}
+            t_i0 = time.monotonic()
+            time.sleep(3)
+            i1 = {r: node_cpu(lab, r) for r in ("fw1", "fw2")}
+            idle_s = time.monotonic() - t_i0
+            idle = {r: cpu_delta(i0[r], i1[r]) for r in i0}
+            # open n connections
+            c0 = {r: node_cpu(lab, r) for r in ("fw1", "fw2")}
+            t_c0 = time.monotonic()
+            cli = Clients(lab, n, timeout=120)
+            e = cli.established
+            res["opened"] = e["tcp_ok"]
+            res["open_s"] = e["seconds"]
+            held = wait_quiet(sysm, n, 60)
+            c1 = {r: node_cpu(lab, r) for r in ("fw1", "fw2")}
+            win_s = time.monotonic() - t_c0
+            res["held"] = held
+            res["cpu"] = {}
+            for r in ("fw1", "fw2"):
+                d = cpu_delta(c0[r], c1[r])
+                net = {}
+                for comm, (ns, ticks) in d.items():
+                    rate = idle[r].get(comm, [0, 0])[0] / idle_s
+                    net[comm] = {"ns": ns, "ticks": ticks,
+                                 "idle_ns": rate * win_s,
+                                 "us_per_conn": max(0.0, ns - rate * win_s) / 1000.0 / n,
+                                 "raw_us_per_conn": ns / 1000.0 / n,
+                                 "stat_us_per_conn": ticks * 1e6 / os.sysconf("SC_CLK_TCK") / n}
+                res["cpu"][r] = net
+            res["cpu_window_s"] = win_s
+            log("  %s n=%d: %d/%d up in %.1f s; fw2 holds %d; cpu %s" % (
+                system, n, e["tcp_ok"], n, e["seconds"], held, cpu_line(res)))
+            # lag
+            lags, poll_ms, bad = measure_lag(lab, sysm, samples)
+            res["lag"] = sorted(lags)
+            res["poll_ms"] = poll_ms
+            res["lag_bad"] = bad
+            if lags:
+                log("  %s n=%d: lag p50 %.2f p99 %.2f max %.2f ms over %d samples (poll %.2f ms)"
+                    "%s" % (system, n, pct(lags, 50), pct(lags, 99), max(lags), len(lags),
+                            poll_ms or 0, "; %d bad: %s" % (len(bad), bad[:2]) if bad else ""))
+            elif bad:
+                log("  %s n=%d: no lag samples: %s" % (system, n, bad[:3]))
+            wait_quiet(sysm, n, 10)
+            # baseline round: the client's own time to get every echo back
+            b = cli.round("base", time.monotonic(), DEADLINE_S)
+            res["base_max_ms"] = b["tcp_ms"][-1] if b["tcp_ms"] else None
+            time.sleep(0.3)
+            # crash
+            off = time.time() - time.monotonic()
+            drops = softnet_drops()
+            t = crash(lab, "fw1")
+            r = cli.round("crash", t, DEADLINE_S)
+            d2 = softnet_drops()
+            res["backlog_drops"] = d2 - drops if drops is not None and d2 is not None else None
+            m = sysm.master_at("fw2")
+            res["gap_ms"] = (m - off - t) * 1000 if m else None
+            res["survived"] = r["tcp_ok"]
+            res["total"] = r["tcp_total"]
+            res["ms"] = r["tcp_ms"]
+            res["dead"] = r["tcp_dead"]
+            res["extra"] = sysm.extra("fw2")
+            res["fw2_conntrack"] = lab.conntrack_count("fw2")
+            log("  %s n=%d: crash: %s; fw2 master after %s ms; %s; fw2 conntrack %s" % (
+                system, n, fwlab.summary(r), "%.0f" % res["gap_ms"] if m else "-",
+                res["extra"], res["fw2_conntrack"]))
+        except Exception as ex:  # noqa: BLE001 - report, clean up, go on
+            res["error"] = str(ex)
+            log("  %s n=%d FAILED: %s" % (system, n, ex))
+            try:
+                for k, v in sysm.logs().items():
+                    log("    --- %s:\n%s" % (k, v))
+            except Exception:  # noqa: BLE001
+                pass
+        finally:
+            if cli:
+                cli.quit()
+    return res
+
+
+def cpu_line(res):
+    out = []
+    for r in ("fw1", "fw2"):
+        out.append("%s %s" % (r, ", ".join("%s %.1f us/conn (raw %.1f, stat %.0f)" % (
+            k, v["us_per_conn"], v["raw_us_per_conn"], v["stat_us_per_conn"])
+            for k, v in sorted(res["cpu"][r].items()))))
+    return "; ".join(out)
+
+
+def stack_cpu(res, role):
+    """us/conn of the whole stack on role (arphad; or conntrackd + keepalived)."""
+    c = res.get("cpu", {}).get(role)
+    if not c:
+        return None
+    return sum(v["us_per_conn"] for v in c.values())
+
+
+# ---------------------------------------------------------------- report
+
+def fmt(v, unit="", nd=0):
+    return "-" if v is None else ("%%.%df%%s" % nd) % (v, unit)
+
+
+def ratio(a, b):
+    return "%.2f" % (a / b) if a is not None and b else "-"
+
+
+def report(results, sizes, systems, samples):
+    R = {(r["system"], r["n"]): r for r in results}
+    print()
+    print("Connection-tracking sync: arpha %s ([ConnSync] defaults, HeartbeatInterval=20ms) "
+          "against conntrackd %s (FT-FW, external cache) + keepalived %s (vrrp_version 3, "
+          "advert_int 0.02, notify = conntrackd's primary-backup.sh); %d cores. Crash = "
+          "SIGKILL of fw1's daemons + its links cut; deadline %.0f s." % (
+              version(["build:arphad", "-V"]), version(["conntrackd", "-v"], 4),
+              version(["keepalived", "--version"], 1), os.cpu_count() or 1, DEADLINE_S))
+    print()
+    print("Data again includes the Python client's own time to serve every connection: "
+          "the 'baseline' round (no failure) in the details.")
+    print()
+    print("| conns | arpha survived | conntrackd survived | arpha data again p50/p99/max ms "
+          "| conntrackd p50/p99/max ms | ratio max | arpha CPU µs/conn send/recv | conntrackd "
+          "CPU µs/conn send/recv | ratio send/recv | arpha lag p50/p99 ms | conntrackd lag "
+          "p50/p99 ms | ratio p99 |")
+    print("|---:|---:|---:|---|---|---:|---|---|---|---|---|---:|")
+
+    def surv(r):
+        if not r:
+            return "not run"
+        if "error" in r and "survived" not in r:
+            return "failed"
+        return "%d/%d (%.1f %%)" % (r["survived"], r["opened"], 100.0 * r["survived"] /
+                                    max(1, r["opened"]))
+
+    def times(r):
+        if not r or not r.get("ms"):
+            return "-"
+        ms = r["ms"]
+        return "%.0f / %.0f / %.0f" % (pct(ms, 50), pct(ms, 99), ms[-1])
+
+    def cpu(r):
+        if not r or "cpu" not in r:
+            return "-"
+        return "%s / %s" % (fmt(stack_cpu(r, "fw1"), nd=1), fmt(stack_cpu(r, "fw2"), nd=1))
+
+    def lag(r):
+        if not r or not r.get("lag"):
+            return "-"
+        return "%.2f / %.2f" % (pct(r["lag"], 50), pct(r["lag"], 99))
+
+    for n in sizes:
+        a, c = R.get(("arpha", n)), R.get(("conntrackd", n))
+        amax = a["ms"][-1] if a and a.get("ms") else None
+        cmax = c["ms"][-1] if c and c.get("ms") else None
+        rs = "%s / %s" % (ratio(stack_cpu(a, "fw1") if a else None,
+                                stack_cpu(c, "fw1") if c else None),
+                          ratio(stack_cpu(a, "fw2") if a else None,
+                                stack_cpu(c, "fw2") if c else None))
+        al = pct(a["lag"], 99) if a and a.get("lag") else None
+        cl = pct(c["lag"], 99) if c and c.get("lag") else None
+        print("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            n, surv(a), surv(c), times(a), times(c), ratio(amax, cmax), cpu(a), cpu(c), rs,
+            lag(a), lag(c), ratio(al, cl)), flush=True)
+    print()
+    print("Targets (arpha):")
+    for n in sizes:
+        a, c = R.get(("arpha", n)), R.get(("conntrackd", n))
+        if not a or "survived" not in a:
+            print("  %6d: arpha not measured" % n)
+            continue
+        t = []
+        t.append("survival 100 %%: %s (%d/%d)" % (
+            "MET" if a["survived"] == a["opened"] == n else "NOT MET", a["survived"], n))
+        if a.get("gap_ms") is not None and a.get("ms"):
+            lim = a["gap_ms"] + RTO_MS
+            t.append("all data again within gap %.0f + RTO 200 = %.0f ms: %s (max %.0f ms%s)" % (
+                a["gap_ms"], lim, "MET" if a["ms"][-1] <= lim and a["survived"] == n
+                else "NOT MET", a["ms"][-1], "" if a["survived"] == n else ", not all came back"))
+            b = a.get("base_max_ms")
+            if b is not None:
+                t.append("allowing the client's own round time without a failure (%.0f ms): %s" % (
+                    b, "MET" if a["ms"][-1] <= lim + b and a["survived"] == n else "NOT MET"))
+        else:
+            t.append("data-again target: not measured")
+        if c and "cpu" in c and "cpu" in a:
+            for role, nm in (("fw1", "send"), ("fw2", "recv")):
+                x, y = stack_cpu(a, role), stack_cpu(c, role)
+                t.append("CPU %s <= 0.5 x conntrackd: %s (%.1f vs %.1f µs)" % (
+                    nm, "MET" if x <= 0.5 * y else "NOT MET", x, y))
+        else:
+            t.append("CPU: no conntrackd figure")
+        if c and a.get("lag") and c.get("lag"):
+            x, y = pct(a["lag"], 99), pct(c["lag"], 99)
+            t.append("p99 lag <= conntrackd's: %s (%.2f vs %.2f ms)" % (
+                "MET" if x <= y else "NOT MET", x, y))
+        else:
+            t.append("lag: no comparison")
+        print("  %6d: %s" % (n, "; ".join(t)))
+    print()
+    print("How: survival = connections whose message, sent at the crash, came back within %.0f s "
+          "(of those established: 'opened'); data again = crash -> echo; gap = crash -> fw2's "
+          "notify script saying master (arpha: NotifyScript of both VIPs; keepalived: the sync "
+          "group's notify_master, which then runs conntrackd -c/-f/-R/-B). CPU = schedstat CPU "
+          "of the daemons on fw1 (send) / fw2 (recv) while N connections open and sync, minus "
+          "their idle rate over the same time, / N (conntrackd: conntrackd + keepalived). "
+          "Lag = the master's ESTABLISHED event (conntrack -E -o timestamp in fw1) -> fw2's "
+          "daemon reporting the last change that connection caused, polled on its control "
+          "socket; %d sample connections opened one at a time on top of the N." %
+          (DEADLINE_S, samples))
+    for s in systems:
+        print("  %s lag counter: %s" % (s, (Arpha if s == "arpha" else Conntrackd).how_lag()))
+    print()
+    print("Details:")
+    for r in results:
+        if "error" in r:
+            print("  %-10s %6d FAILED: %s" % (r["system"], r["n"], r["error"]))
+        if "cpu" in r:
+            print("  %-10s %6d opened %d in %.1f s, fw2 held %d; cpu window %.1f s: %s" % (
+                r["system"], r["n"], r["opened"], r["open_s"], r["held"], r["cpu_window_s"],
+                cpu_line(r)))
+        if r.get("lag") is not None and "poll_ms" in r:
+            print("  %-10s %6d lag samples %d (median poll interval %s ms), p50/p99/max "
+                  "%s%s" % (r["system"], r["n"], len(r["lag"]), fmt(r["poll_ms"], nd=2),
+                            " / ".join("%.2f" % x for x in (pct(r["lag"], 50), pct(r["lag"], 99),
+                                                           r["lag"][-1])) if r["lag"] else "-",
+                            "; unusable: %s" % r["lag_bad"][:2] if r.get("lag_bad") else ""))
+        if "survived" in r:
+            print("  %-10s %6d crash: %d/%d survived, %d reset/closed; baseline round max %s ms; "
+                  "gap %s ms; %s; fw2 conntrack entries after %s; packets dropped for a full "
+                  "netdev backlog (whole host) during the crash round: %s" % (
+                      r["system"], r["n"], r["survived"], r["total"], r["dead"],
+                      fmt(r.get("base_max_ms")), fmt(r.get("gap_ms")), r["extra"],
+                      r["fw2_conntrack"], r.get("backlog_drops")))
+
+
+def version(cmd, word=-1):
+    from lab import binary
+    if cmd[0].startswith("build:"):
+        cmd = [binary(cmd[0][6:])] + cmd[1:]
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=10)
+    except OSError:
+        return "?"
+    w = p.stdout.split()
+    try:
+        return w[word].rstrip(".")
+    except IndexError:
+        return "?"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("build", nargs="?", default=None, help="arpha build dir (default build-bench)")
+    ap.add_argument("--quick", action="store_true", help="sizes 200,1000, 10 lag samples")
+    ap.add_argument("--sizes", default="1000,5000,20000")
+    ap.add_argument("--only", choices=SYSTEMS)
+    ap.add_argument("--samples", type=int, default=100, help="lag samples per case")
+    ap.add_argument("--deadline", type=float, default=DEADLINE_S)
+    args = ap.parse_args()
+    top = os.path.dirname(HERE)
+    os.environ["ARPHA_BUILD"] = os.path.abspath(args.build or os.path.join(top, "build-bench"))
+    if args.quick:
+        args.sizes, args.samples = "200,1000", 10
+    globals()["DEADLINE_S"] = args.deadline
+    if os.geteuid() != 0:
+        sys.exit("bench/ctsync.py: needs root (network namespaces)")
+    # as many sockets as allowed (children inherit it); the connections are
+    # spread over client/server pairs of at most PER_PROC each
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 262144 if hard == resource.RLIM_INFINITY or hard < 262144 else hard
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    sizes = [int(x) for x in args.sizes.split(",")]
+    systems = [args.only] if args.only else list(SYSTEMS)
+    for tool in ("conntrack", "stdbuf"):
+        if not shutil.which(tool):
+            sys.exit("bench/ctsync.py: %s is not installed (tools/deps.sh bench)" % tool)
+    if "conntrackd" in systems and not (shutil.which("conntrackd") and shutil.which("keepalived")):
+        print("conntrackd or keepalived is not installed (tools/deps.sh bench): arpha only",
+              flush=True)
+        systems.remove("conntrackd")
+    if "arpha" in systems:
+        from lab import binary, run
+        if not os.path.exists(binary("arphad")):
+            sys.exit("bench/ctsync.py: no %s" % binary("arphad"))
+    results = []
+    for n in sizes:
+        for s in systems:
+            log("%s, %d connections" % (s, n))
+            results.append(one_case(s, n, args.samples))
+    report(results, sizes, systems, args.samples)
+
+
+if __name__ == "__main__":
+    main()
