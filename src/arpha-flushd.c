@@ -71,6 +71,7 @@ struct flushd {
 	/* hold-off, on CLOCK_MONOTONIC */
 	uint64_t holdoff_ms;
 	uint64_t holdoff_until;
+	uint8_t held_id[FLUSHMSG_REQUEST_ID_LEN]; /* the request that flushed last */
 	bool holding;
 
 	/* refusal lines: at most LOG_PER_SEC in each second from log_start */
@@ -322,7 +323,8 @@ static void handle(struct flushd *d, const uint8_t *buf, size_t len, const char 
 		return;
 	}
 	uint64_t now = now_ms();
-	if (d->holding && now < d->holdoff_until) {
+	if (d->holding && now < d->holdoff_until &&
+	    memcmp(m.nonce, d->held_id, sizeof(d->held_id)) == 0) {
 		d->held_off++;
 		log_debug("event=flush_request action=hold_off from=%s", from);
 		return;
@@ -342,6 +344,7 @@ static void handle(struct flushd *d, const uint8_t *buf, size_t len, const char 
 	if (d->holdoff_ms) {
 		d->holding = true;
 		d->holdoff_until = now + d->holdoff_ms;
+		memcpy(d->held_id, m.nonce, sizeof(d->held_id));
 	}
 	log_notice("event=flush_request action=flush from=%s addrs=%s removed=%d", from, as,
 		   removed);

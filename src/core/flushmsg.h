@@ -33,9 +33,15 @@
 #define FLUSHMSG_HDR_LEN   32
 #define FLUSHMSG_TAG_LEN   32
 #define FLUSHMSG_NONCE_LEN 16
-#define FLUSHMSG_MAX_ADDRS 64
-#define FLUSHMSG_MAX_LEN   (FLUSHMSG_HDR_LEN + 4 * FLUSHMSG_MAX_ADDRS + FLUSHMSG_TAG_LEN)
-#define FLUSHMSG_PORT	   7411
+/*
+ * The nonce's first FLUSHMSG_REQUEST_ID_LEN bytes name the request: the
+ * same in each of a sender's repeats of it, so a receiver can flush once
+ * per request and still flush at once for the next one (a new takeover).
+ */
+#define FLUSHMSG_REQUEST_ID_LEN 8
+#define FLUSHMSG_MAX_ADDRS	64
+#define FLUSHMSG_MAX_LEN	(FLUSHMSG_HDR_LEN + 4 * FLUSHMSG_MAX_ADDRS + FLUSHMSG_TAG_LEN)
+#define FLUSHMSG_PORT		7411
 /* How far a timestamp may be from the receiver's clock, either way. */
 #define FLUSHMSG_DEFAULT_WINDOW_NS (30ull * 1000000000ull)
 /* Accepted requests a guard remembers. */

@@ -40,7 +40,8 @@ struct flushreq {
 	uint16_t port;
 	unsigned left; /* rounds still to send */
 	unsigned interval_ms;
-	unsigned *failures; /* sends that failed, when someone counts them */
+	unsigned *failures;		     /* sends that failed, when someone counts them */
+	uint8_t id[FLUSHMSG_REQUEST_ID_LEN]; /* the nonce's first bytes, the same in every repeat */
 	size_t nhosts, naddrs;
 	uint32_t addrs[FLUSHMSG_MAX_ADDRS];
 	uint32_t hosts[]; /* nhosts */
@@ -69,7 +70,8 @@ static void send_round(struct flushreq *r)
 	uint8_t buf[FLUSHMSG_MAX_LEN], nonce[FLUSHMSG_NONCE_LEN];
 
 	for (size_t i = 0; i < r->nhosts; i++) {
-		randombytes_buf(nonce, sizeof(nonce));
+		memcpy(nonce, r->id, sizeof(r->id));
+		randombytes_buf(nonce + sizeof(r->id), sizeof(nonce) - sizeof(r->id));
 		int len = flushmsg_build(&r->key, realtime_ns(), nonce, r->addrs, r->naddrs, buf,
 					 sizeof(buf));
 		if (len < 0)
@@ -144,6 +146,7 @@ static int start(struct event_base *base, const struct flushreq_params *p, const
 	r->key = p->key;
 	r->port = p->port;
 	r->left = p->count;
+	randombytes_buf(r->id, sizeof(r->id));
 	r->interval_ms = p->interval_ms;
 	r->failures = failures;
 	r->nhosts = nhosts;

@@ -329,15 +329,18 @@ with Lab("flushd", hosts=HOSTS) as lab:
                "no flush line")
 
     with res.case("hold-off"):
+        # the repeats of one request (same request ID: the nonce's first 8
+        # bytes) flush once; another request flushes at once, hold-off or not
         holdoff_over()
         add(VIP1)
         t0 = time.monotonic()
-        flush_request("-n", "1", HOST_IP)
+        rid = os.urandom(8)
+        send_raw("sender", request_bytes(KEY, time.time_ns(), nonce=rid + os.urandom(8)))
         expect(gone(VIP1), "first request did not flush")
         before = fd.counters()
         add(VIP1)
-        flush_request("-n", "1", HOST_IP)
-        expect(stays(VIP1, 0.3), "a request within HoldOff flushed again")
+        send_raw("sender", request_bytes(KEY, time.time_ns(), nonce=rid + os.urandom(8)))
+        expect(stays(VIP1, 0.3), "a repeat of the request within HoldOff flushed again")
         expect(time.monotonic() - t0 < HOLDOFF, "too slow to test within HoldOff (%.2f s)",
                time.monotonic() - t0)
         after = fd.counters()
@@ -345,9 +348,14 @@ with Lab("flushd", hosts=HOSTS) as lab:
                before["held_off"], after["held_off"])
         expect(after["flushed"] == before["flushed"], "flushed %d -> %d", before["flushed"],
                after["flushed"])
-        time.sleep(max(0, t0 + HOLDOFF + 0.2 - time.monotonic()))
         flush_request("-n", "1", HOST_IP)
-        expect(gone(VIP1), "a request after HoldOff did not flush")
+        expect(gone(VIP1), "a new request within HoldOff did not flush")
+        expect(time.monotonic() - t0 < HOLDOFF, "too slow to test within HoldOff (%.2f s)",
+               time.monotonic() - t0)
+        add(VIP1)
+        time.sleep(max(0, t0 + HOLDOFF + 0.2 - time.monotonic()))
+        send_raw("sender", request_bytes(KEY, time.time_ns(), nonce=rid + os.urandom(8)))
+        expect(gone(VIP1), "a repeat after HoldOff did not flush")
 
     with res.case("repeats-flush-once"):
         # the sender's repeats (here 4, 100 ms apart) make one flush
