@@ -46,7 +46,8 @@ netns: asan
 demo: build
 	@demo/demo.sh $(BUILD)
 
-bench: deps
+bench:
+	@tools/deps.sh bench
 	@[ -f build-bench/build.ninja ] || meson setup build-bench --buildtype=release -Dtests=disabled
 	ninja -C build-bench
 	@bench/run.sh build-bench

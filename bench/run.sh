@@ -7,3 +7,15 @@ echo "== bench/arp_engine ($(uname -m), $(nproc) cores, $(grep -m1 'model name' 
 echo
 echo "== bench/cluster_loss.py: the seed's induced-loss measurement, real processes (about 7 minutes)"
 /usr/bin/python3 "$(dirname "$0")/cluster_loss.py" "$B" 60
+echo
+echo "== bench/failover.py: address failover, arpha against keepalived (about 30 minutes)"
+/usr/bin/python3 "$(dirname "$0")/failover.py" "$B"
+soak=${FAILOVER_SOAK:-600}
+if [ "$soak" -gt 0 ]; then
+	echo
+	echo "== bench/failover.py --soak $soak: spurious takeovers under CPU load (set FAILOVER_SOAK=0 to skip)"
+	/usr/bin/python3 "$(dirname "$0")/failover.py" "$B" --soak "$soak"
+fi
+echo
+echo "== bench/ctsync.py: connection-tracking sync, arpha against conntrackd + keepalived (about 4 minutes)"
+/usr/bin/python3 "$(dirname "$0")/ctsync.py" "$B"

@@ -2,14 +2,15 @@
 # Install, with apt-get, every Debian package arpha needs to build, test,
 # demonstrate and benchmark. Idempotent: installs only what is missing.
 # `tools/deps.sh bench` also installs what only the benchmarks use
-# (keepalived, the comparison in bench/failover.py).
+# (keepalived, the comparison in bench/failover.py; conntrackd, the one in
+# bench/ctsync.py).
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 libevent-dev libmnl-dev libinih-dev libnftables-dev libsodium-dev libcmocka-dev
 libnetfilter-conntrack-dev
 ieee-data nftables iproute2 iputils-ping python3 jq procps conntrack"
 if [ "${1:-}" = bench ]; then
-	PKGS="$PKGS keepalived"
+	PKGS="$PKGS keepalived conntrackd"
 fi
 missing=""
 for p in $PKGS; do
