@@ -12,6 +12,7 @@
 #include "connsync.h"
 
 #include <errno.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ struct connsync {
 	size_t n_nets;
 	uint64_t broadcast_errors;
 	uint64_t event_losses; /* ENOBUFS: a full resync followed */
+	uint64_t half_open;    /* TCP events before ESTABLISHED, not synced */
 	uint64_t commits, committed, commit_failed, last_commit_us, last_commit_at;
 };
 
@@ -80,10 +82,35 @@ static void full_resync(struct daemon *d)
 static void on_kernel_event(void *arg, int ev, const struct ct_entry *e)
 {
 	struct daemon *d = arg;
+	struct connsync *s = d->cs;
+	uint32_t self = d->cfg.cluster.node_id;
+	if (ev == CTK_EV_UPDATE_PARTIAL) {
+		/* status or mark changed: the TCP state is the one we know */
+		const struct ct_entry *old = ctsync_find(s->core, self, &e->orig, e->zone);
+		if (!old)
+			return; /* not synced (yet): nothing to update */
+		struct ct_entry m = *e;
+		m.tcp_state = old->tcp_state;
+		memcpy(m.tcp_flags, old->tcp_flags, sizeof(m.tcp_flags));
+		memcpy(m.tcp_wscale, old->tcp_wscale, sizeof(m.tcp_wscale));
+		(void)ctsync_local(s->core, CT_EV_UPDATE, &m, now_ms());
+		return;
+	}
+	if (ev != CTK_EV_DESTROY && e->orig.proto == IPPROTO_TCP &&
+	    e->tcp_state < TCP_CONNTRACK_ESTABLISHED &&
+	    !ctsync_find(s->core, self, &e->orig, e->zone)) {
+		/*
+		 * A handshake under way is not synced: if the master dies now the
+		 * client sends its SYN again and the new master lets it through.
+		 * It is sent once established (an UPDATE unknown here is a NEW).
+		 */
+		s->half_open++;
+		return;
+	}
 	enum ct_event t = ev == CTK_EV_NEW	? CT_EV_NEW
 			  : ev == CTK_EV_UPDATE ? CT_EV_UPDATE
 						: CT_EV_DESTROY;
-	(void)ctsync_local(d->cs->core, t, e, now_ms());
+	(void)ctsync_local(s->core, t, e, now_ms());
 }
 
 static void on_ct(evutil_socket_t fd, short what, void *arg)
@@ -229,13 +256,14 @@ void connsync_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
 			sbuf_printf(b, "%s\"%s\":%llu", t ? "," : "", ctsync_malformed_name(t),
 				    (unsigned long long)st->malformed[t]);
 		sbuf_printf(b,
-			    "},\"kernel\":{\"events\":%llu,\"event_losses\":%llu,\"dumps\":%llu},"
+			    "},\"kernel\":{\"events\":%llu,\"event_losses\":%llu,\"dumps\":%llu,"
+			    "\"half_open_not_synced\":%llu},"
 			    "\"commits\":%llu,\"committed\":%llu,\"commit_failed\":%llu,"
 			    "\"last_commit_us\":%llu,\"refused_full\":%llu,\"peers\":[",
 			    (unsigned long long)(ks.ev_new + ks.ev_update + ks.ev_destroy),
 			    (unsigned long long)s->event_losses, (unsigned long long)ks.dumps,
-			    (unsigned long long)s->commits, (unsigned long long)s->committed,
-			    (unsigned long long)s->commit_failed,
+			    (unsigned long long)s->half_open, (unsigned long long)s->commits,
+			    (unsigned long long)s->committed, (unsigned long long)s->commit_failed,
 			    (unsigned long long)s->last_commit_us,
 			    (unsigned long long)st->refused_full);
 	} else {
@@ -352,6 +380,7 @@ int connsync_start(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	ctk_set_tcp_liberal(s->k, true);
+	ctk_set_refetch(s->k, false);
 	s->ev = event_new(d->base, ctk_event_fd(s->k), EV_READ | EV_PERSIST, on_ct, d);
 	if (!s->ev || event_add(s->ev, NULL) < 0) {
 		snprintf(err, errlen, "connsync: cannot watch the conntrack events");

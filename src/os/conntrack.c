@@ -33,6 +33,7 @@ struct ctk {
 	uint32_t seq;
 	bool q_dirty; /* an exchange stopped half-way: stale answers may wait */
 	bool liberal;
+	bool no_refetch; /* hand partial TCP updates on as CTK_EV_UPDATE_PARTIAL */
 	bool want[256];
 	uint8_t protos[MAX_PROTOS];
 	size_t n_protos;
@@ -115,6 +116,11 @@ int ctk_set_protocols(struct ctk *k, const uint8_t *protos, size_t n)
 		return -1;
 	}
 	return 0;
+}
+
+void ctk_set_refetch(struct ctk *k, bool on)
+{
+	k->no_refetch = !on;
 }
 
 void ctk_set_tcp_liberal(struct ctk *k, bool on)
@@ -665,6 +671,11 @@ static int one_event(struct ctk *k, const struct nlmsghdr *nlh,
 	nfct_destroy(ct);
 	if (!usable)
 		goto skip;
+	if (partial && k->no_refetch) {
+		k->st.ev_update++;
+		cb(arg, CTK_EV_UPDATE_PARTIAL, &e);
+		return 1;
+	}
 	if (partial) {
 		/* a change of status or mark: the message has no TCP state;
 		   ask for the whole entry (gone: its DESTROY follows) */

@@ -32,7 +32,12 @@
 struct ctk;
 
 /* The ev argument of the event callback: the values of core/ctsync's enum ct_event. */
-enum { CTK_EV_NEW = CT_EV_NEW, CTK_EV_UPDATE = CT_EV_UPDATE, CTK_EV_DESTROY = CT_EV_DESTROY };
+enum {
+	CTK_EV_NEW = CT_EV_NEW,
+	CTK_EV_UPDATE = CT_EV_UPDATE,
+	CTK_EV_DESTROY = CT_EV_DESTROY,
+	CTK_EV_UPDATE_PARTIAL = 3 /* see ctk_set_refetch */
+};
 _Static_assert(CT_EV_NEW == 0 && CT_EV_UPDATE == 1 && CT_EV_DESTROY == 2, "event numbers");
 
 /*
@@ -81,6 +86,16 @@ int ctk_set_protocols(struct ctk *k, const uint8_t *protos, size_t n);
  * ctk_commit and ctk_update write, as conntrackd does. Default off.
  */
 void ctk_set_tcp_liberal(struct ctk *k, bool on);
+
+/*
+ * A TCP UPDATE event without TCP state (a change of status or mark only):
+ * with refetch on (the default) it is completed with a GET of the entry
+ * and handed on as CTK_EV_UPDATE; with it off it is handed on at once as
+ * CTK_EV_UPDATE_PARTIAL, its TCP state, flags and window scales zero, for
+ * a caller that knows the entry to merge (one netlink round trip less per
+ * connection).
+ */
+void ctk_set_refetch(struct ctk *k, bool on);
 
 /* The event socket's fd: readable when ctk_read_events has work. */
 int ctk_event_fd(const struct ctk *k);
