@@ -25,11 +25,24 @@
 #include "os/log.h"
 
 #define CT_RCVBUF (16 << 20) /* the event socket's buffer: bursts of NEW */
+/*
+ * Event moderation: BUSY_WAKEUPS wake-ups in a row less than BUSY_PAUSE_US
+ * apart, or one that finds BUSY_EVENTS events, mean a burst; then the socket rests for
+ * BUSY_PAUSE_US, so the next read takes many events at once and the
+ * messages carry many records (a wake-up and a datagram each cost more
+ * than an event). An event after a quiet spell is read at once.
+ */
+#define BUSY_EVENTS   16
+#define BUSY_WAKEUPS  3 /* (a handshake alone makes three events: no pause) */
+#define BUSY_PAUSE_US 1000
 
 struct connsync {
 	struct ctsync *core;
 	struct ctk *k;
 	struct event *ev;
+	struct event *pause; /* event moderation: the socket rests */
+	uint64_t last_read_us;
+	unsigned quick; /* wake-ups in a row less than BUSY_PAUSE_US apart */
 	struct cluster_actions cacts;
 	struct ip4_prefix nets[CONF_MAX_CT_NETS + 64];
 	size_t n_nets;
@@ -113,11 +126,23 @@ static void on_kernel_event(void *arg, int ev, const struct ct_entry *e)
 	(void)ctsync_local(s->core, t, e, now_ms());
 }
 
+static uint64_t now_us(void);
+
 static void on_ct(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	struct connsync *s = d->cs;
-	if (ctk_read_events(s->k, on_kernel_event, d) < 0) {
+	int n = ctk_read_events(s->k, on_kernel_event, d);
+	uint64_t t = now_us();
+	s->quick = t - s->last_read_us < BUSY_PAUSE_US ? s->quick + 1 : 0;
+	bool busy = n >= BUSY_EVENTS || s->quick >= BUSY_WAKEUPS;
+	s->last_read_us = t;
+	if (busy && fd >= 0 && event_del(s->ev) == 0) {
+		struct timeval tv = {0, BUSY_PAUSE_US};
+		if (evtimer_add(s->pause, &tv) < 0)
+			event_add(s->ev, NULL);
+	}
+	if (n < 0) {
 		if (errno == ENOBUFS) {
 			if (s->event_losses++ % 100 == 0)
 				log_warnx("connsync: the kernel dropped conntrack events; reading "
@@ -133,6 +158,14 @@ static void on_ct(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ---- the cluster ---- */
+
+static void on_pause_end(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	if (event_add(d->cs->ev, NULL) < 0)
+		log_warnx("connsync: cannot watch the conntrack events again");
+	on_ct(-1, what, arg); /* what came in meanwhile (-1: no new pause) */
+}
 
 void connsync_on_deliver(struct daemon *d, uint32_t node, const uint8_t *data, size_t len)
 {
@@ -382,7 +415,8 @@ int connsync_start(struct daemon *d, char *err, size_t errlen)
 	ctk_set_tcp_liberal(s->k, true);
 	ctk_set_refetch(s->k, false);
 	s->ev = event_new(d->base, ctk_event_fd(s->k), EV_READ | EV_PERSIST, on_ct, d);
-	if (!s->ev || event_add(s->ev, NULL) < 0) {
+	s->pause = evtimer_new(d->base, on_pause_end, d);
+	if (!s->ev || !s->pause || event_add(s->ev, NULL) < 0) {
 		snprintf(err, errlen, "connsync: cannot watch the conntrack events");
 		return -1;
 	}
@@ -401,6 +435,8 @@ void connsync_free(struct daemon *d)
 		return;
 	if (s->ev)
 		event_free(s->ev);
+	if (s->pause)
+		event_free(s->pause);
 	ctk_close(s->k);
 	ctsync_free(s->core);
 	cluster_actions_free(&s->cacts);
