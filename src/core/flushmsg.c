@@ -14,36 +14,13 @@
  */
 #include "core/flushmsg.h"
 
+#include "be.h"
+
 #include <sodium.h>
 #include <string.h>
 
 _Static_assert(crypto_auth_hmacsha256_BYTES == FLUSHMSG_TAG_LEN, "tag length");
 _Static_assert(crypto_auth_hmacsha256_KEYBYTES == WIRE_KEY_LEN, "key length");
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 int flushmsg_build(const struct wire_key *k, uint64_t ts_ns, const uint8_t nonce[16],
 		   const uint32_t *addrs, size_t n, uint8_t *buf, size_t cap)

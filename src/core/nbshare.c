@@ -1,6 +1,8 @@
 /* nbshare: see nbshare.h. */
 #include "nbshare.h"
 
+#include "be.h"
+
 #include <string.h>
 
 size_t nbshare_capacity(size_t cap)
@@ -18,14 +20,10 @@ size_t nbshare_encode(const char *iface, const struct nb_entry *e, size_t n, uin
 	buf[1] = 1;
 	memset(buf + 2, 0, NBSHARE_IFNAMSIZ);
 	memcpy(buf + 2, iface, nl);
-	buf[2 + NBSHARE_IFNAMSIZ] = (uint8_t)(n >> 8);
-	buf[3 + NBSHARE_IFNAMSIZ] = (uint8_t)n;
+	put16(buf + 2 + NBSHARE_IFNAMSIZ, (uint16_t)n);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *p = buf + NBSHARE_HDR + i * NBSHARE_ENTRY;
-		p[0] = (uint8_t)(e[i].ip >> 24);
-		p[1] = (uint8_t)(e[i].ip >> 16);
-		p[2] = (uint8_t)(e[i].ip >> 8);
-		p[3] = (uint8_t)e[i].ip;
+		put32(p, e[i].ip);
 		memcpy(p + 4, e[i].mac.a, MAC_LEN);
 	}
 	return NBSHARE_HDR + n * NBSHARE_ENTRY;
@@ -43,13 +41,13 @@ int nbshare_decode(const uint8_t *buf, size_t len, char iface[NBSHARE_IFNAMSIZ],
 	for (size_t i = nl; i < NBSHARE_IFNAMSIZ; i++)
 		if (name[i] != 0)
 			return -1;
-	size_t cnt = (size_t)buf[2 + NBSHARE_IFNAMSIZ] << 8 | buf[3 + NBSHARE_IFNAMSIZ];
+	size_t cnt = get16(buf + 2 + NBSHARE_IFNAMSIZ);
 	if (len != NBSHARE_HDR + cnt * NBSHARE_ENTRY || cnt > cap)
 		return -1;
 	for (size_t i = 0; i < cnt; i++) {
 		const uint8_t *p = buf + NBSHARE_HDR + i * NBSHARE_ENTRY;
 		struct nb_entry e;
-		e.ip = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+		e.ip = get32(p);
 		memcpy(e.mac.a, p + 4, MAC_LEN);
 		if (e.ip == 0 || (e.mac.a[0] & 1))
 			return -1;

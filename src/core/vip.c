@@ -8,6 +8,8 @@
  */
 #include "vip.h"
 
+#include "be.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,11 +332,6 @@ static int find_group(const struct vip *v, const uint8_t *name, size_t len)
 	return -1;
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 int vip_on_advert(struct vip *v, uint32_t node, const uint8_t *buf, size_t len, uint64_t now,
 		  struct vip_out *out)
 {
@@ -503,10 +500,7 @@ size_t vip_advert(const struct vip *v, uint8_t *buf, size_t cap)
 		probe = v->g[gi].probing;
 	buf[0] = ADVERT_VERSION;
 	buf[1] = v->stopping ? F_STOPPING : 0;
-	buf[2] = (uint8_t)(probe >> 24);
-	buf[3] = (uint8_t)(probe >> 16);
-	buf[4] = (uint8_t)(probe >> 8);
-	buf[5] = (uint8_t)probe;
+	put32(buf + 2, probe);
 	buf[6] = (uint8_t)v->ng;
 	size_t off = 7;
 	for (size_t gi = 0; gi < v->ng; gi++) {

@@ -21,6 +21,8 @@
  */
 #include "core/wire.h"
 
+#include "be.h"
+
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,41 +41,6 @@ _Static_assert(WIRE_REPLAY_WINDOW % 64 == 0, "window is whole words");
 #define DATA_FIXED 8
 
 /* ---- byte order ---- */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
 
 /* sender(4) epoch(8) seq(8) zero(4) */
 static void make_nonce(uint8_t nonce[NONCE_LEN], uint32_t sender, uint64_t epoch, uint64_t seq)
