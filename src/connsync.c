@@ -33,7 +33,7 @@
  * than an event). An event after a quiet spell is read at once.
  */
 #define BUSY_EVENTS   16
-#define BUSY_WAKEUPS  3 /* (a handshake alone makes three events: no pause) */
+#define BUSY_WAKEUPS  6 /* (a connection alone makes four or five events: no pause) */
 #define BUSY_PAUSE_US 1000
 
 struct connsync {
