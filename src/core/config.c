@@ -549,10 +549,17 @@ bad:
 		    lo, hi, v);
 }
 
-static int cluster_set_peers(struct parser *p, struct conf_cluster *c, const char *v)
+/*
+ * Space- or comma-separated unicast IPv4 addresses into out (at most cap);
+ * what: how the message names them ("the unicast IPv4 addresses of the
+ * other nodes").
+ */
+static int address_list(struct parser *p, const char *key, const char *what, const char *v,
+			uint32_t *out, size_t cap, size_t *n_out)
 {
 	const char *s = v, *w;
 	size_t n;
+	*n_out = 0;
 	while ((w = next_word(&s, &n))) {
 		char word[IP4_STRLEN] = "";
 		uint32_t ip;
@@ -560,19 +567,19 @@ static int cluster_set_peers(struct parser *p, struct conf_cluster *c, const cha
 			memcpy(word, w, n);
 		const char *why = NULL;
 		if (n >= sizeof(word) || ip4_parse(word, &ip) < 0 || (why = ip_refusal(ip)))
-			return fail(p, p->line,
-				    "Peers: \"%.*s\" is %s; expected the unicast IPv4 addresses of "
-				    "the other nodes, separated by spaces or commas",
-				    (int)n, w, why ? why : "not an IPv4 address");
-		for (size_t i = 0; i < c->n_peers; i++)
-			if (c->peers[i] == ip)
-				return fail(p, p->line, "Peers: %s is listed twice", word);
-		if (c->n_peers == CONF_MAX_PEERS)
-			return fail(p, p->line, "Peers: more than %d peers", CONF_MAX_PEERS);
-		c->peers[c->n_peers++] = ip;
+			return fail(
+			    p, p->line,
+			    "%s: \"%.*s\" is %s; expected %s, separated by spaces or commas", key,
+			    (int)n, w, why ? why : "not an IPv4 address", what);
+		for (size_t i = 0; i < *n_out; i++)
+			if (out[i] == ip)
+				return fail(p, p->line, "%s: %s is listed twice", key, word);
+		if (*n_out == cap)
+			return fail(p, p->line, "%s: more than %zu addresses", key, cap);
+		out[(*n_out)++] = ip;
 	}
-	if (!c->n_peers)
-		return fail(p, p->line, "Peers: expected at least one IPv4 address");
+	if (*n_out == 0)
+		return fail(p, p->line, "%s: expected at least one IPv4 address", key);
 	return 0;
 }
 
@@ -604,7 +611,8 @@ static int cluster_set(struct parser *p, size_t i, const char *v)
 		c->has_group = true;
 		return 0;
 	case C_PEERS:
-		return cluster_set_peers(p, c, v);
+		return address_list(p, "Peers", "the unicast IPv4 addresses of the other nodes", v,
+				    c->peers, CONF_MAX_PEERS, &c->n_peers);
 	case C_PORT:
 		if (number(p, "Port", v, 1, 65535, &n) < 0)
 			return -1;
@@ -740,36 +748,6 @@ static int vip_begin(struct parser *p, const char *name)
 	return 0;
 }
 
-/* Space- or comma-separated IPv4 unicast addresses into out (at most cap). */
-static int address_list(struct parser *p, const char *key, const char *v, uint32_t *out, size_t cap,
-			size_t *n_out)
-{
-	const char *s = v, *w;
-	size_t n;
-	*n_out = 0;
-	while ((w = next_word(&s, &n))) {
-		char word[IP4_STRLEN] = "";
-		uint32_t ip;
-		if (n < sizeof(word))
-			memcpy(word, w, n);
-		const char *why = NULL;
-		if (n >= sizeof(word) || ip4_parse(word, &ip) < 0 || (why = ip_refusal(ip)))
-			return fail(p, p->line,
-				    "%s: \"%.*s\" is %s; expected unicast IPv4 addresses, "
-				    "separated by spaces or commas",
-				    key, (int)n, w, why ? why : "not an IPv4 address");
-		for (size_t i = 0; i < *n_out; i++)
-			if (out[i] == ip)
-				return fail(p, p->line, "%s: %s is listed twice", key, word);
-		if (*n_out == cap)
-			return fail(p, p->line, "%s: more than %zu addresses", key, cap);
-		out[(*n_out)++] = ip;
-	}
-	if (*n_out == 0)
-		return fail(p, p->line, "%s: expected at least one IPv4 address", key);
-	return 0;
-}
-
 static int vip_set(struct parser *p, size_t i, const char *v)
 {
 	struct conf_vip *x = &p->c.vips[p->c.n_vips - 1];
@@ -892,8 +870,8 @@ static int vip_set(struct parser *p, size_t i, const char *v)
 				    v);
 		return 0;
 	case V_FLUSH:
-		return address_list(p, "FlushHosts", v, x->flush_hosts, CONF_MAX_FLUSH_HOSTS,
-				    &x->n_flush_hosts);
+		return address_list(p, "FlushHosts", "unicast IPv4 addresses", v, x->flush_hosts,
+				    CONF_MAX_FLUSH_HOSTS, &x->n_flush_hosts);
 	case V_NOTIFY:
 		if (v[0] != '/')
 			return fail(
