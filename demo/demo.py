@@ -877,14 +877,16 @@ def ct_sync_steps(lab):
         time.sleep(0.05)
         held = held_from(d["fw2"])
     show_ct(lab, "fw1", "(no entry)")
-    show_ct(lab, "fw2", "0 flow entries: fw2's kernel has never seen a packet of this "
-            "session")
+    rows2 = show_ct(lab, "fw2", "(no entry: fw2's arphad did not put it in its kernel)")
     show_arpha("fw1", d["fw1"], "conns")
     show_arpha("fw2", d["fw2"], "conns")
     if not held:
         raise DemoFailed("fw2 holds no connection of fw1's (arpha conns)")
-    out(dim("(fw2 holds fw1's connection in arphad's memory, not in its kernel; it puts\n"
-            " it there only when it takes the VIPs over, before the addresses come up)"))
+    if not rows2:
+        raise DemoFailed("fw2's kernel does not hold fw1's connection before the crash")
+    out(dim("(fw2's kernel has never seen a packet of this session, yet it holds the\n"
+            " connection: fw2's arphad put it there as fw1 synced it, so a takeover only\n"
+            " has to bring the addresses up)"))
     pause()
 
     # ------------------------------------------------------------ 13

@@ -4,10 +4,14 @@
  * Our kernel's events (os/conntrack, filtered in the kernel) go into
  * core/ctsync, whose messages go out over reliable broadcast; the other
  * nodes' messages come back in through ctsync, which keeps their tables
- * in memory. When this node takes a VIP over, failover.c calls
- * connsync_commit before the address comes up: every connection held
- * from the other nodes goes into the kernel first, so the first packet of
- * an established connection that reaches us finds its state.
+ * in memory and journals every change to them: we carry each change into
+ * our kernel at once (keep_in_step), so the kernel of a backup holds the
+ * master's connections before it is ever needed. The events our own
+ * requests cause are skipped (the kernel names the requester in them), so
+ * nothing we put in is sent back as ours. When this node takes a VIP
+ * over, failover.c calls connsync_commit before the address comes up: it
+ * commits only what the kernel refused or dropped since (a timeout), then
+ * takes every held connection as ours.
  */
 #include "connsync.h"
 
@@ -50,6 +54,13 @@ struct connsync {
 	uint64_t event_losses; /* ENOBUFS: a full resync followed */
 	uint64_t half_open;    /* TCP events before ESTABLISHED, not synced */
 	uint64_t commits, committed, commit_failed, last_commit_us, last_commit_at;
+	/* keeping the kernel in step with the peers' tables */
+	uint64_t step_set, step_removed, step_failed, step_skipped_own;
+	bool commit_all;     /* a journalled change was lost: commit everything */
+	struct event *adopt; /* after a takeover: the held connections become ours */
+	uint64_t adopted;
+	const struct ct_entry **stepv; /* scratch for keep_in_step */
+	size_t stepcap;
 };
 
 /* ---- out ---- */
@@ -70,6 +81,77 @@ static void flush_out(struct daemon *d)
 }
 
 /* ---- our kernel ---- */
+
+/* Carry one run of changes of one kind into the kernel. */
+static void step_run(struct connsync *s, uint8_t op, size_t n)
+{
+	if (n == 0)
+		return;
+	size_t ok = 0, failed = 0;
+	int rc = op == CT_CHG_SET ? ctk_commit(s->k, s->stepv, n, &ok, &failed)
+				  : ctk_remove(s->k, s->stepv, n, &failed);
+	if (op == CT_CHG_SET)
+		s->step_set += ok;
+	else
+		s->step_removed += n - failed;
+	if (rc < 0 || failed) {
+		/* the kernel refused some (which is not said): commit these at takeover */
+		if (s->step_failed == 0)
+			log_warnx("connsync: the kernel refused %zu of %zu synced connections "
+				  "(%s); they are committed at takeover",
+				  rc < 0 ? n : failed, n, strerror(rc < 0 ? errno : EINVAL));
+		s->step_failed += rc < 0 ? n : failed;
+		if (op == CT_CHG_SET)
+			for (size_t i = 0; i < n; i++)
+				ctsync_peer_set_missing(s->core, &s->stepv[i]->orig,
+							s->stepv[i]->zone, true);
+	}
+}
+
+/*
+ * The peers' tables changed (a message came in): the same changes into
+ * our kernel, in order, in runs of one kind. A connection that is ours
+ * too is left alone: our kernel has the live one.
+ */
+static void keep_in_step(struct daemon *d)
+{
+	struct connsync *s = d->cs;
+	uint32_t self = d->cfg.cluster.node_id;
+	size_t n;
+	bool lost;
+	const struct ct_change *v = ctsync_changes(s->core, &n, &lost);
+	if (lost && !s->commit_all) {
+		log_warnx("connsync: out of memory: the kernel may miss synced connections; "
+			  "all are committed at takeover");
+		s->commit_all = true;
+	}
+	if (n > s->stepcap) {
+		const struct ct_entry **nv = realloc(s->stepv, n * sizeof(*nv));
+		if (!nv) {
+			s->commit_all = true;
+			ctsync_changes_clear(s->core);
+			return;
+		}
+		s->stepv = nv;
+		s->stepcap = n;
+	}
+	size_t run = 0;
+	uint8_t op = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ctsync_find(s->core, self, &v[i].e.orig, v[i].e.zone)) {
+			s->step_skipped_own++;
+			continue;
+		}
+		if (v[i].op != op) {
+			step_run(s, op, run);
+			run = 0;
+			op = v[i].op;
+		}
+		s->stepv[run++] = &v[i].e;
+	}
+	step_run(s, op, run);
+	ctsync_changes_clear(s->core);
+}
 
 static void on_kernel_entry(void *arg, const struct ct_entry *e)
 {
@@ -97,6 +179,9 @@ static void on_kernel_event(void *arg, int ev, const struct ct_entry *e)
 	struct daemon *d = arg;
 	struct connsync *s = d->cs;
 	uint32_t self = d->cfg.cluster.node_id;
+	if (ev == CTK_EV_DESTROY)
+		/* gone from our kernel (a timeout): a peer's copy must go back in at takeover */
+		ctsync_peer_set_missing(s->core, &e->orig, e->zone, true);
 	if (ev == CTK_EV_UPDATE_PARTIAL) {
 		/* status or mark changed: the TCP state is the one we know */
 		const struct ct_entry *old = ctsync_find(s->core, self, &e->orig, e->zone);
@@ -174,6 +259,7 @@ void connsync_on_deliver(struct daemon *d, uint32_t node, const uint8_t *data, s
 		return;
 	if (ctsync_on_message(s->core, node, data, len, now_ms()) < 0)
 		log_debug("connsync: node %u sent a malformed message (%zu bytes)", node, len);
+	keep_in_step(d);
 	flush_out(d);
 }
 
@@ -221,33 +307,61 @@ void connsync_commit(struct daemon *d)
 	if (!s)
 		return;
 	uint64_t t0 = now_us();
-	size_t n = 0, cursor = 0;
+	const struct ct_entry *(*next)(const struct ctsync *, size_t *) =
+	    s->commit_all ? ctsync_peer_next : ctsync_peer_next_missing;
+	size_t held = 0, n = 0, cursor = 0;
 	for (const struct ct_entry *e; (e = ctsync_peer_next(s->core, &cursor));)
-		n++;
-	if (n == 0)
-		return;
-	const struct ct_entry **v = malloc(n * sizeof(*v));
-	if (!v) {
-		log_warnx("connsync: out of memory: %zu connections not committed", n);
-		return;
-	}
-	size_t i = 0;
+		held++;
 	cursor = 0;
-	for (const struct ct_entry *e; i < n && (e = ctsync_peer_next(s->core, &cursor));)
-		v[i++] = e;
+	for (const struct ct_entry *e; (e = next(s->core, &cursor));)
+		n++;
 	size_t created = 0, failed = 0;
-	int rc = ctk_commit(s->k, v, i, &created, &failed);
-	free(v);
+	int rc = 0;
+	if (n > 0) {
+		const struct ct_entry **v = malloc(n * sizeof(*v));
+		if (!v) {
+			log_warnx("connsync: out of memory: %zu connections not committed", n);
+			return;
+		}
+		size_t i = 0;
+		cursor = 0;
+		for (const struct ct_entry *e; i < n && (e = next(s->core, &cursor));)
+			v[i++] = e;
+		rc = ctk_commit(s->k, v, i, &created, &failed);
+		if (rc == 0 && failed == 0) {
+			for (size_t j = 0; j < i; j++)
+				ctsync_peer_set_missing(s->core, &v[j]->orig, v[j]->zone, false);
+			s->commit_all = false;
+		}
+		free(v);
+		if (rc < 0)
+			log_warn("connsync: commit stopped after %zu of %zu connections",
+				 created + failed, n);
+	}
 	s->commits++;
 	s->committed += created;
 	s->commit_failed += failed;
 	s->last_commit_us = now_us() - t0;
 	s->last_commit_at = now_ms();
-	if (rc < 0)
-		log_warn("connsync: commit stopped after %zu of %zu connections", created + failed,
-			 i);
-	log_notice("event=conns_commit connections=%zu committed=%zu failed=%zu us=%llu", i,
-		   created, failed, (unsigned long long)s->last_commit_us);
+	log_notice("event=conns_commit connections=%zu in_kernel=%zu committed=%zu failed=%zu "
+		   "us=%llu",
+		   held, held - n, created, failed, (unsigned long long)s->last_commit_us);
+	/* the address comes up first; then the connections become ours */
+	if (held > 0)
+		event_active(s->adopt, EV_TIMEOUT, 0);
+}
+
+static void on_adopt(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct daemon *d = arg;
+	struct connsync *s = d->cs;
+	size_t n = ctsync_adopt(s->core, now_ms());
+	s->adopted += n;
+	log_info("connsync: %zu connections taken over from the other nodes are ours now", n);
+	flush_out(d);
+	arm_timer(d);
 }
 
 /* ---- `arpha conns` ---- */
@@ -288,17 +402,23 @@ void connsync_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
 		for (unsigned t = 0; t < CTM__COUNT; t++)
 			sbuf_printf(b, "%s\"%s\":%llu", t ? "," : "", ctsync_malformed_name(t),
 				    (unsigned long long)st->malformed[t]);
-		sbuf_printf(b,
-			    "},\"kernel\":{\"events\":%llu,\"event_losses\":%llu,\"dumps\":%llu,"
-			    "\"half_open_not_synced\":%llu},"
-			    "\"commits\":%llu,\"committed\":%llu,\"commit_failed\":%llu,"
-			    "\"last_commit_us\":%llu,\"refused_full\":%llu,\"peers\":[",
-			    (unsigned long long)(ks.ev_new + ks.ev_update + ks.ev_destroy),
-			    (unsigned long long)s->event_losses, (unsigned long long)ks.dumps,
-			    (unsigned long long)s->half_open, (unsigned long long)s->commits,
-			    (unsigned long long)s->committed, (unsigned long long)s->commit_failed,
-			    (unsigned long long)s->last_commit_us,
-			    (unsigned long long)st->refused_full);
+		sbuf_printf(
+		    b,
+		    "},\"kernel\":{\"events\":%llu,\"event_losses\":%llu,\"dumps\":%llu,"
+		    "\"half_open_not_synced\":%llu,\"own_events\":%llu,"
+		    "\"in_step_set\":%llu,\"in_step_removed\":%llu,"
+		    "\"in_step_failed\":%llu,\"in_step_skipped_own\":%llu},"
+		    "\"adopted\":%llu,"
+		    "\"commits\":%llu,\"committed\":%llu,\"commit_failed\":%llu,"
+		    "\"last_commit_us\":%llu,\"refused_full\":%llu,\"peers\":[",
+		    (unsigned long long)(ks.ev_new + ks.ev_update + ks.ev_destroy),
+		    (unsigned long long)s->event_losses, (unsigned long long)ks.dumps,
+		    (unsigned long long)s->half_open, (unsigned long long)ks.ev_own,
+		    (unsigned long long)s->step_set, (unsigned long long)s->step_removed,
+		    (unsigned long long)s->step_failed, (unsigned long long)s->step_skipped_own,
+		    (unsigned long long)s->adopted, (unsigned long long)s->commits,
+		    (unsigned long long)s->committed, (unsigned long long)s->commit_failed,
+		    (unsigned long long)s->last_commit_us, (unsigned long long)st->refused_full);
 	} else {
 		sbuf_printf(
 		    b,
@@ -316,6 +436,11 @@ void connsync_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
 			    (unsigned long long)s->event_losses, (unsigned long long)s->commits,
 			    (unsigned long long)s->committed, (unsigned long long)s->commit_failed,
 			    (unsigned long long)s->last_commit_us);
+		sbuf_printf(b,
+			    "peers' connections into our kernel as they come: %llu set, %llu "
+			    "removed, %llu refused; %llu taken over as ours\n",
+			    (unsigned long long)s->step_set, (unsigned long long)s->step_removed,
+			    (unsigned long long)s->step_failed, (unsigned long long)s->adopted);
 		sbuf_printf(b, "%-10s %-5s %10s %12s %10s %s\n", "PEER", "STATE", "ENTRIES",
 			    "LAST_MSG_MS", "MESSAGES", "CHECK");
 	}
@@ -391,6 +516,7 @@ int connsync_start(struct daemon *d, char *err, size_t errlen)
 	    .generation = (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u),
 	};
 	randombytes_buf(p.table_key, sizeof(p.table_key));
+	p.journal = true;
 	s->core = ctsync_new(&p, now_ms());
 	if (!s->core) {
 		snprintf(err, errlen, "%s:%d: [ConnSync]: %s", d->cfg_path, cc->line,
@@ -414,9 +540,11 @@ int connsync_start(struct daemon *d, char *err, size_t errlen)
 	}
 	ctk_set_tcp_liberal(s->k, true);
 	ctk_set_refetch(s->k, false);
+	ctk_set_skip_own(s->k, true);
 	s->ev = event_new(d->base, ctk_event_fd(s->k), EV_READ | EV_PERSIST, on_ct, d);
 	s->pause = evtimer_new(d->base, on_pause_end, d);
-	if (!s->ev || !s->pause || event_add(s->ev, NULL) < 0) {
+	s->adopt = evtimer_new(d->base, on_adopt, d);
+	if (!s->ev || !s->pause || !s->adopt || event_add(s->ev, NULL) < 0) {
 		snprintf(err, errlen, "connsync: cannot watch the conntrack events");
 		return -1;
 	}
@@ -428,6 +556,38 @@ int connsync_start(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Stopping: the connections we hold for the other nodes, and do not carry
+ * ourselves, leave our kernel (else they would let their packets through
+ * for as long as their timeouts run, with nobody keeping them right).
+ */
+static void remove_held(struct daemon *d)
+{
+	struct connsync *s = d->cs;
+	uint32_t self = d->cfg.cluster.node_id;
+	size_t n = 0, cursor = 0;
+	for (const struct ct_entry *e; (e = ctsync_peer_next(s->core, &cursor));)
+		n++;
+	if (n == 0)
+		return;
+	const struct ct_entry **v = malloc(n * sizeof(*v));
+	if (!v)
+		return;
+	size_t i = 0;
+	cursor = 0;
+	for (const struct ct_entry *e; (e = ctsync_peer_next(s->core, &cursor));)
+		if (!ctsync_find(s->core, self, &e->orig, e->zone))
+			v[i++] = e;
+	size_t failed = 0;
+	if (i > 0 && ctk_remove(s->k, v, i, &failed) < 0)
+		log_warn("connsync: cannot remove the connections held for the other nodes");
+	else if (i > 0)
+		log_info("connsync: %zu connections held for the other nodes removed from the "
+			 "kernel",
+			 i - failed);
+	free(v);
+}
+
 void connsync_free(struct daemon *d)
 {
 	struct connsync *s = d->cs;
@@ -437,7 +597,12 @@ void connsync_free(struct daemon *d)
 		event_free(s->ev);
 	if (s->pause)
 		event_free(s->pause);
+	if (s->adopt)
+		event_free(s->adopt);
+	if (s->k)
+		remove_held(d);
 	ctk_close(s->k);
+	free(s->stepv);
 	ctsync_free(s->core);
 	cluster_actions_free(&s->cacts);
 	free(s);

@@ -452,6 +452,7 @@ struct slot {
 	uint64_t digest, sh; /* sh: state_hash */
 	struct ct_entry e;
 	uint32_t gen; /* receiver: the resync that set it last; 0 none */
+	bool missing; /* peers' entries: not in the shell's kernel (ctsync_peer_set_missing) */
 };
 
 struct table {
@@ -501,7 +502,10 @@ struct ctsync {
 	bool digest_due;
 	bool fresh; /* a resync is queued and none of it has gone out */
 	uint64_t next_check;
-	uint32_t gen; /* of our last resync */
+	uint32_t gen;	       /* of our last resync */
+	struct ct_change *chg; /* with p.journal: changes to the peers' tables */
+	size_t nchg, capchg;
+	bool chg_lost; /* a change could not be kept (ENOMEM) */
 	struct ctsync_stats st;
 };
 
@@ -524,6 +528,7 @@ static struct slot *tab_add(struct ctsync *c, struct table *t, uint64_t d, const
 	s->e = *e;
 	s->sh = state_hash(e);
 	s->gen = gen;
+	s->missing = !c->p.journal;
 	t->sum += s->sh;
 	return s;
 }
@@ -553,6 +558,21 @@ static void tab_clear(struct table *t)
 	free(t->v);
 	ix_free(&t->ix);
 	memset(t, 0, sizeof(*t));
+}
+
+/* origin's entry changed (SET: s->e is its new state) or goes (DEL). */
+static void journal(struct ctsync *c, uint8_t op, uint32_t origin, struct slot *s)
+{
+	if (!c->p.journal)
+		return;
+	if (op == CT_CHG_SET)
+		s->missing = false; /* the shell puts it in, or marks it missing again */
+	if (array_grow((void **)&c->chg, &c->capchg, c->nchg + 1, sizeof(*c->chg), 64) < 0) {
+		c->chg_lost = true;
+		c->st.nomem++;
+		return;
+	}
+	c->chg[c->nchg++] = (struct ct_change){.op = op, .origin = origin, .e = s->e};
 }
 
 /* ---- the queue ---- */
@@ -695,6 +715,7 @@ void ctsync_free(struct ctsync *c)
 	for (size_t i = 0; i < c->npeers; i++)
 		tab_clear(&c->peers[i].t);
 	q_clear(&c->q);
+	free(c->chg);
 	free(c);
 }
 
@@ -974,10 +995,12 @@ static void apply_end(struct ctsync *c, struct peer *pr, uint32_t gen)
 {
 	struct table *t = &pr->t;
 	for (size_t i = 0; i < t->n;) {
-		if (t->v[i].gen != gen)
+		if (t->v[i].gen != gen) {
+			journal(c, CT_CHG_DEL, pr->node, &t->v[i]);
 			tab_remove(c, t, &t->v[i]); /* the last one moves to i */
-		else
+		} else {
 			i++;
+		}
 	}
 	pr->req_open = false;
 	pr->resyncs++;
@@ -996,13 +1019,16 @@ static void apply(struct ctsync *c, struct peer *pr, const struct ct_rec *r, uin
 		d = entry_digest(&r->e);
 		s = tab_find(c, t, d);
 		if (s != NULL) {
-			tab_set(t, s, &r->e);
 			s->gen = r->gen;
+			if (!ctsync_entry_eq(&s->e, &r->e)) {
+				tab_set(t, s, &r->e);
+				journal(c, CT_CHG_SET, pr->node, s);
+			}
 		} else if (t->n >= c->p.max_entries) {
 			pr->refused_full++;
 			c->st.refused_full++;
-		} else {
-			(void)tab_add(c, t, d, &r->e, r->gen);
+		} else if ((s = tab_add(c, t, d, &r->e, r->gen)) != NULL) {
+			journal(c, CT_CHG_SET, pr->node, s);
 		}
 		break;
 	case CT_REC_UPDATE: {
@@ -1019,7 +1045,10 @@ static void apply(struct ctsync *c, struct peer *pr, const struct ct_rec *r, uin
 		e.status = r->e.status;
 		e.mark = r->e.mark;
 		e.timeout = r->e.timeout;
-		tab_set(t, s, &e);
+		if (!ctsync_entry_eq(&s->e, &e)) {
+			tab_set(t, s, &e);
+			journal(c, CT_CHG_SET, pr->node, s);
+		}
 		break;
 	}
 	case CT_REC_DELETE:
@@ -1029,6 +1058,7 @@ static void apply(struct ctsync *c, struct peer *pr, const struct ct_rec *r, uin
 			c->st.updates_unknown++;
 			break;
 		}
+		journal(c, CT_CHG_DEL, pr->node, s);
 		tab_remove(c, t, s);
 		break;
 	case CT_REC_DIGEST:
@@ -1106,6 +1136,8 @@ void ctsync_forget(struct ctsync *c, uint32_t node)
 	struct peer *pr = peer_find(c, node);
 	if (pr == NULL)
 		return;
+	for (size_t i = 0; i < pr->t.n; i++)
+		journal(c, CT_CHG_DEL, pr->node, &pr->t.v[i]);
 	tab_clear(&pr->t);
 	memset(pr, 0, sizeof(*pr));
 	while (c->npeers > 0 && !c->peers[c->npeers - 1].used)
@@ -1175,6 +1207,61 @@ const struct ct_entry *ctsync_peer_next(const struct ctsync *c, size_t *cursor)
 		k -= t->n;
 	}
 	return NULL;
+}
+
+const struct ct_entry *ctsync_peer_next_missing(const struct ctsync *c, size_t *cursor)
+{
+	size_t k = *cursor;
+	for (size_t i = 0; i < c->npeers; i++) {
+		const struct table *t = &c->peers[i].t;
+		if (!c->peers[i].used)
+			continue;
+		for (; k < t->n; k++, (*cursor)++)
+			if (t->v[k].missing) {
+				(*cursor)++;
+				return &t->v[k].e;
+			}
+		k -= t->n;
+	}
+	return NULL;
+}
+
+size_t ctsync_peer_set_missing(struct ctsync *c, const struct ct_tuple *orig, uint16_t zone,
+			       bool missing)
+{
+	uint64_t d = ctsync_digest(orig, zone);
+	size_t n = 0;
+	for (size_t i = 0; i < c->npeers; i++) {
+		struct slot *s;
+		if (c->peers[i].used && (s = tab_find(c, &c->peers[i].t, d)) != NULL) {
+			s->missing = missing;
+			n++;
+		}
+	}
+	return n;
+}
+
+size_t ctsync_adopt(struct ctsync *c, uint64_t now)
+{
+	size_t n = 0, cursor = 0;
+	for (const struct ct_entry *e; (e = ctsync_peer_next(c, &cursor));)
+		if (ctsync_local(c, CT_EV_NEW, e, now) == 0)
+			n++;
+	return n;
+}
+
+const struct ct_change *ctsync_changes(const struct ctsync *c, size_t *n, bool *lost)
+{
+	*n = c->nchg;
+	if (lost)
+		*lost = c->chg_lost;
+	return c->chg;
+}
+
+void ctsync_changes_clear(struct ctsync *c)
+{
+	c->nchg = 0;
+	c->chg_lost = false;
 }
 
 size_t ctsync_origins(const struct ctsync *c)

@@ -5,9 +5,12 @@
  * Every node sends the conntrack events of its own kernel, filtered, as
  * records in reliable-broadcast messages (cluster_broadcast). Every node
  * keeps what each other node (an "origin") sent in memory, one table per
- * origin, and puts nothing in its kernel until it takes an address over:
- * then the shell commits every held entry (ctsync_peer_next) before the
- * address comes up.
+ * origin. With params.journal the shell keeps its kernel in step: every
+ * change to an origin's table is journalled (ctsync_changes) for the shell
+ * to carry out at once, so that a takeover finds the connections in the
+ * kernel already and commits only what the kernel lost or refused
+ * (ctsync_peer_next_missing). Without it nothing goes in the kernel until
+ * a takeover, which then commits every held entry.
  *
  * Records (message format at the top of ctsync.c): NEW, NEW_RESYNC (a
  * NEW that is part of a full resync of generation g), UPDATE (state of a
@@ -96,6 +99,19 @@ struct ctsync_params {
 	uint32_t generation;
 	/* Secret for the in-memory tables' bucket choice (randombytes_buf); not on the wire. */
 	uint8_t table_key[CTSYNC_KEY_LEN];
+	/*
+	 * Journal every change to the peers' tables (ctsync_changes): the shell
+	 * keeps its kernel in step. Off: every peer entry counts as missing.
+	 */
+	bool journal;
+};
+
+/* A change to a peer's table: the entry as it is now (SET) or as it was (DEL). */
+enum ct_change_op { CT_CHG_SET = 1, CT_CHG_DEL };
+struct ct_change {
+	uint8_t op;	 /* enum ct_change_op */
+	uint32_t origin; /* whose table */
+	struct ct_entry e;
 };
 
 enum ct_event { CT_EV_NEW, CT_EV_UPDATE, CT_EV_DESTROY };
@@ -259,6 +275,34 @@ const struct ct_entry *ctsync_find(const struct ctsync *c, uint32_t origin,
  */
 const struct ct_entry *ctsync_origin_next(const struct ctsync *c, uint32_t origin, size_t *cursor);
 const struct ct_entry *ctsync_peer_next(const struct ctsync *c, size_t *cursor);
+
+/*
+ * With params.journal: the changes to the peers' tables since the last
+ * ctsync_changes_clear, in order (*n of them; NULL when none). A SET of an
+ * entry that did not change is not journalled. *lost (if not NULL): a
+ * change could not be kept (ENOMEM); the shell's kernel is no longer known
+ * to be in step. Valid until the next call that changes c.
+ */
+const struct ct_change *ctsync_changes(const struct ctsync *c, size_t *n, bool *lost);
+void ctsync_changes_clear(struct ctsync *c);
+
+/*
+ * Mark the peers' entries with this identity as missing from the shell's
+ * kernel (it refused them, or dropped them: a timeout) or as held. A SET
+ * clears the mark. Returns how many entries were marked (0: no peer holds it).
+ */
+size_t ctsync_peer_set_missing(struct ctsync *c, const struct ct_tuple *orig, uint16_t zone,
+			       bool missing);
+/* As ctsync_peer_next, over the peers' entries marked missing only (all of them without journal).
+ */
+const struct ct_entry *ctsync_peer_next_missing(const struct ctsync *c, size_t *cursor);
+
+/*
+ * After a takeover the connections held from the peers run through us:
+ * each one becomes ours (as ctsync_local(CT_EV_NEW)), to be sent as ours.
+ * Returns how many were taken (refused ones: refused_full).
+ */
+size_t ctsync_adopt(struct ctsync *c, uint64_t now);
 
 /* ---- views for the CLI ---- */
 

@@ -33,6 +33,7 @@ struct ctk {
 	uint32_t seq;
 	bool q_dirty; /* an exchange stopped half-way: stale answers may wait */
 	bool liberal;
+	bool skip_own;	 /* events our requests caused are not handed on */
 	bool no_refetch; /* hand partial TCP updates on as CTK_EV_UPDATE_PARTIAL */
 	bool want[256];
 	uint8_t protos[MAX_PROTOS];
@@ -121,6 +122,11 @@ int ctk_set_protocols(struct ctk *k, const uint8_t *protos, size_t n)
 void ctk_set_refetch(struct ctk *k, bool on)
 {
 	k->no_refetch = !on;
+}
+
+void ctk_set_skip_own(struct ctk *k, bool on)
+{
+	k->skip_own = on;
 }
 
 void ctk_set_tcp_liberal(struct ctk *k, bool on)
@@ -533,8 +539,9 @@ int ctk_dump(struct ctk *k, void (*cb)(void *arg, const struct ct_entry *e), voi
 /*
  * Read the answers to the batch of sequence numbers first..last (only
  * failures are answered, and the last message, which asked for an ack).
+ * ENOENT answers count as failures unless enoent_ok.
  */
-static int collect(struct ctk *k, uint32_t first, uint32_t last, size_t *nerr)
+static int collect(struct ctk *k, uint32_t first, uint32_t last, bool enoent_ok, size_t *nerr)
 {
 	for (;;) {
 		ssize_t r = mnl_socket_recvfrom(k->q, k->qbuf, sizeof(k->qbuf));
@@ -550,7 +557,7 @@ static int collect(struct ctk *k, uint32_t first, uint32_t last, size_t *nerr)
 			    h->nlmsg_len < NLMSG_HDRLEN + sizeof(struct nlmsgerr))
 				continue;
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-			if (e->error) {
+			if (e->error && !(enoent_ok && e->error == -ENOENT)) {
 				(*nerr)++;
 				k->st.last_error = -e->error;
 			}
@@ -560,9 +567,14 @@ static int collect(struct ctk *k, uint32_t first, uint32_t last, size_t *nerr)
 	}
 }
 
-int ctk_commit(struct ctk *k, const struct ct_entry *const *v, size_t n, size_t *created,
-	       size_t *failed)
+/*
+ * n requests of one kind (msg, flags; key_only: the tuple alone), many
+ * per send(): ctk_commit and ctk_remove. *ok and *bad as ctk_commit says.
+ */
+static int batch(struct ctk *k, uint8_t msg, uint16_t flags, bool key_only,
+		 const struct ct_entry *const *v, size_t n, size_t *okp, size_t *badp)
 {
+	bool enoent_ok = msg == IPCTNL_MSG_CT_DELETE;
 	size_t ok = 0, bad = 0, i = 0;
 	int ret = 0;
 	drain(k);
@@ -573,8 +585,7 @@ int ctk_commit(struct ctk *k, const struct ct_entry *const *v, size_t n, size_t 
 		if (k->seq > UINT32_MAX - BATCH_MAX - 2)
 			k->seq = 0; /* keep first..last from wrapping */
 		while (i < n && cnt < BATCH_MAX && off + MSG_ROOM <= BATCH_BYTES) {
-			struct nlmsghdr *nlh =
-			    build(k, k->out + off, IPCTNL_MSG_CT_NEW, NLM_F_CREATE, v[i], false);
+			struct nlmsghdr *nlh = build(k, k->out + off, msg, flags, v[i], key_only);
 			i++;
 			if (!nlh) {
 				bfail++;
@@ -592,7 +603,7 @@ int ctk_commit(struct ctk *k, const struct ct_entry *const *v, size_t n, size_t 
 			lastnlh->nlmsg_flags |= NLM_F_ACK;
 			k->st.commit_sends++;
 			if (mnl_socket_sendto(k->q, k->out, off) < 0 ||
-			    collect(k, first, last, &nerr) < 0) {
+			    collect(k, first, last, enoent_ok, &nerr) < 0) {
 				if (errno != ENOBUFS) {
 					ret = -1;
 					break;
@@ -601,8 +612,8 @@ int ctk_commit(struct ctk *k, const struct ct_entry *const *v, size_t n, size_t 
 				drain(k);
 				bfail = nerr = cnt = 0;
 				for (size_t j = start; j < i; j++) {
-					if (request_one(k, IPCTNL_MSG_CT_NEW, NLM_F_CREATE, v[j],
-							false) == 0) {
+					if (request_one(k, msg, flags, v[j], key_only) == 0 ||
+					    (enoent_ok && errno == ENOENT)) {
 						cnt++;
 					} else if (errno == ENOBUFS || errno == EAGAIN ||
 						   errno == EWOULDBLOCK) {
@@ -620,11 +631,33 @@ int ctk_commit(struct ctk *k, const struct ct_entry *const *v, size_t n, size_t 
 		if (ret < 0)
 			break;
 	}
+	*okp = ok;
+	*badp = bad;
+	return ret;
+}
+
+int ctk_commit(struct ctk *k, const struct ct_entry *const *v, size_t n, size_t *created,
+	       size_t *failed)
+{
+	size_t ok, bad;
+	int ret = batch(k, IPCTNL_MSG_CT_NEW, NLM_F_CREATE, false, v, n, &ok, &bad);
 	int e = errno;
 	k->st.committed += ok;
 	k->st.commit_failed += bad;
 	if (created)
 		*created = ok;
+	if (failed)
+		*failed = bad;
+	errno = e;
+	return ret;
+}
+
+int ctk_remove(struct ctk *k, const struct ct_entry *const *v, size_t n, size_t *failed)
+{
+	size_t ok, bad;
+	int ret = batch(k, IPCTNL_MSG_CT_DELETE, 0, true, v, n, &ok, &bad);
+	int e = errno;
+	k->st.deletes += ok;
 	if (failed)
 		*failed = bad;
 	errno = e;
@@ -654,6 +687,11 @@ static int one_event(struct ctk *k, const struct nlmsghdr *nlh,
 		break;
 	default:
 		goto skip;
+	}
+	if (k->skip_own && nlh->nlmsg_pid == k->q_portid) {
+		/* caused by our own request (the kernel names the requester): not news */
+		k->st.ev_own++;
+		return 0;
 	}
 	const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
 	if (nfg->nfgen_family != AF_INET)

@@ -53,6 +53,7 @@ struct ctk_stats {
 	uint64_t ev_destroy;
 	uint64_t ev_skipped; /* read but not handed on (not IPv4, protocol not
 				wanted, unparsable, gone before a re-read) */
+	uint64_t ev_own;     /* caused by our own requests: skipped (ctk_set_skip_own) */
 	uint64_t ev_refetch; /* TCP updates without TCP state, completed by a GET */
 	uint64_t enobufs;    /* times the kernel said it dropped events */
 	uint64_t dumps;	     /* dumps completed */
@@ -61,7 +62,7 @@ struct ctk_stats {
 	uint64_t commit_failed;
 	uint64_t commit_sends; /* send() calls of ctk_commit */
 	uint64_t updates;      /* ctk_update calls that succeeded */
-	uint64_t deletes;      /* ctk_delete calls that removed an entry */
+	uint64_t deletes;      /* entries ctk_delete and ctk_remove removed (or found gone) */
 	int last_error;	       /* errno of the last entry the kernel refused, 0 if none */
 };
 
@@ -88,6 +89,13 @@ int ctk_set_protocols(struct ctk *k, const uint8_t *protos, size_t n);
 void ctk_set_tcp_liberal(struct ctk *k, bool on);
 
 /*
+ * Skip the events that our own requests (ctk_commit, ctk_remove, ...)
+ * caused: the kernel names the requesting socket in each event, so they
+ * are told apart from everything else (counted in ev_own). Default off.
+ */
+void ctk_set_skip_own(struct ctk *k, bool on);
+
+/*
  * A TCP UPDATE event without TCP state (a change of status or mark only):
  * with refetch on (the default) it is completed with a GET of the entry
  * and handed on as CTK_EV_UPDATE; with it off it is handed on at once as
@@ -102,7 +110,8 @@ int ctk_event_fd(const struct ctk *k);
 
 /*
  * Read pending events without blocking and call cb for each (ev is one of
- * CTK_EV_*; the entry is valid during the call only). Reads at most a few
+ * CTK_EV_*; the entry is valid during the call only). With
+ * ctk_set_skip_own, events our own requests caused are not handed on. Reads at most a few
  * thousand messages per call; the fd stays readable if more wait.
  * Returns the number of events handed to cb, or -1/errno. ENOBUFS: the
  * kernel dropped events (the socket buffer was full); the table the caller
@@ -133,6 +142,12 @@ int ctk_dump(struct ctk *k, void (*cb)(void *arg, const struct ct_entry *e), voi
  */
 int ctk_commit(struct ctk *k, const struct ct_entry *const *v, size_t n, size_t *created,
 	       size_t *failed);
+
+/*
+ * Delete n entries (by orig tuple and zone), many per send(); one already
+ * gone is not a failure. *failed as for ctk_commit. 0, or -1/errno.
+ */
+int ctk_remove(struct ctk *k, const struct ct_entry *const *v, size_t n, size_t *failed);
 
 /* Update the entry with e's orig tuple and zone to e's state. 0, or -1/errno (ENOENT). */
 int ctk_update(struct ctk *k, const struct ct_entry *e);

@@ -36,7 +36,8 @@ static struct ctsync *node(uint32_t id, uint32_t max)
 				  .n_networks = 1,
 				  .check_interval_ms = IVL,
 				  .max_entries = max,
-				  .generation = id * 1000};
+				  .generation = id * 1000,
+				  .journal = true};
 	return ctsync_new(&p, 1000);
 }
 
@@ -181,9 +182,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pass(r, R_ID, c, cap, now);
 			break;
 		}
-		size_t cur = 0;
+		size_t cur = 0, nch;
 		while (ctsync_peer_next(c, &cur) != NULL)
 			;
+		/* the journal: every SET names an entry its origin holds as it is now */
+		const struct ct_change *ch = ctsync_changes(c, &nch, NULL);
+		for (size_t i = 0; i < nch; i++)
+			if (ch[i].op != CT_CHG_SET && ch[i].op != CT_CHG_DEL)
+				__builtin_trap();
+		if (nch && ch[nch - 1].op == CT_CHG_SET) {
+			const struct ct_entry *h = ctsync_find(
+			    c, ch[nch - 1].origin, &ch[nch - 1].e.orig, ch[nch - 1].e.zone);
+			if (!h || !ctsync_entry_eq(h, &ch[nch - 1].e))
+				__builtin_trap();
+		}
+		ctsync_changes_clear(c);
+		(void)ctsync_peer_set_missing(c, &e.orig, e.zone, op & 8);
+		cur = 0;
+		while (ctsync_peer_next_missing(c, &cur) != NULL)
+			;
+		if ((op & 0xf0) == 0xf0)
+			(void)ctsync_adopt(c, now);
 	}
 	/* a few check intervals of exchanges: r must hold what c holds */
 	for (int i = 0; i < 4; i++) {

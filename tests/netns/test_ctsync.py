@@ -13,16 +13,22 @@ the crash; the time from the crash to each echo is reported.
                  crash must LOSE (nearly) every TCP connection, while new
                  connections through fw2 work (the loss is the state's).
   with-sync      [ConnSync] Protocols=tcp udp icmp: fw2 holds fw1's entries
-                 and puts them in its kernel before the VIPs come up, so
-                 (nearly) every connection must carry data again; the time
-                 until each did is reported (p50/p99/max). Skipped, with a
-                 SKIP line, while this arphad rejects [ConnSync] (arphad -n)
-                 or has no `arpha conns`.
+                 and, as they come, puts them in its kernel (before the
+                 crash fw2's kernel must hold every connection, so the
+                 takeover has nothing left to commit: its conns_commit log
+                 line must say so), and (nearly) every connection must
+                 carry data again; the time until each did is reported
+                 (p50/p99/max). Skipped, with a SKIP line, while this arphad
+                 rejects [ConnSync] (arphad -n) or has no `arpha conns`.
+  backup-stop    fw1 and fw2 again, the connections synced into fw2's
+                 kernel; fw2's arphad stops (SIGTERM): it must take them out
+                 of its kernel, and fw1's connections go on.
 
 UDP flows survive either way (the ruleset lets a new UDP flow through), so
 only TCP decides; UDP is reported."""
 import json
 import os
+import re
 import sys
 import time
 
@@ -57,6 +63,22 @@ def held_from_peers(dmn):
         return sum(int(p.get("entries", 0)) for p in v.get("peers", []))
     except (ValueError, AttributeError, TypeError):
         return None
+
+
+def echo_entries(lab, role):
+    """Conntrack entries of the echo service in role's kernel."""
+    p = lab.exec(role, "conntrack", "-L", "-p", "tcp", "--dport", str(fwlab.ECHO_PORT),
+                 check=False)
+    return sum(1 for ln in p.stdout.splitlines() if "dport=%d" % fwlab.ECHO_PORT in ln)
+
+
+def wait_held(d, want):
+    end = time.monotonic() + 5
+    held = held_from_peers(d["fw2"])
+    while (held or 0) < want and time.monotonic() < end:
+        time.sleep(0.05)
+        held = held_from_peers(d["fw2"])
+    return held
 
 
 def establish(lab, name):
@@ -137,16 +159,23 @@ with FwLab("ctsync-sync") as lab:
             with res.case("with-sync/connections-survive"):
                 lab.clients.append(establish(lab, "with-sync"))
                 want = N_TCP + N_UDP
-                end = time.monotonic() + 5
-                held = held_from_peers(d["fw2"])
-                while (held or 0) < want and time.monotonic() < end:
-                    time.sleep(0.05)
-                    held = held_from_peers(d["fw2"])
-                info("%s/with-sync fw2 holds %s entries from fw1 before the crash" %
-                     (SUITE, held))
+                held = wait_held(d, want)
+                in_kernel = echo_entries(lab, "fw2")
+                info("%s/with-sync fw2 holds %s entries from fw1 before the crash, %d TCP "
+                     "ones in its kernel" % (SUITE, held, in_kernel))
                 expect((held or 0) >= want, "fw2 holds %s of fw1's %d connections", held,
                        want)
+                expect(in_kernel >= N_TCP, "before the crash fw2's kernel holds %d of fw1's "
+                       "%d TCP connections: arphad did not put them in as they came",
+                       in_kernel, N_TCP)
                 r = crash_and_round(lab, d, "with-sync")
+                commit = [ln for ln in d["fw2"].log().splitlines() if "event=conns_commit" in ln]
+                info("%s/with-sync %s" % (SUITE, commit[-1] if commit else "no commit line"))
+                m = re.search(r"connections=(\d+) in_kernel=(\d+) committed=(\d+)",
+                              commit[-1] if commit else "")
+                expect(m and int(m.group(2)) >= want and m.group(1) == m.group(2),
+                       "the takeover did not find every connection in the kernel already: %s",
+                       commit[-1] if commit else "no event=conns_commit line")
                 expect(r["tcp_ok"] >= KEPT_AT_LEAST * N_TCP,
                        "with sync only %d of %d TCP connections carried data within %.0f s "
                        "after the crash (want >= %d%%); %s", r["tcp_ok"], N_TCP, DEADLINE_S,
@@ -156,4 +185,30 @@ with FwLab("ctsync-sync") as lab:
             c.quit()
         if d is not None:
             res.daemon_checks(lab, alive=d["fw2"], name="with-sync/arphad-clean")
+
+# ---------------------------------------------------------------- the backup stops
+
+with FwLab("ctsync-stop") as lab:
+    lab.clients = []
+    d = None
+    with res.case("backup-stop/held-connections-leave-the-kernel"):
+        d = lab.start_firewalls(connsync=CONNSYNC)
+        lab.echo_server()
+        cli = lab.echo_client(100, 0)
+        lab.clients.append(cli)
+        expect(cli.established["tcp_ok"] == 100, "only %d/100 connections up",
+               cli.established["tcp_ok"])
+        held = wait_held(d, 100)
+        before = echo_entries(lab, "fw2")
+        expect(before >= 100, "fw2's kernel holds %d of fw1's 100 connections", before)
+        d["fw2"].stop()  # SIGTERM
+        after = echo_entries(lab, "fw2")
+        info("%s/backup-stop fw2's kernel: %d echo connections before its arphad stopped, "
+             "%d after" % (SUITE, before, after))
+        expect(after == 0, "fw2's arphad stopped and left %d of fw1's connections in its "
+               "kernel", after)
+        r = cli.round("r1", time.monotonic(), DEADLINE_S)
+        expect(r["tcp_ok"] == 100, "fw1's connections broke when fw2 stopped: %s", summary(r))
+    for c in lab.clients:
+        c.quit()
 res.exit()

@@ -857,6 +857,112 @@ static void test_params_and_deadline(void **st)
 	assert_null(ctsync_new(&bad, T0));
 }
 
+/* The journal: what a shell that keeps its kernel in step is told. */
+static void test_journal(void **st)
+{
+	(void)st;
+	struct ctsync *a = mk(1, 100, 0);
+	struct ctsync_params p = {.self_id = 2,
+				  .protocols = CTSYNC_TCP | CTSYNC_UDP | CTSYNC_ICMP,
+				  .max_entries = 100,
+				  .generation = 200,
+				  .journal = true};
+	struct ctsync *b = ctsync_new(&p, T0);
+	assert_non_null(b);
+	size_t n, cur;
+	bool lost;
+	const struct ct_change *v;
+	for (uint16_t i = 0; i < 4; i++) {
+		struct ct_entry e = conn(i + 1, 1000);
+		assert_int_equal(ctsync_local(a, CT_EV_NEW, &e, T0), 0);
+	}
+	carry(a, 1, &b, 1, T0);
+	v = ctsync_changes(b, &n, &lost);
+	assert_int_equal(n, 4);
+	assert_false(lost);
+	for (size_t i = 0; i < n; i++) {
+		struct ct_entry e = conn((uint32_t)i + 1, 1000);
+		assert_int_equal(v[i].op, CT_CHG_SET);
+		assert_int_equal(v[i].origin, 1);
+		assert_true(ctsync_entry_eq(&v[i].e, &e));
+	}
+	ctsync_changes_clear(b);
+	/* a full resync that changes nothing: nothing for the kernel */
+	ctsync_resync_all(a, T0);
+	carry(a, 1, &b, 1, T0);
+	(void)ctsync_changes(b, &n, NULL);
+	assert_int_equal(n, 0);
+	/* an update: the whole entry in its new state; a delete: the entry that goes */
+	struct ct_entry e2 = conn(2, 1000), e3 = conn(3, 1000);
+	e2.tcp_state = 4;
+	e2.timeout = 60;
+	assert_int_equal(ctsync_local(a, CT_EV_UPDATE, &e2, T0), 0);
+	assert_int_equal(ctsync_local(a, CT_EV_DESTROY, &e3, T0), 0);
+	carry(a, 1, &b, 1, T0);
+	v = ctsync_changes(b, &n, NULL);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].op, CT_CHG_SET);
+	assert_true(ctsync_entry_eq(&v[0].e, &e2));
+	assert_int_equal(v[1].op, CT_CHG_DEL);
+	assert_true(ctsync_entry_eq(&v[1].e, &e3));
+	ctsync_changes_clear(b);
+	/* missing from the kernel: only what the shell says; a SET puts it back */
+	cur = 0;
+	assert_null(ctsync_peer_next_missing(b, &cur));
+	struct ct_entry e4 = conn(4, 1000), nobody = conn(77, 7);
+	assert_int_equal(ctsync_peer_set_missing(b, &e4.orig, e4.zone, true), 1);
+	assert_int_equal(ctsync_peer_set_missing(b, &nobody.orig, nobody.zone, true), 0);
+	cur = 0;
+	const struct ct_entry *m = ctsync_peer_next_missing(b, &cur);
+	assert_non_null(m);
+	assert_true(ctsync_entry_eq(m, &e4));
+	assert_null(ctsync_peer_next_missing(b, &cur));
+	e4.tcp_state = 5;
+	assert_int_equal(ctsync_local(a, CT_EV_UPDATE, &e4, T0), 0);
+	carry(a, 1, &b, 1, T0);
+	ctsync_changes_clear(b);
+	cur = 0;
+	assert_null(ctsync_peer_next_missing(b, &cur));
+	/* a resync without some entries: they go from the kernel too */
+	ctsync_local_reset(a);
+	struct ct_entry e1 = conn(1, 1000);
+	assert_int_equal(ctsync_local(a, CT_EV_NEW, &e1, T0), 0);
+	ctsync_resync_all(a, T0);
+	carry(a, 1, &b, 1, T0);
+	v = ctsync_changes(b, &n, NULL);
+	assert_int_equal(n, 2); /* conn 2 and conn 4 */
+	assert_int_equal(v[0].op, CT_CHG_DEL);
+	assert_int_equal(v[1].op, CT_CHG_DEL);
+	ctsync_changes_clear(b);
+	assert_int_equal(ctsync_count(b, 1), 1);
+	/* the takeover: what we held from peers becomes ours, sent as ours */
+	assert_int_equal(ctsync_adopt(b, T0), 1);
+	assert_non_null(ctsync_find(b, 2, &e1.orig, e1.zone));
+	struct ct_rec r[8];
+	assert_int_equal(collect(b, r, 8, 1400), 1);
+	assert_int_equal(r[0].type, CT_REC_NEW);
+	assert_int_equal(ctsync_adopt(b, T0), 1); /* again: nothing new to send */
+	assert_int_equal(ctsync_queued(b), 0);
+	/* forgetting a node: its entries go */
+	ctsync_forget(b, 1);
+	v = ctsync_changes(b, &n, NULL);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].op, CT_CHG_DEL);
+	ctsync_free(b);
+
+	/* without the journal every peer entry counts as missing, and nothing is kept */
+	struct ctsync *c = mk(3, 100, 0);
+	ctsync_resync_all(a, T0);
+	carry(a, 1, &c, 1, T0);
+	(void)ctsync_changes(c, &n, NULL);
+	assert_int_equal(n, 0);
+	cur = 0;
+	assert_non_null(ctsync_peer_next_missing(c, &cur));
+	assert_null(ctsync_peer_next_missing(c, &cur));
+	ctsync_free(c);
+	ctsync_free(a);
+}
+
 /* ---- simulation ---- */
 
 #define NN	 3
@@ -873,6 +979,9 @@ struct knode {
 	uint32_t runs;
 	struct ct_entry k[KMAX]; /* the kernel's table */
 	size_t nk;
+	/* the peers' entries the shell put in its kernel, from the journal */
+	struct ct_change held[NN * MAXE];
+	size_t nheld;
 };
 
 struct smsg {
@@ -918,8 +1027,10 @@ static void sim_start(struct sim *s, int i)
 				  .n_networks = 2,
 				  .check_interval_ms = SIM_IVL,
 				  .max_entries = MAXE,
-				  .generation = (uint32_t)(n->id * 100000 + ++n->runs * 1000)};
+				  .generation = (uint32_t)(n->id * 100000 + ++n->runs * 1000),
+				  .journal = true};
 	n->c = ctsync_new(&p, s->now);
+	n->nheld = 0; /* a daemon that stops takes them out of its kernel */
 	assert_non_null(n->c);
 	n->alive = true;
 	/* the dump of the kernel, then our table to all */
@@ -1041,6 +1152,37 @@ static void sim_send(struct sim *s, int from)
 	}
 }
 
+/* What the shell does with the journal: the same changes to its kernel. */
+static void replay_journal(struct knode *n)
+{
+	size_t nc;
+	bool lost;
+	const struct ct_change *v = ctsync_changes(n->c, &nc, &lost);
+	assert_false(lost);
+	for (size_t i = 0; i < nc; i++) {
+		uint64_t d = ctsync_digest(&v[i].e.orig, v[i].e.zone);
+		size_t k = 0;
+		while (k < n->nheld && !(n->held[k].origin == v[i].origin &&
+					 ctsync_digest(&n->held[k].e.orig, n->held[k].e.zone) == d))
+			k++;
+		if (v[i].op == CT_CHG_SET) {
+			if (k == n->nheld) {
+				assert_true(n->nheld < NN * MAXE);
+				n->nheld++;
+			}
+			n->held[k] = v[i];
+		} else {
+			assert_int_equal(v[i].op, CT_CHG_DEL);
+			assert_true(k < n->nheld); /* only what was set goes */
+			assert_true(ctsync_entry_eq(&n->held[k].e, &v[i].e));
+			n->held[k] = n->held[--n->nheld];
+		}
+	}
+	ctsync_changes_clear(n->c);
+	(void)ctsync_changes(n->c, &nc, NULL);
+	assert_int_equal(nc, 0);
+}
+
 static void sim_deliver(struct sim *s)
 {
 	size_t k = s->headq;
@@ -1058,6 +1200,7 @@ static void sim_deliver(struct sim *s)
 		s->delivered++;
 		assert_int_equal(ctsync_on_message(to->c, s->n[m->from].id, m->buf, m->len, s->now),
 				 0);
+		replay_journal(to);
 	}
 	s->headq = k;
 	if (s->headq == s->nq)
@@ -1133,6 +1276,21 @@ static void sim_check(struct sim *s)
 		for (int j = 0; j < NN; j++)
 			if (j != i)
 				assert_true(same(n->c, n->id, s->n[j].c));
+		/* the kernel the journal kept holds exactly the peers' tables */
+		size_t peers = 0, cur = 0, missing = 0;
+		while (ctsync_peer_next(n->c, &cur) != NULL)
+			peers++;
+		assert_int_equal(n->nheld, peers);
+		for (size_t k = 0; k < n->nheld; k++) {
+			const struct ct_entry *e = ctsync_find(
+			    n->c, n->held[k].origin, &n->held[k].e.orig, n->held[k].e.zone);
+			assert_non_null(e);
+			assert_true(ctsync_entry_eq(e, &n->held[k].e));
+		}
+		cur = 0;
+		while (ctsync_peer_next_missing(n->c, &cur) != NULL)
+			missing++;
+		assert_int_equal(missing, 0);
 	}
 }
 
@@ -1223,6 +1381,7 @@ int main(void)
 	    cmocka_unit_test(test_max_entries),
 	    cmocka_unit_test(test_cluster_events_and_takeover),
 	    cmocka_unit_test(test_params_and_deadline),
+	    cmocka_unit_test(test_journal),
 	    cmocka_unit_test(test_sim_loss_reported),
 	    cmocka_unit_test(test_sim_loss_silent),
 	};
