@@ -124,6 +124,13 @@ void ctk_set_refetch(struct ctk *k, bool on)
 	k->no_refetch = !on;
 }
 
+int ctk_set_new_events(struct ctk *k, bool on)
+{
+	int grp = NFNLGRP_CONNTRACK_NEW;
+	return setsockopt(mnl_socket_get_fd(k->ev), SOL_NETLINK,
+			  on ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP, &grp, sizeof(grp));
+}
+
 void ctk_set_skip_own(struct ctk *k, bool on)
 {
 	k->skip_own = on;
