@@ -276,9 +276,11 @@ class EchoClient:
         self.start_round(name, t0, deadline_s)
         return self.finish_round(deadline_s)
 
-    def start_round(self, name, t0, deadline_s):
-        """Every connection sends now; the answers are timed from t0."""
-        self.p.stdin.write("round %s %.6f %.3f\n" % (name, t0, deadline_s))
+    def start_round(self, name, t0, deadline_s, spread_s=0):
+        """Every connection sends now (the C tool: spread evenly over
+        spread_s); the answers are timed from t0."""
+        self.p.stdin.write("round %s %.6f %.3f%s\n" % (name, t0, deadline_s,
+                                                      " %.3f" % spread_s if spread_s else ""))
         self.p.stdin.flush()
 
     def finish_round(self, deadline_s):
