@@ -61,7 +61,6 @@ struct connsync {
 	uint64_t adopted;
 	const struct ct_entry **stepv; /* scratch for keep_in_step */
 	size_t stepcap;
-	int active; /* listening for NEW events (this node holds an address); -1 unknown */
 };
 
 /* ---- out ---- */
@@ -302,28 +301,11 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void connsync_set_active(struct daemon *d, bool active)
-{
-	struct connsync *s = d->cs;
-	if (!s || s->active == (int)active)
-		return;
-	if (ctk_set_new_events(s->k, active) < 0) {
-		log_warn("connsync: cannot %s conntrack NEW events", active ? "join" : "leave");
-		return;
-	}
-	s->active = active;
-	log_debug("connsync: %s", active ? "this node holds an address: new connections are "
-					   "synced from their first event"
-					 : "this node holds no address: TCP connections are "
-					   "synced once established, UDP and ICMP once answered");
-}
-
 void connsync_commit(struct daemon *d)
 {
 	struct connsync *s = d->cs;
 	if (!s)
 		return;
-	connsync_set_active(d, true);
 	uint64_t t0 = now_us();
 	const struct ct_entry *(*next)(const struct ctsync *, size_t *) =
 	    s->commit_all ? ctsync_peer_next : ctsync_peer_next_missing;
@@ -560,12 +542,19 @@ int connsync_start(struct daemon *d, char *err, size_t errlen)
 	ctk_set_refetch(s->k, false);
 	ctk_set_skip_own(s->k, true);
 	/*
-	 * Until this node holds an address it carries no connections of its
-	 * own worth a NEW event, and the kernel builds none for the peers'
-	 * connections we put in (a create costs about half then).
+	 * No NEW events: a TCP connection is synced once established, which
+	 * is an UPDATE, and UDP and ICMP once answered (an UPDATE too). So the
+	 * kernel builds no event for each SYN that passes (a SYN flood never
+	 * reaches us), nor for each connection we put in for the other nodes:
+	 * a create costs about half then. (The kernel keeps one flag for all
+	 * namespaces: a NEW listener anywhere on the machine brings that cost
+	 * back.)
 	 */
-	s->active = 1;
-	connsync_set_active(d, cfg->n_vips == 0);
+	if (ctk_set_new_events(s->k, false, on_kernel_event, d) < 0 && errno != ENOBUFS) {
+		snprintf(err, errlen, "connsync: cannot open the conntrack event socket: %s",
+			 strerror(errno));
+		return -1;
+	}
 	s->ev = event_new(d->base, ctk_event_fd(s->k), EV_READ | EV_PERSIST, on_ct, d);
 	s->pause = evtimer_new(d->base, on_pause_end, d);
 	s->adopt = evtimer_new(d->base, on_adopt, d);

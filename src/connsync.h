@@ -27,14 +27,6 @@ void connsync_on_deliver(struct daemon *d, uint32_t node, const uint8_t *data, s
 /* CA_NODE_UP, CA_NODE_DOWN or CA_OUT_OF_SYNC for node. */
 void connsync_on_node(struct daemon *d, uint32_t node, int what);
 
-/*
- * This node holds an address (some VIP) or none: with none, the kernel's
- * NEW events are not listened to (TCP is synced from ESTABLISHED, an
- * UPDATE, anyway; UDP and ICMP once answered), so the connections put in
- * for the other nodes cost the kernel no events.
- */
-void connsync_set_active(struct daemon *d, bool active);
-
 /* Put every connection held from the other nodes into the kernel (takeover). */
 void connsync_commit(struct daemon *d);
 

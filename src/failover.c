@@ -408,10 +408,6 @@ static void on_vip_out(struct daemon *d, const struct vip_out *o, uint64_t now)
 			notify(d, x, e->state, gv.priority);
 		}
 	}
-	bool held = false;
-	for (size_t k = 0; k < f->n; k++)
-		held |= f->v[k].holding;
-	connsync_set_active(d, held);
 	update_state(d, o->push);
 }
 

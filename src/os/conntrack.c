@@ -34,6 +34,8 @@ struct ctk {
 	bool q_dirty; /* an exchange stopped half-way: stale answers may wait */
 	bool liberal;
 	bool skip_own;	 /* events our requests caused are not handed on */
+	bool new_events; /* the event socket is in the NEW group */
+	int rcvbuf;	 /* the event socket's buffer (<= 0: the default) */
 	bool no_refetch; /* hand partial TCP updates on as CTK_EV_UPDATE_PARTIAL */
 	bool want[256];
 	uint8_t protos[MAX_PROTOS];
@@ -64,7 +66,7 @@ static void set_rcvbuf(int fd, int bytes)
 
 /* ---- the kernel filter on the event socket ---- */
 
-static int attach_filter(struct ctk *k)
+static int attach_filter(struct ctk *k, struct mnl_socket *sock)
 {
 	struct nfct_filter *f = nfct_filter_create();
 	if (!f) {
@@ -78,7 +80,7 @@ static int attach_filter(struct ctk *k)
 	static const struct nfct_filter_ipv6 any6;
 	nfct_filter_add_attr(f, NFCT_FILTER_SRC_IPV6, &any6);
 	nfct_filter_set_logic(f, NFCT_FILTER_SRC_IPV6, NFCT_FILTER_LOGIC_NEGATIVE);
-	int r = nfct_filter_attach(mnl_socket_get_fd(k->ev), f);
+	int r = nfct_filter_attach(mnl_socket_get_fd(sock), f);
 	int e = errno;
 	nfct_filter_destroy(f);
 	errno = e;
@@ -110,7 +112,7 @@ int ctk_set_protocols(struct ctk *k, const uint8_t *protos, size_t n)
 	size_t n_old = k->n_protos;
 	memcpy(old, k->protos, n_old);
 	set_want(k, protos, n);
-	if (attach_filter(k) < 0) {
+	if (attach_filter(k, k->ev) < 0) {
 		int e = errno;
 		set_want(k, old, n_old);
 		errno = e;
@@ -124,11 +126,59 @@ void ctk_set_refetch(struct ctk *k, bool on)
 	k->no_refetch = !on;
 }
 
-int ctk_set_new_events(struct ctk *k, bool on)
+/*
+ * An event socket subscribed to UPDATE and DESTROY, and NEW if new: bound
+ * with those groups from the start (a NEW membership dropped later with
+ * setsockopt still has the kernel build NEW events), with the filter.
+ */
+static struct mnl_socket *open_events(struct ctk *k, bool new, const char **what)
 {
-	int grp = NFNLGRP_CONNTRACK_NEW;
-	return setsockopt(mnl_socket_get_fd(k->ev), SOL_NETLINK,
-			  on ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP, &grp, sizeof(grp));
+	*what = "open the event socket";
+	struct mnl_socket *sock = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!sock)
+		return NULL;
+	*what = "subscribe to conntrack events";
+	unsigned groups = NF_NETLINK_CONNTRACK_UPDATE | NF_NETLINK_CONNTRACK_DESTROY |
+			  (new ? NF_NETLINK_CONNTRACK_NEW : 0);
+	if (mnl_socket_bind(sock, groups, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	if (k->rcvbuf > 0)
+		set_rcvbuf(mnl_socket_get_fd(sock), k->rcvbuf);
+	*what = "attach the event filter";
+	if (attach_filter(k, sock) < 0)
+		goto fail;
+	return sock;
+fail:;
+	int e = errno;
+	mnl_socket_close(sock);
+	errno = e;
+	return NULL;
+}
+
+int ctk_set_new_events(struct ctk *k, bool on,
+		       void (*cb)(void *arg, int ev, const struct ct_entry *e), void *arg)
+{
+	if (k->new_events == on)
+		return 0;
+	const char *what;
+	struct mnl_socket *sock = open_events(k, on, &what);
+	if (!sock)
+		return -1;
+	/* both sockets get what happens now; what the old one holds is read first */
+	int n = 0, r;
+	for (;;) {
+		uint64_t msgs = k->st.ev_msgs;
+		if ((r = ctk_read_events(k, cb, arg)) < 0 || k->st.ev_msgs == msgs)
+			break;
+		n += r;
+	}
+	int e = errno;
+	mnl_socket_close(k->ev);
+	k->ev = sock;
+	k->new_events = on;
+	k->st.reopens++;
+	errno = e;
+	return r < 0 ? -1 : n;
 }
 
 void ctk_set_skip_own(struct ctk *k, bool on)
@@ -152,21 +202,11 @@ struct ctk *ctk_open(int rcvbuf_bytes, char *err, size_t errlen)
 		errno = ENOMEM;
 		return NULL;
 	}
-	const char *what = "open the event socket";
-	k->ev = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (!k->ev)
-		goto fail;
-	what = "subscribe to conntrack events (NEW, UPDATE, DESTROY)";
-	if (mnl_socket_bind(k->ev,
-			    NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE |
-				NF_NETLINK_CONNTRACK_DESTROY,
-			    MNL_SOCKET_AUTOPID) < 0)
-		goto fail;
-	if (rcvbuf_bytes > 0)
-		set_rcvbuf(mnl_socket_get_fd(k->ev), rcvbuf_bytes);
+	const char *what;
+	k->rcvbuf = rcvbuf_bytes;
+	k->new_events = true;
 	set_want(k, default_protos, sizeof(default_protos));
-	what = "attach the event filter";
-	if (attach_filter(k) < 0)
+	if (!(k->ev = open_events(k, true, &what)))
 		goto fail;
 
 	what = "open the request socket";

@@ -56,6 +56,7 @@ struct ctk_stats {
 	uint64_t ev_own;     /* caused by our own requests: skipped (ctk_set_skip_own) */
 	uint64_t ev_refetch; /* TCP updates without TCP state, completed by a GET */
 	uint64_t enobufs;    /* times the kernel said it dropped events */
+	uint64_t reopens;    /* of the event socket (ctk_set_new_events) */
 	uint64_t dumps;	     /* dumps completed */
 	uint64_t dumped;     /* entries handed on by dumps */
 	uint64_t committed;  /* entries created or updated by ctk_commit */
@@ -89,13 +90,21 @@ int ctk_set_protocols(struct ctk *k, const uint8_t *protos, size_t n);
 void ctk_set_tcp_liberal(struct ctk *k, bool on);
 
 /*
- * Listen for NEW events or not (they are on after ctk_open). While they are
- * off the kernel builds none for the entries ctk_commit creates, which
- * makes a create about twice as cheap; a TCP connection still shows up
- * with its first UPDATE (ESTABLISHED is one), UDP and ICMP once answered.
- * 0, or -1/errno.
+ * Listen for NEW events or not (they are on after ctk_open). While nothing
+ * on the machine listens for them (the kernel keeps one flag for every
+ * network namespace) the kernel builds none, neither for each SYN that
+ * passes nor for the entries ctk_commit creates, which makes a create
+ * about twice as cheap; a TCP connection still shows up with its first
+ * UPDATE (ESTABLISHED is one), UDP and ICMP once answered. The event
+ * socket is opened anew (a membership dropped with setsockopt still leaves
+ * the kernel building them): the events the old one holds go to cb first,
+ * and ctk_event_fd changes. The number of those events, or -1/errno:
+ * ENOBUFS, the old socket had lost events (the new one is in place:
+ * rebuild with ctk_dump); anything else, the new socket could not be
+ * opened (nothing changed).
  */
-int ctk_set_new_events(struct ctk *k, bool on);
+int ctk_set_new_events(struct ctk *k, bool on,
+		       void (*cb)(void *arg, int ev, const struct ct_entry *e), void *arg);
 
 /*
  * Skip the events that our own requests (ctk_commit, ctk_remove, ...)

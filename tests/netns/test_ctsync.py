@@ -168,6 +168,10 @@ with FwLab("ctsync-sync") as lab:
                 expect(in_kernel >= N_TCP, "before the crash fw2's kernel holds %d of fw1's "
                        "%d TCP connections: arphad did not put them in as they came",
                        in_kernel, N_TCP)
+                own = d["fw2"].arpha("conns", json_out=True, check=False)
+                own = json.loads(own.stdout).get("local") if own.returncode == 0 else None
+                expect(own == 0, "fw2 claims %s connections as its own: the entries it put "
+                       "in its kernel for fw1 came back to it as events of its own", own)
                 r = crash_and_round(lab, d, "with-sync")
                 commit = [ln for ln in d["fw2"].log().splitlines() if "event=conns_commit" in ln]
                 info("%s/with-sync %s" % (SUITE, commit[-1] if commit else "no commit line"))

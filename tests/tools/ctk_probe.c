@@ -613,6 +613,57 @@ int main(int argc, char **argv)
 	if (h6)
 		nfct_close(h6);
 
+	/* -- a handle without NEW events that skips what its own requests cause */
+	struct ctk *k4 = ctk_open(1 << 20, err, sizeof(err));
+	if (!k4) {
+		fail("own-and-new", "%s", err);
+	} else {
+		struct table t5;
+		table_init(&t5, 1);
+		struct check c5;
+		check_reset(&c5, &t5, -1);
+		ctk_set_skip_own(k4, true);
+		int rn = ctk_set_new_events(k4, false, ev_cb, &c5);
+		struct ct_entry a, b;
+		make_entry(extra_enobufs - (extra_enobufs % 20) + 40, &a); /* kind 0: tcp */
+		make_entry(extra_enobufs - (extra_enobufs % 20) + 60, &b);
+		a.orig.src = a.reply.dst = NET_CLI + 400;
+		b.orig.src = b.reply.dst = NET_CLI + 401;
+		const struct ct_entry *pa[] = {&a}, *pb[] = {&b};
+		size_t ca = 0, cb = 0;
+		ctk_commit(k, pa, 1, &ca, &failed);  /* another's create: NEW, not listened to */
+		ctk_commit(k4, pb, 1, &cb, &failed); /* our own create: NEW, not listened to */
+		b.mark = 4242;
+		int ub = ctk_update(k4, &b); /* our own update */
+		a.mark = 4343;
+		int ua = ctk_update(k, &a); /* another's update: seen */
+		int db = ctk_delete(k, &b); /* another's delete: seen */
+		usleep(100000);
+		check_reset(&c5, &t5, -1);
+		ctk_read_events(k4, ev_cb, &c5);
+		struct ctk_stats s5;
+		ctk_get_stats(k4, &s5);
+		if (rn < 0 || ca != 1 || cb != 1 || ub || ua || db || c5.ev_count[CTK_EV_NEW] ||
+		    c5.ev_count[CTK_EV_UPDATE] != 1 || c5.ev_count[CTK_EV_DESTROY] != 1 ||
+		    s5.ev_own != 1)
+			fail("own-and-new",
+			     "set_new_events %d, created %zu+%zu, update/update/delete %d/%d/%d; "
+			     "events new %d update %d destroy %d (want 0 1 1), own %llu (want 1)",
+			     rn, ca, cb, ub, ua, db, c5.ev_count[CTK_EV_NEW],
+			     c5.ev_count[CTK_EV_UPDATE], c5.ev_count[CTK_EV_DESTROY],
+			     (unsigned long long)s5.ev_own);
+		else
+			ok("own-and-new",
+			   "without NEW events and skipping its own: another's "
+			   "create unseen, our create and update skipped (%llu), "
+			   "another's update and delete seen",
+			   (unsigned long long)s5.ev_own);
+		ctk_delete(k, &a);
+		table_free(&t5);
+		ctk_close(k4);
+	}
+	drain_events(k, &c);
+
 	/* -- a small buffer overflows: ENOBUFS, never silence */
 	struct ctk *k3 = ctk_open(4096, err, sizeof(err));
 	if (!k3) {
