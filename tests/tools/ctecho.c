@@ -19,6 +19,11 @@
  *                       from T0 until that connection's send() returned
  *     tcp_from_send_ms  sorted: the time of each echo from its own send()
  *     send_spread_ms    from T0 until the round's last first send returned
+ *     tcp_retrans       [n0, n1, n2, n3]: connections of the round whose TCP
+ *                       retransmitted 0, 1, 2, 3 or more times during it
+ *                       (tcpi_total_retrans): 1 for those whose message went
+ *                       into a failure and came through at the first
+ *                       retransmission
  * (UDP resends excluded). All times in milliseconds, rounded to 0.01.
  *
  * Where it differs from the Python tool, on purpose:
@@ -516,20 +521,21 @@ enum why { ALIVE, SEND_FAILED, RECV_FAILED, CLOSED, WRONG_ECHO };
 
 struct conn {
 	int fd;
-	uint32_t i;	/* the I of its messages "NAME tI\n", "NAME uI\n" */
-	char proto;	/* 't' or 'u' */
-	bool open;	/* TCP: connected */
-	bool armed;	/* in the epoll set for EPOLLIN */
-	bool in_round;	/* TCP: alive when the round began */
-	bool sent;	/* this round's message */
-	bool waiting;	/* for this round's echo */
-	bool done;	/* the echo came back */
-	uint8_t why;	/* enum why: TCP dead for good unless ALIVE */
-	int err;	/* errno of SEND_FAILED, RECV_FAILED */
-	uint32_t got;	/* bytes of the message echoed so far */
-	double sent_at; /* TCP: send() returned; UDP: last (re)sent */
-	double done_at; /* the echo came back */
-	char *bad;	/* WRONG_ECHO: what came, as Python's repr() */
+	uint32_t i;	  /* the I of its messages "NAME tI\n", "NAME uI\n" */
+	char proto;	  /* 't' or 'u' */
+	bool open;	  /* TCP: connected */
+	bool armed;	  /* in the epoll set for EPOLLIN */
+	bool in_round;	  /* TCP: alive when the round began */
+	bool sent;	  /* this round's message */
+	bool waiting;	  /* for this round's echo */
+	bool done;	  /* the echo came back */
+	uint8_t why;	  /* enum why: TCP dead for good unless ALIVE */
+	int err;	  /* errno of SEND_FAILED, RECV_FAILED */
+	uint32_t got;	  /* bytes of the message echoed so far */
+	double sent_at;	  /* TCP: send() returned; UDP: last (re)sent */
+	double done_at;	  /* the echo came back */
+	char *bad;	  /* WRONG_ECHO: what came, as Python's repr() */
+	uint32_t retrans; /* TCP: tcpi_total_retrans when the last round ended */
 };
 
 /* One echo of a round, for sorting by its time. */
@@ -922,8 +928,20 @@ static int cmp_double(const void *a, const void *b)
 
 struct result {
 	uint32_t tcp_ok, udp_ok, tcp_total, tcp_dead, n_failed;
+	uint32_t retrans[4]; /* connections by retransmissions in the round: 0, 1, 2, 3+ */
 	char failed[NFAILED][REASON_LEN]; /* the first deaths */
 };
+
+/* The socket's retransmissions so far (TCP_INFO); 0 if it cannot say. */
+static uint32_t total_retrans(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return 0;
+	return ti.tcpi_total_retrans;
+}
 
 /* Counts a round; its echoes sorted in cl->echoes (TCP) and cl->ms (UDP). */
 static void collect(struct client *cl, const struct round *r, struct result *res)
@@ -934,6 +952,9 @@ static void collect(struct client *cl, const struct round *r, struct result *res
 		if (!c->in_round)
 			continue;
 		res->tcp_total++;
+		uint32_t now_retrans = total_retrans(c->fd), d = now_retrans - c->retrans;
+		c->retrans = now_retrans;
+		res->retrans[d < 3 ? d : 3]++;
 		if (c->done)
 			cl->echoes[res->tcp_ok++] =
 			    (struct echo){(c->done_at - r->t0) * 1000, (c->sent_at - r->t0) * 1000};
@@ -1000,6 +1021,14 @@ static void round_line(struct client *cl, const char *name, double t0, double de
 		cl->ms[i] = cl->echoes[i].ms - cl->echoes[i].sent_ms;
 	qsort(cl->ms, res.tcp_ok, sizeof(*cl->ms), cmp_double);
 	out_key_ms(o, "tcp_from_send_ms", cl->ms, res.tcp_ok, 1);
+	out_key(o, "tcp_retrans");
+	out_str(o, "[");
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			out_str(o, ", ");
+		out_uint(o, res.retrans[i]);
+	}
+	out_str(o, "]");
 	out_key(o, "send_spread_ms");
 	out_round(o, (r.sent_end - t0) * 1000, 2);
 	out_line(o);
