@@ -1193,23 +1193,8 @@ const struct ct_entry *ctsync_origin_next(const struct ctsync *c, uint32_t origi
 	return &t->v[(*cursor)++].e;
 }
 
-const struct ct_entry *ctsync_peer_next(const struct ctsync *c, size_t *cursor)
-{
-	size_t k = *cursor;
-	for (size_t i = 0; i < c->npeers; i++) {
-		const struct table *t = &c->peers[i].t;
-		if (!c->peers[i].used)
-			continue;
-		if (k < t->n) {
-			(*cursor)++;
-			return &t->v[k].e;
-		}
-		k -= t->n;
-	}
-	return NULL;
-}
-
-const struct ct_entry *ctsync_peer_next_missing(const struct ctsync *c, size_t *cursor)
+/* The next entry held from peers at or after *cursor (a position over all their tables). */
+static const struct ct_entry *peer_walk(const struct ctsync *c, size_t *cursor, bool missing_only)
 {
 	size_t k = *cursor;
 	for (size_t i = 0; i < c->npeers; i++) {
@@ -1217,13 +1202,23 @@ const struct ct_entry *ctsync_peer_next_missing(const struct ctsync *c, size_t *
 		if (!c->peers[i].used)
 			continue;
 		for (; k < t->n; k++, (*cursor)++)
-			if (t->v[k].missing) {
+			if (!missing_only || t->v[k].missing) {
 				(*cursor)++;
 				return &t->v[k].e;
 			}
 		k -= t->n;
 	}
 	return NULL;
+}
+
+const struct ct_entry *ctsync_peer_next(const struct ctsync *c, size_t *cursor)
+{
+	return peer_walk(c, cursor, false);
+}
+
+const struct ct_entry *ctsync_peer_next_missing(const struct ctsync *c, size_t *cursor)
+{
+	return peer_walk(c, cursor, true);
 }
 
 size_t ctsync_peer_set_missing(struct ctsync *c, const struct ct_tuple *orig, uint16_t zone,
