@@ -582,8 +582,9 @@ static void collect_socket_drops(struct daemon *d)
 	}
 }
 
-static void serve(struct daemon *d, int cfd, char **argv, int argc, bool json)
+static void serve(void *arg, struct control_req *cfd, char **argv, int argc, bool json)
 {
+	struct daemon *d = arg;
 	struct sbuf b;
 	sbuf_init(&b);
 	uint64_t now = now_ms();
@@ -692,17 +693,6 @@ no_iface:
 	control_error(cfd, msg);
 }
 
-static void on_control(evutil_socket_t fd, short what, void *arg)
-{
-	struct daemon *d = arg;
-	char line[CONTROL_MAX_REQUEST];
-	char *argv[CONTROL_MAX_ARGS];
-	int argc = 0, json = 0;
-	int cfd = control_accept(d->ctl_fd, line, argv, &argc, &json);
-	if (cfd >= 0)
-		serve(d, cfd, argv, argc, json);
-}
-
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -793,15 +783,17 @@ static void cleanup(struct daemon *d)
 	udp_close(d->udp);
 	cluster_free(d->cl);
 	cluster_actions_free(&d->cacts);
-	if (d->ctl_fd >= 0) {
-		close(d->ctl_fd);
-		unlink(d->cfg.control_socket);
+	if (d->ctl) {
+		control_free(d->ctl); /* closes ctl_fd */
+		d->ctl_fd = -1;
 	}
+	if (d->ctl_fd >= 0)
+		close(d->ctl_fd);
+	if (d->ctl_listening)
+		unlink(d->cfg.control_socket);
 	for (size_t i = 0; i < 3; i++)
 		if (d->sigs[i])
 			event_free(d->sigs[i]);
-	if (d->ctl_ev)
-		event_free(d->ctl_ev);
 	if (d->nl_ev)
 		event_free(d->nl_ev);
 	if (d->timer)
@@ -930,6 +922,7 @@ int main(int argc, char **argv)
 	}
 
 	d.ctl_fd = control_listen(d.cfg.control_socket, err, sizeof(err));
+	d.ctl_listening = d.ctl_fd >= 0;
 	if (d.ctl_fd < 0) {
 		log_line(3, err);
 		cleanup(&d);
@@ -947,15 +940,14 @@ int main(int argc, char **argv)
 	}
 	d.timer = evtimer_new(d.base, on_timer, &d);
 	d.nl_ev = event_new(d.base, nl_events_fd(d.nl), EV_READ | EV_PERSIST, on_netlink, &d);
-	d.ctl_ev = event_new(d.base, d.ctl_fd, EV_READ | EV_PERSIST, on_control, &d);
+	d.ctl = control_start(d.base, d.ctl_fd, serve, &d);
 	int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++) {
 		d.sigs[i] = evsignal_new(d.base, sigs[i], on_signal, &d);
 		if (!d.sigs[i] || evsignal_add(d.sigs[i], NULL) < 0)
 			fatalx("cannot watch signal %d", sigs[i]);
 	}
-	if (!d.timer || !d.nl_ev || !d.ctl_ev || event_add(d.nl_ev, NULL) < 0 ||
-	    event_add(d.ctl_ev, NULL) < 0)
+	if (!d.timer || !d.nl_ev || !d.ctl || event_add(d.nl_ev, NULL) < 0)
 		fatalx("cannot set up events");
 
 	if (!foreground && daemon(0, 0) < 0)

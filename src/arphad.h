@@ -42,9 +42,11 @@ struct daemon {
 	struct nft_guard *guard;
 	struct mif *ifs;
 	size_t n_ifs;
-	struct event *nl_ev, *timer, *ctl_ev;
+	struct event *nl_ev, *timer;
+	struct control *ctl; /* the control socket's clients */
 	struct event *sigs[3];
 	int ctl_fd;
+	bool ctl_listening; /* the socket file is ours to remove */
 	struct actions acts;
 	uint64_t neigh_errors;
 	/* [Cluster] */

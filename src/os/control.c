@@ -1,9 +1,13 @@
 #include "os/control.h"
 
 #include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -64,6 +68,186 @@ int control_listen(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+struct control_req {
+	struct control *c;
+	struct bufferevent *bev;
+	bool answered;
+	struct control_req *prev, *next; /* the clients connected now */
+};
+
+struct control {
+	struct event_base *base;
+	int lfd;
+	struct event *ev;
+	control_handler *cb;
+	void *arg;
+	unsigned clients;
+	struct control_req *head;
+};
+
+static void req_free(struct control_req *rq)
+{
+	struct control *c = rq->c;
+	c->clients--;
+	if (rq->prev)
+		rq->prev->next = rq->next;
+	else
+		c->head = rq->next;
+	if (rq->next)
+		rq->next->prev = rq->prev;
+	bufferevent_free(rq->bev); /* closes the socket */
+	free(rq);
+}
+
+/* The answer is out: close. */
+static void on_written(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	req_free(arg);
+}
+
+/* End of file, an error, or a timeout: drop the client. */
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	req_free(arg);
+}
+
+static void answer(struct control_req *rq, const char *head, const char *body, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(rq->bev);
+	rq->answered = true;
+	bufferevent_disable(rq->bev, EV_READ);
+	/* out of memory: what fits goes out; the write timeout ends it at the worst */
+	if (evbuffer_add(out, head, strlen(head)) == 0 && len)
+		(void)evbuffer_add(out, body, len);
+	/* the write callback fires once the output is empty: then close */
+	bufferevent_setcb(rq->bev, NULL, on_written, on_event, rq);
+	bufferevent_enable(rq->bev, EV_WRITE);
+}
+
+void control_reply(struct control_req *rq, const struct sbuf *body)
+{
+	answer(rq, "ok\n", body ? body->s : NULL, body ? body->len : 0);
+}
+
+void control_error(struct control_req *rq, const char *msg)
+{
+	char buf[600];
+	int n = snprintf(buf, sizeof(buf), "error: %s\n", msg);
+	(void)n;
+	answer(rq, buf, NULL, 0);
+}
+
+/* A request line: split it and hand it on, or answer that it is malformed. */
+static void handle(struct control_req *rq, char *line)
+{
+	char *argv[CONTROL_MAX_ARGS];
+	int argc = 0;
+	char *save = NULL;
+	char *fmt = strtok_r(line, " \t\r", &save);
+	if (!fmt || (strcmp(fmt, "j") && strcmp(fmt, "t"))) {
+		control_error(rq, "malformed request (expected \"j\" or \"t\" first)");
+		return;
+	}
+	char *w;
+	while ((w = strtok_r(NULL, " \t\r", &save))) {
+		if (argc == CONTROL_MAX_ARGS) {
+			control_error(rq, "too many words in request");
+			return;
+		}
+		argv[argc++] = w;
+	}
+	rq->c->cb(rq->c->arg, rq, argv, argc, fmt[0] == 'j');
+	if (!rq->answered)
+		control_error(rq, "no answer"); /* a handler that forgot: never leave it hanging */
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct control_req *rq = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t n;
+	char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
+	if (!line) {
+		if (evbuffer_get_length(in) >= CONTROL_MAX_REQUEST)
+			control_error(rq, "malformed request (expected one line ending in a "
+					  "newline)");
+		return; /* the rest of the line is on its way */
+	}
+	if (n >= CONTROL_MAX_REQUEST)
+		control_error(rq, "request too long");
+	else
+		handle(rq, line);
+	free(line);
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	(void)what;
+	struct control *c = arg;
+	for (int i = 0; i < 16; i++) {
+		int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (cfd < 0)
+			return; /* EAGAIN, or out of descriptors: the next wake-up tries again */
+		if (c->clients >= CONTROL_MAX_CLIENTS) {
+			static const char busy[] = "error: too many clients at once, try again\n";
+			ssize_t w = write(cfd, busy, sizeof(busy) - 1);
+			(void)w;
+			close(cfd);
+			continue;
+		}
+		struct control_req *rq = calloc(1, sizeof(*rq));
+		struct bufferevent *bev =
+		    rq ? bufferevent_socket_new(c->base, cfd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+		if (!bev) {
+			free(rq);
+			close(cfd);
+			continue;
+		}
+		rq->c = c;
+		rq->bev = bev;
+		rq->next = c->head;
+		if (c->head)
+			c->head->prev = rq;
+		c->head = rq;
+		c->clients++;
+		struct timeval rt = {CONTROL_READ_S, 0}, wt = {CONTROL_WRITE_S, 0};
+		bufferevent_set_timeouts(bev, &rt, &wt);
+		bufferevent_setwatermark(bev, EV_READ, 0, CONTROL_MAX_REQUEST);
+		bufferevent_setcb(bev, on_read, NULL, on_event, rq);
+		bufferevent_enable(bev, EV_READ);
+	}
+}
+
+struct control *control_start(struct event_base *base, int lfd, control_handler *cb, void *arg)
+{
+	struct control *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	*c = (struct control){.base = base, .lfd = lfd, .cb = cb, .arg = arg};
+	c->ev = event_new(base, lfd, EV_READ | EV_PERSIST, on_accept, c);
+	if (!c->ev || event_add(c->ev, NULL) < 0) {
+		if (c->ev)
+			event_free(c->ev);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void control_free(struct control *c)
+{
+	if (!c)
+		return;
+	while (c->head)
+		req_free(c->head);
+	event_free(c->ev);
+	close(c->lfd);
+	free(c);
+}
+
 static void write_all(int fd, const char *s, size_t n)
 {
 	while (n) {
@@ -75,68 +259,6 @@ static void write_all(int fd, const char *s, size_t n)
 		s += w;
 		n -= (size_t)w;
 	}
-}
-
-void control_reply(int cfd, const struct sbuf *body)
-{
-	write_all(cfd, "ok\n", 3);
-	if (body && body->len)
-		write_all(cfd, body->s, body->len);
-	close(cfd);
-}
-
-void control_error(int cfd, const char *msg)
-{
-	char buf[600];
-	int n = snprintf(buf, sizeof(buf), "error: %s\n", msg);
-	write_all(cfd, buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-	close(cfd);
-}
-
-int control_accept(int lfd, char line[CONTROL_MAX_REQUEST], char **argv, int *argc, int *json)
-{
-	int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (cfd < 0)
-		return -1;
-	struct timeval tv = {1, 0};
-	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	tv.tv_sec = 2;
-	setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	size_t n = 0;
-	while (n < CONTROL_MAX_REQUEST - 1) {
-		ssize_t r = read(cfd, line + n, CONTROL_MAX_REQUEST - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		if (memchr(line, '\n', n))
-			break;
-	}
-	line[n] = '\0';
-	char *nl = strchr(line, '\n');
-	if (!nl) {
-		control_error(cfd, "malformed request (expected one line ending in a newline)");
-		return -1;
-	}
-	*nl = '\0';
-	*argc = 0;
-	char *save = NULL;
-	char *fmt = strtok_r(line, " \t", &save);
-	if (!fmt || (strcmp(fmt, "j") && strcmp(fmt, "t"))) {
-		control_error(cfd, "malformed request (expected \"j\" or \"t\" first)");
-		return -1;
-	}
-	*json = fmt[0] == 'j';
-	char *w;
-	while ((w = strtok_r(NULL, " \t", &save))) {
-		if (*argc == CONTROL_MAX_ARGS) {
-			control_error(cfd, "too many words in request");
-			return -1;
-		}
-		argv[(*argc)++] = w;
-	}
-	return cfd;
 }
 
 int control_call(const char *path, const char *request, struct sbuf *answer)

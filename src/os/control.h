@@ -6,12 +6,13 @@
 #ifndef ARPHA_OS_CONTROL_H
 #define ARPHA_OS_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "os/util.h"
 
 #define CONTROL_MAX_REQUEST 512
-#define CONTROL_MAX_ARGS 8
+#define CONTROL_MAX_ARGS    8
 
 /*
  * Listen on path (its directory is created 0750 if missing; a stale socket
@@ -19,17 +20,34 @@
  */
 int control_listen(const char *path, char *err, size_t errlen);
 
-/*
- * Accept one client and read its request (1 s timeout). Returns the client
- * fd with argv split into words (at most CONTROL_MAX_ARGS, pointing into
- * line), *json set; or -1 (nothing to serve, or a malformed request, which
- * is answered and closed here).
- */
-int control_accept(int lfd, char line[CONTROL_MAX_REQUEST], char **argv, int *argc, int *json);
+struct event_base;
+struct control;
+struct control_req;
 
-/* Answer and close: ok with body, or an error message. */
-void control_reply(int cfd, const struct sbuf *body);
-void control_error(int cfd, const char *msg);
+/*
+ * A request: argv split into words (at most CONTROL_MAX_ARGS), json set.
+ * The handler answers it with control_reply or control_error before it
+ * returns (rq is not valid afterwards).
+ */
+typedef void control_handler(void *arg, struct control_req *rq, char **argv, int argc, bool json);
+
+/*
+ * Serve the listening socket lfd (control_listen) on base: every client is
+ * read and answered without blocking (libevent bufferevents), so a client
+ * that connects and says nothing, or does not read its answer, never holds
+ * the daemon up; it is dropped after CONTROL_READ_S / CONTROL_WRITE_S.
+ * At most CONTROL_MAX_CLIENTS at once; the next one is refused. NULL on
+ * ENOMEM. control_free closes lfd and every client.
+ */
+#define CONTROL_READ_S	    1
+#define CONTROL_WRITE_S	    5
+#define CONTROL_MAX_CLIENTS 64
+struct control *control_start(struct event_base *base, int lfd, control_handler *cb, void *arg);
+void control_free(struct control *c);
+
+/* Answer: ok with body, or an error message; the connection closes once it is sent. */
+void control_reply(struct control_req *rq, const struct sbuf *body);
+void control_error(struct control_req *rq, const char *msg);
 
 /* Client side, for arpha: connect, send, read the whole answer. 0 or -1/errno. */
 int control_call(const char *path, const char *request, struct sbuf *answer);

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Cluster messaging end to end: three arphad nodes on one sync bridge.
 All see each other up; a node cut off is reported down by the others
-within DeadInterval (plus a heartbeat); a node whose own link is down
+within DeadInterval (plus a heartbeat); a client that connects to a node's
+control socket and says nothing holds nothing up; a node whose own link is down
 declares nobody dead; a forged datagram and a captured one replayed
 change nothing and are counted by reason."""
 import os
+import socket
 import sys
 import time
 
@@ -64,6 +66,34 @@ with Lab("cluster", hosts=HOSTS) as lab:
             expect(view["node_id"] == i, "%s says it is node %s", r, view["node_id"])
         m = members(d["n1"])
         expect(m[2]["address"] == NODES["n2"][1], "n1 has node 2 at %s", m[2]["address"])
+
+    with res.case("silent-control-client-holds-nothing-up"):
+        # a client that connects to n2's control socket and says nothing (a hung
+        # script, a stopped `arpha`): n2 must go on serving and sending heartbeats
+        silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        silent.connect(d["n2"].sock)
+        silent.settimeout(3)
+        t0 = time.monotonic()
+        downs, slow = [], []
+        while time.monotonic() - t0 < 1.0:
+            t = time.monotonic()
+            m2 = members(d["n2"])  # another client of the same socket, meanwhile
+            if time.monotonic() - t > 0.5:
+                slow.append(round(time.monotonic() - t, 2))
+            if members(d["n1"]).get(2, {}).get("state") != "up":
+                downs.append(round(time.monotonic() - t0, 2))
+            time.sleep(0.02)
+        try:
+            closed = silent.recv(100) == b""
+        except OSError:
+            closed = False
+        waited = time.monotonic() - t0
+        silent.close()
+        expect(not slow, "with a silent client connected, n2 took %s s to answer", slow)
+        expect(not downs, "with a silent client on n2's control socket, n1 saw node 2 "
+               "down at %s s: n2 stopped sending heartbeats", downs)
+        expect(m2 and all(x["state"] == "up" for x in m2.values()), "n2 sees %s", m2)
+        expect(closed and waited < 2.5, "n2 did not drop the silent client (%.1f s)", waited)
 
     with res.case("cut-node-reported-down-within-dead-interval"):
         lab.ip("sw", "link", "set", "p-n3", "down")  # the switch port: n3's own link stays up
