@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -70,9 +71,10 @@ int control_listen(const char *path, char *err, size_t errlen)
 
 struct control_req {
 	struct control *c;
-	struct bufferevent *bev;
+	struct bufferevent *bev; /* NULL: served at once, on fd */
+	int fd;
 	bool answered;
-	struct control_req *prev, *next; /* the clients connected now */
+	struct control_req *prev, *next; /* the clients waited for now */
 };
 
 struct control {
@@ -114,13 +116,69 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	req_free(arg);
 }
 
+static void on_read(struct bufferevent *bev, void *arg);
+
+/*
+ * A client to wait for (the rest of its request, or room for its answer):
+ * a bufferevent on fd, with what was read of the request already. NULL
+ * (fd closed) when out of memory.
+ */
+static struct control_req *waited(struct control *c, int fd, const char *pre, size_t npre)
+{
+	struct control_req *rq = calloc(1, sizeof(*rq));
+	struct bufferevent *bev =
+	    rq ? bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	if (!bev || (npre && evbuffer_add(bufferevent_get_input(bev), pre, npre) < 0)) {
+		if (bev)
+			bufferevent_free(bev);
+		else
+			close(fd);
+		free(rq);
+		return NULL;
+	}
+	*rq = (struct control_req){.c = c, .bev = bev, .fd = fd, .next = c->head};
+	if (c->head)
+		c->head->prev = rq;
+	c->head = rq;
+	c->clients++;
+	struct timeval rt = {CONTROL_READ_S, 0}, wt = {CONTROL_WRITE_S, 0};
+	bufferevent_set_timeouts(bev, &rt, &wt);
+	bufferevent_setwatermark(bev, EV_READ, 0, CONTROL_MAX_REQUEST);
+	bufferevent_setcb(bev, on_read, NULL, on_event, rq);
+	return rq;
+}
+
 static void answer(struct control_req *rq, const char *head, const char *body, size_t len)
 {
-	struct evbuffer *out = bufferevent_get_output(rq->bev);
+	size_t hlen = strlen(head);
 	rq->answered = true;
+	if (!rq->bev) {
+		/* most answers fit the socket at once: no waiting, no bufferevent */
+		struct iovec iov[2] = {{(void *)head, hlen}, {(void *)body, len}};
+		ssize_t w = writev(rq->fd, iov, len ? 2 : 1);
+		if (w == (ssize_t)(hlen + len) || (w < 0 && errno != EAGAIN && errno != EINTR)) {
+			close(rq->fd);
+			return;
+		}
+		size_t done = w > 0 ? (size_t)w : 0;
+		struct control_req *later = waited(rq->c, rq->fd, NULL, 0);
+		if (!later)
+			return;
+		struct evbuffer *out = bufferevent_get_output(later->bev);
+		if (done < hlen)
+			(void)evbuffer_add(out, head + done, hlen - done);
+		if (len)
+			(void)evbuffer_add(out, done > hlen ? body + (done - hlen) : body,
+					   done > hlen ? len - (done - hlen) : len);
+		later->answered = true;
+		bufferevent_setcb(later->bev, NULL, on_written, on_event, later);
+		bufferevent_enable(later->bev, EV_WRITE);
+		return;
+	}
+	struct evbuffer *out = bufferevent_get_output(rq->bev);
 	bufferevent_disable(rq->bev, EV_READ);
 	/* out of memory: what fits goes out; the write timeout ends it at the worst */
-	if (evbuffer_add(out, head, strlen(head)) == 0 && len)
+	if (evbuffer_add(out, head, hlen) == 0 && len)
 		(void)evbuffer_add(out, body, len);
 	/* the write callback fires once the output is empty: then close */
 	bufferevent_setcb(rq->bev, NULL, on_written, on_event, rq);
@@ -198,26 +256,29 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 			close(cfd);
 			continue;
 		}
-		struct control_req *rq = calloc(1, sizeof(*rq));
-		struct bufferevent *bev =
-		    rq ? bufferevent_socket_new(c->base, cfd, BEV_OPT_CLOSE_ON_FREE) : NULL;
-		if (!bev) {
-			free(rq);
+		/* the request is usually there already: then it is served at once */
+		char line[CONTROL_MAX_REQUEST];
+		ssize_t r = read(cfd, line, sizeof(line) - 1);
+		char *nl = r > 0 ? memchr(line, '\n', (size_t)r) : NULL;
+		if (nl || r == (ssize_t)sizeof(line) - 1) {
+			struct control_req rq = {.c = c, .fd = cfd};
+			if (!nl) {
+				control_error(&rq, "malformed request (expected one line ending "
+						   "in a newline)");
+				continue;
+			}
+			*nl = '\0';
+			handle(&rq, line);
+			continue;
+		}
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
 			close(cfd);
 			continue;
 		}
-		rq->c = c;
-		rq->bev = bev;
-		rq->next = c->head;
-		if (c->head)
-			c->head->prev = rq;
-		c->head = rq;
-		c->clients++;
-		struct timeval rt = {CONTROL_READ_S, 0}, wt = {CONTROL_WRITE_S, 0};
-		bufferevent_set_timeouts(bev, &rt, &wt);
-		bufferevent_setwatermark(bev, EV_READ, 0, CONTROL_MAX_REQUEST);
-		bufferevent_setcb(bev, on_read, NULL, on_event, rq);
-		bufferevent_enable(bev, EV_READ);
+		/* not all of it yet: wait for the rest without holding anything up */
+		struct control_req *rq = waited(c, cfd, line, r > 0 ? (size_t)r : 0);
+		if (rq)
+			bufferevent_enable(rq->bev, EV_READ);
 	}
 }
 
