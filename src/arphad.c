@@ -783,14 +783,11 @@ static void cleanup(struct daemon *d)
 	udp_close(d->udp);
 	cluster_free(d->cl);
 	cluster_actions_free(&d->cacts);
-	if (d->ctl) {
-		control_free(d->ctl); /* closes ctl_fd */
-		d->ctl_fd = -1;
-	}
-	if (d->ctl_fd >= 0)
+	control_free(d->ctl);
+	if (d->ctl_fd >= 0) {
 		close(d->ctl_fd);
-	if (d->ctl_listening)
 		unlink(d->cfg.control_socket);
+	}
 	for (size_t i = 0; i < 3; i++)
 		if (d->sigs[i])
 			event_free(d->sigs[i]);
@@ -922,7 +919,6 @@ int main(int argc, char **argv)
 	}
 
 	d.ctl_fd = control_listen(d.cfg.control_socket, err, sizeof(err));
-	d.ctl_listening = d.ctl_fd >= 0;
 	if (d.ctl_fd < 0) {
 		log_line(3, err);
 		cleanup(&d);

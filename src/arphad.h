@@ -46,7 +46,6 @@ struct daemon {
 	struct control *ctl; /* the control socket's clients */
 	struct event *sigs[3];
 	int ctl_fd;
-	bool ctl_listening; /* the socket file is ours to remove */
 	struct actions acts;
 	uint64_t neigh_errors;
 	/* [Cluster] */

@@ -301,43 +301,63 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/*
+ * The entries held from peers that next walks (ctsync_peer_next or
+ * ctsync_peer_next_missing), less those we carry ourselves when not_ours,
+ * in a vector for the caller to free; *n of them. NULL when there are none
+ * or on ENOMEM (*n is then the number wanted).
+ */
+static const struct ct_entry **
+peer_vector(struct connsync *s, const struct ct_entry *(*next)(const struct ctsync *, size_t *),
+	    bool not_ours, uint32_t self, size_t *n)
+{
+	size_t want = 0, cursor = 0;
+	for (const struct ct_entry *e; (e = next(s->core, &cursor));)
+		want++;
+	*n = want;
+	const struct ct_entry **v = want ? malloc(want * sizeof(*v)) : NULL;
+	if (!v)
+		return NULL;
+	size_t i = 0;
+	cursor = 0;
+	for (const struct ct_entry *e; i < want && (e = next(s->core, &cursor));)
+		if (!not_ours || !ctsync_find(s->core, self, &e->orig, e->zone))
+			v[i++] = e;
+	*n = i;
+	return v;
+}
+
 void connsync_commit(struct daemon *d)
 {
 	struct connsync *s = d->cs;
 	if (!s)
 		return;
 	uint64_t t0 = now_us();
-	const struct ct_entry *(*next)(const struct ctsync *, size_t *) =
-	    s->commit_all ? ctsync_peer_next : ctsync_peer_next_missing;
-	size_t held = 0, n = 0, cursor = 0;
-	for (const struct ct_entry *e; (e = ctsync_peer_next(s->core, &cursor));)
-		held++;
-	cursor = 0;
-	for (const struct ct_entry *e; (e = next(s->core, &cursor));)
-		n++;
+	size_t held = 0, n;
+	for (size_t i = 0; i < ctsync_origins(s->core); i++) {
+		struct ctsync_origin_view ov;
+		if (ctsync_origin(s->core, i, &ov) == 0 && ov.node != d->cfg.cluster.node_id)
+			held += ov.entries;
+	}
+	const struct ct_entry **v = peer_vector(
+	    s, s->commit_all ? ctsync_peer_next : ctsync_peer_next_missing, false, 0, &n);
+	if (n > 0 && !v) {
+		log_warnx("connsync: out of memory: %zu connections not committed", n);
+		return;
+	}
 	size_t created = 0, failed = 0;
-	int rc = 0;
 	if (n > 0) {
-		const struct ct_entry **v = malloc(n * sizeof(*v));
-		if (!v) {
-			log_warnx("connsync: out of memory: %zu connections not committed", n);
-			return;
-		}
-		size_t i = 0;
-		cursor = 0;
-		for (const struct ct_entry *e; i < n && (e = next(s->core, &cursor));)
-			v[i++] = e;
-		rc = ctk_commit(s->k, v, i, &created, &failed);
+		int rc = ctk_commit(s->k, v, n, &created, &failed);
 		if (rc == 0 && failed == 0) {
-			for (size_t j = 0; j < i; j++)
+			for (size_t j = 0; j < n; j++)
 				ctsync_peer_set_missing(s->core, &v[j]->orig, v[j]->zone, false);
 			s->commit_all = false;
 		}
-		free(v);
 		if (rc < 0)
 			log_warn("connsync: commit stopped after %zu of %zu connections",
 				 created + failed, n);
 	}
+	free(v);
 	s->commits++;
 	s->committed += created;
 	s->commit_failed += failed;
@@ -578,27 +598,15 @@ int connsync_start(struct daemon *d, char *err, size_t errlen)
 static void remove_held(struct daemon *d)
 {
 	struct connsync *s = d->cs;
-	uint32_t self = d->cfg.cluster.node_id;
-	size_t n = 0, cursor = 0;
-	for (const struct ct_entry *e; (e = ctsync_peer_next(s->core, &cursor));)
-		n++;
-	if (n == 0)
-		return;
-	const struct ct_entry **v = malloc(n * sizeof(*v));
-	if (!v)
-		return;
-	size_t i = 0;
-	cursor = 0;
-	for (const struct ct_entry *e; (e = ctsync_peer_next(s->core, &cursor));)
-		if (!ctsync_find(s->core, self, &e->orig, e->zone))
-			v[i++] = e;
-	size_t failed = 0;
-	if (i > 0 && ctk_remove(s->k, v, i, &failed) < 0)
+	size_t n, failed = 0;
+	const struct ct_entry **v =
+	    peer_vector(s, ctsync_peer_next, true, d->cfg.cluster.node_id, &n);
+	if (n > 0 && v && ctk_remove(s->k, v, n, &failed) < 0)
 		log_warn("connsync: cannot remove the connections held for the other nodes");
-	else if (i > 0)
+	else if (n > 0 && v)
 		log_info("connsync: %zu connections held for the other nodes removed from the "
 			 "kernel",
-			 i - failed);
+			 n - failed);
 	free(v);
 }
 

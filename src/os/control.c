@@ -79,7 +79,6 @@ struct control_req {
 
 struct control {
 	struct event_base *base;
-	int lfd;
 	struct event *ev;
 	control_handler *cb;
 	void *arg;
@@ -287,7 +286,7 @@ struct control *control_start(struct event_base *base, int lfd, control_handler 
 	struct control *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	*c = (struct control){.base = base, .lfd = lfd, .cb = cb, .arg = arg};
+	*c = (struct control){.base = base, .cb = cb, .arg = arg};
 	c->ev = event_new(base, lfd, EV_READ | EV_PERSIST, on_accept, c);
 	if (!c->ev || event_add(c->ev, NULL) < 0) {
 		if (c->ev)
@@ -305,7 +304,6 @@ void control_free(struct control *c)
 	while (c->head)
 		req_free(c->head);
 	event_free(c->ev);
-	close(c->lfd);
 	free(c);
 }
 

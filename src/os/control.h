@@ -37,7 +37,7 @@ typedef void control_handler(void *arg, struct control_req *rq, char **argv, int
  * that connects and says nothing, or does not read its answer, never holds
  * the daemon up; it is dropped after CONTROL_READ_S / CONTROL_WRITE_S.
  * At most CONTROL_MAX_CLIENTS at once; the next one is refused. NULL on
- * ENOMEM. control_free closes lfd and every client.
+ * ENOMEM. control_free drops every client (lfd stays the caller's).
  */
 #define CONTROL_READ_S	    1
 #define CONTROL_WRITE_S	    5
