@@ -103,28 +103,52 @@ static int sbuf_reserve(struct sbuf *b, size_t more)
 
 void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 {
+	/* formatted once into the room there is; a second time only if it did not fit */
+	if (sbuf_reserve(b, 128) < 0)
+		return;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
-	if (n < 0 || sbuf_reserve(b, (size_t)n) < 0)
+	if (n < 0) {
+		b->s[b->len] = '\0';
 		return;
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		if (sbuf_reserve(b, (size_t)n) < 0) {
+			b->s[b->len] = '\0';
+			return;
+		}
+		va_start(ap, fmt);
+		vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
+}
+
+static void sbuf_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (n == 0 || sbuf_reserve(b, n) < 0)
+		return;
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
 }
 
 void sbuf_json_str(struct sbuf *b, const char *s)
 {
-	sbuf_printf(b, "\"");
+	sbuf_add(b, "\"", 1);
+	const char *run = s;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			sbuf_printf(b, "\\%c", *p);
-		else if (*p < 0x20)
+		if (*p != '"' && *p != '\\' && *p >= 0x20)
+			continue;
+		sbuf_add(b, run, (size_t)((const char *)p - run));
+		if (*p < 0x20)
 			sbuf_printf(b, "\\u%04x", *p);
 		else
-			sbuf_printf(b, "%c", *p);
+			sbuf_printf(b, "\\%c", *p);
+		run = (const char *)p + 1;
 	}
-	sbuf_printf(b, "\"");
+	sbuf_add(b, run, strlen(run));
+	sbuf_add(b, "\"", 1);
 }
