@@ -892,7 +892,7 @@ int main(int argc, char **argv)
 		fatal("engine");
 	if (!(d.nl = nl_open(true)))
 		fatal("rtnetlink");
-	if (!(d.base = event_base_new()))
+	if (!(d.base = event_base_new()) || event_base_priority_init(d.base, ARPHAD_PRIORITIES) < 0)
 		fatalx("cannot create the event loop");
 
 	/* stop the kernel's own ARP input before anything is learned */
@@ -936,7 +936,7 @@ int main(int argc, char **argv)
 	}
 	d.timer = evtimer_new(d.base, on_timer, &d);
 	d.nl_ev = event_new(d.base, nl_events_fd(d.nl), EV_READ | EV_PERSIST, on_netlink, &d);
-	d.ctl = control_start(d.base, d.ctl_fd, serve, &d);
+	d.ctl = control_start(d.base, d.ctl_fd, ARPHAD_PRIO_CLIENTS, serve, &d);
 	int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++) {
 		d.sigs[i] = evsignal_new(d.base, sigs[i], on_signal, &d);

@@ -23,6 +23,19 @@ struct connsync;
 
 #define MAX_ADDRS 256
 
+/*
+ * The event loop's priorities (libevent runs the lowest number first, and
+ * a new event gets ARPHAD_PRIORITIES / 2). Packets (ARP, the cluster,
+ * conntrack events), timers and signals run at that default, 2; control
+ * clients at 3, so a client polling `arpha` in a loop never holds up a
+ * heartbeat; the synced connections' way into our kernel at 4, when
+ * nothing else waits (a takeover puts them in first, whatever waits), and
+ * then the changes of every datagram read go in as one batch.
+ */
+#define ARPHAD_PRIORITIES   5
+#define ARPHAD_PRIO_CLIENTS 3
+#define ARPHAD_PRIO_BACKLOG 4
+
 struct mif {
 	const struct conf_iface *conf;
 	uint32_t ifindex; /* 0 while the device is absent */

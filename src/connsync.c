@@ -4,9 +4,12 @@
  * Our kernel's events (os/conntrack, filtered in the kernel) go into
  * core/ctsync, whose messages go out over reliable broadcast; the other
  * nodes' messages come back in through ctsync, which keeps their tables
- * in memory and journals every change to them: we carry each change into
- * our kernel at once (keep_in_step), so the kernel of a backup holds the
- * master's connections before it is ever needed. The events our own
+ * in memory and journals every change to them: we carry the changes into
+ * our kernel once the loop has nothing else to do (keep_in_step, at
+ * ARPHAD_PRIO_BACKLOG: after the datagrams waiting, whose changes then go
+ * in as one batch, and after the clients waiting; never later than
+ * STEP_MAX_WAIT_MS), so the kernel of a backup holds the master's
+ * connections long before it is needed. The events our own
  * requests cause are skipped (the kernel names the requester in them), so
  * nothing we put in is sent back as ours. When this node takes a VIP
  * over, failover.c calls connsync_commit before the address comes up: it
@@ -39,6 +42,8 @@
 #define BUSY_EVENTS   16
 #define BUSY_WAKEUPS  6 /* (a connection alone makes four or five events: no pause) */
 #define BUSY_PAUSE_US 1000
+/* changes wait at most this long for the loop to be idle before they go into the kernel */
+#define STEP_MAX_WAIT_MS 20
 
 struct connsync {
 	struct ctsync *core;
@@ -57,6 +62,8 @@ struct connsync {
 	/* keeping the kernel in step with the peers' tables */
 	uint64_t step_set, step_removed, step_failed, step_skipped_own;
 	bool commit_all;     /* a journalled change was lost: commit everything */
+	struct event *step;  /* the peers' changes into our kernel, at ARPHAD_PRIO_BACKLOG */
+	uint64_t step_since; /* ms; since when changes wait for it (0: none) */
 	struct event *adopt; /* after a takeover: the held connections become ours */
 	uint64_t adopted;
 	const struct ct_entry **stepv; /* scratch for keep_in_step */
@@ -130,6 +137,7 @@ static void keep_in_step(struct daemon *d)
 		if (!nv) {
 			s->commit_all = true;
 			ctsync_changes_clear(s->core);
+			s->step_since = 0;
 			return;
 		}
 		s->stepv = nv;
@@ -151,6 +159,35 @@ static void keep_in_step(struct daemon *d)
 	}
 	step_run(s, op, run);
 	ctsync_changes_clear(s->core);
+	s->step_since = 0;
+}
+
+/*
+ * Changes came in: into our kernel once the loop has nothing else to do,
+ * or now when they have waited STEP_MAX_WAIT_MS (clients that never stop).
+ */
+static void step_soon(struct daemon *d)
+{
+	struct connsync *s = d->cs;
+	size_t n;
+	bool lost;
+	(void)ctsync_changes(s->core, &n, &lost);
+	if (n == 0 && !lost)
+		return;
+	uint64_t now = now_ms();
+	if (!s->step_since)
+		s->step_since = now;
+	if (now - s->step_since >= STEP_MAX_WAIT_MS)
+		keep_in_step(d);
+	else
+		event_active(s->step, EV_TIMEOUT, 0);
+}
+
+static void on_step(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	keep_in_step(arg);
 }
 
 static void on_kernel_entry(void *arg, const struct ct_entry *e)
@@ -259,7 +296,7 @@ void connsync_on_deliver(struct daemon *d, uint32_t node, const uint8_t *data, s
 		return;
 	if (ctsync_on_message(s->core, node, data, len, now_ms()) < 0)
 		log_debug("connsync: node %u sent a malformed message (%zu bytes)", node, len);
-	keep_in_step(d);
+	step_soon(d);
 	flush_out(d);
 }
 
@@ -275,6 +312,7 @@ void connsync_on_node(struct daemon *d, uint32_t node, int what)
 		ctsync_node_down(s->core, node);
 	else if (what == CA_OUT_OF_SYNC)
 		ctsync_out_of_sync(s->core, node, now);
+	step_soon(d);
 	flush_out(d);
 }
 
@@ -284,6 +322,7 @@ void connsync_tick(struct daemon *d, uint64_t now)
 	if (!s)
 		return;
 	ctsync_tick(s->core, now);
+	step_soon(d);
 	flush_out(d);
 }
 
@@ -333,6 +372,7 @@ void connsync_commit(struct daemon *d)
 	if (!s)
 		return;
 	uint64_t t0 = now_us();
+	keep_in_step(d); /* what came in and is not in the kernel yet goes in first */
 	size_t held = 0, n;
 	for (size_t i = 0; i < ctsync_origins(s->core); i++) {
 		struct ctsync_origin_view ov;
@@ -578,7 +618,9 @@ int connsync_start(struct daemon *d, char *err, size_t errlen)
 	s->ev = event_new(d->base, ctk_event_fd(s->k), EV_READ | EV_PERSIST, on_ct, d);
 	s->pause = evtimer_new(d->base, on_pause_end, d);
 	s->adopt = evtimer_new(d->base, on_adopt, d);
-	if (!s->ev || !s->pause || !s->adopt || event_add(s->ev, NULL) < 0) {
+	s->step = evtimer_new(d->base, on_step, d);
+	if (!s->ev || !s->pause || !s->adopt || !s->step ||
+	    event_priority_set(s->step, ARPHAD_PRIO_BACKLOG) < 0 || event_add(s->ev, NULL) < 0) {
 		snprintf(err, errlen, "connsync: cannot watch the conntrack events");
 		return -1;
 	}
@@ -621,8 +663,12 @@ void connsync_free(struct daemon *d)
 		event_free(s->pause);
 	if (s->adopt)
 		event_free(s->adopt);
-	if (s->k)
+	if (s->step)
+		event_free(s->step);
+	if (s->k) {
+		keep_in_step(d); /* (a removal still to do among them) */
 		remove_held(d);
+	}
 	ctk_close(s->k);
 	free(s->stepv);
 	ctsync_free(s->core);

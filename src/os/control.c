@@ -83,6 +83,7 @@ struct control {
 	control_handler *cb;
 	void *arg;
 	unsigned clients;
+	int prio; /* its events' priority in the loop */
 	struct control_req *head;
 };
 
@@ -127,7 +128,8 @@ static struct control_req *waited(struct control *c, int fd, const char *pre, si
 	struct control_req *rq = calloc(1, sizeof(*rq));
 	struct bufferevent *bev =
 	    rq ? bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
-	if (!bev || (npre && evbuffer_add(bufferevent_get_input(bev), pre, npre) < 0)) {
+	if (!bev || bufferevent_priority_set(bev, c->prio) < 0 ||
+	    (npre && evbuffer_add(bufferevent_get_input(bev), pre, npre) < 0)) {
 		if (bev)
 			bufferevent_free(bev);
 		else
@@ -281,14 +283,15 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
-struct control *control_start(struct event_base *base, int lfd, control_handler *cb, void *arg)
+struct control *control_start(struct event_base *base, int lfd, int prio, control_handler *cb,
+			      void *arg)
 {
 	struct control *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	*c = (struct control){.base = base, .cb = cb, .arg = arg};
+	*c = (struct control){.base = base, .cb = cb, .arg = arg, .prio = prio};
 	c->ev = event_new(base, lfd, EV_READ | EV_PERSIST, on_accept, c);
-	if (!c->ev || event_add(c->ev, NULL) < 0) {
+	if (!c->ev || event_priority_set(c->ev, c->prio) < 0 || event_add(c->ev, NULL) < 0) {
 		if (c->ev)
 			event_free(c->ev);
 		free(c);

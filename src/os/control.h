@@ -36,13 +36,15 @@ typedef void control_handler(void *arg, struct control_req *rq, char **argv, int
  * read and answered without blocking (libevent bufferevents), so a client
  * that connects and says nothing, or does not read its answer, never holds
  * the daemon up; it is dropped after CONTROL_READ_S / CONTROL_WRITE_S.
- * At most CONTROL_MAX_CLIENTS at once; the next one is refused. NULL on
- * ENOMEM. control_free drops every client (lfd stays the caller's).
+ * At most CONTROL_MAX_CLIENTS at once; the next one is refused. Its events
+ * run at priority prio of base. NULL on ENOMEM. control_free drops every
+ * client (lfd stays the caller's).
  */
 #define CONTROL_READ_S	    1
 #define CONTROL_WRITE_S	    5
 #define CONTROL_MAX_CLIENTS 64
-struct control *control_start(struct event_base *base, int lfd, control_handler *cb, void *arg);
+struct control *control_start(struct event_base *base, int lfd, int prio, control_handler *cb,
+			      void *arg);
 void control_free(struct control *c);
 
 /* Answer: ok with body, or an error message; the connection closes once it is sent. */
