@@ -14,8 +14,10 @@ drop established TCP they hold no state for (nf_conntrack_tcp_loose=0).
               master: -c (commit the external cache), -f, -R, -B;
               backup: -s (or start it), -t, -n; fault: -t.
 
-For each size N (1k, 5k, 20k established TCP connections) and each system,
-in fresh namespaces:
+For each size N (1k, 5k, 20k established TCP connections), each system in
+its own fresh namespaces, the labs of both up at once (the CPU of one
+measured while the other rests; the lag samples interleaved; then one crash
+after the other):
 
   cpu       /proc/PID/task/*/schedstat (CPU time in ns; /proc/PID/stat
             utime+stime, in clock ticks, is printed beside it) of the
@@ -27,9 +29,13 @@ in fresh namespaces:
             conntrackd's figure includes keepalived's (its failover half;
             normally ~0 after the idle subtraction).
   lag       sample connections opened one at a time (the table holding the
-            N), each once everything is quiet: t0 = the master's kernel
-            event that made it ESTABLISHED (`conntrack -E -o timestamp` in
-            fw1); t1 = the first moment fw2's daemon reports the last
+            N), each once everything is quiet, one through each system's
+            lab in turn (so whatever else the host does at one moment falls
+            on both alike): t0 = the kernel's receive timestamp, on fw1,
+            of the client's ACK that completes the handshake, whose passage
+            makes the entry ESTABLISHED and the kernel send the event that
+            both daemons sync (tcpdump in fw1, into a file); t1 = the first
+            moment fw2's daemon reports the last
             change that connection caused (fw2's control socket polled in
             a tight loop from this process, ~0.1-1 ms apart: arpha `j conns`
             records_in new+update+delete+new_resync; conntrackd `-s` the
@@ -50,7 +56,7 @@ in fresh namespaces:
 
   bench/ctsync.py [BUILD_DIR] [--quick] [--sizes 1000,5000,20000]
                   [--only arpha|conntrackd] [--samples K] [--deadline S]
-                  [--spread S]
+                  [--spread S] [--json FILE]
 
 Prints a table with the targets: 100 % survival at every size; every
 connection carrying data again within the failover gap plus one TCP RTO
@@ -69,7 +75,6 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -601,35 +606,43 @@ def wait_quiet(sysm, n, timeout):
     return last[0] if last else 0
 
 
-class EventWatch:
-    """`conntrack -E -o timestamp` in a namespace: {sport: [(time, type, state)]}."""
+class AckWatch:
+    """tcpdump on a firewall's client side: {sport: kernel time (s) of the
+    client's first pure ACK to port}, the one that completes the handshake.
 
-    def __init__(self, lab, role, port):
-        self.ev = {}
-        self.lock = threading.Lock()
-        self.p = subprocess.Popen(["ip", "netns", "exec", lab.ns(role), "stdbuf", "-oL",
-                                   "conntrack", "-E", "-p", "tcp", "-o", "timestamp"],
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True, bufsize=1)
+    Its passage through the firewall's conntrack makes the entry
+    ESTABLISHED and the kernel send the event: t0 is the kernel's receive
+    timestamp of that packet, not the moment some process got around to
+    reading the event (a userspace stamp, late by a wake-up, which on this
+    host was often longer than the lag itself). tcpdump writes to a file
+    that is read after each sample, so nothing in this process wakes up
+    while the poll loop's timing matters."""
+
+    RX = re.compile(r"^(\d+\.\d+) IP \d+\.\d+\.\d+\.\d+\.(\d+) > \d+\.\d+\.\d+\.\d+\.(\d+):")
+
+    def __init__(self, lab, role, port, dev="eth0"):
+        import tempfile
+        self.acks = {}
+        self.out = tempfile.TemporaryFile(mode="w+")
+        self.p = subprocess.Popen(["ip", "netns", "exec", lab.ns(role), "tcpdump", "-i", dev,
+                                   "-Q", "in", "-n", "-tt", "-q", "-l", "-U",
+                                   "tcp dst port %d and tcp[13] == 16" % port],
+                                  stdin=subprocess.DEVNULL, stdout=self.out,
+                                  stderr=subprocess.DEVNULL)
         lab.procs.append(self.p)
         self.port = port
-        self.t = threading.Thread(target=self._read, daemon=True)
-        self.t.start()
+        self.rd = open("/proc/self/fd/%d" % self.out.fileno())
+        self.partial = ""
 
-    def _read(self):
-        rx = re.compile(r"^\[(\d+\.\d+)\]\s+\[(\w+)\]\s+tcp\s+\d+\s+(?:\d+\s+)?([A-Z_]+)?.*?"
-                        r"sport=(\d+) dport=(\d+)")
-        for line in self.p.stdout:
-            m = rx.search(line)
-            if not m or int(m.group(5)) != self.port:
-                continue
-            with self.lock:
-                self.ev.setdefault(int(m.group(4)), []).append(
-                    (float(m.group(1)), m.group(2), m.group(3) or ""))
-
-    def events(self, sport):
-        with self.lock:
-            return list(self.ev.get(sport, []))
+    def ack(self, sport):
+        text = self.partial + self.rd.read()
+        lines = text.split("\n")
+        self.partial = lines.pop()
+        for line in lines:
+            m = self.RX.match(line)
+            if m and int(m.group(3)) == self.port:
+                self.acks.setdefault(int(m.group(2)), float(m.group(1)))
+        return self.acks.get(sport)
 
     def stop(self):
         if self.p.poll() is None:
@@ -638,175 +651,251 @@ class EventWatch:
                 self.p.wait(3)
             except subprocess.TimeoutExpired:
                 self.p.kill()
+        self.rd.close()
+        self.out.close()
 
 
-def measure_lag(lab, sysm, samples):
-    """[(lag ms)] of sample connections, plus the median poll interval (ms)."""
-    import fwlab
-    from lab import PY
-    watch = EventWatch(lab, "fw1", fwlab.ECHO_PORT)
-    smp = subprocess.Popen(["ip", "netns", "exec", lab.ns("client"), PY, "-u", "-c", SAMPLER,
-                            fwlab.SERVER_IP, str(fwlab.ECHO_PORT)], stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
-    lab.procs.append(smp)
-    lags, lags_mid, gaps, bad = [], [], [], []
-    try:
-        time.sleep(0.5)  # conntrack -E subscribed
-        for i in range(samples):
-            base = sysm.progress("fw2")
-            polls = []
-            smp.stdin.write("open\n")
-            smp.stdin.flush()
-            t_end = time.time() + 1.0
-            last_change = time.time()
-            cur = base
-            while time.time() < t_end:
-                start = time.time()
-                v = sysm.progress("fw2")
-                now = time.time()
-                polls.append((now, v, start))
-                if v != cur:
-                    cur, last_change = v, now
-                if cur != base and now - last_change > 0.15:
-                    break
-            line = smp.stdout.readline().split()
-            if len(line) != 3 or line[0] == "error":
-                bad.append("sample %d: %s" % (i, " ".join(line)))
-                continue
-            sport = int(line[0])
-            time.sleep(0.05)
-            ev = watch.events(sport)
-            est = [t for t, _ty, st in ev if st == "ESTABLISHED"]
-            if not est or cur == base:
-                bad.append("sample %d: events %s, fw2 progress %s -> %s" % (i, ev, base, cur))
-                continue
-            t0 = est[0]
-            k = next(j for j, p in enumerate(polls) if p[1] == cur)
-            t1 = polls[k][0]  # the answer that first showed it: an upper bound
-            lags.append((t1 - t0) * 1000)
-            # the daemon answered poll k-1 without it and poll k with it: the
-            # middle of the two polls, free of how long each poll takes
-            if k > 0:
-                a, b = polls[k - 1], polls[k]
-                t1m = ((a[2] + a[0]) / 2 + (b[2] + b[0]) / 2) / 2
-            else:
-                t1m = t1
-            lags_mid.append((t1m - t0) * 1000)
-            gaps.extend((b[0] - a[0]) * 1000 for a, b in zip(polls, polls[1:]))
-            time.sleep(0.05)
-    finally:
-        watch.stop()
+class LagProbe:
+    """Sample connections through one lab, one at a time (see 'lag' above)."""
+
+    def __init__(self, lab, sysm):
+        import fwlab
+        from lab import PY
+        self.sysm = sysm
+        self.lags, self.lags_mid, self.gaps, self.bad = [], [], [], []
+        self.raw = []  # (sample, t0, t1, how long the poll that showed it took), in order
+        self.watch = AckWatch(lab, "fw1", fwlab.ECHO_PORT)
+        self.smp = subprocess.Popen(["ip", "netns", "exec", lab.ns("client"), PY, "-u", "-c",
+                                     SAMPLER, fwlab.SERVER_IP, str(fwlab.ECHO_PORT)],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, bufsize=1)
+        lab.procs.append(self.smp)
+
+    def sample(self, i):
+        sysm, smp = self.sysm, self.smp
+        base = sysm.progress("fw2")
+        polls = []
+        smp.stdin.write("open\n")
+        smp.stdin.flush()
+        t_end = time.time() + 1.0
+        last_change = time.time()
+        cur = base
+        while time.time() < t_end:
+            start = time.time()
+            v = sysm.progress("fw2")
+            now = time.time()
+            polls.append((now, v, start))
+            if v != cur:
+                cur, last_change = v, now
+            if cur != base and now - last_change > 0.15:
+                break
+        line = smp.stdout.readline().split()
+        if len(line) != 3 or line[0] == "error":
+            self.bad.append("sample %d: %s" % (i, " ".join(line)))
+            return
+        sport = int(line[0])
+        time.sleep(0.05)
+        t0 = self.watch.ack(sport)
+        if t0 is None or cur == base:
+            self.bad.append("sample %d: ACK at %s, fw2 progress %s -> %s" % (i, t0, base, cur))
+            return
+        k = next(j for j, p in enumerate(polls) if p[1] == cur)
+        t1 = polls[k][0]  # the answer that first showed it: an upper bound
+        self.lags.append((t1 - t0) * 1000)
+        self.raw.append((i, t0, t1, polls[k][0] - polls[k][2]))
+        # the daemon answered poll k-1 without it and poll k with it: the
+        # middle of the two polls, free of how long each poll takes
+        if k > 0:
+            a, b = polls[k - 1], polls[k]
+            t1m = ((a[2] + a[0]) / 2 + (b[2] + b[0]) / 2) / 2
+        else:
+            t1m = t1
+        self.lags_mid.append((t1m - t0) * 1000)
+        self.gaps.extend((b[0] - a[0]) * 1000 for a, b in zip(polls, polls[1:]))
+        time.sleep(0.05)
+
+    def close(self):
+        self.watch.stop()
         try:
-            smp.stdin.write("quit\n")
-            smp.stdin.flush()
+            self.smp.stdin.write("quit\n")
+            self.smp.stdin.flush()
         except OSError:
             pass
-        smp.kill()
-    return lags, lags_mid, (pct(gaps, 50) if gaps else None), bad
+        self.smp.kill()
+
+    def result(self):
+        return (self.lags, self.lags_mid, (pct(self.gaps, 50) if self.gaps else None), self.bad,
+                self.raw)
 
 
-def one_case(system, n, samples):
-    import fwlab
+def measure_lag(cases, samples):
+    """The lag of every case, their samples interleaved (one of each in
+    turn, the order alternating), so that whatever else the host does at
+    one moment falls on every system alike: [(lags, lags_mid, poll_ms, bad)]."""
+    import gc
+    probes = []
+    try:
+        for c in cases:
+            probes.append(LagProbe(c["lab"], c["sysm"]))
+        time.sleep(0.5)  # tcpdump listening
+        gc.disable()  # no collection pause inside a poll loop
+        for i in range(samples):
+            for p in (probes if i % 2 == 0 else probes[::-1]):
+                p.sample(i)
+    finally:
+        gc.enable()
+        for p in probes:
+            p.close()
+    return [p.result() for p in probes]
+
+
+def open_case(stack, system, n):
+    """A lab with `system` carrying n connections, their CPU measured."""
     from fwlab import FwLab
     res = {"system": system, "n": n}
-    with FwLab("ctb") as lab:
+    case = {"res": res}
+    try:
+        lab = case["lab"] = stack.enter_context(FwLab("ctb"))
         lab.exec("client", "sysctl", "-qw", "net.ipv4.ip_local_port_range=10000 65000")
         lab.exec("server", "sysctl", "-qw", "net.core.somaxconn=8192")
-        sysm = (Arpha if system == "arpha" else Conntrackd)(lab)
-        cli = None
-        try:
-            sysm.start()
-            echo_servers(lab, (n + PER_PROC - 1) // PER_PROC)
-            time.sleep(0.5)
-            # idle CPU of the daemons (heartbeats / adverts)
-            i0 = {r: node_cpu(lab, r) for r in ("fw1", "fw2")}
-            t_i0 = time.monotonic()
-            time.sleep(3)
-            i1 = {r: node_cpu(lab, r) for r in ("fw1", "fw2")}
-            idle_s = time.monotonic() - t_i0
-            idle = {r: cpu_delta(i0[r], i1[r]) for r in i0}
-            # open n connections
-            c0 = {r: node_cpu(lab, r) for r in ("fw1", "fw2")}
-            t_c0 = time.monotonic()
-            cli = Clients(lab, n, timeout=120)
-            e = cli.established
-            res["opened"] = e["tcp_ok"]
-            res["open_s"] = e["seconds"]
-            held = wait_quiet(sysm, n, 60)
-            c1 = {r: node_cpu(lab, r) for r in ("fw1", "fw2")}
-            win_s = time.monotonic() - t_c0
-            res["held"] = held
-            res["cpu"] = {}
-            for r in ("fw1", "fw2"):
-                d = cpu_delta(c0[r], c1[r])
-                net = {}
-                for comm, (ns, ticks) in d.items():
-                    rate = idle[r].get(comm, [0, 0])[0] / idle_s
-                    net[comm] = {"ns": ns, "ticks": ticks,
-                                 "idle_ns": rate * win_s,
-                                 "us_per_conn": max(0.0, ns - rate * win_s) / 1000.0 / n,
-                                 "raw_us_per_conn": ns / 1000.0 / n,
-                                 "stat_us_per_conn": ticks * 1e6 / os.sysconf("SC_CLK_TCK") / n}
-                res["cpu"][r] = net
-            res["cpu_window_s"] = win_s
-            log("  %s n=%d: %d/%d up in %.1f s; fw2 holds %d; cpu %s" % (
-                system, n, e["tcp_ok"], n, e["seconds"], held, cpu_line(res)))
-            # lag
-            lags, lags_mid, poll_ms, bad = measure_lag(lab, sysm, samples)
-            res["lag"] = sorted(lags)
-            res["lag_mid"] = sorted(lags_mid)
-            res["poll_ms"] = poll_ms
-            res["lag_bad"] = bad
-            if lags:
-                log("  %s n=%d: lag p50 %.2f p99 %.2f max %.2f ms over %d samples (poll %.2f ms); "
-                    "mid-poll p50 %.2f p99 %.2f%s" % (
-                        system, n, pct(lags, 50), pct(lags, 99), max(lags), len(lags),
-                        poll_ms or 0, pct(lags_mid, 50), pct(lags_mid, 99),
-                        "; %d bad: %s" % (len(bad), bad[:2]) if bad else ""))
-            elif bad:
-                log("  %s n=%d: no lag samples: %s" % (system, n, bad[:3]))
-            wait_quiet(sysm, n, 10)
-            # baseline round: the client's own time to get every echo back
-            b = cli.round("base", time.monotonic(), DEADLINE_S, SPREAD_S)
-            res["base_max_ms"] = b["tcp_ms"][-1] if b["tcp_ms"] else None
-            res["base_from_send_ms"] = b.get("tcp_from_send_ms") or []
-            time.sleep(0.3)
-            # crash
-            off = time.time() - time.monotonic()
-            drops = softnet_drops()
-            t = crash(lab, "fw1")
-            r = cli.round("crash", t, DEADLINE_S, SPREAD_S)
-            d2 = softnet_drops()
-            res["backlog_drops"] = d2 - drops if drops is not None and d2 is not None else None
-            m = sysm.master_at("fw2")
-            res["gap_ms"] = (m - off - t) * 1000 if m else None
-            res["survived"] = r["tcp_ok"]
-            res["total"] = r["tcp_total"]
-            res["ms"] = r["tcp_ms"]
-            res["from_send_ms"] = r.get("tcp_from_send_ms") or []
-            res["send_spread_ms"] = r.get("send_spread_ms")
-            res["retrans"] = r.get("tcp_retrans")
-            res["dead"] = r["tcp_dead"]
-            res["extra"] = sysm.extra("fw2")
-            res["fw2_conntrack"] = lab.conntrack_count("fw2")
-            fs = res["from_send_ms"]
-            log("  %s n=%d: crash: %s; from each one's own send %s ms; fw2 master after %s "
-                "ms; %s; fw2 conntrack %s" % (
-                    system, n, fwlab.summary(r),
-                    "%.0f / %.0f / %.0f" % (pct(fs, 50), pct(fs, 99), fs[-1]) if fs else "-",
-                    "%.0f" % res["gap_ms"] if m else "-", res["extra"], res["fw2_conntrack"]))
-        except Exception as ex:  # noqa: BLE001 - report, clean up, go on
-            res["error"] = str(ex)
-            log("  %s n=%d FAILED: %s" % (system, n, ex))
+        sysm = case["sysm"] = (Arpha if system == "arpha" else Conntrackd)(lab)
+        sysm.start()
+        echo_servers(lab, (n + PER_PROC - 1) // PER_PROC)
+        time.sleep(0.5)
+        # idle CPU of the daemons (heartbeats / adverts)
+        i0 = {r: node_cpu(lab, r) for r in ("fw1", "fw2")}
+        t_i0 = time.monotonic()
+        time.sleep(3)
+        i1 = {r: node_cpu(lab, r) for r in ("fw1", "fw2")}
+        idle_s = time.monotonic() - t_i0
+        idle = {r: cpu_delta(i0[r], i1[r]) for r in i0}
+        # open n connections
+        c0 = {r: node_cpu(lab, r) for r in ("fw1", "fw2")}
+        t_c0 = time.monotonic()
+        cli = case["cli"] = Clients(lab, n, timeout=120)
+        stack.callback(cli.quit)
+        e = cli.established
+        res["opened"] = e["tcp_ok"]
+        res["open_s"] = e["seconds"]
+        held = wait_quiet(sysm, n, 60)
+        c1 = {r: node_cpu(lab, r) for r in ("fw1", "fw2")}
+        win_s = time.monotonic() - t_c0
+        res["held"] = held
+        res["cpu"] = {}
+        for r in ("fw1", "fw2"):
+            d = cpu_delta(c0[r], c1[r])
+            net = {}
+            for comm, (ns, ticks) in d.items():
+                rate = idle[r].get(comm, [0, 0])[0] / idle_s
+                net[comm] = {"ns": ns, "ticks": ticks,
+                             "idle_ns": rate * win_s,
+                             "us_per_conn": max(0.0, ns - rate * win_s) / 1000.0 / n,
+                             "raw_us_per_conn": ns / 1000.0 / n,
+                             "stat_us_per_conn": ticks * 1e6 / os.sysconf("SC_CLK_TCK") / n}
+            res["cpu"][r] = net
+        res["cpu_window_s"] = win_s
+        log("  %s n=%d: %d/%d up in %.1f s; fw2 holds %d; cpu %s" % (
+            system, n, e["tcp_ok"], n, e["seconds"], held, cpu_line(res)))
+    except Exception as ex:  # noqa: BLE001 - report, clean up, go on
+        failed(case, "open", ex)
+    return case
+
+
+def failed(case, what, ex):
+    res = case["res"]
+    res["error"] = "%s: %s" % (what, ex)
+    log("  %s n=%d FAILED (%s): %s" % (res["system"], res["n"], what, ex))
+    try:
+        for k, v in case["sysm"].logs().items():
+            log("    --- %s:\n%s" % (k, v))
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def note_lag(case, result):
+    res = case["res"]
+    lags, lags_mid, poll_ms, bad, raw = result
+    res["lag_raw"] = raw
+    res["lag"] = sorted(lags)
+    res["lag_mid"] = sorted(lags_mid)
+    res["poll_ms"] = poll_ms
+    res["lag_bad"] = bad
+    system, n = res["system"], res["n"]
+    if lags:
+        log("  %s n=%d: lag p50 %.2f p99 %.2f max %.2f ms over %d samples (poll %.2f ms); "
+            "mid-poll p50 %.2f p99 %.2f%s" % (
+                system, n, pct(lags, 50), pct(lags, 99), max(lags), len(lags),
+                poll_ms or 0, pct(lags_mid, 50), pct(lags_mid, 99),
+                "; %d bad: %s" % (len(bad), bad[:2]) if bad else ""))
+    elif bad:
+        log("  %s n=%d: no lag samples: %s" % (system, n, bad[:3]))
+
+
+def crash_case(case):
+    """The crash round (see 'crash' above), after the same round without one."""
+    import fwlab
+    res, lab, sysm, cli = case["res"], case["lab"], case["sysm"], case["cli"]
+    system, n = res["system"], res["n"]
+    try:
+        wait_quiet(sysm, n, 10)
+        # baseline round: the client's own time to get every echo back
+        b = cli.round("base", time.monotonic(), DEADLINE_S, SPREAD_S)
+        res["base_max_ms"] = b["tcp_ms"][-1] if b["tcp_ms"] else None
+        res["base_from_send_ms"] = b.get("tcp_from_send_ms") or []
+        time.sleep(0.3)
+        # crash
+        off = time.time() - time.monotonic()
+        drops = softnet_drops()
+        t = crash(lab, "fw1")
+        r = cli.round("crash", t, DEADLINE_S, SPREAD_S)
+        d2 = softnet_drops()
+        res["backlog_drops"] = d2 - drops if drops is not None and d2 is not None else None
+        m = sysm.master_at("fw2")
+        res["gap_ms"] = (m - off - t) * 1000 if m else None
+        res["survived"] = r["tcp_ok"]
+        res["total"] = r["tcp_total"]
+        res["ms"] = r["tcp_ms"]
+        res["from_send_ms"] = r.get("tcp_from_send_ms") or []
+        res["send_spread_ms"] = r.get("send_spread_ms")
+        res["retrans"] = r.get("tcp_retrans")
+        res["dead"] = r["tcp_dead"]
+        res["extra"] = sysm.extra("fw2")
+        res["fw2_conntrack"] = lab.conntrack_count("fw2")
+        fs = res["from_send_ms"]
+        log("  %s n=%d: crash: %s; from each one's own send %s ms; fw2 master after %s "
+            "ms; %s; fw2 conntrack %s" % (
+                system, n, fwlab.summary(r),
+                "%.0f / %.0f / %.0f" % (pct(fs, 50), pct(fs, 99), fs[-1]) if fs else "-",
+                "%.0f" % res["gap_ms"] if m else "-", res["extra"], res["fw2_conntrack"]))
+    except Exception as ex:  # noqa: BLE001 - report, clean up, go on
+        failed(case, "crash", ex)
+
+
+def run_size(n, systems, samples):
+    """Every system at n connections, each in its own lab, all labs up at
+    once: opened one after the other (the CPU of each measured while the
+    others rest), the lag sampled interleaved, then each one crashed."""
+    import contextlib
+    with contextlib.ExitStack() as stack:
+        cases = []
+        for s in systems:
+            log("%s, %d connections" % (s, n))
+            cases.append(open_case(stack, s, n))
+        live = [c for c in cases if "error" not in c["res"]]
+        if live:
+            log("lag at %d connections: %s, samples interleaved" % (
+                n, " and ".join(c["res"]["system"] for c in live)))
             try:
-                for k, v in sysm.logs().items():
-                    log("    --- %s:\n%s" % (k, v))
-            except Exception:  # noqa: BLE001
-                pass
-        finally:
-            if cli:
-                cli.quit()
-    return res
+                for c, r in zip(live, measure_lag(live, samples)):
+                    note_lag(c, r)
+            except Exception as ex:  # noqa: BLE001
+                for c in live:
+                    failed(c, "lag", ex)
+        for c in live:
+            if "error" not in c["res"]:
+                log("%s, %d connections: crash" % (c["res"]["system"], n))
+                crash_case(c)
+        return [c["res"] for c in cases]
 
 
 def cpu_line(res):
@@ -959,11 +1048,13 @@ def report(results, sizes, systems, samples):
           "group's notify_master, which then runs conntrackd -c/-f/-R/-B). CPU = schedstat CPU "
           "of the daemons on fw1 (send) / fw2 (recv) while N connections open and sync, minus "
           "their idle rate over the same time, / N (conntrackd: conntrackd + keepalived). "
-          "Lag = the master's ESTABLISHED event (conntrack -E -o timestamp in fw1) -> fw2's "
+          "Lag = the handshake's last ACK arriving at fw1 (the kernel's timestamp, tcpdump; "
+          "its passage makes the entry ESTABLISHED and the kernel send the event) -> fw2's "
           "daemon reporting the last change that connection caused, polled on its control "
           "socket (the answer that first shows it; mid-poll: the middle of that poll and the one "
           "before, which takes out how long each daemon's poll takes); %d sample connections "
-          "opened one at a time on top of the N." %
+          "opened one at a time on top of the N, one through each system's lab in turn (both "
+          "labs up at once)." %
           (DEADLINE_S, samples))
     for s in systems:
         print("  %s lag counter: %s" % (s, (Arpha if s == "arpha" else Conntrackd).how_lag()))
@@ -1030,6 +1121,8 @@ def main():
     ap.add_argument("--deadline", type=float, default=DEADLINE_S)
     ap.add_argument("--spread", type=float, default=SPREAD_S,
                     help="seconds over which the crash round's sends are spread (0: at once)")
+    ap.add_argument("--json", metavar="FILE",
+                    help="also write every result, the lag samples in order among them, as JSON")
     args = ap.parse_args()
     top = os.path.dirname(HERE)
     os.environ["ARPHA_BUILD"] = os.path.abspath(args.build or os.path.join(top, "build-bench"))
@@ -1049,7 +1142,7 @@ def main():
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     sizes = [int(x) for x in args.sizes.split(",")]
     systems = [args.only] if args.only else list(SYSTEMS)
-    for tool in ("conntrack", "stdbuf"):
+    for tool in ("conntrack", "tcpdump"):
         if not shutil.which(tool):
             sys.exit("bench/ctsync.py: %s is not installed (tools/deps.sh bench)" % tool)
     if "conntrackd" in systems and not (shutil.which("conntrackd") and shutil.which("keepalived")):
@@ -1062,10 +1155,11 @@ def main():
             sys.exit("bench/ctsync.py: no %s" % binary("arphad"))
     results = []
     for n in sizes:
-        for s in systems:
-            log("%s, %d connections" % (s, n))
-            results.append(one_case(s, n, args.samples))
+        results.extend(run_size(n, systems, args.samples))
     report(results, sizes, systems, args.samples)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f)
 
 
 if __name__ == "__main__":

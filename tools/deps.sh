@@ -3,14 +3,15 @@
 # demonstrate and benchmark. Idempotent: installs only what is missing.
 # `tools/deps.sh bench` also installs what only the benchmarks use
 # (keepalived, the comparison in bench/failover.py; conntrackd, the one in
-# bench/ctsync.py).
+# bench/ctsync.py; tcpdump, its timestamps of the packets that make a
+# connection established).
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 libevent-dev libmnl-dev libinih-dev libnftables-dev libsodium-dev libcmocka-dev
 libnetfilter-conntrack-dev
 ieee-data nftables iproute2 iputils-ping python3 jq procps conntrack"
 if [ "${1:-}" = bench ]; then
-	PKGS="$PKGS keepalived conntrackd"
+	PKGS="$PKGS keepalived conntrackd tcpdump"
 fi
 missing=""
 for p in $PKGS; do
