@@ -62,7 +62,7 @@ Prints a table with the targets: 100 % survival at every size; every
 connection carrying data again within the failover gap plus one TCP RTO
 (200 ms); at most half conntrackd's CPU per synced connection (sender and
 receiver); p99 lag no worse than conntrackd's. Needs root, conntrackd,
-keepalived and conntrack (tools/deps.sh bench). About 4 minutes.
+keepalived, conntrack and tcpdump (tools/deps.sh bench). About 17 minutes.
 """
 import argparse
 import json
@@ -1117,7 +1117,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="sizes 200,1000, 10 lag samples")
     ap.add_argument("--sizes", default="1000,5000,20000")
     ap.add_argument("--only", choices=SYSTEMS)
-    ap.add_argument("--samples", type=int, default=100, help="lag samples per case")
+    ap.add_argument("--samples", type=int, default=300, help="lag samples per case")
     ap.add_argument("--deadline", type=float, default=DEADLINE_S)
     ap.add_argument("--spread", type=float, default=SPREAD_S,
                     help="seconds over which the crash round's sends are spread (0: at once)")

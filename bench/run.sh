@@ -17,5 +17,5 @@ if [ "$soak" -gt 0 ]; then
 	/usr/bin/python3 "$(dirname "$0")/failover.py" "$B" --soak "$soak"
 fi
 echo
-echo "== bench/ctsync.py: connection-tracking sync, arpha against conntrackd + keepalived (about 4 minutes)"
+echo "== bench/ctsync.py: connection-tracking sync, arpha against conntrackd + keepalived (about 17 minutes)"
 /usr/bin/python3 "$(dirname "$0")/ctsync.py" "$B"
