@@ -583,7 +583,16 @@ int connsync_start(struct daemon *d, char *err, size_t errlen)
 			 strerror(errno));
 		return -1;
 	}
-	if (!(s->k = ctk_open(CT_RCVBUF, err, errlen)))
+	/*
+	 * No NEW events: a TCP connection is synced once established, which
+	 * is an UPDATE, and UDP and ICMP once answered (an UPDATE too). So the
+	 * kernel builds no event for each SYN that passes (a SYN flood never
+	 * reaches us), nor for each connection we put in for the other nodes:
+	 * a create costs about half then. (The kernel keeps one flag for all
+	 * namespaces: a NEW listener anywhere on the machine brings that cost
+	 * back.)
+	 */
+	if (!(s->k = ctk_open(CT_RCVBUF, false, err, errlen)))
 		return -1;
 	uint8_t protos[3];
 	size_t np = 0;
@@ -601,20 +610,6 @@ int connsync_start(struct daemon *d, char *err, size_t errlen)
 	ctk_set_tcp_liberal(s->k, true);
 	ctk_set_refetch(s->k, false);
 	ctk_set_skip_own(s->k, true);
-	/*
-	 * No NEW events: a TCP connection is synced once established, which
-	 * is an UPDATE, and UDP and ICMP once answered (an UPDATE too). So the
-	 * kernel builds no event for each SYN that passes (a SYN flood never
-	 * reaches us), nor for each connection we put in for the other nodes:
-	 * a create costs about half then. (The kernel keeps one flag for all
-	 * namespaces: a NEW listener anywhere on the machine brings that cost
-	 * back.)
-	 */
-	if (ctk_set_new_events(s->k, false, on_kernel_event, d) < 0 && errno != ENOBUFS) {
-		snprintf(err, errlen, "connsync: cannot open the conntrack event socket: %s",
-			 strerror(errno));
-		return -1;
-	}
 	s->ev = event_new(d->base, ctk_event_fd(s->k), EV_READ | EV_PERSIST, on_ct, d);
 	s->pause = evtimer_new(d->base, on_pause_end, d);
 	s->adopt = evtimer_new(d->base, on_adopt, d);

@@ -34,7 +34,6 @@ struct ctk {
 	bool q_dirty; /* an exchange stopped half-way: stale answers may wait */
 	bool liberal;
 	bool skip_own;	 /* events our requests caused are not handed on */
-	bool new_events; /* the event socket is in the NEW group */
 	int rcvbuf;	 /* the event socket's buffer (<= 0: the default) */
 	bool no_refetch; /* hand partial TCP updates on as CTK_EV_UPDATE_PARTIAL */
 	bool want[256];
@@ -127,9 +126,8 @@ void ctk_set_refetch(struct ctk *k, bool on)
 }
 
 /*
- * An event socket subscribed to UPDATE and DESTROY, and NEW if new: bound
- * with those groups from the start (a NEW membership dropped later with
- * setsockopt still has the kernel build NEW events), with the filter.
+ * An event socket subscribed to UPDATE and DESTROY, and NEW if new, with
+ * the filter.
  */
 static struct mnl_socket *open_events(struct ctk *k, bool new, const char **what)
 {
@@ -155,32 +153,6 @@ fail:;
 	return NULL;
 }
 
-int ctk_set_new_events(struct ctk *k, bool on,
-		       void (*cb)(void *arg, int ev, const struct ct_entry *e), void *arg)
-{
-	if (k->new_events == on)
-		return 0;
-	const char *what;
-	struct mnl_socket *sock = open_events(k, on, &what);
-	if (!sock)
-		return -1;
-	/* both sockets get what happens now; what the old one holds is read first */
-	int n = 0, r;
-	for (;;) {
-		uint64_t msgs = k->st.ev_msgs;
-		if ((r = ctk_read_events(k, cb, arg)) < 0 || k->st.ev_msgs == msgs)
-			break;
-		n += r;
-	}
-	int e = errno;
-	mnl_socket_close(k->ev);
-	k->ev = sock;
-	k->new_events = on;
-	k->st.reopens++;
-	errno = e;
-	return r < 0 ? -1 : n;
-}
-
 void ctk_set_skip_own(struct ctk *k, bool on)
 {
 	k->skip_own = on;
@@ -193,7 +165,7 @@ void ctk_set_tcp_liberal(struct ctk *k, bool on)
 
 /* ---- open, close ---- */
 
-struct ctk *ctk_open(int rcvbuf_bytes, char *err, size_t errlen)
+struct ctk *ctk_open(int rcvbuf_bytes, bool new_events, char *err, size_t errlen)
 {
 	struct ctk *k = calloc(1, sizeof(*k));
 	if (!k || !(k->evbuf = malloc((size_t)EV_BATCH * EV_BUF))) {
@@ -204,9 +176,8 @@ struct ctk *ctk_open(int rcvbuf_bytes, char *err, size_t errlen)
 	}
 	const char *what;
 	k->rcvbuf = rcvbuf_bytes;
-	k->new_events = true;
 	set_want(k, default_protos, sizeof(default_protos));
-	if (!(k->ev = open_events(k, true, &what)))
+	if (!(k->ev = open_events(k, new_events, &what)))
 		goto fail;
 
 	what = "open the request socket";

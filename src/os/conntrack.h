@@ -56,7 +56,6 @@ struct ctk_stats {
 	uint64_t ev_own;     /* caused by our own requests: skipped (ctk_set_skip_own) */
 	uint64_t ev_refetch; /* TCP updates without TCP state, completed by a GET */
 	uint64_t enobufs;    /* times the kernel said it dropped events */
-	uint64_t reopens;    /* of the event socket (ctk_set_new_events) */
 	uint64_t dumps;	     /* dumps completed */
 	uint64_t dumped;     /* entries handed on by dumps */
 	uint64_t committed;  /* entries created or updated by ctk_commit */
@@ -70,10 +69,20 @@ struct ctk_stats {
 /*
  * Open both sockets. rcvbuf_bytes: the event socket's receive buffer
  * (SO_RCVBUFFORCE, else SO_RCVBUF capped by net.core.rmem_max; <= 0 keeps
- * the default). Events: tcp, udp and icmp until ctk_set_protocols. NULL
- * on failure, with errno and a message for a person in err.
+ * the default). Events: UPDATE and DESTROY, and NEW when new_events; tcp,
+ * udp and icmp until ctk_set_protocols. NULL on failure, with errno and a
+ * message for a person in err.
+ *
+ * Without NEW: while nothing on the machine listens for NEW events (the
+ * kernel keeps one flag for every network namespace) the kernel builds
+ * none, neither for each SYN that passes nor for the entries ctk_commit
+ * creates, which makes a create about twice as cheap; a TCP connection
+ * still shows up with its first UPDATE (ESTABLISHED is one), UDP and ICMP
+ * once answered. (The groups are bound when the socket opens: a NEW
+ * membership dropped later with setsockopt still has the kernel build
+ * them.)
  */
-struct ctk *ctk_open(int rcvbuf_bytes, char *err, size_t errlen);
+struct ctk *ctk_open(int rcvbuf_bytes, bool new_events, char *err, size_t errlen);
 void ctk_close(struct ctk *k);
 
 /*
@@ -88,23 +97,6 @@ int ctk_set_protocols(struct ctk *k, const uint8_t *protos, size_t n);
  * ctk_commit and ctk_update write, as conntrackd does. Default off.
  */
 void ctk_set_tcp_liberal(struct ctk *k, bool on);
-
-/*
- * Listen for NEW events or not (they are on after ctk_open). While nothing
- * on the machine listens for them (the kernel keeps one flag for every
- * network namespace) the kernel builds none, neither for each SYN that
- * passes nor for the entries ctk_commit creates, which makes a create
- * about twice as cheap; a TCP connection still shows up with its first
- * UPDATE (ESTABLISHED is one), UDP and ICMP once answered. The event
- * socket is opened anew (a membership dropped with setsockopt still leaves
- * the kernel building them): the events the old one holds go to cb first,
- * and ctk_event_fd changes. The number of those events, or -1/errno:
- * ENOBUFS, the old socket had lost events (the new one is in place:
- * rebuild with ctk_dump); anything else, the new socket could not be
- * opened (nothing changed).
- */
-int ctk_set_new_events(struct ctk *k, bool on,
-		       void (*cb)(void *arg, int ev, const struct ct_entry *e), void *arg);
 
 /*
  * Skip the events that our own requests (ctk_commit, ctk_remove, ...)

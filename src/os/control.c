@@ -194,10 +194,11 @@ void control_reply(struct control_req *rq, const struct sbuf *body)
 void control_error(struct control_req *rq, const char *msg)
 {
 	char buf[600];
-	int n = snprintf(buf, sizeof(buf), "error: %s\n", msg);
-	(void)n;
+	snprintf(buf, sizeof(buf), "error: %s\n", msg);
 	answer(rq, buf, NULL, 0);
 }
+
+static const char no_line[] = "malformed request (expected one line ending in a newline)";
 
 /* A request line: split it and hand it on, or answer that it is malformed. */
 static void handle(struct control_req *rq, char *line)
@@ -231,8 +232,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 	char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
 	if (!line) {
 		if (evbuffer_get_length(in) >= CONTROL_MAX_REQUEST)
-			control_error(rq, "malformed request (expected one line ending in a "
-					  "newline)");
+			control_error(rq, no_line);
 		return; /* the rest of the line is on its way */
 	}
 	if (n >= CONTROL_MAX_REQUEST)
@@ -264,8 +264,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 		if (nl || r == (ssize_t)sizeof(line) - 1) {
 			struct control_req rq = {.c = c, .fd = cfd};
 			if (!nl) {
-				control_error(&rq, "malformed request (expected one line ending "
-						   "in a newline)");
+				control_error(&rq, no_line);
 				continue;
 			}
 			*nl = '\0';

@@ -355,7 +355,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	char err[256];
-	struct ctk *k = ctk_open(256 << 20, err, sizeof(err));
+	struct ctk *k = ctk_open(256 << 20, true, err, sizeof(err));
 	if (!k) {
 		fail("open", "%s", err);
 		return 1;
@@ -524,7 +524,7 @@ int main(int argc, char **argv)
 	drain_events(k, &c);
 
 	/* -- the kernel-side filter: a second handle for tcp only */
-	struct ctk *k2 = ctk_open(1 << 20, err, sizeof(err));
+	struct ctk *k2 = ctk_open(1 << 20, true, err, sizeof(err));
 	uint8_t tcp_only[] = {IPPROTO_TCP};
 	if (!k2 || ctk_set_protocols(k2, tcp_only, 1) < 0) {
 		fail("filter-protocols", "second handle: %s", k2 ? strerror(errno) : err);
@@ -614,7 +614,7 @@ int main(int argc, char **argv)
 		nfct_close(h6);
 
 	/* -- a handle without NEW events that skips what its own requests cause */
-	struct ctk *k4 = ctk_open(1 << 20, err, sizeof(err));
+	struct ctk *k4 = ctk_open(1 << 20, false, err, sizeof(err));
 	if (!k4) {
 		fail("own-and-new", "%s", err);
 	} else {
@@ -623,7 +623,6 @@ int main(int argc, char **argv)
 		struct check c5;
 		check_reset(&c5, &t5, -1);
 		ctk_set_skip_own(k4, true);
-		int rn = ctk_set_new_events(k4, false, ev_cb, &c5);
 		struct ct_entry a, b;
 		make_entry(extra_enobufs - (extra_enobufs % 20) + 40, &a); /* kind 0: tcp */
 		make_entry(extra_enobufs - (extra_enobufs % 20) + 60, &b);
@@ -643,13 +642,13 @@ int main(int argc, char **argv)
 		ctk_read_events(k4, ev_cb, &c5);
 		struct ctk_stats s5;
 		ctk_get_stats(k4, &s5);
-		if (rn < 0 || ca != 1 || cb != 1 || ub || ua || db || c5.ev_count[CTK_EV_NEW] ||
+		if (ca != 1 || cb != 1 || ub || ua || db || c5.ev_count[CTK_EV_NEW] ||
 		    c5.ev_count[CTK_EV_UPDATE] != 1 || c5.ev_count[CTK_EV_DESTROY] != 1 ||
 		    s5.ev_own != 1)
 			fail("own-and-new",
-			     "set_new_events %d, created %zu+%zu, update/update/delete %d/%d/%d; "
+			     "created %zu+%zu, update/update/delete %d/%d/%d; "
 			     "events new %d update %d destroy %d (want 0 1 1), own %llu (want 1)",
-			     rn, ca, cb, ub, ua, db, c5.ev_count[CTK_EV_NEW],
+			     ca, cb, ub, ua, db, c5.ev_count[CTK_EV_NEW],
 			     c5.ev_count[CTK_EV_UPDATE], c5.ev_count[CTK_EV_DESTROY],
 			     (unsigned long long)s5.ev_own);
 		else
@@ -665,7 +664,7 @@ int main(int argc, char **argv)
 	drain_events(k, &c);
 
 	/* -- a small buffer overflows: ENOBUFS, never silence */
-	struct ctk *k3 = ctk_open(4096, err, sizeof(err));
+	struct ctk *k3 = ctk_open(4096, true, err, sizeof(err));
 	if (!k3) {
 		fail("enobufs", "%s", err);
 	} else {
