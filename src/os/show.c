@@ -297,7 +297,8 @@ void show_cluster(struct sbuf *b, const struct cluster *c, const struct node_add
 		    (unsigned long long)rb->naks_sent, (unsigned long long)rb->naks_received,
 		    (unsigned long long)rb->out_of_sync, (unsigned long long)rb->gones_sent,
 		    (unsigned long long)st->malformed_payload);
-		sbuf_printf(b, ",\"own_node_id\":%llu", (unsigned long long)st->own_node_id);
+		sbuf_printf(b, ",\"own_node_id\":%llu,\"peers_never_heard\":%zu",
+			    (unsigned long long)st->own_node_id, n_never);
 		for (int r = 1; r < WR__COUNT; r++)
 			sbuf_printf(b, ",\"drop_%s\":%llu", wire_reason_name((enum wire_reason)r),
 				    (unsigned long long)st->drops[r]);

@@ -128,6 +128,8 @@ with Lab("clmisconf", hosts=HOSTS) as lab:
                "arpha -j cluster members: %s", ms)
         expect(by_addr.get(IP["n2"], {}).get("state") == "up", "node 2: %s", ms)
         expect(len(ms) == 2, "members: %s", ms)
+        cnt = a.arpha_json("cluster")["counters"].get("peers_never_heard")
+        expect(cnt == 1, "counter peers_never_heard: %s", cnt)
         text = a.arpha("cluster").stdout
         row = [l for l in text.splitlines() if IP["n3"] in l]
         expect(row and " never " in row[0], "arpha cluster:\n%s", text)
