@@ -119,10 +119,8 @@ struct cluster *cluster_new(const struct cluster_params *p)
 	c->m = member_new(&mp);
 	c->rb = rbcast_new(&rp);
 	rb_actions_init(&c->rba);
-	struct srcwatch_params sp = {.self_id = p->node_id,
-				     .dead_ms = p->interval_ms * p->dead_count,
-				     .peers = p->peers,
-				     .n_peers = p->n_peers};
+	struct srcwatch_params sp = {
+	    .dead_ms = p->interval_ms * p->dead_count, .peers = p->peers, .n_peers = p->n_peers};
 	c->sw = srcwatch_new(&sp);
 	c->p.peers = NULL;
 	actions_init(&c->logs);

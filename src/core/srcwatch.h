@@ -49,7 +49,6 @@
 #define SRCWATCH_NEVER_REPEAT_MS 300000
 
 struct srcwatch_params {
-	uint32_t self_id;      /* our NodeID, named in the duplicate warning */
 	uint32_t dead_ms;      /* HeartbeatInterval x DeadInterval */
 	const uint32_t *peers; /* Peers= (host order IPv4); NULL with a group */
 	size_t n_peers;	       /* at most SRCWATCH_PEERS_MAX are watched */

@@ -31,7 +31,7 @@
 
 static struct srcwatch *new_watch(const uint32_t *peers, size_t n)
 {
-	struct srcwatch_params p = {.self_id = 1, .dead_ms = 300, .peers = peers, .n_peers = n};
+	struct srcwatch_params p = {.dead_ms = 300, .peers = peers, .n_peers = n};
 	struct srcwatch *w = srcwatch_new(&p);
 	assert_non_null(w);
 	return w;
