@@ -233,6 +233,9 @@ void apply_cluster(struct daemon *d)
 				  act->node);
 			connsync_on_node(d, act->node, CA_OUT_OF_SYNC);
 			break;
+		case CA_LOG:
+			log_line(act->level, (const char *)act->data);
+			break;
 		}
 		if (rc < 0 && d->udp_errors++ % 1000 == 0)
 			log_warn("cluster: cannot send (%llu failures so far)",
@@ -258,7 +261,7 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 		}
 		if (n == 0)
 			break;
-		cluster_input(d->cl, buf, (size_t)n, now_ms(), &d->cacts);
+		cluster_input_from(d->cl, buf, (size_t)n, from, now_ms(), &d->cacts);
 		uint32_t sender = cluster_last_sender(d->cl);
 		if (sender)
 			learn_node_addr(d, sender, from);
@@ -332,6 +335,8 @@ static int cluster_start(struct daemon *d, char *err, size_t errlen)
 	cp.interval_ms = cc->interval_ms;
 	cp.dead_count = cc->dead_count;
 	cp.send_buffer = cc->send_buffer;
+	cp.peers = cc->has_group ? NULL : cc->peers;
+	cp.n_peers = cc->has_group ? 0 : cc->n_peers;
 	d->cl = cluster_new(&cp);
 	sodium_memzero(&cp.key, sizeof(cp.key));
 	if (!d->cl) {

@@ -51,6 +51,8 @@ struct cluster {
 	struct rb_actions rba;
 	struct member_events mev;
 	struct cluster_stats stats;
+	struct srcwatch *sw;
+	struct actions logs; /* srcwatch's lines, before they become CA_LOG */
 	struct pack pack[PACK_SLOTS];
 	size_t npack;
 	uint32_t last_sender; /* of the last datagram authenticated; 0: refused */
@@ -86,6 +88,7 @@ static struct cluster_action *push(struct cluster_actions *a, enum cluster_actio
 	}
 	struct cluster_action *act = &a->v[a->n++];
 	act->type = (uint8_t)type;
+	act->level = 0;
 	act->node = node;
 	act->len = 0;
 	return act;
@@ -116,7 +119,12 @@ struct cluster *cluster_new(const struct cluster_params *p)
 	c->m = member_new(&mp);
 	c->rb = rbcast_new(&rp);
 	rb_actions_init(&c->rba);
-	if (!c->rx || !c->m || !c->rb) {
+	struct srcwatch_params sp = {
+	    .dead_ms = p->interval_ms * p->dead_count, .peers = p->peers, .n_peers = p->n_peers};
+	c->sw = srcwatch_new(&sp);
+	c->p.peers = NULL;
+	actions_init(&c->logs);
+	if (!c->rx || !c->m || !c->rb || !c->sw) {
 		cluster_free(c);
 		errno = ENOMEM;
 		return NULL;
@@ -132,6 +140,8 @@ void cluster_free(struct cluster *c)
 	member_free(c->m);
 	rbcast_free(c->rb);
 	rb_actions_free(&c->rba);
+	srcwatch_free(c->sw);
+	actions_free(&c->logs);
 	explicit_bzero(&c->tx.key, sizeof(c->tx.key));
 	explicit_bzero(&c->p.key, sizeof(c->p.key));
 	free(c);
@@ -401,18 +411,70 @@ static void on_tlv(struct cluster *c, const struct wire_msg *msg, const struct t
 	on_rb_actions(c, false, out);
 }
 
+/* srcwatch's log lines as CA_LOG actions. */
+static void on_logs(struct cluster *c, struct cluster_actions *out)
+{
+	for (size_t i = 0; i < c->logs.n; i++) {
+		const struct action *a = &c->logs.v[i];
+		if (a->type != ACT_LOG)
+			continue;
+		size_t n = strnlen(a->u.log.text, sizeof(a->u.log.text));
+		struct cluster_action *act = push(out, CA_LOG, 0);
+		if (!act)
+			continue;
+		act->level = a->u.log.level;
+		memcpy(act->data, a->u.log.text, n);
+		act->data[n] = 0;
+		act->len = (uint16_t)n;
+	}
+	out->dropped += c->logs.dropped;
+	c->logs.dropped = 0;
+	actions_reset(&c->logs);
+}
+
+/*
+ * A refused datagram from from (0: unknown). Our own node ID is our own
+ * datagram come back when it carries our epoch (a Peers= entry naming us,
+ * multicast loopback, a replay), and a second node with our ID otherwise.
+ */
+static void refused(struct cluster *c, enum wire_reason r, const struct wire_msg *msg,
+		    uint32_t from, uint64_t now, struct cluster_actions *out)
+{
+	c->stats.drops[r]++;
+	bool foreign = r == WR_OWN && msg->epoch != c->p.epoch;
+	if (foreign)
+		c->stats.own_node_id++;
+	if (!from)
+		return;
+	if (r == WR_OWN && !foreign) {
+		srcwatch_self(c->sw, from);
+		return;
+	}
+	srcwatch_refused(c->sw, from, r, r == WR_OWN ? msg->sender : 0, now, &c->logs);
+	on_logs(c, out);
+}
+
 void cluster_input(struct cluster *c, const uint8_t *buf, size_t len, uint64_t now,
 		   struct cluster_actions *out)
 {
+	cluster_input_from(c, buf, len, 0, now, out);
+}
+
+void cluster_input_from(struct cluster *c, const uint8_t *buf, size_t len, uint32_t from,
+			uint64_t now, struct cluster_actions *out)
+{
 	struct wire_msg msg;
+	memset(&msg, 0, sizeof(msg));
 	c->stats.rx_datagrams++;
 	c->last_sender = 0;
 	enum wire_reason r = wire_open(c->rx, buf, len, &msg, c->plain, sizeof(c->plain));
 	if (r != WR_OK) {
-		c->stats.drops[r < WR__COUNT ? r : WR_TRUNCATED]++;
+		refused(c, r < WR__COUNT ? r : WR_TRUNCATED, &msg, from, now, out);
 		return;
 	}
 	c->last_sender = msg.sender;
+	if (from)
+		srcwatch_heard(c->sw, from, now);
 	PEER_COUNT(c, msg.sender, datagrams);
 	size_t off = 0;
 	struct tlv t;
@@ -462,13 +524,18 @@ void cluster_tick(struct cluster *c, uint64_t now, struct cluster_actions *out)
 	rbcast_tick(c->rb, now, &c->rba);
 	on_rb_actions(c, hb_due, out);
 	pack_flush_all(c, out);
+	srcwatch_tick(c->sw, now, &c->logs);
+	on_logs(c, out);
 }
 
 uint64_t cluster_next_deadline(const struct cluster *c)
 {
 	uint64_t m = member_next_deadline(c->m);
 	uint64_t r = rbcast_next_deadline(c->rb);
-	return m < r ? m : r;
+	uint64_t w = srcwatch_next_deadline(c->sw);
+	if (r < m)
+		m = r;
+	return w < m ? w : m;
 }
 
 int cluster_set_state(struct cluster *c, const uint8_t *data, size_t len)
@@ -527,4 +594,9 @@ const struct member *cluster_member(const struct cluster *c)
 uint32_t cluster_node_id(const struct cluster *c)
 {
 	return c->p.node_id;
+}
+
+const struct srcwatch *cluster_srcwatch(const struct cluster *c)
+{
+	return c->sw;
 }

@@ -22,18 +22,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actions.h"
 #include "member.h"
 #include "rbcast.h"
+#include "srcwatch.h"
 #include "wire.h"
 
 struct cluster_params {
-	uint32_t node_id;     /* NodeID, != 0 */
-	uint64_t epoch;	      /* new and larger at every start (the shell: wall clock, ns) */
-	struct wire_key key;  /* KeyFile */
-	bool encrypt;	      /* Encrypt= */
-	uint32_t interval_ms; /* HeartbeatInterval */
-	uint32_t dead_count;  /* DeadInterval */
-	uint32_t send_buffer; /* SendBuffer */
+	uint32_t node_id;      /* NodeID, != 0 */
+	uint64_t epoch;	       /* new and larger at every start (the shell: wall clock, ns) */
+	struct wire_key key;   /* KeyFile */
+	bool encrypt;	       /* Encrypt= */
+	uint32_t interval_ms;  /* HeartbeatInterval */
+	uint32_t dead_count;   /* DeadInterval */
+	uint32_t send_buffer;  /* SendBuffer */
+	const uint32_t *peers; /* Peers= (host order), watched for silence; NULL with Group= */
+	size_t n_peers;	       /* copied by cluster_new */
 };
 
 enum cluster_action_type {
@@ -46,13 +50,16 @@ enum cluster_action_type {
 	CA_DELIVER,	/* a reliable-broadcast message from node, in its order */
 	CA_OUT_OF_SYNC, /* messages from node were lost for good: resync with it */
 	CA_STATE,	/* node's soft state (cluster_set_state there) arrived */
+	CA_LOG,		/* write data (a NUL-terminated line) at level */
 };
 
 struct cluster_action {
-	uint8_t type; /* enum cluster_action_type */
+	uint8_t type;  /* enum cluster_action_type */
+	uint8_t level; /* CA_LOG: enum log_level */
 	uint32_t node;
 	uint16_t len;
-	uint8_t data[WIRE_MAX_DATAGRAM]; /* SEND_*: the datagram; DELIVER: the message; STATE */
+	/* SEND_*: the datagram; DELIVER: the message; STATE: the state; LOG: the line */
+	uint8_t data[WIRE_MAX_DATAGRAM];
 };
 
 struct cluster_actions {
@@ -74,6 +81,15 @@ void cluster_free(struct cluster *c);
 /* A datagram arrived (from anyone: it is authenticated here). */
 void cluster_input(struct cluster *c, const uint8_t *buf, size_t len, uint64_t now,
 		   struct cluster_actions *out);
+
+/*
+ * The same, from the source address from (host order IPv4; 0: unknown).
+ * Refusals are then kept per address and the telling ones logged (CA_LOG,
+ * rate-limited: see srcwatch.h); an authentic datagram marks a Peers=
+ * address heard.
+ */
+void cluster_input_from(struct cluster *c, const uint8_t *buf, size_t len, uint32_t from,
+			uint64_t now, struct cluster_actions *out);
 
 /* Reliably broadcast len bytes (<= WIRE_RB_MAX_DATA). -1/EMSGSIZE, -1/ENOMEM. */
 int cluster_broadcast(struct cluster *c, const uint8_t *data, size_t len, uint64_t now,
@@ -98,6 +114,7 @@ void cluster_set_link(struct cluster *c, bool up, uint64_t now, struct cluster_a
 struct cluster_stats {
 	uint64_t rx_datagrams, tx_datagrams;
 	uint64_t drops[WR__COUNT];  /* refused datagrams, by wire reason */
+	uint64_t own_node_id;	    /* of drops[WR_OWN]: another node's (not our own looped back) */
 	uint64_t malformed_payload; /* authenticated, but TLVs that do not parse */
 	uint64_t heartbeats_sent, heartbeats_received;
 	uint64_t naks_sent, naks_received, gones_sent;
@@ -134,5 +151,7 @@ size_t cluster_peer_stats(const struct cluster *c, struct cluster_peer_stats *ou
 const struct rb_stats *cluster_rb_stats(const struct cluster *c);
 const struct member *cluster_member(const struct cluster *c);
 uint32_t cluster_node_id(const struct cluster *c);
+/* Refusals by source address and Peers= never heard. */
+const struct srcwatch *cluster_srcwatch(const struct cluster *c);
 
 #endif

@@ -308,6 +308,14 @@ enum wire_reason wire_open(struct wire_receiver *r, const uint8_t *buf, size_t l
 	if (why != WR_OK) {
 		if (encrypted && plen)
 			sodium_memzero(plain, plen);
+		if (why == WR_OWN) {
+			/* authentic: the caller tells our own from a second node's */
+			out->sender = sender;
+			out->epoch = epoch;
+			out->seq = seq;
+			out->encrypted = encrypted;
+			out->len = 0;
+		}
 		return why;
 	}
 

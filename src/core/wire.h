@@ -104,7 +104,9 @@ void wire_receiver_free(struct wire_receiver *r);
  * Check and open a datagram: header, then the tag (so nothing forged can
  * touch the replay state), then the sender's epoch and replay window. On
  * WR_OK *out is filled and the payload is in plain (cap must be at least
- * WIRE_MAX_PAYLOAD); on any other reason nothing in r changed.
+ * WIRE_MAX_PAYLOAD); on any other reason nothing in r changed. On WR_OWN
+ * (authentic, with our node ID) out's sender, epoch and seq are filled too,
+ * len 0: an epoch other than ours means a second node with our ID.
  * A newer epoch from a sender means it restarted: its window starts anew.
  */
 enum wire_reason wire_open(struct wire_receiver *r, const uint8_t *buf, size_t len,

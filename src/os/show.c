@@ -135,6 +135,67 @@ static uint32_t addr_of(const struct node_addr *addrs, size_t n, uint32_t node)
 	return 0;
 }
 
+static int cmp_source(const void *a, const void *b)
+{
+	const struct srcwatch_source *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/*
+ * The addresses datagrams were refused from: JSON "refused_from" (closes
+ * the members array first), or a table after the members'.
+ */
+static void show_refused(struct sbuf *b, const struct srcwatch *sw, bool json, uint64_t now)
+{
+	struct srcwatch_source v[SRCWATCH_MAX];
+	size_t n = srcwatch_sources(sw, v, SRCWATCH_MAX);
+	if (n > SRCWATCH_MAX)
+		n = SRCWATCH_MAX;
+	qsort(v, n, sizeof(v[0]), cmp_source);
+	char ip[IP4_STRLEN];
+	if (json)
+		sbuf_printf(b, "],\"refused_from\":[");
+	else if (n)
+		sbuf_printf(b, "Refused from\n  %-15s  %-14s %9s %12s  %s\n", "Address", "Reason",
+			    "Count", "Last refused", "Counts by reason");
+	for (size_t i = 0; i < n; i++) {
+		const struct srcwatch_source *s = &v[i];
+		enum wire_reason lr = (enum wire_reason)s->last_reason;
+		unsigned long long ago = (unsigned long long)(now - s->last);
+		ip4_fmt(s->addr, ip);
+		if (json) {
+			sbuf_printf(b,
+				    "%s{\"address\":\"%s\",\"reason\":\"%s\",\"count\":%llu,"
+				    "\"last_ms\":%llu",
+				    i ? "," : "", ip, srcwatch_reason_name(lr),
+				    (unsigned long long)s->total, ago);
+			if (s->node)
+				sbuf_printf(b, ",\"node_id\":%u", s->node);
+			sbuf_printf(b, ",\"counts\":{");
+		} else {
+			char hs[32];
+			snprintf(hs, sizeof(hs), "%llu ms", ago);
+			sbuf_printf(b, "  %-15s  %-14s %9llu %12s  ", ip, srcwatch_reason_name(lr),
+				    (unsigned long long)s->total, hs);
+		}
+		bool first = true;
+		for (int r = 1; r < WR__COUNT; r++) {
+			if (!s->counts[r])
+				continue;
+			if (json)
+				sbuf_printf(b, "%s\"%s\":%llu", first ? "" : ",",
+					    srcwatch_reason_name((enum wire_reason)r),
+					    (unsigned long long)s->counts[r]);
+			else
+				sbuf_printf(b, "%s%s %llu", first ? "" : ", ",
+					    srcwatch_reason_name((enum wire_reason)r),
+					    (unsigned long long)s->counts[r]);
+			first = false;
+		}
+		sbuf_printf(b, json ? "}}" : "\n");
+	}
+}
+
 void show_cluster(struct sbuf *b, const struct cluster *c, const struct node_addr *addrs,
 		  size_t n_addrs, bool json, uint64_t now)
 {
@@ -202,6 +263,25 @@ void show_cluster(struct sbuf *b, const struct cluster *c, const struct node_add
 			    (unsigned long long)q->resent_for, (unsigned long long)q->out_of_sync);
 		}
 	}
+	const struct srcwatch *sw = cluster_srcwatch(c);
+	uint32_t never[SRCWATCH_PEERS_MAX];
+	size_t n_never = srcwatch_never_heard(sw, never, SRCWATCH_PEERS_MAX);
+	if (n_never > SRCWATCH_PEERS_MAX)
+		n_never = SRCWATCH_PEERS_MAX;
+	for (size_t i = 0; i < n_never; i++) {
+		ip4_fmt(never[i], ip);
+		if (json)
+			sbuf_printf(b,
+				    "%s{\"node_id\":null,\"address\":\"%s\",\"state\":\"never\","
+				    "\"last_heard_ms\":null,\"heartbeats\":0,\"datagrams\":0,"
+				    "\"messages\":0,\"delivered\":0,\"naks_from\":0,\"naks_to\":0,"
+				    "\"resent_for\":0,\"out_of_sync\":0}",
+				    n + i ? "," : "", ip);
+		else
+			sbuf_printf(b, "  %-10s %-15s  %-8s %11s %9d %9d %8d %9d %7d %4d\n", "-",
+				    ip, "never", "never", 0, 0, 0, 0, 0, 0);
+	}
+	show_refused(b, sw, json, now);
 	if (json) {
 		sbuf_printf(
 		    b,
@@ -217,6 +297,8 @@ void show_cluster(struct sbuf *b, const struct cluster *c, const struct node_add
 		    (unsigned long long)rb->naks_sent, (unsigned long long)rb->naks_received,
 		    (unsigned long long)rb->out_of_sync, (unsigned long long)rb->gones_sent,
 		    (unsigned long long)st->malformed_payload);
+		sbuf_printf(b, ",\"own_node_id\":%llu,\"peers_never_heard\":%zu",
+			    (unsigned long long)st->own_node_id, n_never);
 		for (int r = 1; r < WR__COUNT; r++)
 			sbuf_printf(b, ",\"drop_%s\":%llu", wire_reason_name((enum wire_reason)r),
 				    (unsigned long long)st->drops[r]);
@@ -240,5 +322,8 @@ void show_cluster(struct sbuf *b, const struct cluster *c, const struct node_add
 			    (unsigned long long)st->drops[r]);
 		any = true;
 	}
+	if (st->own_node_id)
+		sbuf_printf(b, " (%llu from another node with NodeID %u)",
+			    (unsigned long long)st->own_node_id, cluster_node_id(c));
 	sbuf_printf(b, "\n");
 }
