@@ -70,6 +70,13 @@ if [ "$2" = master ]; then
 fi
 """
 
+# Records each state; the first call is slow, so the changes queue up.
+SLOW_FIRST_SH = """#!/bin/sh
+D=%(dir)s
+if [ ! -e $D/first ]; then touch $D/first; sleep 3; fi
+echo "$2" >> $D/states
+"""
+
 # Records its arguments, one per line, each call ending with "--".
 ARGS_SH = """#!/bin/sh
 for a in "$@"; do echo "$a"; done >> %(dir)s/args
@@ -414,6 +421,54 @@ def timeout_run(lab, key):
     res.daemon_checks(lab, alive=d, name="timeout/arphad-clean")
 
 
+def queue_run(lab, key):
+    """Item 7: more changes than the queue holds while a call runs: the
+    oldest waiting ones are dropped, each with a warning and a count, and
+    the last call says the state the group is in."""
+    out = os.path.join(lab.tmp, "queue")
+    os.mkdir(out)
+    script = lab.script("slow.sh", SLOW_FIRST_SH % dict(dir=out))
+    lab.ip("n1", "link", "add", "trk0", "type", "veth", "peer", "name", "trk1")
+    lab.ip("n1", "link", "set", "trk1", "up")
+    lab.ip("n1", "link", "set", "trk0", "up")
+    conf = config(lab, key, script).replace("Priority=200\n", "Priority=200\nTrackInterface=trk0\n")
+    d = lab.arphad("n1", config=conf, name="queue")
+    with res.case("item7/queue-bound-drops-loudly"):
+        ok, got = vipnet.wait_vip_states({"n1": d}, {"n1": "master"}, 10)
+        expect(ok, "n1 is not master: %s", got)
+        for _ in range(14):  # master -> fault -> backup -> master, about 40 changes
+            lab.ip("n1", "link", "set", "trk0", "down")
+            wait_for(lambda: vipnet.vip_state(d) == "fault", 1, step=0.01)
+            lab.ip("n1", "link", "set", "trk0", "up")
+            wait_for(lambda: vipnet.vip_state(d) == "master", 1, step=0.01)
+        ok, got = vipnet.wait_vip_states({"n1": d}, {"n1": "master"}, 5)
+        expect(ok, "n1 is not master after the flaps: %s", got)
+
+        def settled():
+            v = vipnet.vip_view(d) or {}
+            done = v.get("notify_runs", 0) + v.get("notify_dropped", 0) + v.get(
+                "notify_failed", 0)
+            n = len(read(os.path.join(out, "states")).split())
+            return v if done == v.get("changes") and n == v.get("notify_runs") else None
+        v = wait_for(settled, 10, step=0.1)
+        v = v or vipnet.vip_view(d) or {}
+        info("%s item7 queue: %s" % (SUITE, {k: v.get(k) for k in (
+            "changes", "notify_runs", "notify_dropped", "notify_failed")}))
+        states = read(os.path.join(out, "states")).split()
+        dropped = d.log_lines(r"event=notify_dropped vip=vip1 .*reason=queue_full")
+        expect(v.get("notify_dropped", 0) > 0 and len(dropped) == v.get("notify_dropped"),
+               "%s dropped in arpha -j vip, %d notify_dropped lines", v.get("notify_dropped"),
+               len(dropped))
+        expect(v.get("notify_runs", 0) + v.get("notify_dropped", 0) == v.get("changes"),
+               "runs + dropped != changes: %s", v)
+        expect(len(states) == v.get("notify_runs"), "%d calls recorded, %s runs", len(states),
+               v.get("notify_runs"))
+        expect(states and states[-1] == "master", "the last call said %s (calls %s)",
+               states[-1:], states)
+    res.daemon_checks(lab, alive=d, name="queue/arphad-clean")
+    lab.ip("n1", "link", "del", "trk0", check=False)
+
+
 def args_run(lab, key):
     out = os.path.join(lab.tmp, "args")
     os.mkdir(out)
@@ -437,6 +492,7 @@ with Lab("notify", hosts=HOSTS) as lab:
     check_refusals(lab, key)
     record_run(lab, key)
     timeout_run(lab, key)
+    queue_run(lab, key)
     args_run(lab, key)
     res.daemon_checks(lab)
 res.exit()
