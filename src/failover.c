@@ -180,7 +180,7 @@ static bool notify_start(struct daemon *d, struct notifier *q, const struct note
 	/* it may have changed since the start: run it only as it was checked */
 	if (spawn_check(x->nargv[0], why, sizeof(why)) < 0) {
 		char how[600];
-		snprintf(how, sizeof(how), "reason=unsafe: %s", why);
+		snprintf(how, sizeof(how), "reason=unsafe detail=\"%s\"", why);
 		note_log_failed(x, n, how);
 		x->notify_failed++;
 		return false;

@@ -465,6 +465,18 @@ def queue_run(lab, key):
                v.get("notify_runs"))
         expect(states and states[-1] == "master", "the last call said %s (calls %s)",
                states[-1:], states)
+    with res.case("item4/script-made-unsafe-later-is-not-run"):
+        before = read(os.path.join(out, "states")).split()
+        os.chmod(script, 0o777)
+        mark = d.log_mark()
+        lab.ip("n1", "link", "set", "trk0", "down")
+        expect(wait_for(lambda: vipnet.vip_state(d) == "fault", 2), "no fault")
+        got = d.wait_log(r"event=notify_failed vip=vip1 .*reason=unsafe .*writable", mark)
+        time.sleep(0.3)
+        expect(got, "no notify_failed line: %s", d.log_since(mark)[-800:])
+        expect(read(os.path.join(out, "states")).split() == before,
+               "the script ran after it became world-writable: %s",
+               read(os.path.join(out, "states")).split()[len(before):])
     res.daemon_checks(lab, alive=d, name="queue/arphad-clean")
     lab.ip("n1", "link", "del", "trk0", check=False)
 
