@@ -73,7 +73,7 @@ fi
 # Records each state; the first call is slow, so the changes queue up.
 SLOW_FIRST_SH = """#!/bin/sh
 D=%(dir)s
-if [ ! -e $D/first ]; then touch $D/first; sleep 3; fi
+if [ ! -e $D/first ]; then touch $D/first; sleep 8; fi
 echo "$2" >> $D/states
 """
 
