@@ -32,6 +32,7 @@
 #include "os/nft.h"
 #include "os/packet.h"
 #include "os/show.h"
+#include "os/spawn.h"
 #include "os/udp.h"
 #include "os/util.h"
 
@@ -810,6 +811,8 @@ static void cleanup(struct daemon *d)
 
 int main(int argc, char **argv)
 {
+	/* before anything is opened: nothing inherited reaches a NotifyScript */
+	spawn_close_inherited();
 	struct daemon d;
 	memset(&d, 0, sizeof(d));
 	d.cfg_path = "/etc/arpha/arphad.conf";
@@ -880,6 +883,10 @@ int main(int argc, char **argv)
 		printf("arphad: removed %d VIP addresses and virtual MACs\n", n);
 		config_free(&d.cfg);
 		return 0;
+	}
+	if (failover_check_scripts(&d.cfg, d.cfg_path, stderr) > 0) {
+		config_free(&d.cfg);
+		return 1;
 	}
 	if (check) {
 		printf("%s: configuration OK (%zu interfaces, %zu ARP entries, %zu proxy ARP "
@@ -956,10 +963,14 @@ int main(int argc, char **argv)
 	/* libevent's signal pipe and epoll survive the fork; reinit to be sure */
 	if (!foreground && event_reinit(d.base) < 0)
 		fatalx("event_reinit");
+	/* whatever a library opened without O_CLOEXEC stays out of our children */
+	if (spawn_cloexec_all() < 0)
+		log_warn("cannot mark every descriptor close-on-exec");
 	if (d.cfg.rt_priority) {
 		/* heartbeats on time even when other processes load every CPU */
 		struct sched_param sp = {.sched_priority = d.cfg.rt_priority};
-		if (sched_setscheduler(0, SCHED_RR, &sp) < 0)
+		/* children (the NotifyScript) start with the default policy */
+		if (sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &sp) < 0)
 			log_warn("cannot run with realtime priority %d (RealtimePriority=0 turns "
 				 "this off); heartbeats may be late under load",
 				 d.cfg.rt_priority);

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <sodium.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 
 #include "arphad.h"
 #include "connsync.h"
+#include "core/argv.h"
 #include "core/arp_cache.h"
 #include "core/arp_engine.h"
 #include "core/frame.h"
@@ -34,12 +34,11 @@
 #include "os/log.h"
 #include "os/netlink.h"
 #include "os/packet.h"
+#include "os/spawn.h"
 #include "os/udp.h"
 
-extern char **environ;
-
 #define NOTIFY_TIMEOUT_MS 10000
-#define MAX_CHILDREN	  32
+#define NOTIFY_QUEUE	  16   /* notifications of one group waiting behind the running one */
 #define MAX_TARGETED	  8192 /* unicast ARP frames per interface per round */
 #define MAX_SHARED	  16384
 /*
@@ -61,13 +60,29 @@ struct fvip {
 	uint64_t announce_next, refresh_next, renew_next;
 	uint8_t methods; /* ANN_* used at the last takeover */
 	uint64_t garps, targeted, flushes;
+	char nbuf[sizeof(((struct conf_vip *)0)->notify)]; /* NotifyScript= split in words */
+	char *nargv[CONF_NOTIFY_ARGS + 1];
+	size_t nargc;
+	uint64_t notify_runs, notify_failed, notify_dropped;
 };
 
-struct child {
-	pid_t pid;
+/* One notification: a VIP's NotifyScript for a state change. */
+struct note {
+	size_t vip; /* index in failover.v */
+	uint8_t state, prio;
+};
+
+/*
+ * The notifications of one group, in the order of its state changes: one
+ * runs (pid), the next ones wait; at most NOTIFY_QUEUE wait.
+ */
+struct notifier {
+	pid_t pid; /* 0: none running */
+	struct note cur;
 	uint64_t deadline;
 	bool killed;
-	char what[320];
+	struct note q[NOTIFY_QUEUE];
+	size_t head, len;
 };
 
 /* A neighbour seen by some node on an interface (by [Interface] name). */
@@ -85,15 +100,13 @@ struct failover {
 	struct vip_group_conf groups[VIP_MAX_GROUPS];
 	size_t ngroups;
 	struct cluster_actions cacts; /* our own pushes (not d->cacts: may be in use) */
-	struct child kids[MAX_CHILDREN];
-	size_t nkids;
+	struct notifier nq[VIP_MAX_GROUPS];
 	struct event *sigchld;
 	struct sneigh *nb;
 	size_t nnb, capnb;
 	bool flush_ok;
 	struct flushreq_params fp;
 	uint64_t stop_deadline, next_push;
-	uint64_t notify_failures;
 };
 
 /* ---- sending our advert ---- */
@@ -112,25 +125,42 @@ static void update_state(struct daemon *d, bool push)
 
 /* ---- the NotifyScript ---- */
 
+static void notify_next(struct daemon *d, size_t g);
+
+static void note_log_failed(const struct fvip *x, const struct note *n, const char *how)
+{
+	log_warnx("event=notify_failed vip=%s group=%s state=%s %s", x->c->name, x->c->group,
+		  vip_state_name(n->state), how);
+}
+
 static void reap(struct daemon *d)
 {
 	struct failover *f = d->fo;
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (size_t i = 0; i < f->nkids; i++) {
-			struct child *k = &f->kids[i];
-			if (k->pid != pid)
+		for (size_t g = 0; g < f->ngroups; g++) {
+			struct notifier *q = &f->nq[g];
+			if (q->pid != pid)
 				continue;
-			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-				log_info("notify: %s: exit 0", k->what);
-			else if (WIFEXITED(status))
-				log_warnx("notify: %s: exit status %d", k->what,
-					  WEXITSTATUS(status));
-			else
-				log_warnx("notify: %s: killed by signal %d%s", k->what,
-					  WTERMSIG(status), k->killed ? " (timeout)" : "");
-			f->kids[i] = f->kids[--f->nkids];
+			struct fvip *x = &f->v[q->cur.vip];
+			char how[96];
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+				log_info("event=notify_done vip=%s group=%s state=%s status=0",
+					 x->c->name, x->c->group, vip_state_name(q->cur.state));
+			} else {
+				if (WIFEXITED(status))
+					snprintf(how, sizeof(how), "status=%d",
+						 WEXITSTATUS(status));
+				else
+					snprintf(how, sizeof(how), "signal=%d reason=%s",
+						 WTERMSIG(status),
+						 q->killed ? "timeout" : "signal");
+				note_log_failed(x, &q->cur, how);
+				x->notify_failed++;
+			}
+			q->pid = 0;
+			notify_next(d, g);
 			break;
 		}
 	}
@@ -141,45 +171,112 @@ static void on_sigchld(evutil_socket_t sig, short what, void *arg)
 	reap(arg);
 }
 
+/* Start n; true if it runs. */
+static bool notify_start(struct daemon *d, struct notifier *q, const struct note *n)
+{
+	struct failover *f = d->fo;
+	struct fvip *x = &f->v[n->vip];
+	char why[512], p[8];
+	/* it may have changed since the start: run it only as it was checked */
+	if (spawn_check(x->nargv[0], why, sizeof(why)) < 0) {
+		char how[600];
+		snprintf(how, sizeof(how), "reason=unsafe detail=\"%s\"", why);
+		note_log_failed(x, n, how);
+		x->notify_failed++;
+		return false;
+	}
+	snprintf(p, sizeof(p), "%u", n->prio);
+	char *argv[CONF_NOTIFY_ARGS + 4];
+	size_t k = 0;
+	for (; k < x->nargc; k++)
+		argv[k] = x->nargv[k];
+	argv[k++] = (char *)x->c->name;
+	argv[k++] = (char *)vip_state_name(n->state);
+	argv[k++] = p;
+	argv[k] = NULL;
+	pid_t pid = spawn_run(argv);
+	if (pid < 0) {
+		snprintf(why, sizeof(why), "reason=cannot_run error=\"%s: %s\"", x->nargv[0],
+			 strerror(errno));
+		note_log_failed(x, n, why);
+		x->notify_failed++;
+		return false;
+	}
+	x->notify_runs++;
+	q->pid = pid;
+	q->cur = *n;
+	q->deadline = now_ms() + NOTIFY_TIMEOUT_MS;
+	q->killed = false;
+	log_info("event=notify_start vip=%s group=%s state=%s priority=%u pid=%d", x->c->name,
+		 x->c->group, vip_state_name(n->state), n->prio, (int)pid);
+	return true;
+}
+
+/* While none of group g runs: start the next one waiting. */
+static void notify_next(struct daemon *d, size_t g)
+{
+	struct notifier *q = &d->fo->nq[g];
+	while (!q->pid && q->len) {
+		struct note n = q->q[q->head];
+		q->head = (q->head + 1) % NOTIFY_QUEUE;
+		q->len--;
+		notify_start(d, q, &n);
+	}
+}
+
+/*
+ * Queue x's NotifyScript for a change to state; the group's notifications
+ * run one after another, in order. When NOTIFY_QUEUE already wait, the
+ * oldest waiting one is dropped (the newest says where the group is now),
+ * with a warning and a count.
+ */
 static void notify(struct daemon *d, const struct fvip *x, uint8_t state, uint8_t prio)
 {
 	struct failover *f = d->fo;
-	if (!x->c->notify[0])
+	if (!x->nargc)
 		return;
-	if (f->nkids == MAX_CHILDREN) {
-		if (f->notify_failures++ % 100 == 0)
-			log_warnx("notify: %d scripts still running; not starting %s for %s",
-				  MAX_CHILDREN, x->c->notify, x->c->name);
-		return;
+	struct notifier *q = &f->nq[x->group];
+	if (q->len == NOTIFY_QUEUE) {
+		const struct note *old = &q->q[q->head];
+		struct fvip *ox = &f->v[old->vip];
+		ox->notify_dropped++;
+		log_warnx("event=notify_dropped vip=%s group=%s state=%s reason=queue_full "
+			  "waiting=%d dropped=%llu",
+			  ox->c->name, ox->c->group, vip_state_name(old->state), NOTIFY_QUEUE,
+			  (unsigned long long)ox->notify_dropped);
+		q->head = (q->head + 1) % NOTIFY_QUEUE;
+		q->len--;
 	}
-	char p[8];
-	snprintf(p, sizeof(p), "%u", prio);
-	char *argv[] = {(char *)x->c->notify, (char *)x->c->name, (char *)vip_state_name(state), p,
-			NULL};
-	posix_spawnattr_t attr;
-	sigset_t none, def;
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	sigaddset(&def, SIGCHLD);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &def);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	pid_t pid;
-	int rc = posix_spawn(&pid, x->c->notify, NULL, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	if (rc != 0) {
-		errno = rc;
-		log_warn("notify: cannot run %s for %s", x->c->notify, x->c->name);
-		return;
+	q->q[(q->head + q->len) % NOTIFY_QUEUE] =
+	    (struct note){.vip = (size_t)(x - f->v), .state = state, .prio = prio};
+	q->len++;
+	notify_next(d, x->group);
+}
+
+int failover_check_scripts(const struct config *cfg, const char *path, FILE *out)
+{
+	int bad = 0;
+	for (size_t k = 0; k < cfg->n_vips; k++) {
+		const struct conf_vip *c = &cfg->vips[k];
+		char buf[sizeof(c->notify)], why[512];
+		char *argv[CONF_NOTIFY_ARGS + 1];
+		if (!c->notify[0])
+			continue;
+		/* a script shared by several VIPs: one message */
+		size_t j;
+		for (j = 0; j < k && strcmp(cfg->vips[j].notify, c->notify) != 0; j++)
+			;
+		if (j < k)
+			continue;
+		int n = argv_split(c->notify, buf, sizeof(buf), argv, CONF_NOTIFY_ARGS, why,
+				   sizeof(why));
+		if (n <= 0 || spawn_check(argv[0], why, sizeof(why)) < 0) {
+			fprintf(out, "%s:%d: NotifyScript: %s\n", path, c->notify_line,
+				n == 0 ? "no command" : why);
+			bad++;
+		}
 	}
-	struct child *k = &f->kids[f->nkids++];
-	k->pid = pid;
-	k->deadline = now_ms() + NOTIFY_TIMEOUT_MS;
-	k->killed = false;
-	snprintf(k->what, sizeof(k->what), "%s %s %s %s", x->c->notify, x->c->name,
-		 vip_state_name(state), p);
+	return bad;
 }
 
 /* ---- announcing ---- */
@@ -650,13 +747,18 @@ void failover_tick(struct daemon *d, uint64_t now)
 			x->renew_next = now + LEASE_RENEW_MS;
 		}
 	}
-	for (size_t i = 0; i < f->nkids; i++) {
-		struct child *k = &f->kids[i];
-		if (!k->killed && now >= k->deadline) {
-			log_warnx("notify: %s: still running after %d s; killing it", k->what,
-				  NOTIFY_TIMEOUT_MS / 1000);
-			kill(k->pid, SIGKILL);
-			k->killed = true;
+	for (size_t g = 0; g < f->ngroups; g++) {
+		struct notifier *q = &f->nq[g];
+		if (q->pid && !q->killed && now >= q->deadline) {
+			const struct fvip *x = &f->v[q->cur.vip];
+			log_warnx("event=notify_timeout vip=%s group=%s state=%s pid=%d "
+				  "timeout_s=%d action=kill_group",
+				  x->c->name, x->c->group, vip_state_name(q->cur.state),
+				  (int)q->pid, NOTIFY_TIMEOUT_MS / 1000);
+			/* the script and everything it started (its process group) */
+			if (spawn_kill_group(q->pid) < 0)
+				kill(q->pid, SIGKILL);
+			q->killed = true;
 		}
 	}
 	if (d->stopping && now >= f->next_push) {
@@ -682,9 +784,9 @@ uint64_t failover_next_deadline(const struct daemon *d)
 		if (x->renew_next < next)
 			next = x->renew_next;
 	}
-	for (size_t i = 0; i < f->nkids; i++)
-		if (!f->kids[i].killed && f->kids[i].deadline < next)
-			next = f->kids[i].deadline;
+	for (size_t g = 0; g < f->ngroups; g++)
+		if (f->nq[g].pid && !f->nq[g].killed && f->nq[g].deadline < next)
+			next = f->nq[g].deadline;
 	if (d->stopping && f->next_push < next)
 		next = f->next_push;
 	return next;
@@ -783,6 +885,12 @@ void failover_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
 				    gv.changes, ms, (unsigned long long)x->garps,
 				    (unsigned long long)x->targeted,
 				    (unsigned long long)x->flushes);
+			sbuf_printf(b,
+				    ",\"notify_runs\":%llu,\"notify_failed\":%llu,"
+				    "\"notify_dropped\":%llu",
+				    (unsigned long long)x->notify_runs,
+				    (unsigned long long)x->notify_failed,
+				    (unsigned long long)x->notify_dropped);
 			if (x->c->vmac)
 				sbuf_printf(b, ",\"vmac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"",
 					    x->vmac.a[0], x->vmac.a[1], x->vmac.a[2], x->vmac.a[3],
@@ -878,6 +986,17 @@ int failover_start(struct daemon *d, char *err, size_t errlen)
 			gc->preempt_delay_ms = x->c->preempt_delay_ms;
 		}
 		x->group = g;
+		if (x->c->notify[0]) {
+			char why[256];
+			int nw = argv_split(x->c->notify, x->nbuf, sizeof(x->nbuf), x->nargv,
+					    CONF_NOTIFY_ARGS, why, sizeof(why));
+			if (nw <= 0) {
+				snprintf(err, errlen, "%s:%d: NotifyScript: %s", d->cfg_path,
+					 x->c->notify_line, nw < 0 ? why : "no command");
+				return -1;
+			}
+			x->nargc = (size_t)nw;
+		}
 		if (x->c->vmac) {
 			struct mif *m = mif_by_name(d, x->c->iface);
 			x->vmac = (struct mac){{0x00, 0x00, 0x5e, 0x00, 0x01, x->c->vrid}};
@@ -898,7 +1017,7 @@ int failover_start(struct daemon *d, char *err, size_t errlen)
 				char path[96];
 				snprintf(path, sizeof(path),
 					 "/proc/sys/net/ipv6/conf/%s/disable_ipv6", x->vdev);
-				FILE *fp = fopen(path, "w");
+				FILE *fp = fopen(path, "we");
 				if (fp) {
 					fputs("1\n", fp);
 					fclose(fp);
@@ -952,6 +1071,17 @@ void failover_free(struct daemon *d)
 				if (f->v[j].vifindex == x->vifindex)
 					f->v[j].vifindex = 0;
 		}
+	}
+	for (size_t g = 0; g < f->ngroups; g++) {
+		struct notifier *q = &f->nq[g];
+		for (size_t i = 0; i < q->len; i++) {
+			const struct note *n = &q->q[(q->head + i) % NOTIFY_QUEUE];
+			f->v[n->vip].notify_dropped++;
+			log_warnx("event=notify_dropped vip=%s group=%s state=%s reason=stopping",
+				  f->v[n->vip].c->name, f->v[n->vip].c->group,
+				  vip_state_name(n->state));
+		}
+		q->len = 0;
 	}
 	if (f->sigchld)
 		event_free(f->sigchld);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/addr.h"
 #include "os/util.h"
@@ -20,6 +21,13 @@ struct daemon;
 struct config;
 struct nl;
 struct nl_event;
+
+/*
+ * Whether every NotifyScript= is safe to run as root (os/spawn's
+ * spawn_check): each problem is a line "PATH:LINE: NotifyScript: ..." on
+ * out. Returns the number of problems. For `arphad -n` and the start.
+ */
+int failover_check_scripts(const struct config *cfg, const char *path, FILE *out);
 
 /* After the interfaces and the cluster are up. -1 with a message. */
 int failover_start(struct daemon *d, char *err, size_t errlen);

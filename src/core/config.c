@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "actions.h"
+#include "argv.h"
 #include "array.h"
 
 #define MSG_MAX	  512
@@ -872,18 +873,27 @@ static int vip_set(struct parser *p, size_t i, const char *v)
 	case V_FLUSH:
 		return address_list(p, "FlushHosts", "unicast IPv4 addresses", v, x->flush_hosts,
 				    CONF_MAX_FLUSH_HOSTS, &x->n_flush_hosts);
-	case V_NOTIFY:
-		if (v[0] != '/')
+	case V_NOTIFY: {
+		char words[sizeof(x->notify)], why[256];
+		char *wv[CONF_NOTIFY_ARGS + 1];
+		if (strlen(v) >= sizeof(x->notify))
+			return fail(p, p->line,
+				    "NotifyScript: the command is longer than %zu bytes",
+				    sizeof(x->notify) - 1);
+		int nw =
+		    argv_split(v, words, sizeof(words), wv, CONF_NOTIFY_ARGS, why, sizeof(why));
+		if (nw < 0)
+			return fail(p, p->line, "NotifyScript: %s", why);
+		if (nw == 0 || wv[0][0] != '/')
 			return fail(
 			    p, p->line,
 			    "NotifyScript: expected an absolute path (starting with /), got "
 			    "\"%s\"",
 			    v);
-		if (strlen(v) >= sizeof(x->notify))
-			return fail(p, p->line, "NotifyScript: the path is longer than %zu bytes",
-				    sizeof(x->notify) - 1);
 		snprintf(x->notify, sizeof(x->notify), "%s", v);
+		x->notify_line = p->line;
 		return 0;
+	}
 	}
 	return -1;
 }

@@ -70,6 +70,7 @@ struct conf_cluster {
 #define CONF_NAME_MAX		32 /* [VIP NAME], Group=: up to 31 characters */
 #define CONF_MAX_TRACK		8
 #define CONF_MAX_FLUSH_HOSTS	32
+#define CONF_NOTIFY_ARGS	32 /* NotifyScript=: words of the command */
 #define CONF_DEFAULT_FLUSH_PORT 7411
 
 /* Announce= methods */
@@ -94,7 +95,8 @@ struct conf_vip {
 	uint32_t refresh_interval_ms;		    /* RefreshInterval=, default 0 (off) */
 	uint32_t flush_hosts[CONF_MAX_FLUSH_HOSTS]; /* FlushHosts= */
 	size_t n_flush_hosts;
-	char notify[256]; /* NotifyScript=: absolute path, "" none */
+	char notify[256]; /* NotifyScript=: command (core/argv words), "" none */
+	int notify_line;  /* the line of NotifyScript= */
 	int line;
 };
 

@@ -1,10 +1,12 @@
 #include "os/nft.h"
 
+#include <errno.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/spawn.h"
 #include "os/util.h"
 
 struct nft_guard {
@@ -54,6 +56,16 @@ struct nft_guard *nft_guard_open(const char *const *devs, size_t n, char *err, s
 		return NULL;
 	}
 	sbuf_free(&b);
+	/*
+	 * libnftables opens its netlink socket without SOCK_CLOEXEC; that socket
+	 * owns the table, so a program arphad runs must never hold it.
+	 */
+	if (spawn_cloexec_all() < 0) {
+		snprintf(err, errlen, "cannot make the nftables socket close-on-exec: %s",
+			 strerror(errno));
+		nft_guard_close(g);
+		return NULL;
+	}
 	return g;
 }
 

@@ -563,6 +563,7 @@ class Lab:
         self.daemons = []
         self.closed = False
         self.tmp = tempfile.mkdtemp(prefix="arpha-%s-" % label)
+        self._script_dir = None
         _LABS.append(self)
         try:
             self._setup()
@@ -676,6 +677,34 @@ class Lab:
         p = self.exec(role, "nft", "list", "tables", check=False)
         return [l.strip() for l in p.stdout.splitlines() if l.strip()]
 
+    def script_dir(self):
+        """A directory for programs arphad runs (NotifyScript=): mode 0755
+        under /run, so that it and every directory above it are owned by
+        root and writable by nobody else (self.tmp is under /tmp, mode 1777,
+        where arphad refuses a script). Removed on close."""
+        if getattr(self, "_script_dir", None) is None:
+            d = tempfile.mkdtemp(prefix="arpha-%s-" % self.label, dir="/run")
+            os.chmod(d, 0o755)
+            self._script_dir = d
+            p = d
+            while True:
+                st = os.stat(p)
+                if st.st_uid != 0 or st.st_mode & 0o022:
+                    raise RuntimeError("%s is not a safe place for scripts (%s: uid %d, "
+                                       "mode %o)" % (d, p, st.st_uid, st.st_mode & 0o7777))
+                if p == "/":
+                    break
+                p = os.path.dirname(p)
+        return self._script_dir
+
+    def script(self, name, text, mode=0o755):
+        """Write an executable script (owned by root) into script_dir()."""
+        path = os.path.join(self.script_dir(), name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
     # -- the end
     def daemon_problems(self, expect_alive=None):
         """Problems with the arphad runs of this lab: sanitizer reports in any
@@ -713,6 +742,8 @@ class Lab:
             run(["ip", "netns", "del", name], check=False)
         if not os.environ.get("ARPHA_KEEP_LOGS"):
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if getattr(self, "_script_dir", None):
+            shutil.rmtree(self._script_dir, ignore_errors=True)
         if self in _LABS:
             _LABS.remove(self)
 
