@@ -803,7 +803,7 @@ static void usage(FILE *f)
 	    f,
 	    "usage: arphad [-dnrV] [-f FILE]\n"
 	    "  -f FILE  configuration (default /etc/arpha/arphad.conf)\n"
-	    "  -d       stay in the foreground and log to stderr\n"
+	    "  -d       stay in the foreground and log to stderr (or LogTarget=syslog)\n"
 	    "  -n       check the configuration and exit\n"
 	    "  -r       remove the VIP addresses and virtual MACs a killed arphad left, and exit\n"
 	    "  -V       print the version\n");
