@@ -906,7 +906,7 @@ int main(int argc, char **argv)
 		struct wire_key key;
 		char kerr[512];
 		if (sodium_init() < 0)
-			fatalx("libsodium cannot start");
+			fatalx("event=start_failed what=libsodium");
 		if (keyfile_load(d.cfg.cluster.key_file, &key, kerr, sizeof(kerr)) < 0) {
 			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.cluster.line, kerr);
 			config_free(&d.cfg);

@@ -123,13 +123,13 @@ static void reap(struct daemon *d)
 			if (k->pid != pid)
 				continue;
 			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-				log_info("notify: %s: exit 0", k->what);
+				log_info("event=notify_done command=\"%s\" status=0", k->what);
 			else if (WIFEXITED(status))
-				log_warnx("notify: %s: exit status %d", k->what,
+				log_warnx("event=notify_failed command=\"%s\" status=%d", k->what,
 					  WEXITSTATUS(status));
 			else
-				log_warnx("notify: %s: killed by signal %d%s", k->what,
-					  WTERMSIG(status), k->killed ? " (timeout)" : "");
+				log_warnx("event=notify_failed command=\"%s\" signal=%d%s", k->what,
+					  WTERMSIG(status), k->killed ? " reason=timeout" : "");
 			f->kids[i] = f->kids[--f->nkids];
 			break;
 		}
@@ -148,7 +148,7 @@ static void notify(struct daemon *d, const struct fvip *x, uint8_t state, uint8_
 		return;
 	if (f->nkids == MAX_CHILDREN) {
 		if (f->notify_failures++ % 100 == 0)
-			log_warnx("notify: %d scripts still running; not starting %s for %s",
+			log_warnx("event=notify_dropped running=%d script=\"%s\" vip=%s",
 				  MAX_CHILDREN, x->c->notify, x->c->name);
 		return;
 	}
@@ -171,7 +171,7 @@ static void notify(struct daemon *d, const struct fvip *x, uint8_t state, uint8_
 	posix_spawnattr_destroy(&attr);
 	if (rc != 0) {
 		errno = rc;
-		log_warn("notify: cannot run %s for %s", x->c->notify, x->c->name);
+		log_warn("event=notify_failed script=\"%s\" vip=%s", x->c->notify, x->c->name);
 		return;
 	}
 	struct child *k = &f->kids[f->nkids++];
@@ -654,8 +654,8 @@ void failover_tick(struct daemon *d, uint64_t now)
 	for (size_t i = 0; i < f->nkids; i++) {
 		struct child *k = &f->kids[i];
 		if (!k->killed && now >= k->deadline) {
-			log_warnx("notify: %s: still running after %d s; killing it", k->what,
-				  NOTIFY_TIMEOUT_MS / 1000);
+			log_warnx("event=notify_timeout command=\"%s\" seconds=%d action=kill",
+				  k->what, NOTIFY_TIMEOUT_MS / 1000);
 			kill(k->pid, SIGKILL);
 			k->killed = true;
 		}
