@@ -938,9 +938,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (check) {
-		printf("%s: configuration OK (%zu interfaces, %zu ARP entries, %zu proxy ARP "
-		       "networks, %zu VIPs)\n",
-		       d.cfg_path, d.cfg.n_ifaces, d.cfg.n_entries, d.cfg.n_proxies, d.cfg.n_vips);
+#define PL(n, one, many) (n), (n) == 1 ? (one) : (many)
+		printf("%s: configuration OK (%zu %s, %zu %s, %zu %s, %zu %s)\n", d.cfg_path,
+		       PL(d.cfg.n_ifaces, "interface", "interfaces"),
+		       PL(d.cfg.n_entries, "ARP entry", "ARP entries"),
+		       PL(d.cfg.n_proxies, "proxy ARP network", "proxy ARP networks"),
+		       PL(d.cfg.n_vips, "VIP", "VIPs"));
+#undef PL
 		config_free(&d.cfg);
 		return 0;
 	}

@@ -114,6 +114,15 @@ with Lab("cli") as lab:
                "announce with no address: rc %d %r %r", p.returncode, p.stdout, p.stderr)
         lab.ip("node", "addr", "add", SIDE_IP + "/24", "dev", "dum0")
 
+    with res.case("item29/grammar-config-check"):
+        conf = os.path.join(lab.tmp, "one.conf")
+        with open(conf, "w") as f:
+            f.write(make_config(os.path.join(lab.tmp, "one.sock"),
+                                entries=[{"IP": "198.18.0.50", "Mode": "Publish"}]))
+        p = run([binary("arphad"), "-n", "-f", conf], check=False)
+        expect(p.returncode == 0 and "(1 interface, 1 ARP entry, 0 proxy ARP networks, 0 VIPs)"
+               in p.stdout, "arphad -n: %r %r", p.stdout, p.stderr)
+
     with res.case("item29/busy-daemon-says-try-again"):
         idle = []
         try:
