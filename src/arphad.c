@@ -778,7 +778,7 @@ static void warn_kernel_table_size(const struct config *cfg)
  * Where the log goes. With -d: standard error, unless the configuration
  * says LogTarget=syslog. Without -d standard error is closed, so it is
  * syslog, also for LogTarget=stderr: that is said on standard error before
- * it closes, and in syslog.
+ * it closes, and in syslog; errors (a failed start) go to both.
  */
 static void log_start(const struct config *c, bool foreground)
 {
@@ -788,6 +788,7 @@ static void log_start(const struct config *c, bool foreground)
 		return;
 	}
 	log_init("arphad", LOG_TARGET_SYSLOG, c->log_level);
+	log_echo_errors(true); /* once detached, stderr is /dev/null */
 	if (c->log_target == LOG_TARGET_STDERR) {
 		const char *line = "event=log_target target=syslog configured=stderr "
 				   "msg=\"without -d standard error is closed; logging to syslog "

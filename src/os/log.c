@@ -17,6 +17,7 @@ enum out { OUT_STDERR, OUT_JOURNAL, OUT_SYSLOG };
 
 static enum out log_out = OUT_STDERR;
 static bool log_stamps;
+static bool log_echo; /* err lines to stderr as well (syslog before detaching) */
 static int log_level = LOG_INFO;
 static const char *log_ident = "arpha";
 
@@ -49,6 +50,11 @@ void log_init(const char *ident, int target, int level)
 		log_out = OUT_SYSLOG;
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	}
+}
+
+void log_echo_errors(bool on)
+{
+	log_echo = on;
 }
 
 void log_set_level(int level)
@@ -100,7 +106,10 @@ void log_line(int level, const char *text)
 	switch (log_out) {
 	case OUT_SYSLOG:
 		syslog(level, "%s", text);
-		return;
+		if (!log_echo || level > LOG_ERR)
+			return;
+		fprintf(stderr, "%s: %s: %s\n", log_ident, level_names[level], text);
+		break;
 	case OUT_JOURNAL: /* journald reads the priority from the <N> prefix */
 		fprintf(stderr, "<%d>%s\n", level, text);
 		break;

@@ -18,6 +18,11 @@
 void log_init(const char *ident, int target, int level);
 void log_set_level(int level);
 /*
+ * With syslog as the target, also write err lines to stderr: a daemon that
+ * fails before it detaches says why where it was started.
+ */
+void log_echo_errors(bool on);
+/*
  * s as one log value: in double quotes, with \" and \\ escaped and control
  * characters as '?'; cut to fit buf. Returns buf.
  */

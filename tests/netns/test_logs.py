@@ -142,6 +142,24 @@ with Lab("logs") as lab:
                 wait_gone(pid)
             sl.close()
 
+    with res.case("item10/failed-start-without-d-says-why"):
+        conf, sock = write_conf(lab, "bad", "syslog")
+        with open(conf) as f:
+            text = f.read().replace("Device=eth0", "Device=nosuch9")
+        with open(conf, "w") as f:
+            f.write(text)
+        sl = FakeSyslog(lab)
+        try:
+            p = run(sl.wrap(["ip", "netns", "exec", lab.ns("node"), binary("arphad"), "-f",
+                             conf]), check=False, timeout=30)
+            logged = sl.wait(r"event=start_failed .*nosuch9", 2.0)
+        finally:
+            sl.close()
+        expect(p.returncode == 1 and re.search(r"arphad: err: event=start_failed .*nosuch9.*"
+                                               r"no such device", p.stderr),
+               "rc %d, stderr %r", p.returncode, p.stderr)
+        expect(logged, "not in syslog: %s", sl.lines)
+
     with res.case("item11/d-with-logtarget-syslog-logs-to-syslog"):
         conf, sock = write_conf(lab, "fgsys", "syslog")
         sl = FakeSyslog(lab)
