@@ -1003,7 +1003,9 @@ int main(int argc, char **argv)
 	d.timer = evtimer_new(d.base, on_timer, &d);
 	d.nl_ev = event_new(d.base, nl_events_fd(d.nl), EV_READ | EV_PERSIST, on_netlink, &d);
 	d.ctl = control_start(d.base, d.ctl_fd, ARPHAD_PRIO_CLIENTS, serve, &d);
-	int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}; /* as many as d.sigs */
+	int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
+	_Static_assert(sizeof(sigs) / sizeof(sigs[0]) == sizeof(d.sigs) / sizeof(d.sigs[0]),
+		       "one watcher per signal");
 	for (int i = 0; i < (int)(sizeof(sigs) / sizeof(sigs[0])); i++) {
 		d.sigs[i] = evsignal_new(d.base, sigs[i], on_signal, &d);
 		if (!d.sigs[i] || evsignal_add(d.sigs[i], NULL) < 0)
