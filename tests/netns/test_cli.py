@@ -208,6 +208,15 @@ with Lab("cli-vip") as lab:
             elif head.index(name) != at:
                 bad.append("%s at %d, %r at %d" % (name, head.index(name), val, at))
         expect(not bad, "%s\n%s\n%s", "; ".join(bad), head, row)
+
+    with res.case("item27/failover-lines-key-value"):
+        expect(d.stop() == 0, "exit status %s", d.stopped_rc)
+        lines = d.log().splitlines()
+        kv = re.compile(r'^arphad: [a-z]+: event=[a-z0-9_]+'
+                        r'( [a-z0-9_]+=("([^"\\]|\\.)*"|[^" ]+))*$')
+        expect(any("event=vip_master" in l for l in lines), "no vip_master line: %s", lines)
+        bad = [l for l in lines if not kv.match(l)]
+        expect(not bad, "not key=value: %s", bad[:5])
     res.daemon_checks(lab)
 
 res.exit()
