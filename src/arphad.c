@@ -71,7 +71,7 @@ void apply(struct daemon *d)
 			    packet_send(m->fd, m->ifindex, act->u.frame.buf, act->u.frame.len) <
 				0) {
 				if (m->send_errors++ % 1000 == 0)
-					log_warn("%s: cannot send ARP frame (%llu failures so far)",
+					log_warn("event=send_failed iface=%s failures=%llu",
 						 m->conf->name, (unsigned long long)m->send_errors);
 			}
 			break;
@@ -82,14 +82,14 @@ void apply(struct daemon *d)
 			if (nl_neigh_set(d->nl, act->ifindex, act->u.neigh.ip, &act->u.neigh.mac,
 					 act->u.neigh.kind == NEIGH_PERMANENT) < 0 &&
 			    d->neigh_errors++ % 1000 == 0)
-				log_warn("%s: cannot install neighbour %s (%llu failures so far)",
+				log_warn("event=neigh_install_failed iface=%s ip=%s failures=%llu",
 					 m ? m->conf->name : "?", ip4_fmt(act->u.neigh.ip, ip),
 					 (unsigned long long)d->neigh_errors);
 			break;
 		case ACT_NEIGH_DEL:
 			if (nl_neigh_del(d->nl, act->ifindex, act->u.neigh.ip) < 0 &&
 			    d->neigh_errors++ % 1000 == 0)
-				log_warn("%s: cannot remove neighbour %s (%llu failures so far)",
+				log_warn("event=neigh_remove_failed iface=%s ip=%s failures=%llu",
 					 m ? m->conf->name : "?", ip4_fmt(act->u.neigh.ip, ip),
 					 (unsigned long long)d->neigh_errors);
 			break;
@@ -99,7 +99,7 @@ void apply(struct daemon *d)
 		}
 	}
 	if (a->dropped) {
-		log_warnx("out of memory: %zu actions lost", a->dropped);
+		log_warnx("event=out_of_memory actions_lost=%zu", a->dropped);
 		a->dropped = 0;
 	}
 	actions_reset(a);
@@ -176,7 +176,7 @@ void cluster_send(struct daemon *d, struct cluster_actions *a)
 		const struct cluster_action *act = &a->v[i];
 		if ((act->type == CA_SEND_ALL || act->type == CA_SEND_TO) &&
 		    udp_send_all(d->udp, act->data, act->len) < 0 && d->udp_errors++ % 1000 == 0)
-			log_warn("cluster: cannot send (%llu failures so far)",
+			log_warn("event=cluster_send_failed failures=%llu",
 				 (unsigned long long)d->udp_errors);
 	}
 	cluster_actions_reset(a);
@@ -211,9 +211,10 @@ void apply_cluster(struct daemon *d)
 			connsync_on_node(d, act->node, CA_NODE_DOWN);
 			break;
 		case CA_OWN_DOWN:
-			log_warnx("event=sync_link_down device=%s: no node will be declared dead "
-				  "until it is back",
-				  d->cfg.cluster.device);
+			log_warnx(
+			    "event=sync_link_down device=%s msg=\"no node will be declared dead "
+			    "until it is back\"",
+			    d->cfg.cluster.device);
 			failover_on_sync_link(d, false);
 			break;
 		case CA_OWN_UP:
@@ -230,8 +231,9 @@ void apply_cluster(struct daemon *d)
 			failover_on_state(d, act->node, act->data, act->len);
 			break;
 		case CA_OUT_OF_SYNC:
-			log_warnx("event=cluster_out_of_sync node=%u: messages were lost for good",
-				  act->node);
+			log_warnx(
+			    "event=cluster_out_of_sync node=%u msg=\"messages were lost for good\"",
+			    act->node);
 			connsync_on_node(d, act->node, CA_OUT_OF_SYNC);
 			break;
 		case CA_LOG:
@@ -239,11 +241,11 @@ void apply_cluster(struct daemon *d)
 			break;
 		}
 		if (rc < 0 && d->udp_errors++ % 1000 == 0)
-			log_warn("cluster: cannot send (%llu failures so far)",
+			log_warn("event=cluster_send_failed failures=%llu",
 				 (unsigned long long)d->udp_errors);
 	}
 	if (a->dropped) {
-		log_warnx("out of memory: %zu cluster actions lost", a->dropped);
+		log_warnx("event=out_of_memory cluster_actions_lost=%zu", a->dropped);
 		a->dropped = 0;
 	}
 	cluster_actions_reset(a);
@@ -257,7 +259,7 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 		uint32_t from;
 		long n = udp_recv(d->udp, buf, sizeof(buf), &from);
 		if (n < 0) {
-			log_warn("cluster: receive");
+			log_warn("event=cluster_receive_failed");
 			break;
 		}
 		if (n == 0)
@@ -279,7 +281,7 @@ static void on_traffic(evutil_socket_t fd, short what, void *arg)
 	int n = snprintf(msg, sizeof(msg), "test-traffic node %u message %u",
 			 d->cfg.cluster.node_id, ++d->traffic_sent);
 	if (cluster_broadcast(d->cl, (const uint8_t *)msg, (size_t)n, now_ms(), &d->cacts) < 0)
-		log_warn("cluster: test traffic");
+		log_warn("event=test_traffic_failed");
 	apply_cluster(d);
 	arm_timer(d);
 	if (--d->traffic_left) {
@@ -308,7 +310,7 @@ static int start_traffic(struct daemon *d, const char *period, const char *count
 	d->traffic_left = (uint32_t)n;
 	struct timeval tv = {0, 0};
 	evtimer_add(d->traffic_ev, &tv);
-	log_notice("cluster: test traffic, %lu messages every %lu ms", n, ms);
+	log_notice("event=test_traffic messages=%lu period_ms=%lu", n, ms);
 	return 0;
 }
 
@@ -357,9 +359,10 @@ static int cluster_start(struct daemon *d, char *err, size_t errlen)
 		cluster_set_link(d->cl, false, now, &d->cacts);
 	cluster_tick(d->cl, now, &d->cacts);
 	apply_cluster(d);
-	log_info("cluster: node %u on %s, %s port %u, heartbeat %ums, dead after %u", cc->node_id,
-		 cc->device, cc->has_group ? "multicast" : "unicast", (unsigned)cc->port,
-		 cc->interval_ms, cc->dead_count);
+	log_info(
+	    "event=cluster_start node=%u device=%s mode=%s port=%u heartbeat_ms=%u dead_after=%u",
+	    cc->node_id, cc->device, cc->has_group ? "multicast" : "unicast", (unsigned)cc->port,
+	    cc->interval_ms, cc->dead_count);
 	return 0;
 }
 
@@ -374,7 +377,10 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 		bool out, other;
 		long n = packet_recv(m->fd, buf, sizeof(buf), &out, &other);
 		if (n < 0) {
-			log_warn("%s: packet socket", m->conf->name);
+			if (errno == ENETDOWN) /* the link went down (or was down at start) */
+				log_info("event=link_down iface=%s", m->conf->name);
+			else
+				log_warn("event=packet_receive_failed iface=%s", m->conf->name);
 			break;
 		}
 		if (n == 0)
@@ -393,16 +399,16 @@ void refresh_addrs(struct daemon *d, struct mif *m)
 	struct ip4_prefix addrs[MAX_ADDRS];
 	size_t n = 0;
 	if (nl_addrs(d->nl, m->ifindex, addrs, MAX_ADDRS, &n) < 0) {
-		log_warn("%s: cannot read addresses", m->conf->name);
+		log_warn("event=addr_read_failed iface=%s", m->conf->name);
 		return;
 	}
 	if (n > MAX_ADDRS) {
-		log_warnx("%s: %zu IPv4 addresses, only the first %d are used", m->conf->name, n,
-			  MAX_ADDRS);
+		log_warnx("event=too_many_addresses iface=%s addresses=%zu used=%d", m->conf->name,
+			  n, MAX_ADDRS);
 		n = MAX_ADDRS;
 	}
 	if (arp_engine_iface_set_addrs(d->eng, m->ifindex, addrs, n) < 0)
-		log_warn("%s: cannot set addresses", m->conf->name);
+		log_warn("event=addr_set_failed iface=%s", m->conf->name);
 }
 
 /* Static entries go back into the kernel (it drops them when a link goes down). */
@@ -478,12 +484,12 @@ static int attach(struct daemon *d, struct mif *m, char *err, size_t errlen)
 	}
 	int flushed = nl_neigh_flush_learned(d->nl, l.ifindex);
 	if (flushed < 0)
-		log_warn("%s: cannot flush unvetted kernel neighbours", m->conf->name);
+		log_warn("event=neigh_flush_failed iface=%s", m->conf->name);
 	else if (flushed > 0)
-		log_info("%s: removed %d kernel neighbour entries learned before arphad",
+		log_info("event=neigh_flush iface=%s removed=%d reason=learned_before_arphad",
 			 m->conf->name, flushed);
 	apply(d);
-	log_info("%s: managing device %s (ifindex %u)", m->conf->name, dev, l.ifindex);
+	log_info("event=iface_attach iface=%s device=%s ifindex=%u", m->conf->name, dev, l.ifindex);
 	return 0;
 fail:
 	if (m->ev)
@@ -514,7 +520,7 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 {
 	struct daemon *d = arg;
 	struct mif *m = mif_by_index(d, ev->ifindex);
-	char err[256];
+	char err[256], q[300];
 	switch (ev->type) {
 	case NLE_ADDR:
 		if (m)
@@ -522,7 +528,8 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 		break;
 	case NLE_LINK_DEL:
 		if (m) {
-			log_warnx("%s: device %s went away; waiting for it to come back",
+			log_warnx("event=device_gone iface=%s device=%s msg=\"waiting for it to "
+				  "come back\"",
 				  m->conf->name, m->conf->device);
 			detach(d, m);
 		}
@@ -547,7 +554,8 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 			if (m->ifindex || strcmp(m->conf->device, ev->link.name) != 0)
 				continue;
 			if (attach(d, m, err, sizeof(err)) < 0)
-				log_warnx("%s", err);
+				log_warnx("event=attach_failed iface=%s msg=%s", m->conf->name,
+					  log_quote(err, q, sizeof(q)));
 		}
 		failover_on_link(d);
 		break;
@@ -559,11 +567,11 @@ static void on_netlink(evutil_socket_t fd, short what, void *arg)
 	struct daemon *d = arg;
 	if (nl_events_read(d->nl, on_link_event, d) < 0) {
 		if (errno != ENOBUFS) {
-			log_warn("netlink events");
+			log_warn("event=netlink_read_failed");
 			return;
 		}
 		/* events were lost: read the state again */
-		log_warnx("netlink events lost; re-reading interfaces");
+		log_warnx("event=netlink_events_lost action=reread");
 		for (size_t i = 0; i < d->n_ifs; i++) {
 			struct mif *m = &d->ifs[i];
 			struct nl_link l;
@@ -602,8 +610,10 @@ static void serve(void *arg, struct control_req *cfd, char **argv, int argc, boo
 	if (strcmp(cmd, "arp") == 0 && (strcmp(sub, "show") == 0 || strcmp(sub, "flush") == 0)) {
 		if (argc > 3)
 			goto usage;
-		if (argc == 3 && (!(m = mif_by_name(d, argv[2])) || !m->ifindex))
+		if (argc == 3 && !(m = mif_by_name(d, argv[2])))
 			goto no_iface;
+		if (m && !m->ifindex && sub[0] != 's')
+			goto absent;
 		if (sub[0] == 's') {
 			show_arp(&b, d->eng, m ? m->conf->name : NULL, json, now);
 		} else {
@@ -614,34 +624,49 @@ static void serve(void *arg, struct control_req *cfd, char **argv, int argc, boo
 			if (json)
 				sbuf_printf(&b, "{\"flushed\":%d}\n", n);
 			else
-				sbuf_printf(
-				    &b, "ARP cache of %s%s flushed: %d dynamic entries removed.\n",
-				    m ? "iface " : "all interfaces", m ? m->conf->name : "", n);
+				sbuf_printf(&b,
+					    "ARP cache of %s%s flushed: %d dynamic %s removed.\n",
+					    m ? "iface " : "all interfaces", m ? m->conf->name : "",
+					    n, n == 1 ? "entry" : "entries");
 		}
 	} else if (strcmp(cmd, "announce") == 0) {
 		if (argc != 2)
 			goto usage;
-		if (!(m = mif_by_name(d, argv[1])) || !m->ifindex)
+		if (!(m = mif_by_name(d, argv[1])))
 			goto no_iface;
+		if (!m->ifindex)
+			goto absent;
 		int n = arp_engine_announce(d->eng, m->ifindex, now, &d->acts);
 		apply(d);
 		log_notice("event=arp_announce action=announce recvif=%s addresses=%d",
 			   m->conf->name, n);
+		if (n <= 0) {
+			sbuf_free(&b);
+			snprintf(msg, sizeof(msg),
+				 "%s: no addresses to announce (the interface has no IPv4 address "
+				 "and no Publish entry)",
+				 m->conf->name);
+			control_error(cfd, msg);
+			return;
+		}
 		if (json)
 			sbuf_printf(&b, "{\"interface\":\"%s\",\"announced\":%d}\n", m->conf->name,
 				    n);
 		else
-			sbuf_printf(&b, "%s: gratuitous ARP sent for %d addresses.\n",
-				    m->conf->name, n);
+			sbuf_printf(&b, "%s: gratuitous ARP sent for %d %s.\n", m->conf->name, n,
+				    n == 1 ? "address" : "addresses");
 	} else if (strcmp(cmd, "cluster") == 0 &&
 		   (argc == 1 || (argc == 4 && strcmp(sub, "test-traffic") == 0))) {
-		if (!d->cl) {
+		if (!d->cl && argc == 1) { /* not an error: an empty list */
+			sbuf_printf(&b, json ? "{\"members\":[]}\n"
+					     : "no [Cluster] in the configuration: this node is on "
+					       "its own\n");
+		} else if (!d->cl) {
 			sbuf_free(&b);
 			control_error(cfd, "no [Cluster] in the configuration: this node is on its "
 					   "own");
 			return;
-		}
-		if (argc == 4) {
+		} else if (argc == 4) {
 			if (start_traffic(d, argv[2], argv[3], msg, sizeof(msg)) < 0) {
 				sbuf_free(&b);
 				control_error(cfd, msg);
@@ -653,19 +678,16 @@ static void serve(void *arg, struct control_req *cfd, char **argv, int argc, boo
 			show_cluster(&b, d->cl, d->addrs, d->n_addrs, json, now);
 		}
 	} else if (strcmp(cmd, "conns") == 0 && argc == 1) {
-		if (!d->cs) {
-			sbuf_free(&b);
-			control_error(cfd, "no [ConnSync] in the configuration");
-			return;
-		}
-		connsync_show(d, &b, json, now);
+		if (!d->cs)
+			sbuf_printf(&b, json ? "{\"peers\":[]}\n"
+					     : "no [ConnSync] in the configuration\n");
+		else
+			connsync_show(d, &b, json, now);
 	} else if (strcmp(cmd, "vip") == 0 && argc == 1) {
-		if (!d->fo) {
-			sbuf_free(&b);
-			control_error(cfd, "no [VIP] in the configuration");
-			return;
-		}
-		failover_show(d, &b, json, now);
+		if (!d->fo)
+			sbuf_printf(&b, json ? "[]\n" : "no [VIP] in the configuration\n");
+		else
+			failover_show(d, &b, json, now);
 	} else if (strcmp(cmd, "stats") == 0 && argc == 1) {
 		collect_socket_drops(d);
 		show_stats(&b, d->eng, json);
@@ -697,25 +719,40 @@ no_iface:
 		sbuf_free(&names);
 	}
 	control_error(cfd, msg);
+	return;
+absent:
+	sbuf_free(&b);
+	snprintf(msg, sizeof(msg), "interface %s: its device %s is absent", m->conf->name,
+		 m->conf->device);
+	control_error(cfd, msg);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
 	if (sig == SIGHUP) {
-		log_warnx("SIGHUP: reloading is not supported yet; restart arphad to apply a new "
-			  "configuration");
+		log_warnx("event=signal signal=SIGHUP action=none msg=\"reloading is not supported "
+			  "yet; restart arphad to apply a new configuration\"");
+		return;
+	}
+	if (sig == SIGUSR1) {
+		collect_socket_drops(d);
+		show_log_counters(d->eng, d->cl);
+		return;
+	}
+	if (sig == SIGUSR2) {
+		log_debug("event=signal signal=SIGUSR2 action=none");
 		return;
 	}
 	if (!d->stopping && d->fo) {
-		log_notice("stopping on signal %d", (int)sig);
+		log_notice("event=stopping signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 		if (failover_stop(d)) {
 			d->stopping = true; /* the timer ends the loop once they are handed over */
 			arm_timer(d);
 			return;
 		}
 	} else {
-		log_notice("stopping on signal %d", (int)sig);
+		log_notice("event=stopping signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	}
 	event_base_loopexit(d->base, NULL);
 }
@@ -736,10 +773,35 @@ static void warn_kernel_table_size(const struct config *cfg)
 	free(text);
 	unsigned long long want = (unsigned long long)cfg->arp.cache_size * cfg->n_ifaces;
 	if (thresh && want > thresh)
-		log_notice("CacheSize %u on %zu interfaces allows %llu entries, but the kernel "
-			   "neighbour table holds at most %lu (net.ipv4.neigh.default.gc_thresh3); "
-			   "raise it with sysctl or mappings past it will not be installed",
-			   cfg->arp.cache_size, cfg->n_ifaces, want, thresh);
+		log_notice(
+		    "event=kernel_table_small cache_size=%u interfaces=%zu entries=%llu "
+		    "gc_thresh3=%lu msg=\"raise net.ipv4.neigh.default.gc_thresh3 with sysctl "
+		    "or mappings past it will not be installed\"",
+		    cfg->arp.cache_size, cfg->n_ifaces, want, thresh);
+}
+
+/*
+ * Where the log goes. With -d: standard error, unless the configuration
+ * says LogTarget=syslog. Without -d standard error is closed, so it is
+ * syslog, also for LogTarget=stderr: that is said on standard error before
+ * it closes, and in syslog; errors (a failed start) go to both.
+ */
+static void log_start(const struct config *c, bool foreground)
+{
+	if (foreground) {
+		log_init("arphad", c->log_target_set ? c->log_target : LOG_TARGET_STDERR,
+			 c->log_level);
+		return;
+	}
+	log_init("arphad", LOG_TARGET_SYSLOG, c->log_level);
+	log_echo_errors(true); /* once detached, stderr is /dev/null */
+	if (c->log_target == LOG_TARGET_STDERR) {
+		const char *line = "event=log_target target=syslog configured=stderr "
+				   "msg=\"without -d standard error is closed; logging to syslog "
+				   "(run arphad -d to log to standard error)\"";
+		fprintf(stderr, "arphad: notice: %s\n", line);
+		log_line(LOGL_NOTICE, line);
+	}
 }
 
 static void usage(FILE *f)
@@ -748,7 +810,7 @@ static void usage(FILE *f)
 	    f,
 	    "usage: arphad [-dnrV] [-f FILE]\n"
 	    "  -f FILE  configuration (default /etc/arpha/arphad.conf)\n"
-	    "  -d       stay in the foreground and log to stderr\n"
+	    "  -d       stay in the foreground and log to stderr (or LogTarget=syslog)\n"
 	    "  -n       check the configuration and exit\n"
 	    "  -r       remove the VIP addresses and virtual MACs a killed arphad left, and exit\n"
 	    "  -V       print the version\n");
@@ -794,7 +856,7 @@ static void cleanup(struct daemon *d)
 		close(d->ctl_fd);
 		unlink(d->cfg.control_socket);
 	}
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < sizeof(d->sigs) / sizeof(d->sigs[0]); i++)
 		if (d->sigs[i])
 			event_free(d->sigs[i]);
 	if (d->nl_ev)
@@ -853,7 +915,7 @@ int main(int argc, char **argv)
 		struct wire_key key;
 		char kerr[512];
 		if (sodium_init() < 0)
-			fatalx("libsodium cannot start");
+			fatalx("event=start_failed what=libsodium");
 		if (keyfile_load(d.cfg.cluster.key_file, &key, kerr, sizeof(kerr)) < 0) {
 			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.cluster.line, kerr);
 			config_free(&d.cfg);
@@ -889,42 +951,46 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		printf("%s: configuration OK (%zu interfaces, %zu ARP entries, %zu proxy ARP "
-		       "networks, %zu VIPs)\n",
-		       d.cfg_path, d.cfg.n_ifaces, d.cfg.n_entries, d.cfg.n_proxies, d.cfg.n_vips);
+#define PL(n, one, many) (n), (n) == 1 ? (one) : (many)
+		printf("%s: configuration OK (%zu %s, %zu %s, %zu %s, %zu %s)\n", d.cfg_path,
+		       PL(d.cfg.n_ifaces, "interface", "interfaces"),
+		       PL(d.cfg.n_entries, "ARP entry", "ARP entries"),
+		       PL(d.cfg.n_proxies, "proxy ARP network", "proxy ARP networks"),
+		       PL(d.cfg.n_vips, "VIP", "VIPs"));
+#undef PL
 		config_free(&d.cfg);
 		return 0;
 	}
 
-	log_init("arphad", foreground ? LOG_TARGET_STDERR : d.cfg.log_target, d.cfg.log_level);
+	log_start(&d.cfg, foreground);
 	signal(SIGPIPE, SIG_IGN);
 	actions_init(&d.acts);
-	char err[512];
+	char err[512], q[600];
 	if (!(d.eng = arp_engine_new(&d.cfg.arp)))
-		fatal("engine");
+		fatal("event=start_failed what=engine");
 	if (!(d.nl = nl_open(true)))
-		fatal("rtnetlink");
+		fatal("event=start_failed what=rtnetlink");
 	if (!(d.base = event_base_new()) || event_base_priority_init(d.base, ARPHAD_PRIORITIES) < 0)
-		fatalx("cannot create the event loop");
+		fatalx("event=start_failed what=event_loop");
 
 	/* stop the kernel's own ARP input before anything is learned */
 	const char **devs = calloc(d.cfg.n_ifaces, sizeof(*devs));
 	d.ifs = calloc(d.cfg.n_ifaces, sizeof(*d.ifs));
 	if (!devs || !d.ifs)
-		fatal("calloc");
+		fatal("event=start_failed what=memory");
 	for (size_t i = 0; i < d.cfg.n_ifaces; i++)
 		devs[i] = d.cfg.ifaces[i].device;
 	d.guard = nft_guard_open(devs, d.cfg.n_ifaces, err, sizeof(err));
 	free(devs);
 	if (!d.guard)
-		fatalx("%s", err);
+		fatalx("event=start_failed what=nft msg=%s", log_quote(err, q, sizeof(q)));
 
 	warn_kernel_table_size(&d.cfg);
 	d.n_ifs = d.cfg.n_ifaces;
 	for (size_t i = 0; i < d.n_ifs; i++) {
 		d.ifs[i] = (struct mif){.conf = &d.cfg.ifaces[i], .fd = -1, .d = &d};
 		if (attach(&d, &d.ifs[i], err, sizeof(err)) < 0) {
-			log_line(3, err);
+			log_errx("event=start_failed msg=%s", log_quote(err, q, sizeof(q)));
 			cleanup(&d);
 			return 1;
 		}
@@ -932,53 +998,56 @@ int main(int argc, char **argv)
 
 	d.ctl_fd = control_listen(d.cfg.control_socket, err, sizeof(err));
 	if (d.ctl_fd < 0) {
-		log_line(3, err);
+		log_errx("event=start_failed msg=%s", log_quote(err, q, sizeof(q)));
 		cleanup(&d);
 		return 1;
 	}
 	if (d.cfg.cluster.present && cluster_start(&d, err, sizeof(err)) < 0) {
-		log_line(3, err);
+		log_errx("event=start_failed msg=%s", log_quote(err, q, sizeof(q)));
 		cleanup(&d);
 		return 1;
 	}
 	if (connsync_start(&d, err, sizeof(err)) < 0 || failover_start(&d, err, sizeof(err)) < 0) {
-		log_line(3, err);
+		log_errx("event=start_failed msg=%s", log_quote(err, q, sizeof(q)));
 		cleanup(&d);
 		return 1;
 	}
 	d.timer = evtimer_new(d.base, on_timer, &d);
 	d.nl_ev = event_new(d.base, nl_events_fd(d.nl), EV_READ | EV_PERSIST, on_netlink, &d);
 	d.ctl = control_start(d.base, d.ctl_fd, ARPHAD_PRIO_CLIENTS, serve, &d);
-	int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
-	for (int i = 0; i < 3; i++) {
+	int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
+	_Static_assert(sizeof(sigs) / sizeof(sigs[0]) == sizeof(d.sigs) / sizeof(d.sigs[0]),
+		       "one watcher per signal");
+	for (int i = 0; i < (int)(sizeof(sigs) / sizeof(sigs[0])); i++) {
 		d.sigs[i] = evsignal_new(d.base, sigs[i], on_signal, &d);
 		if (!d.sigs[i] || evsignal_add(d.sigs[i], NULL) < 0)
-			fatalx("cannot watch signal %d", sigs[i]);
+			fatalx("event=start_failed what=signal signal=%d", sigs[i]);
 	}
 	if (!d.timer || !d.nl_ev || !d.ctl || event_add(d.nl_ev, NULL) < 0)
-		fatalx("cannot set up events");
+		fatalx("event=start_failed what=events");
 
 	if (!foreground && daemon(0, 0) < 0)
-		fatal("daemon");
+		fatal("event=start_failed what=daemon");
 	/* libevent's signal pipe and epoll survive the fork; reinit to be sure */
 	if (!foreground && event_reinit(d.base) < 0)
-		fatalx("event_reinit");
+		fatalx("event=start_failed what=event_reinit");
 	/* whatever a library opened without O_CLOEXEC stays out of our children */
 	if (spawn_cloexec_all() < 0)
-		log_warn("cannot mark every descriptor close-on-exec");
+		log_warn("event=cloexec_failed msg=\"cannot mark every descriptor close-on-exec\"");
 	if (d.cfg.rt_priority) {
 		/* heartbeats on time even when other processes load every CPU */
 		struct sched_param sp = {.sched_priority = d.cfg.rt_priority};
 		/* children (the NotifyScript) start with the default policy */
 		if (sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &sp) < 0)
-			log_warn("cannot run with realtime priority %d (RealtimePriority=0 turns "
-				 "this off); heartbeats may be late under load",
+			log_warn("event=rt_priority_failed priority=%d msg=\"RealtimePriority=0 "
+				 "turns this off; heartbeats may be late under load\"",
 				 d.cfg.rt_priority);
 		else
-			log_info("running with realtime priority %d (SCHED_RR)", d.cfg.rt_priority);
+			log_info("event=rt_priority priority=%d policy=SCHED_RR",
+				 d.cfg.rt_priority);
 	}
-	log_notice("arphad %s started: %zu interfaces, control socket %s", ARPHA_VERSION, d.n_ifs,
-		   d.cfg.control_socket);
+	log_notice("event=started version=%s interfaces=%zu control_socket=%s", ARPHA_VERSION,
+		   d.n_ifs, d.cfg.control_socket);
 	arm_timer(&d);
 	event_base_dispatch(d.base);
 	cleanup(&d);

@@ -56,8 +56,8 @@ struct daemon {
 	struct mif *ifs;
 	size_t n_ifs;
 	struct event *nl_ev, *timer;
-	struct control *ctl; /* the control socket's clients */
-	struct event *sigs[3];
+	struct control *ctl;   /* the control socket's clients */
+	struct event *sigs[5]; /* TERM, INT, HUP, USR1, USR2 */
 	int ctl_fd;
 	struct actions acts;
 	uint64_t neigh_errors;

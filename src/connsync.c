@@ -81,7 +81,7 @@ static void flush_out(struct daemon *d)
 	while ((len = ctsync_next_message(s->core, buf, sizeof(buf), now)) > 0) {
 		if (cluster_broadcast(d->cl, buf, len, now, &s->cacts) < 0 &&
 		    s->broadcast_errors++ % 100 == 0)
-			log_warn("connsync: cannot broadcast (%llu failures so far)",
+			log_warn("event=connsync_broadcast_failed failures=%llu",
 				 (unsigned long long)s->broadcast_errors);
 		cluster_send(d, &s->cacts);
 	}
@@ -104,8 +104,8 @@ static void step_run(struct connsync *s, uint8_t op, size_t n)
 	if (rc < 0 || failed) {
 		/* the kernel refused some (which is not said): commit these at takeover */
 		if (s->step_failed == 0)
-			log_warnx("connsync: the kernel refused %zu of %zu synced connections "
-				  "(%s); they are committed at takeover",
+			log_warnx("event=connsync_kernel_refused refused=%zu of=%zu error=\"%s\" "
+				  "msg=\"they are committed at takeover\"",
 				  rc < 0 ? n : failed, n, strerror(rc < 0 ? errno : EINVAL));
 		s->step_failed += rc < 0 ? n : failed;
 		if (op == CT_CHG_SET)
@@ -128,8 +128,8 @@ static void keep_in_step(struct daemon *d)
 	bool lost;
 	const struct ct_change *v = ctsync_changes(s->core, &n, &lost);
 	if (lost && !s->commit_all) {
-		log_warnx("connsync: out of memory: the kernel may miss synced connections; "
-			  "all are committed at takeover");
+		log_warnx("event=out_of_memory what=connsync msg=\"the kernel may miss synced "
+			  "connections; all are committed at takeover\"");
 		s->commit_all = true;
 	}
 	if (n > s->stepcap) {
@@ -206,7 +206,7 @@ static void full_resync(struct daemon *d)
 	while ((rc = ctk_dump(s->k, on_kernel_entry, d)) < 0 && errno == EINTR && ++tries < 5)
 		ctsync_local_reset(s->core);
 	if (rc < 0)
-		log_warn("connsync: cannot dump the conntrack table");
+		log_warn("event=conntrack_dump_failed");
 	ctsync_resync_all(s->core, now_ms());
 	flush_out(d);
 }
@@ -267,12 +267,11 @@ static void on_ct(evutil_socket_t fd, short what, void *arg)
 	if (n < 0) {
 		if (errno == ENOBUFS) {
 			if (s->event_losses++ % 100 == 0)
-				log_warnx("connsync: the kernel dropped conntrack events; reading "
-					  "the table again and resending it (%llu times so far)",
+				log_warnx("event=conntrack_events_lost action=resync times=%llu",
 					  (unsigned long long)s->event_losses);
 			full_resync(d);
 		} else if (errno != EAGAIN && errno != EINTR) {
-			log_warn("connsync: conntrack events");
+			log_warn("event=conntrack_read_failed");
 		}
 	}
 	flush_out(d);
@@ -285,7 +284,7 @@ static void on_pause_end(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	if (event_add(d->cs->ev, NULL) < 0)
-		log_warnx("connsync: cannot watch the conntrack events again");
+		log_warnx("event=conntrack_watch_failed");
 	on_ct(-1, what, arg); /* what came in meanwhile (-1: no new pause) */
 }
 
@@ -295,7 +294,7 @@ void connsync_on_deliver(struct daemon *d, uint32_t node, const uint8_t *data, s
 	if (!s || len == 0 || data[0] != CTSYNC_TYPE)
 		return;
 	if (ctsync_on_message(s->core, node, data, len, now_ms()) < 0)
-		log_debug("connsync: node %u sent a malformed message (%zu bytes)", node, len);
+		log_debug("event=malformed_message node=%u kind=connsync bytes=%zu", node, len);
 	step_soon(d);
 	flush_out(d);
 }
@@ -382,7 +381,7 @@ void connsync_commit(struct daemon *d)
 	const struct ct_entry **v = peer_vector(
 	    s, s->commit_all ? ctsync_peer_next : ctsync_peer_next_missing, false, 0, &n);
 	if (n > 0 && !v) {
-		log_warnx("connsync: out of memory: %zu connections not committed", n);
+		log_warnx("event=out_of_memory what=conns_commit not_committed=%zu", n);
 		return;
 	}
 	size_t created = 0, failed = 0;
@@ -394,8 +393,7 @@ void connsync_commit(struct daemon *d)
 			s->commit_all = false;
 		}
 		if (rc < 0)
-			log_warn("connsync: commit stopped after %zu of %zu connections",
-				 created + failed, n);
+			log_warn("event=conns_commit_stopped done=%zu of=%zu", created + failed, n);
 	}
 	free(v);
 	s->commits++;
@@ -419,7 +417,7 @@ static void on_adopt(evutil_socket_t fd, short what, void *arg)
 	struct connsync *s = d->cs;
 	size_t n = ctsync_adopt(s->core, now_ms());
 	s->adopted += n;
-	log_info("connsync: %zu connections taken over from the other nodes are ours now", n);
+	log_info("event=conns_adopted connections=%zu", n);
 	flush_out(d);
 	arm_timer(d);
 }
@@ -620,10 +618,10 @@ int connsync_start(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	full_resync(d);
-	log_info("connsync: %zu connections of our own; syncing %s%s%s in %zu networks",
-		 ctsync_count(s->core, p.self_id), (cc->protocols & CT_PROTO_TCP) ? "tcp " : "",
-		 (cc->protocols & CT_PROTO_UDP) ? "udp " : "",
-		 (cc->protocols & CT_PROTO_ICMP) ? "icmp " : "", s->n_nets);
+	log_info("event=connsync_start local=%zu tcp=%s udp=%s icmp=%s networks=%zu",
+		 ctsync_count(s->core, p.self_id), (cc->protocols & CT_PROTO_TCP) ? "yes" : "no",
+		 (cc->protocols & CT_PROTO_UDP) ? "yes" : "no",
+		 (cc->protocols & CT_PROTO_ICMP) ? "yes" : "no", s->n_nets);
 	return 0;
 }
 
@@ -639,10 +637,9 @@ static void remove_held(struct daemon *d)
 	const struct ct_entry **v =
 	    peer_vector(s, ctsync_peer_next, true, d->cfg.cluster.node_id, &n);
 	if (n > 0 && v && ctk_remove(s->k, v, n, &failed) < 0)
-		log_warn("connsync: cannot remove the connections held for the other nodes");
+		log_warn("event=conns_release_failed");
 	else if (n > 0 && v)
-		log_info("connsync: %zu connections held for the other nodes removed from the "
-			 "kernel",
+		log_info("event=conns_released removed=%zu msg=\"held for the other nodes\"",
 			 n - failed);
 	free(v);
 }

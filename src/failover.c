@@ -298,7 +298,7 @@ static void send_frame(struct mif *m, const struct arp_frame *fr)
 	uint8_t buf[FRAME_MAX_LEN];
 	size_t len = frame_build(fr, buf, sizeof(buf));
 	if (len && packet_send(m->fd, m->ifindex, buf, len) < 0 && m->send_errors++ % 1000 == 0)
-		log_warn("%s: cannot send ARP frame (%llu failures so far)", m->conf->name,
+		log_warn("event=send_failed iface=%s failures=%llu", m->conf->name,
 			 (unsigned long long)m->send_errors);
 }
 
@@ -311,7 +311,7 @@ static void send_query(struct daemon *d, struct mif *m, const struct arp_frame *
 		return;
 	if (packet_send(m->fd, m->ifindex, buf, len) < 0) {
 		if (m->send_errors++ % 1000 == 0)
-			log_warn("%s: cannot send ARP frame (%llu failures so far)", m->conf->name,
+			log_warn("event=send_failed iface=%s failures=%llu", m->conf->name,
 				 (unsigned long long)m->send_errors);
 		return;
 	}
@@ -396,7 +396,7 @@ static void announce(struct daemon *d, struct fvip *x, bool first)
 			hosts[i] = htonl(x->c->flush_hosts[i]);
 		uint32_t a = htonl(x->c->addr.addr);
 		if (flushreq_start(d->base, &f->fp, hosts, x->c->n_flush_hosts, &a, 1) < 0)
-			log_warn("%s: cannot send flush requests", x->c->name);
+			log_warn("event=flush_request_failed vip=%s", x->c->name);
 		else
 			x->flushes++;
 	}
@@ -419,8 +419,8 @@ static void take(struct daemon *d, struct fvip *x, uint64_t now)
 	struct mif *m = mif_by_name(d, x->c->iface);
 	char ip[IP4_STRLEN];
 	if (!m || !m->ifindex) {
-		log_warnx("%s: cannot take %s: interface %s is absent", x->c->name,
-			  ip4_fmt(x->c->addr.addr, ip), x->c->iface);
+		log_warnx("event=vip_take_failed vip=%s address=%s iface=%s reason=iface_absent",
+			  x->c->name, ip4_fmt(x->c->addr.addr, ip), x->c->iface);
 		return;
 	}
 	int rc = 0;
@@ -429,8 +429,8 @@ static void take(struct daemon *d, struct fvip *x, uint64_t now)
 	if (rc == 0)
 		rc = lease(d, x, m);
 	if (rc < 0) {
-		log_warn("%s: cannot add %s/%u", x->c->name, ip4_fmt(x->c->addr.addr, ip),
-			 x->c->addr.len);
+		log_warn("event=vip_add_failed vip=%s address=%s/%u", x->c->name,
+			 ip4_fmt(x->c->addr.addr, ip), x->c->addr.len);
 		return;
 	}
 	x->holding = true;
@@ -452,15 +452,15 @@ static void give(struct daemon *d, struct fvip *x)
 	if (x->c->vmac) {
 		rc = nl_addr_del(d->nl, x->vifindex, x->c->addr.addr, x->c->addr.len);
 		if (nl_link_set_up(d->nl, x->vifindex, false) < 0)
-			log_warn("%s: cannot bring %s down", x->c->name, x->vdev);
+			log_warn("event=vdev_down_failed vip=%s device=%s", x->c->name, x->vdev);
 	} else {
 		rc = m && m->ifindex
 			 ? nl_addr_del(d->nl, m->ifindex, x->c->addr.addr, x->c->addr.len)
 			 : 0;
 	}
 	if (rc < 0)
-		log_warn("%s: cannot remove %s/%u", x->c->name, ip4_fmt(x->c->addr.addr, ip),
-			 x->c->addr.len);
+		log_warn("event=vip_remove_failed vip=%s address=%s/%u", x->c->name,
+			 ip4_fmt(x->c->addr.addr, ip), x->c->addr.len);
 	x->holding = false;
 	x->announce_left = 0;
 	x->refresh_next = 0;
@@ -487,8 +487,8 @@ static void on_vip_out(struct daemon *d, const struct vip_out *o, uint64_t now)
 			if (x->group != e->group)
 				continue;
 			if (e->type == VE_REASSERT) {
-				log_info("event=vip_reassert vip=%s address=%s: another node "
-					 "claimed it too; announcing again",
+				log_info("event=vip_reassert vip=%s address=%s action=announce "
+					 "msg=\"another node claimed it too\"",
 					 x->c->name, ip4_fmt(x->c->addr.addr, ip));
 				announce(d, x, false);
 				continue;
@@ -530,7 +530,7 @@ static void set_shared(struct daemon *d)
 			if (strcmp(f->v[k].c->iface, m->conf->name) == 0)
 				ips[n++] = f->v[k].c->addr.addr;
 		if (arp_engine_iface_set_shared(d->eng, m->ifindex, ips, n) < 0)
-			log_warn("%s: cannot tell the engine its VIPs", m->conf->name);
+			log_warn("event=set_shared_failed iface=%s", m->conf->name);
 	}
 }
 
@@ -551,8 +551,9 @@ void failover_on_link(struct daemon *d)
 			struct vip_group_view gv;
 			vip_group(f->core, x->group, now_ms(), &gv);
 			if (gv.state != VIP_FAULT)
-				log_warnx("event=vip_fault vip=%s group=%s: a tracked link is down",
-					  x->c->name, x->c->group);
+				log_warnx(
+				    "event=vip_fault vip=%s group=%s reason=tracked_link_down",
+				    x->c->name, x->c->group);
 		}
 		fault[x->group] |= bad;
 	}
@@ -625,7 +626,7 @@ static void nb_flush(struct daemon *d, struct nb_msg *m)
 		return;
 	size_t len = nbshare_encode(m->iface, m->e, m->n, buf, sizeof(buf));
 	if (len && cluster_broadcast(d->cl, buf, len, now_ms(), &d->fo->cacts) < 0)
-		log_debug("cluster: cannot share neighbours: %s", strerror(errno));
+		log_debug("event=nbshare_failed error=\"%s\"", strerror(errno));
 	cluster_send(d, &d->fo->cacts);
 	m->n = 0;
 }
@@ -677,7 +678,7 @@ void failover_on_deliver(struct daemon *d, uint32_t node, const uint8_t *data, s
 	struct nb_entry e[WIRE_RB_MAX_DATA / NBSHARE_ENTRY];
 	size_t n;
 	if (nbshare_decode(data, len, iface, e, sizeof(e) / sizeof(e[0]), &n) < 0) {
-		log_info("cluster: node %u sent a malformed neighbour list (%zu bytes)", node, len);
+		log_info("event=malformed_message node=%u kind=neighbours bytes=%zu", node, len);
 		return;
 	}
 	if (!has_vip(f, iface))
@@ -742,7 +743,7 @@ void failover_tick(struct daemon *d, uint64_t now)
 			struct mif *m = mif_by_name(d, x->c->iface);
 			char ip[IP4_STRLEN];
 			if (m && m->ifindex && lease(d, x, m) < 0)
-				log_warn("%s: cannot renew %s", x->c->name,
+				log_warn("event=vip_renew_failed vip=%s address=%s", x->c->name,
 					 ip4_fmt(x->c->addr.addr, ip));
 			x->renew_next = now + LEASE_RENEW_MS;
 		}
@@ -811,7 +812,7 @@ bool failover_stop(struct daemon *d)
 	uint32_t ivl = d->cfg.cluster.interval_ms;
 	f->stop_deadline = now + (3 * ivl > 100 ? 3 * ivl : 100);
 	f->next_push = now + 2;
-	log_notice("handing the VIPs over before stopping");
+	log_notice("event=handover action=start msg=\"handing the VIPs over before stopping\"");
 	return true;
 }
 
@@ -821,11 +822,12 @@ bool failover_stopped(struct daemon *d, uint64_t now)
 	if (!f)
 		return true;
 	if (vip_handed_over(f->core, now)) {
-		log_notice("VIPs handed over");
+		log_notice("event=handover action=done");
 		return true;
 	}
 	if (now >= f->stop_deadline) {
-		log_warnx("nobody took the VIPs over in time; stopping anyway");
+		log_warnx("event=handover action=timeout msg=\"nobody took the VIPs over in time; "
+			  "stopping anyway\"");
 		return true;
 	}
 	return false;
@@ -856,11 +858,18 @@ void failover_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
 {
 	struct failover *f = d->fo;
 	char ip[IP4_STRLEN], ms[64];
+	int wn = 16, wi = 10; /* the name and interface columns fit the longest */
+	for (size_t k = 0; f && k < f->n; k++) {
+		if ((int)strlen(f->v[k].c->name) >= wn)
+			wn = (int)strlen(f->v[k].c->name) + 1;
+		if ((int)strlen(f->v[k].c->iface) >= wi)
+			wi = (int)strlen(f->v[k].c->iface) + 1;
+	}
 	if (json)
 		sbuf_printf(b, "[");
 	else
-		sbuf_printf(b, "%-16s %-20s %-10s %-8s %-8s %5s %12s  %s\n", "NAME", "ADDRESS",
-			    "INTERFACE", "STATE", "OWNER", "PRIO", "CHANGED", "METHODS");
+		sbuf_printf(b, "%-*s %-18s %-*s %-8s %-8s %5s %11s  %s\n", wn, "NAME", "ADDRESS",
+			    wi, "INTERFACE", "STATE", "OWNER", "PRIO", "CHANGED", "METHODS");
 	for (size_t k = 0; f && k < f->n; k++) {
 		const struct fvip *x = &f->v[k];
 		struct vip_group_view gv;
@@ -902,9 +911,9 @@ void failover_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
 			snprintf(addr, sizeof(addr), "%s/%u", ip4_fmt(x->c->addr.addr, ip),
 				 x->c->addr.len);
 			snprintf(owner, sizeof(owner), gv.owner ? "%u" : "-", gv.owner);
-			sbuf_printf(b, "%-16s %-20s %-10s %-8s %-8s %5u %10llus  %s\n", x->c->name,
-				    addr, x->c->iface, vip_state_name(gv.state), owner, gv.priority,
-				    (unsigned long long)(age / 1000), ms);
+			sbuf_printf(b, "%-*s %-18s %-*s %-8s %-8s %5u %10llus  %s\n", wn,
+				    x->c->name, addr, wi, x->c->iface, vip_state_name(gv.state),
+				    owner, gv.priority, (unsigned long long)(age / 1000), ms);
 		}
 	}
 	if (json)
@@ -965,7 +974,9 @@ int failover_start(struct daemon *d, char *err, size_t errlen)
 	f->n = cfg->n_vips;
 	int left = failover_release_leftovers(cfg, d->nl);
 	if (left > 0)
-		log_notice("removed %d VIP addresses or virtual MACs an earlier arphad left", left);
+		log_notice("event=leftovers_removed count=%d msg=\"VIP addresses or virtual MACs "
+			   "an earlier arphad left\"",
+			   left);
 	for (size_t k = 0; k < f->n; k++) {
 		struct fvip *x = &f->v[k];
 		x->c = &cfg->vips[k];
@@ -1051,7 +1062,7 @@ int failover_start(struct daemon *d, char *err, size_t errlen)
 	}
 	update_state(d, false);
 	failover_on_link(d);
-	log_info("failover: %zu VIPs in %zu groups; heartbeat %u ms", f->n, f->ngroups,
+	log_info("event=failover_start vips=%zu groups=%zu heartbeat_ms=%u", f->n, f->ngroups,
 		 cfg->cluster.interval_ms);
 	return 0;
 }

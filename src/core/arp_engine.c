@@ -50,10 +50,18 @@ struct proxy {
 	struct ip4_prefix net;
 };
 
+/* The counters of an interface whose device is absent, kept for its return. */
+struct absent {
+	char name[16];
+	struct arp_counters cnt;
+};
+
 struct arp_engine {
 	struct arp_policy pol;
 	struct iface **ifs;
 	size_t n_ifs, cap_ifs;
+	struct absent *absent;
+	size_t n_absent, cap_absent;
 	struct proxy *proxies;
 	size_t n_proxies;
 };
@@ -149,6 +157,7 @@ void arp_engine_free(struct arp_engine *e)
 	for (size_t i = 0; i < e->n_ifs; i++)
 		iface_free(e->ifs[i]);
 	free(e->ifs);
+	free(e->absent);
 	free(e->proxies);
 	free(e);
 }
@@ -185,8 +194,26 @@ int arp_engine_iface_add(struct arp_engine *e, uint32_t ifindex, const char *nam
 	memcpy(ifc->name, name, n);
 	ifc->mac = *mac;
 	ifc->vlan = vlan;
+	for (size_t i = 0; i < e->n_absent; i++) {
+		if (strcmp(e->absent[i].name, ifc->name) != 0)
+			continue;
+		ifc->cnt = e->absent[i].cnt; /* back: its counters go on */
+		e->absent[i] = e->absent[--e->n_absent];
+		break;
+	}
 	e->ifs[e->n_ifs++] = ifc;
 	return 0;
+}
+
+/* Keep ifc's counters under its name until an interface of that name is back. */
+static void keep_counters(struct arp_engine *e, const struct iface *ifc)
+{
+	if (!ifc->name[0] || array_grow((void **)&e->absent, &e->cap_absent, e->n_absent + 1,
+					sizeof(*e->absent), 4) < 0)
+		return;
+	struct absent *a = &e->absent[e->n_absent++];
+	memcpy(a->name, ifc->name, sizeof(a->name));
+	a->cnt = ifc->cnt;
 }
 
 void arp_engine_iface_del(struct arp_engine *e, uint32_t ifindex)
@@ -194,6 +221,7 @@ void arp_engine_iface_del(struct arp_engine *e, uint32_t ifindex)
 	for (size_t i = 0; i < e->n_ifs; i++) {
 		if (e->ifs[i]->ifindex != ifindex)
 			continue;
+		keep_counters(e, e->ifs[i]);
 		iface_free(e->ifs[i]);
 		memmove(&e->ifs[i], &e->ifs[i + 1], (e->n_ifs - i - 1) * sizeof(e->ifs[0]));
 		e->n_ifs--;
@@ -321,18 +349,26 @@ int arp_engine_add_proxy(struct arp_engine *e, uint32_t ifindex, const struct ip
 
 /* ---- logging ---- */
 
-/* May this interface log one more line now? Writes the suppressed count first. */
+/* The log window is over: report what it suppressed and start a new one at now. */
+static void log_window_end(struct iface *ifc, uint64_t now, struct actions *out)
+{
+	if (ifc->log_suppressed)
+		actions_log(out, ifc->ifindex, LOGL_NOTICE,
+			    "event=log_suppressed recvif=%s count=%llu", ifc->name,
+			    (unsigned long long)ifc->log_suppressed);
+	ifc->log_window = now;
+	ifc->log_lines = 0;
+	ifc->log_suppressed = 0;
+}
+
+/*
+ * May this interface log one more line now? Writes the suppressed count
+ * first; arp_engine_tick writes it when the window ends with no new line.
+ */
 static bool log_allowed(struct iface *ifc, uint64_t now, struct actions *out)
 {
-	if (now - ifc->log_window >= LOG_WINDOW_MS || now < ifc->log_window) {
-		if (ifc->log_suppressed)
-			actions_log(out, ifc->ifindex, LOGL_NOTICE,
-				    "event=log_suppressed recvif=%s count=%llu", ifc->name,
-				    (unsigned long long)ifc->log_suppressed);
-		ifc->log_window = now;
-		ifc->log_lines = 0;
-		ifc->log_suppressed = 0;
-	}
+	if (now - ifc->log_window >= LOG_WINDOW_MS || now < ifc->log_window)
+		log_window_end(ifc, now, out);
 	if (ifc->log_lines >= LOG_BURST) {
 		ifc->log_suppressed++;
 		ifc->cnt.v[AC_LOG_SUPPRESSED]++;
@@ -744,6 +780,8 @@ void arp_engine_tick(struct arp_engine *e, uint64_t now, struct actions *out)
 	for (size_t i = 0; i < e->n_ifs; i++) {
 		struct iface *ifc = e->ifs[i];
 		expire_iface(e, ifc, now, out);
+		if (ifc->log_suppressed && now - ifc->log_window >= LOG_WINDOW_MS)
+			log_window_end(ifc, now, out);
 		if (ifc->rl_log_armed && now >= ifc->rl_log_due) {
 			if (ifc->rl_dropped)
 				rate_report(e, ifc, now, out);
@@ -762,6 +800,8 @@ uint64_t arp_engine_next_deadline(const struct arp_engine *e)
 			next = d;
 		if (e->ifs[i]->rl_log_armed && e->ifs[i]->rl_log_due < next)
 			next = e->ifs[i]->rl_log_due;
+		if (e->ifs[i]->log_suppressed && e->ifs[i]->log_window + LOG_WINDOW_MS < next)
+			next = e->ifs[i]->log_window + LOG_WINDOW_MS;
 	}
 	return next;
 }
@@ -875,6 +915,16 @@ int arp_engine_iface_at(struct arp_engine *e, size_t i, struct arp_iface_view *o
 	if (i >= e->n_ifs)
 		return -1;
 	view(e->ifs[i], out);
+	return 0;
+}
+
+int arp_engine_absent_at(const struct arp_engine *e, size_t i, const char **name,
+			 const struct arp_counters **cnt)
+{
+	if (i >= e->n_absent)
+		return -1;
+	*name = e->absent[i].name;
+	*cnt = &e->absent[i].cnt;
 	return 0;
 }
 

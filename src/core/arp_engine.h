@@ -88,7 +88,9 @@ int arp_engine_iface_add(struct arp_engine *e, uint32_t ifindex, const char *nam
 			 const struct mac *mac, bool vlan);
 /*
  * Stop managing ifindex: its cache and the proxy ARP networks added for it
- * are dropped (no actions: the interface is gone).
+ * are dropped (no actions: the interface is gone). Its counters are kept
+ * under its name (arp_engine_absent_at) and go on when arp_engine_iface_add
+ * adds an interface of that name again.
  */
 void arp_engine_iface_del(struct arp_engine *e, uint32_t ifindex);
 /* The interface's MAC changed. -1/ENOENT if not managed. */
@@ -134,7 +136,10 @@ int arp_engine_add_proxy(struct arp_engine *e, uint32_t ifindex, const struct ip
 void arp_engine_input(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf, size_t len,
 		      bool outgoing, bool otherhost, uint64_t now, struct actions *out);
 
-/* Expire entries and failed queries due at now. */
+/*
+ * Expire entries and failed queries due at now; report the rate-limit drops
+ * and the suppressed log lines (event=log_suppressed) of a window that ended.
+ */
 void arp_engine_tick(struct arp_engine *e, uint64_t now, struct actions *out);
 /* When arp_engine_tick next has work; UINT64_MAX if never. */
 uint64_t arp_engine_next_deadline(const struct arp_engine *e);
@@ -170,6 +175,12 @@ struct arp_iface_view {
 
 /* Interfaces in the order they were added; -1 when i is past the end. */
 int arp_engine_iface_at(struct arp_engine *e, size_t i, struct arp_iface_view *out);
+/*
+ * The name and counters of the i-th interface removed by
+ * arp_engine_iface_del and not added again; -1 when i is past the end.
+ */
+int arp_engine_absent_at(const struct arp_engine *e, size_t i, const char **name,
+			 const struct arp_counters **cnt);
 /* The interface's view by ifindex; -1 if not managed. */
 int arp_engine_iface_get(struct arp_engine *e, uint32_t ifindex, struct arp_iface_view *out);
 

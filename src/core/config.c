@@ -197,6 +197,7 @@ static int daemon_set(struct parser *p, size_t i, const char *v)
 		if ((k = word_index(log_targets, v)) < 0)
 			return bad_word(p, "LogTarget", log_targets, v);
 		p->c.log_target = k == 0 ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR;
+		p->c.log_target_set = true;
 		return 0;
 	case D_LEVEL:
 		if ((k = word_index(log_levels, v)) < 0)

@@ -130,6 +130,7 @@ struct config {
 	/* [Daemon] */
 	char control_socket[CONF_PATH_MAX]; /* ControlSocket= */
 	int log_target;			    /* LogTarget=syslog|stderr */
+	bool log_target_set;		    /* LogTarget= was given */
 	int log_level;	 /* LogLevel=err|warning|notice|info|debug (enum log_level) */
 	int rt_priority; /* RealtimePriority=0..99 (SCHED_RR), default 10; 0: normal */
 	/* [ARP] */

@@ -87,11 +87,11 @@ static void send_round(struct flushreq *r)
 			char a[INET_ADDRSTRLEN];
 			inet_ntop(AF_INET, &r->hosts[i], a, sizeof(a));
 			if (n < 0)
-				log_warn("event=flush_request_failed host=%s port=%u: sendto", a,
+				log_warn("event=flush_request_failed host=%s port=%u", a,
 					 (unsigned)r->port);
 			else
-				log_warnx("event=flush_request_failed host=%s port=%u: sent %zd "
-					  "of %d bytes",
+				log_warnx("event=flush_request_failed host=%s port=%u sent=%zd "
+					  "bytes=%d",
 					  a, (unsigned)r->port, n, len);
 			if (r->failures)
 				(*r->failures)++;

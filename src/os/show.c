@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/log.h"
+
 static int cmp_entry(const void *a, const void *b)
 {
 	const struct arp_entry *x = *(const struct arp_entry *const *)a;
@@ -87,41 +89,128 @@ void show_arp(struct sbuf *b, struct arp_engine *e, const char *iface, bool json
 		}
 		free(ents);
 	}
+	const char *name;
+	const struct arp_counters *cnt;
+	for (size_t i = 0; !json && arp_engine_absent_at(e, i, &name, &cnt) == 0; i++)
+		if (!iface || strcmp(iface, name) == 0)
+			sbuf_printf(b, "ARP cache of iface %s: its device is absent, no entries\n",
+				    name);
 	sbuf_printf(b, json ? "]\n" : "");
+}
+
+/* The counters shown: all but the names that are no counter. */
+static bool counter_shown(int c)
+{
+	const char *name = arp_counter_name((enum arp_counter)c);
+	return name[0] != '?' && strcmp(name, "malformed_none") != 0;
+}
+
+/* One interface of `arpha stats`; absent: its device is gone (no cache). */
+static void stats_iface(struct sbuf *b, const char *name, bool absent, size_t entries,
+			const struct arp_counters *cnt, bool json, bool first_iface)
+{
+	if (json) {
+		sbuf_printf(b, "%s{\"interface\":", first_iface ? "" : ",");
+		sbuf_json_str(b, name);
+		sbuf_printf(b, ",\"state\":\"%s\",\"entries\":%zu,\"counters\":{",
+			    absent ? "absent" : "present", entries);
+	} else if (absent) {
+		sbuf_printf(b, "%sInterface %s: its device is absent\n", first_iface ? "" : "\n",
+			    name);
+	} else {
+		sbuf_printf(b, "%sInterface %s: %zu %s\n", first_iface ? "" : "\n", name, entries,
+			    entries == 1 ? "entry" : "entries");
+	}
+	bool first = true;
+	for (int c = 0; c < AC__COUNT; c++) {
+		if (!counter_shown(c))
+			continue;
+		unsigned long long val = cnt->v[c];
+		if (json) {
+			sbuf_printf(b, "%s\"%s\":%llu", first ? "" : ",",
+				    arp_counter_name((enum arp_counter)c), val);
+			first = false;
+		} else if (val) {
+			sbuf_printf(b, "  %-32s %llu\n", arp_counter_name((enum arp_counter)c),
+				    val);
+		}
+	}
+	if (json)
+		sbuf_printf(b, "}}");
 }
 
 void show_stats(struct sbuf *b, struct arp_engine *e, bool json)
 {
 	struct arp_iface_view v;
+	const char *name;
+	const struct arp_counters *cnt;
+	size_t n = 0;
 	if (json)
 		sbuf_printf(b, "{\"interfaces\":[");
-	for (size_t i = 0; arp_engine_iface_at(e, i, &v) == 0; i++) {
-		if (json) {
-			sbuf_printf(b, "%s{\"interface\":", i ? "," : "");
-			sbuf_json_str(b, v.name);
-			sbuf_printf(b, ",\"entries\":%zu,\"counters\":{", arp_cache_count(v.cache));
-		} else {
-			sbuf_printf(b, "%sInterface %s: %zu entries\n", i ? "\n" : "", v.name,
-				    arp_cache_count(v.cache));
-		}
-		bool first = true;
-		for (int c = 0; c < AC__COUNT; c++) {
-			const char *name = arp_counter_name((enum arp_counter)c);
-			if (name[0] == '?' || strcmp(name, "malformed_none") == 0)
-				continue;
-			unsigned long long val = v.counters->v[c];
-			if (json) {
-				sbuf_printf(b, "%s\"%s\":%llu", first ? "" : ",", name, val);
-				first = false;
-			} else if (val) {
-				sbuf_printf(b, "  %-32s %llu\n", name, val);
-			}
-		}
-		if (json)
-			sbuf_printf(b, "}}");
-	}
+	for (size_t i = 0; arp_engine_iface_at(e, i, &v) == 0; i++, n++)
+		stats_iface(b, v.name, false, arp_cache_count(v.cache), v.counters, json, n == 0);
+	for (size_t i = 0; arp_engine_absent_at(e, i, &name, &cnt) == 0; i++, n++)
+		stats_iface(b, name, true, 0, cnt, json, n == 0);
 	if (json)
 		sbuf_printf(b, "]}\n");
+}
+
+/* event=counters ... as one log line at notice. */
+static void log_counters_line(struct sbuf *s)
+{
+	if (!s->oom && s->s)
+		log_line(LOGL_NOTICE, s->s);
+	sbuf_free(s);
+	sbuf_init(s);
+}
+
+static void counters_kv(struct sbuf *s, const struct arp_counters *cnt)
+{
+	for (int c = 0; c < AC__COUNT; c++)
+		if (counter_shown(c))
+			sbuf_printf(s, " %s=%llu", arp_counter_name((enum arp_counter)c),
+				    (unsigned long long)cnt->v[c]);
+}
+
+void show_log_counters(struct arp_engine *e, const struct cluster *c)
+{
+	struct arp_iface_view v;
+	const char *name;
+	const struct arp_counters *cnt;
+	struct sbuf s;
+	sbuf_init(&s);
+	for (size_t i = 0; arp_engine_iface_at(e, i, &v) == 0; i++) {
+		sbuf_printf(&s, "event=counters scope=iface iface=%s state=present entries=%zu",
+			    v.name, arp_cache_count(v.cache));
+		counters_kv(&s, v.counters);
+		log_counters_line(&s);
+	}
+	for (size_t i = 0; arp_engine_absent_at(e, i, &name, &cnt) == 0; i++) {
+		sbuf_printf(&s, "event=counters scope=iface iface=%s state=absent entries=0", name);
+		counters_kv(&s, cnt);
+		log_counters_line(&s);
+	}
+	if (c) {
+		const struct cluster_stats *st = cluster_stats(c);
+		const struct rb_stats *rb = cluster_rb_stats(c);
+		sbuf_printf(
+		    &s,
+		    "event=counters scope=cluster node=%u rx_datagrams=%llu tx_datagrams=%llu "
+		    "heartbeats_sent=%llu heartbeats_received=%llu messages_sent=%llu "
+		    "messages_delivered=%llu messages_resent=%llu naks_sent=%llu "
+		    "naks_received=%llu out_of_sync=%llu malformed_payload=%llu",
+		    cluster_node_id(c), (unsigned long long)st->rx_datagrams,
+		    (unsigned long long)st->tx_datagrams, (unsigned long long)st->heartbeats_sent,
+		    (unsigned long long)st->heartbeats_received, (unsigned long long)rb->sent,
+		    (unsigned long long)rb->delivered, (unsigned long long)rb->resent,
+		    (unsigned long long)rb->naks_sent, (unsigned long long)rb->naks_received,
+		    (unsigned long long)rb->out_of_sync, (unsigned long long)st->malformed_payload);
+		for (int r = 1; r < WR__COUNT; r++)
+			sbuf_printf(&s, " drop_%s=%llu", wire_reason_name((enum wire_reason)r),
+				    (unsigned long long)st->drops[r]);
+		log_counters_line(&s);
+	}
+	sbuf_free(&s);
 }
 
 static const char *const member_state_name[] = {

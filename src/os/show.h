@@ -24,7 +24,16 @@ struct node_addr {
 void show_cluster(struct sbuf *b, const struct cluster *c, const struct node_addr *addrs,
 		  size_t n_addrs, bool json, uint64_t now);
 
-/* `arpha stats`. */
+/*
+ * `arpha stats`: every interface, also one whose device is absent (its
+ * counters are kept), with its state.
+ */
 void show_stats(struct sbuf *b, struct arp_engine *e, bool json);
+
+/*
+ * SIGUSR1: the counters as log lines at notice, event=counters, one per
+ * interface and one for the cluster (c may be NULL).
+ */
+void show_log_counters(struct arp_engine *e, const struct cluster *c);
 
 #endif

@@ -114,7 +114,7 @@ with Lab("crash") as lab:
         rc = d2.stop()
         expect(rc == 0, "exit status %s after SIGTERM", rc)
         expect(not has_table(lab), "table left after SIGTERM: %s", lab.nft_tables())
-        expect(d2.log_lines(r"stopping on signal 15", mark), "no stop line: %s",
+        expect(d2.log_lines(r"event=stopping signal=SIGTERM", mark), "no stop line: %s",
                d2.log_since(mark))
         expect(not os.path.exists(d2.sock), "control socket left behind")
         got = atk.exchange([request(ATTACKER_MAC, ATTACKER_IP, NODE_IP)], answers_about(NODE_IP))

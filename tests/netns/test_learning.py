@@ -36,7 +36,7 @@ with Lab("learn") as lab:
         p = now.get(PERM_IP)
         expect(p and p.get("lladdr") == PERM_MAC and "PERMANENT" in p["state"],
                "the permanent entry was touched: %s", p)
-        expect(d.wait_log(r"removed \d+ kernel neighbour entr"), "no log line about the removal")
+        expect(d.wait_log(r"event=neigh_flush iface=lan removed=\d+"), "no log line about the removal")
 
     with res.case("nft-table-installed"):
         expect("table arp arpha" in lab.nft_tables(), "tables: %s", lab.nft_tables())

@@ -874,6 +874,59 @@ static void t_log_rate_limit(void **state)
 	fx_free(f);
 }
 
+/* The summary comes from the timer when the window ends, with no new frame. */
+static void t_log_suppressed_on_timer(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	struct arp_frame g;
+	frame_garp_reply(&g, &mac_a, HOST);
+	uint64_t start = f->now;
+	for (int i = 0; i < 80; i++)
+		feed(f, &g);
+	assert_int_equal(counter(f, AC_LOG_SUPPRESSED), 30);
+	assert_true(arp_engine_next_deadline(f->e) <= start + 1000);
+	actions_reset(&f->out);
+	f->now = start + 999;
+	arp_engine_tick(f->e, f->now, &f->out);
+	assert_null(log_with(f, "event=log_suppressed"));
+	f->now = arp_engine_next_deadline(f->e);
+	assert_int_equal(f->now, start + 1000);
+	arp_engine_tick(f->e, f->now, &f->out);
+	assert_non_null(log_with(f, "event=log_suppressed recvif=lan count=30"));
+	/* reported once: nothing more is due for it */
+	actions_reset(&f->out);
+	f->now += 5000;
+	arp_engine_tick(f->e, f->now, &f->out);
+	assert_null(log_with(f, "event=log_suppressed"));
+	assert_true(arp_engine_next_deadline(f->e) > f->now);
+	fx_free(f);
+}
+
+/* An interface whose device goes away keeps its counters for its return. */
+static void t_counters_kept_while_absent(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	struct arp_frame g;
+	frame_garp_reply(&g, &mac_a, HOST);
+	feed(f, &g);
+	feed(f, &g);
+	assert_int_equal(counter(f, AC_DROP_UNSOLICITED), 2);
+	arp_engine_iface_del(f->e, IF1);
+	const char *name;
+	const struct arp_counters *cnt;
+	assert_int_equal(arp_engine_absent_at(f->e, 0, &name, &cnt), 0);
+	assert_string_equal(name, "lan");
+	assert_int_equal(cnt->v[AC_DROP_UNSOLICITED], 2);
+	assert_int_equal(arp_engine_absent_at(f->e, 1, &name, &cnt), -1);
+	/* back with another ifindex: the counters go on from where they were */
+	assert_int_equal(arp_engine_iface_add(f->e, IF2, "lan", &our_mac, false), 0);
+	assert_int_equal(arp_engine_absent_at(f->e, 0, &name, &cnt), -1);
+	struct arp_iface_view v;
+	assert_int_equal(arp_engine_iface_get(f->e, IF2, &v), 0);
+	assert_int_equal(v.counters->v[AC_DROP_UNSOLICITED], 2);
+	fx_free(f);
+}
+
 static void t_names(void **state)
 {
 	for (int c = 0; c < AC__COUNT; c++)
@@ -912,6 +965,8 @@ int main(void)
 	    cmocka_unit_test(t_cache_full_of_static),
 	    cmocka_unit_test(t_eviction_removes_from_kernel),
 	    cmocka_unit_test(t_log_rate_limit),
+	    cmocka_unit_test(t_log_suppressed_on_timer),
+	    cmocka_unit_test(t_counters_kept_while_absent),
 	    cmocka_unit_test(t_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
