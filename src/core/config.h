@@ -127,6 +127,7 @@ struct conf_connsync {
 struct config {
 	/* [Daemon] */
 	char control_socket[CONF_PATH_MAX]; /* ControlSocket= */
+	int control_socket_line;	    /* its line; 0: the default */
 	int log_target;			    /* LogTarget=syslog|stderr */
 	int log_level;	 /* LogLevel=err|warning|notice|info|debug (enum log_level) */
 	int rt_priority; /* RealtimePriority=0..99 (SCHED_RR), default 10; 0: normal */

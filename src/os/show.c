@@ -1,5 +1,6 @@
 #include "os/show.h"
 
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,13 +97,19 @@ void show_stats(struct sbuf *b, struct arp_engine *e, bool json)
 	if (json)
 		sbuf_printf(b, "{\"interfaces\":[");
 	for (size_t i = 0; arp_engine_iface_at(e, i, &v) == 0; i++) {
+		char dev[IF_NAMESIZE] = "?"; /* its name now: it may have been renamed */
+		if (!if_indextoname(v.ifindex, dev))
+			strcpy(dev, "?");
 		if (json) {
 			sbuf_printf(b, "%s{\"interface\":", i ? "," : "");
 			sbuf_json_str(b, v.name);
+			sbuf_printf(b, ",\"device\":");
+			sbuf_json_str(b, dev);
+			sbuf_printf(b, ",\"ifindex\":%u", v.ifindex);
 			sbuf_printf(b, ",\"entries\":%zu,\"counters\":{", arp_cache_count(v.cache));
 		} else {
-			sbuf_printf(b, "%sInterface %s: %zu entries\n", i ? "\n" : "", v.name,
-				    arp_cache_count(v.cache));
+			sbuf_printf(b, "%sInterface %s (device %s): %zu entries\n", i ? "\n" : "",
+				    v.name, dev, arp_cache_count(v.cache));
 		}
 		bool first = true;
 		for (int c = 0; c < AC__COUNT; c++) {
