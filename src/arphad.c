@@ -457,11 +457,12 @@ static void flush_learned(struct daemon *d, struct mif *m)
 }
 
 /*
- * Start managing m's device. At start (starting true) the kernel's
- * neighbours are not flushed yet (main does it once nothing can fail) and
- * a guard that cannot follow the device's index is an error; later, a
- * device that comes back is flushed at once. -1 with a message when it
- * cannot be done.
+ * Start managing m's device. At start (starting true) the kernel is not
+ * touched yet: its neighbours are not flushed and the Static entries wait
+ * in d->acts (main does both once nothing can fail), and a guard that
+ * cannot follow the device's index is an error. Later, a device that comes
+ * back is flushed and given its entries at once. -1 with a message when
+ * it cannot be done.
  */
 static int attach(struct daemon *d, struct mif *m, bool starting, char *err, size_t errlen)
 {
@@ -528,9 +529,10 @@ static int attach(struct daemon *d, struct mif *m, bool starting, char *err, siz
 			 m->conf->name);
 		goto fail;
 	}
-	if (!starting)
+	if (!starting) {
 		flush_learned(d, m);
-	apply(d);
+		apply(d);
+	}
 	log_info("%s: managing device %s (ifindex %u)", m->conf->name, dev, l.ifindex);
 	return 0;
 fail:
@@ -1128,9 +1130,13 @@ int main(int argc, char **argv)
 	}
 	if (!d.timer || !d.nl_ev || !d.ctl || event_add(d.nl_ev, NULL) < 0)
 		fatalx("cannot set up events");
-	/* everything started: now what the kernel learned before arphad goes */
+	/*
+	 * Everything started: now what the kernel learned before arphad goes,
+	 * and the Static entries attach queued go in.
+	 */
 	for (size_t i = 0; i < d.n_ifs; i++)
 		flush_learned(&d, &d.ifs[i]);
+	apply(&d);
 
 	if (!foreground && daemon(0, 0) < 0)
 		fatal("daemon");

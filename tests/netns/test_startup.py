@@ -246,6 +246,36 @@ with Lab("startup") as lab:
                out[-600:])
         expect(not os.path.exists(os.path.join(T, "missing.sock")), "socket left behind")
 
+    with res.case("item17/late-failure-changes-nothing"):
+        # the cluster's port is taken: arphad fails after it took the devices
+        # and the table; no Static entry may be left, nothing flushed
+        client_knows_node()
+        key = os.path.join(T, "cluster.key")
+        run([binary("arpha"), "keygen", key])
+        blocker = subprocess.Popen(
+            ["ip", "netns", "exec", lab.ns("client"), PY, "-c",
+             "import socket,sys,time\n"
+             "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+             "s.bind(('0.0.0.0',7499))\nprint('bound',flush=True)\ntime.sleep(60)\n"],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            expect(blocker.stdout.readline().strip() == "bound", "the port blocker did not start")
+            conf = os.path.join(T, "late.conf")
+            write(conf, make_config(os.path.join(T, "late.sock"), entries=[
+                {"IP": "198.18.0.40", "Mode": "Static", "MAC": "02:00:00:00:00:40"}]) +
+                "[Cluster]\nNodeID=9\nInterface=eth0\nGroup=239.192.74.99\nPort=7499\n"
+                "KeyFile=%s\n" % key)
+            rc, out = start_fails(lab, "client", conf)
+        finally:
+            blocker.kill()
+            blocker.wait()
+        nothing_changed()
+        e = lab.neigh("client").get("198.18.0.40")
+        expect(e is None, "the failed start left its Static entry in the kernel: %s", e)
+        expect(rc == 1 and "in use" in out, "exit %s (expected 1, port in use): %s", rc,
+               out[-600:])
+        expect(not os.path.exists(os.path.join(T, "late.sock")), "socket left behind")
+
     res.daemon_checks(lab, alive=d)
 
 # ---- item 13: arphad -r never harms a live daemon ----
