@@ -658,6 +658,11 @@ static void on_netlink(evutil_socket_t fd, short what, void *arg)
 					renamed(m, l.name);
 				refresh_addrs(d, m);
 			}
+			/* gone and back while we were not told: take the new one */
+			char err[256];
+			if (!m->ifindex && nl_link_by_name(d->nl, m->conf->device, &l) == 0 &&
+			    attach(d, m, false, err, sizeof(err)) < 0)
+				log_warnx("%s", err);
 		}
 	}
 	arm_timer(d);
