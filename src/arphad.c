@@ -602,6 +602,11 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 				  m->conf->name, m->conf->device);
 			detach(d, m);
 			guard_follow(d); /* its index may be given to another device */
+			/* a device that took its name after a rename: now it is the one */
+			struct nl_link l;
+			if (nl_link_by_name(d->nl, m->conf->device, &l) == 0 &&
+			    attach(d, m, false, err, sizeof(err)) < 0)
+				log_warnx("%s", err);
 		}
 		failover_on_link(d);
 		break;

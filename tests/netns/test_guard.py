@@ -40,9 +40,10 @@ def ifindex(lab, dev):
     return json.loads(p.stdout)[0]["ifindex"]
 
 
-def replug(lab):
+def replug(lab, delete=True):
     """Delete the node's eth0 (the veth pair to the switch) and create it again."""
-    lab.ip("sw", "link", "del", "p-node")
+    if delete:
+        lab.ip("sw", "link", "del", "p-node")
     lab.ip("sw", "link", "add", "p-node", "type", "veth", "peer", "name", "eth0", "netns",
            lab.ns("node"))
     lab.ip("node", "link", "set", "eth0", "address", NODE_MAC)
@@ -58,7 +59,7 @@ def replug(lab):
 def spoof_fails(lab, atk, dev):
     """The node learns the client again, the attacker claims the client's
     address (gratuitous reply and request): the kernel must keep the true MAC."""
-    expect(lab.ping("node", CLIENT_IP), "the node cannot ping the client on %s", dev)
+    expect(lab.ping("node", CLIENT_IP, count=3), "the node cannot ping the client on %s", dev)
     e = neigh_on(lab, dev).get(CLIENT_IP)
     expect(e and e["lladdr"] == CLIENT_MAC, "no kernel entry for the client on %s: %s", dev, e)
     atk.send(garp_reply(ATTACKER_MAC, CLIENT_IP), garp_request(ATTACKER_MAC, CLIENT_IP))
@@ -75,8 +76,10 @@ def spoof_fails(lab, atk, dev):
 def still_answered(lab):
     """The client forgets the node and asks again: arphad answers for the node."""
     lab.flush_neigh("client")
-    expect(lab.ping("client", NODE_IP), "the client cannot reach the node (ARP unanswered)")
-    expect(lab.ping("node", CLIENT_IP), "the node cannot reach the client")
+    # up to three tries: a device just plugged in may take a moment to carry frames
+    expect(lab.ping("client", NODE_IP, count=3),
+           "the client cannot reach the node (ARP unanswered)")
+    expect(lab.ping("node", CLIENT_IP, count=3), "the node cannot reach the client")
 
 
 def stats_device(d):
@@ -112,18 +115,6 @@ with Lab("guard") as lab:
         expect(stats_device(d) == "lan0", "arpha stats: device %s, expected lan0",
                stats_device(d))
 
-    with res.case("item3/name-taken-warned"):
-        # a new device takes the old name while the managed one is lan0
-        m = d.log_mark()
-        lab.ip("node", "link", "add", "eth0", "type", "veth", "peer", "name", "gx0")
-        try:
-            want = r"warning: event=device_name_taken recvif=lan device=eth0 "
-            expect(d.wait_log(want, m), "no log line matching %r; log since: %s", want,
-                   d.log_since(m)[-800:])
-        finally:
-            lab.ip("node", "link", "del", "eth0")
-        spoof_fails(lab, atk, "lan0")
-
     mark = d.log_mark()
     rename(lab, "lan0", "eth0")
 
@@ -151,6 +142,32 @@ with Lab("guard") as lab:
         want = r"event=device_renamed recvif=lan old=eth0 new=lan0 ifindex=%d\b" % idx2
         expect(d.wait_log(want, mark), "no log line matching %r", want)
         expect(stats_device(d) == "lan0", "arpha stats: device %s", stats_device(d))
+
+    with res.case("item3/name-taken-warned"):
+        # a new device takes the old name while the managed one is lan0
+        m = d.log_mark()
+        lab.ip("node", "link", "add", "eth0", "type", "veth", "peer", "name", "gx0")
+        idx3 = ifindex(lab, "eth0")
+        want = r"warning: event=device_name_taken recvif=lan device=eth0 ifindex=%d " % idx3
+        expect(d.wait_log(want, m), "no log line matching %r; log since: %s", want,
+               d.log_since(m)[-800:])
+        spoof_fails(lab, atk, "lan0")
+
+    with res.case("item3/managed-deleted-name-taker-managed"):
+        # the renamed device goes: the one with the configured name is taken
+        m = d.log_mark()
+        lab.ip("sw", "link", "del", "p-node")
+        want = r"lan: managing device eth0 \(ifindex %d\)" % idx3
+        expect(d.wait_log(want, m, timeout=3), "no log line matching %r; log since: %s", want,
+               d.log_since(m)[-800:])
+        expect(stats_device(d) == "eth0", "arpha stats: device %s", stats_device(d))
+        lab.ip("node", "link", "del", "eth0")
+        m = d.log_mark()
+        replug(lab, delete=False)
+        want = r"lan: managing device eth0 \(ifindex %d\)" % ifindex(lab, "eth0")
+        expect(d.wait_log(want, m, timeout=3), "no log line matching %r", want)
+        spoof_fails(lab, atk, "eth0")
+        still_answered(lab)
 
     res.daemon_checks(lab, alive=d)
 res.exit()
