@@ -1082,8 +1082,8 @@ int main(int argc, char **argv)
 		cleanup(&d);
 		return 1;
 	}
-	if (warn[0])
-		log_warnx("%s", warn);
+	if (warn[0]) /* the sentence is arphad -n's; the log says it as key=value */
+		log_warnx("event=control_dir_world_writable socket=%s", d.cfg.control_socket);
 	d.ifs = calloc(d.cfg.n_ifaces, sizeof(*d.ifs));
 	if (!d.ifs)
 		fatal("calloc");

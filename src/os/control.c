@@ -87,9 +87,10 @@ int control_check_path(const char *path, char *err, size_t errlen, char *warn, s
 		const char *u = dirname(up);
 		if (stat(u, &st) < 0 || !S_ISDIR(st.st_mode)) {
 			snprintf(err, errlen,
-				 "control socket %s: its directory %s is missing, and cannot be "
-				 "created because %s is not a directory",
-				 path, d, u);
+				 "control socket %s: its directory %s is missing, and arphad "
+				 "creates only the last level: %s %s",
+				 path, d, u,
+				 stat(u, &st) < 0 ? "is missing too" : "is not a directory");
 			return -1;
 		}
 	} else {
@@ -168,9 +169,9 @@ int control_listen(const char *path, struct control_path *own, char *err, size_t
 	int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s%s", path, strerror(errno),
-			 errno == EADDRINUSE ? " (something was put there while arphad started)"
-					     : "");
+		int e = errno;
+		snprintf(err, errlen, "cannot listen on %s: %s%s", path, strerror(e),
+			 e == EADDRINUSE ? " (something was put there while arphad started)" : "");
 		close(fd);
 		return -1;
 	}
