@@ -53,7 +53,8 @@ struct mif *mif_by_name(struct daemon *d, const char *name)
 {
 	for (size_t i = 0; i < d->n_ifs; i++)
 		if (strcmp(d->ifs[i].conf->name, name) == 0 ||
-		    strcmp(d->ifs[i].conf->device, name) == 0)
+		    strcmp(d->ifs[i].conf->device, name) == 0 ||
+		    (d->ifs[i].ifindex && strcmp(d->ifs[i].dev, name) == 0))
 			return &d->ifs[i];
 	return NULL;
 }
@@ -424,8 +425,58 @@ static void reinstall_static(struct daemon *d, struct mif *m)
 			nl_neigh_set(d->nl, m->ifindex, en->ip, &en->mac, true);
 }
 
-/* Start managing m's device. -1 with a message when it cannot be done. */
-static int attach(struct daemon *d, struct mif *m, char *err, size_t errlen)
+/*
+ * Point the kernel guard at the managed devices: each by its configured
+ * name always, and by its index while arphad manages it (so a rename does
+ * not switch the guard off). 0, or -1 with a message.
+ */
+static int guard_sync(struct daemon *d, char *err, size_t errlen)
+{
+	const char **devs = calloc(d->n_ifs ? d->n_ifs : 1, sizeof(*devs));
+	uint32_t *idx = calloc(d->n_ifs ? d->n_ifs : 1, sizeof(*idx));
+	int rc = -1;
+	if (!devs || !idx) {
+		snprintf(err, errlen, "cannot update the nftables guard: out of memory");
+	} else {
+		for (size_t i = 0; i < d->n_ifs; i++) {
+			devs[i] = d->ifs[i].conf->device;
+			idx[i] = d->ifs[i].ifindex;
+		}
+		rc = nft_guard_set(d->guard, devs, idx, d->n_ifs, err, errlen);
+	}
+	free(devs);
+	free(idx);
+	return rc;
+}
+
+/* The same, at run time: a failure is logged (the rules by name stay). */
+static void guard_follow(struct daemon *d)
+{
+	char err[512];
+	if (guard_sync(d, err, sizeof(err)) < 0)
+		log_warnx("event=guard_update_failed fallback=by_name detail=%s", err);
+}
+
+/* Remove the kernel's neighbours of m learned before arphad decided (unvetted). */
+static void flush_learned(struct daemon *d, struct mif *m)
+{
+	int flushed = nl_neigh_flush_learned(d->nl, m->ifindex);
+	if (flushed < 0)
+		log_warn("event=neigh_flush_failed iface=%s", m->conf->name);
+	else if (flushed > 0)
+		log_info("event=neigh_flush iface=%s removed=%d reason=learned_before_arphad",
+			 m->conf->name, flushed);
+}
+
+/*
+ * Start managing m's device. At start (starting true) the kernel is not
+ * touched yet: its neighbours are not flushed and the Static entries wait
+ * in d->acts (main does both once nothing can fail), and a guard that
+ * cannot follow the device's index is an error. Later, a device that comes
+ * back is flushed and given its entries at once. -1 with a message when
+ * it cannot be done.
+ */
+static int attach(struct daemon *d, struct mif *m, bool starting, char *err, size_t errlen)
 {
 	struct nl_link l;
 	const char *dev = m->conf->device;
@@ -445,6 +496,14 @@ static int attach(struct daemon *d, struct mif *m, char *err, size_t errlen)
 	}
 	m->ifindex = l.ifindex;
 	m->up = l.up;
+	m->taken = 0;
+	snprintf(m->dev, sizeof(m->dev), "%s", l.name);
+	if (starting) {
+		if (guard_sync(d, err, errlen) < 0)
+			goto fail;
+	} else {
+		guard_follow(d);
+	}
 	refresh_addrs(d, m);
 	for (size_t i = 0; i < d->cfg.n_entries; i++) {
 		const struct conf_entry *ce = &d->cfg.entries[i];
@@ -482,13 +541,10 @@ static int attach(struct daemon *d, struct mif *m, char *err, size_t errlen)
 			 m->conf->name);
 		goto fail;
 	}
-	int flushed = nl_neigh_flush_learned(d->nl, l.ifindex);
-	if (flushed < 0)
-		log_warn("event=neigh_flush_failed iface=%s", m->conf->name);
-	else if (flushed > 0)
-		log_info("event=neigh_flush iface=%s removed=%d reason=learned_before_arphad",
-			 m->conf->name, flushed);
-	apply(d);
+	if (!starting) {
+		flush_learned(d, m);
+		apply(d);
+	}
 	log_info("event=iface_attach iface=%s device=%s ifindex=%u", m->conf->name, dev, l.ifindex);
 	return 0;
 fail:
@@ -501,9 +557,12 @@ fail:
 	arp_engine_iface_del(d->eng, l.ifindex);
 	m->ifindex = 0;
 	actions_reset(&d->acts);
+	if (!starting)
+		guard_follow(d);
 	return -1;
 }
 
+/* Stop managing m's device (gone). The caller updates the guard (guard_follow). */
 static void detach(struct daemon *d, struct mif *m)
 {
 	if (m->ev)
@@ -514,6 +573,29 @@ static void detach(struct daemon *d, struct mif *m)
 	m->fd = -1;
 	arp_engine_iface_del(d->eng, m->ifindex);
 	m->ifindex = 0;
+}
+
+/* The managed device has a new name: arphad and the guard follow its index. */
+static void renamed(struct mif *m, const char *name)
+{
+	log_notice("event=device_renamed recvif=%s old=%s new=%s ifindex=%u", m->conf->name, m->dev,
+		   name, m->ifindex);
+	snprintf(m->dev, sizeof(m->dev), "%s", name);
+}
+
+/*
+ * Another device took the configured name while the managed one, renamed,
+ * is still there: the guard drops its ARP input too (by name), and nobody
+ * answers on it. Say so, once per device.
+ */
+static void name_taken(struct mif *m, const struct nl_event *ev)
+{
+	if (m->taken == ev->ifindex)
+		return;
+	m->taken = ev->ifindex;
+	log_warnx("event=device_name_taken recvif=%s device=%s ifindex=%u action=drop "
+		  "reason=managed_device_renamed managed=%s managed_ifindex=%u",
+		  m->conf->name, ev->link.name, ev->ifindex, m->dev, m->ifindex);
 }
 
 static void on_link_event(const struct nl_event *ev, void *arg)
@@ -530,8 +612,15 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 		if (m) {
 			log_warnx("event=device_gone iface=%s device=%s msg=\"waiting for it to "
 				  "come back\"",
-				  m->conf->name, m->conf->device);
+				  m->conf->name, m->dev);
 			detach(d, m);
+			guard_follow(d); /* its index may be given to another device */
+			/* a device that took its name after a rename: now it is the one */
+			struct nl_link l;
+			if (nl_link_by_name(d->nl, m->conf->device, &l) == 0 &&
+			    attach(d, m, false, err, sizeof(err)) < 0)
+				log_warnx("event=attach_failed iface=%s msg=%s", m->conf->name,
+					  log_quote(err, q, sizeof(q)));
 		}
 		failover_on_link(d);
 		break;
@@ -541,6 +630,8 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 			apply_cluster(d);
 		}
 		if (m) {
+			if (ev->link.name[0] && strcmp(ev->link.name, m->dev) != 0)
+				renamed(m, ev->link.name);
 			if (ev->link.has_mac)
 				arp_engine_iface_set_mac(d->eng, m->ifindex, &ev->link.mac);
 			if (ev->link.up && !m->up)
@@ -551,9 +642,13 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 		}
 		for (size_t i = 0; i < d->n_ifs; i++) {
 			m = &d->ifs[i];
-			if (m->ifindex || strcmp(m->conf->device, ev->link.name) != 0)
+			if (strcmp(m->conf->device, ev->link.name) != 0)
 				continue;
-			if (attach(d, m, err, sizeof(err)) < 0)
+			if (m->ifindex) {
+				name_taken(m, ev);
+				continue;
+			}
+			if (attach(d, m, false, err, sizeof(err)) < 0)
 				log_warnx("event=attach_failed iface=%s msg=%s", m->conf->name,
 					  log_quote(err, q, sizeof(q)));
 		}
@@ -575,10 +670,20 @@ static void on_netlink(evutil_socket_t fd, short what, void *arg)
 		for (size_t i = 0; i < d->n_ifs; i++) {
 			struct mif *m = &d->ifs[i];
 			struct nl_link l;
-			if (m->ifindex && nl_link_by_index(d->nl, m->ifindex, &l) < 0)
+			if (m->ifindex && nl_link_by_index(d->nl, m->ifindex, &l) < 0) {
 				detach(d, m);
-			else if (m->ifindex)
+				guard_follow(d);
+			} else if (m->ifindex) {
+				if (strcmp(l.name, m->dev) != 0)
+					renamed(m, l.name);
 				refresh_addrs(d, m);
+			}
+			/* gone and back while we were not told: take the new one */
+			char err[256], q[300];
+			if (!m->ifindex && nl_link_by_name(d->nl, m->conf->device, &l) == 0 &&
+			    attach(d, m, false, err, sizeof(err)) < 0)
+				log_warnx("event=attach_failed iface=%s msg=%s", m->conf->name,
+					  log_quote(err, q, sizeof(q)));
 		}
 	}
 	arm_timer(d);
@@ -804,6 +909,56 @@ static void log_start(const struct config *c, bool foreground)
 	}
 }
 
+/* Every managed device exists and has an Ethernet address (before anything is changed). */
+static int check_devices(struct daemon *d, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < d->n_ifs; i++) {
+		const struct conf_iface *ci = d->ifs[i].conf;
+		struct nl_link l;
+		if (nl_link_by_name(d->nl, ci->device, &l) < 0) {
+			snprintf(err, errlen, "interface %s (Device=%s): %s", ci->name, ci->device,
+				 errno == ENODEV ? "no such device" : strerror(errno));
+			return -1;
+		}
+		if (!l.has_mac) {
+			snprintf(err, errlen, "interface %s (Device=%s) has no Ethernet address",
+				 ci->name, ci->device);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * `arphad -r` next to a live arphad would take its VIPs away: true (and
+ * says why) while an arphad answers on this configuration's control socket
+ * or the nftables owner table of one exists in this network namespace.
+ */
+static bool refuse_release(struct daemon *d)
+{
+	const char *sock = d->cfg.control_socket;
+	if (control_alive(sock) > 0) {
+		fprintf(stderr,
+			"arphad: an arphad is running with this configuration (it answers on %s); "
+			"-r removes only what a killed arphad left: stop the running one first\n",
+			sock);
+		return true;
+	}
+	int t = nft_guard_present();
+	if (t != 0) {
+		fprintf(stderr,
+			t > 0 ? "arphad: an arphad is running in this network namespace (the "
+				"nftables table \"arp " NFT_GUARD_TABLE "\" exists; a process "
+				"that inherited its socket keeps it too); -r removes only what a "
+				"killed arphad left: stop it first\n"
+			      : "arphad: cannot tell whether an arphad runs in this network "
+				"namespace (nftables table \"arp " NFT_GUARD_TABLE
+				"\" cannot be listed); -r refused\n");
+		return true;
+	}
+	return false;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(
@@ -854,7 +1009,7 @@ static void cleanup(struct daemon *d)
 	control_free(d->ctl);
 	if (d->ctl_fd >= 0) {
 		close(d->ctl_fd);
-		unlink(d->cfg.control_socket);
+		control_unlink(d->cfg.control_socket, &d->ctl_own); /* only if still ours */
 	}
 	for (size_t i = 0; i < sizeof(d->sigs) / sizeof(d->sigs[0]); i++)
 		if (d->sigs[i])
@@ -934,6 +1089,9 @@ int main(int argc, char **argv)
 		sodium_memzero(&key, sizeof(key));
 	}
 	if (release) {
+		/* -r is for what a killed arphad left: a live one holds its VIPs */
+		if (refuse_release(&d))
+			return 1;
 		struct nl *nl = nl_open(false);
 		if (!nl) {
 			fprintf(stderr, "arphad: rtnetlink: %s\n", strerror(errno));
@@ -951,6 +1109,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		/* the socket path as control_listen will see it: never a file it would replace */
+		char perr[512], pwarn[512];
+		int bad = control_check_path(d.cfg.control_socket, perr, sizeof(perr), pwarn,
+					     sizeof(pwarn));
+		if ((bad || pwarn[0]) && d.cfg.control_socket_line)
+			fprintf(stderr, "%s:%d: %s%s\n", d.cfg_path, d.cfg.control_socket_line,
+				bad ? "" : "warning: ", bad ? perr : pwarn);
+		else if (bad || pwarn[0]) /* the default path */
+			fprintf(stderr, "%s: %s%s\n", d.cfg_path,
+				bad ? "" : "warning: ", bad ? perr : pwarn);
+		if (bad) {
+			config_free(&d.cfg);
+			return 1;
+		}
 #define PL(n, one, many) (n), (n) == 1 ? (one) : (many)
 		printf("%s: configuration OK (%zu %s, %zu %s, %zu %s, %zu %s)\n", d.cfg_path,
 		       PL(d.cfg.n_ifaces, "interface", "interfaces"),
@@ -973,35 +1145,60 @@ int main(int argc, char **argv)
 	if (!(d.base = event_base_new()) || event_base_priority_init(d.base, ARPHAD_PRIORITIES) < 0)
 		fatalx("event=start_failed what=event_loop");
 
-	/* stop the kernel's own ARP input before anything is learned */
-	const char **devs = calloc(d.cfg.n_ifaces, sizeof(*devs));
+	/*
+	 * A start that fails changes nothing. First what can fail and is only
+	 * ours, in this order: (1) the control socket (refused while another
+	 * arphad listens on it; a file that is not a stale socket is never
+	 * replaced), (2) every managed device exists, (3) the nftables owner
+	 * table (refused while another arphad runs in this network namespace).
+	 * Only then is anything done to the system, and the kernel's learned
+	 * neighbours are flushed last, once every part has started.
+	 */
+	char warn[512];
+	d.ctl_fd =
+	    control_listen(d.cfg.control_socket, &d.ctl_own, err, sizeof(err), warn, sizeof(warn));
+	if (d.ctl_fd < 0) {
+		log_line(3, err);
+		cleanup(&d);
+		return 1;
+	}
+	if (warn[0]) /* the sentence is arphad -n's; the log says it as key=value */
+		log_warnx("event=control_dir_world_writable socket=%s", d.cfg.control_socket);
 	d.ifs = calloc(d.cfg.n_ifaces, sizeof(*d.ifs));
-	if (!devs || !d.ifs)
+	if (!d.ifs)
+		fatal("event=start_failed what=memory");
+	d.n_ifs = d.cfg.n_ifaces;
+	for (size_t i = 0; i < d.n_ifs; i++)
+		d.ifs[i] = (struct mif){.conf = &d.cfg.ifaces[i], .fd = -1, .d = &d};
+	if (check_devices(&d, err, sizeof(err)) < 0) {
+		log_errx("event=start_failed msg=%s", log_quote(err, q, sizeof(q)));
+		cleanup(&d);
+		return 1;
+	}
+
+	/* stop the kernel's own ARP input before anything is learned */
+	const char **devs = calloc(d.cfg.n_ifaces ? d.cfg.n_ifaces : 1, sizeof(*devs));
+	if (!devs)
 		fatal("event=start_failed what=memory");
 	for (size_t i = 0; i < d.cfg.n_ifaces; i++)
 		devs[i] = d.cfg.ifaces[i].device;
 	d.guard = nft_guard_open(devs, d.cfg.n_ifaces, err, sizeof(err));
 	free(devs);
-	if (!d.guard)
-		fatalx("event=start_failed what=nft msg=%s", log_quote(err, q, sizeof(q)));
+	if (!d.guard) {
+		log_errx("event=start_failed what=nft msg=%s", log_quote(err, q, sizeof(q)));
+		cleanup(&d);
+		return 1;
+	}
 
 	warn_kernel_table_size(&d.cfg);
-	d.n_ifs = d.cfg.n_ifaces;
 	for (size_t i = 0; i < d.n_ifs; i++) {
-		d.ifs[i] = (struct mif){.conf = &d.cfg.ifaces[i], .fd = -1, .d = &d};
-		if (attach(&d, &d.ifs[i], err, sizeof(err)) < 0) {
+		if (attach(&d, &d.ifs[i], true, err, sizeof(err)) < 0) {
 			log_errx("event=start_failed msg=%s", log_quote(err, q, sizeof(q)));
 			cleanup(&d);
 			return 1;
 		}
 	}
 
-	d.ctl_fd = control_listen(d.cfg.control_socket, err, sizeof(err));
-	if (d.ctl_fd < 0) {
-		log_errx("event=start_failed msg=%s", log_quote(err, q, sizeof(q)));
-		cleanup(&d);
-		return 1;
-	}
 	if (d.cfg.cluster.present && cluster_start(&d, err, sizeof(err)) < 0) {
 		log_errx("event=start_failed msg=%s", log_quote(err, q, sizeof(q)));
 		cleanup(&d);
@@ -1025,6 +1222,13 @@ int main(int argc, char **argv)
 	}
 	if (!d.timer || !d.nl_ev || !d.ctl || event_add(d.nl_ev, NULL) < 0)
 		fatalx("event=start_failed what=events");
+	/*
+	 * Everything started: now what the kernel learned before arphad goes,
+	 * and the Static entries attach queued go in.
+	 */
+	for (size_t i = 0; i < d.n_ifs; i++)
+		flush_learned(&d, &d.ifs[i]);
+	apply(&d);
 
 	if (!foreground && daemon(0, 0) < 0)
 		fatal("event=start_failed what=daemon");

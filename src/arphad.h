@@ -12,6 +12,7 @@
 #include "core/actions.h"
 #include "core/cluster.h"
 #include "core/config.h"
+#include "os/control.h"
 #include "os/show.h"
 
 struct arp_engine;
@@ -39,6 +40,8 @@ struct connsync;
 struct mif {
 	const struct conf_iface *conf;
 	uint32_t ifindex; /* 0 while the device is absent */
+	char dev[16];	  /* the device's name now: Device= unless it was renamed */
+	uint32_t taken;	  /* another device that took Device= after a rename (warned) */
 	bool up;
 	int fd;
 	struct event *ev;
@@ -59,6 +62,7 @@ struct daemon {
 	struct control *ctl;   /* the control socket's clients */
 	struct event *sigs[5]; /* TERM, INT, HUP, USR1, USR2 */
 	int ctl_fd;
+	struct control_path ctl_own; /* the socket file made: removed at exit if still there */
 	struct actions acts;
 	uint64_t neigh_errors;
 	/* [Cluster] */

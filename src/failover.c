@@ -544,7 +544,7 @@ void failover_on_link(struct daemon *d)
 	for (size_t k = 0; k < f->n; k++) {
 		const struct fvip *x = &f->v[k];
 		struct mif *m = mif_by_name(d, x->c->iface);
-		bool bad = !m || !m->ifindex || !dev_up(d, m->conf->device);
+		bool bad = !m || !m->ifindex || !m->up; /* by index: it may have been renamed */
 		for (size_t t = 0; t < x->c->n_track && !bad; t++)
 			bad = !dev_up(d, x->c->track[t]);
 		if (bad && !fault[x->group]) {

@@ -192,6 +192,7 @@ static int daemon_set(struct parser *p, size_t i, const char *v)
 			    "shorter than %d",
 			    strlen(v), CONF_PATH_MAX);
 		snprintf(p->c.control_socket, sizeof(p->c.control_socket), "%s", v);
+		p->c.control_socket_line = p->line;
 		return 0;
 	case D_TARGET:
 		if ((k = word_index(log_targets, v)) < 0)

@@ -129,6 +129,7 @@ struct conf_connsync {
 struct config {
 	/* [Daemon] */
 	char control_socket[CONF_PATH_MAX]; /* ControlSocket= */
+	int control_socket_line;	    /* its line; 0: the default */
 	int log_target;			    /* LogTarget=syslog|stderr */
 	bool log_target_set;		    /* LogTarget= was given */
 	int log_level;	 /* LogLevel=err|warning|notice|info|debug (enum log_level) */

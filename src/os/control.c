@@ -28,13 +28,100 @@ static int fill_addr(const char *path, struct sockaddr_un *sun)
 	return 0;
 }
 
-int control_listen(const char *path, char *err, size_t errlen)
+static const char *file_kind(mode_t m)
+{
+	if (S_ISREG(m))
+		return "a regular file";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISLNK(m))
+		return "a symbolic link";
+	if (S_ISFIFO(m))
+		return "a named pipe";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "a file of unknown type";
+}
+
+int control_check_path(const char *path, char *err, size_t errlen, char *warn, size_t warnlen)
 {
 	struct sockaddr_un sun;
-	if (fill_addr(path, &sun) < 0) {
+	size_t n = strlen(path);
+	if (warnlen)
+		warn[0] = '\0';
+	if (n == 0 || path[n - 1] == '/') {
+		snprintf(err, errlen,
+			 "control socket path %s ends in '/': expected the path of a socket file, "
+			 "such as /run/arpha/arphad.sock",
+			 path);
+		return -1;
+	}
+	if (n >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "control socket path %s is too long", path);
 		return -1;
 	}
+	char dir[sizeof(sun.sun_path)], up[sizeof(sun.sun_path)];
+	strcpy(dir, path);
+	const char *d = dirname(dir);
+	struct stat st;
+	if (stat(d, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "control socket %s: %s is %s, not a directory", path,
+				 d, file_kind(st.st_mode));
+			return -1;
+		}
+		if ((st.st_mode & S_IWOTH) && warnlen)
+			snprintf(
+			    warn, warnlen,
+			    "control socket %s: every user may write to its directory %s "
+			    "(mode %04o); a directory only root writes to, such as /run/arpha, "
+			    "keeps others from putting a file in its place",
+			    path, d, (unsigned)(st.st_mode & 07777));
+	} else if (errno == ENOENT) {
+		/* control_listen creates the directory, one level */
+		strcpy(up, d);
+		const char *u = dirname(up);
+		if (stat(u, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen,
+				 "control socket %s: its directory %s is missing, and arphad "
+				 "creates only the last level: %s %s",
+				 path, d, u,
+				 stat(u, &st) < 0 ? "is missing too" : "is not a directory");
+			return -1;
+		}
+	} else {
+		snprintf(err, errlen, "control socket %s: directory %s: %s", path, d,
+			 strerror(errno));
+		return -1;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen,
+				 "control socket %s: there is %s at that path; arphad replaces "
+				 "only a stale socket, never another file (set ControlSocket= to "
+				 "another path, or remove what is there)",
+				 path, file_kind(st.st_mode));
+			return -1;
+		}
+	} else if (errno != ENOENT) {
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int control_listen(const char *path, struct control_path *own, char *err, size_t errlen, char *warn,
+		   size_t warnlen)
+{
+	struct sockaddr_un sun;
+	*own = (struct control_path){0, 0};
+	if (control_check_path(path, err, errlen, warn, warnlen) < 0)
+		return -1;
+	fill_addr(path, &sun); /* the length is checked */
 	char dir[sizeof(sun.sun_path)];
 	strcpy(dir, path);
 	const char *d = dirname(dir);
@@ -42,31 +129,96 @@ int control_listen(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create %s: %s", d, strerror(errno));
 		return -1;
 	}
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) { /* it changed since the check */
+			snprintf(err, errlen,
+				 "control socket %s: there is %s at that path; arphad replaces "
+				 "only a stale socket, never another file",
+				 path, file_kind(st.st_mode));
+			return -1;
+		}
+		/* a socket: replace it only when nobody listens on it */
+		int alive = control_alive(path);
+		if (alive != 0) {
+			if (alive > 0)
+				snprintf(err, errlen,
+					 "control socket %s: another process is listening on it "
+					 "(another arphad with this configuration?)",
+					 path);
+			else
+				snprintf(err, errlen,
+					 "control socket %s: cannot tell whether a process listens "
+					 "on it: %s",
+					 path, strerror(errno));
+			return -1;
+		}
+		if (unlink(path) < 0 && errno != ENOENT) {
+			snprintf(err, errlen,
+				 "control socket %s: cannot remove the stale socket: %s", path,
+				 strerror(errno));
+			return -1;
+		}
+	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	/* a live daemon answers on it: refuse to steal its socket */
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-		close(probe);
-		close(fd);
-		snprintf(err, errlen, "another arphad is listening on %s", path);
-		return -1;
-	}
-	if (probe >= 0)
-		close(probe);
-	unlink(path);
-	mode_t old = umask(0117);
+	mode_t old = umask(0117); /* the socket is made 0660: root and its group */
 	int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (r < 0 || listen(fd, 16) < 0) {
+	if (r < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot listen on %s: %s%s", path, strerror(e),
+			 e == EADDRINUSE ? " (something was put there while arphad started)" : "");
+		close(fd);
+		return -1;
+	}
+	if (lstat(path, &st) == 0)
+		*own = (struct control_path){st.st_dev, st.st_ino};
+	if (listen(fd, 16) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		control_unlink(path, own);
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+int control_alive(const char *path)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	if (fill_addr(path, &sun) < 0)
+		return -1;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode))
+		return 0;
+	/* without waiting: a listener with a full queue says EAGAIN, and it is alive */
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (probe < 0)
+		return -1;
+	int r = connect(probe, (struct sockaddr *)&sun, sizeof(sun));
+	int e = errno;
+	close(probe);
+	if (r == 0 || e == EAGAIN || e == EINPROGRESS)
+		return 1;
+	if (e == ECONNREFUSED || e == ENOENT)
+		return 0;
+	errno = e;
+	return -1;
+}
+
+void control_unlink(const char *path, const struct control_path *own)
+{
+	struct stat st;
+	if (!own->dev && !own->ino)
+		return;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == own->dev &&
+	    st.st_ino == own->ino)
+		unlink(path);
 }
 
 struct control_req {

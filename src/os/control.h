@@ -15,10 +15,42 @@
 #define CONTROL_MAX_ARGS    8
 
 /*
- * Listen on path (its directory is created 0750 if missing; a stale socket
- * is replaced, a live one is an error). Returns the fd, or -1 with err.
+ * The socket file control_listen made, so that only it is removed at exit
+ * (an admin or another arphad may have put something else there since).
  */
-int control_listen(const char *path, char *err, size_t errlen);
+struct control_path {
+	unsigned long long dev, ino; /* st_dev, st_ino; 0, 0: none */
+};
+
+/*
+ * Check path as control_listen will, without changing anything: it must
+ * not end in '/', its directory must be a directory (or missing, then
+ * control_listen creates it), and whatever is at path must be a socket.
+ * 0 when arphad can listen there, else -1 with a message naming the path
+ * and what is there. warn gets a warning ("" when none): a directory
+ * others may write to.
+ */
+int control_check_path(const char *path, char *err, size_t errlen, char *warn, size_t warnlen);
+
+/*
+ * Listen on path, mode 0660. Its directory is created mode 0750 if missing
+ * (one level; an existing one is left as it is). Only a stale socket (a
+ * socket nobody listens on) is replaced; anything else at path (a file, a
+ * directory, a symbolic link, a socket another process listens on) is an
+ * error, and is left untouched. Returns the fd and sets *own, or -1 with
+ * err. warn as for control_check_path.
+ */
+int control_listen(const char *path, struct control_path *own, char *err, size_t errlen, char *warn,
+		   size_t warnlen);
+
+/*
+ * Whether a process listens on the socket at path: 1 yes, 0 no (nothing
+ * there, not a socket, or a stale socket), -1 cannot tell (errno).
+ */
+int control_alive(const char *path);
+
+/* Remove the socket file at path if it is still the one own names. */
+void control_unlink(const char *path, const struct control_path *own);
 
 struct event_base;
 struct control;

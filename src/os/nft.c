@@ -22,6 +22,21 @@ static void first_line(const char *s, char *out, size_t len)
 	out[n] = '\0';
 }
 
+/* The chain's rules, one "PREFIX<rule>\n" line each (names are checked by the config). */
+static void rules(struct sbuf *b, const char *prefix, const char *const *devs,
+		  const uint32_t *ifindex, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sbuf_printf(b, "%siifname \"%s\" counter drop comment \"arphad decides\"\n", prefix,
+			    devs[i]);
+		if (ifindex && ifindex[i])
+			/* a number, not a name: nft would resolve a name once, now */
+			sbuf_printf(
+			    b, "%siif %u counter drop comment \"arphad decides: %s, by index\"\n",
+			    prefix, ifindex[i], devs[i]);
+	}
+}
+
 struct nft_guard *nft_guard_open(const char *const *devs, size_t n, char *err, size_t errlen)
 {
 	struct nft_guard *g = calloc(1, sizeof(*g));
@@ -38,9 +53,7 @@ struct nft_guard *nft_guard_open(const char *const *devs, size_t n, char *err, s
 		    "  flags owner\n"
 		    "  chain input {\n"
 		    "    type filter hook input priority filter; policy accept;\n");
-	for (size_t i = 0; i < n; i++)
-		sbuf_printf(&b, "    iifname \"%s\" counter drop comment \"arphad decides\"\n",
-			    devs[i]);
+	rules(&b, "    ", devs, NULL, n);
 	sbuf_printf(&b, "  }\n}\n");
 	if (b.oom || nft_run_cmd_from_buffer(g->ctx, b.s) != 0) {
 		char msg[256];
@@ -67,6 +80,46 @@ struct nft_guard *nft_guard_open(const char *const *devs, size_t n, char *err, s
 		return NULL;
 	}
 	return g;
+}
+
+int nft_guard_set(struct nft_guard *g, const char *const *devs, const uint32_t *ifindex, size_t n,
+		  char *err, size_t errlen)
+{
+	struct sbuf b;
+	sbuf_init(&b);
+	/* one buffer is one transaction: the chain is never seen empty */
+	sbuf_printf(&b, "flush chain arp " NFT_GUARD_TABLE " input\n");
+	rules(&b, "add rule arp " NFT_GUARD_TABLE " input ", devs, ifindex, n);
+	if (b.oom) {
+		snprintf(err, errlen, "cannot update the nftables guard: out of memory");
+		sbuf_free(&b);
+		return -1;
+	}
+	int rc = nft_run_cmd_from_buffer(g->ctx, b.s);
+	sbuf_free(&b);
+	if (rc != 0) {
+		char msg[256];
+		first_line(nft_ctx_get_error_buffer(g->ctx), msg, sizeof(msg));
+		snprintf(err, errlen,
+			 "cannot update nftables table \"arp " NFT_GUARD_TABLE "\": %s", msg);
+		return -1;
+	}
+	return 0;
+}
+
+int nft_guard_present(void)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx)
+		return -1;
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	int rc = nft_run_cmd_from_buffer(ctx, "list table arp " NFT_GUARD_TABLE "\n");
+	const char *e = nft_ctx_get_error_buffer(ctx);
+	/* "No such file or directory" when it is not there; anything else: unknown */
+	int present = rc == 0 ? 1 : (e && strstr(e, "No such file or directory")) ? 0 : -1;
+	nft_ctx_free(ctx);
+	return present;
 }
 
 void nft_guard_close(struct nft_guard *g)

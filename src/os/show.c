@@ -1,5 +1,6 @@
 #include "os/show.h"
 
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,21 +106,33 @@ static bool counter_shown(int c)
 	return name[0] != '?' && strcmp(name, "malformed_none") != 0;
 }
 
-/* One interface of `arpha stats`; absent: its device is gone (no cache). */
-static void stats_iface(struct sbuf *b, const char *name, bool absent, size_t entries,
+/*
+ * One interface of `arpha stats`; ifindex 0: its device is absent (no
+ * cache). The device's name is the one it has now: it may have been renamed.
+ */
+static void stats_iface(struct sbuf *b, const char *name, uint32_t ifindex, size_t entries,
 			const struct arp_counters *cnt, bool json, bool first_iface)
 {
+	bool absent = ifindex == 0;
+	char dev[IF_NAMESIZE] = "?";
+	if (!absent && !if_indextoname(ifindex, dev))
+		strcpy(dev, "?");
 	if (json) {
 		sbuf_printf(b, "%s{\"interface\":", first_iface ? "" : ",");
 		sbuf_json_str(b, name);
-		sbuf_printf(b, ",\"state\":\"%s\",\"entries\":%zu,\"counters\":{",
-			    absent ? "absent" : "present", entries);
+		sbuf_printf(b, ",\"state\":\"%s\"", absent ? "absent" : "present");
+		if (!absent) {
+			sbuf_printf(b, ",\"device\":");
+			sbuf_json_str(b, dev);
+			sbuf_printf(b, ",\"ifindex\":%u", ifindex);
+		}
+		sbuf_printf(b, ",\"entries\":%zu,\"counters\":{", entries);
 	} else if (absent) {
 		sbuf_printf(b, "%sInterface %s: its device is absent\n", first_iface ? "" : "\n",
 			    name);
 	} else {
-		sbuf_printf(b, "%sInterface %s: %zu %s\n", first_iface ? "" : "\n", name, entries,
-			    entries == 1 ? "entry" : "entries");
+		sbuf_printf(b, "%sInterface %s (device %s): %zu %s\n", first_iface ? "" : "\n",
+			    name, dev, entries, entries == 1 ? "entry" : "entries");
 	}
 	bool first = true;
 	for (int c = 0; c < AC__COUNT; c++) {
@@ -148,9 +161,10 @@ void show_stats(struct sbuf *b, struct arp_engine *e, bool json)
 	if (json)
 		sbuf_printf(b, "{\"interfaces\":[");
 	for (size_t i = 0; arp_engine_iface_at(e, i, &v) == 0; i++, n++)
-		stats_iface(b, v.name, false, arp_cache_count(v.cache), v.counters, json, n == 0);
+		stats_iface(b, v.name, v.ifindex, arp_cache_count(v.cache), v.counters, json,
+			    n == 0);
 	for (size_t i = 0; arp_engine_absent_at(e, i, &name, &cnt) == 0; i++, n++)
-		stats_iface(b, name, true, 0, cnt, json, n == 0);
+		stats_iface(b, name, 0, 0, cnt, json, n == 0);
 	if (json)
 		sbuf_printf(b, "]}\n");
 }
