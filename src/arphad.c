@@ -909,6 +909,31 @@ static void log_start(const struct config *c, bool foreground)
 	}
 }
 
+/*
+ * arphad needs CAP_NET_ADMIN (nftables, neighbours, addresses) and
+ * CAP_NET_RAW (packet sockets). Without them every later step fails with
+ * EPERM, which reads like another arphad holding the table: say it first.
+ * Returns 0, or -1 with the message in err.
+ */
+static int check_caps(char *err, size_t errlen)
+{
+	char *text;
+	size_t len;
+	if (read_file("/proc/self/status", 1 << 16, &text, &len) < 0)
+		return 0; /* cannot tell: let the steps themselves say */
+	const char *p = strstr(text, "\nCapEff:");
+	unsigned long long eff = p ? strtoull(p + 8, NULL, 16) : ~0ULL;
+	free(text);
+	const unsigned long long need = 1ULL << 12 | 1ULL << 13; /* NET_ADMIN, NET_RAW */
+	if ((eff & need) == need)
+		return 0;
+	snprintf(err, errlen,
+		 "arphad needs CAP_NET_ADMIN and CAP_NET_RAW (it has%s%s%s): run it as root",
+		 eff & 1ULL << 12 ? " CAP_NET_ADMIN" : "", eff & 1ULL << 13 ? " CAP_NET_RAW" : "",
+		 eff & need ? "" : " neither");
+	return -1;
+}
+
 /* Every managed device exists and has an Ethernet address (before anything is changed). */
 static int check_devices(struct daemon *d, char *err, size_t errlen)
 {
@@ -1138,6 +1163,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	actions_init(&d.acts);
 	char err[512], q[600];
+	if (check_caps(err, sizeof(err)) < 0) {
+		log_errx("event=start_failed reason=no_privilege msg=%s", log_quote(err, q, sizeof(q)));
+		config_free(&d.cfg);
+		return 1;
+	}
 	if (!(d.eng = arp_engine_new(&d.cfg.arp)))
 		fatal("event=start_failed what=engine");
 	if (!(d.nl = nl_open(true)))

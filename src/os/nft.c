@@ -58,11 +58,18 @@ struct nft_guard *nft_guard_open(const char *const *devs, size_t n, char *err, s
 	if (b.oom || nft_run_cmd_from_buffer(g->ctx, b.s) != 0) {
 		char msg[256];
 		first_line(nft_ctx_get_error_buffer(g->ctx), msg, sizeof(msg));
-		snprintf(err, errlen,
-			 "cannot install nftables table \"arp " NFT_GUARD_TABLE
-			 "\" (is another arphad running in this network namespace? nftables >= "
-			 "1.0.1 and Linux >= 5.12 are needed for owner tables): %s",
-			 msg);
+		/* the table there already: another arphad (or what it left running) owns it */
+		if (nft_guard_present() == 1)
+			snprintf(err, errlen,
+				 "cannot install nftables table \"arp " NFT_GUARD_TABLE
+				 "\": another arphad runs in this network namespace and owns it: %s",
+				 msg);
+		else
+			snprintf(err, errlen,
+				 "cannot install nftables table \"arp " NFT_GUARD_TABLE
+				 "\" (nftables >= 1.0.1 and Linux >= 5.12 are needed for owner "
+				 "tables): %s",
+				 msg);
 		sbuf_free(&b);
 		nft_ctx_free(g->ctx);
 		free(g);

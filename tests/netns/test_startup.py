@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Starting and releasing never harm what is there (report items 1, 9d, 13, 17).
+"""Starting and releasing never harm what is there (report items 1, 9d, 13, 17, 24).
 
 - item 1, 9d: ControlSocket= names the path of a socket; only a stale
   socket (nobody listens on it) is replaced. The config file itself, a
@@ -13,6 +13,8 @@
   second device is missing: each exits 1 with a clear message, the kernel
   neighbour table it would have flushed keeps its entries, no nftables
   table is left, and the running arphad goes on.
+- item 24: started without CAP_NET_ADMIN, arphad says it needs root and
+  blames no other arphad.
 - item 13: `arphad -r` refuses while a VIP master runs with that
   configuration (or in that namespace): the VIP stays; after a crash it
   removes what was left.
@@ -234,6 +236,22 @@ with Lab("startup") as lab:
         expect(lab.ping("node", CLIENT_IP), "the node cannot ping the client")
         lab.flush_neigh("client")
         expect(lab.ping("client", NODE_IP), "the first arphad no longer answers for the node")
+
+    with res.case("item24/non-root-told-to-be-root"):
+        # a user without CAP_NET_ADMIN: the message says so, and blames no other arphad
+        conf = os.path.join(lab.script_dir(), "nonroot.conf")  # readable by nobody too
+        write(conf, make_config(os.path.join(lab.script_dir(), "nonroot.sock")))
+        os.chmod(conf, 0o644)
+        p = run(["ip", "netns", "exec", lab.ns("client"), "setpriv", "--reuid=65534",
+                 "--regid=65534", "--clear-groups", "--inh-caps=-all", binary("arphad"), "-d",
+                 "-f", conf], check=False, timeout=10)
+        out = (p.stdout + p.stderr).strip()
+        expect(p.returncode == 1, "exit %s: %s", p.returncode, out[-600:])
+        expect("CAP_NET_ADMIN" in out and "root" in out, "arphad said %r", out[-600:])
+        expect("another arphad" not in out, "a non-root start blamed another arphad: %r",
+               out[-600:])
+        expect(not any("arpha" in t for t in lab.nft_tables("client")), "nft table left: %s",
+               lab.nft_tables("client"))
 
     with res.case("item17/missing-device-changes-nothing"):
         client_knows_node()
