@@ -32,6 +32,7 @@
 #include "os/nft.h"
 #include "os/packet.h"
 #include "os/show.h"
+#include "os/syscheck.h"
 #include "os/udp.h"
 #include "os/util.h"
 
@@ -752,17 +753,33 @@ static void load_config(struct daemon *d)
 {
 	char *text;
 	size_t len;
-	char err[512];
+	static char err[CONF_ERR_LEN];
+	struct stat st;
+	/* a FIFO would block the open; a device or directory is no configuration */
+	if (stat(d->cfg_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "arphad: %s: not a regular file; name the configuration file\n",
+			d->cfg_path);
+		exit(1);
+	}
 	if (read_file(d->cfg_path, CONFIG_MAX_BYTES, &text, &len) < 0) {
 		fprintf(stderr, "arphad: cannot read %s: %s\n", d->cfg_path, strerror(errno));
 		exit(1);
 	}
 	if (config_parse(text, len, d->cfg_path, &d->cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "%s\n", err); /* every error, one per line */
 		free(text);
 		exit(1);
 	}
 	free(text);
+}
+
+/* A finding of syscheck_config: to stderr for -n, to the log when running. */
+static void on_syscheck(bool error, const char *msg, void *arg)
+{
+	if (arg)
+		fprintf(stderr, "%s\n", msg);
+	else
+		log_line(error ? 3 : 4, msg);
 }
 
 static void cleanup(struct daemon *d)
@@ -847,7 +864,7 @@ int main(int argc, char **argv)
 		if (sodium_init() < 0)
 			fatalx("libsodium cannot start");
 		if (keyfile_load(d.cfg.cluster.key_file, &key, kerr, sizeof(kerr)) < 0) {
-			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.cluster.line, kerr);
+			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.cluster.key_line, kerr);
 			config_free(&d.cfg);
 			return 1;
 		}
@@ -856,8 +873,8 @@ int main(int argc, char **argv)
 	if (d.cfg.flush.present) {
 		struct wire_key key;
 		char kerr[512];
-		if (keyfile_load(d.cfg.flush.key_file, &key, kerr, sizeof(kerr)) < 0) {
-			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.flush.line, kerr);
+		if (keyfile_load_flush(d.cfg.flush.key_file, &key, kerr, sizeof(kerr)) < 0) {
+			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.flush.key_line, kerr);
 			config_free(&d.cfg);
 			return 1;
 		}
@@ -877,6 +894,18 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (check) {
+		struct nl *nl = nl_open(false);
+		int bad = nl ? syscheck_config(&d.cfg, d.cfg_path, nl, on_syscheck, stderr) : 0;
+		if (!nl)
+			fprintf(stderr,
+				"arphad: warning: rtnetlink: %s; devices and networks not "
+				"checked\n",
+				strerror(errno));
+		nl_close(nl);
+		if (bad) {
+			config_free(&d.cfg);
+			return 1;
+		}
 		printf("%s: configuration OK (%zu interfaces, %zu ARP entries, %zu proxy ARP "
 		       "networks, %zu VIPs)\n",
 		       d.cfg_path, d.cfg.n_ifaces, d.cfg.n_entries, d.cfg.n_proxies, d.cfg.n_vips);
@@ -892,6 +921,10 @@ int main(int argc, char **argv)
 		fatal("engine");
 	if (!(d.nl = nl_open(true)))
 		fatal("rtnetlink");
+	if (syscheck_config(&d.cfg, d.cfg_path, d.nl, on_syscheck, NULL) > 0) {
+		cleanup(&d);
+		return 1;
+	}
 	if (!(d.base = event_base_new()) || event_base_priority_init(d.base, ARPHAD_PRIORITIES) < 0)
 		fatalx("cannot create the event loop");
 

@@ -281,7 +281,8 @@ static void t_layout(void **state)
 
 static void t_proxy_lists(void **state)
 {
-	static const char *const lists[] = {"lan wan", "lan,wan", "lan, wan", " lan ,, wan,"};
+	static const char *const lists[] = {"lan wan", "lan,wan", "lan, wan", " lan ,  wan",
+					    "lan\nInterfaces=wan"};
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		char text[256];
 		snprintf(text, sizeof(text),
@@ -467,10 +468,10 @@ static const struct bad bads[] = {
      FNAME ":2: Device: expected a network device name of 1 to 15 characters from A-Z a-z 0-9 _ "
 	   ". : -, got \"..\""},
     {"[Interface lan]\nDevice=eth0\n[Interface wan]\nDevice=eth0\n",
-     FNAME ":3: [Interface wan] uses device eth0, as [Interface lan] at line 1 does; one section "
+     FNAME ":4: [Interface wan] uses device eth0, as [Interface lan] at line 1 does; one section "
 	   "per device"},
     {"[Interface lan]\n[Interface eth0]\n[Interface wan]\nDevice=eth0\n",
-     FNAME ":3: [Interface wan] uses device eth0, as [Interface eth0] at line 2 does; one "
+     FNAME ":4: [Interface wan] uses device eth0, as [Interface eth0] at line 2 does; one "
 	   "section per device"},
     /* [ARPEntry] */
     {"[Interface lan]\n[ARPEntry]\nIP=198.18.0.1\nMode=Publish\n",
@@ -482,7 +483,7 @@ static const struct bad bads[] = {
     {"[Interface lan]\n[ARPEntry]\n",
      FNAME ":2: [ARPEntry] has no Interface=; every ARPEntry needs Interface=, IP= and Mode="},
     {"[Interface lan]\n[ARPEntry]\nInterface=lan\nIP=198.18.0.1\nMode=Static\n",
-     FNAME ":2: [ARPEntry] with Mode=Static needs MAC= (the address to map the IP to)"},
+     FNAME ":5: [ARPEntry] with Mode=Static needs MAC= (the address to map the IP to)"},
     {"[Interface lan]\n[ARPEntry]\nInterface=lan\nIP=198.18.0.1\nMode=Published\n",
      FNAME ":5: Mode: expected one of Static, Publish, XPublish, got \"Published\""},
     {"[Interface lan]\n[ARPEntry]\nInterface=lan\nIP=198.18.0.256\n",
@@ -498,7 +499,7 @@ static const struct bad bads[] = {
     {"[Interface lan]\n[ARPEntry]\nIP=239.1.2.3\n",
      FNAME ":3: IP: 239.1.2.3 is a multicast address; expected a unicast host address"},
     {"[Interface lan]\n[ARPEntry]\nMAC=4b:86:f6:c5:a2\n",
-     FNAME ":3: MAC: expected a MAC address such as 4b-86-f6-c5-a2-14 or 4b:86:f6:c5:a2:14, got "
+     FNAME ":3: MAC: expected a MAC address such as 02-86-f6-c5-a2-14 or 02:86:f6:c5:a2:14, got "
 	   "\"4b:86:f6:c5:a2\""},
     {"[Interface lan]\n[ARPEntry]\nMAC=ff-ff-ff-ff-ff-ff\n",
      FNAME ":3: MAC: ff-ff-ff-ff-ff-ff is the broadcast address; expected a unicast MAC"},
@@ -511,10 +512,10 @@ static const struct bad bads[] = {
     {"[Interface lan]\n"
      "[ARPEntry]\nInterface=lan\nIP=198.18.0.1\nMode=Publish\n\n"
      "[ARPEntry]\nInterface=lan\nIP=198.18.0.1\nMode=XPublish\n",
-     FNAME ":7: [ARPEntry] for 198.18.0.1 on lan repeats the one at line 2; give each address one "
+     FNAME ":9: [ARPEntry] for 198.18.0.1 on lan repeats the one at line 2; give each address one "
 	   "entry per interface"},
     {"[ARPEntry]\nInterface=dmz\nIP=198.18.0.1\nMode=Publish\n[Interface lan]\n",
-     FNAME ":1: [ARPEntry] Interface=dmz: there is no [Interface dmz]"},
+     FNAME ":2: [ARPEntry] Interface=dmz: there is no [Interface dmz]"},
     /* [ProxyARP] */
     {"[Interface lan]\n[ProxyARP]\nNetwork=198.18.1.5/24\n",
      FNAME ":3: Network: 198.18.1.5/24 has host bits set; did you mean 198.18.1.0/24?"},
@@ -532,20 +533,23 @@ static const struct bad bads[] = {
      FNAME ":3: Interfaces: all stands alone; got \"all lan\""},
     {"[Interface lan]\n[ProxyARP]\nInterfaces=lan lan\n",
      FNAME ":3: Interfaces: lan is listed twice"},
-    {"[Interface lan]\n[ProxyARP]\nInterfaces=,\n",
-     FNAME ":3: Interfaces: expected all, or [Interface] names separated by spaces or commas, got "
-	   "\",\""},
+    {"[Interface lan]\n[ProxyARP]\nInterfaces=,\n", FNAME
+     ":3: Interfaces: \",\" has an empty element (two commas, or a comma at an end); expected "
+     "words separated by spaces or commas"},
     {"[Interface lan]\n[ProxyARP]\nInterfaces=lan a/b\n",
      FNAME ":3: Interfaces: \"a/b\" is not an interface name; expected all, or [Interface] names "
 	   "separated by spaces or commas"},
     {"[Interface lan]\n\n[ProxyARP]\nNetwork=198.18.0.0/24\nInterfaces=lan,dmz\n",
-     FNAME ":3: [ProxyARP] Interfaces=: there is no [Interface dmz]"},
-    /* the first error is the one reported */
+     FNAME ":5: [ProxyARP] Interfaces=: there is no [Interface dmz]"},
+    /* every error is reported, one per line, in the order of the file */
     {"[Interface lan]\n[ARP]\nExpire=0\nARPChanges=yes\n[Nope]\n",
-     FNAME ":3: Expire: expected a whole number from 1 to 604800, got \"0\""},
+     FNAME ":3: Expire: expected a whole number from 1 to 604800, got \"0\"\n" FNAME
+	   ":4: ARPChanges: expected one of Drop, DropLog, Accept, AcceptLog, got \"yes\"\n" FNAME
+	   ":5: unknown section [Nope]; expected one of Daemon, ARP, Interface NAME, ARPEntry, "
+	   "ProxyARP, Cluster, VIP NAME, Flush, ConnSync"},
     {"[Interface lan]\nbroken line\n[ARP]\nExpire=0\n",
      FNAME ":2: expected a [Section] header, a Key=Value setting or a comment, got \"broken "
-	   "line\""},
+	   "line\"\n" FNAME ":4: Expire: expected a whole number from 1 to 604800, got \"0\""},
 };
 
 static void t_errors(void **state)
@@ -580,7 +584,10 @@ static void t_not_text(void **state)
 	assert_int_equal(c.arp.expire_s, 1);
 	config_free(&c);
 	snprintf(edge, sizeof(edge), "[Interface a]\n[ARP]\nExpire=%0192d\n", 1);
-	parse_err(edge, FNAME ":3: line longer than 198 characters");
+	parse_err(edge,
+		  FNAME ":3: line longer than 198 characters; a list may go on over several "
+			"lines, with its key repeated on each (Peers=... on one line, Peers=... "
+			"on the next)");
 
 	/* a short err buffer is cut, not overrun */
 	char small[15];
@@ -710,7 +717,7 @@ static void t_cluster_errors(void **state)
 			"KeyFile= and Group= or Peers=");
 	parse_err(IFACE "[Cluster]\nKeyFile=relative.key\n", FNAME
 		  ":3: KeyFile: expected an absolute path (starting with /), got \"relative.key\"");
-	parse_err(IFACE "[Cluster]\nNodeID=0\n",
+	parse_err(IFACE "[Cluster]\nNodeID=0\nInterface=s\nKeyFile=/k\nGroup=239.1.1.1\n",
 		  FNAME ":3: NodeID: expected a whole number from 1 to 4294967295, got \"0\"");
 	parse_err(IFACE "[Cluster]\nNodeID=1\nInterface=s\nKeyFile=/k\nGroup=239.1.1.1\n"
 			"[Cluster]\n",
@@ -801,12 +808,12 @@ static void t_connsync(void **state)
 	assert_int_equal(c.connsync.check_interval_ms, 10000);
 	assert_int_equal(c.connsync.max_entries, 262144);
 	config_free(&c);
-	parse_ok(IFACE CLUSTER "[ConnSync]\nProtocols=tcp\nNetworks=198.18.1.7/24, 198.18.2.0/24\n"
+	parse_ok(IFACE CLUSTER "[ConnSync]\nProtocols=tcp\nNetworks=198.18.1.0/24, 198.18.2.0/24\n"
 			       "CheckInterval=0\nMaxEntries=5000\n",
 		 &c);
 	assert_int_equal(c.connsync.protocols, CT_PROTO_TCP);
 	assert_int_equal(c.connsync.n_nets, 2);
-	assert_int_equal(c.connsync.nets[0].addr, 0xc6120100); /* host bits cleared */
+	assert_int_equal(c.connsync.nets[0].addr, 0xc6120100);
 	assert_int_equal(c.connsync.check_interval_ms, 0);
 	assert_int_equal(c.connsync.max_entries, 5000);
 	config_free(&c);
@@ -832,16 +839,16 @@ static void t_vip_errors(void **state)
 	parse_err(IFACE CLUSTER "[VIP a]\nInterface=lan\n",
 		  FNAME ":7: [VIP a] has no Address=; expected the address and its prefix "
 			"length, such as Address=198.18.0.100/24");
-	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100\n",
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100\nInterface=lan\n",
 		  FNAME ":8: Address: \"198.18.0.100\" is not an address with a prefix length; "
 			"expected an IPv4 address with its prefix length (/8 to /32), such as "
 			"198.18.0.100/24");
 	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=wan\n",
-		  FNAME ":7: [VIP a] Interface=wan: there is no [Interface wan]");
+		  FNAME ":9: [VIP a] Interface=wan: there is no [Interface wan]");
 	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nPriority=255\n",
 		  FNAME ":10: Priority: expected a whole number from 1 to 254, got \"255\"");
 	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nVirtualMAC=yes\n",
-		  FNAME ":7: [VIP a] has VirtualMAC=yes but no VRID=; the virtual MAC is "
+		  FNAME ":10: [VIP a] has VirtualMAC=yes but no VRID=; the virtual MAC is "
 			"00:00:5e:00:01:VRID, so give a VRID from 1 to 255");
 	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
 				"Announce=garp shout\n",
@@ -852,11 +859,11 @@ static void t_vip_errors(void **state)
 		  FNAME ":10: Announce: flush needs FlushHosts= in [VIP a]");
 	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
 				"FlushHosts=198.18.0.5\n",
-		  FNAME ":7: [VIP a] has FlushHosts= but there is no [Flush] section with the "
+		  FNAME ":10: [VIP a] has FlushHosts= but there is no [Flush] section with the "
 			"key to sign the requests");
 	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
 				"[VIP b]\nAddress=198.18.0.100/24\nInterface=lan\n",
-		  FNAME ":10: [VIP b] has the address of [VIP a] at line 7");
+		  FNAME ":11: [VIP b] has the address of [VIP a] at line 7");
 	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nGroup=g\n"
 				"[VIP b]\nAddress=198.18.0.101/24\nInterface=lan\nGroup=g\n"
 				"Priority=7\n",
