@@ -773,13 +773,22 @@ static void load_config(struct daemon *d)
 	free(text);
 }
 
-/* A finding of syscheck_config: to stderr for -n, to the log when running. */
-static void on_syscheck(bool error, const char *msg, void *arg)
+/* Where the findings of syscheck_config go: stderr for -n, else the log. */
+struct findings {
+	const char *path;
+	bool to_stderr;
+};
+
+static void on_syscheck(bool error, int line, const char *msg, void *arg)
 {
-	if (arg)
-		fprintf(stderr, "%s\n", msg);
+	const struct findings *f = arg;
+	char text[1024];
+	snprintf(text, sizeof(text), "%s:%d: %s%s", f->path, line,
+		 error || !f->to_stderr ? "" : "warning: ", msg);
+	if (f->to_stderr)
+		fprintf(stderr, "%s\n", text);
 	else
-		log_line(error ? 3 : 4, msg);
+		log_line(error ? 3 : 4, text);
 }
 
 static void cleanup(struct daemon *d)
@@ -895,7 +904,8 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		struct nl *nl = nl_open(false);
-		int bad = nl ? syscheck_config(&d.cfg, d.cfg_path, nl, on_syscheck, stderr) : 0;
+		struct findings f = {d.cfg_path, true};
+		int bad = nl ? syscheck_config(&d.cfg, nl, on_syscheck, &f) : 0;
 		if (!nl)
 			fprintf(stderr,
 				"arphad: warning: rtnetlink: %s; devices and networks not "
@@ -921,7 +931,8 @@ int main(int argc, char **argv)
 		fatal("engine");
 	if (!(d.nl = nl_open(true)))
 		fatal("rtnetlink");
-	if (syscheck_config(&d.cfg, d.cfg_path, d.nl, on_syscheck, NULL) > 0) {
+	struct findings f = {d.cfg_path, false};
+	if (syscheck_config(&d.cfg, d.nl, on_syscheck, &f) > 0) {
 		cleanup(&d);
 		return 1;
 	}

@@ -6,7 +6,6 @@
 #include <string.h>
 
 struct out {
-	const char *fname;
 	syscheck_emit *emit;
 	void *arg;
 	int errors;
@@ -15,16 +14,13 @@ struct out {
 __attribute__((format(printf, 4, 5))) static void say(struct out *o, bool error, int line,
 						      const char *fmt, ...)
 {
-	char msg[512], full[800];
+	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (snprintf(full, sizeof(full), "%s:%d: %s%s", o->fname, line,
-		     error ? "" : "warning: ", msg) < 0)
-		return;
 	o->errors += error;
-	o->emit(error, full, o->arg);
+	o->emit(error, line, msg, o->arg);
 }
 
 /* Is there a device called name now? Anything but ENODEV counts as yes. */
@@ -70,10 +66,9 @@ static void check_proxy(struct out *o, struct nl *nl, const struct conf_proxy *x
 	}
 }
 
-int syscheck_config(const struct config *cfg, const char *fname, struct nl *nl, syscheck_emit *emit,
-		    void *arg)
+int syscheck_config(const struct config *cfg, struct nl *nl, syscheck_emit *emit, void *arg)
 {
-	struct out o = {fname, emit, arg, 0};
+	struct out o = {emit, arg, 0};
 	struct nl_link l;
 	for (size_t i = 0; i < cfg->n_ifaces; i++) {
 		const struct conf_iface *f = &cfg->ifaces[i];

@@ -11,11 +11,11 @@
 #include "core/config.h"
 #include "os/netlink.h"
 
-/* One finding, "FNAME:LINE: message" or "FNAME:LINE: warning: message". */
-typedef void syscheck_emit(bool error, const char *msg, void *arg);
+/* One finding, about the setting at line of the file; error false: a warning. */
+typedef void syscheck_emit(bool error, int line, const char *msg, void *arg);
 
 /*
- * Check cfg (read from fname) with the rtnetlink socket nl:
+ * Check cfg with the rtnetlink socket nl:
  * - warnings: an [Interface] Device=, a TrackInterface= or the [Cluster]
  *   Interface= that does not exist now;
  * - errors: a [ProxyARP] Network= that overlaps the connected network of
@@ -23,7 +23,6 @@ typedef void syscheck_emit(bool error, const char *msg, void *arg);
  *   live on that link).
  * Each finding goes to emit. Returns the number of errors.
  */
-int syscheck_config(const struct config *cfg, const char *fname, struct nl *nl, syscheck_emit *emit,
-		    void *arg);
+int syscheck_config(const struct config *cfg, struct nl *nl, syscheck_emit *emit, void *arg);
 
 #endif
