@@ -447,20 +447,21 @@ void failover_on_link(struct daemon *d)
 	for (size_t k = 0; k < f->n; k++) {
 		const struct fvip *x = &f->v[k];
 		struct mif *m = mif_by_name(d, x->c->iface);
-		const char *dev = m ? m->conf->device : x->c->iface, *why = "link_down";
-		struct nl_link l;
+		const char *dev = m ? m->conf->device : x->c->iface; /* the one that is down */
 		bool bad = !m || !m->ifindex || !dev_up(d, m->conf->device);
 		for (size_t t = 0; t < x->c->n_track && !bad; t++)
 			if ((bad = !dev_up(d, x->c->track[t])))
 				dev = x->c->track[t];
-		if (bad && nl_link_by_name(d->nl, dev, &l) < 0 && errno == ENODEV)
-			why = "no_such_device";
 		if (bad && !fault[x->group]) {
 			struct vip_group_view gv;
+			struct nl_link l;
 			vip_group(f->core, x->group, now_ms(), &gv);
 			if (gv.state != VIP_FAULT)
 				log_warnx("event=vip_fault vip=%s group=%s device=%s reason=%s",
-					  x->c->name, x->c->group, dev, why);
+					  x->c->name, x->c->group, dev,
+					  nl_link_by_name(d->nl, dev, &l) < 0 && errno == ENODEV
+					      ? "no_such_device"
+					      : "link_down");
 		}
 		fault[x->group] |= bad;
 	}
