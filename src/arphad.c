@@ -867,6 +867,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	load_config(&d);
+	int bad = 0; /* errors past the parse: -n goes on to report them all */
 	if (d.cfg.cluster.present) {
 		struct wire_key key;
 		char kerr[512];
@@ -874,8 +875,7 @@ int main(int argc, char **argv)
 			fatalx("libsodium cannot start");
 		if (keyfile_load(d.cfg.cluster.key_file, &key, kerr, sizeof(kerr)) < 0) {
 			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.cluster.key_line, kerr);
-			config_free(&d.cfg);
-			return 1;
+			bad++;
 		}
 		sodium_memzero(&key, sizeof(key));
 	}
@@ -884,10 +884,13 @@ int main(int argc, char **argv)
 		char kerr[512];
 		if (keyfile_load_flush(d.cfg.flush.key_file, &key, kerr, sizeof(kerr)) < 0) {
 			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.flush.key_line, kerr);
-			config_free(&d.cfg);
-			return 1;
+			bad++;
 		}
 		sodium_memzero(&key, sizeof(key));
+	}
+	if (bad && !check) {
+		config_free(&d.cfg);
+		return 1;
 	}
 	if (release) {
 		struct nl *nl = nl_open(false);
@@ -905,7 +908,7 @@ int main(int argc, char **argv)
 	if (check) {
 		struct nl *nl = nl_open(false);
 		struct findings f = {d.cfg_path, true};
-		int bad = nl ? syscheck_config(&d.cfg, nl, on_syscheck, &f) : 0;
+		bad += nl ? syscheck_config(&d.cfg, nl, on_syscheck, &f) : 0;
 		if (!nl)
 			fprintf(stderr,
 				"arphad: warning: rtnetlink: %s; devices and networks not "
