@@ -1437,6 +1437,13 @@ static int setting(struct parser *p, const char *key, const char *value)
 		p->seen[i] = p->line;
 	if (!*value)
 		return fail(p, p->line, "%s: empty value; remove the line for the default", name);
+	for (const unsigned char *q = (const unsigned char *)value; *q; q++)
+		if ((*q < 0x20 && *q != '\t') || *q == 0x7f)
+			/* no path, name or word holds one; it would reach logs and terminals */
+			return fail(p, p->line,
+				    "%s: the value holds a control character (\\x%02x); expected "
+				    "printable text",
+				    name, (unsigned)*q);
 	return k->set(p, i, value);
 }
 

@@ -181,8 +181,8 @@ int config_duration(const char *s, uint32_t *ms);
  * with no '\n' after the last: "FNAME:LINE: message", or "FNAME: message"
  * for a mistake of the whole file that no line holds (no [Interface]
  * section at all). A message never holds a byte that is not printable
- * ASCII: others are written \xNN. With errlen of CONF_ERR_LEN nothing is
- * cut; a smaller buffer holds the lines that fit.
+ * ASCII: others are written \xNN. A buffer of CONF_ERR_LEN holds them all
+ * (unless fname is very long); a smaller one holds the lines that fit.
  */
 int config_parse(const char *text, size_t len, const char *fname, struct config *out, char *err,
 		 size_t errlen);

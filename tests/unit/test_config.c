@@ -1088,8 +1088,15 @@ static void t_item25_escaped_bytes(void **state)
 		  FNAME ":2: expected a [Section] header, a Key=Value setting or a comment, got "
 			"\"\\x01\\x1b[31mred\\xff\"");
 	parse_err("[Interface lan]\nDevice=\x1b]0;x\x07\n",
+		  FNAME ":2: Device: the value holds a control character (\\x1b); expected "
+			"printable text");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"NotifyScript=/x\x1b[2Jy\n",
+		  FNAME ":10: NotifyScript: the value holds a control character (\\x1b); expected "
+			"printable text");
+	parse_err("[Interface lan]\nDevice=\xc3\xa9th0\n",
 		  FNAME ":2: Device: expected a network device name of 1 to 15 characters from A-Z "
-			"a-z 0-9 _ . : -, got \"\\x1b]0;x\\x07\"");
+			"a-z 0-9 _ . : -, got \"\\xc3\\xa9th0\"");
 	parse_err("[Interface lan]\rDevice=eth0\r[ARP]\rExpire=10\r", FNAME
 		  ":1: a carriage return (\\r) inside the line: are the lines of the file "
 		  "ended by CR alone (old Mac style)? End each line with LF (\\n), e.g. with: "
