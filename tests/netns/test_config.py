@@ -259,6 +259,16 @@ try:
         expect(p.returncode == 0 and "configuration OK" in p.stdout, "rc %d: %s",
                p.returncode, p.stderr.strip())
 
+    with res.case("item19/readme-examples-load-together"):
+        # the [Cluster], [VIP]/[Flush] and [ConnSync] blocks of later sections too
+        with open(os.path.join(TOP, "README.md")) as f:
+            blocks = re.findall(r"```ini\n(.*?)```", f.read(), re.S)
+        text = "\n".join(blocks).replace("/etc/arpha/cluster.key", KEY)
+        text = text.replace("/etc/arpha/flush.key", FKEY)
+        path, p = check(text, "readme-all")
+        expect(len(blocks) >= 4 and p.returncode == 0 and "configuration OK" in p.stdout,
+               "%d blocks, rc %d: %s", len(blocks), p.returncode, p.stderr.strip())
+
     with res.case("item19/example-file-loads"):
         p = run([binary("arphad"), "-n", "-f", os.path.join(TOP, "docs", "arphad.conf.example")],
                 check=False)
