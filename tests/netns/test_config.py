@@ -6,7 +6,6 @@ run (report items 8, 9, 18, 19-22, 25, 28, 32): every error of a file, each
 at the line of its key; warnings for devices that do not exist now."""
 import os
 import re
-import stat
 import subprocess
 import sys
 import tempfile
