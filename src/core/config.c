@@ -136,12 +136,19 @@ static bool failed(const struct parser *p)
 	return p->n_errs > 0;
 }
 
-/* Did the section whose header is at line have an error? */
+/* Did the section whose header is at line have an error? (p->bad is in file order) */
 static bool is_bad(const struct parser *p, int line)
 {
-	for (size_t i = 0; i < p->n_bad; i++)
-		if (p->bad[i] == line)
+	size_t lo = 0, hi = p->n_bad;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->bad[mid] == line)
 			return true;
+		if (p->bad[mid] < line)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return false;
 }
 
