@@ -315,8 +315,12 @@ static int cluster_start(struct daemon *d, char *err, size_t errlen)
 	const struct conf_cluster *cc = &d->cfg.cluster;
 	struct cluster_params cp;
 	memset(&cp, 0, sizeof(cp));
-	if (keyfile_load(cc->key_file, &cp.key, err, errlen) < 0)
+	char kerr[400];
+	if (keyfile_load(cc->key_file, &cp.key, kerr, sizeof(kerr)) < 0) {
+		if (snprintf(err, errlen, "%s:%d: %s", d->cfg_path, cc->key_line, kerr) < 0)
+			err[0] = '\0';
 		return -1;
+	}
 	struct nl_link l;
 	if (nl_link_by_name(d->nl, cc->device, &l) < 0) {
 		snprintf(err, errlen, "[Cluster] Interface=%s: %s", cc->device,
