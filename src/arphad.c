@@ -323,7 +323,8 @@ static int cluster_start(struct daemon *d, char *err, size_t errlen)
 	}
 	struct nl_link l;
 	if (nl_link_by_name(d->nl, cc->device, &l) < 0) {
-		snprintf(err, errlen, "[Cluster] Interface=%s: %s", cc->device,
+		snprintf(err, errlen, "%s:%d: [Cluster] Interface=%s: %s", d->cfg_path,
+			 cc->iface_line, cc->device,
 			 errno == ENODEV ? "no such device" : strerror(errno));
 		sodium_memzero(&cp.key, sizeof(cp.key));
 		return -1;

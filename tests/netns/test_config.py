@@ -379,6 +379,13 @@ try:
                    p.returncode, p.stderr)
             expect("%s:%d: warning: [Cluster] Interface=sync9: no such device now" % (path, line)
                    in p.stderr, "no warning naming sync9 at line %d: %r", line, p.stderr)
+            # the daemon refuses to start without it, naming it and its line
+            p = lab.exec("node", binary("arphad"), "-d", "-f", path, check=False, timeout=20)
+            expect(p.returncode != 0 and
+                   "%s:%d: [Cluster] Interface=sync9: no such device" % (path, line) in p.stderr,
+                   "rc %d: %r", p.returncode, p.stderr[-800:])
+            expect(not any("arpha" in t for t in lab.nft_tables("node")),
+                   "the nft table was left behind: %s", lab.nft_tables("node"))
 
         with res.case("item9c/trackinterface-missing-is-a-warning"):
             text = make_config("@SOCK@", log_level="info") + CL + VIP + "TrackInterface=eth7\n"
