@@ -517,7 +517,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	char err[512];
-	if (keyfile_load(keyfile, &d->key, err, sizeof(err)) < 0) {
+	if (keyfile_load_flush(keyfile, &d->key, err, sizeof(err)) < 0) {
 		fprintf(stderr, "arpha-flushd: %s\n", err);
 		cleanup(d);
 		return 1;

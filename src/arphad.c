@@ -33,6 +33,7 @@
 #include "os/packet.h"
 #include "os/show.h"
 #include "os/spawn.h"
+#include "os/syscheck.h"
 #include "os/udp.h"
 #include "os/util.h"
 
@@ -321,11 +322,16 @@ static int cluster_start(struct daemon *d, char *err, size_t errlen)
 	const struct conf_cluster *cc = &d->cfg.cluster;
 	struct cluster_params cp;
 	memset(&cp, 0, sizeof(cp));
-	if (keyfile_load(cc->key_file, &cp.key, err, errlen) < 0)
+	char kerr[400];
+	if (keyfile_load(cc->key_file, &cp.key, kerr, sizeof(kerr)) < 0) {
+		if (snprintf(err, errlen, "%s:%d: %s", d->cfg_path, cc->key_line, kerr) < 0)
+			err[0] = '\0';
 		return -1;
+	}
 	struct nl_link l;
 	if (nl_link_by_name(d->nl, cc->device, &l) < 0) {
-		snprintf(err, errlen, "[Cluster] Interface=%s: %s", cc->device,
+		snprintf(err, errlen, "%s:%d: [Cluster] Interface=%s: %s", d->cfg_path,
+			 cc->iface_line, cc->device,
 			 errno == ENODEV ? "no such device" : strerror(errno));
 		sodium_memzero(&cp.key, sizeof(cp.key));
 		return -1;
@@ -1000,17 +1006,46 @@ static void load_config(struct daemon *d)
 {
 	char *text;
 	size_t len;
-	char err[512];
+	static char err[CONF_ERR_LEN];
+	struct stat st;
+	/* a FIFO would block the open; a device or directory is no configuration */
+	if (stat(d->cfg_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "arphad: %s: not a regular file; name the configuration file\n",
+			d->cfg_path);
+		exit(1);
+	}
 	if (read_file(d->cfg_path, CONFIG_MAX_BYTES, &text, &len) < 0) {
 		fprintf(stderr, "arphad: cannot read %s: %s\n", d->cfg_path, strerror(errno));
 		exit(1);
 	}
 	if (config_parse(text, len, d->cfg_path, &d->cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "%s\n", err); /* every error, one per line */
 		free(text);
 		exit(1);
 	}
 	free(text);
+}
+
+/* Where the findings of syscheck_config go: stderr for -n, else the log. */
+struct findings {
+	const char *path;
+	bool to_stderr;
+};
+
+static void on_syscheck(bool error, int line, const char *msg, void *arg)
+{
+	const struct findings *f = arg;
+	char text[1024];
+	snprintf(text, sizeof(text), "%s:%d: %s%s", f->path, line,
+		 error || !f->to_stderr ? "" : "warning: ", msg);
+	if (f->to_stderr) {
+		fprintf(stderr, "%s\n", text);
+	} else {
+		char q[1100];
+		snprintf(text, sizeof(text), "event=config_%s file=%s line=%d msg=%s",
+			 error ? "error" : "warning", f->path, line, log_quote(msg, q, sizeof(q)));
+		log_line(error ? 3 : 4, text);
+	}
 }
 
 static void cleanup(struct daemon *d)
@@ -1091,27 +1126,30 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	load_config(&d);
+	int bad = 0; /* errors past the parse: -n goes on to report them all */
 	if (d.cfg.cluster.present) {
 		struct wire_key key;
 		char kerr[512];
 		if (sodium_init() < 0)
 			fatalx("event=start_failed what=libsodium");
 		if (keyfile_load(d.cfg.cluster.key_file, &key, kerr, sizeof(kerr)) < 0) {
-			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.cluster.line, kerr);
-			config_free(&d.cfg);
-			return 1;
+			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.cluster.key_line, kerr);
+			bad++;
 		}
 		sodium_memzero(&key, sizeof(key));
 	}
 	if (d.cfg.flush.present) {
 		struct wire_key key;
 		char kerr[512];
-		if (keyfile_load(d.cfg.flush.key_file, &key, kerr, sizeof(kerr)) < 0) {
-			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.flush.line, kerr);
-			config_free(&d.cfg);
-			return 1;
+		if (keyfile_load_flush(d.cfg.flush.key_file, &key, kerr, sizeof(kerr)) < 0) {
+			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.flush.key_line, kerr);
+			bad++;
 		}
 		sodium_memzero(&key, sizeof(key));
+	}
+	if (bad && !check) {
+		config_free(&d.cfg);
+		return 1;
 	}
 	if (release) {
 		/* -r is for what a killed arphad left: a live one holds its VIPs */
@@ -1129,21 +1167,33 @@ int main(int argc, char **argv)
 		config_free(&d.cfg);
 		return 0;
 	}
-	if (failover_check_scripts(&d.cfg, d.cfg_path, stderr) > 0) {
+	int script_bad = failover_check_scripts(&d.cfg, d.cfg_path, stderr);
+	if (script_bad > 0 && !check) {
 		config_free(&d.cfg);
 		return 1;
 	}
+	bad += script_bad;
 	if (check) {
 		/* the socket path as control_listen will see it: never a file it would replace */
 		char perr[512], pwarn[512];
-		int bad = control_check_path(d.cfg.control_socket, perr, sizeof(perr), pwarn,
-					     sizeof(pwarn));
-		if ((bad || pwarn[0]) && d.cfg.control_socket_line)
+		int sock_bad = control_check_path(d.cfg.control_socket, perr, sizeof(perr), pwarn,
+						  sizeof(pwarn));
+		if ((sock_bad || pwarn[0]) && d.cfg.control_socket_line)
 			fprintf(stderr, "%s:%d: %s%s\n", d.cfg_path, d.cfg.control_socket_line,
-				bad ? "" : "warning: ", bad ? perr : pwarn);
-		else if (bad || pwarn[0]) /* the default path */
-			fprintf(stderr, "%s: %s%s\n", d.cfg_path,
-				bad ? "" : "warning: ", bad ? perr : pwarn);
+				sock_bad ? "" : "warning: ", sock_bad ? perr : pwarn);
+		else if (sock_bad || pwarn[0]) /* the default path */
+			fprintf(stderr, "%s: %s%s\n", d.cfg_path, sock_bad ? "" : "warning: ",
+				sock_bad ? perr : pwarn);
+		bad += sock_bad != 0;
+		struct nl *nl = nl_open(false);
+		struct findings f = {d.cfg_path, true};
+		bad += nl ? syscheck_config(&d.cfg, nl, on_syscheck, &f) : 0;
+		if (!nl)
+			fprintf(stderr,
+				"arphad: warning: rtnetlink: %s; devices and networks not "
+				"checked\n",
+				strerror(errno));
+		nl_close(nl);
 		if (bad) {
 			config_free(&d.cfg);
 			return 1;
@@ -1172,6 +1222,11 @@ int main(int argc, char **argv)
 		fatal("event=start_failed what=engine");
 	if (!(d.nl = nl_open(true)))
 		fatal("event=start_failed what=rtnetlink");
+	struct findings f = {d.cfg_path, false};
+	if (syscheck_config(&d.cfg, d.nl, on_syscheck, &f) > 0) {
+		cleanup(&d);
+		return 1;
+	}
 	if (!(d.base = event_base_new()) || event_base_priority_init(d.base, ARPHAD_PRIORITIES) < 0)
 		fatalx("event=start_failed what=event_loop");
 

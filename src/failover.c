@@ -544,16 +544,22 @@ void failover_on_link(struct daemon *d)
 	for (size_t k = 0; k < f->n; k++) {
 		const struct fvip *x = &f->v[k];
 		struct mif *m = mif_by_name(d, x->c->iface);
-		bool bad = !m || !m->ifindex || !m->up; /* by index: it may have been renamed */
+		/* the device that is down; by index: it may have been renamed */
+		const char *dev = m && m->ifindex ? m->dev : m ? m->conf->device : x->c->iface;
+		bool bad = !m || !m->ifindex || !m->up;
 		for (size_t t = 0; t < x->c->n_track && !bad; t++)
-			bad = !dev_up(d, x->c->track[t]);
+			if ((bad = !dev_up(d, x->c->track[t])))
+				dev = x->c->track[t];
 		if (bad && !fault[x->group]) {
 			struct vip_group_view gv;
+			struct nl_link l;
 			vip_group(f->core, x->group, now_ms(), &gv);
 			if (gv.state != VIP_FAULT)
-				log_warnx(
-				    "event=vip_fault vip=%s group=%s reason=tracked_link_down",
-				    x->c->name, x->c->group);
+				log_warnx("event=vip_fault vip=%s group=%s device=%s reason=%s",
+					  x->c->name, x->c->group, dev,
+					  nl_link_by_name(d->nl, dev, &l) < 0 && errno == ENODEV
+					      ? "no_such_device"
+					      : "link_down");
 		}
 		fault[x->group] |= bad;
 	}
@@ -1038,8 +1044,8 @@ int failover_start(struct daemon *d, char *err, size_t errlen)
 	}
 	if (cfg->flush.present) {
 		char kerr[512];
-		if (keyfile_load(cfg->flush.key_file, &f->fp.key, kerr, sizeof(kerr)) < 0) {
-			snprintf(err, errlen, "%s:%d: %s", d->cfg_path, cfg->flush.line, kerr);
+		if (keyfile_load_flush(cfg->flush.key_file, &f->fp.key, kerr, sizeof(kerr)) < 0) {
+			snprintf(err, errlen, "%s:%d: %s", d->cfg_path, cfg->flush.key_line, kerr);
 			return -1;
 		}
 		f->fp.port = cfg->flush.port;

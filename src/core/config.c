@@ -3,11 +3,18 @@
  *
  * Our reader hands inih one line per call and counts lines, so every
  * message carries the right line. The reader also sees every section
- * header first: it closes the previous section (checks its required keys),
- * opens the new one from the table below, and stops the parse at the
- * first error. inih then delivers Key=Value pairs to the handler, which
- * dispatches them to the current section's setter. Checks that need the
- * whole file (names of [Interface] sections) run after the parse.
+ * header first: it closes the previous section (checks its required keys)
+ * and opens the new one from the table below. inih then delivers
+ * Key=Value pairs to the handler, which dispatches them to the current
+ * section's setter. Checks that need the whole file (names of [Interface]
+ * sections, addresses of VIPs against ARP entries) run after the parse.
+ *
+ * An error does not stop the parse: every error is collected (up to
+ * CONF_MAX_ERRORS), so one run of `arphad -n` shows them all. A line with
+ * an error is handed to inih as a blank line; the settings of a section
+ * whose header is wrong are skipped; and a section with an error is left
+ * out of the checks of the whole file, so one mistake is reported once and
+ * not again as the cause of others.
  *
  * A section kind is one entry in section_kinds[] plus its three hooks.
  */
@@ -37,6 +44,7 @@ struct section_kind {
 	const char *usage; /* for messages: "Interface NAME" */
 	bool named;	   /* [Kind NAME] */
 	bool repeatable;   /* may occur more than once */
+	uint32_t lists;	   /* bit i: setting i is a list; each line of it adds to it */
 	/* the i-th setting's name, NULL past the last */
 	const char *(*key)(size_t i);
 	/* a header [Kind NAME] was read (name "" when not named); 0 or -1 */
@@ -45,6 +53,11 @@ struct section_kind {
 	int (*set)(struct parser *p, size_t i, const char *value);
 	/* the section ended; check what it needs; 0 or -1 (may be NULL) */
 	int (*end)(struct parser *p);
+};
+
+struct cerr {
+	int line; /* 0: the whole file */
+	char msg[MSG_MAX];
 };
 
 struct parser {
@@ -59,31 +72,85 @@ struct parser {
 	int sect_line;
 	int seen[KEYS_MAX];	  /* line each setting was given on, 0 = not yet */
 	int kind_line[KINDS_MAX]; /* first line of each non-repeatable kind */
+	bool skip;		  /* the header was wrong: ignore the section's settings */
+	bool sect_bad;		  /* the section being read has an error */
+	bool stop;		  /* not a text file: read no further */
+	bool saw_iface;		  /* an [Interface ...] header was read, right or wrong */
 	/* output */
 	struct config c;
 	size_t cap_ifaces, cap_entries, cap_proxies, cap_vips;
-	/* the first error */
-	bool failed;
-	int err_line;
-	char err[MSG_MAX];
+	/* header lines of the sections that had an error */
+	int *bad;
+	size_t n_bad, cap_bad;
+	/* the errors */
+	struct cerr errs[CONF_MAX_ERRORS];
+	size_t n_errs, more_errs;
 };
 
 static int number(struct parser *p, const char *key, const char *v, unsigned long long lo,
 		  unsigned long long hi, unsigned long long *out);
 
-/* Record the first error, at line (0: no line). Returns -1. */
+/*
+ * Copy in to out (len bytes) with every byte that is not printable ASCII
+ * written as \xNN, so that a message never sends raw bytes of a bad file to
+ * a terminal.
+ */
+static void escape(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+	for (; *in && o + 1 < len; in++) {
+		unsigned char ch = (unsigned char)*in;
+		if (ch >= 0x20 && ch < 0x7f) {
+			out[o++] = (char)ch;
+			continue;
+		}
+		if (o + 5 > len)
+			break;
+		snprintf(out + o, 5, "\\x%02x", ch);
+		o += 4;
+	}
+	out[o] = '\0';
+}
+
+/* Record an error at line (0: no line); the section being read is bad. Returns -1. */
 __attribute__((format(printf, 3, 4))) static int fail(struct parser *p, int line, const char *fmt,
 						      ...)
 {
-	if (p->failed)
+	p->sect_bad = true;
+	if (p->n_errs == CONF_MAX_ERRORS) {
+		p->more_errs++;
 		return -1;
-	p->failed = true;
-	p->err_line = line;
+	}
+	char raw[MSG_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	struct cerr *e = &p->errs[p->n_errs++];
+	e->line = line;
+	escape(raw, e->msg, sizeof(e->msg));
 	return -1;
+}
+
+static bool failed(const struct parser *p)
+{
+	return p->n_errs > 0;
+}
+
+/* Did the section whose header is at line have an error? (p->bad is in file order) */
+static bool is_bad(const struct parser *p, int line)
+{
+	size_t lo = 0, hi = p->n_bad;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->bad[mid] == line)
+			return true;
+		if (p->bad[mid] < line)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
 }
 
 static bool is_space(char ch)
@@ -146,20 +213,41 @@ static int bad_word(struct parser *p, const char *key, const char *const *words,
 	return fail(p, p->line, "%s: expected one of %s, got \"%s\"", key, list, v);
 }
 
+/* A list of words separated by blanks, or by one comma with blanks around it. */
+struct words {
+	const char *s;
+	bool comma; /* a comma was read: a word must follow */
+};
+
 /*
- * The next word of a list separated by blanks or commas: its start, with
- * its length in *n, and *s moved past it; NULL at the end.
+ * The next word of the list: 1 with its start in *w and its length in *n;
+ * 0 at the end; -1 for an empty element (",a", "a,,b", "a,").
  */
-static const char *next_word(const char **s, size_t *n)
+static int next_item(struct words *c, const char **w, size_t *n)
 {
-	while (**s == ' ' || **s == '\t' || **s == ',')
-		(*s)++;
-	if (!**s)
-		return NULL;
-	const char *w = *s;
-	*n = strcspn(w, " \t,");
-	*s += *n;
-	return w;
+	while (*c->s == ' ' || *c->s == '\t')
+		c->s++;
+	if (*c->s == ',')
+		return -1;
+	if (!*c->s)
+		return c->comma ? -1 : 0;
+	*w = c->s;
+	*n = strcspn(c->s, " \t,");
+	c->s += *n;
+	while (*c->s == ' ' || *c->s == '\t')
+		c->s++;
+	c->comma = *c->s == ',';
+	if (c->comma)
+		c->s++;
+	return 1;
+}
+
+static int empty_item(struct parser *p, const char *key, const char *v)
+{
+	return fail(p, p->line,
+		    "%s: \"%s\" has an empty element (two commas, or a comma at an end); "
+		    "expected words separated by spaces or commas",
+		    key, v);
 }
 
 /* ---- [Daemon] ---- */
@@ -258,6 +346,7 @@ static int iface_begin(struct parser *p, const char *name)
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	snprintf(f->device, sizeof(f->device), "%s", name);
 	f->line = p->line;
+	f->device_line = p->line;
 	return 0;
 }
 
@@ -268,6 +357,18 @@ static int iface_set(struct parser *p, size_t i, const char *v)
 		return fail(p, p->line, "Device: expected a network device name of %s, got \"%s\"",
 			    NAME_RULE, v);
 	snprintf(f->device, sizeof(f->device), "%s", v);
+	f->device_line = p->line;
+	return 0;
+}
+
+static int iface_end(struct parser *p)
+{
+	const struct conf_iface *f = &p->c.ifaces[p->c.n_ifaces - 1];
+	if (strcmp(f->device, "lo") == 0)
+		return fail(p, f->device_line,
+			    "[Interface %s] Device=lo: the loopback device carries no ARP; "
+			    "expected an Ethernet device such as eth0",
+			    f->name);
 	return 0;
 }
 
@@ -321,8 +422,10 @@ static int entry_set(struct parser *p, size_t i, const char *v)
 			    "Interface: expected the name of an [Interface] section, got \"%s\"",
 			    v);
 		snprintf(e->iface, sizeof(e->iface), "%s", v);
+		e->iface_line = p->line;
 		return 0;
 	case E_IP:
+		e->ip_line = p->line;
 		if (ip4_parse(v, &e->ip) < 0)
 			return fail(p, p->line,
 				    "IP: expected an IPv4 address such as 198.18.0.10, got \"%s\"",
@@ -339,8 +442,8 @@ static int entry_set(struct parser *p, size_t i, const char *v)
 	case E_MAC:
 		if (mac_parse(v, &e->mac) < 0)
 			return fail(p, p->line,
-				    "MAC: expected a MAC address such as 4b-86-f6-c5-a2-14 or "
-				    "4b:86:f6:c5:a2:14, got \"%s\"",
+				    "MAC: expected a MAC address such as 02-86-f6-c5-a2-14 or "
+				    "02:86:f6:c5:a2:14, got \"%s\"",
 				    v);
 		why = mac_is_broadcast(&e->mac)	  ? "the broadcast address"
 		      : mac_is_multicast(&e->mac) ? "a multicast (group) address"
@@ -363,15 +466,17 @@ static int entry_end(struct parser *p)
 				    "[ARPEntry] has no %s=; every ARPEntry needs Interface=, IP= "
 				    "and Mode=",
 				    entry_keys[i]);
+	if (p->sect_bad)
+		return -1;
 	if (e->mode == ARP_STATIC && !e->has_mac)
 		return fail(
-		    p, p->sect_line,
+		    p, p->seen[E_MODE],
 		    "[ARPEntry] with Mode=Static needs MAC= (the address to map the IP to)");
 	for (size_t i = 0; i + 1 < p->c.n_entries; i++) {
 		const struct conf_entry *o = &p->c.entries[i];
-		if (o->ip == e->ip && strcmp(o->iface, e->iface) == 0) {
+		if (o->ip == e->ip && strcmp(o->iface, e->iface) == 0 && !is_bad(p, o->line)) {
 			char ip[IP4_STRLEN];
-			return fail(p, p->sect_line,
+			return fail(p, e->ip_line,
 				    "[ARPEntry] for %s on %s repeats the one at line %d; give each "
 				    "address one entry per interface",
 				    ip4_fmt(e->ip, ip), e->iface, o->line);
@@ -381,6 +486,33 @@ static int entry_end(struct parser *p)
 }
 
 /* ---- [ProxyARP] ---- */
+
+/* Do the networks a and b share an address? */
+static bool overlap(const struct ip4_prefix *a, const struct ip4_prefix *b)
+{
+	uint8_t len = a->len < b->len ? a->len : b->len;
+	return ((a->addr ^ b->addr) & ip4_mask(len)) == 0;
+}
+
+/* Why no ARP may be answered for the network n, or NULL. */
+static const char *net_refusal(const struct ip4_prefix *n)
+{
+	static const struct {
+		struct ip4_prefix net;
+		const char *why;
+	} reserved[] = {
+	    {{0x00000000u, 8}, "holds 0.0.0.0/8 (\"this network\", never a host)"},
+	    {{0x7f000000u, 8}, "holds loopback addresses (127.0.0.0/8)"},
+	    {{0xe0000000u, 4}, "holds multicast addresses (224.0.0.0/4)"},
+	    {{0xffffffffu, 32}, "holds the broadcast address 255.255.255.255"},
+	};
+	if (n->len == 0)
+		return "is every address";
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (overlap(n, &reserved[i].net))
+			return reserved[i].why;
+	return NULL;
+}
 
 enum { P_NETWORK, P_IFACES };
 static const char *const proxy_keys[] = {"Network", "Interfaces", NULL};
@@ -403,13 +535,23 @@ static int proxy_begin(struct parser *p, const char *name)
 
 static int proxy_set_ifaces(struct parser *p, struct conf_proxy *x, const char *v)
 {
-	if (strcasecmp(v, "all") == 0) {
+	bool more = p->seen[P_IFACES] != p->line; /* not the first Interfaces= line */
+	if (!more)
+		x->ifaces_line = p->line;
+	if (strcasecmp(v, "all") == 0 || (more && x->all)) {
+		if (more)
+			return fail(p, p->line,
+				    "Interfaces: all stands alone; got it with other names on line "
+				    "%d",
+				    p->seen[P_IFACES]);
 		x->all = true;
 		return 0;
 	}
-	size_t cap = 0, n;
-	const char *s = v, *w;
-	while ((w = next_word(&s, &n))) {
+	size_t cap = x->n_ifaces, n;
+	const char *w;
+	struct words s = {v, false};
+	int r;
+	while ((r = next_item(&s, &w, &n)) > 0) {
 		char name[CONF_IFNAMSIZ] = "";
 		if (n < sizeof(name)) {
 			memcpy(name, w, n);
@@ -430,6 +572,8 @@ static int proxy_set_ifaces(struct parser *p, struct conf_proxy *x, const char *
 			return -1;
 		memcpy(x->ifaces[x->n_ifaces++], name, sizeof(name));
 	}
+	if (r < 0)
+		return empty_item(p, "Interfaces", v);
 	if (x->n_ifaces == 0)
 		return fail(p, p->line,
 			    "Interfaces: expected all, or [Interface] names separated by spaces or "
@@ -444,6 +588,8 @@ static int proxy_set(struct parser *p, size_t i, const char *v)
 	if (i == P_IFACES)
 		return proxy_set_ifaces(p, x, v);
 	struct ip4_prefix n;
+	const char *why;
+	x->net_line = p->line;
 	if (ip4_prefix_parse(v, true, &n) < 0)
 		return fail(
 		    p, p->line,
@@ -456,6 +602,11 @@ static int proxy_set(struct parser *p, size_t i, const char *v)
 		return fail(p, p->line, "Network: %s has host bits set; did you mean %s/%u?", v,
 			    ip4_fmt(net, a), n.len);
 	}
+	if ((why = net_refusal(&n)))
+		return fail(p, p->line,
+			    "Network: %s %s; expected a network of unicast addresses that live "
+			    "behind another interface, such as 198.18.1.0/24",
+			    v, why);
 	x->net = n;
 	return 0;
 }
@@ -511,16 +662,21 @@ int config_duration(const char *s, uint32_t *ms)
 			}
 		}
 	}
-	unsigned long long v;
+	unsigned long long unit;
 	if (strcmp(q, "ms") == 0) {
 		if (frac)
 			return -1; /* no fractions of a millisecond */
-		v = whole;
+		unit = 1;
 	} else if (strcmp(q, "s") == 0) {
-		v = whole * 1000 + frac * 1000 / scale;
+		unit = 1000;
+	} else if (strcmp(q, "m") == 0 || strcmp(q, "min") == 0) {
+		unit = 60000;
+	} else if (strcmp(q, "h") == 0) {
+		unit = 3600000;
 	} else {
 		return -1;
 	}
+	unsigned long long v = whole * unit + frac * unit / scale;
 	if (v > UINT32_MAX)
 		return -1;
 	*ms = (uint32_t)v;
@@ -560,10 +716,11 @@ bad:
 static int address_list(struct parser *p, const char *key, const char *what, const char *v,
 			uint32_t *out, size_t cap, size_t *n_out)
 {
-	const char *s = v, *w;
-	size_t n;
-	*n_out = 0;
-	while ((w = next_word(&s, &n))) {
+	const char *w;
+	struct words s = {v, false};
+	size_t n, before = *n_out;
+	int r;
+	while ((r = next_item(&s, &w, &n)) > 0) {
 		char word[IP4_STRLEN] = "";
 		uint32_t ip;
 		if (n < sizeof(word))
@@ -581,7 +738,9 @@ static int address_list(struct parser *p, const char *key, const char *what, con
 			return fail(p, p->line, "%s: more than %zu addresses", key, cap);
 		out[(*n_out)++] = ip;
 	}
-	if (*n_out == 0)
+	if (r < 0)
+		return empty_item(p, key, v);
+	if (*n_out == before)
 		return fail(p, p->line, "%s: expected at least one IPv4 address", key);
 	return 0;
 }
@@ -603,6 +762,7 @@ static int cluster_set(struct parser *p, size_t i, const char *v)
 				    "Interface: expected the sync link's device (%s), got \"%s\"",
 				    NAME_RULE, v);
 		snprintf(c->device, sizeof(c->device), "%s", v);
+		c->iface_line = p->line;
 		return 0;
 	case C_GROUP:
 		if (ip4_parse(v, &c->group) < 0 || (c->group >> 28) != 0xe)
@@ -622,6 +782,7 @@ static int cluster_set(struct parser *p, size_t i, const char *v)
 		c->port = (uint16_t)n;
 		return 0;
 	case C_KEY:
+		c->key_line = p->line;
 		if (v[0] != '/')
 			return fail(
 			    p, p->line,
@@ -669,6 +830,8 @@ static int cluster_end(struct parser *p)
 				    "[Cluster] has no %s=; a cluster needs NodeID=, Interface=, "
 				    "KeyFile= and Group= or Peers=",
 				    cluster_keys[required[i]]);
+	if (p->sect_bad)
+		return -1;
 	if (p->seen[C_GROUP] && p->seen[C_PEERS])
 		return fail(p, p->seen[C_PEERS],
 			    "[Cluster] has both Group= (line %d) and Peers=; use a multicast "
@@ -725,6 +888,23 @@ static bool valid_name(const char *s)
 }
 #define VIP_NAME_RULE "1 to 31 characters from A-Z a-z 0-9 _ . : -"
 
+/*
+ * "the network address" or "the broadcast address" when a holds the first
+ * or the last address of its prefix (up to /30: a /31 or /32 has neither),
+ * else NULL.
+ */
+static const char *edge_address(const struct ip4_prefix *a)
+{
+	if (a->len > 30)
+		return NULL;
+	uint32_t mask = ip4_mask(a->len);
+	if ((a->addr & ~mask) == 0)
+		return "the network address";
+	if ((a->addr & ~mask) == ~mask)
+		return "the broadcast address";
+	return NULL;
+}
+
 static int vip_begin(struct parser *p, const char *name)
 {
 	if (!valid_name(name))
@@ -755,12 +935,14 @@ static int vip_set(struct parser *p, size_t i, const char *v)
 {
 	struct conf_vip *x = &p->c.vips[p->c.n_vips - 1];
 	unsigned long long n = 0;
-	const char *s, *w;
+	struct words s = {v, false};
+	const char *w;
 	size_t len;
-	int k;
+	int k, r;
 	switch (i) {
 	case V_ADDR: {
 		const char *why = NULL;
+		x->addr_line = p->line;
 		if (ip4_prefix_parse(v, true, &x->addr) < 0 || x->addr.len < 8 ||
 		    (why = ip_refusal(x->addr.addr)))
 			return fail(
@@ -768,6 +950,15 @@ static int vip_set(struct parser *p, size_t i, const char *v)
 			    "Address: \"%s\" is %s; expected an IPv4 address with its prefix "
 			    "length (/8 to /32), such as 198.18.0.100/24",
 			    v, why ? why : "not an address with a prefix length");
+		if ((why = edge_address(&x->addr))) {
+			char a[IP4_STRLEN], h[IP4_STRLEN];
+			uint32_t net = x->addr.addr & ip4_mask(x->addr.len);
+			return fail(p, p->line,
+				    "Address: %s is %s of %s/%u, which no host may hold; expected "
+				    "an address inside the network, such as %s/%u",
+				    v, why, ip4_fmt(net, a), x->addr.len, ip4_fmt(net + 1, h),
+				    x->addr.len);
+		}
 		return 0;
 	}
 	case V_IFACE:
@@ -777,6 +968,7 @@ static int vip_set(struct parser *p, size_t i, const char *v)
 				    "\"%s\"",
 				    v);
 		snprintf(x->iface, sizeof(x->iface), "%s", v);
+		x->iface_line = p->line;
 		return 0;
 	case V_PRIO:
 		if (number(p, "Priority", v, 1, 254, &n) < 0)
@@ -791,13 +983,13 @@ static int vip_set(struct parser *p, size_t i, const char *v)
 	case V_PDELAY:
 		if (config_duration(v, &x->preempt_delay_ms) < 0 || x->preempt_delay_ms > 3600000)
 			return fail(p, p->line,
-				    "PreemptDelay: expected a duration up to 1h, such as 0, 500ms "
-				    "or 30s, got \"%s\"",
+				    "PreemptDelay: expected a duration up to 1h, such as 0, 500ms, "
+				    "30s or 5m, got \"%s\"",
 				    v);
 		return 0;
-	case V_TRACK:
-		s = v;
-		while ((w = next_word(&s, &len))) {
+	case V_TRACK: {
+		size_t before = x->n_track;
+		while ((r = next_item(&s, &w, &len)) > 0) {
 			char name[CONF_IFNAMSIZ] = "";
 			if (len < sizeof(name))
 				memcpy(name, w, len);
@@ -807,14 +999,22 @@ static int vip_set(struct parser *p, size_t i, const char *v)
 				    "TrackInterface: \"%.*s\" is not a device name; expected "
 				    "%s",
 				    (int)len, w, NAME_RULE);
+			for (size_t t = 0; t < x->n_track; t++)
+				if (strcmp(x->track[t], name) == 0)
+					return fail(p, p->line,
+						    "TrackInterface: %s is listed twice", name);
 			if (x->n_track == CONF_MAX_TRACK)
 				return fail(p, p->line, "TrackInterface: more than %d devices",
 					    CONF_MAX_TRACK);
+			x->track_line[x->n_track] = p->line;
 			snprintf(x->track[x->n_track++], CONF_IFNAMSIZ, "%s", name);
 		}
-		if (x->n_track == 0)
+		if (r < 0)
+			return empty_item(p, "TrackInterface", v);
+		if (x->n_track == before)
 			return fail(p, p->line, "TrackInterface: expected device names");
 		return 0;
+	}
 	case V_VMAC:
 		if ((k = word_index(yes_no, v)) < 0)
 			return bad_word(p, "VirtualMAC", yes_no, v);
@@ -832,9 +1032,7 @@ static int vip_set(struct parser *p, size_t i, const char *v)
 		snprintf(x->group, sizeof(x->group), "%s", v);
 		return 0;
 	case V_ANNOUNCE:
-		s = v;
-		x->announce = 0;
-		while ((w = next_word(&s, &len))) {
+		while ((r = next_item(&s, &w, &len)) > 0) {
 			char word[16] = "";
 			if (len < sizeof(word))
 				memcpy(word, w, len);
@@ -843,8 +1041,13 @@ static int vip_set(struct parser *p, size_t i, const char *v)
 					    "Announce: \"%.*s\" is not a method; expected some of "
 					    "garp, vmac, targeted, flush",
 					    (int)len, w);
+			if (x->announce & (1u << k))
+				return fail(p, p->line, "Announce: %s is listed twice",
+					    announce_words[k]);
 			x->announce |= (uint8_t)(1u << k);
 		}
+		if (r < 0)
+			return empty_item(p, "Announce", v);
 		if (x->announce == 0)
 			return fail(p, p->line,
 				    "Announce: expected some of garp, vmac, targeted, flush");
@@ -869,10 +1072,12 @@ static int vip_set(struct parser *p, size_t i, const char *v)
 		    x->refresh_interval_ms > 86400000)
 			return fail(p, p->line,
 				    "RefreshInterval: expected 0 (off) or a duration from 100ms to "
-				    "24h, such as 30s, got \"%s\"",
+				    "24h, such as 30s, 10m or 1h, got \"%s\"",
 				    v);
 		return 0;
 	case V_FLUSH:
+		if (!x->flush_line)
+			x->flush_line = p->line;
 		return address_list(p, "FlushHosts", "unicast IPv4 addresses", v, x->flush_hosts,
 				    CONF_MAX_FLUSH_HOSTS, &x->n_flush_hosts);
 	case V_NOTIFY: {
@@ -914,10 +1119,18 @@ static int vip_end(struct parser *p)
 		    "[VIP %s] has no Interface=; expected the [Interface] the address lives "
 		    "on",
 		    x->name);
+	if (p->sect_bad)
+		return -1;
 	if (x->vmac && !x->vrid)
-		return fail(p, p->sect_line,
+		return fail(p, p->seen[V_VMAC],
 			    "[VIP %s] has VirtualMAC=yes but no VRID=; the virtual MAC is "
 			    "00:00:5e:00:01:VRID, so give a VRID from 1 to 255",
+			    x->name);
+	if (p->seen[V_VRID] && !x->vmac)
+		return fail(p, p->seen[V_VRID],
+			    "VRID: set without VirtualMAC=yes in [VIP %s]; VRID only chooses the "
+			    "virtual MAC 00:00:5e:00:01:VRID, so add VirtualMAC=yes or remove "
+			    "VRID=",
 			    x->name);
 	if (!p->seen[V_ANNOUNCE]) {
 		x->announce = ANN_GARP | ANN_TARGETED;
@@ -959,6 +1172,7 @@ static int flush_set(struct parser *p, size_t i, const char *v)
 	unsigned long long n = 0;
 	switch (i) {
 	case F_KEY:
+		f->key_line = p->line;
 		if (v[0] != '/' || strlen(v) >= sizeof(f->key_file))
 			return fail(p, p->line,
 				    "KeyFile: expected an absolute path (starting with /) of at "
@@ -1020,14 +1234,16 @@ static int connsync_begin(struct parser *p, const char *name)
 static int connsync_set(struct parser *p, size_t i, const char *v)
 {
 	struct conf_connsync *x = &p->c.connsync;
-	const char *s = v, *w;
-	size_t len;
+	struct words s = {v, false};
+	const char *w;
+	size_t len, before;
 	unsigned long long n = 0;
-	int k;
+	int k, r;
 	switch (i) {
 	case S_PROTOS:
-		x->protocols = 0;
-		while ((w = next_word(&s, &len))) {
+		if (p->seen[S_PROTOS] == p->line)
+			x->protocols = 0; /* the first Protocols= line replaces the default */
+		while ((r = next_item(&s, &w, &len)) > 0) {
 			char word[8] = "";
 			if (len < sizeof(word))
 				memcpy(word, w, len);
@@ -1036,15 +1252,20 @@ static int connsync_set(struct parser *p, size_t i, const char *v)
 					    "Protocols: \"%.*s\" is not synced; expected some of "
 					    "tcp, udp, icmp",
 					    (int)len, w);
+			if (x->protocols & (1u << k))
+				return fail(p, p->line, "Protocols: %s is listed twice",
+					    ct_protos[k]);
 			x->protocols |= (uint8_t)(1u << k);
 		}
+		if (r < 0)
+			return empty_item(p, "Protocols", v);
 		if (!x->protocols)
 			return fail(p, p->line, "Protocols: expected some of tcp, udp, icmp");
 		return 0;
 	case S_NETS:
-		x->n_nets = 0;
-		while ((w = next_word(&s, &len))) {
-			char word[32] = "";
+		before = x->n_nets;
+		while ((r = next_item(&s, &w, &len)) > 0) {
+			char word[32] = "", a[IP4_STRLEN];
 			struct ip4_prefix net;
 			if (len < sizeof(word))
 				memcpy(word, w, len);
@@ -1054,13 +1275,23 @@ static int connsync_set(struct parser *p, size_t i, const char *v)
 				    "Networks: \"%.*s\" is not a network; expected networks "
 				    "with their prefix length, such as 198.18.1.0/24",
 				    (int)len, w);
+			uint32_t addr = net.addr & ip4_mask(net.len);
+			if (addr != net.addr)
+				return fail(p, p->line,
+					    "Networks: %s has host bits set; did you mean %s/%u?",
+					    word, ip4_fmt(addr, a), net.len);
+			for (size_t j = 0; j < x->n_nets; j++)
+				if (x->nets[j].addr == net.addr && x->nets[j].len == net.len)
+					return fail(p, p->line, "Networks: %s is listed twice",
+						    word);
 			if (x->n_nets == CONF_MAX_CT_NETS)
 				return fail(p, p->line, "Networks: more than %d networks",
 					    CONF_MAX_CT_NETS);
-			net.addr &= ip4_mask(net.len);
 			x->nets[x->n_nets++] = net;
 		}
-		if (!x->n_nets)
+		if (r < 0)
+			return empty_item(p, "Networks", v);
+		if (x->n_nets == before)
 			return fail(p, p->line, "Networks: expected at least one network");
 		return 0;
 	case S_CHECK:
@@ -1083,17 +1314,22 @@ static int connsync_set(struct parser *p, size_t i, const char *v)
 
 /* ---- the sections ---- */
 
+#define LIST(i) (1u << (i))
 static const struct section_kind section_kinds[] = {
-    {"Daemon", "Daemon", false, false, daemon_key, NULL, daemon_set, NULL},
-    {"ARP", "ARP", false, false, arp_key, NULL, arp_set, NULL},
-    {"Interface", "Interface NAME", true, true, iface_key, iface_begin, iface_set, NULL},
-    {"ARPEntry", "ARPEntry", false, true, entry_key, entry_begin, entry_set, entry_end},
-    {"ProxyARP", "ProxyARP", false, true, proxy_key, proxy_begin, proxy_set, proxy_end},
-    {"Cluster", "Cluster", false, false, cluster_key, cluster_begin, cluster_set, cluster_end},
-    {"VIP", "VIP NAME", true, true, vip_key, vip_begin, vip_set, vip_end},
-    {"Flush", "Flush", false, false, flush_key, flush_begin, flush_set, flush_end},
-    {"ConnSync", "ConnSync", false, false, connsync_key, connsync_begin, connsync_set, NULL},
-    {NULL, NULL, false, false, NULL, NULL, NULL, NULL},
+    {"Daemon", "Daemon", false, false, 0, daemon_key, NULL, daemon_set, NULL},
+    {"ARP", "ARP", false, false, 0, arp_key, NULL, arp_set, NULL},
+    {"Interface", "Interface NAME", true, true, 0, iface_key, iface_begin, iface_set, iface_end},
+    {"ARPEntry", "ARPEntry", false, true, 0, entry_key, entry_begin, entry_set, entry_end},
+    {"ProxyARP", "ProxyARP", false, true, LIST(P_IFACES), proxy_key, proxy_begin, proxy_set,
+     proxy_end},
+    {"Cluster", "Cluster", false, false, LIST(C_PEERS), cluster_key, cluster_begin, cluster_set,
+     cluster_end},
+    {"VIP", "VIP NAME", true, true, LIST(V_TRACK) | LIST(V_ANNOUNCE) | LIST(V_FLUSH), vip_key,
+     vip_begin, vip_set, vip_end},
+    {"Flush", "Flush", false, false, 0, flush_key, flush_begin, flush_set, flush_end},
+    {"ConnSync", "ConnSync", false, false, LIST(S_PROTOS) | LIST(S_NETS), connsync_key,
+     connsync_begin, connsync_set, NULL},
+    {NULL, NULL, false, false, 0, NULL, NULL, NULL, NULL},
 };
 _Static_assert(sizeof(section_kinds) / sizeof(section_kinds[0]) <= KINDS_MAX, "raise KINDS_MAX");
 
@@ -1123,20 +1359,29 @@ static void keys_list(const struct section_kind *k, char *buf, size_t len)
 	}
 }
 
-static int close_section(struct parser *p)
+/* The section being read ends: check it, and remember whether it was right. */
+static void close_section(struct parser *p)
 {
-	if (!p->kind || !p->kind->end)
-		return 0;
-	return p->kind->end(p);
+	/* a section with an error is checked no further: a misspelt key is not also missing */
+	if (p->kind && !p->skip && !p->sect_bad && p->kind->end)
+		p->kind->end(p);
+	if (p->kind && !p->skip && p->sect_bad) {
+		if (array_grow((void **)&p->bad, &p->cap_bad, p->n_bad + 1, sizeof(*p->bad), 8) < 0)
+			fail(p, p->line, "out of memory");
+		else
+			p->bad[p->n_bad++] = p->sect_line;
+	}
+	p->kind = NULL;
+	p->skip = false;
+	p->sect_bad = false;
 }
 
-/* A header line; h is the text between '[' and ']'. */
+/* A header line; h is the text between '[' and ']'. 0, or -1: skip the section. */
 static int open_section(struct parser *p, char *h)
 {
-	if (close_section(p) < 0)
-		return -1;
-	p->kind = NULL;
+	close_section(p);
 	memset(p->seen, 0, sizeof(p->seen));
+	p->sect_line = p->line;
 
 	while (is_space(*h))
 		h++;
@@ -1155,6 +1400,8 @@ static int open_section(struct parser *p, char *h)
 		if (strcasecmp(section_kinds[ki].name, h) == 0)
 			break;
 	const struct section_kind *k = &section_kinds[ki];
+	if (k->name && strcmp(k->name, "Interface") == 0)
+		p->saw_iface = true;
 	if (!k->name) {
 		char list[256];
 		kinds_list(list, sizeof(list));
@@ -1176,7 +1423,6 @@ static int open_section(struct parser *p, char *h)
 	if (k->begin && k->begin(p, name) < 0)
 		return -1;
 	p->kind = k;
-	p->sect_line = p->line;
 	snprintf(p->title, sizeof(p->title), "%s%s%s", k->name, *name ? " " : "", name);
 	return 0;
 }
@@ -1184,6 +1430,8 @@ static int open_section(struct parser *p, char *h)
 /* One Key=Value of the current section. 0 or -1. */
 static int setting(struct parser *p, const char *key, const char *value)
 {
+	if (p->skip)
+		return 0; /* the section's header was wrong and is reported */
 	if (!*key)
 		return fail(p, p->line, "a setting without a name; expected Key=Value");
 	if (!p->kind)
@@ -1201,12 +1449,20 @@ static int setting(struct parser *p, const char *key, const char *value)
 			    p->title, list);
 	}
 	const char *name = k->key(i);
-	if (p->seen[i])
+	if (p->seen[i] && !(k->lists & LIST(i)))
 		return fail(p, p->line, "%s is set twice in [%s]; the first is at line %d", name,
 			    p->title, p->seen[i]);
-	p->seen[i] = p->line;
+	if (!p->seen[i])
+		p->seen[i] = p->line;
 	if (!*value)
 		return fail(p, p->line, "%s: empty value; remove the line for the default", name);
+	for (const unsigned char *q = (const unsigned char *)value; *q; q++)
+		if ((*q < 0x20 && *q != '\t') || *q == 0x7f)
+			/* no path, name or word holds one; it would reach logs and terminals */
+			return fail(p, p->line,
+				    "%s: the value holds a control character (\\x%02x); expected "
+				    "printable text",
+				    name, (unsigned)*q);
 	return k->set(p, i, value);
 }
 
@@ -1214,8 +1470,9 @@ static int setting(struct parser *p, const char *key, const char *value)
 static int on_setting(void *user, const char *section, const char *key, const char *value)
 {
 	struct parser *p = user;
-	(void)section; /* the reader tracks sections itself */
-	return !p->failed && setting(p, key, value) == 0;
+	(void)section;		/* the reader tracks sections itself */
+	setting(p, key, value); /* an error is recorded; the parse goes on */
+	return 1;
 }
 
 /* Where s (length n) holds '=' or ':' the way inih looks for it. */
@@ -1233,12 +1490,13 @@ static bool has_separator(const char *s, size_t n)
 /*
  * inih's reader: one line of the buffer per call, leading blanks removed
  * (so no line is ever read as the continuation of a value), section headers
- * handled here. NULL ends the parse.
+ * handled here. A line with an error is recorded and handed on as a blank
+ * line, so the parse goes on. NULL ends the parse.
  */
 static char *read_line(char *str, int num, void *stream)
 {
 	struct parser *p = stream;
-	if (p->failed || p->pos >= p->len || num < 4)
+	if (p->stop || p->pos >= p->len || num < 4)
 		return NULL;
 	p->line++;
 	const char *s = p->text + p->pos;
@@ -1246,9 +1504,12 @@ static char *read_line(char *str, int num, void *stream)
 	const char *nl = memchr(s, '\n', rest);
 	size_t n = nl ? (size_t)(nl - s) : rest;
 	p->pos += n + (nl ? 1 : 0);
+	str[0] = '\n';
+	str[1] = '\0';
 
 	if (memchr(s, '\0', n)) {
 		fail(p, p->line, "NUL byte; this is not a text file");
+		p->stop = true;
 		return NULL;
 	}
 	if (p->line == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
@@ -1263,25 +1524,31 @@ static char *read_line(char *str, int num, void *stream)
 		n--;
 
 	size_t room = (size_t)num - 2; /* the line, '\n', NUL */
-	if (n == 0 || *s == ';' || *s == '#') {
-		/* blank or comment: inih skips it; long comments are fine */
-		n = 0;
-	} else if (n > room) {
-		fail(p, p->line, "line longer than %zu characters", room);
-		return NULL;
-	}
-	memcpy(str, s, n);
-	str[n] = '\n';
-	str[n + 1] = '\0';
-	if (n == 0)
+	if (n == 0 || *s == ';' || *s == '#')
+		return str; /* blank or comment: inih skips it; long comments are fine */
+	if (memchr(s, '\r', n)) {
+		fail(p, p->line,
+		     "a carriage return (\\r) inside the line: are the lines of the file ended by "
+		     "CR alone (old Mac style)? End each line with LF (\\n), e.g. with: tr "
+		     "'\\r' '\\n'");
 		return str;
+	}
+	if (n > room) {
+		fail(p, p->line,
+		     "line longer than %zu characters; a list may go on over several lines, "
+		     "with its key repeated on each (Peers=... on one line, Peers=... on the next)",
+		     room);
+		return str;
+	}
 
 	if (*s == '[') {
 		char h[MSG_MAX];
 		const char *end = memchr(s, ']', n);
 		if (!end) {
 			fail(p, p->line, "section header %.*s has no closing ']'", (int)n, s);
-			return NULL;
+			close_section(p);
+			p->skip = true;
+			return str;
 		}
 		const char *after = end + 1;
 		while (after < s + n && is_space(*after))
@@ -1289,112 +1556,273 @@ static char *read_line(char *str, int num, void *stream)
 		if (after < s + n && *after != ';' && *after != '#') {
 			fail(p, p->line, "unexpected text after the section header: \"%.*s\"",
 			     (int)(s + n - after), after);
-			return NULL;
+			close_section(p);
+			p->skip = true;
+			return str;
 		}
 		size_t hn = (size_t)(end - s - 1);
 		if (hn >= sizeof(h)) {
 			fail(p, p->line, "section header longer than %zu characters",
 			     sizeof(h) - 1);
-			return NULL;
+			close_section(p);
+			p->skip = true;
+			return str;
 		}
 		memcpy(h, s + 1, hn);
 		h[hn] = '\0';
-		if (open_section(p, h) < 0)
-			return NULL;
+		if (open_section(p, h) < 0) {
+			p->skip = true;
+			return str;
+		}
 	} else if (!has_separator(s, n)) {
 		fail(p, p->line,
 		     "expected a [Section] header, a Key=Value setting or a comment, got \"%.*s\"",
 		     (int)n, s);
-		return NULL;
+		return str;
 	}
+	memcpy(str, s, n);
+	str[n] = '\n';
+	str[n + 1] = '\0';
 	return str;
 }
 
 /* VIPs against the rest of the file, and against each other. */
-static int check_vips(struct parser *p)
+static void check_vips(struct parser *p)
 {
-	if (p->c.connsync.present && !p->c.cluster.present)
-		return fail(p, p->c.connsync.line,
-			    "[ConnSync] needs a [Cluster] section: connections are synced to the "
-			    "other nodes of a cluster");
-	if (p->c.connsync.present && !p->c.connsync.n_nets && !p->c.n_vips)
-		return fail(p, p->c.connsync.line,
-			    "[ConnSync] has no Networks= and there is no [VIP] whose network it "
-			    "could use; say which connections to sync");
-	for (size_t i = 0; i < p->c.n_vips; i++) {
-		const struct conf_vip *x = &p->c.vips[i];
-		if (!p->c.cluster.present)
-			return fail(
-			    p, x->line,
-			    "[VIP %s] needs a [Cluster] section: ownership is decided among "
-			    "the nodes of a cluster",
-			    x->name);
-		if (!config_iface(&p->c, x->iface))
-			return fail(p, x->line, "[VIP %s] Interface=%s: there is no [Interface %s]",
-				    x->name, x->iface, x->iface);
-		if (x->n_flush_hosts && !p->c.flush.present)
-			return fail(p, x->line,
-				    "[VIP %s] has FlushHosts= but there is no [Flush] section with "
-				    "the key to sign the requests",
-				    x->name);
+	const struct config *c = &p->c;
+	if (c->connsync.present && !c->cluster.present)
+		fail(p, c->connsync.line,
+		     "[ConnSync] needs a [Cluster] section: connections are synced to the "
+		     "other nodes of a cluster");
+	else if (c->connsync.present && !c->connsync.n_nets && !c->n_vips &&
+		 !is_bad(p, c->connsync.line))
+		fail(p, c->connsync.line,
+		     "[ConnSync] has no Networks= and there is no [VIP] whose network it "
+		     "could use; say which connections to sync");
+	bool flush_used = false;
+	for (size_t i = 0; i < c->n_vips; i++) {
+		const struct conf_vip *x = &c->vips[i];
+		if (is_bad(p, x->line))
+			continue;
+		if (x->n_flush_hosts)
+			flush_used = true;
+		if (!c->cluster.present)
+			fail(p, x->line,
+			     "[VIP %s] needs a [Cluster] section: ownership is decided among "
+			     "the nodes of a cluster",
+			     x->name);
+		if (!config_iface(c, x->iface))
+			fail(p, x->iface_line, "[VIP %s] Interface=%s: there is no [Interface %s]",
+			     x->name, x->iface, x->iface);
+		if (x->n_flush_hosts && !c->flush.present)
+			fail(p, x->flush_line,
+			     "[VIP %s] has FlushHosts= but there is no [Flush] section with "
+			     "the key to sign the requests",
+			     x->name);
 		for (size_t j = 0; j < i; j++) {
-			const struct conf_vip *y = &p->c.vips[j];
-			if (x->addr.addr == y->addr.addr)
-				return fail(p, x->line,
-					    "[VIP %s] has the address of [VIP %s] at line %d",
-					    x->name, y->name, y->line);
+			const struct conf_vip *y = &c->vips[j];
+			if (is_bad(p, y->line))
+				continue;
+			if (x->addr.addr == y->addr.addr) {
+				fail(p, x->addr_line,
+				     "[VIP %s] has the address of [VIP %s] at line %d", x->name,
+				     y->name, y->line);
+				break;
+			}
 			if (x->vmac && y->vmac && x->vrid == y->vrid &&
-			    strcmp(x->iface, y->iface) == 0 && strcmp(x->group, y->group) != 0)
-				return fail(
-				    p, x->line,
-				    "[VIP %s] uses VRID %u on %s, as [VIP %s] at line %d does "
-				    "in another group; a virtual MAC can follow one owner only",
-				    x->name, x->vrid, x->iface, y->name, y->line);
+			    strcmp(x->iface, y->iface) == 0 && strcmp(x->group, y->group) != 0) {
+				fail(p, x->line,
+				     "[VIP %s] uses VRID %u on %s, as [VIP %s] at line %d does "
+				     "in another group; a virtual MAC can follow one owner only",
+				     x->name, x->vrid, x->iface, y->name, y->line);
+				break;
+			}
 			if (strcmp(x->group, y->group) == 0 &&
 			    (x->priority != y->priority || x->preempt != y->preempt ||
-			     x->preempt_delay_ms != y->preempt_delay_ms))
-				return fail(
-				    p, x->line,
-				    "[VIP %s] is in group %s with [VIP %s] (line %d) but has "
-				    "another Priority=, Preempt= or PreemptDelay=; a group has "
-				    "one owner, so give its VIPs the same",
-				    x->name, x->group, y->name, y->line);
+			     x->preempt_delay_ms != y->preempt_delay_ms)) {
+				fail(p, x->line,
+				     "[VIP %s] is in group %s with [VIP %s] (line %d) but has "
+				     "another Priority=, Preempt= or PreemptDelay=; a group has "
+				     "one owner, so give its VIPs the same",
+				     x->name, x->group, y->name, y->line);
+				break;
+			}
 		}
 	}
-	return 0;
+	if (c->flush.present && !is_bad(p, c->flush.line)) {
+		if (c->cluster.present && c->cluster.key_line &&
+		    strcmp(c->flush.key_file, c->cluster.key_file) == 0)
+			fail(p, c->flush.key_line,
+			     "KeyFile: %s is also the [Cluster] KeyFile (line %d); the flush key "
+			     "is given to the hosts that run arpha-flushd, so give it a key of its "
+			     "own (make one with `arpha keygen FILE`)",
+			     c->flush.key_file, c->cluster.key_line);
+		if (!flush_used)
+			fail(p, c->flush.line,
+			     "[Flush] is not used: no [VIP] has FlushHosts=; add FlushHosts= to "
+			     "the VIPs whose hosts should flush their ARP caches, or remove the "
+			     "section");
+	}
+}
+
+/* ARP entries against the VIPs on their interface. */
+static void check_entry_vips(struct parser *p, const struct conf_entry *e)
+{
+	static const char *const modes[] = {
+	    [ARP_STATIC] = "Static", [ARP_PUBLISH] = "Publish", [ARP_XPUBLISH] = "XPublish"};
+	char ip[IP4_STRLEN], net[IP4_STRLEN];
+	for (size_t j = 0; j < p->c.n_vips; j++) {
+		const struct conf_vip *x = &p->c.vips[j];
+		if (is_bad(p, x->line) || strcmp(x->iface, e->iface) != 0)
+			continue;
+		const char *mode = e->mode < sizeof(modes) / sizeof(modes[0]) && modes[e->mode]
+				       ? modes[e->mode]
+				       : "?";
+		if (e->ip == x->addr.addr) {
+			fail(p, e->ip_line,
+			     "[ARPEntry] IP=%s (Mode=%s) on %s is the address of [VIP %s] (line "
+			     "%d): the VIP's owner answers for it with its own MAC; remove the "
+			     "entry",
+			     ip4_fmt(e->ip, ip), mode, e->iface, x->name, x->line);
+			return;
+		}
+		struct ip4_prefix a = {e->ip, x->addr.len};
+		const char *why;
+		if (ip4_prefix_contains(&x->addr, e->ip) && (why = edge_address(&a))) {
+			fail(p, e->ip_line,
+			     "[ARPEntry] IP=%s on %s is %s of %s/%u, the network of [VIP %s] "
+			     "(line %d); expected a host address",
+			     ip4_fmt(e->ip, ip), e->iface, why,
+			     ip4_fmt(x->addr.addr & ip4_mask(x->addr.len), net), x->addr.len,
+			     x->name, x->line);
+			return;
+		}
+	}
 }
 
 /* Checks that need the whole file. */
-static int check_names(struct parser *p)
+static void check_names(struct parser *p)
 {
-	if (p->c.n_ifaces == 0)
-		return fail(p, 0, "no [Interface NAME] section: arphad would manage nothing");
-	for (size_t i = 1; i < p->c.n_ifaces; i++) {
-		const struct conf_iface *f = &p->c.ifaces[i];
+	const struct config *c = &p->c;
+	/* a file with other errors may have lost its [Interface] to them: say this alone */
+	if (!p->saw_iface && !failed(p))
+		fail(p, 0, "no [Interface NAME] section: arphad would manage nothing");
+	for (size_t i = 1; i < c->n_ifaces; i++) {
+		const struct conf_iface *f = &c->ifaces[i];
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(p->c.ifaces[j].device, f->device) == 0)
-				return fail(
-				    p, f->line,
-				    "[Interface %s] uses device %s, as [Interface %s] at line "
-				    "%d does; one section per device",
-				    f->name, f->device, p->c.ifaces[j].name, p->c.ifaces[j].line);
+			if (strcmp(c->ifaces[j].device, f->device) == 0) {
+				fail(p, f->device_line,
+				     "[Interface %s] uses device %s, as [Interface %s] at line "
+				     "%d does; one section per device",
+				     f->name, f->device, c->ifaces[j].name, c->ifaces[j].line);
+				break;
+			}
 	}
-	for (size_t i = 0; i < p->c.n_entries; i++) {
-		const struct conf_entry *e = &p->c.entries[i];
-		if (!config_iface(&p->c, e->iface))
-			return fail(p, e->line,
-				    "[ARPEntry] Interface=%s: there is no [Interface %s]", e->iface,
-				    e->iface);
+	for (size_t i = 0; i < c->n_entries; i++) {
+		const struct conf_entry *e = &c->entries[i];
+		if (is_bad(p, e->line))
+			continue;
+		if (!config_iface(c, e->iface)) {
+			fail(p, e->iface_line,
+			     "[ARPEntry] Interface=%s: there is no [Interface %s]", e->iface,
+			     e->iface);
+			continue;
+		}
+		check_entry_vips(p, e);
 	}
-	for (size_t i = 0; i < p->c.n_proxies; i++) {
-		const struct conf_proxy *x = &p->c.proxies[i];
+	/* the entries of an interface live in its cache, where nothing evicts them */
+	for (size_t i = 0; i < c->n_ifaces; i++) {
+		uint32_t n = 0;
+		for (size_t j = 0; j < c->n_entries; j++) {
+			const struct conf_entry *e = &c->entries[j];
+			if (is_bad(p, e->line) || strcmp(e->iface, c->ifaces[i].name) != 0)
+				continue;
+			if (++n > c->arp.cache_size) {
+				char ip[IP4_STRLEN];
+				fail(p, e->iface_line,
+				     "[ARPEntry] for %s is entry %u on %s, more than CacheSize=%u "
+				     "holds: an interface's cache holds its ARP entries and what "
+				     "it learns; raise CacheSize= in [ARP] or remove entries",
+				     ip4_fmt(e->ip, ip), n, e->iface, c->arp.cache_size);
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < c->n_proxies; i++) {
+		const struct conf_proxy *x = &c->proxies[i];
+		if (is_bad(p, x->line))
+			continue;
 		for (size_t j = 0; j < x->n_ifaces; j++)
-			if (!config_iface(&p->c, x->ifaces[j]))
-				return fail(p, x->line,
-					    "[ProxyARP] Interfaces=: there is no [Interface %s]",
-					    x->ifaces[j]);
+			if (!config_iface(c, x->ifaces[j]))
+				fail(p, x->ifaces_line,
+				     "[ProxyARP] Interfaces=: there is no [Interface %s]",
+				     x->ifaces[j]);
+		for (size_t j = 0; j < i; j++) {
+			const struct conf_proxy *y = &c->proxies[j];
+			if (is_bad(p, y->line) || y->net.addr != x->net.addr ||
+			    y->net.len != x->net.len)
+				continue;
+			char a[IP4_STRLEN];
+			fail(p, x->net_line,
+			     "[ProxyARP] Network=%s/%u repeats the one at line %d; give each "
+			     "network one [ProxyARP] and list all its interfaces there",
+			     ip4_fmt(x->net.addr, a), x->net.len, y->net_line);
+			break;
+		}
 	}
-	return check_vips(p);
+	check_vips(p);
+}
+
+/* Sort the errors by line (stable), the file's own (line 0) last. */
+static void sort_errors(struct parser *p)
+{
+	for (size_t i = 1; i < p->n_errs; i++) {
+		struct cerr e = p->errs[i];
+		unsigned key = e.line ? (unsigned)e.line : ~0u;
+		size_t j = i;
+		while (j > 0 && (p->errs[j - 1].line ? (unsigned)p->errs[j - 1].line : ~0u) > key) {
+			p->errs[j] = p->errs[j - 1];
+			j--;
+		}
+		p->errs[j] = e;
+	}
+}
+
+/* The errors into err, one per line; a line that does not fit ends it. */
+static void write_errors(const struct parser *p, const char *fname, char *err, size_t errlen)
+{
+	size_t off = 0;
+	if (!errlen)
+		return;
+	err[0] = '\0';
+	for (size_t i = 0; i <= p->n_errs; i++) {
+		char line[MSG_MAX + 300];
+		int n;
+		if (i < p->n_errs && p->errs[i].line > 0)
+			n = snprintf(line, sizeof(line), "%s:%d: %s", fname, p->errs[i].line,
+				     p->errs[i].msg);
+		else if (i < p->n_errs)
+			n = snprintf(line, sizeof(line), "%s: %s", fname, p->errs[i].msg);
+		else if (p->more_errs)
+			n = snprintf(line, sizeof(line), "%s: %zu more errors not shown", fname,
+				     p->more_errs);
+		else
+			break;
+		if (n < 0)
+			return;
+		size_t need = strlen(line) + (off ? 1 : 0);
+		if (off + need >= errlen) {
+			if (!off) { /* the first, cut */
+				memcpy(err, line, errlen - 1);
+				err[errlen - 1] = '\0';
+			}
+			return;
+		}
+		n = snprintf(err + off, errlen - off, "%s%s", off ? "\n" : "", line);
+		if (n < 0)
+			return;
+		off += need;
+	}
 }
 
 int config_parse(const char *text, size_t len, const char *fname, struct config *out, char *err,
@@ -1427,23 +1855,24 @@ int config_parse(const char *text, size_t len, const char *fname, struct config 
 	p->c.connsync.max_entries = 262144;
 
 	int r = ini_parse_stream(read_line, p, on_setting, p);
-	if (r > 0 && (!p->failed || r < p->err_line)) {
+	if (r > 0) {
 		/* a line inih refused that the reader let through */
-		p->failed = false;
-		fail(p, r, "expected a [Section] header, a Key=Value setting or a comment");
-	} else if (r < 0 && !p->failed) {
+		bool known = false;
+		for (size_t i = 0; i < p->n_errs; i++)
+			known |= p->errs[i].line == r;
+		if (!known)
+			fail(p, r, "expected a [Section] header, a Key=Value setting or a comment");
+	} else if (r < 0) {
 		fail(p, p->line, "out of memory");
 	}
-	if (!p->failed)
-		close_section(p);
-	if (!p->failed)
+	close_section(p);
+	if (!p->stop)
 		check_names(p);
+	free(p->bad);
 
-	if (p->failed) {
-		if (p->err_line > 0)
-			snprintf(err, errlen, "%s:%d: %s", fname, p->err_line, p->err);
-		else
-			snprintf(err, errlen, "%s: %s", fname, p->err);
+	if (failed(p)) {
+		sort_errors(p);
+		write_errors(p, fname, err, errlen);
 		config_free(&p->c);
 		free(p);
 		return -1;

@@ -2,9 +2,10 @@
  * config: arphad's configuration, parsed from INI text with libinih.
  * Pure: it parses a buffer the caller read; it opens no file.
  *
- * Every mistake is reported once, as "FILE:LINE: what is wrong, and what
- * was expected"; nothing unknown or malformed is silently accepted or
- * replaced by a default.
+ * Every mistake is reported, each once, as "FILE:LINE: what is wrong, and
+ * what was expected", where LINE is the line of the key (or of the section
+ * header for a key that is missing); nothing unknown or malformed is
+ * silently accepted or replaced by a default.
  */
 #ifndef ARPHA_CORE_CONFIG_H
 #define ARPHA_CORE_CONFIG_H
@@ -27,6 +28,7 @@ struct conf_iface {
 	char name[CONF_IFNAMSIZ];   /* [Interface NAME] */
 	char device[CONF_IFNAMSIZ]; /* Device=, default NAME */
 	int line;		    /* line of the section header */
+	int device_line;	    /* line of Device=, else of the header */
 };
 
 struct conf_entry {
@@ -36,6 +38,7 @@ struct conf_entry {
 	bool has_mac;		   /* MAC= given */
 	struct mac mac;
 	int line;
+	int iface_line, ip_line; /* lines of Interface= and IP= */
 };
 
 struct conf_proxy {
@@ -44,6 +47,7 @@ struct conf_proxy {
 	char (*ifaces)[CONF_IFNAMSIZ]; /* else these [Interface] names */
 	size_t n_ifaces;
 	int line;
+	int net_line, ifaces_line; /* lines of Network= and (the first) Interfaces= */
 };
 
 #define CONF_MAX_PEERS	  63
@@ -65,6 +69,8 @@ struct conf_cluster {
 	uint32_t dead_count;  /* DeadInterval=, default 3 (heartbeats) */
 	uint32_t send_buffer; /* SendBuffer=, default 256 (messages) */
 	int line;	      /* line of the section header */
+	int iface_line;	      /* line of Interface= */
+	int key_line;	      /* line of KeyFile= */
 };
 
 #define CONF_NAME_MAX		32 /* [VIP NAME], Group=: up to 31 characters */
@@ -98,6 +104,9 @@ struct conf_vip {
 	char notify[256]; /* NotifyScript=: command (core/argv words), "" none */
 	int notify_line;  /* the line of NotifyScript= */
 	int line;
+	int addr_line, iface_line;	/* lines of Address= and Interface= */
+	int track_line[CONF_MAX_TRACK]; /* the line of each TrackInterface= device */
+	int flush_line;			/* line of (the first) FlushHosts=, 0 none */
 };
 
 /* [Flush]: how flush requests are sent to the hosts of FlushHosts=. */
@@ -108,6 +117,7 @@ struct conf_flush {
 	uint32_t count;	      /* Count=, default 5 */
 	uint32_t interval_ms; /* Interval=, default 1s */
 	int line;
+	int key_line; /* line of KeyFile= */
 };
 
 #define CONF_MAX_CT_NETS 32
@@ -157,18 +167,26 @@ struct config {
 };
 
 /*
- * Parse a duration written with its unit: "20ms", "100ms", "1s", "1.5s"; a bare "0" is
- * zero.
+ * Parse a duration written with its unit: "20ms", "100ms", "1s", "1.5s", "5m" (or
+ * "5min"), "1h", "1.5h"; a bare "0" is zero.
  * 0 and *ms, or -1. (Exposed for the tests and other sections.)
  */
 int config_duration(const char *s, uint32_t *ms);
 
+#define CONF_MAX_ERRORS 50 /* errors reported of one file; more are counted */
+#define CONF_ERR_LEN	(CONF_MAX_ERRORS + 1) * 600 /* room for all of them */
+
 /*
  * Parse len bytes of INI text. fname is used only in messages. On success
  * returns 0 and *out holds the config (free with config_free). On error
- * returns -1, *out is left empty, and err holds "FNAME:LINE: message", or
- * "FNAME: message" for a mistake of the whole file that no line holds (no
- * [Interface] section at all).
+ * returns -1, *out is left empty, and err
+ * holds every one of them (at most CONF_MAX_ERRORS, then a line saying how
+ * many more), one per line, in the order of the file, separated by '\n'
+ * with no '\n' after the last: "FNAME:LINE: message", or "FNAME: message"
+ * for a mistake of the whole file that no line holds (no [Interface]
+ * section at all). A message never holds a byte that is not printable
+ * ASCII: others are written \xNN. A buffer of CONF_ERR_LEN holds them all
+ * (unless fname is very long); a smaller one holds the lines that fit.
  */
 int config_parse(const char *text, size_t len, const char *fname, struct config *out, char *err,
 		 size_t errlen);

@@ -330,7 +330,7 @@ int flushreq_cli(int argc, char **argv)
 		free(hosts);
 		return 1;
 	}
-	if (keyfile_load(keyfile, &p.key, err, sizeof(err)) < 0) {
+	if (keyfile_load_flush(keyfile, &p.key, err, sizeof(err)) < 0) {
 		fprintf(stderr, "arpha: flush-request: %s\n", err);
 		free(hosts);
 		return 1;

@@ -8,12 +8,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int keyfile_load(const char *path, struct wire_key *key, char *err, size_t errlen)
+/* what: "cluster key" or "flush key", for the messages */
+static int load(const char *path, const char *what, struct wire_key *key, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		snprintf(err, errlen, "KeyFile %s: %s%s", path, strerror(errno),
-			 errno == ENOENT ? " (make one with: arpha keygen > FILE)" : "");
+		struct stat ls;
+		if (errno == ELOOP && lstat(path, &ls) == 0 && S_ISLNK(ls.st_mode))
+			snprintf(err, errlen,
+				 "KeyFile %s: is a symbolic link; name the file itself (a link "
+				 "could be pointed at another key)",
+				 path);
+		else
+			snprintf(err, errlen, "KeyFile %s: %s%s", path, strerror(errno),
+				 errno == ENOENT ? " (make one with: arpha keygen > FILE)" : "");
 		return -1;
 	}
 	struct stat st;
@@ -25,16 +33,16 @@ int keyfile_load(const char *path, struct wire_key *key, char *err, size_t errle
 	if (st.st_mode & 077) {
 		snprintf(err, errlen,
 			 "KeyFile %s: mode %04o lets others than its owner read or change the "
-			 "cluster key; run: chmod 600 %s",
-			 path, (unsigned)(st.st_mode & 07777), path);
+			 "%s; run: chmod 600 %s",
+			 path, (unsigned)(st.st_mode & 07777), what, path);
 		close(fd);
 		return -1;
 	}
 	if (geteuid() == 0 && st.st_uid != 0) {
 		snprintf(err, errlen,
-			 "KeyFile %s: owned by uid %u, not root, who could change the cluster key; "
+			 "KeyFile %s: owned by uid %u, not root, who could change the %s; "
 			 "run: chown root %s",
-			 path, (unsigned)st.st_uid, path);
+			 path, (unsigned)st.st_uid, what, path);
 		close(fd);
 		return -1;
 	}
@@ -63,6 +71,16 @@ int keyfile_load(const char *path, struct wire_key *key, char *err, size_t errle
 	}
 	sodium_memzero(buf, sizeof(buf));
 	return 0;
+}
+
+int keyfile_load(const char *path, struct wire_key *key, char *err, size_t errlen)
+{
+	return load(path, "cluster key", key, err, errlen);
+}
+
+int keyfile_load_flush(const char *path, struct wire_key *key, char *err, size_t errlen)
+{
+	return load(path, "flush key", key, err, errlen);
 }
 
 int keyfile_generate(const char *path)

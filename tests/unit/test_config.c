@@ -281,7 +281,8 @@ static void t_layout(void **state)
 
 static void t_proxy_lists(void **state)
 {
-	static const char *const lists[] = {"lan wan", "lan,wan", "lan, wan", " lan ,, wan,"};
+	static const char *const lists[] = {"lan wan", "lan,wan", "lan, wan", " lan ,  wan",
+					    "lan\nInterfaces=wan"};
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		char text[256];
 		snprintf(text, sizeof(text),
@@ -467,10 +468,10 @@ static const struct bad bads[] = {
      FNAME ":2: Device: expected a network device name of 1 to 15 characters from A-Z a-z 0-9 _ "
 	   ". : -, got \"..\""},
     {"[Interface lan]\nDevice=eth0\n[Interface wan]\nDevice=eth0\n",
-     FNAME ":3: [Interface wan] uses device eth0, as [Interface lan] at line 1 does; one section "
+     FNAME ":4: [Interface wan] uses device eth0, as [Interface lan] at line 1 does; one section "
 	   "per device"},
     {"[Interface lan]\n[Interface eth0]\n[Interface wan]\nDevice=eth0\n",
-     FNAME ":3: [Interface wan] uses device eth0, as [Interface eth0] at line 2 does; one "
+     FNAME ":4: [Interface wan] uses device eth0, as [Interface eth0] at line 2 does; one "
 	   "section per device"},
     /* [ARPEntry] */
     {"[Interface lan]\n[ARPEntry]\nIP=198.18.0.1\nMode=Publish\n",
@@ -482,7 +483,7 @@ static const struct bad bads[] = {
     {"[Interface lan]\n[ARPEntry]\n",
      FNAME ":2: [ARPEntry] has no Interface=; every ARPEntry needs Interface=, IP= and Mode="},
     {"[Interface lan]\n[ARPEntry]\nInterface=lan\nIP=198.18.0.1\nMode=Static\n",
-     FNAME ":2: [ARPEntry] with Mode=Static needs MAC= (the address to map the IP to)"},
+     FNAME ":5: [ARPEntry] with Mode=Static needs MAC= (the address to map the IP to)"},
     {"[Interface lan]\n[ARPEntry]\nInterface=lan\nIP=198.18.0.1\nMode=Published\n",
      FNAME ":5: Mode: expected one of Static, Publish, XPublish, got \"Published\""},
     {"[Interface lan]\n[ARPEntry]\nInterface=lan\nIP=198.18.0.256\n",
@@ -498,7 +499,7 @@ static const struct bad bads[] = {
     {"[Interface lan]\n[ARPEntry]\nIP=239.1.2.3\n",
      FNAME ":3: IP: 239.1.2.3 is a multicast address; expected a unicast host address"},
     {"[Interface lan]\n[ARPEntry]\nMAC=4b:86:f6:c5:a2\n",
-     FNAME ":3: MAC: expected a MAC address such as 4b-86-f6-c5-a2-14 or 4b:86:f6:c5:a2:14, got "
+     FNAME ":3: MAC: expected a MAC address such as 02-86-f6-c5-a2-14 or 02:86:f6:c5:a2:14, got "
 	   "\"4b:86:f6:c5:a2\""},
     {"[Interface lan]\n[ARPEntry]\nMAC=ff-ff-ff-ff-ff-ff\n",
      FNAME ":3: MAC: ff-ff-ff-ff-ff-ff is the broadcast address; expected a unicast MAC"},
@@ -511,10 +512,10 @@ static const struct bad bads[] = {
     {"[Interface lan]\n"
      "[ARPEntry]\nInterface=lan\nIP=198.18.0.1\nMode=Publish\n\n"
      "[ARPEntry]\nInterface=lan\nIP=198.18.0.1\nMode=XPublish\n",
-     FNAME ":7: [ARPEntry] for 198.18.0.1 on lan repeats the one at line 2; give each address one "
+     FNAME ":9: [ARPEntry] for 198.18.0.1 on lan repeats the one at line 2; give each address one "
 	   "entry per interface"},
     {"[ARPEntry]\nInterface=dmz\nIP=198.18.0.1\nMode=Publish\n[Interface lan]\n",
-     FNAME ":1: [ARPEntry] Interface=dmz: there is no [Interface dmz]"},
+     FNAME ":2: [ARPEntry] Interface=dmz: there is no [Interface dmz]"},
     /* [ProxyARP] */
     {"[Interface lan]\n[ProxyARP]\nNetwork=198.18.1.5/24\n",
      FNAME ":3: Network: 198.18.1.5/24 has host bits set; did you mean 198.18.1.0/24?"},
@@ -532,20 +533,23 @@ static const struct bad bads[] = {
      FNAME ":3: Interfaces: all stands alone; got \"all lan\""},
     {"[Interface lan]\n[ProxyARP]\nInterfaces=lan lan\n",
      FNAME ":3: Interfaces: lan is listed twice"},
-    {"[Interface lan]\n[ProxyARP]\nInterfaces=,\n",
-     FNAME ":3: Interfaces: expected all, or [Interface] names separated by spaces or commas, got "
-	   "\",\""},
+    {"[Interface lan]\n[ProxyARP]\nInterfaces=,\n", FNAME
+     ":3: Interfaces: \",\" has an empty element (two commas, or a comma at an end); expected "
+     "words separated by spaces or commas"},
     {"[Interface lan]\n[ProxyARP]\nInterfaces=lan a/b\n",
      FNAME ":3: Interfaces: \"a/b\" is not an interface name; expected all, or [Interface] names "
 	   "separated by spaces or commas"},
     {"[Interface lan]\n\n[ProxyARP]\nNetwork=198.18.0.0/24\nInterfaces=lan,dmz\n",
-     FNAME ":3: [ProxyARP] Interfaces=: there is no [Interface dmz]"},
-    /* the first error is the one reported */
+     FNAME ":5: [ProxyARP] Interfaces=: there is no [Interface dmz]"},
+    /* every error is reported, one per line, in the order of the file */
     {"[Interface lan]\n[ARP]\nExpire=0\nARPChanges=yes\n[Nope]\n",
-     FNAME ":3: Expire: expected a whole number from 1 to 604800, got \"0\""},
+     FNAME ":3: Expire: expected a whole number from 1 to 604800, got \"0\"\n" FNAME
+	   ":4: ARPChanges: expected one of Drop, DropLog, Accept, AcceptLog, got \"yes\"\n" FNAME
+	   ":5: unknown section [Nope]; expected one of Daemon, ARP, Interface NAME, ARPEntry, "
+	   "ProxyARP, Cluster, VIP NAME, Flush, ConnSync"},
     {"[Interface lan]\nbroken line\n[ARP]\nExpire=0\n",
      FNAME ":2: expected a [Section] header, a Key=Value setting or a comment, got \"broken "
-	   "line\""},
+	   "line\"\n" FNAME ":4: Expire: expected a whole number from 1 to 604800, got \"0\""},
 };
 
 static void t_errors(void **state)
@@ -580,7 +584,10 @@ static void t_not_text(void **state)
 	assert_int_equal(c.arp.expire_s, 1);
 	config_free(&c);
 	snprintf(edge, sizeof(edge), "[Interface a]\n[ARP]\nExpire=%0192d\n", 1);
-	parse_err(edge, FNAME ":3: line longer than 198 characters");
+	parse_err(edge,
+		  FNAME ":3: line longer than 198 characters; a list may go on over several "
+			"lines, with its key repeated on each (Peers=... on one line, Peers=... "
+			"on the next)");
 
 	/* a short err buffer is cut, not overrun */
 	char small[15];
@@ -710,12 +717,14 @@ static void t_cluster_errors(void **state)
 			"KeyFile= and Group= or Peers=");
 	parse_err(IFACE "[Cluster]\nKeyFile=relative.key\n", FNAME
 		  ":3: KeyFile: expected an absolute path (starting with /), got \"relative.key\"");
-	parse_err(IFACE "[Cluster]\nNodeID=0\n",
+	parse_err(IFACE "[Cluster]\nNodeID=0\nInterface=s\nKeyFile=/k\nGroup=239.1.1.1\n",
 		  FNAME ":3: NodeID: expected a whole number from 1 to 4294967295, got \"0\"");
 	parse_err(IFACE "[Cluster]\nNodeID=1\nInterface=s\nKeyFile=/k\nGroup=239.1.1.1\n"
 			"[Cluster]\n",
 		  FNAME ":7: duplicate section [Cluster]; the first is at line 2; merge them");
 }
+
+#define CLUSTER "[Cluster]\nNodeID=1\nInterface=sync0\nKeyFile=/k\nGroup=239.1.1.1\n"
 
 static void t_durations(void **state)
 {
@@ -736,7 +745,36 @@ static void t_durations(void **state)
 		assert_int_equal(config_duration(bad[i], &ms), -1);
 }
 
-#define CLUSTER "[Cluster]\nNodeID=1\nInterface=sync0\nKeyFile=/k\nGroup=239.1.1.1\n"
+/* item 20: minutes and hours, as the messages name them */
+static void t_item20_durations_m_h(void **state)
+{
+	static const struct {
+		const char *s;
+		uint32_t ms;
+	} good[] = {{"1m", 60000},    {"60m", 3600000},	 {"1h", 3600000}, {"1.5h", 5400000},
+		    {"5min", 300000}, {"24h", 86400000}, {"0.5m", 30000}};
+	uint32_t ms;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(config_duration(good[i].s, &ms), 0);
+		assert_int_equal(ms, good[i].ms);
+	}
+	const char *bad[] = {"1M", "1mn", "1hr", "1d", "1 h", "2000000h"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(config_duration(bad[i], &ms), -1);
+
+	struct config c;
+	parse_ok(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nPreemptDelay=1h\n"
+			       "RefreshInterval=24h\n[ConnSync]\nCheckInterval=5m\n",
+		 &c);
+	assert_int_equal(c.vips[0].preempt_delay_ms, 3600000);
+	assert_int_equal(c.vips[0].refresh_interval_ms, 86400000);
+	assert_int_equal(c.connsync.check_interval_ms, 300000);
+	config_free(&c);
+	parse_err(IFACE CLUSTER
+		  "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nPreemptDelay=61m\n",
+		  FNAME ":10: PreemptDelay: expected a duration up to 1h, such as 0, 500ms, 30s or "
+			"5m, got \"61m\"");
+}
 
 static void t_vip(void **state)
 {
@@ -801,12 +839,12 @@ static void t_connsync(void **state)
 	assert_int_equal(c.connsync.check_interval_ms, 10000);
 	assert_int_equal(c.connsync.max_entries, 262144);
 	config_free(&c);
-	parse_ok(IFACE CLUSTER "[ConnSync]\nProtocols=tcp\nNetworks=198.18.1.7/24, 198.18.2.0/24\n"
+	parse_ok(IFACE CLUSTER "[ConnSync]\nProtocols=tcp\nNetworks=198.18.1.0/24, 198.18.2.0/24\n"
 			       "CheckInterval=0\nMaxEntries=5000\n",
 		 &c);
 	assert_int_equal(c.connsync.protocols, CT_PROTO_TCP);
 	assert_int_equal(c.connsync.n_nets, 2);
-	assert_int_equal(c.connsync.nets[0].addr, 0xc6120100); /* host bits cleared */
+	assert_int_equal(c.connsync.nets[0].addr, 0xc6120100);
 	assert_int_equal(c.connsync.check_interval_ms, 0);
 	assert_int_equal(c.connsync.max_entries, 5000);
 	config_free(&c);
@@ -823,6 +861,293 @@ static void t_connsync(void **state)
 			"their prefix length, such as 198.18.1.0/24");
 }
 
+/* item 9a: the ARP entries of an interface must fit in its cache */
+static void t_item9a_entries_past_cachesize(void **state)
+{
+	char text[8192];
+	size_t off = 0;
+	off += (size_t)snprintf(text + off, sizeof(text) - off,
+				"[Interface lan]\n[Interface wan]\n[ARP]\nCacheSize=16\n");
+	/* 16 entries on lan fit, and more on wan do not count for lan */
+	for (int i = 1; i <= 16; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+					"[ARPEntry]\nInterface=lan\nIP=198.18.0.%d\nMode=Publish\n"
+					"[ARPEntry]\nInterface=wan\nIP=198.18.1.%d\nMode=Publish\n",
+					i, i);
+	struct config c;
+	parse_ok(text, &c);
+	assert_int_equal(c.n_entries, 32);
+	config_free(&c);
+	/* the 17th on lan: lines 5 + 8 * 16 = 133 (its header), 134 (Interface=) */
+	snprintf(text + off, sizeof(text) - off,
+		 "[ARPEntry]\nInterface=lan\nIP=198.18.0.17\nMode=Publish\n");
+	parse_err(text, FNAME ":134: [ARPEntry] for 198.18.0.17 is entry 17 on lan, more than "
+			      "CacheSize=16 holds: an interface's cache holds its ARP entries and "
+			      "what it learns; raise CacheSize= in [ARP] or remove entries");
+}
+
+/* item 18: addresses no VIP or entry can have */
+static void t_item18_address_checks(void **state)
+{
+	struct config c;
+	/* IFACE is line 1, CLUSTER 2-6, [VIP a] 7, Address= 8 */
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.0/24\nInterface=lan\n",
+		  FNAME ":8: Address: 198.18.0.0/24 is the network address of 198.18.0.0/24, which "
+			"no host may hold; expected an address inside the network, such as "
+			"198.18.0.1/24");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.255/24\nInterface=lan\n",
+		  FNAME ":8: Address: 198.18.0.255/24 is the broadcast address of 198.18.0.0/24, "
+			"which no host may hold; expected an address inside the network, such as "
+			"198.18.0.1/24");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.3.255/22\nInterface=lan\n",
+		  FNAME ":8: Address: 198.18.3.255/22 is the broadcast address of 198.18.0.0/22, "
+			"which no host may hold; expected an address inside the network, such as "
+			"198.18.0.1/22");
+	/* a /31 and a /32 have neither */
+	parse_ok(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.0/31\nInterface=lan\n"
+			       "[VIP b]\nAddress=198.18.0.255/32\nInterface=lan\n",
+		 &c);
+	config_free(&c);
+
+	/* an ARP entry on a VIP's address: [ARPEntry] 10, Interface= 11, IP= 12 */
+	const char *vip = IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n";
+	char text[1024];
+	snprintf(
+	    text, sizeof(text),
+	    "%s[ARPEntry]\nInterface=lan\nIP=198.18.0.100\nMode=Static\nMAC=02:00:00:00:00:01\n",
+	    vip);
+	parse_err(text, FNAME ":12: [ARPEntry] IP=198.18.0.100 (Mode=Static) on lan is the address "
+			      "of [VIP a] (line 7): the VIP's owner answers for it with its own "
+			      "MAC; remove the entry");
+	snprintf(text, sizeof(text), "%s[ARPEntry]\nInterface=lan\nIP=198.18.0.100\nMode=Publish\n",
+		 vip);
+	parse_err(text,
+		  FNAME ":12: [ARPEntry] IP=198.18.0.100 (Mode=Publish) on lan is the "
+			"address of [VIP a] (line 7): the VIP's owner answers for it with its "
+			"own MAC; remove the entry");
+	/* ... and on the broadcast address of its network */
+	snprintf(
+	    text, sizeof(text),
+	    "%s[ARPEntry]\nInterface=lan\nIP=198.18.0.255\nMode=Static\nMAC=02:00:00:00:00:01\n",
+	    vip);
+	parse_err(text, FNAME ":12: [ARPEntry] IP=198.18.0.255 on lan is the broadcast address of "
+			      "198.18.0.0/24, the network of [VIP a] (line 7); expected a host "
+			      "address");
+	/* another interface, or another address of the network, is fine */
+	snprintf(text, sizeof(text),
+		 "[Interface wan]\n%s[ARPEntry]\nInterface=wan\nIP=198.18.0.100\nMode=Static\n"
+		 "MAC=02:00:00:00:00:01\n[ARPEntry]\nInterface=lan\nIP=198.18.0.7\nMode=Static\n"
+		 "MAC=02:00:00:00:00:07\n",
+		 vip);
+	parse_ok(text, &c);
+	config_free(&c);
+
+	/* VRID= without VirtualMAC=yes: [VIP a] 7, VRID= 10 */
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nVRID=5\n",
+		  FNAME ":10: VRID: set without VirtualMAC=yes in [VIP a]; VRID only chooses the "
+			"virtual MAC 00:00:5e:00:01:VRID, so add VirtualMAC=yes or remove VRID=");
+	parse_err(IFACE CLUSTER
+		  "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nVirtualMAC=no\nVRID=5\n",
+		  FNAME ":11: VRID: set without VirtualMAC=yes in [VIP a]; VRID only chooses the "
+			"virtual MAC 00:00:5e:00:01:VRID, so add VirtualMAC=yes or remove VRID=");
+}
+
+/* item 8: networks no proxy may answer for */
+static void t_item8_proxy_networks(void **state)
+{
+	static const struct {
+		const char *net, *why;
+	} bad[] = {
+	    {"0.0.0.0/0", "is every address"},
+	    {"0.0.0.0/8", "holds 0.0.0.0/8 (\"this network\", never a host)"},
+	    {"127.0.0.0/8", "holds loopback addresses (127.0.0.0/8)"},
+	    {"127.1.0.0/16", "holds loopback addresses (127.0.0.0/8)"},
+	    {"224.0.0.0/4", "holds multicast addresses (224.0.0.0/4)"},
+	    {"128.0.0.0/1", "holds multicast addresses (224.0.0.0/4)"},
+	    {"255.255.255.255/32", "holds the broadcast address 255.255.255.255"},
+	};
+	char text[512], want[1024];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "[Interface lan]\n[ProxyARP]\nNetwork=%s\nInterfaces=lan\n", bad[i].net);
+		snprintf(want, sizeof(want),
+			 FNAME ":3: Network: %s %s; expected a network of unicast addresses that "
+			       "live behind another interface, such as 198.18.1.0/24",
+			 bad[i].net, bad[i].why);
+		parse_err(text, want);
+	}
+	struct config c;
+	parse_ok("[Interface lan]\n[ProxyARP]\nNetwork=10.0.0.0/8\nInterfaces=lan\n", &c);
+	assert_int_equal(c.proxies[0].net_line, 3);
+	assert_int_equal(c.proxies[0].ifaces_line, 4);
+	config_free(&c);
+}
+
+/* item 28: the rules the docs state, and duplicates in every list */
+static void t_item28_consistency(void **state)
+{
+	parse_err(IFACE CLUSTER "[ConnSync]\nNetworks=10.0.0.1/8\n",
+		  FNAME ":8: Networks: 10.0.0.1/8 has host bits set; did you mean 10.0.0.0/8?");
+	parse_err(IFACE CLUSTER "[ConnSync]\nNetworks=10.0.0.0/8 10.0.0.0/8\n",
+		  FNAME ":8: Networks: 10.0.0.0/8 is listed twice");
+	parse_err(IFACE CLUSTER "[ConnSync]\nNetworks=10.0.0.0/8\nProtocols=tcp tcp\n",
+		  FNAME ":9: Protocols: tcp is listed twice");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"TrackInterface=eth0 eth0\n",
+		  FNAME ":10: TrackInterface: eth0 is listed twice");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"Announce=garp,garp\n",
+		  FNAME ":10: Announce: garp is listed twice");
+	parse_err("[Interface lan]\n[ProxyARP]\nNetwork=198.18.1.0/24\nInterfaces=lan,,\n",
+		  FNAME ":4: Interfaces: \"lan,,\" has an empty element (two commas, or a comma at "
+			"an end); expected words separated by spaces or commas");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"TrackInterface=,eth0\n",
+		  FNAME ":10: TrackInterface: \",eth0\" has an empty element (two commas, or a "
+			"comma at an end); expected words separated by spaces or commas");
+	parse_err("[Interface lan]\n[Interface wan]\n"
+		  "[ProxyARP]\nNetwork=198.18.1.0/24\nInterfaces=lan\n"
+		  "[ProxyARP]\nNetwork=198.18.1.0/24\nInterfaces=wan\n",
+		  FNAME ":7: [ProxyARP] Network=198.18.1.0/24 repeats the one at line 4; give each "
+			"network one [ProxyARP] and list all its interfaces there");
+	/* [Flush]: CLUSTER's KeyFile= is line 5 */
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"FlushHosts=198.18.0.5\n[Flush]\nKeyFile=/k\n",
+		  FNAME ":12: KeyFile: /k is also the [Cluster] KeyFile (line 5); the flush key is "
+			"given to the hosts that run arpha-flushd, so give it a key of its own "
+			"(make one with `arpha keygen FILE`)");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"[Flush]\nKeyFile=/f\n",
+		  FNAME
+		  ":10: [Flush] is not used: no [VIP] has FlushHosts=; add FlushHosts= to "
+		  "the VIPs whose hosts should flush their ARP caches, or remove the section");
+	parse_err("[Interface lan]\nDevice=lo\n",
+		  FNAME ":2: [Interface lan] Device=lo: the loopback device carries no ARP; "
+			"expected an Ethernet device such as eth0");
+	parse_err("[Interface lo]\n",
+		  FNAME ":1: [Interface lo] Device=lo: the loopback device "
+			"carries no ARP; expected an Ethernet device such as eth0");
+}
+
+/* item 21: a list goes on over several lines, its key repeated */
+static void t_item21_repeated_list_keys(void **state)
+{
+	char text[4096];
+	size_t off = (size_t)snprintf(text, sizeof(text),
+				      IFACE "[Cluster]\nNodeID=1\nInterface=sync0\nKeyFile=/k\n");
+	for (int i = 1; i <= 63; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "%s198.18.0.%d%s",
+					i % 10 == 1 ? "Peers=" : " ", i, i % 10 == 0 ? "\n" : "");
+	off += (size_t)snprintf(text + off, sizeof(text) - off, "\n");
+	struct config c;
+	parse_ok(text, &c);
+	assert_int_equal(c.cluster.n_peers, 63);
+	assert_int_equal(c.cluster.peers[62], ip("198.18.0.63"));
+	config_free(&c);
+	/* one more: lines 1-5, then 7 Peers= lines (6-12), the 64th on line 13 */
+	snprintf(text + off, sizeof(text) - off, "Peers=198.18.0.64\n");
+	parse_err(text, FNAME ":13: Peers: more than 63 addresses");
+	parse_err(IFACE "[Cluster]\nNodeID=1\nInterface=s\nKeyFile=/k\nPeers=198.18.0.1\n"
+			"Peers=198.18.0.2 198.18.0.1\n",
+		  FNAME ":7: Peers: 198.18.0.1 is listed twice");
+
+	parse_ok(IFACE "[Interface wan]\n" CLUSTER
+		       "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nTrackInterface=eth1\n"
+		       "TrackInterface=eth2 eth3\nFlushHosts=198.18.0.5\nFlushHosts=198.18.0.6\n"
+		       "Announce=garp\nAnnounce=flush\n[Flush]\nKeyFile=/f\n"
+		       "[ConnSync]\nProtocols=tcp\nProtocols=icmp\nNetworks=198.18.1.0/24\n"
+		       "Networks=198.18.2.0/24\n[ProxyARP]\nNetwork=198.18.9.0/24\n"
+		       "Interfaces=lan\nInterfaces=wan\n",
+		 &c);
+	assert_int_equal(c.vips[0].n_track, 3);
+	assert_string_equal(c.vips[0].track[2], "eth3");
+	assert_int_equal(c.vips[0].track_line[0], 11);
+	assert_int_equal(c.vips[0].track_line[2], 12);
+	assert_int_equal(c.vips[0].n_flush_hosts, 2);
+	assert_int_equal(c.vips[0].flush_line, 13);
+	assert_int_equal(c.vips[0].announce, ANN_GARP | ANN_FLUSH);
+	assert_int_equal(c.connsync.protocols, CT_PROTO_TCP | CT_PROTO_ICMP);
+	assert_int_equal(c.connsync.n_nets, 2);
+	assert_int_equal(c.proxies[0].n_ifaces, 2);
+	assert_int_equal(c.flush.key_line, 18);
+	assert_int_equal(c.cluster.key_line, 6);
+	assert_int_equal(c.cluster.iface_line, 5);
+	config_free(&c);
+	parse_err("[Interface lan]\n[ProxyARP]\nNetwork=198.18.1.0/24\nInterfaces=all\n"
+		  "Interfaces=lan\n",
+		  FNAME ":5: Interfaces: all stands alone; got it with other names on line 4");
+	/* a setting that is not a list is still set once */
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nAddress=198.18.0.101/24\n",
+		  FNAME ":9: Address is set twice in [VIP a]; the first is at line 8");
+}
+
+/* item 25: raw bytes are never echoed; CR-only files are named as such */
+static void t_item25_escaped_bytes(void **state)
+{
+	parse_err("[Interface lan]\n\x01\x1b[31mred\xff\n",
+		  FNAME ":2: expected a [Section] header, a Key=Value setting or a comment, got "
+			"\"\\x01\\x1b[31mred\\xff\"");
+	parse_err("[Interface lan]\nDevice=\x1b]0;x\x07\n",
+		  FNAME ":2: Device: the value holds a control character (\\x1b); expected "
+			"printable text");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"NotifyScript=/x\x1b[2Jy\n",
+		  FNAME ":10: NotifyScript: the value holds a control character (\\x1b); expected "
+			"printable text");
+	parse_err("[Interface lan]\nDevice=\xc3\xa9th0\n",
+		  FNAME ":2: Device: expected a network device name of 1 to 15 characters from A-Z "
+			"a-z 0-9 _ . : -, got \"\\xc3\\xa9th0\"");
+	parse_err("[Interface lan]\rDevice=eth0\r[ARP]\rExpire=10\r", FNAME
+		  ":1: a carriage return (\\r) inside the line: are the lines of the file "
+		  "ended by CR alone (old Mac style)? End each line with LF (\\n), e.g. with: "
+		  "tr '\\r' '\\n'");
+	/* CRLF is fine */
+	struct config c;
+	parse_ok("[Interface lan]\r\nDevice=eth0\r\n", &c);
+	assert_string_equal(c.ifaces[0].device, "eth0");
+	config_free(&c);
+}
+
+/* Every error of a file, up to CONF_MAX_ERRORS, then how many more. */
+static void t_every_error(void **state)
+{
+	char text[8192], want[CONF_ERR_LEN];
+	size_t off = (size_t)snprintf(text, sizeof(text), "[Interface lan]\n[ARP]\n");
+	size_t woff = 0;
+	for (int i = 0; i < 60; i++) {
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "Bogus%d=1\n", i);
+		if (i < CONF_MAX_ERRORS)
+			woff += (size_t)snprintf(
+			    want + woff, sizeof(want) - woff,
+			    "%s" FNAME ":%d: unknown setting Bogus%d in [ARP]; expected one of %s",
+			    i ? "\n" : "", i + 3, i,
+			    "UnsolicitedARPReplies, ARPRequests, ARPChanges, StaticARPChanges, "
+			    "ARPMatchEnetSender, ARPMulticast, ARPBroadcast, ARPQueryNoSender, "
+			    "ARPSenderIP, ARPIPCollision, ARPRateLimit, Expire, ExpireUnknown, "
+			    "CacheSize, HashSize, HashSizeVLAN");
+	}
+	snprintf(want + woff, sizeof(want) - woff, "\n" FNAME ": 10 more errors not shown");
+	struct config c;
+	static char err[CONF_ERR_LEN];
+	assert_int_equal(config_parse(text, strlen(text), FNAME, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, want);
+
+	/* a misspelt key is reported once, not again as a missing one */
+	parse_err("[Interface lan]\n[ARPEntry]\nInterfce=lan\nIP=198.18.0.1\nMode=Publish\n", FNAME
+		  ":3: unknown setting Interfce in [ARPEntry]; expected one of Interface, IP, "
+		  "Mode, MAC");
+	/* the settings of a wrong section are skipped, the next section is read */
+	parse_err("[Interface lan]\n[Bogus]\nKey=1\n[ARP]\nExpire=0\n",
+		  FNAME ":2: unknown section [Bogus]; expected one of Daemon, ARP, Interface NAME, "
+			"ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync\n" FNAME
+			":5: Expire: expected a whole number from 1 to 604800, got \"0\"");
+	/* errors of the whole file come in the order of their lines */
+	parse_err("[Interface lan]\n[ARPEntry]\nInterface=wan\nIP=198.18.0.1\nMode=Publish\n"
+		  "[ARP]\nExpire=0\n",
+		  FNAME ":3: [ARPEntry] Interface=wan: there is no [Interface wan]\n" FNAME
+			":7: Expire: expected a whole number from 1 to 604800, got \"0\"");
+}
+
 static void t_vip_errors(void **state)
 {
 	/* IFACE is one line, CLUSTER five */
@@ -832,16 +1157,16 @@ static void t_vip_errors(void **state)
 	parse_err(IFACE CLUSTER "[VIP a]\nInterface=lan\n",
 		  FNAME ":7: [VIP a] has no Address=; expected the address and its prefix "
 			"length, such as Address=198.18.0.100/24");
-	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100\n",
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100\nInterface=lan\n",
 		  FNAME ":8: Address: \"198.18.0.100\" is not an address with a prefix length; "
 			"expected an IPv4 address with its prefix length (/8 to /32), such as "
 			"198.18.0.100/24");
 	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=wan\n",
-		  FNAME ":7: [VIP a] Interface=wan: there is no [Interface wan]");
+		  FNAME ":9: [VIP a] Interface=wan: there is no [Interface wan]");
 	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nPriority=255\n",
 		  FNAME ":10: Priority: expected a whole number from 1 to 254, got \"255\"");
 	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nVirtualMAC=yes\n",
-		  FNAME ":7: [VIP a] has VirtualMAC=yes but no VRID=; the virtual MAC is "
+		  FNAME ":10: [VIP a] has VirtualMAC=yes but no VRID=; the virtual MAC is "
 			"00:00:5e:00:01:VRID, so give a VRID from 1 to 255");
 	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
 				"Announce=garp shout\n",
@@ -852,11 +1177,11 @@ static void t_vip_errors(void **state)
 		  FNAME ":10: Announce: flush needs FlushHosts= in [VIP a]");
 	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
 				"FlushHosts=198.18.0.5\n",
-		  FNAME ":7: [VIP a] has FlushHosts= but there is no [Flush] section with the "
+		  FNAME ":10: [VIP a] has FlushHosts= but there is no [Flush] section with the "
 			"key to sign the requests");
 	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
 				"[VIP b]\nAddress=198.18.0.100/24\nInterface=lan\n",
-		  FNAME ":10: [VIP b] has the address of [VIP a] at line 7");
+		  FNAME ":11: [VIP b] has the address of [VIP a] at line 7");
 	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nGroup=g\n"
 				"[VIP b]\nAddress=198.18.0.101/24\nInterface=lan\nGroup=g\n"
 				"Priority=7\n",
@@ -896,6 +1221,14 @@ int main(void)
 	    cmocka_unit_test(t_vip),
 	    cmocka_unit_test(t_vip_errors),
 	    cmocka_unit_test(t_connsync),
+	    cmocka_unit_test(t_item20_durations_m_h),
+	    cmocka_unit_test(t_item9a_entries_past_cachesize),
+	    cmocka_unit_test(t_item18_address_checks),
+	    cmocka_unit_test(t_item8_proxy_networks),
+	    cmocka_unit_test(t_item28_consistency),
+	    cmocka_unit_test(t_item21_repeated_list_keys),
+	    cmocka_unit_test(t_item25_escaped_bytes),
+	    cmocka_unit_test(t_every_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
