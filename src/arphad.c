@@ -1041,10 +1041,11 @@ static void on_syscheck(bool error, int line, const char *msg, void *arg)
 	if (f->to_stderr) {
 		fprintf(stderr, "%s\n", text);
 	} else {
-		char q[1100];
-		snprintf(text, sizeof(text), "event=config_%s file=%s line=%d msg=%s",
-			 error ? "error" : "warning", f->path, line, log_quote(msg, q, sizeof(q)));
-		log_line(error ? 3 : 4, text);
+		/* key=value for the log, the FILE:LINE: message whole in msg= */
+		char q[1100], kv[1200];
+		snprintf(kv, sizeof(kv), "event=config_%s msg=%s", error ? "error" : "warning",
+			 log_quote(text, q, sizeof(q)));
+		log_line(error ? 3 : 4, kv);
 	}
 }
 
