@@ -1154,8 +1154,10 @@ int main(int argc, char **argv)
 	}
 	if (release) {
 		/* -r is for what a killed arphad left: a live one holds its VIPs */
-		if (refuse_release(&d))
+		if (refuse_release(&d)) {
+			config_free(&d.cfg);
 			return 1;
+		}
 		struct nl *nl = nl_open(false);
 		if (!nl) {
 			fprintf(stderr, "arphad: rtnetlink: %s\n", strerror(errno));
