@@ -36,6 +36,7 @@
 #include "os/util.h"
 
 #define RX_BATCH	 256
+#define RING_BATCH	 4 /* ring blocks per callback, up to some 2000 frames */
 #define CONFIG_MAX_BYTES (4u << 20)
 
 /* ---- carrying out actions ---- */
@@ -359,10 +360,9 @@ static int cluster_start(struct daemon *d, char *err, size_t errlen)
 
 /* ---- frames ---- */
 
-static void on_packet(evutil_socket_t fd, short what, void *arg)
+/* The kernel's own requests (and nothing else) from the control socket. */
+static void read_outgoing(struct daemon *d, struct mif *m)
 {
-	struct mif *m = arg;
-	struct daemon *d = m->d;
 	uint8_t buf[2048];
 	for (int i = 0; i < RX_BATCH; i++) {
 		bool out, other;
@@ -376,6 +376,29 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 		arp_engine_input(d->eng, m->ifindex, buf, (size_t)n, out, other, now_ms(),
 				 &d->acts);
 		apply(d);
+	}
+}
+
+static void on_ring_frame(void *arg, const uint8_t *buf, size_t len, bool otherhost)
+{
+	struct mif *m = arg;
+	struct daemon *d = m->d;
+	arp_engine_input(d->eng, m->ifindex, buf, len, false, otherhost, m->ring_now, &d->acts);
+	apply(d);
+}
+
+/*
+ * Either socket is readable: the kernel's requests first, so that a reply
+ * in the ring is never judged before the request it answers.
+ */
+static void on_packet(evutil_socket_t fd, short what, void *arg)
+{
+	struct mif *m = arg;
+	struct daemon *d = m->d;
+	read_outgoing(d, m);
+	if (m->ring) {
+		m->ring_now = now_ms();
+		packet_ring_read(m->ring, RING_BATCH, on_ring_frame, m);
 	}
 	arm_timer(d);
 }
@@ -410,6 +433,16 @@ static void reinstall_static(struct daemon *d, struct mif *m)
 	while ((en = arp_cache_next(v.cache, &cursor)))
 		if (en->type == ARP_STATIC)
 			nl_neigh_set(d->nl, m->ifindex, en->ip, &en->mac, true);
+}
+
+/* Close m's receive ring and stop watching it. */
+static void packet_rx_close(struct mif *m)
+{
+	if (m->ring_ev)
+		event_free(m->ring_ev);
+	m->ring_ev = NULL;
+	packet_ring_close(m->ring);
+	m->ring = NULL;
 }
 
 /* Start managing m's device. -1 with a message when it cannot be done. */
@@ -464,8 +497,17 @@ static int attach(struct daemon *d, struct mif *m, char *err, size_t errlen)
 			 errno == EPERM ? " (arphad needs CAP_NET_RAW and CAP_NET_ADMIN)" : "");
 		goto fail;
 	}
+	m->ring = packet_ring_open(l.ifindex);
+	if (!m->ring) {
+		snprintf(err, errlen, "interface %s: packet ring: %s", m->conf->name,
+			 strerror(errno));
+		goto fail;
+	}
 	m->ev = event_new(d->base, m->fd, EV_READ | EV_PERSIST, on_packet, m);
-	if (!m->ev || event_add(m->ev, NULL) < 0) {
+	m->ring_ev =
+	    event_new(d->base, packet_ring_fd(m->ring), EV_READ | EV_PERSIST, on_packet, m);
+	if (!m->ev || event_add(m->ev, NULL) < 0 || !m->ring_ev ||
+	    event_add(m->ring_ev, NULL) < 0) {
 		snprintf(err, errlen, "interface %s: cannot watch the packet socket",
 			 m->conf->name);
 		goto fail;
@@ -483,6 +525,7 @@ fail:
 	if (m->ev)
 		event_free(m->ev);
 	m->ev = NULL;
+	packet_rx_close(m);
 	if (m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
@@ -497,6 +540,7 @@ static void detach(struct daemon *d, struct mif *m)
 	if (m->ev)
 		event_free(m->ev);
 	m->ev = NULL;
+	packet_rx_close(m);
 	if (m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
@@ -579,6 +623,9 @@ static void collect_socket_drops(struct daemon *d)
 		struct mif *m = &d->ifs[i];
 		if (m->ifindex && m->fd >= 0)
 			arp_engine_count(d->eng, m->ifindex, AC_SOCKET_DROPS, packet_drops(m->fd));
+		if (m->ifindex && m->ring)
+			arp_engine_count(d->eng, m->ifindex, AC_SOCKET_DROPS,
+					 packet_ring_drops(m->ring));
 	}
 }
 

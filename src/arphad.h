@@ -17,6 +17,7 @@
 struct arp_engine;
 struct nl;
 struct nft_guard;
+struct packet_ring;
 struct udp;
 struct failover;
 struct connsync;
@@ -40,8 +41,11 @@ struct mif {
 	const struct conf_iface *conf;
 	uint32_t ifindex; /* 0 while the device is absent */
 	bool up;
-	int fd;
+	int fd; /* os/packet's control socket: the kernel's requests; sends */
 	struct event *ev;
+	struct packet_ring *ring; /* every incoming ARP frame */
+	struct event *ring_ev;
+	uint64_t ring_now; /* the time of the ring's current read */
 	struct daemon *d;
 	uint64_t send_errors;
 };
