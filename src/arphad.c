@@ -36,7 +36,7 @@
 #include "os/util.h"
 
 #define RX_BATCH	 256
-#define RING_BATCH	 4 /* ring blocks per callback, up to some 2000 frames */
+#define RING_BATCH	 1 /* ring blocks per callback, up to some 500 frames */
 #define CONFIG_MAX_BYTES (4u << 20)
 
 /* ---- carrying out actions ---- */
@@ -379,12 +379,40 @@ static void read_outgoing(struct daemon *d, struct mif *m)
 	}
 }
 
+static void count_send_errors(struct mif *m, size_t failed)
+{
+	if (failed && m->send_errors / 1000 != (m->send_errors + failed) / 1000)
+		log_warnx("%s: cannot send ARP frame (%llu failures so far)", m->conf->name,
+			  (unsigned long long)(m->send_errors + failed));
+	m->send_errors += failed;
+}
+
+/*
+ * A frame from the ring. The frames the engine sends on this interface
+ * (answers) are queued and go out together at the end of the read; the
+ * other actions are carried out at once.
+ */
 static void on_ring_frame(void *arg, const uint8_t *buf, size_t len, bool otherhost)
 {
 	struct mif *m = arg;
 	struct daemon *d = m->d;
-	arp_engine_input(d->eng, m->ifindex, buf, len, false, otherhost, m->ring_now, &d->acts);
-	apply(d);
+	struct actions *a = &d->acts;
+	arp_engine_input(d->eng, m->ifindex, buf, len, false, otherhost, m->ring_now, a);
+	size_t k = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct action *act = &a->v[i];
+		if (act->type == ACT_SEND && act->ifindex == m->ifindex) {
+			count_send_errors(m, packet_ring_queue(m->ring, m->fd, m->ifindex,
+							       act->u.frame.buf, act->u.frame.len));
+			continue;
+		}
+		if (k != i)
+			a->v[k] = a->v[i];
+		k++;
+	}
+	a->n = k;
+	if (k || a->dropped)
+		apply(d);
 }
 
 /*
@@ -399,6 +427,7 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 	if (m->ring) {
 		m->ring_now = now_ms();
 		packet_ring_read(m->ring, RING_BATCH, on_ring_frame, m);
+		count_send_errors(m, packet_ring_flush(m->ring, m->fd, m->ifindex));
 	}
 	arm_timer(d);
 }

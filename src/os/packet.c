@@ -170,6 +170,10 @@ struct packet_ring {
 	uint8_t *map;
 	size_t map_len;
 	unsigned cur; /* the next block to read */
+	/* frames to send, see packet_ring_queue */
+	size_t txn;
+	uint16_t txlen[PACKET_TXQ_MAX];
+	uint8_t tx[PACKET_TXQ_MAX][128];
 };
 
 struct packet_ring *packet_ring_open(uint32_t ifindex)
@@ -280,6 +284,51 @@ size_t packet_ring_read(struct packet_ring *r, size_t max_blocks, packet_frame_f
 		r->cur = (r->cur + 1) % RING_BLOCKS;
 	}
 	return frames;
+}
+
+size_t packet_ring_flush(struct packet_ring *r, int fd, uint32_t ifindex)
+{
+	struct sockaddr_ll sll = {
+	    .sll_family = AF_PACKET,
+	    .sll_protocol = htons(ETH_P_ARP),
+	    .sll_ifindex = (int)ifindex,
+	    .sll_halen = ETH_ALEN,
+	};
+	struct iovec iov[PACKET_TXQ_MAX];
+	struct mmsghdr msg[PACKET_TXQ_MAX];
+	size_t n = r->txn, failed = 0;
+	r->txn = 0;
+	for (size_t i = 0; i < n; i++) {
+		iov[i] = (struct iovec){.iov_base = r->tx[i], .iov_len = r->txlen[i]};
+		msg[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &sll,
+						      .msg_namelen = sizeof(sll),
+						      .msg_iov = &iov[i],
+						      .msg_iovlen = 1}};
+	}
+	for (size_t i = 0; i < n;) {
+		int k = sendmmsg(fd, msg + i, (unsigned)(n - i), 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			/* the first one failed: count it, go on with the next */
+			failed++;
+			i++;
+			continue;
+		}
+		i += (size_t)k;
+	}
+	return failed;
+}
+
+size_t packet_ring_queue(struct packet_ring *r, int fd, uint32_t ifindex, const uint8_t *buf,
+			 size_t len)
+{
+	if (len > sizeof(r->tx[0]))
+		return 1;
+	size_t failed = r->txn == PACKET_TXQ_MAX ? packet_ring_flush(r, fd, ifindex) : 0;
+	memcpy(r->tx[r->txn], buf, len);
+	r->txlen[r->txn++] = (uint16_t)len;
+	return failed;
 }
 
 uint64_t packet_ring_drops(struct packet_ring *r)

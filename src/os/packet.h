@@ -82,6 +82,18 @@ typedef void packet_frame_fn(void *arg, const uint8_t *buf, size_t len, bool oth
  */
 size_t packet_ring_read(struct packet_ring *r, size_t max_blocks, packet_frame_fn *fn, void *arg);
 
+/*
+ * Frames to send, gathered while reading and sent together (one sendmmsg
+ * for up to PACKET_TXQ_MAX): answers to a block of requests cost one system
+ * call, not one each. Queue a frame (at most 128 bytes) for fd/ifindex; a
+ * full queue is sent first. Returns the frames that could not be sent.
+ */
+#define PACKET_TXQ_MAX 64
+size_t packet_ring_queue(struct packet_ring *r, int fd, uint32_t ifindex, const uint8_t *buf,
+			 size_t len);
+/* Send what is queued. Returns the frames that could not be sent. */
+size_t packet_ring_flush(struct packet_ring *r, int fd, uint32_t ifindex);
+
 /* Frames the kernel dropped because the ring was full, since the last call. */
 uint64_t packet_ring_drops(struct packet_ring *r);
 
