@@ -182,7 +182,11 @@ def switch_setup(lab):
     """The switch: unicast to an unknown MAC (the flood's random senders)
     goes to the flood's port only, as on a switch that learned them there,
     not to every port (the software bridge would do that work inside the
-    sending process, here arphad)."""
+    sending process, here arphad), and without the host's netfilter hooks
+    (br_netfilter), as a switch."""
+    lab.exec("sw", "sysctl", "-qw", "net.bridge.bridge-nf-call-arptables=0",
+             "net.bridge.bridge-nf-call-iptables=0", "net.bridge.bridge-nf-call-ip6tables=0",
+             check=False)
     for role in lab.hosts:
         if role != "flood":
             run_sw(lab, "bridge", "link", "set", "dev", "p-" + role[:13], "flood", "off")

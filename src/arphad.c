@@ -536,6 +536,7 @@ static int attach(struct daemon *d, struct mif *m, char *err, size_t errlen)
 	m->ring_ev =
 	    event_new(d->base, packet_ring_fd(m->ring), EV_READ | EV_PERSIST, on_packet, m);
 	if (!m->ev || event_add(m->ev, NULL) < 0 || !m->ring_ev ||
+	    event_priority_set(m->ring_ev, ARPHAD_PRIO_CLIENTS) < 0 ||
 	    event_add(m->ring_ev, NULL) < 0) {
 		snprintf(err, errlen, "interface %s: cannot watch the packet socket",
 			 m->conf->name);

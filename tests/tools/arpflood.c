@@ -16,8 +16,8 @@
  *     arpflood DEV claim COUNT SECONDS DSTMAC IP MAC
  *         replies "IP is at MAC", all alike, sent to DSTMAC
  *
- * Prints one JSON line at the end: {"sent": N, "seconds": S, "pps": R}.
- * libc only; not installed.
+ * SIGTERM or SIGINT stop it early. Prints one JSON line at the end: {"sent": N, "seconds": S,
+ * "pps": R}. libc only; not installed.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -27,6 +27,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,14 @@
 #define FRAME_LEN 60
 
 enum kind { K_REQUEST, K_REPLY, K_CLAIM };
+
+static volatile sig_atomic_t stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -216,7 +225,10 @@ int main(int argc, char **argv)
 	double t0 = now_s(), end = t0 + seconds;
 	unsigned long long sent = 0;
 	unsigned long errors = 0;
-	while (sent < count) {
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	while (sent < count && !stop) {
 		unsigned n = count - sent < BATCH ? (unsigned)(count - sent) : BATCH;
 		for (unsigned i = 0; i < n; i++) {
 			uint8_t mac[6];
