@@ -122,7 +122,9 @@ def flood_args(kind, lab, seconds):
         "claim": ["claim", n1mac, NB[0], FLOOD[1]],
     }[kind]
     from lab import binary
-    return [binary("arpflood"), "eth0", tail[0], "1000000000", str(seconds)] + tail[1:]
+    # ARPHA_ARPFLOOD: the tool of another build (for an arphad built before it)
+    tool = os.environ.get("ARPHA_ARPFLOOD") or binary("arpflood")
+    return [tool, "eth0", tail[0], "1000000000", str(seconds)] + tail[1:]
 
 
 def one_flood(lab, system, kind, seconds, arphad_pid, notify):
@@ -170,6 +172,9 @@ def one_flood(lab, system, kind, seconds, arphad_pid, notify):
         "frames_per_wakeup": (rx / max(1, cpu1[2] - cpu0[2])) if arphad_pid else None,
         "core_share": (cpu1[0] + cpu1[1] - cpu0[0] - cpu0[1]) / dt if arphad_pid else None,
         "vip_pause_ms": r_vip["longest_gap_ms"], "nb_pause_ms": r_nb["longest_gap_ms"],
+        # the probes' own worst lateness: a pause no longer than this was
+        # the probe waiting for a CPU, not the network
+        "probe_late_ms": max(r_vip.get("late_max_ms", 0), r_nb.get("late_max_ms", 0)),
         "resolved_fresh": bool(resolved and fresh_mac == FRESH[1]),
         "fresh_mac": fresh_mac,
         "table_most": watch.most, "table_left": len(left), "gc_thresh3": gc_thresh3(lab),
@@ -285,8 +290,8 @@ def fmt(v, spec="%.2f", none="-"):
 
 def report(rows):
     hdr = ("system", "flood", "sent/s", "recv/s", "us/frame", "user+sys", "frames/wake", "core",
-           "VIP pause",
-           "nb pause", "resolves", "table max/left", "nb poisoned", "takeovers")
+           "VIP pause", "nb pause", "probe late", "resolves", "table max/left", "nb poisoned",
+           "takeovers")
     lines = [hdr]
     for r in rows:
         lines.append((
@@ -297,6 +302,7 @@ def report(rows):
             fmt(r["frames_per_wakeup"], "%.0f"),
             fmt(r["core_share"] and r["core_share"] * 100, "%.0f%%"),
             "%.1f ms" % r["vip_pause_ms"], "%.1f ms" % r["nb_pause_ms"],
+            "%.1f ms" % r["probe_late_ms"],
             "yes" if r["resolved_fresh"] else "NO (%s)" % r["fresh_mac"],
             "%d/%d (of %d)" % (r["table_most"], r["table_left"], r["gc_thresh3"]),
             "YES" if r["nb_poisoned"] else "no", fmt(r["takeovers"], "%d")))
