@@ -202,6 +202,13 @@ struct packet_ring *packet_ring_open(uint32_t ifindex)
 	    setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
 	    setsockopt(r->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0)
 		goto fail;
+	/*
+	 * what the host sends is not even offered to the ring (the filter
+	 * refuses it too, where the kernel predates this option): no copy of
+	 * every answer arphad sends
+	 */
+	int one = 1;
+	setsockopt(r->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
 	r->map_len = (size_t)RING_BLOCK_SIZE * RING_BLOCKS;
 	r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
 	if (r->map == MAP_FAILED)
