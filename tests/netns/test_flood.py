@@ -4,8 +4,11 @@ random addresses (tests/tools/arpflood, as fast as one namespace sends),
 the node resolves hosts it never saw. Their replies answer the kernel's own
 requests, which arphad reads on a socket of their own that the flood cannot
 fill: each must be judged solicited, so the kernel table holds the hosts'
-true MACs, and none of the flood's senders gets into it. Not timed: the
-flood only has to outrun arphad now and then (socket_drops is printed)."""
+true MACs, and none of the flood's senders gets into it. Then a flood of
+replies claiming the client's address while the kernel keeps checking the
+client with requests sent to its MAC: the flood must never win. Not timed:
+the flood only has to outrun arphad now and then (socket_drops is
+printed)."""
 import os
 import subprocess
 import sys
@@ -30,6 +33,8 @@ with Lab("flood") as lab:
     for role, ip, mac in FRESH:
         lab.add_host(role, ip, mac)
     lab.ip("node", "addr", "add", "198.19.0.1/16", "dev", "eth0")
+    lab.exec("node", "sysctl", "-qw", "net.ipv4.neigh.eth0.base_reachable_time_ms=500",
+             "net.ipv4.neigh.eth0.delay_first_probe_time=1")
     d = lab.arphad()
 
     with res.case("flood/baseline-node-learns-client"):
@@ -74,6 +79,38 @@ with Lab("flood") as lab:
         expect(after["drop_unsolicited_reply"] > before["drop_unsolicited_reply"],
                "the flood's replies were not judged unsolicited: %s -> %s",
                before["drop_unsolicited_reply"], after["drop_unsolicited_reply"])
+
+    # A flood of replies claiming the client, while the node keeps talking
+    # to it: the kernel checks the client again and again with a request
+    # sent to the client's MAC (every second or two here: the short
+    # reachable time set at the start), and the flood's replies come before
+    # the client's own answer.
+    before = d.stats()
+    fl = subprocess.Popen(
+        ["ip", "netns", "exec", lab.ns("attacker"), ARPFLOOD, "eth0", "claim", "100000000",
+         "30", NODE_MAC, CLIENT_IP, ATTACKER_MAC],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pinger = subprocess.Popen(
+        ["ip", "netns", "exec", lab.ns("node"), "ping", "-n", "-q", "-i", "0.05", "-w", "8",
+         CLIENT_IP], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen = set()
+    end = time.monotonic() + 8
+    while time.monotonic() < end:
+        seen.add(lab.neigh("node").get(CLIENT_IP, {}).get("lladdr"))
+        time.sleep(0.1)
+    pinger.wait(timeout=30)
+    fl.terminate()
+    out, err = fl.communicate(timeout=30)
+    after = d.stats()
+    probes = after["kernel_requests"] - before["kernel_requests"]
+    print("# claim flood: %s; kernel requests during it: %d; MACs seen for the client: %s" % (
+        out.strip() or err.strip(), probes, sorted(str(m) for m in seen)))
+    with res.case("flood/claim-flood-never-wins-the-kernels-probe"):
+        expect(probes >= 2, "the kernel checked the client only %d times", probes)
+        expect(ATTACKER_MAC not in seen, "the kernel table held the flood's MAC for %s: %s",
+               CLIENT_IP, sorted(str(m) for m in seen))
+        expect(lab.neigh_mac(CLIENT_IP) == CLIENT_MAC, "client entry after the flood: %s",
+               lab.neigh("node").get(CLIENT_IP))
 
     res.daemon_checks(lab, alive=d)
 
