@@ -37,7 +37,7 @@ with Lab("flood") as lab:
              "net.ipv4.neigh.eth0.delay_first_probe_time=1")
     d = lab.arphad()
 
-    with res.case("flood/baseline-node-learns-client"):
+    with res.case("baseline-node-learns-client"):
         expect(lab.ping("node", CLIENT_IP), "node cannot ping the client with arphad running")
         expect(lab.neigh_mac(CLIENT_IP) == CLIENT_MAC, "kernel entry for the client: %s",
                lab.neigh("node").get(CLIENT_IP))
@@ -49,7 +49,7 @@ with Lab("flood") as lab:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)
     for role, ip, mac in FRESH:
-        with res.case("flood/resolves-unseen-host-during-flood/" + role):
+        with res.case("resolves-unseen-host-during-flood/" + role):
             expect(fl.poll() is None, "the flood ended early (exit %s)", fl.returncode)
             expect(lab.neigh("node").get(ip) is None, "the node knew %s before", ip)
             # one second: the kernel's first request must do (it asks again after 1 s)
@@ -68,7 +68,7 @@ with Lab("flood") as lab:
         after["socket_drops"] - before["socket_drops"],
         after["kernel_requests"] - before["kernel_requests"]))
 
-    with res.case("flood/flood-senders-not-in-kernel-table"):
+    with res.case("flood-senders-not-in-kernel-table"):
         expect(fl.returncode == 0 and '"sent"' in out, "arpflood: %s %s", out, err)
         t = lab.neigh("node")
         strange = [ip for ip in t if ip.startswith("198.19.")]
@@ -105,7 +105,7 @@ with Lab("flood") as lab:
     probes = after["kernel_requests"] - before["kernel_requests"]
     print("# claim flood: %s; kernel requests during it: %d; MACs seen for the client: %s" % (
         out.strip() or err.strip(), probes, sorted(str(m) for m in seen)))
-    with res.case("flood/claim-flood-never-wins-the-kernels-probe"):
+    with res.case("claim-flood-never-wins-the-kernels-probe"):
         expect(probes >= 2, "the kernel checked the client only %d times", probes)
         expect(ATTACKER_MAC not in seen, "the kernel table held the flood's MAC for %s: %s",
                CLIENT_IP, sorted(str(m) for m in seen))
