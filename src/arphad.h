@@ -30,9 +30,10 @@ struct connsync;
  * requests, the cluster, conntrack events), timers and signals run at that
  * default, 2; control clients and the ARP receive ring at 3, so neither a
  * client polling `arpha` in a loop nor an ARP flood ever holds up a
- * heartbeat, and a flood does not lock `arpha` out; the synced connections' way into our kernel at
- * 4, when nothing else waits (a takeover puts them in first, whatever waits), and then the changes
- * of every datagram read go in as one batch.
+ * heartbeat, and a flood does not lock `arpha` out; the synced
+ * connections' way into our kernel at 4, when nothing else waits (a
+ * takeover puts them in first, whatever waits), and then the changes of
+ * every datagram read go in as one batch.
  */
 #define ARPHAD_PRIORITIES   5
 #define ARPHAD_PRIO_CLIENTS 3
