@@ -17,5 +17,8 @@ if [ "$soak" -gt 0 ]; then
 	/usr/bin/python3 "$(dirname "$0")/failover.py" "$B" --soak "$soak"
 fi
 echo
+echo "== bench/flood.py: an ARP flood, arpha against the plain kernel (about 3 minutes)"
+/usr/bin/python3 "$(dirname "$0")/flood.py" "$B"
+echo
 echo "== bench/ctsync.py: connection-tracking sync, arpha against conntrackd + keepalived (about 17 minutes)"
 /usr/bin/python3 "$(dirname "$0")/ctsync.py" "$B"

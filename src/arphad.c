@@ -38,6 +38,7 @@
 #include "os/util.h"
 
 #define RX_BATCH	 256
+#define RING_BATCH	 1 /* ring blocks per callback, up to some 500 frames */
 #define CONFIG_MAX_BYTES (4u << 20)
 
 /* ---- carrying out actions ---- */
@@ -375,10 +376,9 @@ static int cluster_start(struct daemon *d, char *err, size_t errlen)
 
 /* ---- frames ---- */
 
-static void on_packet(evutil_socket_t fd, short what, void *arg)
+/* The kernel's own requests (and nothing else) from the control socket. */
+static void read_outgoing(struct daemon *d, struct mif *m)
 {
-	struct mif *m = arg;
-	struct daemon *d = m->d;
 	uint8_t buf[2048];
 	for (int i = 0; i < RX_BATCH; i++) {
 		bool out, other;
@@ -395,6 +395,58 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 		arp_engine_input(d->eng, m->ifindex, buf, (size_t)n, out, other, now_ms(),
 				 &d->acts);
 		apply(d);
+	}
+}
+
+static void count_send_errors(struct mif *m, size_t failed)
+{
+	if (failed && m->send_errors / 1000 != (m->send_errors + failed) / 1000)
+		log_warnx("event=send_failed iface=%s failures=%llu", m->conf->name,
+			  (unsigned long long)(m->send_errors + failed));
+	m->send_errors += failed;
+}
+
+/*
+ * A frame from the ring. The frames the engine sends on this interface
+ * (answers) are queued and go out together at the end of the read; the
+ * other actions are carried out at once.
+ */
+static void on_ring_frame(void *arg, const uint8_t *buf, size_t len, bool otherhost)
+{
+	struct mif *m = arg;
+	struct daemon *d = m->d;
+	struct actions *a = &d->acts;
+	arp_engine_input(d->eng, m->ifindex, buf, len, false, otherhost, m->ring_now, a);
+	size_t k = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct action *act = &a->v[i];
+		if (act->type == ACT_SEND && act->ifindex == m->ifindex) {
+			count_send_errors(m, packet_ring_queue(m->ring, m->fd, m->ifindex,
+							       act->u.frame.buf, act->u.frame.len));
+			continue;
+		}
+		if (k != i)
+			a->v[k] = a->v[i];
+		k++;
+	}
+	a->n = k;
+	if (k || a->dropped)
+		apply(d);
+}
+
+/*
+ * Either socket is readable: the kernel's requests first, so that a reply
+ * in the ring is never judged before the request it answers.
+ */
+static void on_packet(evutil_socket_t fd, short what, void *arg)
+{
+	struct mif *m = arg;
+	struct daemon *d = m->d;
+	read_outgoing(d, m);
+	if (m->ring) {
+		m->ring_now = now_ms();
+		packet_ring_read(m->ring, RING_BATCH, on_ring_frame, m);
+		count_send_errors(m, packet_ring_flush(m->ring, m->fd, m->ifindex));
 	}
 	arm_timer(d);
 }
@@ -429,6 +481,16 @@ static void reinstall_static(struct daemon *d, struct mif *m)
 	while ((en = arp_cache_next(v.cache, &cursor)))
 		if (en->type == ARP_STATIC)
 			nl_neigh_set(d->nl, m->ifindex, en->ip, &en->mac, true);
+}
+
+/* Close m's receive ring and stop watching it. */
+static void packet_rx_close(struct mif *m)
+{
+	if (m->ring_ev)
+		event_free(m->ring_ev);
+	m->ring_ev = NULL;
+	packet_ring_close(m->ring);
+	m->ring = NULL;
 }
 
 /*
@@ -541,8 +603,18 @@ static int attach(struct daemon *d, struct mif *m, bool starting, char *err, siz
 			 errno == EPERM ? " (arphad needs CAP_NET_RAW and CAP_NET_ADMIN)" : "");
 		goto fail;
 	}
+	m->ring = packet_ring_open(l.ifindex);
+	if (!m->ring) {
+		snprintf(err, errlen, "interface %s: packet ring: %s", m->conf->name,
+			 strerror(errno));
+		goto fail;
+	}
 	m->ev = event_new(d->base, m->fd, EV_READ | EV_PERSIST, on_packet, m);
-	if (!m->ev || event_add(m->ev, NULL) < 0) {
+	m->ring_ev =
+	    event_new(d->base, packet_ring_fd(m->ring), EV_READ | EV_PERSIST, on_packet, m);
+	if (!m->ev || event_add(m->ev, NULL) < 0 || !m->ring_ev ||
+	    event_priority_set(m->ring_ev, ARPHAD_PRIO_CLIENTS) < 0 ||
+	    event_add(m->ring_ev, NULL) < 0) {
 		snprintf(err, errlen, "interface %s: cannot watch the packet socket",
 			 m->conf->name);
 		goto fail;
@@ -557,6 +629,7 @@ fail:
 	if (m->ev)
 		event_free(m->ev);
 	m->ev = NULL;
+	packet_rx_close(m);
 	if (m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
@@ -574,6 +647,7 @@ static void detach(struct daemon *d, struct mif *m)
 	if (m->ev)
 		event_free(m->ev);
 	m->ev = NULL;
+	packet_rx_close(m);
 	if (m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
@@ -704,6 +778,9 @@ static void collect_socket_drops(struct daemon *d)
 		struct mif *m = &d->ifs[i];
 		if (m->ifindex && m->fd >= 0)
 			arp_engine_count(d->eng, m->ifindex, AC_SOCKET_DROPS, packet_drops(m->fd));
+		if (m->ifindex && m->ring)
+			arp_engine_count(d->eng, m->ifindex, AC_SOCKET_DROPS,
+					 packet_ring_drops(m->ring));
 	}
 }
 

@@ -18,6 +18,7 @@
 struct arp_engine;
 struct nl;
 struct nft_guard;
+struct packet_ring;
 struct udp;
 struct failover;
 struct connsync;
@@ -26,12 +27,14 @@ struct connsync;
 
 /*
  * The event loop's priorities (libevent runs the lowest number first, and
- * a new event gets ARPHAD_PRIORITIES / 2). Packets (ARP, the cluster,
- * conntrack events), timers and signals run at that default, 2; control
- * clients at 3, so a client polling `arpha` in a loop never holds up a
- * heartbeat; the synced connections' way into our kernel at 4, when
- * nothing else waits (a takeover puts them in first, whatever waits), and
- * then the changes of every datagram read go in as one batch.
+ * a new event gets ARPHAD_PRIORITIES / 2). Packets (the kernel's own ARP
+ * requests, the cluster, conntrack events), timers and signals run at that
+ * default, 2; control clients and the ARP receive ring at 3, so neither a
+ * client polling `arpha` in a loop nor an ARP flood ever holds up a
+ * heartbeat, and a flood does not lock `arpha` out; the synced
+ * connections' way into our kernel at 4, when nothing else waits (a
+ * takeover puts them in first, whatever waits), and then the changes of
+ * every datagram read go in as one batch.
  */
 #define ARPHAD_PRIORITIES   5
 #define ARPHAD_PRIO_CLIENTS 3
@@ -43,8 +46,11 @@ struct mif {
 	char dev[16];	  /* the device's name now: Device= unless it was renamed */
 	uint32_t taken;	  /* another device that took Device= after a rename (warned) */
 	bool up;
-	int fd;
+	int fd; /* os/packet's control socket: the kernel's requests; sends */
 	struct event *ev;
+	struct packet_ring *ring; /* every incoming ARP frame */
+	struct event *ring_ev;
+	uint64_t ring_now; /* the time of the ring's current read */
 	struct daemon *d;
 	uint64_t send_errors;
 };

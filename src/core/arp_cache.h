@@ -43,6 +43,8 @@ struct arp_entry {
 };
 
 #define ARP_F_IFACE_MAC 0x01 /* PUBLISH/XPUBLISH: use the interface's MAC */
+/* DYNAMIC: the outstanding query went to the entry's MAC, not to everyone */
+#define ARP_F_QUERY_UNICAST 0x02
 
 struct arp_cache_params {
 	uint32_t max_entries; /* CacheSize: total entries of every type */

@@ -522,6 +522,16 @@ static void kernel_request(struct arp_engine *e, struct iface *ifc, const struct
 		arp_cache_update(ifc->cache, en, ARP_INCOMPLETE, NULL, until);
 	}
 	en->query_until = until;
+	/*
+	 * A probe sent to the entry's MAC (the kernel checking that a known
+	 * neighbour is still there) reaches that host alone: a reply from any
+	 * other MAC did not answer it. Otherwise a flood of replies claiming
+	 * the neighbour would win every such probe.
+	 */
+	if (en->type == ARP_DYNAMIC && mac_eq(&f->eth_dst, &en->mac))
+		en->flags |= ARP_F_QUERY_UNICAST;
+	else
+		en->flags &= (uint8_t)~ARP_F_QUERY_UNICAST;
 }
 
 /* Create or update the dynamic entry for f->spa -> f->sha. */
@@ -563,6 +573,7 @@ static void learn(struct arp_engine *e, struct iface *ifc, struct arp_entry *en,
 		ifc->cnt.v[AC_LEARNED]++;
 	}
 	en->query_until = 0;
+	en->flags &= (uint8_t)~ARP_F_QUERY_UNICAST;
 	neigh(out, ifc, ACT_NEIGH_SET, f->spa, &f->sha, NEIGH_REACHABLE);
 }
 
@@ -706,7 +717,8 @@ static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf
 				return;
 		}
 	} else if (f.op == ARP_OP_REPLY) {
-		bool solicited = en && en->query_until > now;
+		bool solicited = en && en->query_until > now &&
+				 (!(en->flags & ARP_F_QUERY_UNICAST) || mac_eq(&en->mac, &f.sha));
 		if (!solicited &&
 		    !rule(ifc, now, out, pol->unsolicited_replies, AC_DROP_UNSOLICITED,
 			  "unsolicited_arp_reply", "UnsolicitedARPReplies",

@@ -1,6 +1,18 @@
 /*
- * packet: one AF_PACKET socket per managed interface that sees every ARP
- * frame in and out (the kernel's own requests arrive as PACKET_OUTGOING).
+ * packet: the AF_PACKET sockets of one managed interface.
+ *
+ * Two per interface, so that a flood can never hide the kernel's own
+ * requests from the engine (a reply to one of them must never be judged
+ * unsolicited because the request was lost to a full buffer):
+ *
+ *  - the control socket (packet_open): receives only the ARP frames the
+ *    kernel sends (PACKET_OUTGOING), a handful a second, and is the one
+ *    arphad sends on (a socket never sees its own frames, so arphad's own
+ *    frames are not taken for the kernel's);
+ *  - the receive ring (packet_ring_open): every incoming ARP frame, in a
+ *    PACKET_MMAP TPACKET_V3 ring the kernel fills without a system call;
+ *    it wakes the reader once per block (full, or after the block timeout),
+ *    not once per frame.
  */
 #ifndef ARPHA_OS_PACKET_H
 #define ARPHA_OS_PACKET_H
@@ -11,7 +23,10 @@
 
 #include "core/addr.h"
 
-/* A non-blocking socket bound to ifindex, filtered to ARP. -1 with errno. */
+/*
+ * The control socket: non-blocking, bound to ifindex, filtered to the ARP
+ * frames the kernel sends out on it. -1 with errno.
+ */
 int packet_open(uint32_t ifindex);
 
 /*
@@ -30,5 +45,56 @@ uint64_t packet_drops(int fd);
 
 /* Send a whole frame (buf starts at the Ethernet destination). 0 or -1. */
 int packet_send(int fd, uint32_t ifindex, const uint8_t *buf, size_t len);
+
+/* ---- the receive ring ---- */
+
+struct packet_ring;
+
+/*
+ * The longest a frame waits in a block that is not full before the kernel
+ * hands the block over (tp_retire_blk_tov): what the ring adds, at most, to
+ * answering and learning.
+ */
+#define PACKET_RING_TIMEOUT_MS 1
+
+/*
+ * A TPACKET_V3 receive ring on ifindex that gets every incoming ARP frame
+ * (untagged or behind one 802.1Q tag), nothing the host sends. NULL with
+ * errno.
+ */
+struct packet_ring *packet_ring_open(uint32_t ifindex);
+void packet_ring_close(struct packet_ring *r);
+
+/* The descriptor to wait on: readable when a block is ready. */
+int packet_ring_fd(const struct packet_ring *r);
+
+/*
+ * Called for each frame: buf (len bytes) starts at the Ethernet
+ * destination, with a VLAN tag the kernel took off put back; otherhost when
+ * it was unicast to another MAC. buf is valid during the call only.
+ */
+typedef void packet_frame_fn(void *arg, const uint8_t *buf, size_t len, bool otherhost);
+
+/*
+ * Hand every frame of the blocks the kernel has handed over to fn, oldest
+ * first, and give the blocks back; at most max_blocks blocks (0: no limit).
+ * Returns the number of frames.
+ */
+size_t packet_ring_read(struct packet_ring *r, size_t max_blocks, packet_frame_fn *fn, void *arg);
+
+/*
+ * Frames to send, gathered while reading and sent together (one sendmmsg
+ * for up to PACKET_TXQ_MAX): answers to a block of requests cost one system
+ * call, not one each. Queue a frame (at most 128 bytes) for fd/ifindex; a
+ * full queue is sent first. Returns the frames that could not be sent.
+ */
+#define PACKET_TXQ_MAX 64
+size_t packet_ring_queue(struct packet_ring *r, int fd, uint32_t ifindex, const uint8_t *buf,
+			 size_t len);
+/* Send what is queued. Returns the frames that could not be sent. */
+size_t packet_ring_flush(struct packet_ring *r, int fd, uint32_t ifindex);
+
+/* Frames the kernel dropped because the ring was full, since the last call. */
+uint64_t packet_ring_drops(struct packet_ring *r);
 
 #endif

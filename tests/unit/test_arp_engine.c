@@ -309,6 +309,47 @@ static void t_changes(void **state)
 	}
 }
 
+/* The kernel checks a known neighbour with a request sent to its MAC only. */
+static void kernel_probes(struct fx *f, uint32_t ip, const struct mac *to)
+{
+	struct arp_frame r;
+	frame_request(&r, &our_mac, US, ip);
+	r.eth_dst = *to;
+	r.tha = *to;
+	uint8_t buf[FRAME_MAX_LEN];
+	size_t n = frame_build(&r, buf, sizeof(buf));
+	actions_reset(&f->out);
+	arp_engine_input(f->e, IF1, buf, n, true, false, f->now, &f->out);
+}
+
+static void t_unicast_probe_answered_by_its_host_only(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	learn_host(f, HOST, &mac_a);
+	/* someone else answers the probe first (a flood claiming the host) */
+	kernel_probes(f, HOST, &mac_a);
+	struct arp_frame r;
+	frame_reply(&r, &mac_b, &mac_b, HOST, &our_mac, US);
+	feed(f, &r);
+	assert_null(neigh_set(f, HOST));
+	assert_memory_equal(&entry(f, HOST)->mac, &mac_a, MAC_LEN);
+	assert_int_equal(counter(f, AC_DROP_UNSOLICITED), 1);
+	assert_int_equal(counter(f, AC_CHANGED), 0);
+	/* the host itself answers: confirmed */
+	frame_reply(&r, &mac_a, &mac_a, HOST, &our_mac, US);
+	feed(f, &r);
+	assert_non_null(neigh_set(f, HOST));
+	assert_int_equal(counter(f, AC_REFRESHED), 1);
+	/* a broadcast query may be answered by a new MAC (ARPChanges decides) */
+	kernel_asks(f, HOST);
+	frame_reply(&r, &mac_b, &mac_b, HOST, &our_mac, US);
+	feed(f, &r);
+	assert_non_null(neigh_set(f, HOST));
+	assert_memory_equal(&entry(f, HOST)->mac, &mac_b, MAC_LEN);
+	assert_int_equal(counter(f, AC_CHANGED), 1);
+	fx_free(f);
+}
+
 static void t_same_mac_refreshes(void **state)
 {
 	struct fx *f = fx_new(NULL);
@@ -943,6 +984,7 @@ int main(void)
 	    cmocka_unit_test(t_seed_log_line),
 	    cmocka_unit_test(t_requests),
 	    cmocka_unit_test(t_changes),
+	    cmocka_unit_test(t_unicast_probe_answered_by_its_host_only),
 	    cmocka_unit_test(t_same_mac_refreshes),
 	    cmocka_unit_test(t_static_changes),
 	    cmocka_unit_test(t_match_enet_sender),
