@@ -13,6 +13,19 @@
 #include <unistd.h>
 
 /*
+ * The end of both filters: accept ARP at 12, or behind one 802.1Q tag at
+ * 16; drop the rest. Seven statements: a jump of 6 from just before it lands
+ * on its last, the drop.
+ */
+#define ARP_OR_TAGGED_ARP                                                                          \
+	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),                                                    \
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 3, 0),                                  \
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_8021Q, 0, 3),                                \
+	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 16),                                                \
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 1),                                  \
+	    BPF_STMT(BPF_RET | BPF_K, 0xffff), BPF_STMT(BPF_RET | BPF_K, 0)
+
+/*
  * The control socket's filter: the ARP frames the host sends, untagged or
  * behind one 802.1Q tag; nothing else. (Most drivers hand the tag over out
  * of band: the filter then sees ARP at 12, and packet_recv puts the tag
@@ -21,13 +34,7 @@
 static struct sock_filter out_filter[] = {
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 6),
-    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 3, 0),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_8021Q, 0, 3),
-    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 16),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 1),
-    BPF_STMT(BPF_RET | BPF_K, 0xffff),
-    BPF_STMT(BPF_RET | BPF_K, 0),
+    ARP_OR_TAGGED_ARP,
 };
 
 int packet_open(uint32_t ifindex)
@@ -147,13 +154,7 @@ int packet_send(int fd, uint32_t ifindex, const uint8_t *buf, size_t len)
 static struct sock_filter ring_filter[] = {
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 6, 0),
-    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 3, 0),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_8021Q, 0, 3),
-    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 16),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 1),
-    BPF_STMT(BPF_RET | BPF_K, 0xffff),
-    BPF_STMT(BPF_RET | BPF_K, 0),
+    ARP_OR_TAGGED_ARP,
 };
 
 /*

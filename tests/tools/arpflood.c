@@ -143,7 +143,7 @@ static void build(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint16
 	put_ip(f + 38, tpa);
 }
 
-static void usage(void)
+static __attribute__((noreturn)) void usage(void)
 {
 	fprintf(stderr, "usage: arpflood DEV request COUNT SECONDS TARGET NET/LEN\n"
 			"       arpflood DEV reply COUNT SECONDS DSTMAC NET/LEN\n"
