@@ -249,10 +249,9 @@ def run_arpha(seconds, kinds):
         daemons = {}
         for role in ("n1", "n2"):
             notify[role] = os.path.join(lab.tmp, "%s.notify" % role)
-            script = os.path.join(lab.tmp, "notify-%s.sh" % role)
-            with open(script, "w") as f:
-                f.write('#!/bin/sh\necho "$(date +%%s.%%N) $*" >> %s\n' % notify[role])
-            os.chmod(script, 0o755)
+            # arphad runs only a script that only root can change: not under /tmp
+            script = lab.script("notify-%s.sh" % role,
+                                '#!/bin/sh\necho "$(date +%%s.%%N) $*" >> %s\n' % notify[role])
             conf = vipnet.arpha_config(role, key, heartbeat="20ms", notify=script,
                                        log_level="notice")
             daemons[role] = lab.arphad(role, config=conf, name=role)
