@@ -221,6 +221,44 @@ int nl_addrs(struct nl *n, uint32_t ifindex, struct ip4_prefix *out, size_t cap,
 	return 0;
 }
 
+/* ---- routes ---- */
+
+static int route_attr_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == RTA_OIF && mnl_attr_get_payload_len(a) == 4)
+		*(uint32_t *)data = mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+static int route_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type == RTM_NEWROUTE)
+		mnl_attr_parse(nlh, sizeof(struct rtmsg), route_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+int nl_route_dev(struct nl *n, uint32_t ip, uint32_t *ifindex)
+{
+	char buf[512];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	/* the ack ends the exchange after the one answer */
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = 32;
+	mnl_attr_put_u32(nlh, RTA_DST, htonl(ip));
+	uint32_t oif = 0;
+	if (nl_talk(n, nlh, route_cb, &oif) < 0)
+		return -1;
+	if (!oif) {
+		errno = ENETUNREACH;
+		return -1;
+	}
+	*ifindex = oif;
+	return 0;
+}
+
 /* ---- neighbours ---- */
 
 /* ---- changing addresses and links ---- */

@@ -49,6 +49,12 @@ int nl_link_by_index(struct nl *n, uint32_t ifindex, struct nl_link *out);
 int nl_addrs(struct nl *n, uint32_t ifindex, struct ip4_prefix *out, size_t cap, size_t *count);
 
 /*
+ * The device the kernel's routing sends ip out of (as `ip route get`):
+ * 0 with *ifindex, or -1 with errno (ENETUNREACH when there is no route).
+ */
+int nl_route_dev(struct nl *n, uint32_t ip, uint32_t *ifindex);
+
+/*
  * Add or remove the IPv4 address ip/len on ifindex (noprefixroute: no
  * route for its network). Adding one that is there, or removing one that
  * is not, is not an error. 0 or -1/errno.

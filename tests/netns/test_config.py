@@ -371,6 +371,23 @@ try:
             expect(p.returncode == 0 and p.stderr.strip() == "", "rc %d: %r", p.returncode,
                    p.stderr)
 
+        with res.case("item8/proxyarp-subnet-routed-elsewhere-ok"):
+            # proxy ARP subnetting: a part of the link's network that lives behind
+            # another interface (the kernel routes it there) may be proxied, as the
+            # kernel's own proxy_arp allows
+            lab.exec("node", "ip", "link", "add", "px0", "type", "veth", "peer", "name", "px1")
+            try:
+                lab.exec("node", "ip", "link", "set", "px0", "up")
+                lab.exec("node", "ip", "link", "set", "px1", "up")
+                lab.exec("node", "ip", "route", "add", "198.18.0.128/25", "dev", "px0")
+                path, p = n_in_node(make_config(sock) +
+                                    "[ProxyARP]\nInterfaces=lan\nNetwork=198.18.0.128/25\n",
+                                    "pxsub")
+                expect(p.returncode == 0 and p.stderr.strip() == "", "rc %d: %r", p.returncode,
+                       p.stderr)
+            finally:
+                lab.exec("node", "ip", "link", "del", "px0", check=False)
+
         with res.case("item9e/cluster-interface-missing-is-a-warning"):
             text = make_config(sock) + CL.replace("eth0", "sync9")
             line = text.splitlines().index("Interface=sync9") + 1
