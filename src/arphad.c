@@ -1323,7 +1323,8 @@ int main(int argc, char **argv)
 	d.ctl_fd =
 	    control_listen(d.cfg.control_socket, &d.ctl_own, err, sizeof(err), warn, sizeof(warn));
 	if (d.ctl_fd < 0) {
-		log_line(3, err);
+		log_errx("event=start_failed what=control_socket msg=%s",
+			 log_quote(err, q, sizeof(q)));
 		cleanup(&d);
 		return 1;
 	}
