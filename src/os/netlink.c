@@ -63,6 +63,15 @@ int nl_events_fd(const struct nl *n)
 }
 
 /* Send nlh and run cb over every answer until the ack or the end of a dump. */
+/* A request of type in buf, with NLM_F_REQUEST and flags. */
+static struct nlmsghdr *request(char *buf, uint16_t type, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags);
+	return nlh;
+}
+
 static int nl_talk(struct nl *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *arg)
 {
 	nlh->nlmsg_seq = ++n->seq;
@@ -137,10 +146,8 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 static int link_get(struct nl *n, uint32_t ifindex, const char *name, struct nl_link *out)
 {
 	char buf[8192];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETLINK;
 	/* the ack ends the exchange after the one answer */
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	struct nlmsghdr *nlh = request(buf, RTM_GETLINK, NLM_F_ACK);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = (int)ifindex;
@@ -209,9 +216,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 int nl_addrs(struct nl *n, uint32_t ifindex, struct ip4_prefix *out, size_t cap, size_t *count)
 {
 	char buf[8192];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	struct nlmsghdr *nlh = request(buf, RTM_GETADDR, NLM_F_DUMP);
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_INET;
 	struct addr_walk w = {.ifindex = ifindex, .out = out, .cap = cap};
@@ -240,10 +245,8 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 int nl_route_dev(struct nl *n, uint32_t ip, uint32_t *ifindex)
 {
 	char buf[512];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETROUTE;
 	/* the ack ends the exchange after the one answer */
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	struct nlmsghdr *nlh = request(buf, RTM_GETROUTE, NLM_F_ACK);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = 32;
@@ -267,9 +270,7 @@ static int addr_msg(struct nl *n, uint16_t type, uint16_t flags, uint32_t ifinde
 		    uint8_t len, uint32_t ifa_flags, uint32_t lifetime_s)
 {
 	char buf[512];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	struct nlmsghdr *nlh = request(buf, type, NLM_F_ACK | flags);
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = len;
@@ -318,9 +319,7 @@ int nl_addr_del(struct nl *n, uint32_t ifindex, uint32_t ip, uint8_t len)
 int nl_macvlan_add(struct nl *n, const char *name, uint32_t parent, const struct mac *mac)
 {
 	char buf[1024];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+	struct nlmsghdr *nlh = request(buf, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
@@ -338,9 +337,7 @@ int nl_macvlan_add(struct nl *n, const char *name, uint32_t parent, const struct
 static int link_msg(struct nl *n, uint16_t type, uint32_t ifindex, unsigned flags, unsigned change)
 {
 	char buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	struct nlmsghdr *nlh = request(buf, type, NLM_F_ACK);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = (int)ifindex;
@@ -365,9 +362,7 @@ static int neigh_msg(struct nl *n, uint16_t type, uint16_t flags, uint32_t ifind
 		     const struct mac *mac, uint16_t state)
 {
 	char buf[8192];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	struct nlmsghdr *nlh = request(buf, type, NLM_F_ACK | flags);
 	struct ndmsg *nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
 	nd->ndm_family = AF_INET;
 	nd->ndm_ifindex = (int)ifindex;
@@ -437,9 +432,7 @@ static int neigh_cb(const struct nlmsghdr *nlh, void *data)
 int nl_neigh_flush_learned(struct nl *n, uint32_t ifindex)
 {
 	char buf[8192];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	struct nlmsghdr *nlh = request(buf, RTM_GETNEIGH, NLM_F_DUMP);
 	struct ndmsg *nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
 	nd->ndm_family = AF_INET;
 	struct neigh_walk w = {.ifindex = ifindex};
