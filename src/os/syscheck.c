@@ -62,28 +62,20 @@ static void check_proxy(struct out *o, struct nl *nl, const struct conf_proxy *x
 		 * the kernel sends out of this very device, holds the link's hosts.
 		 */
 		uint32_t oif = 0, probe = x->net.addr | (x->net.len < 31 ? 1 : 0);
-		if (x->net.len > own.len && nl_route_dev(nl, probe, &oif) == 0 &&
-		    oif != l.ifindex)
+		if (x->net.len > own.len && nl_route_dev(nl, probe, &oif) == 0 && oif != l.ifindex)
 			continue;
-		if (x->net.len > own.len)
-			say(o, true, x->net_line,
-			    "[ProxyARP] Network=%s/%u on %s lies in %s/%u, the network the "
-			    "interface is connected to (device %s has %s/%u), and the kernel "
-			    "routes it out of %s too: its hosts live on that link, and arphad "
-			    "would answer ARP for them; route it via the interface it lives "
-			    "behind (ip route add %s/%u via ROUTER), or proxy it elsewhere",
-			    ip4_fmt(x->net.addr, net), x->net.len, f->name,
-			    ip4_fmt(own.addr, onet), own.len, f->device, ip4_fmt(a[i].addr, addr),
-			    a[i].len, f->device, net, x->net.len);
-		else
-			say(o, true, x->net_line,
-			    "[ProxyARP] Network=%s/%u on %s holds %s/%u, the network the "
-			    "interface is connected to (device %s has %s/%u): arphad would answer "
-			    "ARP for the hosts that live on that link; proxy only networks that "
-			    "live behind another interface",
-			    ip4_fmt(x->net.addr, net), x->net.len, f->name,
-			    ip4_fmt(own.addr, onet), own.len, f->device, ip4_fmt(a[i].addr, addr),
-			    a[i].len);
+		/* a part the kernel routes out of this device, or the whole network or more */
+		bool part = x->net.len > own.len;
+		say(o, true, x->net_line,
+		    "[ProxyARP] Network=%s/%u on %s %s %s/%u, the network the interface is connected "
+		    "to (device %s has %s/%u)%s%s: arphad would answer ARP for the hosts that live on "
+		    "that link; %s",
+		    ip4_fmt(x->net.addr, net), x->net.len, f->name, part ? "lies in" : "holds",
+		    ip4_fmt(own.addr, onet), own.len, f->device, ip4_fmt(a[i].addr, addr), a[i].len,
+		    part ? ", and the kernel routes it out of " : "", part ? f->device : "",
+		    part ? "route it via the interface its hosts live behind (ip route add NETWORK "
+			   "via ROUTER), or proxy it elsewhere"
+			 : "proxy only networks that live behind another interface");
 		return;
 	}
 }
