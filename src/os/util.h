@@ -9,6 +9,8 @@
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t now_ms(void);
+/* The same in microseconds (for measuring). */
+uint64_t now_us(void);
 
 /*
  * Read a whole file into a NUL-terminated malloc'd buffer. Returns 0, or

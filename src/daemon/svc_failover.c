@@ -1,5 +1,10 @@
 /*
- * failover: arphad's side of the VIPs (see failover.h).
+ * svc_failover: the VIPs, a service of arphad (svc.h). core/vip decides
+ * who owns each group; this carries it out: addresses on and off the
+ * interface (or on a macvlan with the virtual MAC), the announcements of
+ * every method (gratuitous ARP, unicast ARP to every neighbour the
+ * cluster knows, flush requests), the NotifyScript, and the neighbours
+ * shared over reliable broadcast so that a new master knows whom to tell.
  *
  * Takeover order for a group: the address goes on (the macvlan comes up
  * first with VirtualMAC=yes), the engine learns it at once, then the
@@ -9,7 +14,6 @@
  * The announcements repeat AnnounceCount times, AnnounceInterval apart,
  * and every RefreshInterval while master.
  */
-#include "failover.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,26 +25,34 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "arphad.h"
-#include "connsync.h"
+#include "core/actions.h"
 #include "core/argv.h"
 #include "core/arp_cache.h"
 #include "core/arp_engine.h"
+#include "core/cluster.h"
+#include "core/config.h"
 #include "core/frame.h"
 #include "core/nbshare.h"
 #include "core/vip.h"
+#include "daemon/host.h"
+#include "daemon/svc.h"
 #include "os/flushreq.h"
 #include "os/keyfile.h"
 #include "os/log.h"
+#include "os/loop.h"
 #include "os/netlink.h"
-#include "os/packet.h"
 #include "os/spawn.h"
-#include "os/udp.h"
+#include "os/util.h"
+
+#ifndef CLUSTER_CHAN_VIP
+#define CLUSTER_CHAN_VIP 'V'
+#endif
 
 #define NOTIFY_TIMEOUT_MS 10000
 #define NOTIFY_QUEUE	  16   /* notifications of one group waiting behind the running one */
 #define MAX_TARGETED	  8192 /* unicast ARP frames per interface per round */
 #define MAX_SHARED	  16384
+#define MAX_ADDRS	  256 /* addresses of a device read at once (arphad -r) */
 /*
  * A VIP is held on a lease the kernel enforces: renewed every
  * LEASE_RENEW_MS, it expires LEASE_S seconds after arphad stopped renewing
@@ -99,9 +111,14 @@ struct failover {
 	size_t n;
 	struct vip_group_conf groups[VIP_MAX_GROUPS];
 	size_t ngroups;
-	struct cluster_actions cacts; /* our own pushes (not d->cacts: may be in use) */
+	struct host *h;
+	const struct config *cfg;
+	struct nl *nl;
+	const struct arp_engine *eng; /* read-only: the neighbours, MACs and addresses */
+	struct actions acts;	      /* frames to send: host_apply */
+	bool stopping;		      /* handing the VIPs over before arphad stops */
 	struct notifier nq[VIP_MAX_GROUPS];
-	struct event *sigchld;
+	struct loop_watch *sigchld;
 	struct sneigh *nb;
 	size_t nnb, capnb;
 	bool flush_ok;
@@ -111,21 +128,16 @@ struct failover {
 
 /* ---- sending our advert ---- */
 
-static void update_state(struct daemon *d, bool push)
+static void update_state(struct failover *f, bool push)
 {
-	struct failover *f = d->fo;
 	uint8_t buf[WIRE_STATE_MAX];
 	size_t len = vip_advert(f->core, buf, sizeof(buf));
-	(void)cluster_set_state(d->cl, buf, len);
-	if (push) {
-		cluster_push_state(d->cl, 0, &f->cacts);
-		cluster_send(d, &f->cacts);
-	}
+	(void)host_set_state(f->h, CLUSTER_CHAN_VIP, buf, len, push);
 }
 
 /* ---- the NotifyScript ---- */
 
-static void notify_next(struct daemon *d, size_t g);
+static void notify_next(struct failover *f, size_t g);
 
 static void note_log_failed(const struct fvip *x, const struct note *n, const char *how)
 {
@@ -133,9 +145,8 @@ static void note_log_failed(const struct fvip *x, const struct note *n, const ch
 		  vip_state_name(n->state), how);
 }
 
-static void reap(struct daemon *d)
+static void reap(struct failover *f)
 {
-	struct failover *f = d->fo;
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -160,21 +171,20 @@ static void reap(struct daemon *d)
 				x->notify_failed++;
 			}
 			q->pid = 0;
-			notify_next(d, g);
+			notify_next(f, g);
 			break;
 		}
 	}
 }
 
-static void on_sigchld(evutil_socket_t sig, short what, void *arg)
+static void on_sigchld(void *arg)
 {
 	reap(arg);
 }
 
 /* Start n; true if it runs. */
-static bool notify_start(struct daemon *d, struct notifier *q, const struct note *n)
+static bool notify_start(struct failover *f, struct notifier *q, const struct note *n)
 {
-	struct failover *f = d->fo;
 	struct fvip *x = &f->v[n->vip];
 	char why[512], p[8];
 	/* it may have changed since the start: run it only as it was checked */
@@ -205,7 +215,7 @@ static bool notify_start(struct daemon *d, struct notifier *q, const struct note
 	x->notify_runs++;
 	q->pid = pid;
 	q->cur = *n;
-	q->deadline = now_ms() + NOTIFY_TIMEOUT_MS;
+	q->deadline = host_now(f->h) + NOTIFY_TIMEOUT_MS;
 	q->killed = false;
 	log_info("event=notify_start vip=%s group=%s state=%s priority=%u pid=%d", x->c->name,
 		 x->c->group, vip_state_name(n->state), n->prio, (int)pid);
@@ -213,14 +223,14 @@ static bool notify_start(struct daemon *d, struct notifier *q, const struct note
 }
 
 /* While none of group g runs: start the next one waiting. */
-static void notify_next(struct daemon *d, size_t g)
+static void notify_next(struct failover *f, size_t g)
 {
-	struct notifier *q = &d->fo->nq[g];
+	struct notifier *q = &f->nq[g];
 	while (!q->pid && q->len) {
 		struct note n = q->q[q->head];
 		q->head = (q->head + 1) % NOTIFY_QUEUE;
 		q->len--;
-		notify_start(d, q, &n);
+		notify_start(f, q, &n);
 	}
 }
 
@@ -230,9 +240,8 @@ static void notify_next(struct daemon *d, size_t g)
  * oldest waiting one is dropped (the newest says where the group is now),
  * with a warning and a count.
  */
-static void notify(struct daemon *d, const struct fvip *x, uint8_t state, uint8_t prio)
+static void notify(struct failover *f, const struct fvip *x, uint8_t state, uint8_t prio)
 {
-	struct failover *f = d->fo;
 	if (!x->nargc)
 		return;
 	struct notifier *q = &f->nq[x->group];
@@ -250,10 +259,10 @@ static void notify(struct daemon *d, const struct fvip *x, uint8_t state, uint8_
 	q->q[(q->head + q->len) % NOTIFY_QUEUE] =
 	    (struct note){.vip = (size_t)(x - f->v), .state = state, .prio = prio};
 	q->len++;
-	notify_next(d, x->group);
+	notify_next(f, x->group);
 }
 
-int failover_check_scripts(const struct config *cfg, const char *path, FILE *out)
+static int check_scripts(const struct config *cfg, const char *path, FILE *out)
 {
 	int bad = 0;
 	for (size_t k = 0; k < cfg->n_vips; k++) {
@@ -281,41 +290,29 @@ int failover_check_scripts(const struct config *cfg, const char *path, FILE *out
 
 /* ---- announcing ---- */
 
-static const struct mac *vip_mac(struct daemon *d, const struct fvip *x, struct mac *buf)
+static const struct mac *vip_mac(struct failover *f, const struct fvip *x, struct mac *buf)
 {
 	if (x->c->vmac)
 		return &x->vmac;
-	struct mif *m = mif_by_name(d, x->c->iface);
+	const struct host_iface *m = host_iface(f->h, x->c->iface);
 	struct arp_iface_view v;
-	if (!m || !m->ifindex || arp_engine_iface_get(d->eng, m->ifindex, &v) < 0)
+	if (!m || !m->ifindex || arp_engine_iface_get((struct arp_engine *)f->eng, m->ifindex, &v) < 0)
 		return NULL;
 	*buf = v.mac;
 	return buf;
 }
 
-static void send_frame(struct mif *m, const struct arp_frame *fr)
+/* A frame for m, sent with the others of the round (host_apply). */
+static void send_frame(struct failover *f, const struct host_iface *m, const struct arp_frame *fr)
 {
-	uint8_t buf[FRAME_MAX_LEN];
-	size_t len = frame_build(fr, buf, sizeof(buf));
-	if (len && packet_send(m->fd, m->ifindex, buf, len) < 0 && m->send_errors++ % 1000 == 0)
-		log_warn("event=send_failed iface=%s failures=%llu", m->conf->name,
-			 (unsigned long long)m->send_errors);
+	actions_send(&f->acts, m->ifindex, fr);
 }
 
 /* A unicast request we send: the engine must know it asked, so the answer is solicited. */
-static void send_query(struct daemon *d, struct mif *m, const struct arp_frame *fr)
+static void send_query(struct failover *f, const struct host_iface *m, const struct arp_frame *fr)
 {
-	uint8_t buf[FRAME_MAX_LEN];
-	size_t len = frame_build(fr, buf, sizeof(buf));
-	if (!len)
-		return;
-	if (packet_send(m->fd, m->ifindex, buf, len) < 0) {
-		if (m->send_errors++ % 1000 == 0)
-			log_warn("event=send_failed iface=%s failures=%llu", m->conf->name,
-				 (unsigned long long)m->send_errors);
-		return;
-	}
-	arp_engine_input(d->eng, m->ifindex, buf, len, true, false, now_ms(), &d->acts);
+	host_note_query(f->h, m->ifindex, fr->tpa);
+	actions_send(&f->acts, m->ifindex, fr);
 }
 
 static bool is_own_addr(const struct arp_iface_view *v, uint32_t ip)
@@ -327,12 +324,11 @@ static bool is_own_addr(const struct arp_iface_view *v, uint32_t ip)
 }
 
 /* Unicast ARP requests from the VIP to every neighbour known on its interface. */
-static size_t send_targeted(struct daemon *d, struct mif *m, const struct fvip *x,
+static size_t send_targeted(struct failover *f, const struct host_iface *m, const struct fvip *x,
 			    const struct mac *mac)
 {
-	struct failover *f = d->fo;
 	struct arp_iface_view v;
-	if (arp_engine_iface_get(d->eng, m->ifindex, &v) < 0)
+	if (arp_engine_iface_get((struct arp_engine *)f->eng, m->ifindex, &v) < 0)
 		return 0;
 	uint32_t vip = x->c->addr.addr;
 	size_t sent = 0;
@@ -346,12 +342,12 @@ static size_t send_targeted(struct daemon *d, struct mif *m, const struct fvip *
 			continue;
 		frame_request(&fr, mac, vip, en->ip);
 		fr.eth_dst = en->mac;
-		send_query(d, m, &fr);
+		send_query(f, m, &fr);
 		sent++;
 	}
 	for (size_t i = 0; i < f->nnb && sent < MAX_TARGETED; i++) {
 		const struct sneigh *s = &f->nb[i];
-		if (s->node == 0 || strcmp(s->iface, m->conf->name) != 0 || s->ip == vip ||
+		if (s->node == 0 || strcmp(s->iface, m->name) != 0 || s->ip == vip ||
 		    is_own_addr(&v, s->ip))
 			continue;
 		const struct arp_entry *own = arp_cache_lookup(v.cache, s->ip);
@@ -359,43 +355,41 @@ static size_t send_targeted(struct daemon *d, struct mif *m, const struct fvip *
 			continue; /* told above */
 		frame_request(&fr, mac, vip, s->ip);
 		fr.eth_dst = s->mac;
-		send_query(d, m, &fr);
+		send_query(f, m, &fr);
 		sent++;
 	}
 	return sent;
 }
 
 /* One round of announcements for x; first: the round of a takeover. */
-static void announce(struct daemon *d, struct fvip *x, bool first)
+static void announce(struct failover *f, struct fvip *x, bool first)
 {
-	struct failover *f = d->fo;
-	struct mif *m = mif_by_name(d, x->c->iface);
+	const struct host_iface *m = host_iface(f->h, x->c->iface);
 	struct mac buf;
-	const struct mac *mac = vip_mac(d, x, &buf);
-	if (!m || !m->ifindex || m->fd < 0 || !mac)
+	const struct mac *mac = vip_mac(f, x, &buf);
+	if (!m || !m->ifindex || !mac)
 		return;
 	uint8_t ann = x->c->announce;
 	struct arp_frame fr;
 	if (ann & (ANN_GARP | ANN_VMAC)) {
 		/* with vmac alone, one frame still teaches the switches the new port */
 		frame_garp_request(&fr, mac, x->c->addr.addr);
-		send_frame(m, &fr);
+		send_frame(f, m, &fr);
 		if (ann & ANN_GARP) {
 			frame_garp_reply(&fr, mac, x->c->addr.addr);
-			send_frame(m, &fr);
+			send_frame(f, m, &fr);
 		}
 		x->garps++;
 	}
-	if (ann & ANN_TARGETED) {
-		x->targeted += send_targeted(d, m, x, mac);
-		apply(d);
-	}
+	if (ann & ANN_TARGETED)
+		x->targeted += send_targeted(f, m, x, mac);
+	host_apply(f->h, &f->acts);
 	if (first && (ann & ANN_FLUSH) && f->flush_ok) {
 		uint32_t hosts[CONF_MAX_FLUSH_HOSTS];
 		for (size_t i = 0; i < x->c->n_flush_hosts; i++)
 			hosts[i] = htonl(x->c->flush_hosts[i]);
 		uint32_t a = htonl(x->c->addr.addr);
-		if (flushreq_start(d->base, &f->fp, hosts, x->c->n_flush_hosts, &a, 1) < 0)
+		if (flushreq_start(loop_base(host_loop(f->h)), &f->fp, hosts, x->c->n_flush_hosts, &a, 1) < 0)
 			log_warn("event=flush_request_failed vip=%s", x->c->name);
 		else
 			x->flushes++;
@@ -406,17 +400,17 @@ static void announce(struct daemon *d, struct fvip *x, bool first)
 
 /* ---- taking and giving addresses ---- */
 
-static int lease(struct daemon *d, struct fvip *x, struct mif *m)
+static int lease(struct failover *f, struct fvip *x, const struct host_iface *m)
 {
 	if (x->c->vmac)
-		return nl_addr_lease(d->nl, x->vifindex, x->c->addr.addr, x->c->addr.len, true,
+		return nl_addr_lease(f->nl, x->vifindex, x->c->addr.addr, x->c->addr.len, true,
 				     LEASE_S);
-	return nl_addr_lease(d->nl, m->ifindex, x->c->addr.addr, x->c->addr.len, false, LEASE_S);
+	return nl_addr_lease(f->nl, m->ifindex, x->c->addr.addr, x->c->addr.len, false, LEASE_S);
 }
 
-static void take(struct daemon *d, struct fvip *x, uint64_t now)
+static void take(struct failover *f, struct fvip *x, uint64_t now)
 {
-	struct mif *m = mif_by_name(d, x->c->iface);
+	const struct host_iface *m = host_iface(f->h, x->c->iface);
 	char ip[IP4_STRLEN];
 	if (!m || !m->ifindex) {
 		log_warnx("event=vip_take_failed vip=%s address=%s iface=%s reason=iface_absent",
@@ -425,37 +419,37 @@ static void take(struct daemon *d, struct fvip *x, uint64_t now)
 	}
 	int rc = 0;
 	if (x->c->vmac)
-		rc = nl_link_set_up(d->nl, x->vifindex, true);
+		rc = nl_link_set_up(f->nl, x->vifindex, true);
 	if (rc == 0)
-		rc = lease(d, x, m);
+		rc = lease(f, x, m);
 	if (rc < 0) {
 		log_warn("event=vip_add_failed vip=%s address=%s/%u", x->c->name,
 			 ip4_fmt(x->c->addr.addr, ip), x->c->addr.len);
 		return;
 	}
 	x->holding = true;
-	refresh_addrs(d, m); /* the engine answers for it from now on */
-	announce(d, x, true);
+	host_addrs_changed(f->h, m->ifindex); /* the engine answers for it from now on */
+	announce(f, x, true);
 	x->announce_left = x->c->announce_count > 0 ? x->c->announce_count - 1 : 0;
 	x->announce_next = now + x->c->announce_interval_ms;
 	x->refresh_next = x->c->refresh_interval_ms ? now + x->c->refresh_interval_ms : 0;
 	x->renew_next = now + LEASE_RENEW_MS;
 }
 
-static void give(struct daemon *d, struct fvip *x)
+static void give(struct failover *f, struct fvip *x)
 {
 	if (!x->holding)
 		return;
 	char ip[IP4_STRLEN];
-	struct mif *m = mif_by_name(d, x->c->iface);
+	const struct host_iface *m = host_iface(f->h, x->c->iface);
 	int rc;
 	if (x->c->vmac) {
-		rc = nl_addr_del(d->nl, x->vifindex, x->c->addr.addr, x->c->addr.len);
-		if (nl_link_set_up(d->nl, x->vifindex, false) < 0)
+		rc = nl_addr_del(f->nl, x->vifindex, x->c->addr.addr, x->c->addr.len);
+		if (nl_link_set_up(f->nl, x->vifindex, false) < 0)
 			log_warn("event=vdev_down_failed vip=%s device=%s", x->c->name, x->vdev);
 	} else {
 		rc = m && m->ifindex
-			 ? nl_addr_del(d->nl, m->ifindex, x->c->addr.addr, x->c->addr.len)
+			 ? nl_addr_del(f->nl, m->ifindex, x->c->addr.addr, x->c->addr.len)
 			 : 0;
 	}
 	if (rc < 0)
@@ -465,17 +459,18 @@ static void give(struct daemon *d, struct fvip *x)
 	x->announce_left = 0;
 	x->refresh_next = 0;
 	if (m && m->ifindex)
-		refresh_addrs(d, m);
+		host_addrs_changed(f->h, m->ifindex);
 }
 
-static void on_vip_out(struct daemon *d, const struct vip_out *o, uint64_t now)
+static void on_vip_out(struct failover *f, const struct vip_out *o, uint64_t now)
 {
-	struct failover *f = d->fo;
 	char ip[IP4_STRLEN];
 	for (size_t i = 0; i < o->n; i++)
 		if (o->v[i].type == VE_STATE && o->v[i].state == VIP_MASTER) {
 			/* the connections first, then the address (no resets in between) */
-			connsync_commit(d);
+			host_prepare_takeover(
+			    f->h, &(struct takeover_scope){.kind = SCOPE_VIP_GROUP,
+							   .group = f->groups[o->v[i].group].name});
 			break;
 		}
 	for (size_t i = 0; i < o->n; i++) {
@@ -490,84 +485,82 @@ static void on_vip_out(struct daemon *d, const struct vip_out *o, uint64_t now)
 				log_info("event=vip_reassert vip=%s address=%s action=announce "
 					 "msg=\"another node claimed it too\"",
 					 x->c->name, ip4_fmt(x->c->addr.addr, ip));
-				announce(d, x, false);
+				announce(f, x, false);
 				continue;
 			}
 			if (e->state == VIP_MASTER)
-				take(d, x, now);
+				take(f, x, now);
 			else if (e->prev == VIP_MASTER)
-				give(d, x);
+				give(f, x);
 			log_notice("event=vip_%s vip=%s address=%s/%u group=%s priority=%u "
 				   "owner=%u previous=%s",
 				   vip_state_name(e->state), x->c->name,
 				   ip4_fmt(x->c->addr.addr, ip), x->c->addr.len, x->c->group,
 				   gv.priority, e->owner, vip_state_name(e->prev));
-			notify(d, x, e->state, gv.priority);
+			notify(f, x, e->state, gv.priority);
 		}
 	}
-	update_state(d, o->push);
+	update_state(f, o->push);
 }
 
 /* ---- tracked links ---- */
 
-static bool dev_up(struct daemon *d, const char *dev)
+static bool dev_up(struct failover *f, const char *dev)
 {
 	struct nl_link l;
-	return nl_link_by_name(d->nl, dev, &l) == 0 && l.up;
+	return nl_link_by_name(f->nl, dev, &l) == 0 && l.up;
 }
 
 /* Tell the engine which addresses of each interface the cluster shares. */
-static void set_shared(struct daemon *d)
+static void set_shared(struct failover *f)
 {
-	struct failover *f = d->fo;
-	for (size_t i = 0; i < d->n_ifs; i++) {
-		struct mif *m = &d->ifs[i];
+	const struct host_iface *ifs;
+	size_t n_ifs = host_ifaces(f->h, &ifs);
+	for (size_t i = 0; i < n_ifs; i++) {
+		const struct host_iface *m = &ifs[i];
 		uint32_t ips[64];
 		size_t n = 0;
 		if (!m->ifindex)
 			continue;
 		for (size_t k = 0; k < f->n && n < 64; k++)
-			if (strcmp(f->v[k].c->iface, m->conf->name) == 0)
+			if (strcmp(f->v[k].c->iface, m->name) == 0)
 				ips[n++] = f->v[k].c->addr.addr;
-		if (arp_engine_iface_set_shared(d->eng, m->ifindex, ips, n) < 0)
-			log_warn("event=set_shared_failed iface=%s", m->conf->name);
+		if (host_set_shared(f->h, m->ifindex, ips, n) < 0)
+			log_warn("event=set_shared_failed iface=%s", m->name);
 	}
 }
 
-void failover_on_link(struct daemon *d)
+static void on_link(struct failover *f)
 {
-	struct failover *f = d->fo;
-	if (!f)
-		return;
-	set_shared(d);
+	set_shared(f);
 	bool fault[VIP_MAX_GROUPS] = {false};
 	for (size_t k = 0; k < f->n; k++) {
 		const struct fvip *x = &f->v[k];
-		struct mif *m = mif_by_name(d, x->c->iface);
+		const struct host_iface *m = host_iface(f->h, x->c->iface);
 		/* the device that is down; by index: it may have been renamed */
-		const char *dev = m && m->ifindex ? m->dev : m ? m->conf->device : x->c->iface;
+		const char *dev = m && m->ifindex ? m->dev : m ? m->device : x->c->iface;
 		bool bad = !m || !m->ifindex || !m->up;
 		for (size_t t = 0; t < x->c->n_track && !bad; t++)
-			if ((bad = !dev_up(d, x->c->track[t])))
+			if ((bad = !dev_up(f, x->c->track[t])))
 				dev = x->c->track[t];
 		if (bad && !fault[x->group]) {
 			struct vip_group_view gv;
 			struct nl_link l;
-			vip_group(f->core, x->group, now_ms(), &gv);
+			vip_group(f->core, x->group, host_now(f->h), &gv);
 			if (gv.state != VIP_FAULT)
 				log_warnx("event=vip_fault vip=%s group=%s device=%s reason=%s",
 					  x->c->name, x->c->group, dev,
-					  nl_link_by_name(d->nl, dev, &l) < 0 && errno == ENODEV
+					  nl_link_by_name(f->nl, dev, &l) < 0 && errno == ENODEV
 					      ? "no_such_device"
 					      : "link_down");
 		}
 		fault[x->group] |= bad;
 	}
-	uint64_t now = now_ms();
+	uint64_t now = host_now(f->h);
 	for (size_t g = 0; g < f->ngroups; g++) {
 		struct vip_out o;
 		vip_set_fault(f->core, g, fault[g], now, &o);
-		on_vip_out(d, &o, now);
+		on_vip_out(f, &o, now);
 	}
 }
 
@@ -625,60 +618,56 @@ struct nb_msg {
 	const char *iface;
 };
 
-static void nb_flush(struct daemon *d, struct nb_msg *m)
+static void nb_flush(struct failover *f, struct nb_msg *m)
 {
 	uint8_t buf[WIRE_RB_MAX_DATA];
 	if (m->n == 0)
 		return;
 	size_t len = nbshare_encode(m->iface, m->e, m->n, buf, sizeof(buf));
-	if (len && cluster_broadcast(d->cl, buf, len, now_ms(), &d->fo->cacts) < 0)
+	if (len && host_broadcast(f->h, buf, len) < 0)
 		log_debug("event=nbshare_failed error=\"%s\"", strerror(errno));
-	cluster_send(d, &d->fo->cacts);
 	m->n = 0;
 }
 
-static void nb_add(struct daemon *d, struct nb_msg *m, uint32_t ip, const struct mac *mac)
+static void nb_add(struct failover *f, struct nb_msg *m, uint32_t ip, const struct mac *mac)
 {
 	m->e[m->n++] = (struct nb_entry){ip, *mac};
 	if (m->n == nbshare_capacity(WIRE_RB_MAX_DATA))
-		nb_flush(d, m);
+		nb_flush(f, m);
 }
 
-void failover_on_neigh(struct daemon *d, uint32_t ifindex, uint32_t ip, const struct mac *mac)
+static void on_neigh(struct failover *f, uint32_t ifindex, uint32_t ip, const struct mac *mac)
 {
-	struct failover *f = d->fo;
-	struct mif *m = mif_by_index(d, ifindex);
-	if (!f || !m || !has_vip(f, m->conf->name))
+	const struct host_iface *m = host_iface_by_index(f->h, ifindex);
+	if (!m || !has_vip(f, m->name))
 		return;
-	if (!nb_put(f, m->conf->name, ip, mac, 0))
+	if (!nb_put(f, m->name, ip, mac, 0))
 		return;
-	struct nb_msg msg = {.iface = m->conf->name};
-	nb_add(d, &msg, ip, mac);
-	nb_flush(d, &msg);
+	struct nb_msg msg = {.iface = m->name};
+	nb_add(f, &msg, ip, mac);
+	nb_flush(f, &msg);
 }
 
-void failover_on_node_up(struct daemon *d, uint32_t node)
+static void on_node_up(struct failover *f)
 {
-	struct failover *f = d->fo;
-	if (!f)
-		return;
 	/* a node (re)joined: tell it every neighbour we learned ourselves */
-	for (size_t i = 0; i < d->n_ifs; i++) {
-		struct mif *m = &d->ifs[i];
-		if (!m->ifindex || !has_vip(f, m->conf->name))
+	const struct host_iface *ifs;
+	size_t n_ifs = host_ifaces(f->h, &ifs);
+	for (size_t i = 0; i < n_ifs; i++) {
+		const struct host_iface *m = &ifs[i];
+		if (!m->ifindex || !has_vip(f, m->name))
 			continue;
-		struct nb_msg msg = {.iface = m->conf->name};
+		struct nb_msg msg = {.iface = m->name};
 		for (size_t k = 0; k < f->nnb; k++)
-			if (f->nb[k].node == 0 && strcmp(f->nb[k].iface, m->conf->name) == 0)
-				nb_add(d, &msg, f->nb[k].ip, &f->nb[k].mac);
-		nb_flush(d, &msg);
+			if (f->nb[k].node == 0 && strcmp(f->nb[k].iface, m->name) == 0)
+				nb_add(f, &msg, f->nb[k].ip, &f->nb[k].mac);
+		nb_flush(f, &msg);
 	}
 }
 
-void failover_on_deliver(struct daemon *d, uint32_t node, const uint8_t *data, size_t len)
+static void on_deliver(struct failover *f, uint32_t node, const uint8_t *data, size_t len)
 {
-	struct failover *f = d->fo;
-	if (!f || len == 0 || data[0] != NBSHARE_TYPE)
+	if (len == 0 || data[0] != NBSHARE_TYPE)
 		return;
 	char iface[NBSHARE_IFNAMSIZ];
 	struct nb_entry e[WIRE_RB_MAX_DATA / NBSHARE_ENTRY];
@@ -699,56 +688,47 @@ void failover_on_deliver(struct daemon *d, uint32_t node, const uint8_t *data, s
 
 /* ---- the cluster's inputs ---- */
 
-void failover_on_state(struct daemon *d, uint32_t node, const uint8_t *data, size_t len)
+static void on_state(struct failover *f, uint32_t node, const uint8_t *data, size_t len)
 {
-	struct failover *f = d->fo;
-	if (!f)
-		return;
 	struct vip_out o;
-	uint64_t now = now_ms();
+	uint64_t now = host_now(f->h);
 	if (vip_on_advert(f->core, node, data, len, now, &o) < 0)
 		return;
-	on_vip_out(d, &o, now);
+	on_vip_out(f, &o, now);
 }
 
-void failover_on_sync_link(struct daemon *d, bool up)
+static void on_sync_link(struct failover *f, bool up)
 {
-	struct failover *f = d->fo;
-	if (!f)
-		return;
 	struct vip_out o;
-	uint64_t now = now_ms();
+	uint64_t now = host_now(f->h);
 	vip_set_link(f->core, up, now, &o);
-	on_vip_out(d, &o, now);
+	on_vip_out(f, &o, now);
 }
 
 /* ---- timers ---- */
 
-void failover_tick(struct daemon *d, uint64_t now)
+static void tick(struct failover *f, uint64_t now)
 {
-	struct failover *f = d->fo;
-	if (!f)
-		return;
 	struct vip_out o;
 	vip_tick(f->core, now, &o);
-	on_vip_out(d, &o, now);
+	on_vip_out(f, &o, now);
 	for (size_t k = 0; k < f->n; k++) {
 		struct fvip *x = &f->v[k];
 		if (!x->holding)
 			continue;
 		if (x->announce_left && now >= x->announce_next) {
-			announce(d, x, false);
+			announce(f, x, false);
 			x->announce_left--;
 			x->announce_next = now + x->c->announce_interval_ms;
 		}
 		if (x->refresh_next && now >= x->refresh_next) {
-			announce(d, x, false);
+			announce(f, x, false);
 			x->refresh_next = now + x->c->refresh_interval_ms;
 		}
 		if (now >= x->renew_next) {
-			struct mif *m = mif_by_name(d, x->c->iface);
+			const struct host_iface *m = host_iface(f->h, x->c->iface);
 			char ip[IP4_STRLEN];
-			if (m && m->ifindex && lease(d, x, m) < 0)
+			if (m && m->ifindex && lease(f, x, m) < 0)
 				log_warn("event=vip_renew_failed vip=%s address=%s", x->c->name,
 					 ip4_fmt(x->c->addr.addr, ip));
 			x->renew_next = now + LEASE_RENEW_MS;
@@ -768,17 +748,15 @@ void failover_tick(struct daemon *d, uint64_t now)
 			q->killed = true;
 		}
 	}
-	if (d->stopping && now >= f->next_push) {
-		update_state(d, true); /* keep saying we are leaving until someone took over */
+	if (f->stopping && now >= f->next_push) {
+		update_state(f, true); /* keep saying we are leaving until someone took over */
 		f->next_push = now + 5;
 	}
 }
 
-uint64_t failover_next_deadline(const struct daemon *d)
+static uint64_t next_deadline(const void *self)
 {
-	const struct failover *f = d->fo;
-	if (!f)
-		return UINT64_MAX;
+	const struct failover *f = self;
 	uint64_t next = vip_next_deadline(f->core);
 	for (size_t k = 0; k < f->n; k++) {
 		const struct fvip *x = &f->v[k];
@@ -794,39 +772,34 @@ uint64_t failover_next_deadline(const struct daemon *d)
 	for (size_t g = 0; g < f->ngroups; g++)
 		if (f->nq[g].pid && !f->nq[g].killed && f->nq[g].deadline < next)
 			next = f->nq[g].deadline;
-	if (d->stopping && f->next_push < next)
+	if (f->stopping && f->next_push < next)
 		next = f->next_push;
 	return next;
 }
 
 /* ---- stopping ---- */
 
-bool failover_stop(struct daemon *d)
+static bool stop_start(struct failover *f)
 {
-	struct failover *f = d->fo;
-	if (!f)
-		return false;
 	struct vip_out o;
-	uint64_t now = now_ms();
+	uint64_t now = host_now(f->h);
 	bool held = false;
 	for (size_t k = 0; k < f->n; k++)
 		held |= f->v[k].holding;
 	vip_shutdown(f->core, now, &o);
-	update_state(d, true);
+	update_state(f, true);
 	if (!held)
 		return false;
-	uint32_t ivl = d->cfg.cluster.interval_ms;
+	uint32_t ivl = f->cfg->cluster.interval_ms;
 	f->stop_deadline = now + (3 * ivl > 100 ? 3 * ivl : 100);
 	f->next_push = now + 2;
+	f->stopping = true;
 	log_notice("event=handover action=start msg=\"handing the VIPs over before stopping\"");
 	return true;
 }
 
-bool failover_stopped(struct daemon *d, uint64_t now)
+static bool stopped(struct failover *f, uint64_t now)
 {
-	struct failover *f = d->fo;
-	if (!f)
-		return true;
 	if (vip_handed_over(f->core, now)) {
 		log_notice("event=handover action=done");
 		return true;
@@ -860,9 +833,10 @@ static void methods_str(uint8_t m, char *buf, size_t len, bool json)
 		snprintf(buf, len, "-");
 }
 
-void failover_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
+static void show(void *self, struct sbuf *b, bool json)
 {
-	struct failover *f = d->fo;
+	struct failover *f = self;
+	uint64_t now = host_now(f->h);
 	char ip[IP4_STRLEN], ms[64];
 	int wn = 16, wi = 10; /* the name and interface columns fit the longest */
 	for (size_t k = 0; f && k < f->n; k++) {
@@ -936,7 +910,7 @@ static void vdev_name(const struct conf_vip *c, const char *parent, char out[16]
 	out[15] = '\0';
 }
 
-int failover_release_leftovers(const struct config *cfg, struct nl *nl)
+static int release_leftovers(const struct config *cfg, struct nl *nl)
 {
 	int removed = 0;
 	for (size_t k = 0; k < cfg->n_vips; k++) {
@@ -964,21 +938,12 @@ int failover_release_leftovers(const struct config *cfg, struct nl *nl)
 	return removed;
 }
 
-int failover_start(struct daemon *d, char *err, size_t errlen)
+static void svc_free(void *self);
+
+/* The VIPs' groups, scripts, virtual MACs and the flush key. -1 with a message. */
+static int setup(struct failover *f, const struct config *cfg, char *err, size_t errlen)
 {
-	const struct config *cfg = &d->cfg;
-	if (cfg->n_vips == 0)
-		return 0;
-	struct failover *f = calloc(1, sizeof(*f));
-	if (!f || !(f->v = calloc(cfg->n_vips, sizeof(*f->v)))) {
-		free(f);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	d->fo = f;
-	cluster_actions_init(&f->cacts);
-	f->n = cfg->n_vips;
-	int left = failover_release_leftovers(cfg, d->nl);
+	int left = release_leftovers(cfg, f->nl);
 	if (left > 0)
 		log_notice("event=leftovers_removed count=%d msg=\"VIP addresses or virtual MACs "
 			   "an earlier arphad left\"",
@@ -992,7 +957,7 @@ int failover_start(struct daemon *d, char *err, size_t errlen)
 				break;
 		if (g == f->ngroups) {
 			if (g == VIP_MAX_GROUPS) {
-				snprintf(err, errlen, "%s:%d: more than %d VIP groups", d->cfg_path,
+				snprintf(err, errlen, "%s:%d: more than %d VIP groups", host_config_path(f->h),
 					 x->c->line, VIP_MAX_GROUPS);
 				return -1;
 			}
@@ -1008,25 +973,25 @@ int failover_start(struct daemon *d, char *err, size_t errlen)
 			int nw = argv_split(x->c->notify, x->nbuf, sizeof(x->nbuf), x->nargv,
 					    CONF_NOTIFY_ARGS, why, sizeof(why));
 			if (nw <= 0) {
-				snprintf(err, errlen, "%s:%d: NotifyScript: %s", d->cfg_path,
+				snprintf(err, errlen, "%s:%d: NotifyScript: %s", host_config_path(f->h),
 					 x->c->notify_line, nw < 0 ? why : "no command");
 				return -1;
 			}
 			x->nargc = (size_t)nw;
 		}
 		if (x->c->vmac) {
-			struct mif *m = mif_by_name(d, x->c->iface);
+			const struct host_iface *m = host_iface(f->h, x->c->iface);
 			x->vmac = (struct mac){{0x00, 0x00, 0x5e, 0x00, 0x01, x->c->vrid}};
-			vdev_name(x->c, m->conf->device, x->vdev);
+			vdev_name(x->c, m->device, x->vdev);
 			struct nl_link l;
-			if (nl_link_by_name(d->nl, x->vdev, &l) == 0) {
+			if (nl_link_by_name(f->nl, x->vdev, &l) == 0) {
 				x->vifindex = l.ifindex; /* shared by the VIPs of one VRID */
-			} else if (nl_macvlan_add(d->nl, x->vdev, m->ifindex, &x->vmac) < 0 ||
-				   nl_link_by_name(d->nl, x->vdev, &l) < 0) {
+			} else if (nl_macvlan_add(f->nl, x->vdev, m->ifindex, &x->vmac) < 0 ||
+				   nl_link_by_name(f->nl, x->vdev, &l) < 0) {
 				snprintf(err, errlen,
 					 "%s:%d: [VIP %s] cannot create macvlan %s on %s: %s",
-					 d->cfg_path, x->c->line, x->c->name, x->vdev,
-					 m->conf->device, strerror(errno));
+					 host_config_path(f->h), x->c->line, x->c->name, x->vdev,
+					 m->device, strerror(errno));
 				return -1;
 			} else {
 				x->vifindex = l.ifindex;
@@ -1045,7 +1010,7 @@ int failover_start(struct daemon *d, char *err, size_t errlen)
 	if (cfg->flush.present) {
 		char kerr[512];
 		if (keyfile_load_flush(cfg->flush.key_file, &f->fp.key, kerr, sizeof(kerr)) < 0) {
-			snprintf(err, errlen, "%s:%d: %s", d->cfg_path, cfg->flush.key_line, kerr);
+			snprintf(err, errlen, "%s:%d: %s", host_config_path(f->h), cfg->flush.key_line, kerr);
 			return -1;
 		}
 		f->fp.port = cfg->flush.port;
@@ -1055,35 +1020,56 @@ int failover_start(struct daemon *d, char *err, size_t errlen)
 	}
 	struct vip_params vp = {.self_id = cfg->cluster.node_id,
 				.interval_ms = cfg->cluster.interval_ms};
-	uint64_t now = now_ms();
+	uint64_t now = host_now(f->h);
 	f->core = vip_new(&vp, f->groups, f->ngroups, now);
 	if (!f->core) {
 		snprintf(err, errlen, "VIPs: %s", strerror(errno));
 		return -1;
 	}
-	f->sigchld = evsignal_new(d->base, SIGCHLD, on_sigchld, d);
-	if (!f->sigchld || evsignal_add(f->sigchld, NULL) < 0) {
+	f->sigchld = loop_watch_signal(host_loop(f->h), SIGCHLD, on_sigchld, f);
+	if (!f->sigchld) {
 		snprintf(err, errlen, "cannot watch SIGCHLD");
 		return -1;
 	}
-	update_state(d, false);
-	failover_on_link(d);
-	log_info("event=failover_start vips=%zu groups=%zu heartbeat_ms=%u", f->n, f->ngroups,
-		 cfg->cluster.interval_ms);
 	return 0;
 }
 
-void failover_free(struct daemon *d)
+static void *start(struct host *h, const struct config *cfg, char *err, size_t errlen)
 {
-	struct failover *f = d->fo;
-	if (!f)
-		return;
+	if (cfg->n_vips == 0)
+		return NULL;
+	struct failover *f = calloc(1, sizeof(*f));
+	if (!f || !(f->v = calloc(cfg->n_vips, sizeof(*f->v)))) {
+		free(f);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	f->h = h;
+	f->cfg = cfg;
+	f->nl = host_netlink(h);
+	f->eng = host_neighbours(h);
+	f->n = cfg->n_vips;
+	actions_init(&f->acts);
+	if (setup(f, cfg, err, errlen) < 0) {
+		svc_free(f);
+		return NULL;
+	}
+	update_state(f, false);
+	on_link(f);
+	log_info("event=failover_start vips=%zu groups=%zu heartbeat_ms=%u", f->n, f->ngroups,
+		 cfg->cluster.interval_ms);
+	return f;
+}
+
+static void svc_free(void *self)
+{
+	struct failover *f = self;
 	for (size_t k = 0; f->v && k < f->n; k++) {
 		struct fvip *x = &f->v[k];
 		if (f->core)
-			give(d, x);
+			give(f, x);
 		if (x->vifindex) {
-			nl_link_del(d->nl, x->vifindex);
+			nl_link_del(f->nl, x->vifindex);
 			for (size_t j = k + 1; j < f->n; j++)
 				if (f->v[j].vifindex == x->vifindex)
 					f->v[j].vifindex = 0;
@@ -1100,13 +1086,76 @@ void failover_free(struct daemon *d)
 		}
 		q->len = 0;
 	}
-	if (f->sigchld)
-		event_free(f->sigchld);
+	loop_watch_free(f->sigchld);
 	sodium_memzero(&f->fp.key, sizeof(f->fp.key));
 	vip_free(f->core);
-	cluster_actions_free(&f->cacts);
+	actions_free(&f->acts);
 	free(f->nb);
 	free(f->v);
 	free(f);
-	d->fo = NULL;
 }
+
+/* ---- the service ---- */
+
+static void on_event(void *self, const struct dev_ev *ev)
+{
+	struct failover *f = self;
+	switch (ev->type) {
+	case DEV_NODE_UP:
+		on_node_up(f);
+		break;
+	case DEV_SYNC_LINK:
+		on_sync_link(f, ev->up);
+		break;
+	case DEV_MSG:
+		on_deliver(f, ev->node, ev->data, ev->len);
+		break;
+	case DEV_STATE:
+		on_state(f, ev->node, ev->data, ev->len);
+		break;
+	case DEV_LINK:
+		on_link(f);
+		break;
+	case DEV_NEIGH:
+		on_neigh(f, ev->ifindex, ev->ip, &ev->mac);
+		break;
+	}
+}
+
+static void svc_tick(void *self)
+{
+	struct failover *f = self;
+	tick(f, host_now(f->h));
+}
+
+/* First call: start handing over; then: still handing over? */
+static bool svc_stop(void *self)
+{
+	struct failover *f = self;
+	if (!f->stopping)
+		return stop_start(f);
+	return !stopped(f, host_now(f->h));
+}
+
+static const struct svc_cmd cmds[] = {
+    {.word = "vip",
+     .show = show,
+     .absent_text = "no [VIP] in the configuration\n",
+     .absent_json = "[]\n"},
+    {0},
+};
+
+const struct svc_ops svc_failover = {
+    .name = "failover",
+    .chan = NBSHARE_TYPE,
+    .state_chan = CLUSTER_CHAN_VIP,
+    .start = start,
+    .free = svc_free,
+    .event = on_event,
+    .tick = svc_tick,
+    .next_deadline = next_deadline,
+    .stop = svc_stop,
+    .cmds = cmds,
+    .check = check_scripts,
+    .release = release_leftovers,
+};

@@ -1,5 +1,8 @@
 /*
- * connsync: arphad's side of connection-tracking sync (see connsync.h).
+ * svc_connsync: connection-tracking sync ([ConnSync]), a service of
+ * arphad (svc.h): our kernel's conntrack events out to the cluster
+ * through core/ctsync, the other nodes' tables in, and committed to the
+ * kernel at the takeover barrier, before an address comes up.
  *
  * Our kernel's events (os/conntrack, filtered in the kernel) go into
  * core/ctsync, whose messages go out over reliable broadcast; the other
@@ -11,12 +14,11 @@
  * STEP_MAX_WAIT_MS), so the kernel of a backup holds the master's
  * connections long before it is needed. The events our own
  * requests cause are skipped (the kernel names the requester in them), so
- * nothing we put in is sent back as ours. When this node takes a VIP
- * over, failover.c calls connsync_commit before the address comes up: it
- * commits only what the kernel refused or dropped since (a timeout), then
- * takes every held connection as ours.
+ * nothing we put in is sent back as ours. When something becomes ours (a
+ * VIP), the takeover barrier (prepare_takeover) runs before its address
+ * comes up: it commits only what the kernel refused or dropped since (a
+ * timeout), then takes every held connection as ours.
  */
-#include "connsync.h"
 
 #include <errno.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
@@ -26,10 +28,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "arphad.h"
+#include "core/config.h"
 #include "core/ctsync.h"
+#include "core/wire.h"
+#include "daemon/host.h"
+#include "daemon/svc.h"
 #include "os/conntrack.h"
 #include "os/log.h"
+#include "os/loop.h"
+#include "os/util.h"
 
 #define CT_RCVBUF (16 << 20) /* the event socket's buffer: bursts of NEW */
 /*
@@ -48,11 +55,12 @@
 struct connsync {
 	struct ctsync *core;
 	struct ctk *k;
-	struct event *ev;
-	struct event *pause; /* event moderation: the socket rests */
+	struct loop_watch *ev;
+	struct loop_watch *pause; /* event moderation: the socket rests */
 	uint64_t last_read_us;
 	unsigned quick; /* wake-ups in a row less than BUSY_PAUSE_US apart */
-	struct cluster_actions cacts;
+	struct host *h;
+	uint32_t self_id; /* [Cluster] NodeID */
 	struct ip4_prefix nets[CONF_MAX_CT_NETS + 64];
 	size_t n_nets;
 	uint64_t broadcast_errors;
@@ -62,9 +70,9 @@ struct connsync {
 	/* keeping the kernel in step with the peers' tables */
 	uint64_t step_set, step_removed, step_failed, step_skipped_own;
 	bool commit_all;     /* a journalled change was lost: commit everything */
-	struct event *step;  /* the peers' changes into our kernel, at ARPHAD_PRIO_BACKLOG */
+	struct loop_watch *step;  /* the peers' changes into our kernel, at ARPHAD_PRIO_BACKLOG */
 	uint64_t step_since; /* ms; since when changes wait for it (0: none) */
-	struct event *adopt; /* after a takeover: the held connections become ours */
+	struct loop_watch *adopt; /* after a takeover: the held connections become ours */
 	uint64_t adopted;
 	const struct ct_entry **stepv; /* scratch for keep_in_step */
 	size_t stepcap;
@@ -72,18 +80,16 @@ struct connsync {
 
 /* ---- out ---- */
 
-static void flush_out(struct daemon *d)
+static void flush_out(struct connsync *s)
 {
-	struct connsync *s = d->cs;
 	uint8_t buf[WIRE_RB_MAX_DATA];
 	size_t len;
-	uint64_t now = now_ms();
+	uint64_t now = host_now(s->h);
 	while ((len = ctsync_next_message(s->core, buf, sizeof(buf), now)) > 0) {
-		if (cluster_broadcast(d->cl, buf, len, now, &s->cacts) < 0 &&
+		if (host_broadcast(s->h, buf, len) < 0 &&
 		    s->broadcast_errors++ % 100 == 0)
 			log_warn("event=connsync_broadcast_failed failures=%llu",
 				 (unsigned long long)s->broadcast_errors);
-		cluster_send(d, &s->cacts);
 	}
 }
 
@@ -120,10 +126,9 @@ static void step_run(struct connsync *s, uint8_t op, size_t n)
  * our kernel, in order, in runs of one kind. A connection that is ours
  * too is left alone: our kernel has the live one.
  */
-static void keep_in_step(struct daemon *d)
+static void keep_in_step(struct connsync *s)
 {
-	struct connsync *s = d->cs;
-	uint32_t self = d->cfg.cluster.node_id;
+	uint32_t self = s->self_id;
 	size_t n;
 	bool lost;
 	const struct ct_change *v = ctsync_changes(s->core, &n, &lost);
@@ -166,56 +171,51 @@ static void keep_in_step(struct daemon *d)
  * Changes came in: into our kernel once the loop has nothing else to do,
  * or now when they have waited STEP_MAX_WAIT_MS (clients that never stop).
  */
-static void step_soon(struct daemon *d)
+static void step_soon(struct connsync *s)
 {
-	struct connsync *s = d->cs;
 	size_t n;
 	bool lost;
 	(void)ctsync_changes(s->core, &n, &lost);
 	if (n == 0 && !lost)
 		return;
-	uint64_t now = now_ms();
+	uint64_t now = host_now(s->h);
 	if (!s->step_since)
 		s->step_since = now;
 	if (now - s->step_since >= STEP_MAX_WAIT_MS)
-		keep_in_step(d);
+		keep_in_step(s);
 	else
-		event_active(s->step, EV_TIMEOUT, 0);
+		loop_fire(s->step);
 }
 
-static void on_step(evutil_socket_t fd, short what, void *arg)
+static void on_step(void *arg)
 {
-	(void)fd;
-	(void)what;
 	keep_in_step(arg);
 }
 
 static void on_kernel_entry(void *arg, const struct ct_entry *e)
 {
-	struct daemon *d = arg;
-	(void)ctsync_local(d->cs->core, CT_EV_NEW, e, now_ms());
+	struct connsync *s = arg;
+	(void)ctsync_local(s->core, CT_EV_NEW, e, host_now(s->h));
 }
 
 /* Read our whole table again and send it all (at start, and after lost events). */
-static void full_resync(struct daemon *d)
+static void full_resync(struct connsync *s)
 {
-	struct connsync *s = d->cs;
 	ctsync_local_reset(s->core);
 	int rc;
 	int tries = 0;
-	while ((rc = ctk_dump(s->k, on_kernel_entry, d)) < 0 && errno == EINTR && ++tries < 5)
+	while ((rc = ctk_dump(s->k, on_kernel_entry, s)) < 0 && errno == EINTR && ++tries < 5)
 		ctsync_local_reset(s->core);
 	if (rc < 0)
 		log_warn("event=conntrack_dump_failed");
-	ctsync_resync_all(s->core, now_ms());
-	flush_out(d);
+	ctsync_resync_all(s->core, host_now(s->h));
+	flush_out(s);
 }
 
 static void on_kernel_event(void *arg, int ev, const struct ct_entry *e)
 {
-	struct daemon *d = arg;
-	struct connsync *s = d->cs;
-	uint32_t self = d->cfg.cluster.node_id;
+	struct connsync *s = arg;
+	uint32_t self = s->self_id;
 	if (ev == CTK_EV_DESTROY)
 		/* gone from our kernel (a timeout): a peer's copy must go back in at takeover */
 		ctsync_peer_set_missing(s->core, &e->orig, e->zone, true);
@@ -228,7 +228,7 @@ static void on_kernel_event(void *arg, int ev, const struct ct_entry *e)
 		m.tcp_state = old->tcp_state;
 		memcpy(m.tcp_flags, old->tcp_flags, sizeof(m.tcp_flags));
 		memcpy(m.tcp_wscale, old->tcp_wscale, sizeof(m.tcp_wscale));
-		(void)ctsync_local(s->core, CT_EV_UPDATE, &m, now_ms());
+		(void)ctsync_local(s->core, CT_EV_UPDATE, &m, host_now(s->h));
 		return;
 	}
 	if (ev != CTK_EV_DESTROY && e->orig.proto == IPPROTO_TCP &&
@@ -245,99 +245,87 @@ static void on_kernel_event(void *arg, int ev, const struct ct_entry *e)
 	enum ct_event t = ev == CTK_EV_NEW	? CT_EV_NEW
 			  : ev == CTK_EV_UPDATE ? CT_EV_UPDATE
 						: CT_EV_DESTROY;
-	(void)ctsync_local(s->core, t, e, now_ms());
+	(void)ctsync_local(s->core, t, e, host_now(s->h));
 }
 
-static uint64_t now_us(void);
-
-static void on_ct(evutil_socket_t fd, short what, void *arg)
+/* Read the kernel's events; may_pause: a burst rests the socket. */
+static void read_events(struct connsync *s, bool may_pause)
 {
-	struct daemon *d = arg;
-	struct connsync *s = d->cs;
-	int n = ctk_read_events(s->k, on_kernel_event, d);
+	int n = ctk_read_events(s->k, on_kernel_event, s);
 	uint64_t t = now_us();
 	s->quick = t - s->last_read_us < BUSY_PAUSE_US ? s->quick + 1 : 0;
 	bool busy = n >= BUSY_EVENTS || s->quick >= BUSY_WAKEUPS;
 	s->last_read_us = t;
-	if (busy && fd >= 0 && event_del(s->ev) == 0) {
-		struct timeval tv = {0, BUSY_PAUSE_US};
-		if (evtimer_add(s->pause, &tv) < 0)
-			event_add(s->ev, NULL);
+	if (busy && may_pause && loop_watch_pause(s->ev) == 0) {
+		if (loop_fire_in(s->pause, BUSY_PAUSE_US / 1000) < 0)
+			loop_watch_resume(s->ev);
 	}
 	if (n < 0) {
 		if (errno == ENOBUFS) {
 			if (s->event_losses++ % 100 == 0)
 				log_warnx("event=conntrack_events_lost action=resync times=%llu",
 					  (unsigned long long)s->event_losses);
-			full_resync(d);
+			full_resync(s);
 		} else if (errno != EAGAIN && errno != EINTR) {
 			log_warn("event=conntrack_read_failed");
 		}
 	}
-	flush_out(d);
-	arm_timer(d);
+	flush_out(s);
+}
+
+static void on_ct(void *arg)
+{
+	read_events(arg, true);
 }
 
 /* ---- the cluster ---- */
 
-static void on_pause_end(evutil_socket_t fd, short what, void *arg)
+static void on_pause_end(void *arg)
 {
-	struct daemon *d = arg;
-	if (event_add(d->cs->ev, NULL) < 0)
+	struct connsync *s = arg;
+	if (loop_watch_resume(s->ev) < 0)
 		log_warnx("event=conntrack_watch_failed");
-	on_ct(-1, what, arg); /* what came in meanwhile (-1: no new pause) */
+	read_events(s, false); /* what came in meanwhile (no new pause) */
 }
 
-void connsync_on_deliver(struct daemon *d, uint32_t node, const uint8_t *data, size_t len)
+static void on_deliver(struct connsync *s, uint32_t node, const uint8_t *data, size_t len)
 {
-	struct connsync *s = d->cs;
-	if (!s || len == 0 || data[0] != CTSYNC_TYPE)
+	if (len == 0 || data[0] != CTSYNC_TYPE)
 		return;
-	if (ctsync_on_message(s->core, node, data, len, now_ms()) < 0)
+	if (ctsync_on_message(s->core, node, data, len, host_now(s->h)) < 0)
 		log_debug("event=malformed_message node=%u kind=connsync bytes=%zu", node, len);
-	step_soon(d);
-	flush_out(d);
+	step_soon(s);
+	flush_out(s);
 }
 
-void connsync_on_node(struct daemon *d, uint32_t node, int what)
+static void on_node(struct connsync *s, uint32_t node, uint8_t what)
 {
-	struct connsync *s = d->cs;
-	if (!s)
-		return;
-	uint64_t now = now_ms();
-	if (what == CA_NODE_UP)
+	uint64_t now = host_now(s->h);
+	if (what == DEV_NODE_UP)
 		ctsync_node_up(s->core, node, now);
-	else if (what == CA_NODE_DOWN)
+	else if (what == DEV_NODE_DOWN)
 		ctsync_node_down(s->core, node);
-	else if (what == CA_OUT_OF_SYNC)
+	else if (what == DEV_OUT_OF_SYNC)
 		ctsync_out_of_sync(s->core, node, now);
-	step_soon(d);
-	flush_out(d);
+	step_soon(s);
+	flush_out(s);
 }
 
-void connsync_tick(struct daemon *d, uint64_t now)
+static void tick(void *self)
 {
-	struct connsync *s = d->cs;
-	if (!s)
-		return;
-	ctsync_tick(s->core, now);
-	step_soon(d);
-	flush_out(d);
+	struct connsync *s = self;
+	ctsync_tick(s->core, host_now(s->h));
+	step_soon(s);
+	flush_out(s);
 }
 
-uint64_t connsync_next_deadline(const struct daemon *d)
+static uint64_t next_deadline(const void *self)
 {
-	return d->cs ? ctsync_next_deadline(d->cs->core) : UINT64_MAX;
+	const struct connsync *s = self;
+	return ctsync_next_deadline(s->core);
 }
 
 /* ---- takeover ---- */
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /*
  * The entries held from peers that next walks (ctsync_peer_next or
@@ -365,17 +353,14 @@ peer_vector(struct connsync *s, const struct ct_entry *(*next)(const struct ctsy
 	return v;
 }
 
-void connsync_commit(struct daemon *d)
+static void commit(struct connsync *s)
 {
-	struct connsync *s = d->cs;
-	if (!s)
-		return;
 	uint64_t t0 = now_us();
-	keep_in_step(d); /* what came in and is not in the kernel yet goes in first */
+	keep_in_step(s); /* what came in and is not in the kernel yet goes in first */
 	size_t held = 0, n;
 	for (size_t i = 0; i < ctsync_origins(s->core); i++) {
 		struct ctsync_origin_view ov;
-		if (ctsync_origin(s->core, i, &ov) == 0 && ov.node != d->cfg.cluster.node_id)
+		if (ctsync_origin(s->core, i, &ov) == 0 && ov.node != s->self_id)
 			held += ov.entries;
 	}
 	const struct ct_entry **v = peer_vector(
@@ -400,38 +385,35 @@ void connsync_commit(struct daemon *d)
 	s->committed += created;
 	s->commit_failed += failed;
 	s->last_commit_us = now_us() - t0;
-	s->last_commit_at = now_ms();
+	s->last_commit_at = host_now(s->h);
 	log_notice("event=conns_commit connections=%zu in_kernel=%zu committed=%zu failed=%zu "
 		   "us=%llu",
 		   held, held - n, created, failed, (unsigned long long)s->last_commit_us);
 	/* the address comes up first; then the connections become ours */
 	if (held > 0)
-		event_active(s->adopt, EV_TIMEOUT, 0);
+		loop_fire(s->adopt);
 }
 
-static void on_adopt(evutil_socket_t fd, short what, void *arg)
+static void on_adopt(void *arg)
 {
-	(void)fd;
-	(void)what;
-	struct daemon *d = arg;
-	struct connsync *s = d->cs;
-	size_t n = ctsync_adopt(s->core, now_ms());
+	struct connsync *s = arg;
+	size_t n = ctsync_adopt(s->core, host_now(s->h));
 	s->adopted += n;
 	log_info("event=conns_adopted connections=%zu", n);
-	flush_out(d);
-	arm_timer(d);
+	flush_out(s);
 }
 
 /* ---- `arpha conns` ---- */
 
-void connsync_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
+static void show(void *self, struct sbuf *b, bool json)
 {
-	struct connsync *s = d->cs;
+	struct connsync *s = self;
+	uint64_t now = host_now(s->h);
 	const struct ctsync_stats *st = ctsync_stats(s->core);
 	struct ctk_stats ks;
 	ctk_get_stats(s->k, &ks);
-	uint32_t self = d->cfg.cluster.node_id;
-	size_t local = ctsync_count(s->core, self);
+	uint32_t me = s->self_id;
+	size_t local = ctsync_count(s->core, me);
 	if (json) {
 		sbuf_printf(
 		    b,
@@ -439,7 +421,7 @@ void connsync_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
 		    "\"messages_out\":%llu,\"resyncs_sent\":%llu,\"resyncs_received\":%llu,"
 		    "\"resync_requests_sent\":%llu,\"checks_agree\":%llu,"
 		    "\"checks_disagree\":%llu,\"last_check\":\"%s\",\"last_check_ms\":",
-		    self, local, (unsigned long long)st->msgs_in, (unsigned long long)st->msgs_out,
+		    me, local, (unsigned long long)st->msgs_in, (unsigned long long)st->msgs_out,
 		    (unsigned long long)st->resyncs_sent, (unsigned long long)st->resyncs_received,
 		    (unsigned long long)st->resync_reqs_sent, (unsigned long long)st->checks_agree,
 		    (unsigned long long)st->checks_disagree,
@@ -483,7 +465,7 @@ void connsync_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
 		    "node %u: %zu connections of our own\n"
 		    "messages in %llu, out %llu; resyncs sent %llu, received %llu\n"
 		    "digest checks agree %llu, disagree %llu (last: %s)\n",
-		    self, local, (unsigned long long)st->msgs_in, (unsigned long long)st->msgs_out,
+		    me, local, (unsigned long long)st->msgs_in, (unsigned long long)st->msgs_out,
 		    (unsigned long long)st->resyncs_sent, (unsigned long long)st->resyncs_received,
 		    (unsigned long long)st->checks_agree, (unsigned long long)st->checks_disagree,
 		    ctsync_check_name(st->last_check_result));
@@ -505,7 +487,7 @@ void connsync_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
 	bool first = true;
 	for (size_t i = 0; i < ctsync_origins(s->core); i++) {
 		struct ctsync_origin_view v;
-		if (ctsync_origin(s->core, i, &v) < 0 || v.node == self)
+		if (ctsync_origin(s->core, i, &v) < 0 || v.node == me)
 			continue;
 		if (json) {
 			sbuf_printf(b,
@@ -535,18 +517,11 @@ void connsync_show(struct daemon *d, struct sbuf *b, bool json, uint64_t now)
 
 /* ---- start and stop ---- */
 
-int connsync_start(struct daemon *d, char *err, size_t errlen)
+static void svc_free(void *self);
+
+/* The conntrack socket and the tables; -1 with a message. */
+static int setup(struct connsync *s, const struct config *cfg, char *err, size_t errlen)
 {
-	const struct config *cfg = &d->cfg;
-	if (!cfg->connsync.present)
-		return 0;
-	struct connsync *s = calloc(1, sizeof(*s));
-	if (!s) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	d->cs = s;
-	cluster_actions_init(&s->cacts);
 	const struct conf_connsync *cc = &cfg->connsync;
 	for (size_t i = 0; i < cc->n_nets; i++)
 		s->nets[s->n_nets++] = cc->nets[i];
@@ -575,9 +550,9 @@ int connsync_start(struct daemon *d, char *err, size_t errlen)
 	};
 	randombytes_buf(p.table_key, sizeof(p.table_key));
 	p.journal = true;
-	s->core = ctsync_new(&p, now_ms());
+	s->core = ctsync_new(&p, host_now(s->h));
 	if (!s->core) {
-		snprintf(err, errlen, "%s:%d: [ConnSync]: %s", d->cfg_path, cc->line,
+		snprintf(err, errlen, "%s:%d: [ConnSync]: %s", host_config_path(s->h), cc->line,
 			 strerror(errno));
 		return -1;
 	}
@@ -608,16 +583,16 @@ int connsync_start(struct daemon *d, char *err, size_t errlen)
 	ctk_set_tcp_liberal(s->k, true);
 	ctk_set_refetch(s->k, false);
 	ctk_set_skip_own(s->k, true);
-	s->ev = event_new(d->base, ctk_event_fd(s->k), EV_READ | EV_PERSIST, on_ct, d);
-	s->pause = evtimer_new(d->base, on_pause_end, d);
-	s->adopt = evtimer_new(d->base, on_adopt, d);
-	s->step = evtimer_new(d->base, on_step, d);
-	if (!s->ev || !s->pause || !s->adopt || !s->step ||
-	    event_priority_set(s->step, ARPHAD_PRIO_BACKLOG) < 0 || event_add(s->ev, NULL) < 0) {
+	struct loop *l = host_loop(s->h);
+	s->ev = loop_watch_fd(l, ctk_event_fd(s->k), -1, on_ct, s);
+	s->pause = loop_trigger(l, -1, on_pause_end, s);
+	s->adopt = loop_trigger(l, -1, on_adopt, s);
+	s->step = loop_trigger(l, ARPHAD_PRIO_BACKLOG, on_step, s);
+	if (!s->ev || !s->pause || !s->adopt || !s->step) {
 		snprintf(err, errlen, "connsync: cannot watch the conntrack events");
 		return -1;
 	}
-	full_resync(d);
+	full_resync(s);
 	log_info("event=connsync_start local=%zu tcp=%s udp=%s icmp=%s networks=%zu",
 		 ctsync_count(s->core, p.self_id), (cc->protocols & CT_PROTO_TCP) ? "yes" : "no",
 		 (cc->protocols & CT_PROTO_UDP) ? "yes" : "no",
@@ -630,12 +605,11 @@ int connsync_start(struct daemon *d, char *err, size_t errlen)
  * ourselves, leave our kernel (else they would let their packets through
  * for as long as their timeouts run, with nobody keeping them right).
  */
-static void remove_held(struct daemon *d)
+static void remove_held(struct connsync *s)
 {
-	struct connsync *s = d->cs;
 	size_t n, failed = 0;
 	const struct ct_entry **v =
-	    peer_vector(s, ctsync_peer_next, true, d->cfg.cluster.node_id, &n);
+	    peer_vector(s, ctsync_peer_next, true, s->self_id, &n);
 	if (n > 0 && v && ctk_remove(s->k, v, n, &failed) < 0)
 		log_warn("event=conns_release_failed");
 	else if (n > 0 && v)
@@ -644,27 +618,82 @@ static void remove_held(struct daemon *d)
 	free(v);
 }
 
-void connsync_free(struct daemon *d)
+static void *start(struct host *h, const struct config *cfg, char *err, size_t errlen)
 {
-	struct connsync *s = d->cs;
-	if (!s)
-		return;
-	if (s->ev)
-		event_free(s->ev);
-	if (s->pause)
-		event_free(s->pause);
-	if (s->adopt)
-		event_free(s->adopt);
-	if (s->step)
-		event_free(s->step);
+	if (!cfg->connsync.present)
+		return NULL;
+	struct connsync *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->h = h;
+	s->self_id = cfg->cluster.node_id;
+	if (setup(s, cfg, err, errlen) < 0) {
+		svc_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void svc_free(void *self)
+{
+	struct connsync *s = self;
+	loop_watch_free(s->ev);
+	loop_watch_free(s->pause);
+	loop_watch_free(s->adopt);
+	loop_watch_free(s->step);
 	if (s->k) {
-		keep_in_step(d); /* (a removal still to do among them) */
-		remove_held(d);
+		keep_in_step(s); /* (a removal still to do among them) */
+		remove_held(s);
 	}
 	ctk_close(s->k);
 	free(s->stepv);
 	ctsync_free(s->core);
-	cluster_actions_free(&s->cacts);
 	free(s);
-	d->cs = NULL;
 }
+
+/* ---- the service ---- */
+
+static void on_event(void *self, const struct dev_ev *ev)
+{
+	struct connsync *s = self;
+	switch (ev->type) {
+	case DEV_NODE_UP:
+	case DEV_NODE_DOWN:
+	case DEV_OUT_OF_SYNC:
+		on_node(s, ev->node, ev->type);
+		break;
+	case DEV_MSG:
+		on_deliver(s, ev->node, ev->data, ev->len);
+		break;
+	}
+}
+
+/* The barrier: the connections are in our kernel before an address comes up. */
+static int prepare_takeover(void *self, const struct takeover_scope *sc)
+{
+	(void)sc;
+	commit(self);
+	return 0;
+}
+
+static const struct svc_cmd cmds[] = {
+    {.word = "conns",
+     .show = show,
+     .absent_text = "no [ConnSync] in the configuration\n",
+     .absent_json = "{\"peers\":[]}\n"},
+    {0},
+};
+
+const struct svc_ops svc_connsync = {
+    .name = "connsync",
+    .chan = CTSYNC_TYPE,
+    .start = start,
+    .free = svc_free,
+    .event = on_event,
+    .tick = tick,
+    .next_deadline = next_deadline,
+    .prepare_takeover = prepare_takeover,
+    .cmds = cmds,
+};

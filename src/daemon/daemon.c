@@ -1,0 +1,394 @@
+/*
+ * daemon: the host the services run on (host.h), and the driving of the
+ * service table.
+ *
+ * Every loop callback ends in on_after: the queued events are delivered,
+ * then the one deadline timer is set to the earliest deadline of the
+ * engine, the cluster and the services. On the deadline everything ticks
+ * in a fixed order: the engine, the cluster, the services in table order.
+ */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arp_engine.h"
+#include "core/frame.h"
+#include "os/log.h"
+#include "os/loop.h"
+#include "os/netlink.h"
+#include "os/packet.h"
+
+/* ---- the one applier ---- */
+
+static void apply(struct daemon *d, struct actions *a)
+{
+	char ip[IP4_STRLEN];
+	for (size_t i = 0; i < a->n; i++) {
+		const struct action *act = &a->v[i];
+		struct mif *m = mif_by_index(d, act->ifindex);
+		switch (act->type) {
+		case ACT_SEND:
+			if (m && m->fd >= 0 &&
+			    packet_send(m->fd, m->ifindex, act->u.frame.buf, act->u.frame.len) <
+				0) {
+				if (m->send_errors++ % 1000 == 0)
+					log_warn("event=send_failed iface=%s failures=%llu",
+						 m->conf->name, (unsigned long long)m->send_errors);
+			}
+			break;
+		case ACT_NEIGH_SET:
+			if (act->u.neigh.kind != NEIGH_PERMANENT)
+				host_publish(daemon_host(d),
+					     &(struct dev_ev){.type = DEV_NEIGH,
+							      .ifindex = act->ifindex,
+							      .ip = act->u.neigh.ip,
+							      .mac = act->u.neigh.mac});
+			if (nl_neigh_set(d->nl, act->ifindex, act->u.neigh.ip, &act->u.neigh.mac,
+					 act->u.neigh.kind == NEIGH_PERMANENT) < 0 &&
+			    d->neigh_errors++ % 1000 == 0)
+				log_warn("event=neigh_install_failed iface=%s ip=%s failures=%llu",
+					 m ? m->conf->name : "?", ip4_fmt(act->u.neigh.ip, ip),
+					 (unsigned long long)d->neigh_errors);
+			break;
+		case ACT_NEIGH_DEL:
+			if (nl_neigh_del(d->nl, act->ifindex, act->u.neigh.ip) < 0 &&
+			    d->neigh_errors++ % 1000 == 0)
+				log_warn("event=neigh_remove_failed iface=%s ip=%s failures=%llu",
+					 m ? m->conf->name : "?", ip4_fmt(act->u.neigh.ip, ip),
+					 (unsigned long long)d->neigh_errors);
+			break;
+		case ACT_LOG:
+			log_line(act->u.log.level, act->u.log.text);
+			break;
+		}
+	}
+	if (a->dropped) {
+		log_warnx("event=out_of_memory actions_lost=%zu", a->dropped);
+		a->dropped = 0;
+	}
+	actions_reset(a);
+}
+
+void daemon_apply(struct daemon *d)
+{
+	apply(d, &d->acts);
+}
+
+/* ---- the event queue ---- */
+
+void host_publish(struct host *h, const struct dev_ev *ev)
+{
+	struct daemon *d = daemon_of(h);
+	if (d->q_len == d->q_cap) {
+		size_t cap = d->q_cap ? 2 * d->q_cap : 64;
+		struct queued *q = cap <= MAX_QUEUED ? malloc(cap * sizeof(*q)) : NULL;
+		if (!q) {
+			if (d->q_lost++ % 1000 == 0)
+				log_warnx("event=out_of_memory events_lost=%llu",
+					  (unsigned long long)d->q_lost);
+			return;
+		}
+		for (size_t i = 0; i < d->q_len; i++)
+			q[i] = d->q[(d->q_head + i) % d->q_cap];
+		free(d->q);
+		d->q = q;
+		d->q_cap = cap;
+		d->q_head = 0;
+	}
+	struct queued *e = &d->q[(d->q_head + d->q_len) % d->q_cap];
+	e->ev = *ev;
+	e->data = NULL;
+	if (ev->len) {
+		if (!(e->data = malloc(ev->len))) {
+			if (d->q_lost++ % 1000 == 0)
+				log_warnx("event=out_of_memory events_lost=%llu",
+					  (unsigned long long)d->q_lost);
+			return;
+		}
+		memcpy(e->data, ev->data, ev->len);
+		e->ev.data = e->data;
+	}
+	d->q_len++;
+}
+
+static bool for_svc(const struct svc_slot *s, const struct dev_ev *ev)
+{
+	if (ev->type == DEV_MSG)
+		return s->ops->chan && s->ops->chan == ev->chan;
+	if (ev->type == DEV_STATE)
+		return s->ops->state_chan && s->ops->state_chan == ev->chan;
+	return true;
+}
+
+void daemon_drain(struct daemon *d)
+{
+	if (d->draining) /* the one draining delivers what is added meanwhile */
+		return;
+	d->draining = true;
+	while (d->q_len) {
+		struct queued e = d->q[d->q_head];
+		d->q_head = (d->q_head + 1) % d->q_cap;
+		d->q_len--;
+		for (size_t i = 0; i < d->n_svc; i++) {
+			struct svc_slot *s = &d->svc[i];
+			if (s->self && s->ops->event && for_svc(s, &e.ev))
+				s->ops->event(s->self, &e.ev);
+		}
+		free(e.data);
+	}
+	d->draining = false;
+}
+
+/* ---- the one timer ---- */
+
+static void rearm(struct daemon *d)
+{
+	uint64_t next = arp_engine_next_deadline(d->eng);
+	uint64_t c = transport_next_deadline(d);
+	if (c < next)
+		next = c;
+	for (size_t i = 0; i < d->n_svc; i++) {
+		const struct svc_slot *s = &d->svc[i];
+		if (s->self && s->ops->next_deadline && (c = s->ops->next_deadline(s->self)) < next)
+			next = c;
+	}
+	loop_set_deadline(d->loop, next);
+}
+
+static void on_after(void *arg)
+{
+	struct daemon *d = arg;
+	daemon_drain(d);
+	rearm(d);
+}
+
+static void on_deadline(void *arg)
+{
+	struct daemon *d = arg;
+	arp_engine_tick(d->eng, loop_now(d->loop), &d->acts);
+	daemon_apply(d);
+	transport_tick(d);
+	daemon_drain(d);
+	for (size_t i = 0; i < d->n_svc; i++) {
+		struct svc_slot *s = &d->svc[i];
+		if (s->self && s->ops->tick)
+			s->ops->tick(s->self);
+	}
+	if (!d->stopping)
+		return;
+	bool busy = false;
+	for (size_t i = 0; i < d->n_svc; i++) {
+		struct svc_slot *s = &d->svc[i];
+		if (s->handing_over)
+			busy |= s->handing_over = s->ops->stop(s->self);
+	}
+	if (!busy)
+		loop_exit(d->loop);
+}
+
+int daemon_init(struct daemon *d)
+{
+	d->loop = loop_new(ARPHAD_PRIORITIES, on_after, on_deadline, d);
+	return d->loop ? 0 : -1;
+}
+
+/* ---- the services ---- */
+
+int daemon_start_services(struct daemon *d, const struct svc_ops *const *table, size_t n,
+			  char *err, size_t errlen)
+{
+	loop_begin(d->loop); /* their start reads the time as a callback does */
+	int rc = 0;
+	for (size_t i = 0; i < n && i < MAX_SVC; i++) {
+		struct svc_slot *s = &d->svc[d->n_svc++];
+		s->ops = table[i];
+		err[0] = '\0';
+		s->self = s->ops->start(daemon_host(d), &d->cfg, err, errlen);
+		if (!s->self && err[0]) {
+			rc = -1;
+			break;
+		}
+	}
+	loop_end(d->loop);
+	return rc;
+}
+
+void daemon_free_services(struct daemon *d)
+{
+	/* the last started first: what it holds may rest on an earlier one */
+	for (size_t i = d->n_svc; i-- > 0;) {
+		struct svc_slot *s = &d->svc[i];
+		if (s->self)
+			s->ops->free(s->self);
+		s->self = NULL;
+	}
+	d->n_svc = 0;
+	while (d->q_len) {
+		free(d->q[d->q_head].data);
+		d->q_head = (d->q_head + 1) % d->q_cap;
+		d->q_len--;
+	}
+	free(d->q);
+	d->q = NULL;
+	d->q_cap = 0;
+}
+
+void daemon_stop(struct daemon *d, const char *signame)
+{
+	log_notice("event=stopping signal=%s", signame);
+	if (d->stopping)
+		return loop_exit(d->loop);
+	bool busy = false;
+	for (size_t i = 0; i < d->n_svc; i++) {
+		struct svc_slot *s = &d->svc[i];
+		if (s->self && s->ops->stop)
+			busy |= s->handing_over = s->ops->stop(s->self);
+	}
+	if (busy)
+		d->stopping = true; /* on_deadline ends the loop once they are handed over */
+	else
+		loop_exit(d->loop);
+}
+
+const struct svc_slot *daemon_command(const struct daemon *d, const char *word,
+				      const struct svc_cmd **cmd)
+{
+	for (size_t i = 0; i < d->n_svc; i++)
+		for (const struct svc_cmd *c = d->svc[i].ops->cmds; c && c->word; c++)
+			if (strcmp(c->word, word) == 0) {
+				*cmd = c;
+				return &d->svc[i];
+			}
+	return NULL;
+}
+
+/* ---- the rest of host.h ---- */
+
+uint64_t host_now(const struct host *h)
+{
+	return loop_now(((const struct daemon *)(const void *)h)->loop);
+}
+
+const char *host_config_path(const struct host *h)
+{
+	return ((const struct daemon *)(const void *)h)->cfg_path;
+}
+
+int host_broadcast(struct host *h, const uint8_t *msg, size_t len)
+{
+	struct daemon *d = daemon_of(h);
+	if (!d->cl) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	int rc = cluster_broadcast(d->cl, msg, len, loop_now(d->loop), &d->cacts);
+	transport_apply(d);
+	return rc;
+}
+
+int host_set_state(struct host *h, uint8_t chan, const uint8_t *blob, size_t len, bool push)
+{
+	struct daemon *d = daemon_of(h);
+	if (!d->cl) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	(void)chan;
+	int rc = cluster_set_state(d->cl, blob, len);
+	if (push) {
+		cluster_push_state(d->cl, 0, &d->cacts);
+		transport_apply(d);
+	}
+	return rc;
+}
+
+int host_prepare_takeover(struct host *h, const struct takeover_scope *sc)
+{
+	struct daemon *d = daemon_of(h);
+	int failed = 0;
+	for (size_t i = 0; i < d->n_svc; i++) {
+		struct svc_slot *s = &d->svc[i];
+		if (s->self && s->ops->prepare_takeover && s->ops->prepare_takeover(s->self, sc) < 0)
+			failed++;
+	}
+	return failed;
+}
+
+void host_apply(struct host *h, struct actions *a)
+{
+	apply(daemon_of(h), a);
+}
+
+static const struct host_iface *view(struct mif *m)
+{
+	m->view = (struct host_iface){.name = m->conf->name,
+				      .device = m->conf->device,
+				      .dev = m->dev,
+				      .ifindex = m->ifindex,
+				      .up = m->up};
+	return &m->view;
+}
+
+const struct host_iface *host_iface(const struct host *h, const char *name)
+{
+	struct mif *m = mif_by_name((struct daemon *)(void *)h, name);
+	return m ? view(m) : NULL;
+}
+
+const struct host_iface *host_iface_by_index(const struct host *h, uint32_t ifindex)
+{
+	struct mif *m = mif_by_index((struct daemon *)(void *)h, ifindex);
+	return m ? view(m) : NULL;
+}
+
+size_t host_ifaces(const struct host *h, const struct host_iface **v)
+{
+	struct daemon *d = (struct daemon *)(void *)h;
+	for (size_t i = 0; i < d->n_ifs; i++)
+		view(&d->ifs[i]);
+	*v = d->n_ifs ? &d->ifs[0].view : NULL;
+	return d->n_ifs;
+}
+
+const struct arp_engine *host_neighbours(const struct host *h)
+{
+	return ((const struct daemon *)(const void *)h)->eng;
+}
+
+void host_addrs_changed(struct host *h, uint32_t ifindex)
+{
+	struct daemon *d = daemon_of(h);
+	struct mif *m = mif_by_index(d, ifindex);
+	if (m)
+		links_refresh_addrs(d, m);
+}
+
+int host_set_shared(struct host *h, uint32_t ifindex, const uint32_t *ips, size_t n)
+{
+	return arp_engine_iface_set_shared(daemon_of(h)->eng, ifindex, ips, n);
+}
+
+void host_note_query(struct host *h, uint32_t ifindex, uint32_t ip)
+{
+	struct daemon *d = daemon_of(h);
+	struct arp_iface_view v;
+	if (arp_engine_iface_get(d->eng, ifindex, &v) < 0)
+		return;
+	struct arp_frame fr;
+	uint8_t buf[FRAME_MAX_LEN];
+	frame_request(&fr, &v.mac, 0, ip); /* TEMP: until the engine's own call */
+	size_t len = frame_build(&fr, buf, sizeof(buf));
+	arp_engine_input(d->eng, ifindex, buf, len, true, false, loop_now(d->loop), &d->acts);
+}
+
+struct nl *host_netlink(struct host *h)
+{
+	return daemon_of(h)->nl;
+}
+
+struct loop *host_loop(struct host *h)
+{
+	return daemon_of(h)->loop;
+}

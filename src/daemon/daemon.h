@@ -1,0 +1,153 @@
+/*
+ * daemon: arphad's own state, private to src/daemon/'s daemon files
+ * (daemon.c, links.c, transport.c, ctl.c, arphad.c). No service includes
+ * this: services see host.h.
+ *
+ *   arphad.c     main: options, the configuration, the service table, start
+ *   daemon.c     the host (host.h): event queue, the one applier, the one
+ *                timer, the services driven from their table
+ *   links.c      the managed interfaces: packet sockets, the ARP engine,
+ *                rtnetlink link and address events, the nftables guard
+ *   transport.c  the cluster: UDP and core/cluster
+ *   ctl.c        the control socket's commands
+ */
+#ifndef ARPHA_DAEMON_DAEMON_H
+#define ARPHA_DAEMON_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/actions.h"
+#include "core/cluster.h"
+#include "core/config.h"
+#include "daemon/host.h"
+#include "daemon/svc.h"
+#include "os/control.h"
+#include "os/show.h"
+
+struct arp_engine;
+struct loop;
+struct loop_watch;
+struct nl;
+struct nft_guard;
+struct packet_ring;
+struct udp;
+
+#define MAX_ADDRS   256
+#define MAX_SVC	    8
+#define MAX_QUEUED  4096 /* events waiting for delivery; past it they are counted and lost */
+
+/* A managed interface. */
+struct mif {
+	const struct conf_iface *conf;
+	uint32_t ifindex; /* 0 while the device is absent */
+	char dev[16];	  /* the device's name now: Device= unless it was renamed */
+	uint32_t taken;	  /* another device that took Device= after a rename (warned) */
+	bool up;
+	int fd; /* os/packet's control socket: the kernel's requests; sends */
+	struct loop_watch *w;
+	struct packet_ring *ring; /* every incoming ARP frame */
+	struct loop_watch *ring_w;
+	struct daemon *d;
+	uint64_t send_errors;
+	struct host_iface view; /* what host_iface hands out, filled at each call */
+};
+
+struct svc_slot {
+	const struct svc_ops *ops;
+	void *self;	/* NULL: not running (its section is not configured) */
+	bool handing_over; /* its stop returned true */
+};
+
+struct queued {
+	struct dev_ev ev;
+	uint8_t *data; /* the copy of ev.data */
+};
+
+struct daemon {
+	struct config cfg;
+	const char *cfg_path;
+	struct loop *loop;
+	struct arp_engine *eng;
+	struct nl *nl;
+	struct nft_guard *guard;
+	struct mif *ifs;
+	size_t n_ifs;
+	struct loop_watch *nl_w;
+	struct control *ctl;	     /* the control socket's clients */
+	struct loop_watch *sigs[5]; /* TERM, INT, HUP, USR1, USR2 */
+	int ctl_fd;
+	struct control_path ctl_own; /* the socket file made: removed at exit if still there */
+	struct actions acts;
+	uint64_t neigh_errors;
+	/* [Cluster]: transport.c */
+	struct cluster *cl;
+	struct udp *udp;
+	struct loop_watch *udp_w;
+	struct cluster_actions cacts;
+	uint32_t sync_ifindex;
+	struct node_addr addrs[WIRE_MAX_PEERS];
+	size_t n_addrs;
+	uint64_t udp_errors;
+	/* `arpha cluster test-traffic`: messages broadcast on a timer */
+	struct loop_watch *traffic_w;
+	uint32_t traffic_period_ms, traffic_left, traffic_sent;
+	/* the services, in table order */
+	struct svc_slot svc[MAX_SVC];
+	size_t n_svc;
+	/* events waiting for delivery (a ring) */
+	struct queued *q;
+	size_t q_head, q_len, q_cap;
+	uint64_t q_lost;
+	bool draining;
+	bool stopping; /* a graceful stop is handing over */
+};
+
+/* struct host is the daemon, seen from a service. */
+static inline struct daemon *daemon_of(struct host *h)
+{
+	return (struct daemon *)(void *)h;
+}
+static inline struct host *daemon_host(struct daemon *d)
+{
+	return (struct host *)(void *)d;
+}
+
+/* daemon.c */
+int daemon_init(struct daemon *d);	     /* the loop and the queue; -1 */
+void daemon_apply(struct daemon *d);	     /* carry out d->acts and reset it */
+void daemon_drain(struct daemon *d);	     /* deliver the queued events */
+int daemon_start_services(struct daemon *d, const struct svc_ops *const *table, size_t n,
+			  char *err, size_t errlen);
+void daemon_free_services(struct daemon *d);
+void daemon_stop(struct daemon *d, const char *signame); /* graceful; ends the loop when done */
+/* The service running a command word ("vip"); its slot or NULL. */
+const struct svc_slot *daemon_command(const struct daemon *d, const char *word,
+				      const struct svc_cmd **cmd);
+
+/* links.c */
+struct mif *mif_by_index(struct daemon *d, uint32_t ifindex);
+struct mif *mif_by_name(struct daemon *d, const char *name);
+int links_check_devices(struct daemon *d, char *err, size_t errlen);
+int links_guard(struct daemon *d, char *err, size_t errlen);	/* nft table; -1 */
+int links_attach_all(struct daemon *d, char *err, size_t errlen); /* -1 */
+int links_watch(struct daemon *d); /* rtnetlink events; -1 */
+void links_flush_learned(struct daemon *d); /* after every part started */
+void links_refresh_addrs(struct daemon *d, struct mif *m);
+void links_collect_drops(struct daemon *d);
+void links_free(struct daemon *d);
+
+/* transport.c */
+int transport_start(struct daemon *d, char *err, size_t errlen);
+void transport_tick(struct daemon *d);
+uint64_t transport_next_deadline(const struct daemon *d);
+void transport_set_link(struct daemon *d, bool up);
+void transport_apply(struct daemon *d); /* carry out d->cacts and reset it */
+int transport_test_traffic(struct daemon *d, const char *period, const char *count, char *msg,
+			   size_t len);
+void transport_free(struct daemon *d);
+
+/* ctl.c */
+void ctl_serve(void *arg, struct control_req *rq, char **argv, int argc, bool json);
+
+#endif

@@ -1,0 +1,527 @@
+/*
+ * links: the managed interfaces (see daemon.h). Each has a packet socket
+ * for the kernel's own requests and a receive ring for every incoming ARP
+ * frame; the engine judges them and daemon_apply carries out what it
+ * asks. rtnetlink's link and address events keep the interfaces, the
+ * engine's addresses and the nftables guard in step with the devices,
+ * and are published (DEV_LINK) for the services.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/arp_cache.h"
+#include "core/arp_engine.h"
+#include "daemon/daemon.h"
+#include "os/log.h"
+#include "os/loop.h"
+#include "os/netlink.h"
+#include "os/nft.h"
+#include "os/packet.h"
+
+#define RX_BATCH   256
+#define RING_BATCH 1 /* ring blocks per callback, up to some 500 frames */
+
+struct mif *mif_by_index(struct daemon *d, uint32_t ifindex)
+{
+	for (size_t i = 0; i < d->n_ifs; i++)
+		if (d->ifs[i].ifindex && d->ifs[i].ifindex == ifindex)
+			return &d->ifs[i];
+	return NULL;
+}
+
+struct mif *mif_by_name(struct daemon *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_ifs; i++)
+		if (strcmp(d->ifs[i].conf->name, name) == 0 ||
+		    strcmp(d->ifs[i].conf->device, name) == 0 ||
+		    (d->ifs[i].ifindex && strcmp(d->ifs[i].dev, name) == 0))
+			return &d->ifs[i];
+	return NULL;
+}
+
+/* ---- frames ---- */
+
+/* The kernel's own requests (and nothing else) from the control socket. */
+static void read_outgoing(struct daemon *d, struct mif *m)
+{
+	uint8_t buf[2048];
+	for (int i = 0; i < RX_BATCH; i++) {
+		bool out, other;
+		long n = packet_recv(m->fd, buf, sizeof(buf), &out, &other);
+		if (n < 0) {
+			if (errno == ENETDOWN) /* the link went down (or was down at start) */
+				log_info("event=link_down iface=%s", m->conf->name);
+			else
+				log_warn("event=packet_receive_failed iface=%s", m->conf->name);
+			break;
+		}
+		if (n == 0)
+			break;
+		arp_engine_input(d->eng, m->ifindex, buf, (size_t)n, out, other, loop_now(d->loop),
+				 &d->acts);
+		daemon_apply(d);
+	}
+}
+
+static void count_send_errors(struct mif *m, size_t failed)
+{
+	if (failed && m->send_errors / 1000 != (m->send_errors + failed) / 1000)
+		log_warnx("event=send_failed iface=%s failures=%llu", m->conf->name,
+			  (unsigned long long)(m->send_errors + failed));
+	m->send_errors += failed;
+}
+
+/*
+ * A frame from the ring. The frames the engine sends on this interface
+ * (answers) are queued and go out together at the end of the read; the
+ * other actions are carried out at once.
+ */
+static void on_ring_frame(void *arg, const uint8_t *buf, size_t len, bool otherhost)
+{
+	struct mif *m = arg;
+	struct daemon *d = m->d;
+	struct actions *a = &d->acts;
+	arp_engine_input(d->eng, m->ifindex, buf, len, false, otherhost, loop_now(d->loop), a);
+	size_t k = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct action *act = &a->v[i];
+		if (act->type == ACT_SEND && act->ifindex == m->ifindex) {
+			count_send_errors(m, packet_ring_queue(m->ring, m->fd, m->ifindex,
+							       act->u.frame.buf, act->u.frame.len));
+			continue;
+		}
+		if (k != i)
+			a->v[k] = a->v[i];
+		k++;
+	}
+	a->n = k;
+	if (k || a->dropped)
+		daemon_apply(d);
+}
+
+/*
+ * Either socket is readable: the kernel's requests first, so that a reply
+ * in the ring is never judged before the request it answers.
+ */
+static void on_packet(void *arg)
+{
+	struct mif *m = arg;
+	struct daemon *d = m->d;
+	read_outgoing(d, m);
+	if (m->ring) {
+		packet_ring_read(m->ring, RING_BATCH, on_ring_frame, m);
+		count_send_errors(m, packet_ring_flush(m->ring, m->fd, m->ifindex));
+	}
+}
+
+/* ---- interfaces ---- */
+
+void links_refresh_addrs(struct daemon *d, struct mif *m)
+{
+	struct ip4_prefix addrs[MAX_ADDRS];
+	size_t n = 0;
+	if (nl_addrs(d->nl, m->ifindex, addrs, MAX_ADDRS, &n) < 0) {
+		log_warn("event=addr_read_failed iface=%s", m->conf->name);
+		return;
+	}
+	if (n > MAX_ADDRS) {
+		log_warnx("event=too_many_addresses iface=%s addresses=%zu used=%d", m->conf->name,
+			  n, MAX_ADDRS);
+		n = MAX_ADDRS;
+	}
+	if (arp_engine_iface_set_addrs(d->eng, m->ifindex, addrs, n) < 0)
+		log_warn("event=addr_set_failed iface=%s", m->conf->name);
+}
+
+/* Static entries go back into the kernel (it drops them when a link goes down). */
+static void reinstall_static(struct daemon *d, struct mif *m)
+{
+	struct arp_iface_view v;
+	if (arp_engine_iface_get(d->eng, m->ifindex, &v) < 0)
+		return;
+	size_t cursor = 0;
+	struct arp_entry *en;
+	while ((en = arp_cache_next(v.cache, &cursor)))
+		if (en->type == ARP_STATIC)
+			nl_neigh_set(d->nl, m->ifindex, en->ip, &en->mac, true);
+}
+
+/* Close m's receive ring and stop watching it. */
+static void packet_rx_close(struct mif *m)
+{
+	loop_watch_free(m->ring_w);
+	m->ring_w = NULL;
+	packet_ring_close(m->ring);
+	m->ring = NULL;
+}
+
+/*
+ * Point the kernel guard at the managed devices: each by its configured
+ * name always, and by its index while arphad manages it (so a rename does
+ * not switch the guard off). 0, or -1 with a message.
+ */
+static int guard_sync(struct daemon *d, char *err, size_t errlen)
+{
+	const char **devs = calloc(d->n_ifs ? d->n_ifs : 1, sizeof(*devs));
+	uint32_t *idx = calloc(d->n_ifs ? d->n_ifs : 1, sizeof(*idx));
+	int rc = -1;
+	if (!devs || !idx) {
+		snprintf(err, errlen, "cannot update the nftables guard: out of memory");
+	} else {
+		for (size_t i = 0; i < d->n_ifs; i++) {
+			devs[i] = d->ifs[i].conf->device;
+			idx[i] = d->ifs[i].ifindex;
+		}
+		rc = nft_guard_set(d->guard, devs, idx, d->n_ifs, err, errlen);
+	}
+	free(devs);
+	free(idx);
+	return rc;
+}
+
+/* The same, at run time: a failure is logged (the rules by name stay). */
+static void guard_follow(struct daemon *d)
+{
+	char err[512];
+	if (guard_sync(d, err, sizeof(err)) < 0)
+		log_warnx("event=guard_update_failed fallback=by_name detail=%s", err);
+}
+
+/* Remove the kernel's neighbours of m learned before arphad decided (unvetted). */
+static void flush_learned(struct daemon *d, struct mif *m)
+{
+	int flushed = nl_neigh_flush_learned(d->nl, m->ifindex);
+	if (flushed < 0)
+		log_warn("event=neigh_flush_failed iface=%s", m->conf->name);
+	else if (flushed > 0)
+		log_info("event=neigh_flush iface=%s removed=%d reason=learned_before_arphad",
+			 m->conf->name, flushed);
+}
+
+/*
+ * Start managing m's device. At start (starting true) the kernel is not
+ * touched yet: its neighbours are not flushed and the Static entries wait
+ * in d->acts (main does both once nothing can fail), and a guard that
+ * cannot follow the device's index is an error. Later, a device that comes
+ * back is flushed and given its entries at once. -1 with a message when
+ * it cannot be done.
+ */
+static int attach(struct daemon *d, struct mif *m, bool starting, char *err, size_t errlen)
+{
+	struct nl_link l;
+	const char *dev = m->conf->device;
+	if (nl_link_by_name(d->nl, dev, &l) < 0) {
+		snprintf(err, errlen, "interface %s (Device=%s): %s", m->conf->name, dev,
+			 errno == ENODEV ? "no such device" : strerror(errno));
+		return -1;
+	}
+	if (!l.has_mac) {
+		snprintf(err, errlen, "interface %s (Device=%s) has no Ethernet address",
+			 m->conf->name, dev);
+		return -1;
+	}
+	if (arp_engine_iface_add(d->eng, l.ifindex, m->conf->name, &l.mac, l.vlan) < 0) {
+		snprintf(err, errlen, "interface %s: %s", m->conf->name, strerror(errno));
+		return -1;
+	}
+	m->ifindex = l.ifindex;
+	m->up = l.up;
+	m->taken = 0;
+	snprintf(m->dev, sizeof(m->dev), "%s", l.name);
+	if (starting) {
+		if (guard_sync(d, err, errlen) < 0)
+			goto fail;
+	} else {
+		guard_follow(d);
+	}
+	links_refresh_addrs(d, m);
+	for (size_t i = 0; i < d->cfg.n_entries; i++) {
+		const struct conf_entry *ce = &d->cfg.entries[i];
+		if (strcmp(ce->iface, m->conf->name) != 0)
+			continue;
+		if (arp_engine_add_entry(d->eng, l.ifindex, ce->ip, ce->mode,
+					 ce->has_mac ? &ce->mac : NULL, &d->acts) < 0) {
+			char ip[IP4_STRLEN];
+			snprintf(err, errlen, "%s:%d: ARPEntry %s on %s: %s", d->cfg_path, ce->line,
+				 ip4_fmt(ce->ip, ip), m->conf->name, strerror(errno));
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < d->cfg.n_proxies; i++) {
+		const struct conf_proxy *p = &d->cfg.proxies[i];
+		bool here = p->all;
+		for (size_t k = 0; !here && k < p->n_ifaces; k++)
+			here = strcmp(p->ifaces[k], m->conf->name) == 0;
+		if (here && arp_engine_add_proxy(d->eng, l.ifindex, &p->net) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	/* the socket first, so the kernel's new requests are seen, then the flush */
+	m->fd = packet_open(l.ifindex);
+	if (m->fd < 0) {
+		snprintf(err, errlen, "interface %s: packet socket: %s%s", m->conf->name,
+			 strerror(errno),
+			 errno == EPERM ? " (arphad needs CAP_NET_RAW and CAP_NET_ADMIN)" : "");
+		goto fail;
+	}
+	m->ring = packet_ring_open(l.ifindex);
+	if (!m->ring) {
+		snprintf(err, errlen, "interface %s: packet ring: %s", m->conf->name,
+			 strerror(errno));
+		goto fail;
+	}
+	m->w = loop_watch_fd(d->loop, m->fd, -1, on_packet, m);
+	m->ring_w = loop_watch_fd(d->loop, packet_ring_fd(m->ring), ARPHAD_PRIO_CLIENTS, on_packet, m);
+	if (!m->w || !m->ring_w) {
+		snprintf(err, errlen, "interface %s: cannot watch the packet socket",
+			 m->conf->name);
+		goto fail;
+	}
+	if (!starting) {
+		flush_learned(d, m);
+		daemon_apply(d);
+	}
+	log_info("event=iface_attach iface=%s device=%s ifindex=%u", m->conf->name, dev, l.ifindex);
+	return 0;
+fail:
+	loop_watch_free(m->w);
+	m->w = NULL;
+	packet_rx_close(m);
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+	arp_engine_iface_del(d->eng, l.ifindex);
+	m->ifindex = 0;
+	actions_reset(&d->acts);
+	if (!starting)
+		guard_follow(d);
+	return -1;
+}
+
+/* Stop managing m's device (gone). The caller updates the guard (guard_follow). */
+static void detach(struct daemon *d, struct mif *m)
+{
+	loop_watch_free(m->w);
+	m->w = NULL;
+	packet_rx_close(m);
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+	arp_engine_iface_del(d->eng, m->ifindex);
+	m->ifindex = 0;
+}
+
+/* The managed device has a new name: arphad and the guard follow its index. */
+static void renamed(struct mif *m, const char *name)
+{
+	log_notice("event=device_renamed recvif=%s old=%s new=%s ifindex=%u", m->conf->name, m->dev,
+		   name, m->ifindex);
+	snprintf(m->dev, sizeof(m->dev), "%s", name);
+}
+
+/*
+ * Another device took the configured name while the managed one, renamed,
+ * is still there: the guard drops its ARP input too (by name), and nobody
+ * answers on it. Say so, once per device.
+ */
+static void name_taken(struct mif *m, const struct nl_event *ev)
+{
+	if (m->taken == ev->ifindex)
+		return;
+	m->taken = ev->ifindex;
+	log_warnx("event=device_name_taken recvif=%s device=%s ifindex=%u action=drop "
+		  "reason=managed_device_renamed managed=%s managed_ifindex=%u",
+		  m->conf->name, ev->link.name, ev->ifindex, m->dev, m->ifindex);
+}
+
+/* Tell the services: a link changed (0: several may have). */
+static void link_changed(struct daemon *d, uint32_t ifindex)
+{
+	host_publish(daemon_host(d), &(struct dev_ev){.type = DEV_LINK, .ifindex = ifindex});
+}
+
+static void on_link_event(const struct nl_event *ev, void *arg)
+{
+	struct daemon *d = arg;
+	struct mif *m = mif_by_index(d, ev->ifindex);
+	char err[256], q[300];
+	switch (ev->type) {
+	case NLE_ADDR:
+		if (m)
+			links_refresh_addrs(d, m);
+		break;
+	case NLE_LINK_DEL:
+		if (m) {
+			log_warnx("event=device_gone iface=%s device=%s msg=\"waiting for it to "
+				  "come back\"",
+				  m->conf->name, m->dev);
+			detach(d, m);
+			guard_follow(d); /* its index may be given to another device */
+			/* a device that took its name after a rename: now it is the one */
+			struct nl_link l;
+			if (nl_link_by_name(d->nl, m->conf->device, &l) == 0 &&
+			    attach(d, m, false, err, sizeof(err)) < 0)
+				log_warnx("event=attach_failed iface=%s msg=%s", m->conf->name,
+					  log_quote(err, q, sizeof(q)));
+		}
+		link_changed(d, ev->ifindex);
+		break;
+	case NLE_LINK:
+		if (d->cl && ev->ifindex == d->sync_ifindex)
+			transport_set_link(d, ev->link.up);
+		if (m) {
+			if (ev->link.name[0] && strcmp(ev->link.name, m->dev) != 0)
+				renamed(m, ev->link.name);
+			if (ev->link.has_mac)
+				arp_engine_iface_set_mac(d->eng, m->ifindex, &ev->link.mac);
+			if (ev->link.up && !m->up)
+				reinstall_static(d, m);
+			m->up = ev->link.up;
+			link_changed(d, ev->ifindex);
+			break;
+		}
+		for (size_t i = 0; i < d->n_ifs; i++) {
+			m = &d->ifs[i];
+			if (strcmp(m->conf->device, ev->link.name) != 0)
+				continue;
+			if (m->ifindex) {
+				name_taken(m, ev);
+				continue;
+			}
+			if (attach(d, m, false, err, sizeof(err)) < 0)
+				log_warnx("event=attach_failed iface=%s msg=%s", m->conf->name,
+					  log_quote(err, q, sizeof(q)));
+		}
+		link_changed(d, ev->ifindex);
+		break;
+	}
+}
+
+static void on_netlink(void *arg)
+{
+	struct daemon *d = arg;
+	if (nl_events_read(d->nl, on_link_event, d) < 0) {
+		if (errno != ENOBUFS) {
+			log_warn("event=netlink_read_failed");
+			return;
+		}
+		/* events were lost: read the state again */
+		log_warnx("event=netlink_events_lost action=reread");
+		for (size_t i = 0; i < d->n_ifs; i++) {
+			struct mif *m = &d->ifs[i];
+			struct nl_link l;
+			if (m->ifindex && nl_link_by_index(d->nl, m->ifindex, &l) < 0) {
+				detach(d, m);
+				guard_follow(d);
+			} else if (m->ifindex) {
+				if (strcmp(l.name, m->dev) != 0)
+					renamed(m, l.name);
+				links_refresh_addrs(d, m);
+			}
+			/* gone and back while we were not told: take the new one */
+			char err[256], q[300];
+			if (!m->ifindex && nl_link_by_name(d->nl, m->conf->device, &l) == 0 &&
+			    attach(d, m, false, err, sizeof(err)) < 0)
+				log_warnx("event=attach_failed iface=%s msg=%s", m->conf->name,
+					  log_quote(err, q, sizeof(q)));
+		}
+	}
+}
+
+
+/* The kernel's count of frames it could not queue for us, into the stats. */
+void links_collect_drops(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_ifs; i++) {
+		struct mif *m = &d->ifs[i];
+		if (m->ifindex && m->fd >= 0)
+			arp_engine_count(d->eng, m->ifindex, AC_SOCKET_DROPS, packet_drops(m->fd));
+		if (m->ifindex && m->ring)
+			arp_engine_count(d->eng, m->ifindex, AC_SOCKET_DROPS,
+					 packet_ring_drops(m->ring));
+	}
+}
+
+
+/* Every managed device exists and has an Ethernet address (before anything is changed). */
+int links_check_devices(struct daemon *d, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < d->n_ifs; i++) {
+		const struct conf_iface *ci = d->ifs[i].conf;
+		struct nl_link l;
+		if (nl_link_by_name(d->nl, ci->device, &l) < 0) {
+			snprintf(err, errlen, "interface %s (Device=%s): %s", ci->name, ci->device,
+				 errno == ENODEV ? "no such device" : strerror(errno));
+			return -1;
+		}
+		if (!l.has_mac) {
+			snprintf(err, errlen, "interface %s (Device=%s) has no Ethernet address",
+				 ci->name, ci->device);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * `arphad -r` next to a live arphad would take its VIPs away: true (and
+ * says why) while an arphad answers on this configuration's control socket
+ * or the nftables owner table of one exists in this network namespace.
+ */
+
+/* Stop the kernel's own ARP input on the managed devices (the nftables owner table). */
+int links_guard(struct daemon *d, char *err, size_t errlen)
+{
+	const char **devs = calloc(d->n_ifs ? d->n_ifs : 1, sizeof(*devs));
+	if (!devs) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < d->n_ifs; i++)
+		devs[i] = d->ifs[i].conf->device;
+	d->guard = nft_guard_open(devs, d->n_ifs, err, errlen);
+	free(devs);
+	return d->guard ? 0 : -1;
+}
+
+/*
+ * Start managing every interface. Nothing of the kernel's table is
+ * changed yet (links_flush_learned). -1 with a message.
+ */
+int links_attach_all(struct daemon *d, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < d->n_ifs; i++)
+		if (attach(d, &d->ifs[i], true, err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+int links_watch(struct daemon *d)
+{
+	d->nl_w = loop_watch_fd(d->loop, nl_events_fd(d->nl), -1, on_netlink, d);
+	return d->nl_w ? 0 : -1;
+}
+
+void links_flush_learned(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_ifs; i++)
+		flush_learned(d, &d->ifs[i]);
+}
+
+void links_free(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_ifs; i++)
+		if (d->ifs[i].ifindex)
+			detach(d, &d->ifs[i]);
+	free(d->ifs);
+	d->ifs = NULL;
+	d->n_ifs = 0;
+	loop_watch_free(d->nl_w);
+	d->nl_w = NULL;
+	nft_guard_close(d->guard);
+	d->guard = NULL;
+}

@@ -1,0 +1,78 @@
+/*
+ * svc: what a service of arphad is. A service (the VIPs, connection sync,
+ * and next the responsible ranges and the neighbour cache) is one row of
+ * operations in the daemon's table (daemon.c). The daemon drives the
+ * table and knows no service by name; a service sees the daemon only
+ * through host.h and never includes another service.
+ *
+ * Every operation runs inside a loop callback with the time of that
+ * callback (host_now). None is re-entered: what a service publishes is
+ * queued and delivered after the current handler returns, in table order.
+ * The one exception is prepare_takeover, the barrier, which runs
+ * synchronously (see host_prepare_takeover).
+ */
+#ifndef ARPHA_DAEMON_SVC_H
+#define ARPHA_DAEMON_SVC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <stdio.h>
+
+struct host;
+struct config;
+struct nl;
+struct dev_ev;
+struct takeover_scope;
+struct sbuf;
+
+/* One `arpha` command of a service: `arpha WORD` with no arguments. */
+struct svc_cmd {
+	const char *word; /* "vip", "conns" */
+	/* the answer while the service runs */
+	void (*show)(void *self, struct sbuf *out, bool json);
+	/* the answer when it does not (its section is not configured) */
+	const char *absent_text, *absent_json;
+};
+
+struct svc_ops {
+	const char *name; /* "connsync", "failover" */
+	/* the reliable-broadcast messages whose first byte is chan are its (0: none) */
+	uint8_t chan;
+	/* the heartbeat state slot it reads and writes (0: none) */
+	uint8_t state_chan;
+	/*
+	 * Start, when cfg asks for the service: its state, or NULL with
+	 * *err empty when cfg does not ask for it, or NULL with a message.
+	 */
+	void *(*start)(struct host *h, const struct config *cfg, char *err, size_t errlen);
+	void (*free)(void *self); /* gives back what it holds in the kernel */
+	/* An event (struct dev_ev in host.h): node changes, messages, links. */
+	void (*event)(void *self, const struct dev_ev *ev);
+	/* Time passed: do what is due (deadline reached or not). */
+	void (*tick)(void *self);
+	/* The earliest time it needs a tick (UINT64_MAX: none). */
+	uint64_t (*next_deadline)(const void *self);
+	/* The barrier: what must be ours before sc becomes ours (0, -1). */
+	int (*prepare_takeover)(void *self, const struct takeover_scope *sc);
+	/*
+	 * Graceful stop: first called when arphad is told to stop, then after
+	 * every tick while it returned true (still handing over). NULL: none.
+	 */
+	bool (*stop)(void *self);
+	const struct svc_cmd *cmds; /* its `arpha` commands, ended by a NULL word */
+	/*
+	 * Without a running daemon (NULL: none). check, for `arphad -n` and
+	 * the start: what the parser cannot see (a line "PATH:LINE: ..." per
+	 * problem on out), the number of problems. release, for `arphad -r`:
+	 * remove what a killed arphad left in the kernel, the number removed.
+	 */
+	int (*check)(const struct config *cfg, const char *path, FILE *out);
+	int (*release)(const struct config *cfg, struct nl *nl);
+};
+
+/* The services (one file each); arphad.c puts them in its table. */
+extern const struct svc_ops svc_connsync, svc_failover;
+
+#endif
