@@ -343,13 +343,10 @@ const struct host_iface *host_iface_by_index(const struct host *h, uint32_t ifin
 	return m ? view(m) : NULL;
 }
 
-size_t host_ifaces(const struct host *h, const struct host_iface **v)
+const struct host_iface *host_iface_at(const struct host *h, size_t i)
 {
 	struct daemon *d = (struct daemon *)(void *)h;
-	for (size_t i = 0; i < d->n_ifs; i++)
-		view(&d->ifs[i]);
-	*v = d->n_ifs ? &d->ifs[0].view : NULL;
-	return d->n_ifs;
+	return i < d->n_ifs ? view(&d->ifs[i]) : NULL;
 }
 
 const struct arp_engine *host_neighbours(const struct host *h)

@@ -112,7 +112,7 @@ void host_apply(struct host *h, struct actions *a);
 /* The managed interfaces: by [Interface] name or device name, by index, all. */
 const struct host_iface *host_iface(const struct host *h, const char *name);
 const struct host_iface *host_iface_by_index(const struct host *h, uint32_t ifindex);
-size_t host_ifaces(const struct host *h, const struct host_iface **v);
+const struct host_iface *host_iface_at(const struct host *h, size_t i); /* NULL: past the end */
 
 /*
  * The ARP engine, read-only (the neighbours, the interfaces' MACs and

@@ -514,10 +514,8 @@ static bool dev_up(struct failover *f, const char *dev)
 /* Tell the engine which addresses of each interface the cluster shares. */
 static void set_shared(struct failover *f)
 {
-	const struct host_iface *ifs;
-	size_t n_ifs = host_ifaces(f->h, &ifs);
-	for (size_t i = 0; i < n_ifs; i++) {
-		const struct host_iface *m = &ifs[i];
+	const struct host_iface *m;
+	for (size_t i = 0; (m = host_iface_at(f->h, i)); i++) {
 		uint32_t ips[64];
 		size_t n = 0;
 		if (!m->ifindex)
@@ -651,10 +649,8 @@ static void on_neigh(struct failover *f, uint32_t ifindex, uint32_t ip, const st
 static void on_node_up(struct failover *f)
 {
 	/* a node (re)joined: tell it every neighbour we learned ourselves */
-	const struct host_iface *ifs;
-	size_t n_ifs = host_ifaces(f->h, &ifs);
-	for (size_t i = 0; i < n_ifs; i++) {
-		const struct host_iface *m = &ifs[i];
+	const struct host_iface *m;
+	for (size_t i = 0; (m = host_iface_at(f->h, i)); i++) {
 		if (!m->ifindex || !has_vip(f, m->name))
 			continue;
 		struct nb_msg msg = {.iface = m->name};
