@@ -179,7 +179,7 @@ static void assert_answer(struct fx *f, uint32_t ip, const struct mac *sha,
 
 /* ---- UnsolicitedARPReplies ---- */
 
-static void t_unsolicited(void **state)
+static void test_unsolicited(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT, AV_ACCEPTLOG};
 	for (size_t i = 0; i < sizeof(vals); i++) {
@@ -205,7 +205,7 @@ static void t_unsolicited(void **state)
 	}
 }
 
-static void t_solicited_reply_accepted_even_with_drop(void **state)
+static void test_solicited_reply_accepted_even_with_drop(void **state)
 {
 	struct arp_policy p;
 	arp_policy_defaults(&p);
@@ -225,7 +225,7 @@ static void t_solicited_reply_accepted_even_with_drop(void **state)
 	fx_free(f);
 }
 
-static void t_query_times_out(void **state)
+static void test_query_times_out(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	kernel_asks(f, HOST);
@@ -238,7 +238,7 @@ static void t_query_times_out(void **state)
 	fx_free(f);
 }
 
-static void t_seed_log_line(void **state)
+static void test_seed_log_line(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	learn_host(f, HOST, &mac_a);
@@ -256,7 +256,7 @@ static void t_seed_log_line(void **state)
 
 /* ---- ARPRequests ---- */
 
-static void t_requests(void **state)
+static void test_requests(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_ACCEPT};
 	for (size_t i = 0; i < sizeof(vals); i++) {
@@ -283,7 +283,7 @@ static void t_requests(void **state)
 
 /* ---- ARPChanges ---- */
 
-static void t_changes(void **state)
+static void test_changes(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT, AV_ACCEPTLOG};
 	for (size_t i = 0; i < sizeof(vals); i++) {
@@ -322,7 +322,7 @@ static void kernel_probes(struct fx *f, uint32_t ip, const struct mac *to)
 	arp_engine_input(f->e, IF1, buf, n, true, false, f->now, &f->out);
 }
 
-static void t_unicast_probe_answered_by_its_host_only(void **state)
+static void test_unicast_probe_answered_by_its_host_only(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	learn_host(f, HOST, &mac_a);
@@ -350,7 +350,7 @@ static void t_unicast_probe_answered_by_its_host_only(void **state)
 	fx_free(f);
 }
 
-static void t_same_mac_refreshes(void **state)
+static void test_same_mac_refreshes(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	learn_host(f, HOST, &mac_a);
@@ -365,7 +365,7 @@ static void t_same_mac_refreshes(void **state)
 
 /* ---- StaticARPChanges ---- */
 
-static void t_static_changes(void **state)
+static void test_static_changes(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPLOG};
 	for (size_t i = 0; i < sizeof(vals); i++) {
@@ -406,7 +406,7 @@ static void t_static_changes(void **state)
 
 /* ---- ARPMatchEnetSender ---- */
 
-static void t_match_enet_sender(void **state)
+static void test_match_enet_sender(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_IGNORE, AV_LOG};
 	for (size_t i = 0; i < sizeof(vals); i++) {
@@ -432,7 +432,7 @@ static void t_match_enet_sender(void **state)
 
 /* ---- ARPMulticast / ARPBroadcast ---- */
 
-static void t_group_sender(void **state)
+static void test_group_sender(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT, AV_LOG};
 	for (int bc = 0; bc < 2; bc++) {
@@ -469,7 +469,7 @@ static void t_group_sender(void **state)
 
 /* ---- ARPQueryNoSender ---- */
 
-static void t_query_no_sender(void **state)
+static void test_query_no_sender(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT, AV_ACCEPTLOG};
 	for (size_t i = 0; i < sizeof(vals); i++) {
@@ -501,7 +501,7 @@ static void t_query_no_sender(void **state)
 
 /* ---- ARPSenderIP ---- */
 
-static void t_sender_ip(void **state)
+static void test_sender_ip(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT};
 	const uint32_t outside = IP(198, 19, 0, 5);
@@ -526,7 +526,7 @@ static void t_sender_ip(void **state)
 
 /* ---- ARPIPCollision ---- */
 
-static void t_ip_collision(void **state)
+static void test_ip_collision(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPANNOUNCE};
 	for (size_t i = 0; i < sizeof(vals); i++) {
@@ -560,7 +560,7 @@ static void t_ip_collision(void **state)
 }
 
 /* A VIP the cluster shares: another node announcing it is not a collision. */
-static void t_shared_vip_not_collision(void **state)
+static void test_shared_vip_not_collision(void **state)
 {
 	struct arp_policy p;
 	arp_policy_defaults(&p);
@@ -592,7 +592,7 @@ static void t_shared_vip_not_collision(void **state)
 	fx_free(f);
 }
 
-static void t_looped_own_frame(void **state)
+static void test_looped_own_frame(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	struct arp_frame g;
@@ -606,7 +606,7 @@ static void t_looped_own_frame(void **state)
 
 /* ---- ARPRateLimit ---- */
 
-static void t_rate_limit(void **state)
+static void test_rate_limit(void **state)
 {
 	struct arp_policy p;
 	arp_policy_defaults(&p);
@@ -651,7 +651,7 @@ static void t_rate_limit(void **state)
 
 /* ---- expiry ---- */
 
-static void t_expire(void **state)
+static void test_expire(void **state)
 {
 	struct arp_policy p;
 	arp_policy_defaults(&p);
@@ -670,7 +670,7 @@ static void t_expire(void **state)
 	fx_free(f);
 }
 
-static void t_expire_unknown(void **state)
+static void test_expire_unknown(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	kernel_asks(f, HOST);
@@ -689,7 +689,7 @@ static void t_expire_unknown(void **state)
 	fx_free(f);
 }
 
-static void t_requery_unknown(void **state)
+static void test_requery_unknown(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	kernel_asks(f, HOST);
@@ -703,7 +703,7 @@ static void t_requery_unknown(void **state)
 
 /* ---- publishing ---- */
 
-static void t_publish(void **state)
+static void test_publish(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	assert_int_equal(arp_engine_add_entry(f->e, IF1, PUB_IP, ARP_PUBLISH, &mac_p, &f->out), 0);
@@ -732,7 +732,7 @@ static void t_publish(void **state)
 	fx_free(f);
 }
 
-static void t_proxy(void **state)
+static void test_proxy(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	assert_int_equal(arp_engine_iface_add(f->e, IF2, "wan", &mac_b, false), 0);
@@ -757,7 +757,7 @@ static void t_proxy(void **state)
 	fx_free(f);
 }
 
-static void t_other_vlan_ignored(void **state)
+static void test_other_vlan_ignored(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	struct arp_frame q;
@@ -778,7 +778,7 @@ static void t_other_vlan_ignored(void **state)
 
 /* ---- commands ---- */
 
-static void t_flush(void **state)
+static void test_flush(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	learn_host(f, HOST, &mac_a);
@@ -801,7 +801,7 @@ static void t_flush(void **state)
 	fx_free(f);
 }
 
-static void t_announce(void **state)
+static void test_announce(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	assert_int_equal(arp_engine_add_entry(f->e, IF1, XPUB_IP, ARP_XPUBLISH, &mac_p, &f->out),
@@ -825,7 +825,7 @@ static void t_announce(void **state)
 
 /* ---- bad input ---- */
 
-static void t_malformed_counted(void **state)
+static void test_malformed_counted(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	uint8_t buf[FRAME_MAX_LEN];
@@ -855,7 +855,7 @@ static void t_malformed_counted(void **state)
 	fx_free(f);
 }
 
-static void t_cache_full_of_static(void **state)
+static void test_cache_full_of_static(void **state)
 {
 	struct arp_policy p;
 	arp_policy_defaults(&p);
@@ -876,7 +876,7 @@ static void t_cache_full_of_static(void **state)
 	fx_free(f);
 }
 
-static void t_eviction_removes_from_kernel(void **state)
+static void test_eviction_removes_from_kernel(void **state)
 {
 	struct arp_policy p;
 	arp_policy_defaults(&p);
@@ -896,7 +896,7 @@ static void t_eviction_removes_from_kernel(void **state)
 	fx_free(f);
 }
 
-static void t_log_rate_limit(void **state)
+static void test_log_rate_limit(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	struct arp_frame g;
@@ -916,7 +916,7 @@ static void t_log_rate_limit(void **state)
 }
 
 /* The summary comes from the timer when the window ends, with no new frame. */
-static void t_log_suppressed_on_timer(void **state)
+static void test_log_suppressed_on_timer(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	struct arp_frame g;
@@ -944,7 +944,7 @@ static void t_log_suppressed_on_timer(void **state)
 }
 
 /* An interface whose device goes away keeps its counters for its return. */
-static void t_counters_kept_while_absent(void **state)
+static void test_counters_kept_while_absent(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	struct arp_frame g;
@@ -968,7 +968,7 @@ static void t_counters_kept_while_absent(void **state)
 	fx_free(f);
 }
 
-static void t_names(void **state)
+static void test_names(void **state)
 {
 	for (int c = 0; c < AC__COUNT; c++)
 		assert_string_not_equal(arp_counter_name((enum arp_counter)c), "?");
@@ -978,38 +978,38 @@ static void t_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_unsolicited),
-	    cmocka_unit_test(t_solicited_reply_accepted_even_with_drop),
-	    cmocka_unit_test(t_query_times_out),
-	    cmocka_unit_test(t_seed_log_line),
-	    cmocka_unit_test(t_requests),
-	    cmocka_unit_test(t_changes),
-	    cmocka_unit_test(t_unicast_probe_answered_by_its_host_only),
-	    cmocka_unit_test(t_same_mac_refreshes),
-	    cmocka_unit_test(t_static_changes),
-	    cmocka_unit_test(t_match_enet_sender),
-	    cmocka_unit_test(t_group_sender),
-	    cmocka_unit_test(t_query_no_sender),
-	    cmocka_unit_test(t_sender_ip),
-	    cmocka_unit_test(t_ip_collision),
-	    cmocka_unit_test(t_shared_vip_not_collision),
-	    cmocka_unit_test(t_looped_own_frame),
-	    cmocka_unit_test(t_rate_limit),
-	    cmocka_unit_test(t_expire),
-	    cmocka_unit_test(t_expire_unknown),
-	    cmocka_unit_test(t_requery_unknown),
-	    cmocka_unit_test(t_publish),
-	    cmocka_unit_test(t_proxy),
-	    cmocka_unit_test(t_other_vlan_ignored),
-	    cmocka_unit_test(t_flush),
-	    cmocka_unit_test(t_announce),
-	    cmocka_unit_test(t_malformed_counted),
-	    cmocka_unit_test(t_cache_full_of_static),
-	    cmocka_unit_test(t_eviction_removes_from_kernel),
-	    cmocka_unit_test(t_log_rate_limit),
-	    cmocka_unit_test(t_log_suppressed_on_timer),
-	    cmocka_unit_test(t_counters_kept_while_absent),
-	    cmocka_unit_test(t_names),
+	    cmocka_unit_test(test_unsolicited),
+	    cmocka_unit_test(test_solicited_reply_accepted_even_with_drop),
+	    cmocka_unit_test(test_query_times_out),
+	    cmocka_unit_test(test_seed_log_line),
+	    cmocka_unit_test(test_requests),
+	    cmocka_unit_test(test_changes),
+	    cmocka_unit_test(test_unicast_probe_answered_by_its_host_only),
+	    cmocka_unit_test(test_same_mac_refreshes),
+	    cmocka_unit_test(test_static_changes),
+	    cmocka_unit_test(test_match_enet_sender),
+	    cmocka_unit_test(test_group_sender),
+	    cmocka_unit_test(test_query_no_sender),
+	    cmocka_unit_test(test_sender_ip),
+	    cmocka_unit_test(test_ip_collision),
+	    cmocka_unit_test(test_shared_vip_not_collision),
+	    cmocka_unit_test(test_looped_own_frame),
+	    cmocka_unit_test(test_rate_limit),
+	    cmocka_unit_test(test_expire),
+	    cmocka_unit_test(test_expire_unknown),
+	    cmocka_unit_test(test_requery_unknown),
+	    cmocka_unit_test(test_publish),
+	    cmocka_unit_test(test_proxy),
+	    cmocka_unit_test(test_other_vlan_ignored),
+	    cmocka_unit_test(test_flush),
+	    cmocka_unit_test(test_announce),
+	    cmocka_unit_test(test_malformed_counted),
+	    cmocka_unit_test(test_cache_full_of_static),
+	    cmocka_unit_test(test_eviction_removes_from_kernel),
+	    cmocka_unit_test(test_log_rate_limit),
+	    cmocka_unit_test(test_log_suppressed_on_timer),
+	    cmocka_unit_test(test_counters_kept_while_absent),
+	    cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
