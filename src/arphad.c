@@ -392,8 +392,10 @@ static void read_outgoing(struct daemon *d, struct mif *m)
 		}
 		if (n == 0)
 			break;
-		arp_engine_input(d->eng, m->ifindex, buf, (size_t)n, out, other, now_ms(),
-				 &d->acts);
+		enum arp_rx_dir dir = out ? ARP_RX_OUT : ARP_RX_IN;
+		if (!out && other)
+			dir = ARP_RX_IN_OTHERHOST;
+		arp_engine_input(d->eng, m->ifindex, buf, (size_t)n, dir, now_ms(), &d->acts);
 		apply(d);
 	}
 }
@@ -416,7 +418,8 @@ static void on_ring_frame(void *arg, const uint8_t *buf, size_t len, bool otherh
 	struct mif *m = arg;
 	struct daemon *d = m->d;
 	struct actions *a = &d->acts;
-	arp_engine_input(d->eng, m->ifindex, buf, len, false, otherhost, m->ring_now, a);
+	arp_engine_input(d->eng, m->ifindex, buf, len, otherhost ? ARP_RX_IN_OTHERHOST : ARP_RX_IN,
+			 m->ring_now, a);
 	size_t k = 0;
 	for (size_t i = 0; i < a->n; i++) {
 		const struct action *act = &a->v[i];

@@ -736,24 +736,28 @@ static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf
 }
 
 void arp_engine_input(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf, size_t len,
-		      bool outgoing, bool otherhost, uint64_t now, struct actions *out)
+		      enum arp_rx_dir dir, uint64_t now, struct actions *out)
 {
 	struct iface *ifc = find_iface(e, ifindex);
 	if (!ifc)
 		return;
-	if (outgoing) {
+	switch (dir) {
+	case ARP_RX_OUT: {
 		struct arp_frame f;
 		enum frame_reason r = frame_parse(buf, len, &f);
 		if (r == FR_OK && f.vlan == 0)
 			kernel_request(e, ifc, &f, now, out);
 		return;
 	}
-	ifc->cnt.v[AC_RX_FRAMES]++;
-	if (otherhost) {
+	case ARP_RX_IN_OTHERHOST:
+		ifc->cnt.v[AC_RX_FRAMES]++;
 		ifc->cnt.v[AC_OTHERHOST]++;
 		return;
+	case ARP_RX_IN:
+		ifc->cnt.v[AC_RX_FRAMES]++;
+		incoming(e, ifc, buf, len, now, out);
+		return;
 	}
-	incoming(e, ifc, buf, len, now, out);
 }
 
 /* ---- time ---- */

@@ -128,13 +128,25 @@ int arp_engine_add_entry(struct arp_engine *e, uint32_t ifindex, uint32_t ip, en
  */
 int arp_engine_add_proxy(struct arp_engine *e, uint32_t ifindex, const struct ip4_prefix *net);
 
+/* Which way a frame passed the packet socket (its packet type). */
+enum arp_rx_dir {
+	ARP_RX_IN = 0,	     /* received, for this host or broadcast (PACKET_HOST, _BROADCAST) */
+	ARP_RX_IN_OTHERHOST, /* received, unicast to another MAC (PACKET_OTHERHOST) */
+	ARP_RX_OUT,	     /* sent by the kernel (PACKET_OUTGOING) */
+};
+
 /*
- * A frame seen on ifindex at time now (ms). outgoing: the kernel sent it
- * (a packet socket's PACKET_OUTGOING); otherhost: it was unicast to another
- * MAC (PACKET_OTHERHOST). Frames on unmanaged interfaces are ignored.
+ * A frame seen on ifindex at time now (ms), in direction dir:
+ * - ARP_RX_IN: counted and judged by the policy (learn, answer, log, drop);
+ * - ARP_RX_IN_OTHERHOST: counted (rx_frames, otherhost), otherwise ignored;
+ * - ARP_RX_OUT: a request asking for an address is recorded as a query
+ *   (counted in kernel_requests): a reply to it is solicited until
+ *   ExpireUnknown has passed, and when it went to a known neighbour's MAC
+ *   alone, only a reply from that MAC is. Nothing else is recorded.
+ * Frames on unmanaged interfaces, and any other dir, are ignored.
  */
 void arp_engine_input(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf, size_t len,
-		      bool outgoing, bool otherhost, uint64_t now, struct actions *out);
+		      enum arp_rx_dir dir, uint64_t now, struct actions *out);
 
 /*
  * Expire entries and failed queries due at now; report the rate-limit drops

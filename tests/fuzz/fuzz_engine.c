@@ -63,7 +63,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = size - i;
 		now += (uint64_t)(ctl >> 3) * 97;
 		actions_reset(&out);
-		arp_engine_input(e, 1, data + i, len, ctl & 1, (ctl & 6) == 6, now, &out);
+		enum arp_rx_dir dir = (ctl & 1) ? ARP_RX_OUT : ARP_RX_IN;
+		if (!(ctl & 1) && (ctl & 6) == 6)
+			dir = ARP_RX_IN_OTHERHOST;
+		arp_engine_input(e, 1, data + i, len, dir, now, &out);
 		i += len;
 		arp_engine_tick(e, now, &out);
 		if (ctl & 0x80)

@@ -72,7 +72,7 @@ static void feed_on(struct fx *f, uint32_t ifindex, const struct arp_frame *fr)
 	size_t n = frame_build(fr, buf, sizeof(buf));
 	assert_true(n > 0);
 	actions_reset(&f->out);
-	arp_engine_input(f->e, ifindex, buf, n, false, false, f->now, &f->out);
+	arp_engine_input(f->e, ifindex, buf, n, ARP_RX_IN, f->now, &f->out);
 }
 
 static void feed(struct fx *f, const struct arp_frame *fr)
@@ -88,7 +88,7 @@ static void kernel_asks(struct fx *f, uint32_t ip)
 	uint8_t buf[FRAME_MAX_LEN];
 	size_t n = frame_build(&r, buf, sizeof(buf));
 	actions_reset(&f->out);
-	arp_engine_input(f->e, IF1, buf, n, true, false, f->now, &f->out);
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_OUT, f->now, &f->out);
 }
 
 static size_t count_type(const struct fx *f, enum action_type t)
@@ -319,7 +319,7 @@ static void kernel_probes(struct fx *f, uint32_t ip, const struct mac *to)
 	uint8_t buf[FRAME_MAX_LEN];
 	size_t n = frame_build(&r, buf, sizeof(buf));
 	actions_reset(&f->out);
-	arp_engine_input(f->e, IF1, buf, n, true, false, f->now, &f->out);
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_OUT, f->now, &f->out);
 }
 
 static void test_unicast_probe_answered_by_its_host_only(void **state)
@@ -833,10 +833,10 @@ static void test_malformed_counted(void **state)
 	frame_request(&q, &mac_a, HOST, US);
 	size_t n = frame_build(&q, buf, sizeof(buf));
 	actions_reset(&f->out);
-	arp_engine_input(f->e, IF1, buf, 20, false, false, f->now, &f->out);
+	arp_engine_input(f->e, IF1, buf, 20, ARP_RX_IN, f->now, &f->out);
 	assert_int_equal(counter(f, AC_MALFORMED_FIRST + FR_TRUNCATED), 1);
 	buf[15] = 6; /* htype 6 */
-	arp_engine_input(f->e, IF1, buf, n, false, false, f->now, &f->out);
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_IN, f->now, &f->out);
 	assert_int_equal(counter(f, AC_MALFORMED_FIRST + FR_BAD_HTYPE), 1);
 	frame_request(&q, &mac_a, IP(127, 0, 0, 1), US);
 	feed(f, &q);
@@ -844,14 +844,48 @@ static void test_malformed_counted(void **state)
 	assert_int_equal(f->out.n, 0);
 	assert_int_equal(counter(f, AC_RX_FRAMES), 3);
 	/* unmanaged interface: ignored entirely */
-	arp_engine_input(f->e, 4242, buf, n, false, false, f->now, &f->out);
+	arp_engine_input(f->e, 4242, buf, n, ARP_RX_IN, f->now, &f->out);
 	assert_int_equal(counter(f, AC_RX_FRAMES), 3);
 	/* frames for another host */
 	frame_request(&q, &mac_a, HOST, US);
 	n = frame_build(&q, buf, sizeof(buf));
-	arp_engine_input(f->e, IF1, buf, n, false, true, f->now, &f->out);
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_IN_OTHERHOST, f->now, &f->out);
 	assert_int_equal(counter(f, AC_OTHERHOST), 1);
 	assert_int_equal(f->out.n, 0);
+	fx_free(f);
+}
+
+/* The same request in each direction: judged, ignored, or a query of ours. */
+static void test_direction(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	struct arp_frame q;
+	frame_request(&q, &mac_a, HOST, US);
+	uint8_t buf[FRAME_MAX_LEN];
+	size_t n = frame_build(&q, buf, sizeof(buf));
+	actions_reset(&f->out);
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_IN, f->now, &f->out);
+	assert_answer(f, US, &our_mac, &our_mac, &mac_a, HOST);
+	assert_int_equal(counter(f, AC_RX_FRAMES), 1);
+	actions_reset(&f->out);
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_IN_OTHERHOST, f->now, &f->out);
+	assert_int_equal(f->out.n, 0);
+	assert_int_equal(counter(f, AC_RX_FRAMES), 2);
+	assert_int_equal(counter(f, AC_OTHERHOST), 1);
+	/* going out, a request is the kernel asking for HOST */
+	frame_request(&q, &our_mac, US, HOST);
+	n = frame_build(&q, buf, sizeof(buf));
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_OUT, f->now, &f->out);
+	assert_int_equal(f->out.n, 0);
+	assert_int_equal(counter(f, AC_RX_FRAMES), 2);
+	assert_int_equal(counter(f, AC_OUT_REQUESTS), 1);
+	assert_int_equal(entry(f, HOST)->type, ARP_INCOMPLETE);
+	/* an outgoing reply asks nothing */
+	frame_reply(&q, &our_mac, &our_mac, US, &mac_b, HOST2);
+	n = frame_build(&q, buf, sizeof(buf));
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_OUT, f->now, &f->out);
+	assert_int_equal(counter(f, AC_OUT_REQUESTS), 1);
+	assert_null(entry(f, HOST2));
 	fx_free(f);
 }
 
@@ -1004,6 +1038,7 @@ int main(void)
 	    cmocka_unit_test(test_flush),
 	    cmocka_unit_test(test_announce),
 	    cmocka_unit_test(test_malformed_counted),
+	    cmocka_unit_test(test_direction),
 	    cmocka_unit_test(test_cache_full_of_static),
 	    cmocka_unit_test(test_eviction_removes_from_kernel),
 	    cmocka_unit_test(test_log_rate_limit),
