@@ -315,7 +315,7 @@ static void send_query(struct daemon *d, struct mif *m, const struct arp_frame *
 				 (unsigned long long)m->send_errors);
 		return;
 	}
-	arp_engine_input(d->eng, m->ifindex, buf, len, ARP_RX_OUT, now_ms(), &d->acts);
+	arp_engine_note_query(d->eng, m->ifindex, fr->tpa, &fr->eth_dst, now_ms(), &d->acts);
 }
 
 static bool is_own_addr(const struct arp_iface_view *v, uint32_t ip)

@@ -493,23 +493,24 @@ static bool rate_limited(struct arp_engine *e, struct iface *ifc, uint64_t now, 
 	return true;
 }
 
-/* The kernel asked for f->tpa: replies for it are solicited for a while. */
-static void kernel_request(struct arp_engine *e, struct iface *ifc, const struct arp_frame *f,
-			   uint64_t now, struct actions *out)
+/*
+ * We asked for ip, in a request sent to the MAC to (NULL: broadcast):
+ * replies for it are solicited for a while. 0, or -1 with errno ENOSPC
+ * or ENOMEM when the query could not be recorded (counted).
+ */
+static int note_query(struct arp_engine *e, struct iface *ifc, uint32_t ip, const struct mac *to,
+		      uint64_t now, struct actions *out)
 {
-	if (f->op != ARP_OP_REQUEST || f->spa == f->tpa || f->tpa == 0)
-		return; /* announcements and odd frames ask nothing */
 	ifc->cnt.v[AC_OUT_REQUESTS]++;
 	uint64_t until = now + (uint64_t)e->pol.expire_unknown_s * 1000;
-	struct arp_entry *en = arp_cache_lookup(ifc->cache, f->tpa);
+	struct arp_entry *en = arp_cache_lookup(ifc->cache, ip);
 	if (!en) {
 		struct arp_entry ev;
 		bool evicted = false;
-		en = arp_cache_insert(ifc->cache, f->tpa, ARP_INCOMPLETE, NULL, until, &ev,
-				      &evicted);
+		en = arp_cache_insert(ifc->cache, ip, ARP_INCOMPLETE, NULL, until, &ev, &evicted);
 		if (!en) {
 			ifc->cnt.v[errno == ENOSPC ? AC_CACHE_FULL : AC_NOMEM]++;
-			return;
+			return -1;
 		}
 		if (evicted) {
 			ifc->cnt.v[AC_EVICTED]++;
@@ -528,10 +529,20 @@ static void kernel_request(struct arp_engine *e, struct iface *ifc, const struct
 	 * other MAC did not answer it. Otherwise a flood of replies claiming
 	 * the neighbour would win every such probe.
 	 */
-	if (en->type == ARP_DYNAMIC && mac_eq(&f->eth_dst, &en->mac))
+	if (en->type == ARP_DYNAMIC && to && mac_eq(to, &en->mac))
 		en->flags |= ARP_F_QUERY_UNICAST;
 	else
 		en->flags &= (uint8_t)~ARP_F_QUERY_UNICAST;
+	return 0;
+}
+
+/* The kernel asked for f->tpa. */
+static void kernel_request(struct arp_engine *e, struct iface *ifc, const struct arp_frame *f,
+			   uint64_t now, struct actions *out)
+{
+	if (f->op != ARP_OP_REQUEST || f->spa == f->tpa || f->tpa == 0)
+		return; /* announcements and odd frames ask nothing */
+	note_query(e, ifc, f->tpa, &f->eth_dst, now, out);
 }
 
 /* Create or update the dynamic entry for f->spa -> f->sha. */
@@ -758,6 +769,27 @@ void arp_engine_input(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf
 		incoming(e, ifc, buf, len, now, out);
 		return;
 	}
+}
+
+/* What the codec refuses as a request's target, and 0.0.0.0: nobody to ask. */
+static bool query_target_ok(uint32_t ip)
+{
+	return ip != 0 && (ip >> 24) != 127 && (ip >> 28) != 0xe && ip != UINT32_MAX;
+}
+
+int arp_engine_note_query(struct arp_engine *e, uint32_t ifindex, uint32_t target_ip,
+			  const struct mac *to, uint64_t now, struct actions *out)
+{
+	struct iface *ifc = find_iface(e, ifindex);
+	if (!ifc) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (!query_target_ok(target_ip)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return note_query(e, ifc, target_ip, to, now, out);
 }
 
 /* ---- time ---- */

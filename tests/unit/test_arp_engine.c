@@ -3,6 +3,7 @@
  * frames it governs, answering, learning, expiry, flush, announce, limits.
  * The engine is driven with real frame bytes and judged by its actions.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -360,6 +361,174 @@ static void test_same_mac_refreshes(void **state)
 	assert_int_equal(entry(f, HOST)->expires, first + 5000);
 	assert_int_equal(counter(f, AC_REFRESHED), 1);
 	assert_null(log_with(f, "ARPChanges"));
+	fx_free(f);
+}
+
+/* ---- queries we send ourselves (arp_engine_note_query) ---- */
+
+/* We sent a request for ip to the MAC to (NULL: broadcast); its rc. */
+static int note(struct fx *f, uint32_t ip, const struct mac *to)
+{
+	actions_reset(&f->out);
+	return arp_engine_note_query(f->e, IF1, ip, to, f->now, &f->out);
+}
+
+static void test_noted_query_makes_reply_solicited(void **state)
+{
+	struct fx *f = fx_new(NULL); /* UnsolicitedARPReplies=DropLog */
+	assert_int_equal(note(f, HOST, NULL), 0);
+	assert_int_equal(f->out.n, 0);
+	assert_int_equal(entry(f, HOST)->type, ARP_INCOMPLETE);
+	assert_int_equal(counter(f, AC_OUT_REQUESTS), 1);
+	struct arp_frame r;
+	frame_reply(&r, &mac_a, &mac_a, HOST, &our_mac, US);
+	feed(f, &r);
+	const struct action *a = neigh_set(f, HOST);
+	assert_non_null(a);
+	assert_memory_equal(&a->u.neigh.mac, &mac_a, MAC_LEN);
+	assert_int_equal(a->u.neigh.kind, NEIGH_REACHABLE);
+	assert_null(log_with(f, "rule=UnsolicitedARPReplies"));
+	assert_int_equal(counter(f, AC_LEARNED), 1);
+	assert_int_equal(counter(f, AC_DROP_UNSOLICITED), 0);
+	/* the same reply for an address nobody asked for is unsolicited */
+	frame_reply(&r, &mac_b, &mac_b, HOST2, &our_mac, US);
+	feed(f, &r);
+	assert_null(neigh_set(f, HOST2));
+	assert_non_null(log_with(f, "rule=UnsolicitedARPReplies reason=no_query"));
+	assert_int_equal(counter(f, AC_DROP_UNSOLICITED), 1);
+	assert_null(entry(f, HOST2));
+	/* and so is an answer that comes after ExpireUnknown */
+	assert_int_equal(note(f, HOST2, NULL), 0);
+	f->now += 3000;
+	feed(f, &r);
+	assert_null(neigh_set(f, HOST2));
+	assert_int_equal(counter(f, AC_DROP_UNSOLICITED), 2);
+	fx_free(f);
+}
+
+/* A query sent to a known neighbour's MAC is answered by that MAC only. */
+static void test_noted_unicast_query(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	learn_host(f, HOST, &mac_a);
+	assert_int_equal(note(f, HOST, &mac_a), 0);
+	struct arp_frame r;
+	frame_reply(&r, &mac_b, &mac_b, HOST, &our_mac, US);
+	feed(f, &r);
+	assert_null(neigh_set(f, HOST));
+	assert_non_null(log_with(f, "reason=already_exists"));
+	assert_memory_equal(&entry(f, HOST)->mac, &mac_a, MAC_LEN);
+	frame_reply(&r, &mac_a, &mac_a, HOST, &our_mac, US);
+	feed(f, &r);
+	assert_non_null(neigh_set(f, HOST));
+	assert_int_equal(counter(f, AC_REFRESHED), 1);
+	/* broadcast, the query may be answered by a new MAC (ARPChanges decides) */
+	assert_int_equal(note(f, HOST, NULL), 0);
+	frame_reply(&r, &mac_b, &mac_b, HOST, &our_mac, US);
+	feed(f, &r);
+	assert_non_null(neigh_set(f, HOST));
+	assert_int_equal(counter(f, AC_CHANGED), 1);
+	fx_free(f);
+}
+
+/* Noting a query leaves the engine as the kernel's own request would. */
+static void assert_same(struct fx *k, struct fx *n, uint32_t ip)
+{
+	const struct arp_entry *a = entry(k, ip), *b = entry(n, ip);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(a->type, b->type);
+	assert_memory_equal(&a->mac, &b->mac, MAC_LEN);
+	assert_int_equal(a->flags, b->flags);
+	assert_int_equal(a->expires, b->expires);
+	assert_int_equal(a->query_until, b->query_until);
+	struct arp_iface_view vk, vn;
+	assert_int_equal(arp_engine_iface_get(k->e, IF1, &vk), 0);
+	assert_int_equal(arp_engine_iface_get(n->e, IF1, &vn), 0);
+	assert_memory_equal(vk.counters, vn.counters, sizeof(*vk.counters));
+	assert_int_equal(k->out.n, n->out.n);
+	for (size_t i = 0; i < k->out.n; i++)
+		assert_memory_equal(&k->out.v[i], &n->out.v[i], sizeof(k->out.v[i]));
+}
+
+static void test_noted_query_as_kernel_request(void **state)
+{
+	struct arp_policy p;
+	arp_policy_defaults(&p);
+	p.cache_size = 16;
+	p.unsolicited_replies = AV_ACCEPT;
+	struct fx *k = fx_new(&p), *n = fx_new(&p);
+	/* a new address, broadcast */
+	kernel_asks(k, HOST);
+	assert_int_equal(note(n, HOST, NULL), 0);
+	assert_same(k, n, HOST);
+	/* an address whose query failed (UNKNOWN) */
+	k->now = n->now += 3000;
+	arp_engine_tick(k->e, k->now, &k->out);
+	arp_engine_tick(n->e, n->now, &n->out);
+	assert_int_equal(entry(k, HOST)->type, ARP_UNKNOWN);
+	kernel_asks(k, HOST);
+	assert_int_equal(note(n, HOST, &mac_bc), 0);
+	assert_same(k, n, HOST);
+	/* a known neighbour, asked at its own MAC */
+	learn_host(k, HOST2, &mac_a);
+	learn_host(n, HOST2, &mac_a);
+	kernel_probes(k, HOST2, &mac_a);
+	assert_int_equal(note(n, HOST2, &mac_a), 0);
+	assert_same(k, n, HOST2);
+	assert_true(entry(n, HOST2)->flags & ARP_F_QUERY_UNICAST);
+	/* a full cache of learned entries: the new query evicts one, here and in the kernel */
+	learn_host(k, HOST, &mac_a);
+	learn_host(n, HOST, &mac_a);
+	for (uint32_t i = 0; i < 14; i++) {
+		struct arp_frame g;
+		frame_garp_reply(&g, &mac_b, IP(198, 18, 0, 100 + i));
+		k->now = n->now += 10;
+		feed(k, &g);
+		feed(n, &g);
+	}
+	kernel_asks(k, IP(198, 18, 0, 99));
+	assert_int_equal(note(n, IP(198, 18, 0, 99), NULL), 0);
+	assert_int_equal(count_type(n, ACT_NEIGH_DEL), 1);
+	assert_same(k, n, IP(198, 18, 0, 99));
+	fx_free(k);
+	fx_free(n);
+}
+
+static void test_note_query_errors(void **state)
+{
+	struct arp_policy p;
+	arp_policy_defaults(&p);
+	p.cache_size = 16;
+	struct fx *f = fx_new(&p);
+	actions_reset(&f->out);
+	errno = 0;
+	assert_int_equal(arp_engine_note_query(f->e, 4242, HOST, NULL, f->now, &f->out), -1);
+	assert_int_equal(errno, ENOENT);
+	const uint32_t nobody[] = {0, IP(127, 0, 0, 1), IP(224, 0, 0, 5), IP(239, 1, 2, 3),
+				   UINT32_MAX};
+	for (size_t i = 0; i < sizeof(nobody) / sizeof(nobody[0]); i++) {
+		errno = 0;
+		assert_int_equal(note(f, nobody[i], NULL), -1);
+		assert_int_equal(errno, EINVAL);
+		assert_null(entry(f, nobody[i]));
+	}
+	assert_int_equal(counter(f, AC_OUT_REQUESTS), 0);
+	/* no room: the query is not recorded and the answer stays unsolicited */
+	for (uint32_t i = 0; i < 16; i++)
+		assert_int_equal(
+		    arp_engine_add_entry(f->e, IF1, IP(198, 18, 1, i), ARP_STATIC, &mac_s, &f->out),
+		    0);
+	errno = 0;
+	assert_int_equal(note(f, HOST, NULL), -1);
+	assert_int_equal(errno, ENOSPC);
+	assert_int_equal(counter(f, AC_CACHE_FULL), 1);
+	assert_null(entry(f, HOST));
+	struct arp_frame r;
+	frame_reply(&r, &mac_a, &mac_a, HOST, &our_mac, US);
+	feed(f, &r);
+	assert_null(neigh_set(f, HOST));
+	assert_int_equal(counter(f, AC_DROP_UNSOLICITED), 1);
 	fx_free(f);
 }
 
@@ -1020,6 +1189,10 @@ int main(void)
 	    cmocka_unit_test(test_changes),
 	    cmocka_unit_test(test_unicast_probe_answered_by_its_host_only),
 	    cmocka_unit_test(test_same_mac_refreshes),
+	    cmocka_unit_test(test_noted_query_makes_reply_solicited),
+	    cmocka_unit_test(test_noted_unicast_query),
+	    cmocka_unit_test(test_noted_query_as_kernel_request),
+	    cmocka_unit_test(test_note_query_errors),
 	    cmocka_unit_test(test_static_changes),
 	    cmocka_unit_test(test_match_enet_sender),
 	    cmocka_unit_test(test_group_sender),
