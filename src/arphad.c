@@ -480,7 +480,7 @@ static void reinstall_static(struct daemon *d, struct mif *m)
 	if (arp_engine_iface_get(d->eng, m->ifindex, &v) < 0)
 		return;
 	size_t cursor = 0;
-	struct arp_entry *en;
+	const struct arp_entry *en;
 	while ((en = arp_cache_next(v.cache, &cursor)))
 		if (en->type == ARP_STATIC)
 			nl_neigh_set(d->nl, m->ifindex, en->ip, &en->mac, true);

@@ -338,7 +338,7 @@ static size_t send_targeted(struct daemon *d, struct mif *m, const struct fvip *
 	size_t sent = 0;
 	struct arp_frame fr;
 	size_t cursor = 0;
-	struct arp_entry *en;
+	const struct arp_entry *en;
 	while ((en = arp_cache_next(v.cache, &cursor)) && sent < MAX_TARGETED) {
 		if (en->type != ARP_DYNAMIC && en->type != ARP_STATIC)
 			continue;
@@ -354,7 +354,7 @@ static size_t send_targeted(struct daemon *d, struct mif *m, const struct fvip *
 		if (s->node == 0 || strcmp(s->iface, m->conf->name) != 0 || s->ip == vip ||
 		    is_own_addr(&v, s->ip))
 			continue;
-		const struct arp_entry *own = arp_cache_lookup(v.cache, s->ip);
+		const struct arp_entry *own = arp_cache_find(v.cache, s->ip);
 		if (own && (own->type == ARP_DYNAMIC || own->type == ARP_STATIC))
 			continue; /* told above */
 		frame_request(&fr, mac, vip, s->ip);

@@ -867,16 +867,16 @@ static int flush_iface(struct iface *ifc, struct actions *out)
 		ifc->cnt.v[AC_NOMEM]++;
 		return -1;
 	}
-	struct arp_entry *en;
-	while ((en = arp_cache_next(ifc->cache, &cursor)) && k < n) {
-		if (arp_type_is_configured(en->type))
+	const struct arp_entry *cen;
+	while ((cen = arp_cache_next(ifc->cache, &cursor)) && k < n) {
+		if (arp_type_is_configured(cen->type))
 			continue;
-		types[k] = en->type;
-		ips[k++] = en->ip;
+		types[k] = cen->type;
+		ips[k++] = cen->ip;
 	}
 	int dyn = 0;
 	for (size_t i = 0; i < k; i++) {
-		en = arp_cache_lookup(ifc->cache, ips[i]);
+		struct arp_entry *en = arp_cache_lookup(ifc->cache, ips[i]);
 		if (!en)
 			continue;
 		if (types[i] == ARP_DYNAMIC) {
@@ -922,7 +922,7 @@ int arp_engine_announce(struct arp_engine *e, uint32_t ifindex, uint64_t now, st
 	for (size_t i = 0; i < ifc->n_addrs; i++, n++)
 		announce_ip(ifc, out, ifc->addrs[i].addr, &ifc->mac, &ifc->mac);
 	size_t cursor = 0;
-	struct arp_entry *en;
+	const struct arp_entry *en;
 	while ((en = arp_cache_next(ifc->cache, &cursor))) {
 		if (en->type != ARP_PUBLISH && en->type != ARP_XPUBLISH)
 			continue;
@@ -946,7 +946,7 @@ int arp_engine_count(struct arp_engine *e, uint32_t ifindex, enum arp_counter c,
 
 /* ---- views ---- */
 
-static void view(struct iface *ifc, struct arp_iface_view *out)
+static void view(const struct iface *ifc, struct arp_iface_view *out)
 {
 	out->ifindex = ifc->ifindex;
 	out->name = ifc->name;
@@ -958,7 +958,7 @@ static void view(struct iface *ifc, struct arp_iface_view *out)
 	out->counters = &ifc->cnt;
 }
 
-int arp_engine_iface_at(struct arp_engine *e, size_t i, struct arp_iface_view *out)
+int arp_engine_iface_at(const struct arp_engine *e, size_t i, struct arp_iface_view *out)
 {
 	if (i >= e->n_ifs)
 		return -1;
@@ -976,9 +976,9 @@ int arp_engine_absent_at(const struct arp_engine *e, size_t i, const char **name
 	return 0;
 }
 
-int arp_engine_iface_get(struct arp_engine *e, uint32_t ifindex, struct arp_iface_view *out)
+int arp_engine_iface_get(const struct arp_engine *e, uint32_t ifindex, struct arp_iface_view *out)
 {
-	struct iface *ifc = find_iface(e, ifindex);
+	const struct iface *ifc = find_iface(e, ifindex);
 	if (!ifc)
 		return -1;
 	view(ifc, out);

@@ -192,7 +192,12 @@ int arp_engine_announce(struct arp_engine *e, uint32_t ifindex, uint64_t now, st
 /* The shell adds what only it can see (AC_SOCKET_DROPS). -1/ENOENT. */
 int arp_engine_count(struct arp_engine *e, uint32_t ifindex, enum arp_counter c, uint64_t n);
 
-/* Read-only views for show and stats. */
+/*
+ * Read-only views for show, stats and the daemon. The pointers are the
+ * engine's own: valid until the next call that changes the engine. The
+ * cache is read with arp_cache_next, arp_cache_find and arp_cache_count;
+ * only engine calls change it.
+ */
 struct arp_iface_view {
 	uint32_t ifindex;
 	const char *name;
@@ -200,12 +205,12 @@ struct arp_iface_view {
 	bool vlan;
 	size_t n_addrs;
 	const struct ip4_prefix *addrs;
-	struct arp_cache *cache;
+	const struct arp_cache *cache;
 	const struct arp_counters *counters;
 };
 
 /* Interfaces in the order they were added; -1 when i is past the end. */
-int arp_engine_iface_at(struct arp_engine *e, size_t i, struct arp_iface_view *out);
+int arp_engine_iface_at(const struct arp_engine *e, size_t i, struct arp_iface_view *out);
 /*
  * The name and counters of the i-th interface removed by
  * arp_engine_iface_del and not added again; -1 when i is past the end.
@@ -213,6 +218,6 @@ int arp_engine_iface_at(struct arp_engine *e, size_t i, struct arp_iface_view *o
 int arp_engine_absent_at(const struct arp_engine *e, size_t i, const char **name,
 			 const struct arp_counters **cnt);
 /* The interface's view by ifindex; -1 if not managed. */
-int arp_engine_iface_get(struct arp_engine *e, uint32_t ifindex, struct arp_iface_view *out);
+int arp_engine_iface_get(const struct arp_engine *e, uint32_t ifindex, struct arp_iface_view *out);
 
 #endif

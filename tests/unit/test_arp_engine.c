@@ -147,11 +147,11 @@ static uint64_t counter(struct fx *f, enum arp_counter c)
 	return v.counters->v[c];
 }
 
-static struct arp_entry *entry(struct fx *f, uint32_t ip)
+static const struct arp_entry *entry(struct fx *f, uint32_t ip)
 {
 	struct arp_iface_view v;
 	assert_int_equal(arp_engine_iface_get(f->e, IF1, &v), 0);
-	return arp_cache_lookup(v.cache, ip);
+	return arp_cache_find(v.cache, ip);
 }
 
 /* Learn HOST at mac through a solicited reply. */
@@ -1171,6 +1171,52 @@ static void test_counters_kept_while_absent(void **state)
 	fx_free(f);
 }
 
+/*
+ * What a view hands out is read-only: its cache can be walked and searched,
+ * and the compiler refuses to pass it to anything that changes it.
+ */
+_Static_assert(_Generic(((struct arp_iface_view *)0)->cache, const struct arp_cache * : 1,
+			default : 0),
+	       "arp_iface_view.cache is const");
+_Static_assert(_Generic(arp_cache_next((const struct arp_cache *)0, (size_t *)0),
+			const struct arp_entry * : 1, default : 0),
+	       "arp_cache_next gives const entries");
+
+static void test_view_read_only(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	learn_host(f, HOST, &mac_a);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, STATIC_IP, ARP_STATIC, &mac_s, &f->out),
+			 0);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, PUB_IP, ARP_PUBLISH, NULL, &f->out), 0);
+	assert_int_equal(note(f, HOST2, NULL), 0);
+	const struct arp_engine *ce = f->e;
+	struct arp_iface_view v;
+	assert_int_equal(arp_engine_iface_get(ce, IF1, &v), 0);
+	assert_int_equal(arp_cache_count(v.cache), 4);
+	unsigned seen = 0;
+	size_t cursor = 0;
+	const struct arp_entry *en;
+	while ((en = arp_cache_next(v.cache, &cursor))) {
+		assert_ptr_equal(arp_cache_find(v.cache, en->ip), en);
+		seen |= 1u << en->type;
+		if (en->ip == HOST)
+			assert_memory_equal(&en->mac, &mac_a, MAC_LEN);
+		if (en->ip == PUB_IP)
+			assert_true(en->flags & ARP_F_IFACE_MAC);
+	}
+	assert_int_equal(seen, (1u << ARP_DYNAMIC) | (1u << ARP_STATIC) | (1u << ARP_PUBLISH) |
+				   (1u << ARP_INCOMPLETE));
+	assert_null(arp_cache_find(v.cache, IP(198, 18, 0, 99)));
+	/* the i-th view is the same interface */
+	struct arp_iface_view w;
+	assert_int_equal(arp_engine_iface_at(ce, 0, &w), 0);
+	assert_ptr_equal(w.cache, v.cache);
+	assert_int_equal(w.ifindex, IF1);
+	assert_int_equal(arp_engine_iface_at(ce, 1, &w), -1);
+	fx_free(f);
+}
+
 static void test_names(void **state)
 {
 	for (int c = 0; c < AC__COUNT; c++)
@@ -1217,6 +1263,7 @@ int main(void)
 	    cmocka_unit_test(test_log_rate_limit),
 	    cmocka_unit_test(test_log_suppressed_on_timer),
 	    cmocka_unit_test(test_counters_kept_while_absent),
+	    cmocka_unit_test(test_view_read_only),
 	    cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
