@@ -532,6 +532,43 @@ static void test_note_query_errors(void **state)
 	fx_free(f);
 }
 
+/*
+ * The contract of actions.h the daemon relies on: NEIGH_REACHABLE for what
+ * was seen on the wire (new, changed, confirmed), NEIGH_PERMANENT for a
+ * Static entry installed, and nothing for a published one.
+ */
+static void test_neigh_set_says_why(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	learn_host(f, HOST, &mac_a); /* new */
+	assert_int_equal(neigh_set(f, HOST)->u.neigh.kind, NEIGH_REACHABLE);
+	assert_int_equal(count_type(f, ACT_NEIGH_SET), 1);
+	learn_host(f, HOST, &mac_a); /* confirmed */
+	assert_int_equal(neigh_set(f, HOST)->u.neigh.kind, NEIGH_REACHABLE);
+	assert_int_equal(counter(f, AC_REFRESHED), 1);
+	learn_host(f, HOST, &mac_b); /* changed */
+	assert_int_equal(neigh_set(f, HOST)->u.neigh.kind, NEIGH_REACHABLE);
+	assert_memory_equal(&neigh_set(f, HOST)->u.neigh.mac, &mac_b, MAC_LEN);
+	assert_int_equal(counter(f, AC_CHANGED), 1);
+	actions_reset(&f->out);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, STATIC_IP, ARP_STATIC, &mac_s, &f->out),
+			 0);
+	assert_int_equal(count_type(f, ACT_NEIGH_SET), 1);
+	assert_int_equal(neigh_set(f, STATIC_IP)->u.neigh.kind, NEIGH_PERMANENT);
+	actions_reset(&f->out);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, PUB_IP, ARP_PUBLISH, &mac_p, &f->out), 0);
+	assert_int_equal(f->out.n, 0);
+	/* only learned mappings are deleted, and the static one stays */
+	actions_reset(&f->out);
+	assert_int_equal(arp_engine_flush(f->e, IF1, f->now, &f->out), 1);
+	assert_int_equal(count_type(f, ACT_NEIGH_DEL), 1);
+	assert_true(neigh_del(f, HOST));
+	f->now += 24ull * 3600 * 1000;
+	arp_engine_tick(f->e, f->now, &f->out);
+	assert_false(neigh_del(f, STATIC_IP));
+	fx_free(f);
+}
+
 /* ---- StaticARPChanges ---- */
 
 static void test_static_changes(void **state)
@@ -1239,6 +1276,7 @@ int main(void)
 	    cmocka_unit_test(test_noted_unicast_query),
 	    cmocka_unit_test(test_noted_query_as_kernel_request),
 	    cmocka_unit_test(test_note_query_errors),
+	    cmocka_unit_test(test_neigh_set_says_why),
 	    cmocka_unit_test(test_static_changes),
 	    cmocka_unit_test(test_match_enet_sender),
 	    cmocka_unit_test(test_group_sender),
