@@ -116,7 +116,8 @@ static void bench_frames(double *mfps)
 	double t0 = secs(), t;
 	do {
 		for (size_t i = 0; i < NFRAMES; i++) {
-			arp_engine_input(e, 1, v[i].buf, v[i].len, v[i].outgoing, false, now, &out);
+			arp_engine_input(e, 1, v[i].buf, v[i].len,
+					 v[i].outgoing ? ARP_RX_OUT : ARP_RX_IN, now, &out);
 			actions_reset(&out);
 		}
 		now += 1;

@@ -18,9 +18,23 @@ enum action_type {
 	ACT_LOG,       /* write one log line */
 };
 
+/*
+ * Why a neighbour is set, and so how the kernel holds it. The ARP engine
+ * (core/arp_engine) is the only core that sets or deletes neighbours, and
+ * the shell may rely on this:
+ * - ACT_NEIGH_SET, NEIGH_REACHABLE: the engine accepted ip -> mac from the
+ *   wire on ifindex, by its policy: a new mapping, a changed MAC, or the
+ *   same MAC confirmed (a refresh is a fresh sighting too). These, and
+ *   only these, are the mappings the machine learned: what the daemon
+ *   passes on as "a neighbour was seen" (shared with the cluster).
+ * - ACT_NEIGH_SET, NEIGH_PERMANENT: a configured Static entry is installed
+ *   (arp_engine_add_entry); nothing was seen on the wire.
+ * - ACT_NEIGH_DEL (kind NEIGH_REACHABLE): a learned mapping left the cache
+ *   (expired, evicted, flushed). Static entries are never deleted.
+ */
 enum neigh_kind {
-	NEIGH_REACHABLE, /* learned: kernel may age and re-probe it */
-	NEIGH_PERMANENT, /* configured static entry */
+	NEIGH_REACHABLE, /* learned from the wire: kernel may age and re-probe it */
+	NEIGH_PERMANENT, /* configured Static entry */
 };
 
 /* Same numbers as syslog(3) priorities. */

@@ -154,18 +154,29 @@ void arp_cache_free(struct arp_cache *c)
 	free(c);
 }
 
-struct arp_entry *arp_cache_lookup(struct arp_cache *c, uint32_t ip)
+/* ip's entry index + 1; 0 when ip is not present. */
+static uint32_t find_idx1(const struct arp_cache *c, uint32_t ip)
 {
 	const struct slot *s = c->slots;
 	uint32_t i = hash_ip(ip, c->bits);
 
 	for (;;) {
-		if (s[i].idx1 == 0)
-			return NULL;
-		if (s[i].ip == ip)
-			return &c->e[s[i].idx1 - 1];
+		if (s[i].idx1 == 0 || s[i].ip == ip)
+			return s[i].idx1;
 		i = (i + 1) & c->mask;
 	}
+}
+
+struct arp_entry *arp_cache_lookup(struct arp_cache *c, uint32_t ip)
+{
+	uint32_t idx1 = find_idx1(c, ip);
+	return idx1 ? &c->e[idx1 - 1] : NULL;
+}
+
+const struct arp_entry *arp_cache_find(const struct arp_cache *c, uint32_t ip)
+{
+	uint32_t idx1 = find_idx1(c, ip);
+	return idx1 ? &c->e[idx1 - 1] : NULL;
 }
 
 /* ---- hash slots ---- */
@@ -441,10 +452,10 @@ size_t arp_cache_bytes(const struct arp_cache *c)
 	       ((size_t)c->mask + 1) * sizeof(*c->slots);
 }
 
-struct arp_entry *arp_cache_next(struct arp_cache *c, size_t *cursor)
+const struct arp_entry *arp_cache_next(const struct arp_cache *c, size_t *cursor)
 {
 	while (*cursor < c->used) {
-		struct arp_entry *e = &c->e[(*cursor)++];
+		const struct arp_entry *e = &c->e[(*cursor)++];
 		if (e->type != FREE_TYPE)
 			return e;
 	}

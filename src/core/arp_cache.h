@@ -57,8 +57,14 @@ struct arp_cache;
 struct arp_cache *arp_cache_new(const struct arp_cache_params *p);
 void arp_cache_free(struct arp_cache *c);
 
-/* The entry for ip, or NULL. The pointer is valid until the next insert. */
+/*
+ * The entry for ip, or NULL; the pointer is valid until the next insert.
+ * For the cache's owner, who may update or remove it (the ARP engine);
+ * readers of a const cache (struct arp_iface_view) use arp_cache_find.
+ */
 struct arp_entry *arp_cache_lookup(struct arp_cache *c, uint32_t ip);
+/* As arp_cache_lookup, read-only. */
+const struct arp_entry *arp_cache_find(const struct arp_cache *c, uint32_t ip);
 
 /*
  * Add an entry for ip (which must not be present) of the given type, MAC
@@ -99,9 +105,10 @@ size_t arp_cache_capacity(const struct arp_cache *c);
 size_t arp_cache_bytes(const struct arp_cache *c);
 
 /*
- * Iterate: start with *cursor = 0; returns each entry once, NULL at the
- * end. Inserting or removing during the walk is not allowed.
+ * Iterate, read-only: start with *cursor = 0; returns each entry once, NULL
+ * at the end. Inserting or removing during the walk is not allowed (to
+ * change entries found, collect their addresses and arp_cache_lookup them).
  */
-struct arp_entry *arp_cache_next(struct arp_cache *c, size_t *cursor);
+const struct arp_entry *arp_cache_next(const struct arp_cache *c, size_t *cursor);
 
 #endif

@@ -493,23 +493,24 @@ static bool rate_limited(struct arp_engine *e, struct iface *ifc, uint64_t now, 
 	return true;
 }
 
-/* The kernel asked for f->tpa: replies for it are solicited for a while. */
-static void kernel_request(struct arp_engine *e, struct iface *ifc, const struct arp_frame *f,
-			   uint64_t now, struct actions *out)
+/*
+ * We asked for ip, in a request sent to the MAC to (NULL: broadcast):
+ * replies for it are solicited for a while. 0, or -1 with errno ENOSPC
+ * or ENOMEM when the query could not be recorded (counted).
+ */
+static int note_query(struct arp_engine *e, struct iface *ifc, uint32_t ip, const struct mac *to,
+		      uint64_t now, struct actions *out)
 {
-	if (f->op != ARP_OP_REQUEST || f->spa == f->tpa || f->tpa == 0)
-		return; /* announcements and odd frames ask nothing */
 	ifc->cnt.v[AC_OUT_REQUESTS]++;
 	uint64_t until = now + (uint64_t)e->pol.expire_unknown_s * 1000;
-	struct arp_entry *en = arp_cache_lookup(ifc->cache, f->tpa);
+	struct arp_entry *en = arp_cache_lookup(ifc->cache, ip);
 	if (!en) {
 		struct arp_entry ev;
 		bool evicted = false;
-		en = arp_cache_insert(ifc->cache, f->tpa, ARP_INCOMPLETE, NULL, until, &ev,
-				      &evicted);
+		en = arp_cache_insert(ifc->cache, ip, ARP_INCOMPLETE, NULL, until, &ev, &evicted);
 		if (!en) {
 			ifc->cnt.v[errno == ENOSPC ? AC_CACHE_FULL : AC_NOMEM]++;
-			return;
+			return -1;
 		}
 		if (evicted) {
 			ifc->cnt.v[AC_EVICTED]++;
@@ -528,10 +529,20 @@ static void kernel_request(struct arp_engine *e, struct iface *ifc, const struct
 	 * other MAC did not answer it. Otherwise a flood of replies claiming
 	 * the neighbour would win every such probe.
 	 */
-	if (en->type == ARP_DYNAMIC && mac_eq(&f->eth_dst, &en->mac))
+	if (en->type == ARP_DYNAMIC && to && mac_eq(to, &en->mac))
 		en->flags |= ARP_F_QUERY_UNICAST;
 	else
 		en->flags &= (uint8_t)~ARP_F_QUERY_UNICAST;
+	return 0;
+}
+
+/* The kernel asked for f->tpa. */
+static void kernel_request(struct arp_engine *e, struct iface *ifc, const struct arp_frame *f,
+			   uint64_t now, struct actions *out)
+{
+	if (f->op != ARP_OP_REQUEST || f->spa == f->tpa || f->tpa == 0)
+		return; /* announcements and odd frames ask nothing */
+	note_query(e, ifc, f->tpa, &f->eth_dst, now, out);
 }
 
 /* Create or update the dynamic entry for f->spa -> f->sha. */
@@ -736,24 +747,49 @@ static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf
 }
 
 void arp_engine_input(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf, size_t len,
-		      bool outgoing, bool otherhost, uint64_t now, struct actions *out)
+		      enum arp_rx_dir dir, uint64_t now, struct actions *out)
 {
 	struct iface *ifc = find_iface(e, ifindex);
 	if (!ifc)
 		return;
-	if (outgoing) {
+	switch (dir) {
+	case ARP_RX_OUT: {
 		struct arp_frame f;
 		enum frame_reason r = frame_parse(buf, len, &f);
 		if (r == FR_OK && f.vlan == 0)
 			kernel_request(e, ifc, &f, now, out);
 		return;
 	}
-	ifc->cnt.v[AC_RX_FRAMES]++;
-	if (otherhost) {
+	case ARP_RX_IN_OTHERHOST:
+		ifc->cnt.v[AC_RX_FRAMES]++;
 		ifc->cnt.v[AC_OTHERHOST]++;
 		return;
+	case ARP_RX_IN:
+		ifc->cnt.v[AC_RX_FRAMES]++;
+		incoming(e, ifc, buf, len, now, out);
+		return;
 	}
-	incoming(e, ifc, buf, len, now, out);
+}
+
+/* What the codec refuses as a request's target, and 0.0.0.0: nobody to ask. */
+static bool query_target_ok(uint32_t ip)
+{
+	return ip != 0 && (ip >> 24) != 127 && (ip >> 28) != 0xe && ip != UINT32_MAX;
+}
+
+int arp_engine_note_query(struct arp_engine *e, uint32_t ifindex, uint32_t target_ip,
+			  const struct mac *to, uint64_t now, struct actions *out)
+{
+	struct iface *ifc = find_iface(e, ifindex);
+	if (!ifc) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (!query_target_ok(target_ip)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return note_query(e, ifc, target_ip, to, now, out);
 }
 
 /* ---- time ---- */
@@ -831,16 +867,16 @@ static int flush_iface(struct iface *ifc, struct actions *out)
 		ifc->cnt.v[AC_NOMEM]++;
 		return -1;
 	}
-	struct arp_entry *en;
-	while ((en = arp_cache_next(ifc->cache, &cursor)) && k < n) {
-		if (arp_type_is_configured(en->type))
+	const struct arp_entry *cen;
+	while ((cen = arp_cache_next(ifc->cache, &cursor)) && k < n) {
+		if (arp_type_is_configured(cen->type))
 			continue;
-		types[k] = en->type;
-		ips[k++] = en->ip;
+		types[k] = cen->type;
+		ips[k++] = cen->ip;
 	}
 	int dyn = 0;
 	for (size_t i = 0; i < k; i++) {
-		en = arp_cache_lookup(ifc->cache, ips[i]);
+		struct arp_entry *en = arp_cache_lookup(ifc->cache, ips[i]);
 		if (!en)
 			continue;
 		if (types[i] == ARP_DYNAMIC) {
@@ -886,7 +922,7 @@ int arp_engine_announce(struct arp_engine *e, uint32_t ifindex, uint64_t now, st
 	for (size_t i = 0; i < ifc->n_addrs; i++, n++)
 		announce_ip(ifc, out, ifc->addrs[i].addr, &ifc->mac, &ifc->mac);
 	size_t cursor = 0;
-	struct arp_entry *en;
+	const struct arp_entry *en;
 	while ((en = arp_cache_next(ifc->cache, &cursor))) {
 		if (en->type != ARP_PUBLISH && en->type != ARP_XPUBLISH)
 			continue;
@@ -910,7 +946,7 @@ int arp_engine_count(struct arp_engine *e, uint32_t ifindex, enum arp_counter c,
 
 /* ---- views ---- */
 
-static void view(struct iface *ifc, struct arp_iface_view *out)
+static void view(const struct iface *ifc, struct arp_iface_view *out)
 {
 	out->ifindex = ifc->ifindex;
 	out->name = ifc->name;
@@ -922,7 +958,7 @@ static void view(struct iface *ifc, struct arp_iface_view *out)
 	out->counters = &ifc->cnt;
 }
 
-int arp_engine_iface_at(struct arp_engine *e, size_t i, struct arp_iface_view *out)
+int arp_engine_iface_at(const struct arp_engine *e, size_t i, struct arp_iface_view *out)
 {
 	if (i >= e->n_ifs)
 		return -1;
@@ -940,9 +976,9 @@ int arp_engine_absent_at(const struct arp_engine *e, size_t i, const char **name
 	return 0;
 }
 
-int arp_engine_iface_get(struct arp_engine *e, uint32_t ifindex, struct arp_iface_view *out)
+int arp_engine_iface_get(const struct arp_engine *e, uint32_t ifindex, struct arp_iface_view *out)
 {
-	struct iface *ifc = find_iface(e, ifindex);
+	const struct iface *ifc = find_iface(e, ifindex);
 	if (!ifc)
 		return -1;
 	view(ifc, out);

@@ -4,9 +4,9 @@
  * machine believes (installs in the kernel), answers and publishes.
  *
  * Input: raw frames seen on an interface (incoming, or the kernel's own
- * outgoing requests), commands (flush, announce) and the time. Output:
- * actions (send a frame, set/delete a kernel neighbour, log a line). No
- * I/O, no clock, no global state.
+ * outgoing requests), the queries the shell sends itself, commands (flush,
+ * announce) and the time. Output: actions (send a frame, set/delete a
+ * kernel neighbour, log a line). No I/O, no clock, no global state.
  */
 #ifndef ARPHA_CORE_ARP_ENGINE_H
 #define ARPHA_CORE_ARP_ENGINE_H
@@ -28,7 +28,7 @@ enum arp_counter {
 	AC_RX_REQUESTS,	  /* well-formed incoming requests */
 	AC_RX_REPLIES,	  /* well-formed incoming replies */
 	AC_TX_FRAMES,	  /* frames the engine asked to send */
-	AC_OUT_REQUESTS,  /* the kernel's own requests seen going out */
+	AC_OUT_REQUESTS,  /* queries sent: the kernel's, and arp_engine_note_query */
 	AC_OTHERHOST,	  /* unicast frames for another host, ignored */
 	AC_LOOPED,	  /* our own frames reflected back to us, ignored */
 	AC_OTHER_VLAN,	  /* tagged with a VLAN: not this interface's, ignored */
@@ -128,13 +128,44 @@ int arp_engine_add_entry(struct arp_engine *e, uint32_t ifindex, uint32_t ip, en
  */
 int arp_engine_add_proxy(struct arp_engine *e, uint32_t ifindex, const struct ip4_prefix *net);
 
+/* Which way a frame passed the packet socket (its packet type). */
+enum arp_rx_dir {
+	ARP_RX_IN = 0,	     /* received, for this host or broadcast (PACKET_HOST, _BROADCAST) */
+	ARP_RX_IN_OTHERHOST, /* received, unicast to another MAC (PACKET_OTHERHOST) */
+	ARP_RX_OUT,	     /* sent by the kernel (PACKET_OUTGOING) */
+};
+
 /*
- * A frame seen on ifindex at time now (ms). outgoing: the kernel sent it
- * (a packet socket's PACKET_OUTGOING); otherhost: it was unicast to another
- * MAC (PACKET_OTHERHOST). Frames on unmanaged interfaces are ignored.
+ * A frame seen on ifindex at time now (ms), in direction dir:
+ * - ARP_RX_IN: counted and judged by the policy (learn, answer, log, drop);
+ * - ARP_RX_IN_OTHERHOST: counted (rx_frames, otherhost), otherwise ignored;
+ * - ARP_RX_OUT: a request asking for an address (target not 0, not the
+ *   sender's own) is recorded as arp_engine_note_query(tpa, Ethernet
+ *   destination) records it; nothing else is recorded.
+ * Frames on unmanaged interfaces, and any other dir, are ignored.
  */
 void arp_engine_input(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf, size_t len,
-		      bool outgoing, bool otherhost, uint64_t now, struct actions *out);
+		      enum arp_rx_dir dir, uint64_t now, struct actions *out);
+
+/*
+ * We sent an ARP request for target_ip on ifindex ourselves (not through
+ * the kernel, so the packet socket never shows it going out), to the MAC
+ * to, or broadcast when to is NULL. The engine records what it records for
+ * a request the kernel sends: an entry for target_ip (INCOMPLETE unless one
+ * is there; an UNKNOWN one becomes INCOMPLETE) whose query is outstanding
+ * until now + ExpireUnknown, so a reply in that time is solicited and
+ * judged as an answer, not by UnsolicitedARPReplies. When to is the MAC of
+ * target_ip's dynamic entry, only a reply from that MAC is solicited (a
+ * probe reaches that host alone). Counted in kernel_requests. A new entry
+ * may evict a dynamic one (ACT_NEIGH_DEL in out). Call it once the request
+ * is sent: no reply can come before.
+ * 0, or -1 with errno ENOENT (ifindex not managed), EINVAL (target_ip
+ * 0.0.0.0, loopback, multicast or broadcast: nothing to ask), ENOSPC
+ * (cache full of configured entries: counted in cache_full) or ENOMEM
+ * (counted in nomem); on -1 a reply is unsolicited as before.
+ */
+int arp_engine_note_query(struct arp_engine *e, uint32_t ifindex, uint32_t target_ip,
+			  const struct mac *to, uint64_t now, struct actions *out);
 
 /*
  * Expire entries and failed queries due at now; report the rate-limit drops
@@ -161,7 +192,12 @@ int arp_engine_announce(struct arp_engine *e, uint32_t ifindex, uint64_t now, st
 /* The shell adds what only it can see (AC_SOCKET_DROPS). -1/ENOENT. */
 int arp_engine_count(struct arp_engine *e, uint32_t ifindex, enum arp_counter c, uint64_t n);
 
-/* Read-only views for show and stats. */
+/*
+ * Read-only views for show, stats and the daemon. The pointers are the
+ * engine's own: valid until the next call that changes the engine. The
+ * cache is read with arp_cache_next, arp_cache_find and arp_cache_count;
+ * only engine calls change it.
+ */
 struct arp_iface_view {
 	uint32_t ifindex;
 	const char *name;
@@ -169,12 +205,12 @@ struct arp_iface_view {
 	bool vlan;
 	size_t n_addrs;
 	const struct ip4_prefix *addrs;
-	struct arp_cache *cache;
+	const struct arp_cache *cache;
 	const struct arp_counters *counters;
 };
 
 /* Interfaces in the order they were added; -1 when i is past the end. */
-int arp_engine_iface_at(struct arp_engine *e, size_t i, struct arp_iface_view *out);
+int arp_engine_iface_at(const struct arp_engine *e, size_t i, struct arp_iface_view *out);
 /*
  * The name and counters of the i-th interface removed by
  * arp_engine_iface_del and not added again; -1 when i is past the end.
@@ -182,6 +218,6 @@ int arp_engine_iface_at(struct arp_engine *e, size_t i, struct arp_iface_view *o
 int arp_engine_absent_at(const struct arp_engine *e, size_t i, const char **name,
 			 const struct arp_counters **cnt);
 /* The interface's view by ifindex; -1 if not managed. */
-int arp_engine_iface_get(struct arp_engine *e, uint32_t ifindex, struct arp_iface_view *out);
+int arp_engine_iface_get(const struct arp_engine *e, uint32_t ifindex, struct arp_iface_view *out);
 
 #endif

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "core/arp_engine.h"
-#include "core/frame.h"
 #include "os/log.h"
 #include "os/loop.h"
 #include "os/netlink.h"
@@ -367,17 +366,11 @@ int host_set_shared(struct host *h, uint32_t ifindex, const uint32_t *ips, size_
 	return arp_engine_iface_set_shared(daemon_of(h)->eng, ifindex, ips, n);
 }
 
-void host_note_query(struct host *h, uint32_t ifindex, uint32_t ip)
+void host_note_query(struct host *h, uint32_t ifindex, uint32_t ip, const struct mac *to)
 {
 	struct daemon *d = daemon_of(h);
-	struct arp_iface_view v;
-	if (arp_engine_iface_get(d->eng, ifindex, &v) < 0)
-		return;
-	struct arp_frame fr;
-	uint8_t buf[FRAME_MAX_LEN];
-	frame_request(&fr, &v.mac, 0, ip); /* TEMP: until the engine's own call */
-	size_t len = frame_build(&fr, buf, sizeof(buf));
-	arp_engine_input(d->eng, ifindex, buf, len, true, false, loop_now(d->loop), &d->acts);
+	if (arp_engine_note_query(d->eng, ifindex, ip, to, loop_now(d->loop), &d->acts) == 0)
+		daemon_apply(d);
 }
 
 struct nl *host_netlink(struct host *h)

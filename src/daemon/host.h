@@ -124,10 +124,8 @@ const struct arp_engine *host_neighbours(const struct host *h);
 void host_addrs_changed(struct host *h, uint32_t ifindex);
 /* The addresses of ifindex the cluster shares (the engine never defends them). */
 int host_set_shared(struct host *h, uint32_t ifindex, const uint32_t *ips, size_t n);
-/* We sent a request for ip on ifindex: its answer is solicited. */
-void host_note_query(struct host *h, uint32_t ifindex, uint32_t ip);
-/* Send one frame on ifindex now (counted and logged on failure). */
-int host_send_frame(struct host *h, uint32_t ifindex, const uint8_t *buf, size_t len);
+/* We send a request for ip on ifindex (to: unicast to it): its answer is solicited. */
+void host_note_query(struct host *h, uint32_t ifindex, uint32_t ip, const struct mac *to);
 
 struct nl *host_netlink(struct host *h);
 struct loop *host_loop(struct host *h);

@@ -60,7 +60,10 @@ static void read_outgoing(struct daemon *d, struct mif *m)
 		}
 		if (n == 0)
 			break;
-		arp_engine_input(d->eng, m->ifindex, buf, (size_t)n, out, other, loop_now(d->loop),
+		enum arp_rx_dir dir = out ? ARP_RX_OUT : ARP_RX_IN;
+		if (!out && other)
+			dir = ARP_RX_IN_OTHERHOST;
+		arp_engine_input(d->eng, m->ifindex, buf, (size_t)n, dir, loop_now(d->loop),
 				 &d->acts);
 		daemon_apply(d);
 	}
@@ -84,7 +87,8 @@ static void on_ring_frame(void *arg, const uint8_t *buf, size_t len, bool otherh
 	struct mif *m = arg;
 	struct daemon *d = m->d;
 	struct actions *a = &d->acts;
-	arp_engine_input(d->eng, m->ifindex, buf, len, false, otherhost, loop_now(d->loop), a);
+	arp_engine_input(d->eng, m->ifindex, buf, len, otherhost ? ARP_RX_IN_OTHERHOST : ARP_RX_IN,
+			 loop_now(d->loop), a);
 	size_t k = 0;
 	for (size_t i = 0; i < a->n; i++) {
 		const struct action *act = &a->v[i];
@@ -143,7 +147,7 @@ static void reinstall_static(struct daemon *d, struct mif *m)
 	if (arp_engine_iface_get(d->eng, m->ifindex, &v) < 0)
 		return;
 	size_t cursor = 0;
-	struct arp_entry *en;
+	const struct arp_entry *en;
 	while ((en = arp_cache_next(v.cache, &cursor)))
 		if (en->type == ARP_STATIC)
 			nl_neigh_set(d->nl, m->ifindex, en->ip, &en->mac, true);

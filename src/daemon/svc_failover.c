@@ -296,7 +296,7 @@ static const struct mac *vip_mac(struct failover *f, const struct fvip *x, struc
 		return &x->vmac;
 	const struct host_iface *m = host_iface(f->h, x->c->iface);
 	struct arp_iface_view v;
-	if (!m || !m->ifindex || arp_engine_iface_get((struct arp_engine *)f->eng, m->ifindex, &v) < 0)
+	if (!m || !m->ifindex || arp_engine_iface_get(f->eng, m->ifindex, &v) < 0)
 		return NULL;
 	*buf = v.mac;
 	return buf;
@@ -311,7 +311,7 @@ static void send_frame(struct failover *f, const struct host_iface *m, const str
 /* A unicast request we send: the engine must know it asked, so the answer is solicited. */
 static void send_query(struct failover *f, const struct host_iface *m, const struct arp_frame *fr)
 {
-	host_note_query(f->h, m->ifindex, fr->tpa);
+	host_note_query(f->h, m->ifindex, fr->tpa, &fr->eth_dst);
 	actions_send(&f->acts, m->ifindex, fr);
 }
 
@@ -328,13 +328,13 @@ static size_t send_targeted(struct failover *f, const struct host_iface *m, cons
 			    const struct mac *mac)
 {
 	struct arp_iface_view v;
-	if (arp_engine_iface_get((struct arp_engine *)f->eng, m->ifindex, &v) < 0)
+	if (arp_engine_iface_get(f->eng, m->ifindex, &v) < 0)
 		return 0;
 	uint32_t vip = x->c->addr.addr;
 	size_t sent = 0;
 	struct arp_frame fr;
 	size_t cursor = 0;
-	struct arp_entry *en;
+	const struct arp_entry *en;
 	while ((en = arp_cache_next(v.cache, &cursor)) && sent < MAX_TARGETED) {
 		if (en->type != ARP_DYNAMIC && en->type != ARP_STATIC)
 			continue;
@@ -350,7 +350,7 @@ static size_t send_targeted(struct failover *f, const struct host_iface *m, cons
 		if (s->node == 0 || strcmp(s->iface, m->name) != 0 || s->ip == vip ||
 		    is_own_addr(&v, s->ip))
 			continue;
-		const struct arp_entry *own = arp_cache_lookup(v.cache, s->ip);
+		const struct arp_entry *own = arp_cache_find(v.cache, s->ip);
 		if (own && (own->type == ARP_DYNAMIC || own->type == ARP_STATIC))
 			continue; /* told above */
 		frame_request(&fr, mac, vip, s->ip);

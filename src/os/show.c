@@ -20,15 +20,15 @@ static const char *const type_title[ARP_TYPE__COUNT] = {
 };
 
 /* Entries shown: everything but outstanding queries, sorted by address. */
-static size_t collect(struct arp_cache *c, struct arp_entry ***out)
+static size_t collect(const struct arp_cache *c, const struct arp_entry ***out)
 {
 	size_t n = arp_cache_count(c), k = 0, cursor = 0;
-	struct arp_entry **v = malloc((n ? n : 1) * sizeof(*v));
+	const struct arp_entry **v = malloc((n ? n : 1) * sizeof(*v));
 	if (!v) {
 		*out = NULL;
 		return 0;
 	}
-	struct arp_entry *en;
+	const struct arp_entry *en;
 	while ((en = arp_cache_next(c, &cursor)) && k < n)
 		if (en->type != ARP_INCOMPLETE)
 			v[k++] = en;
@@ -53,7 +53,7 @@ void show_arp(struct sbuf *b, struct arp_engine *e, const char *iface, bool json
 	for (size_t i = 0; arp_engine_iface_at(e, i, &v) == 0; i++) {
 		if (iface && strcmp(iface, v.name) != 0)
 			continue;
-		struct arp_entry **ents;
+		const struct arp_entry **ents;
 		size_t n = collect(v.cache, &ents);
 		if (!json)
 			sbuf_printf(b, "ARP cache of iface %s\n  %-8s %-15s  %-17s  %s\n", v.name,

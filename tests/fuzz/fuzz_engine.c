@@ -1,9 +1,11 @@
 /*
  * libFuzzer target for the whole frame path: the first bytes pick a policy,
- * the rest is a sequence of frames (incoming, outgoing, other host) with
- * time passing between them. Every frame the engine sends must parse, and
- * nothing it installs may be a group MAC unless the policy accepts it.
+ * the rest is a sequence of frames (incoming, outgoing, other host) and
+ * queries of our own, with time passing between them. Every frame the
+ * engine sends must parse, and nothing it installs may be a group MAC
+ * unless the policy accepts it.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,32 @@ static uint8_t pick(const struct arp_setting_desc *d, uint8_t b)
 		if (d->allowed & AVM(v))
 			allowed[n++] = (uint8_t)v;
 	return allowed[b % n];
+}
+
+/*
+ * A query of our own (arp_engine_note_query): the target from the first
+ * bytes (mostly on the interface's network), sent to the MAC in the next
+ * six or broadcast. It may only evict, and fail as its header says.
+ */
+static void note_query(struct arp_engine *e, const uint8_t *d, size_t len, uint64_t now,
+		       struct actions *out)
+{
+	if (len < 4)
+		return;
+	uint32_t ip = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+	if (d[0] < 0xc0)
+		ip = 0xc6120000 | d[3]; /* 198.18.0.x */
+	struct mac to;
+	if (len >= 10)
+		memcpy(to.a, d + 4, MAC_LEN);
+	size_t before = out->n;
+	errno = 0;
+	int rc = arp_engine_note_query(e, 1, ip, len >= 10 ? &to : NULL, now, out);
+	if (rc == -1 && errno != EINVAL && errno != ENOSPC && errno != ENOMEM)
+		abort();
+	for (size_t k = before; k < out->n; k++)
+		if (out->v[k].type != ACT_NEIGH_DEL)
+			abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -63,7 +91,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = size - i;
 		now += (uint64_t)(ctl >> 3) * 97;
 		actions_reset(&out);
-		arp_engine_input(e, 1, data + i, len, ctl & 1, (ctl & 6) == 6, now, &out);
+		enum arp_rx_dir dir = (ctl & 1) ? ARP_RX_OUT : ARP_RX_IN;
+		if (!(ctl & 1) && (ctl & 6) == 6)
+			dir = ARP_RX_IN_OTHERHOST;
+		if ((ctl & 7) == 7)
+			note_query(e, data + i, len, now, &out);
+		else
+			arp_engine_input(e, 1, data + i, len, dir, now, &out);
 		i += len;
 		arp_engine_tick(e, now, &out);
 		if (ctl & 0x80)

@@ -239,6 +239,8 @@ static void check_all(struct arp_cache *c, const struct ref *r)
 	size_t live = 0;
 	for (uint32_t k = 0; k < UNIVERSE; k++) {
 		struct arp_entry *e = arp_cache_lookup(c, key_of(k));
+		/* the read-only lookup finds the same entry */
+		assert_ptr_equal(arp_cache_find(c, key_of(k)), e);
 		if (!r[k].live) {
 			assert_null(e);
 			continue;
@@ -256,7 +258,7 @@ static void check_all(struct arp_cache *c, const struct ref *r)
 	uint8_t *seen = calloc(UNIVERSE, 1);
 	assert_non_null(seen);
 	size_t cur = 0, n = 0;
-	struct arp_entry *e;
+	const struct arp_entry *e;
 	while ((e = arp_cache_next(c, &cur))) {
 		uint32_t k = key_index(e->ip);
 		assert_true(k < UNIVERSE);
@@ -682,7 +684,7 @@ static void test_iteration(void **state)
 	uint8_t seen[N + 100];
 	memset(seen, 0, sizeof(seen));
 	size_t cur = 0, n = 0;
-	struct arp_entry *e;
+	const struct arp_entry *e;
 	while ((e = arp_cache_next(c, &cur))) {
 		uint32_t k = e->ip >= 100000 ? N + (e->ip - 100000) : e->ip - 5000;
 		assert_true(k < N + 100);

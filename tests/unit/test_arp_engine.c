@@ -3,6 +3,7 @@
  * frames it governs, answering, learning, expiry, flush, announce, limits.
  * The engine is driven with real frame bytes and judged by its actions.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,7 +73,7 @@ static void feed_on(struct fx *f, uint32_t ifindex, const struct arp_frame *fr)
 	size_t n = frame_build(fr, buf, sizeof(buf));
 	assert_true(n > 0);
 	actions_reset(&f->out);
-	arp_engine_input(f->e, ifindex, buf, n, false, false, f->now, &f->out);
+	arp_engine_input(f->e, ifindex, buf, n, ARP_RX_IN, f->now, &f->out);
 }
 
 static void feed(struct fx *f, const struct arp_frame *fr)
@@ -88,7 +89,7 @@ static void kernel_asks(struct fx *f, uint32_t ip)
 	uint8_t buf[FRAME_MAX_LEN];
 	size_t n = frame_build(&r, buf, sizeof(buf));
 	actions_reset(&f->out);
-	arp_engine_input(f->e, IF1, buf, n, true, false, f->now, &f->out);
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_OUT, f->now, &f->out);
 }
 
 static size_t count_type(const struct fx *f, enum action_type t)
@@ -146,11 +147,11 @@ static uint64_t counter(struct fx *f, enum arp_counter c)
 	return v.counters->v[c];
 }
 
-static struct arp_entry *entry(struct fx *f, uint32_t ip)
+static const struct arp_entry *entry(struct fx *f, uint32_t ip)
 {
 	struct arp_iface_view v;
 	assert_int_equal(arp_engine_iface_get(f->e, IF1, &v), 0);
-	return arp_cache_lookup(v.cache, ip);
+	return arp_cache_find(v.cache, ip);
 }
 
 /* Learn HOST at mac through a solicited reply. */
@@ -179,7 +180,7 @@ static void assert_answer(struct fx *f, uint32_t ip, const struct mac *sha,
 
 /* ---- UnsolicitedARPReplies ---- */
 
-static void t_unsolicited(void **state)
+static void test_unsolicited(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT, AV_ACCEPTLOG};
 	for (size_t i = 0; i < sizeof(vals); i++) {
@@ -205,7 +206,7 @@ static void t_unsolicited(void **state)
 	}
 }
 
-static void t_solicited_reply_accepted_even_with_drop(void **state)
+static void test_solicited_reply_accepted_even_with_drop(void **state)
 {
 	struct arp_policy p;
 	arp_policy_defaults(&p);
@@ -225,7 +226,7 @@ static void t_solicited_reply_accepted_even_with_drop(void **state)
 	fx_free(f);
 }
 
-static void t_query_times_out(void **state)
+static void test_query_times_out(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	kernel_asks(f, HOST);
@@ -238,7 +239,7 @@ static void t_query_times_out(void **state)
 	fx_free(f);
 }
 
-static void t_seed_log_line(void **state)
+static void test_seed_log_line(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	learn_host(f, HOST, &mac_a);
@@ -256,7 +257,7 @@ static void t_seed_log_line(void **state)
 
 /* ---- ARPRequests ---- */
 
-static void t_requests(void **state)
+static void test_requests(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_ACCEPT};
 	for (size_t i = 0; i < sizeof(vals); i++) {
@@ -283,7 +284,7 @@ static void t_requests(void **state)
 
 /* ---- ARPChanges ---- */
 
-static void t_changes(void **state)
+static void test_changes(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT, AV_ACCEPTLOG};
 	for (size_t i = 0; i < sizeof(vals); i++) {
@@ -319,10 +320,10 @@ static void kernel_probes(struct fx *f, uint32_t ip, const struct mac *to)
 	uint8_t buf[FRAME_MAX_LEN];
 	size_t n = frame_build(&r, buf, sizeof(buf));
 	actions_reset(&f->out);
-	arp_engine_input(f->e, IF1, buf, n, true, false, f->now, &f->out);
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_OUT, f->now, &f->out);
 }
 
-static void t_unicast_probe_answered_by_its_host_only(void **state)
+static void test_unicast_probe_answered_by_its_host_only(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	learn_host(f, HOST, &mac_a);
@@ -350,7 +351,7 @@ static void t_unicast_probe_answered_by_its_host_only(void **state)
 	fx_free(f);
 }
 
-static void t_same_mac_refreshes(void **state)
+static void test_same_mac_refreshes(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	learn_host(f, HOST, &mac_a);
@@ -363,9 +364,214 @@ static void t_same_mac_refreshes(void **state)
 	fx_free(f);
 }
 
+/* ---- queries we send ourselves (arp_engine_note_query) ---- */
+
+/* We sent a request for ip to the MAC to (NULL: broadcast); its rc. */
+static int note(struct fx *f, uint32_t ip, const struct mac *to)
+{
+	actions_reset(&f->out);
+	return arp_engine_note_query(f->e, IF1, ip, to, f->now, &f->out);
+}
+
+static void test_noted_query_makes_reply_solicited(void **state)
+{
+	struct fx *f = fx_new(NULL); /* UnsolicitedARPReplies=DropLog */
+	assert_int_equal(note(f, HOST, NULL), 0);
+	assert_int_equal(f->out.n, 0);
+	assert_int_equal(entry(f, HOST)->type, ARP_INCOMPLETE);
+	assert_int_equal(counter(f, AC_OUT_REQUESTS), 1);
+	struct arp_frame r;
+	frame_reply(&r, &mac_a, &mac_a, HOST, &our_mac, US);
+	feed(f, &r);
+	const struct action *a = neigh_set(f, HOST);
+	assert_non_null(a);
+	assert_memory_equal(&a->u.neigh.mac, &mac_a, MAC_LEN);
+	assert_int_equal(a->u.neigh.kind, NEIGH_REACHABLE);
+	assert_null(log_with(f, "rule=UnsolicitedARPReplies"));
+	assert_int_equal(counter(f, AC_LEARNED), 1);
+	assert_int_equal(counter(f, AC_DROP_UNSOLICITED), 0);
+	/* the same reply for an address nobody asked for is unsolicited */
+	frame_reply(&r, &mac_b, &mac_b, HOST2, &our_mac, US);
+	feed(f, &r);
+	assert_null(neigh_set(f, HOST2));
+	assert_non_null(log_with(f, "rule=UnsolicitedARPReplies reason=no_query"));
+	assert_int_equal(counter(f, AC_DROP_UNSOLICITED), 1);
+	assert_null(entry(f, HOST2));
+	/* and so is an answer that comes after ExpireUnknown */
+	assert_int_equal(note(f, HOST2, NULL), 0);
+	f->now += 3000;
+	feed(f, &r);
+	assert_null(neigh_set(f, HOST2));
+	assert_int_equal(counter(f, AC_DROP_UNSOLICITED), 2);
+	fx_free(f);
+}
+
+/* A query sent to a known neighbour's MAC is answered by that MAC only. */
+static void test_noted_unicast_query(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	learn_host(f, HOST, &mac_a);
+	assert_int_equal(note(f, HOST, &mac_a), 0);
+	struct arp_frame r;
+	frame_reply(&r, &mac_b, &mac_b, HOST, &our_mac, US);
+	feed(f, &r);
+	assert_null(neigh_set(f, HOST));
+	assert_non_null(log_with(f, "reason=already_exists"));
+	assert_memory_equal(&entry(f, HOST)->mac, &mac_a, MAC_LEN);
+	frame_reply(&r, &mac_a, &mac_a, HOST, &our_mac, US);
+	feed(f, &r);
+	assert_non_null(neigh_set(f, HOST));
+	assert_int_equal(counter(f, AC_REFRESHED), 1);
+	/* broadcast, the query may be answered by a new MAC (ARPChanges decides) */
+	assert_int_equal(note(f, HOST, NULL), 0);
+	frame_reply(&r, &mac_b, &mac_b, HOST, &our_mac, US);
+	feed(f, &r);
+	assert_non_null(neigh_set(f, HOST));
+	assert_int_equal(counter(f, AC_CHANGED), 1);
+	fx_free(f);
+}
+
+/* Noting a query leaves the engine as the kernel's own request would. */
+static void assert_same(struct fx *k, struct fx *n, uint32_t ip)
+{
+	const struct arp_entry *a = entry(k, ip), *b = entry(n, ip);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(a->type, b->type);
+	assert_memory_equal(&a->mac, &b->mac, MAC_LEN);
+	assert_int_equal(a->flags, b->flags);
+	assert_int_equal(a->expires, b->expires);
+	assert_int_equal(a->query_until, b->query_until);
+	struct arp_iface_view vk, vn;
+	assert_int_equal(arp_engine_iface_get(k->e, IF1, &vk), 0);
+	assert_int_equal(arp_engine_iface_get(n->e, IF1, &vn), 0);
+	assert_memory_equal(vk.counters, vn.counters, sizeof(*vk.counters));
+	assert_int_equal(k->out.n, n->out.n);
+	for (size_t i = 0; i < k->out.n; i++)
+		assert_memory_equal(&k->out.v[i], &n->out.v[i], sizeof(k->out.v[i]));
+}
+
+static void test_noted_query_as_kernel_request(void **state)
+{
+	struct arp_policy p;
+	arp_policy_defaults(&p);
+	p.cache_size = 16;
+	p.unsolicited_replies = AV_ACCEPT;
+	struct fx *k = fx_new(&p), *n = fx_new(&p);
+	/* a new address, broadcast */
+	kernel_asks(k, HOST);
+	assert_int_equal(note(n, HOST, NULL), 0);
+	assert_same(k, n, HOST);
+	/* an address whose query failed (UNKNOWN) */
+	k->now = n->now += 3000;
+	arp_engine_tick(k->e, k->now, &k->out);
+	arp_engine_tick(n->e, n->now, &n->out);
+	assert_int_equal(entry(k, HOST)->type, ARP_UNKNOWN);
+	kernel_asks(k, HOST);
+	assert_int_equal(note(n, HOST, &mac_bc), 0);
+	assert_same(k, n, HOST);
+	/* a known neighbour, asked at its own MAC */
+	learn_host(k, HOST2, &mac_a);
+	learn_host(n, HOST2, &mac_a);
+	kernel_probes(k, HOST2, &mac_a);
+	assert_int_equal(note(n, HOST2, &mac_a), 0);
+	assert_same(k, n, HOST2);
+	assert_true(entry(n, HOST2)->flags & ARP_F_QUERY_UNICAST);
+	/* a full cache of learned entries: the new query evicts one, here and in the kernel */
+	learn_host(k, HOST, &mac_a);
+	learn_host(n, HOST, &mac_a);
+	for (uint32_t i = 0; i < 14; i++) {
+		struct arp_frame g;
+		frame_garp_reply(&g, &mac_b, IP(198, 18, 0, 100 + i));
+		k->now = n->now += 10;
+		feed(k, &g);
+		feed(n, &g);
+	}
+	kernel_asks(k, IP(198, 18, 0, 99));
+	assert_int_equal(note(n, IP(198, 18, 0, 99), NULL), 0);
+	assert_int_equal(count_type(n, ACT_NEIGH_DEL), 1);
+	assert_same(k, n, IP(198, 18, 0, 99));
+	fx_free(k);
+	fx_free(n);
+}
+
+static void test_note_query_errors(void **state)
+{
+	struct arp_policy p;
+	arp_policy_defaults(&p);
+	p.cache_size = 16;
+	struct fx *f = fx_new(&p);
+	actions_reset(&f->out);
+	errno = 0;
+	assert_int_equal(arp_engine_note_query(f->e, 4242, HOST, NULL, f->now, &f->out), -1);
+	assert_int_equal(errno, ENOENT);
+	const uint32_t nobody[] = {0, IP(127, 0, 0, 1), IP(224, 0, 0, 5), IP(239, 1, 2, 3),
+				   UINT32_MAX};
+	for (size_t i = 0; i < sizeof(nobody) / sizeof(nobody[0]); i++) {
+		errno = 0;
+		assert_int_equal(note(f, nobody[i], NULL), -1);
+		assert_int_equal(errno, EINVAL);
+		assert_null(entry(f, nobody[i]));
+	}
+	assert_int_equal(counter(f, AC_OUT_REQUESTS), 0);
+	/* no room: the query is not recorded and the answer stays unsolicited */
+	for (uint32_t i = 0; i < 16; i++)
+		assert_int_equal(
+		    arp_engine_add_entry(f->e, IF1, IP(198, 18, 1, i), ARP_STATIC, &mac_s, &f->out),
+		    0);
+	errno = 0;
+	assert_int_equal(note(f, HOST, NULL), -1);
+	assert_int_equal(errno, ENOSPC);
+	assert_int_equal(counter(f, AC_CACHE_FULL), 1);
+	assert_null(entry(f, HOST));
+	struct arp_frame r;
+	frame_reply(&r, &mac_a, &mac_a, HOST, &our_mac, US);
+	feed(f, &r);
+	assert_null(neigh_set(f, HOST));
+	assert_int_equal(counter(f, AC_DROP_UNSOLICITED), 1);
+	fx_free(f);
+}
+
+/*
+ * The contract of actions.h the daemon relies on: NEIGH_REACHABLE for what
+ * was seen on the wire (new, changed, confirmed), NEIGH_PERMANENT for a
+ * Static entry installed, and nothing for a published one.
+ */
+static void test_neigh_set_says_why(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	learn_host(f, HOST, &mac_a); /* new */
+	assert_int_equal(neigh_set(f, HOST)->u.neigh.kind, NEIGH_REACHABLE);
+	assert_int_equal(count_type(f, ACT_NEIGH_SET), 1);
+	learn_host(f, HOST, &mac_a); /* confirmed */
+	assert_int_equal(neigh_set(f, HOST)->u.neigh.kind, NEIGH_REACHABLE);
+	assert_int_equal(counter(f, AC_REFRESHED), 1);
+	learn_host(f, HOST, &mac_b); /* changed */
+	assert_int_equal(neigh_set(f, HOST)->u.neigh.kind, NEIGH_REACHABLE);
+	assert_memory_equal(&neigh_set(f, HOST)->u.neigh.mac, &mac_b, MAC_LEN);
+	assert_int_equal(counter(f, AC_CHANGED), 1);
+	actions_reset(&f->out);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, STATIC_IP, ARP_STATIC, &mac_s, &f->out),
+			 0);
+	assert_int_equal(count_type(f, ACT_NEIGH_SET), 1);
+	assert_int_equal(neigh_set(f, STATIC_IP)->u.neigh.kind, NEIGH_PERMANENT);
+	actions_reset(&f->out);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, PUB_IP, ARP_PUBLISH, &mac_p, &f->out), 0);
+	assert_int_equal(f->out.n, 0);
+	/* only learned mappings are deleted, and the static one stays */
+	actions_reset(&f->out);
+	assert_int_equal(arp_engine_flush(f->e, IF1, f->now, &f->out), 1);
+	assert_int_equal(count_type(f, ACT_NEIGH_DEL), 1);
+	assert_true(neigh_del(f, HOST));
+	f->now += 24ull * 3600 * 1000;
+	arp_engine_tick(f->e, f->now, &f->out);
+	assert_false(neigh_del(f, STATIC_IP));
+	fx_free(f);
+}
+
 /* ---- StaticARPChanges ---- */
 
-static void t_static_changes(void **state)
+static void test_static_changes(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPLOG};
 	for (size_t i = 0; i < sizeof(vals); i++) {
@@ -406,7 +612,7 @@ static void t_static_changes(void **state)
 
 /* ---- ARPMatchEnetSender ---- */
 
-static void t_match_enet_sender(void **state)
+static void test_match_enet_sender(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_IGNORE, AV_LOG};
 	for (size_t i = 0; i < sizeof(vals); i++) {
@@ -432,7 +638,7 @@ static void t_match_enet_sender(void **state)
 
 /* ---- ARPMulticast / ARPBroadcast ---- */
 
-static void t_group_sender(void **state)
+static void test_group_sender(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT, AV_LOG};
 	for (int bc = 0; bc < 2; bc++) {
@@ -469,7 +675,7 @@ static void t_group_sender(void **state)
 
 /* ---- ARPQueryNoSender ---- */
 
-static void t_query_no_sender(void **state)
+static void test_query_no_sender(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT, AV_ACCEPTLOG};
 	for (size_t i = 0; i < sizeof(vals); i++) {
@@ -501,7 +707,7 @@ static void t_query_no_sender(void **state)
 
 /* ---- ARPSenderIP ---- */
 
-static void t_sender_ip(void **state)
+static void test_sender_ip(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPLOG, AV_ACCEPT};
 	const uint32_t outside = IP(198, 19, 0, 5);
@@ -526,7 +732,7 @@ static void t_sender_ip(void **state)
 
 /* ---- ARPIPCollision ---- */
 
-static void t_ip_collision(void **state)
+static void test_ip_collision(void **state)
 {
 	const uint8_t vals[] = {AV_DROP, AV_DROPANNOUNCE};
 	for (size_t i = 0; i < sizeof(vals); i++) {
@@ -560,7 +766,7 @@ static void t_ip_collision(void **state)
 }
 
 /* A VIP the cluster shares: another node announcing it is not a collision. */
-static void t_shared_vip_not_collision(void **state)
+static void test_shared_vip_not_collision(void **state)
 {
 	struct arp_policy p;
 	arp_policy_defaults(&p);
@@ -592,7 +798,7 @@ static void t_shared_vip_not_collision(void **state)
 	fx_free(f);
 }
 
-static void t_looped_own_frame(void **state)
+static void test_looped_own_frame(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	struct arp_frame g;
@@ -606,7 +812,7 @@ static void t_looped_own_frame(void **state)
 
 /* ---- ARPRateLimit ---- */
 
-static void t_rate_limit(void **state)
+static void test_rate_limit(void **state)
 {
 	struct arp_policy p;
 	arp_policy_defaults(&p);
@@ -651,7 +857,7 @@ static void t_rate_limit(void **state)
 
 /* ---- expiry ---- */
 
-static void t_expire(void **state)
+static void test_expire(void **state)
 {
 	struct arp_policy p;
 	arp_policy_defaults(&p);
@@ -670,7 +876,7 @@ static void t_expire(void **state)
 	fx_free(f);
 }
 
-static void t_expire_unknown(void **state)
+static void test_expire_unknown(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	kernel_asks(f, HOST);
@@ -689,7 +895,7 @@ static void t_expire_unknown(void **state)
 	fx_free(f);
 }
 
-static void t_requery_unknown(void **state)
+static void test_requery_unknown(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	kernel_asks(f, HOST);
@@ -703,7 +909,7 @@ static void t_requery_unknown(void **state)
 
 /* ---- publishing ---- */
 
-static void t_publish(void **state)
+static void test_publish(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	assert_int_equal(arp_engine_add_entry(f->e, IF1, PUB_IP, ARP_PUBLISH, &mac_p, &f->out), 0);
@@ -732,7 +938,7 @@ static void t_publish(void **state)
 	fx_free(f);
 }
 
-static void t_proxy(void **state)
+static void test_proxy(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	assert_int_equal(arp_engine_iface_add(f->e, IF2, "wan", &mac_b, false), 0);
@@ -757,7 +963,7 @@ static void t_proxy(void **state)
 	fx_free(f);
 }
 
-static void t_other_vlan_ignored(void **state)
+static void test_other_vlan_ignored(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	struct arp_frame q;
@@ -778,7 +984,7 @@ static void t_other_vlan_ignored(void **state)
 
 /* ---- commands ---- */
 
-static void t_flush(void **state)
+static void test_flush(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	learn_host(f, HOST, &mac_a);
@@ -801,7 +1007,7 @@ static void t_flush(void **state)
 	fx_free(f);
 }
 
-static void t_announce(void **state)
+static void test_announce(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	assert_int_equal(arp_engine_add_entry(f->e, IF1, XPUB_IP, ARP_XPUBLISH, &mac_p, &f->out),
@@ -825,7 +1031,7 @@ static void t_announce(void **state)
 
 /* ---- bad input ---- */
 
-static void t_malformed_counted(void **state)
+static void test_malformed_counted(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	uint8_t buf[FRAME_MAX_LEN];
@@ -833,10 +1039,10 @@ static void t_malformed_counted(void **state)
 	frame_request(&q, &mac_a, HOST, US);
 	size_t n = frame_build(&q, buf, sizeof(buf));
 	actions_reset(&f->out);
-	arp_engine_input(f->e, IF1, buf, 20, false, false, f->now, &f->out);
+	arp_engine_input(f->e, IF1, buf, 20, ARP_RX_IN, f->now, &f->out);
 	assert_int_equal(counter(f, AC_MALFORMED_FIRST + FR_TRUNCATED), 1);
 	buf[15] = 6; /* htype 6 */
-	arp_engine_input(f->e, IF1, buf, n, false, false, f->now, &f->out);
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_IN, f->now, &f->out);
 	assert_int_equal(counter(f, AC_MALFORMED_FIRST + FR_BAD_HTYPE), 1);
 	frame_request(&q, &mac_a, IP(127, 0, 0, 1), US);
 	feed(f, &q);
@@ -844,18 +1050,52 @@ static void t_malformed_counted(void **state)
 	assert_int_equal(f->out.n, 0);
 	assert_int_equal(counter(f, AC_RX_FRAMES), 3);
 	/* unmanaged interface: ignored entirely */
-	arp_engine_input(f->e, 4242, buf, n, false, false, f->now, &f->out);
+	arp_engine_input(f->e, 4242, buf, n, ARP_RX_IN, f->now, &f->out);
 	assert_int_equal(counter(f, AC_RX_FRAMES), 3);
 	/* frames for another host */
 	frame_request(&q, &mac_a, HOST, US);
 	n = frame_build(&q, buf, sizeof(buf));
-	arp_engine_input(f->e, IF1, buf, n, false, true, f->now, &f->out);
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_IN_OTHERHOST, f->now, &f->out);
 	assert_int_equal(counter(f, AC_OTHERHOST), 1);
 	assert_int_equal(f->out.n, 0);
 	fx_free(f);
 }
 
-static void t_cache_full_of_static(void **state)
+/* The same request in each direction: judged, ignored, or a query of ours. */
+static void test_direction(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	struct arp_frame q;
+	frame_request(&q, &mac_a, HOST, US);
+	uint8_t buf[FRAME_MAX_LEN];
+	size_t n = frame_build(&q, buf, sizeof(buf));
+	actions_reset(&f->out);
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_IN, f->now, &f->out);
+	assert_answer(f, US, &our_mac, &our_mac, &mac_a, HOST);
+	assert_int_equal(counter(f, AC_RX_FRAMES), 1);
+	actions_reset(&f->out);
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_IN_OTHERHOST, f->now, &f->out);
+	assert_int_equal(f->out.n, 0);
+	assert_int_equal(counter(f, AC_RX_FRAMES), 2);
+	assert_int_equal(counter(f, AC_OTHERHOST), 1);
+	/* going out, a request is the kernel asking for HOST */
+	frame_request(&q, &our_mac, US, HOST);
+	n = frame_build(&q, buf, sizeof(buf));
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_OUT, f->now, &f->out);
+	assert_int_equal(f->out.n, 0);
+	assert_int_equal(counter(f, AC_RX_FRAMES), 2);
+	assert_int_equal(counter(f, AC_OUT_REQUESTS), 1);
+	assert_int_equal(entry(f, HOST)->type, ARP_INCOMPLETE);
+	/* an outgoing reply asks nothing */
+	frame_reply(&q, &our_mac, &our_mac, US, &mac_b, HOST2);
+	n = frame_build(&q, buf, sizeof(buf));
+	arp_engine_input(f->e, IF1, buf, n, ARP_RX_OUT, f->now, &f->out);
+	assert_int_equal(counter(f, AC_OUT_REQUESTS), 1);
+	assert_null(entry(f, HOST2));
+	fx_free(f);
+}
+
+static void test_cache_full_of_static(void **state)
 {
 	struct arp_policy p;
 	arp_policy_defaults(&p);
@@ -876,7 +1116,7 @@ static void t_cache_full_of_static(void **state)
 	fx_free(f);
 }
 
-static void t_eviction_removes_from_kernel(void **state)
+static void test_eviction_removes_from_kernel(void **state)
 {
 	struct arp_policy p;
 	arp_policy_defaults(&p);
@@ -896,7 +1136,7 @@ static void t_eviction_removes_from_kernel(void **state)
 	fx_free(f);
 }
 
-static void t_log_rate_limit(void **state)
+static void test_log_rate_limit(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	struct arp_frame g;
@@ -916,7 +1156,7 @@ static void t_log_rate_limit(void **state)
 }
 
 /* The summary comes from the timer when the window ends, with no new frame. */
-static void t_log_suppressed_on_timer(void **state)
+static void test_log_suppressed_on_timer(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	struct arp_frame g;
@@ -944,7 +1184,7 @@ static void t_log_suppressed_on_timer(void **state)
 }
 
 /* An interface whose device goes away keeps its counters for its return. */
-static void t_counters_kept_while_absent(void **state)
+static void test_counters_kept_while_absent(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	struct arp_frame g;
@@ -968,7 +1208,53 @@ static void t_counters_kept_while_absent(void **state)
 	fx_free(f);
 }
 
-static void t_names(void **state)
+/*
+ * What a view hands out is read-only: its cache can be walked and searched,
+ * and the compiler refuses to pass it to anything that changes it.
+ */
+_Static_assert(_Generic(((struct arp_iface_view *)0)->cache, const struct arp_cache * : 1,
+			default : 0),
+	       "arp_iface_view.cache is const");
+_Static_assert(_Generic(arp_cache_next((const struct arp_cache *)0, (size_t *)0),
+			const struct arp_entry * : 1, default : 0),
+	       "arp_cache_next gives const entries");
+
+static void test_view_read_only(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	learn_host(f, HOST, &mac_a);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, STATIC_IP, ARP_STATIC, &mac_s, &f->out),
+			 0);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, PUB_IP, ARP_PUBLISH, NULL, &f->out), 0);
+	assert_int_equal(note(f, HOST2, NULL), 0);
+	const struct arp_engine *ce = f->e;
+	struct arp_iface_view v;
+	assert_int_equal(arp_engine_iface_get(ce, IF1, &v), 0);
+	assert_int_equal(arp_cache_count(v.cache), 4);
+	unsigned seen = 0;
+	size_t cursor = 0;
+	const struct arp_entry *en;
+	while ((en = arp_cache_next(v.cache, &cursor))) {
+		assert_ptr_equal(arp_cache_find(v.cache, en->ip), en);
+		seen |= 1u << en->type;
+		if (en->ip == HOST)
+			assert_memory_equal(&en->mac, &mac_a, MAC_LEN);
+		if (en->ip == PUB_IP)
+			assert_true(en->flags & ARP_F_IFACE_MAC);
+	}
+	assert_int_equal(seen, (1u << ARP_DYNAMIC) | (1u << ARP_STATIC) | (1u << ARP_PUBLISH) |
+				   (1u << ARP_INCOMPLETE));
+	assert_null(arp_cache_find(v.cache, IP(198, 18, 0, 99)));
+	/* the i-th view is the same interface */
+	struct arp_iface_view w;
+	assert_int_equal(arp_engine_iface_at(ce, 0, &w), 0);
+	assert_ptr_equal(w.cache, v.cache);
+	assert_int_equal(w.ifindex, IF1);
+	assert_int_equal(arp_engine_iface_at(ce, 1, &w), -1);
+	fx_free(f);
+}
+
+static void test_names(void **state)
 {
 	for (int c = 0; c < AC__COUNT; c++)
 		assert_string_not_equal(arp_counter_name((enum arp_counter)c), "?");
@@ -978,38 +1264,45 @@ static void t_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_unsolicited),
-	    cmocka_unit_test(t_solicited_reply_accepted_even_with_drop),
-	    cmocka_unit_test(t_query_times_out),
-	    cmocka_unit_test(t_seed_log_line),
-	    cmocka_unit_test(t_requests),
-	    cmocka_unit_test(t_changes),
-	    cmocka_unit_test(t_unicast_probe_answered_by_its_host_only),
-	    cmocka_unit_test(t_same_mac_refreshes),
-	    cmocka_unit_test(t_static_changes),
-	    cmocka_unit_test(t_match_enet_sender),
-	    cmocka_unit_test(t_group_sender),
-	    cmocka_unit_test(t_query_no_sender),
-	    cmocka_unit_test(t_sender_ip),
-	    cmocka_unit_test(t_ip_collision),
-	    cmocka_unit_test(t_shared_vip_not_collision),
-	    cmocka_unit_test(t_looped_own_frame),
-	    cmocka_unit_test(t_rate_limit),
-	    cmocka_unit_test(t_expire),
-	    cmocka_unit_test(t_expire_unknown),
-	    cmocka_unit_test(t_requery_unknown),
-	    cmocka_unit_test(t_publish),
-	    cmocka_unit_test(t_proxy),
-	    cmocka_unit_test(t_other_vlan_ignored),
-	    cmocka_unit_test(t_flush),
-	    cmocka_unit_test(t_announce),
-	    cmocka_unit_test(t_malformed_counted),
-	    cmocka_unit_test(t_cache_full_of_static),
-	    cmocka_unit_test(t_eviction_removes_from_kernel),
-	    cmocka_unit_test(t_log_rate_limit),
-	    cmocka_unit_test(t_log_suppressed_on_timer),
-	    cmocka_unit_test(t_counters_kept_while_absent),
-	    cmocka_unit_test(t_names),
+	    cmocka_unit_test(test_unsolicited),
+	    cmocka_unit_test(test_solicited_reply_accepted_even_with_drop),
+	    cmocka_unit_test(test_query_times_out),
+	    cmocka_unit_test(test_seed_log_line),
+	    cmocka_unit_test(test_requests),
+	    cmocka_unit_test(test_changes),
+	    cmocka_unit_test(test_unicast_probe_answered_by_its_host_only),
+	    cmocka_unit_test(test_same_mac_refreshes),
+	    cmocka_unit_test(test_noted_query_makes_reply_solicited),
+	    cmocka_unit_test(test_noted_unicast_query),
+	    cmocka_unit_test(test_noted_query_as_kernel_request),
+	    cmocka_unit_test(test_note_query_errors),
+	    cmocka_unit_test(test_neigh_set_says_why),
+	    cmocka_unit_test(test_static_changes),
+	    cmocka_unit_test(test_match_enet_sender),
+	    cmocka_unit_test(test_group_sender),
+	    cmocka_unit_test(test_query_no_sender),
+	    cmocka_unit_test(test_sender_ip),
+	    cmocka_unit_test(test_ip_collision),
+	    cmocka_unit_test(test_shared_vip_not_collision),
+	    cmocka_unit_test(test_looped_own_frame),
+	    cmocka_unit_test(test_rate_limit),
+	    cmocka_unit_test(test_expire),
+	    cmocka_unit_test(test_expire_unknown),
+	    cmocka_unit_test(test_requery_unknown),
+	    cmocka_unit_test(test_publish),
+	    cmocka_unit_test(test_proxy),
+	    cmocka_unit_test(test_other_vlan_ignored),
+	    cmocka_unit_test(test_flush),
+	    cmocka_unit_test(test_announce),
+	    cmocka_unit_test(test_malformed_counted),
+	    cmocka_unit_test(test_direction),
+	    cmocka_unit_test(test_cache_full_of_static),
+	    cmocka_unit_test(test_eviction_removes_from_kernel),
+	    cmocka_unit_test(test_log_rate_limit),
+	    cmocka_unit_test(test_log_suppressed_on_timer),
+	    cmocka_unit_test(test_counters_kept_while_absent),
+	    cmocka_unit_test(test_view_read_only),
+	    cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
