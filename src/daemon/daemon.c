@@ -373,6 +373,22 @@ void host_note_query(struct host *h, uint32_t ifindex, uint32_t ip, const struct
 		daemon_apply(d);
 }
 
+int host_addr_lease(struct host *h, uint32_t ifindex, uint32_t ip, uint8_t len,
+		    bool noprefixroute, uint32_t lifetime_s)
+{
+	return nl_addr_lease(daemon_of(h)->nl, ifindex, ip, len, noprefixroute, lifetime_s);
+}
+
+int host_addr_del(struct host *h, uint32_t ifindex, uint32_t ip, uint8_t len)
+{
+	return nl_addr_del(daemon_of(h)->nl, ifindex, ip, len);
+}
+
+int host_link_set_up(struct host *h, uint32_t ifindex, bool up)
+{
+	return nl_link_set_up(daemon_of(h)->nl, ifindex, up);
+}
+
 struct nl *host_netlink(struct host *h)
 {
 	return daemon_of(h)->nl;

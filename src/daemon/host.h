@@ -127,6 +127,18 @@ int host_set_shared(struct host *h, uint32_t ifindex, const uint32_t *ips, size_
 /* We send a request for ip on ifindex (to: unicast to it): its answer is solicited. */
 void host_note_query(struct host *h, uint32_t ifindex, uint32_t ip, const struct mac *to);
 
+/*
+ * Addresses and links in the kernel (rtnetlink), 0 or -1 (errno; the
+ * caller logs): add or renew ip/len on ifindex for lifetime_s seconds (the
+ * kernel drops it when not renewed in time), remove it, set a link up or
+ * down.
+ */
+int host_addr_lease(struct host *h, uint32_t ifindex, uint32_t ip, uint8_t len,
+		    bool noprefixroute, uint32_t lifetime_s);
+int host_addr_del(struct host *h, uint32_t ifindex, uint32_t ip, uint8_t len);
+int host_link_set_up(struct host *h, uint32_t ifindex, bool up);
+
+/* rtnetlink for what a service reads (links by name) or makes at start (macvlans). */
 struct nl *host_netlink(struct host *h);
 struct loop *host_loop(struct host *h);
 

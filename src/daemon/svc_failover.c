@@ -403,9 +403,9 @@ static void announce(struct failover *f, struct fvip *x, bool first)
 static int lease(struct failover *f, struct fvip *x, const struct host_iface *m)
 {
 	if (x->c->vmac)
-		return nl_addr_lease(f->nl, x->vifindex, x->c->addr.addr, x->c->addr.len, true,
+		return host_addr_lease(f->h, x->vifindex, x->c->addr.addr, x->c->addr.len, true,
 				     LEASE_S);
-	return nl_addr_lease(f->nl, m->ifindex, x->c->addr.addr, x->c->addr.len, false, LEASE_S);
+	return host_addr_lease(f->h, m->ifindex, x->c->addr.addr, x->c->addr.len, false, LEASE_S);
 }
 
 static void take(struct failover *f, struct fvip *x, uint64_t now)
@@ -419,7 +419,7 @@ static void take(struct failover *f, struct fvip *x, uint64_t now)
 	}
 	int rc = 0;
 	if (x->c->vmac)
-		rc = nl_link_set_up(f->nl, x->vifindex, true);
+		rc = host_link_set_up(f->h, x->vifindex, true);
 	if (rc == 0)
 		rc = lease(f, x, m);
 	if (rc < 0) {
@@ -444,12 +444,12 @@ static void give(struct failover *f, struct fvip *x)
 	const struct host_iface *m = host_iface(f->h, x->c->iface);
 	int rc;
 	if (x->c->vmac) {
-		rc = nl_addr_del(f->nl, x->vifindex, x->c->addr.addr, x->c->addr.len);
-		if (nl_link_set_up(f->nl, x->vifindex, false) < 0)
+		rc = host_addr_del(f->h, x->vifindex, x->c->addr.addr, x->c->addr.len);
+		if (host_link_set_up(f->h, x->vifindex, false) < 0)
 			log_warn("event=vdev_down_failed vip=%s device=%s", x->c->name, x->vdev);
 	} else {
 		rc = m && m->ifindex
-			 ? nl_addr_del(f->nl, m->ifindex, x->c->addr.addr, x->c->addr.len)
+			 ? host_addr_del(f->h, m->ifindex, x->c->addr.addr, x->c->addr.len)
 			 : 0;
 	}
 	if (rc < 0)
