@@ -18,6 +18,11 @@
 #include "os/loop.h"
 #include "os/netlink.h"
 #include "os/packet.h"
+#include "os/udp.h"
+
+#ifndef CLUSTER_CHAN_VIP
+#define CLUSTER_CHAN_VIP 'V'
+#endif
 
 /* ---- the one applier ---- */
 
@@ -73,6 +78,145 @@ static void apply(struct daemon *d, struct actions *a)
 void daemon_apply(struct daemon *d)
 {
 	apply(d, &d->acts);
+}
+
+/* ---- the one applier of cluster actions ---- */
+
+static uint32_t node_addr(const struct daemon *d, uint32_t node)
+{
+	for (size_t i = 0; i < d->n_addrs; i++)
+		if (d->addrs[i].node == node)
+			return d->addrs[i].addr;
+	return 0;
+}
+
+/* Publish what the cluster reports about node for the services. */
+static void publish(struct daemon *d, uint8_t type, uint32_t node, bool up)
+{
+	host_publish(daemon_host(d), &(struct dev_ev){.type = type, .node = node, .up = up});
+}
+
+void daemon_apply_cluster(struct daemon *d)
+{
+	struct cluster_actions *a = &d->cacts;
+	char ip[IP4_STRLEN];
+	for (size_t i = 0; i < a->n; i++) {
+		const struct cluster_action *act = &a->v[i];
+		uint32_t to;
+		int rc = 0;
+		switch (act->type) {
+		case CA_SEND_ALL:
+			rc = udp_send_all(d->udp, act->data, act->len);
+			break;
+		case CA_SEND_TO:
+			to = node_addr(d, act->node);
+			rc = to ? udp_send_to(d->udp, to, act->data, act->len)
+				: udp_send_all(d->udp, act->data, act->len);
+			break;
+		case CA_NODE_UP:
+			log_notice("event=node_up node=%u address=%s", act->node,
+				   ip4_fmt(node_addr(d, act->node), ip));
+			publish(d, DEV_NODE_UP, act->node, true);
+			break;
+		case CA_NODE_DOWN:
+			log_notice("event=node_down node=%u address=%s", act->node,
+				   ip4_fmt(node_addr(d, act->node), ip));
+			publish(d, DEV_NODE_DOWN, act->node, false);
+			break;
+		case CA_OWN_DOWN:
+			log_warnx(
+			    "event=sync_link_down device=%s msg=\"no node will be declared dead "
+			    "until it is back\"",
+			    d->cfg.cluster.device);
+			publish(d, DEV_SYNC_LINK, 0, false);
+			break;
+		case CA_OWN_UP:
+			log_notice("event=sync_link_up device=%s", d->cfg.cluster.device);
+			publish(d, DEV_SYNC_LINK, 0, true);
+			break;
+		case CA_DELIVER:
+			log_debug("event=cluster_message node=%u bytes=%u", act->node,
+				  (unsigned)act->len);
+			if (act->len)
+				host_publish(daemon_host(d),
+					     &(struct dev_ev){.type = DEV_MSG,
+							      .chan = act->data[0],
+							      .node = act->node,
+							      .data = act->data,
+							      .len = act->len});
+			break;
+		case CA_STATE:
+			host_publish(daemon_host(d), &(struct dev_ev){.type = DEV_STATE,
+									.chan = CLUSTER_CHAN_VIP,
+									.node = act->node,
+									.data = act->data,
+									.len = act->len});
+			break;
+		case CA_OUT_OF_SYNC:
+			log_warnx(
+			    "event=cluster_out_of_sync node=%u msg=\"messages were lost for good\"",
+			    act->node);
+			publish(d, DEV_OUT_OF_SYNC, act->node, false);
+			break;
+		case CA_LOG:
+			log_line(act->level, (const char *)act->data);
+			break;
+		}
+		if (rc < 0 && d->udp_errors++ % 1000 == 0)
+			log_warn("event=cluster_send_failed failures=%llu",
+				 (unsigned long long)d->udp_errors);
+	}
+	if (a->dropped) {
+		log_warnx("event=out_of_memory cluster_actions_lost=%zu", a->dropped);
+		a->dropped = 0;
+	}
+	cluster_actions_reset(a);
+}
+
+/* Our sync link came or went (links.c sees the device). */
+void daemon_sync_link(struct daemon *d, bool up)
+{
+	if (!d->cl)
+		return;
+	cluster_set_link(d->cl, up, loop_now(d->loop), &d->cacts);
+	daemon_apply_cluster(d);
+}
+
+/* ---- the interfaces ---- */
+
+struct mif *mif_by_index(struct daemon *d, uint32_t ifindex)
+{
+	for (size_t i = 0; i < d->n_ifs; i++)
+		if (d->ifs[i].ifindex && d->ifs[i].ifindex == ifindex)
+			return &d->ifs[i];
+	return NULL;
+}
+
+struct mif *mif_by_name(struct daemon *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_ifs; i++)
+		if (strcmp(d->ifs[i].conf->name, name) == 0 ||
+		    strcmp(d->ifs[i].conf->device, name) == 0 ||
+		    (d->ifs[i].ifindex && strcmp(d->ifs[i].dev, name) == 0))
+			return &d->ifs[i];
+	return NULL;
+}
+
+void daemon_refresh_addrs(struct daemon *d, struct mif *m)
+{
+	struct ip4_prefix addrs[MAX_ADDRS];
+	size_t n = 0;
+	if (nl_addrs(d->nl, m->ifindex, addrs, MAX_ADDRS, &n) < 0) {
+		log_warn("event=addr_read_failed iface=%s", m->conf->name);
+		return;
+	}
+	if (n > MAX_ADDRS) {
+		log_warnx("event=too_many_addresses iface=%s addresses=%zu used=%d", m->conf->name,
+			  n, MAX_ADDRS);
+		n = MAX_ADDRS;
+	}
+	if (arp_engine_iface_set_addrs(d->eng, m->ifindex, addrs, n) < 0)
+		log_warn("event=addr_set_failed iface=%s", m->conf->name);
 }
 
 /* ---- the event queue ---- */
@@ -145,7 +289,7 @@ void daemon_drain(struct daemon *d)
 static void rearm(struct daemon *d)
 {
 	uint64_t next = arp_engine_next_deadline(d->eng);
-	uint64_t c = transport_next_deadline(d);
+	uint64_t c = d->cl ? cluster_next_deadline(d->cl) : UINT64_MAX;
 	if (c < next)
 		next = c;
 	for (size_t i = 0; i < d->n_svc; i++) {
@@ -168,7 +312,10 @@ static void on_deadline(void *arg)
 	struct daemon *d = arg;
 	arp_engine_tick(d->eng, loop_now(d->loop), &d->acts);
 	daemon_apply(d);
-	transport_tick(d);
+	if (d->cl) {
+		cluster_tick(d->cl, loop_now(d->loop), &d->cacts);
+		daemon_apply_cluster(d);
+	}
 	daemon_drain(d);
 	for (size_t i = 0; i < d->n_svc; i++) {
 		struct svc_slot *s = &d->svc[i];
@@ -283,7 +430,7 @@ int host_broadcast(struct host *h, const uint8_t *msg, size_t len)
 		return -1;
 	}
 	int rc = cluster_broadcast(d->cl, msg, len, loop_now(d->loop), &d->cacts);
-	transport_apply(d);
+	daemon_apply_cluster(d);
 	return rc;
 }
 
@@ -298,7 +445,7 @@ int host_set_state(struct host *h, uint8_t chan, const uint8_t *blob, size_t len
 	int rc = cluster_set_state(d->cl, blob, len);
 	if (push) {
 		cluster_push_state(d->cl, 0, &d->cacts);
-		transport_apply(d);
+		daemon_apply_cluster(d);
 	}
 	return rc;
 }
@@ -358,7 +505,7 @@ void host_addrs_changed(struct host *h, uint32_t ifindex)
 	struct daemon *d = daemon_of(h);
 	struct mif *m = mif_by_index(d, ifindex);
 	if (m)
-		links_refresh_addrs(d, m);
+		daemon_refresh_addrs(d, m);
 }
 
 int host_set_shared(struct host *h, uint32_t ifindex, const uint32_t *ips, size_t n)

@@ -116,6 +116,11 @@ static inline struct host *daemon_host(struct daemon *d)
 /* daemon.c */
 int daemon_init(struct daemon *d);	     /* the loop and the queue; -1 */
 void daemon_apply(struct daemon *d);	     /* carry out d->acts and reset it */
+void daemon_apply_cluster(struct daemon *d); /* carry out d->cacts and reset it */
+void daemon_sync_link(struct daemon *d, bool up); /* our sync link came or went */
+struct mif *mif_by_index(struct daemon *d, uint32_t ifindex);
+struct mif *mif_by_name(struct daemon *d, const char *name);
+void daemon_refresh_addrs(struct daemon *d, struct mif *m); /* the engine reads them again */
 void daemon_drain(struct daemon *d);	     /* deliver the queued events */
 int daemon_start_services(struct daemon *d, const struct svc_ops *const *table, size_t n,
 			  char *err, size_t errlen);
@@ -126,23 +131,16 @@ const struct svc_slot *daemon_command(const struct daemon *d, const char *word,
 				      const struct svc_cmd **cmd);
 
 /* links.c */
-struct mif *mif_by_index(struct daemon *d, uint32_t ifindex);
-struct mif *mif_by_name(struct daemon *d, const char *name);
 int links_check_devices(struct daemon *d, char *err, size_t errlen);
 int links_guard(struct daemon *d, char *err, size_t errlen);	/* nft table; -1 */
 int links_attach_all(struct daemon *d, char *err, size_t errlen); /* -1 */
 int links_watch(struct daemon *d); /* rtnetlink events; -1 */
 void links_flush_learned(struct daemon *d); /* after every part started */
-void links_refresh_addrs(struct daemon *d, struct mif *m);
 void links_collect_drops(struct daemon *d);
 void links_free(struct daemon *d);
 
 /* transport.c */
 int transport_start(struct daemon *d, char *err, size_t errlen);
-void transport_tick(struct daemon *d);
-uint64_t transport_next_deadline(const struct daemon *d);
-void transport_set_link(struct daemon *d, bool up);
-void transport_apply(struct daemon *d); /* carry out d->cacts and reset it */
 int transport_test_traffic(struct daemon *d, const char *period, const char *count, char *msg,
 			   size_t len);
 void transport_free(struct daemon *d);

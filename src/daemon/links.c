@@ -24,23 +24,7 @@
 #define RX_BATCH   256
 #define RING_BATCH 1 /* ring blocks per callback, up to some 500 frames */
 
-struct mif *mif_by_index(struct daemon *d, uint32_t ifindex)
-{
-	for (size_t i = 0; i < d->n_ifs; i++)
-		if (d->ifs[i].ifindex && d->ifs[i].ifindex == ifindex)
-			return &d->ifs[i];
-	return NULL;
-}
 
-struct mif *mif_by_name(struct daemon *d, const char *name)
-{
-	for (size_t i = 0; i < d->n_ifs; i++)
-		if (strcmp(d->ifs[i].conf->name, name) == 0 ||
-		    strcmp(d->ifs[i].conf->device, name) == 0 ||
-		    (d->ifs[i].ifindex && strcmp(d->ifs[i].dev, name) == 0))
-			return &d->ifs[i];
-	return NULL;
-}
 
 /* ---- frames ---- */
 
@@ -123,22 +107,6 @@ static void on_packet(void *arg)
 
 /* ---- interfaces ---- */
 
-void links_refresh_addrs(struct daemon *d, struct mif *m)
-{
-	struct ip4_prefix addrs[MAX_ADDRS];
-	size_t n = 0;
-	if (nl_addrs(d->nl, m->ifindex, addrs, MAX_ADDRS, &n) < 0) {
-		log_warn("event=addr_read_failed iface=%s", m->conf->name);
-		return;
-	}
-	if (n > MAX_ADDRS) {
-		log_warnx("event=too_many_addresses iface=%s addresses=%zu used=%d", m->conf->name,
-			  n, MAX_ADDRS);
-		n = MAX_ADDRS;
-	}
-	if (arp_engine_iface_set_addrs(d->eng, m->ifindex, addrs, n) < 0)
-		log_warn("event=addr_set_failed iface=%s", m->conf->name);
-}
 
 /* Static entries go back into the kernel (it drops them when a link goes down). */
 static void reinstall_static(struct daemon *d, struct mif *m)
@@ -241,7 +209,7 @@ static int attach(struct daemon *d, struct mif *m, bool starting, char *err, siz
 	} else {
 		guard_follow(d);
 	}
-	links_refresh_addrs(d, m);
+	daemon_refresh_addrs(d, m);
 	for (size_t i = 0; i < d->cfg.n_entries; i++) {
 		const struct conf_entry *ce = &d->cfg.entries[i];
 		if (strcmp(ce->iface, m->conf->name) != 0)
@@ -356,7 +324,7 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 	switch (ev->type) {
 	case NLE_ADDR:
 		if (m)
-			links_refresh_addrs(d, m);
+			daemon_refresh_addrs(d, m);
 		break;
 	case NLE_LINK_DEL:
 		if (m) {
@@ -376,7 +344,7 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 		break;
 	case NLE_LINK:
 		if (d->cl && ev->ifindex == d->sync_ifindex)
-			transport_set_link(d, ev->link.up);
+			daemon_sync_link(d, ev->link.up);
 		if (m) {
 			if (ev->link.name[0] && strcmp(ev->link.name, m->dev) != 0)
 				renamed(m, ev->link.name);
@@ -424,7 +392,7 @@ static void on_netlink(void *arg)
 			} else if (m->ifindex) {
 				if (strcmp(l.name, m->dev) != 0)
 					renamed(m, l.name);
-				links_refresh_addrs(d, m);
+				daemon_refresh_addrs(d, m);
 			}
 			/* gone and back while we were not told: take the new one */
 			char err[256], q[300];

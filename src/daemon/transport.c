@@ -1,9 +1,8 @@
 /*
- * transport: the cluster's datagrams (os/udp) through core/cluster (see
- * daemon.h). What the cluster reports (nodes up and down, messages,
- * heartbeat states, our sync link) is logged here and published to the
- * services as events; every datagram a service sends goes out through
- * transport_apply, the one applier of cluster actions.
+ * transport: the cluster's datagrams (os/udp) into core/cluster (see
+ * daemon.h): the socket, the start, the nodes' addresses as they are
+ * heard, and `arpha cluster test-traffic`. What the cluster reports goes
+ * through daemon_apply_cluster, the one applier of cluster actions.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -23,19 +22,9 @@
 
 #define RX_BATCH 256
 
-#ifndef CLUSTER_CHAN_VIP
-#define CLUSTER_CHAN_VIP 'V'
-#endif
 
 /* ---- the cluster ---- */
 
-static uint32_t node_addr(const struct daemon *d, uint32_t node)
-{
-	for (size_t i = 0; i < d->n_addrs; i++)
-		if (d->addrs[i].node == node)
-			return d->addrs[i].addr;
-	return 0;
-}
 
 static void learn_node_addr(struct daemon *d, uint32_t node, uint32_t addr)
 {
@@ -49,88 +38,7 @@ static void learn_node_addr(struct daemon *d, uint32_t node, uint32_t addr)
 		d->addrs[d->n_addrs++] = (struct node_addr){node, addr};
 }
 
-/* Publish what the cluster reports about node for the services. */
-static void publish(struct daemon *d, uint8_t type, uint32_t node, bool up)
-{
-	host_publish(daemon_host(d), &(struct dev_ev){.type = type, .node = node, .up = up});
-}
 
-void transport_apply(struct daemon *d)
-{
-	struct cluster_actions *a = &d->cacts;
-	char ip[IP4_STRLEN];
-	for (size_t i = 0; i < a->n; i++) {
-		const struct cluster_action *act = &a->v[i];
-		uint32_t to;
-		int rc = 0;
-		switch (act->type) {
-		case CA_SEND_ALL:
-			rc = udp_send_all(d->udp, act->data, act->len);
-			break;
-		case CA_SEND_TO:
-			to = node_addr(d, act->node);
-			rc = to ? udp_send_to(d->udp, to, act->data, act->len)
-				: udp_send_all(d->udp, act->data, act->len);
-			break;
-		case CA_NODE_UP:
-			log_notice("event=node_up node=%u address=%s", act->node,
-				   ip4_fmt(node_addr(d, act->node), ip));
-			publish(d, DEV_NODE_UP, act->node, true);
-			break;
-		case CA_NODE_DOWN:
-			log_notice("event=node_down node=%u address=%s", act->node,
-				   ip4_fmt(node_addr(d, act->node), ip));
-			publish(d, DEV_NODE_DOWN, act->node, false);
-			break;
-		case CA_OWN_DOWN:
-			log_warnx(
-			    "event=sync_link_down device=%s msg=\"no node will be declared dead "
-			    "until it is back\"",
-			    d->cfg.cluster.device);
-			publish(d, DEV_SYNC_LINK, 0, false);
-			break;
-		case CA_OWN_UP:
-			log_notice("event=sync_link_up device=%s", d->cfg.cluster.device);
-			publish(d, DEV_SYNC_LINK, 0, true);
-			break;
-		case CA_DELIVER:
-			log_debug("event=cluster_message node=%u bytes=%u", act->node,
-				  (unsigned)act->len);
-			if (act->len)
-				host_publish(daemon_host(d),
-					     &(struct dev_ev){.type = DEV_MSG,
-							      .chan = act->data[0],
-							      .node = act->node,
-							      .data = act->data,
-							      .len = act->len});
-			break;
-		case CA_STATE:
-			host_publish(daemon_host(d), &(struct dev_ev){.type = DEV_STATE,
-									.chan = CLUSTER_CHAN_VIP,
-									.node = act->node,
-									.data = act->data,
-									.len = act->len});
-			break;
-		case CA_OUT_OF_SYNC:
-			log_warnx(
-			    "event=cluster_out_of_sync node=%u msg=\"messages were lost for good\"",
-			    act->node);
-			publish(d, DEV_OUT_OF_SYNC, act->node, false);
-			break;
-		case CA_LOG:
-			log_line(act->level, (const char *)act->data);
-			break;
-		}
-		if (rc < 0 && d->udp_errors++ % 1000 == 0)
-			log_warn("event=cluster_send_failed failures=%llu",
-				 (unsigned long long)d->udp_errors);
-	}
-	if (a->dropped) {
-		log_warnx("event=out_of_memory cluster_actions_lost=%zu", a->dropped);
-		a->dropped = 0;
-	}
-	cluster_actions_reset(a);
-}
 
 static void on_udp(void *arg)
 {
@@ -149,7 +57,7 @@ static void on_udp(void *arg)
 		uint32_t sender = cluster_last_sender(d->cl);
 		if (sender)
 			learn_node_addr(d, sender, from);
-		transport_apply(d);
+		daemon_apply_cluster(d);
 		daemon_drain(d); /* each datagram's events before the next is read */
 	}
 }
@@ -163,7 +71,7 @@ static void on_traffic(void *arg)
 			 d->cfg.cluster.node_id, ++d->traffic_sent);
 	if (cluster_broadcast(d->cl, (const uint8_t *)msg, (size_t)n, loop_now(d->loop), &d->cacts) < 0)
 		log_warn("event=test_traffic_failed");
-	transport_apply(d);
+	daemon_apply_cluster(d);
 	if (--d->traffic_left)
 		loop_fire_in(d->traffic_w, d->traffic_period_ms);
 }
@@ -239,7 +147,7 @@ int transport_start(struct daemon *d, char *err, size_t errlen)
 	if (!l.up)
 		cluster_set_link(d->cl, false, now, &d->cacts);
 	cluster_tick(d->cl, now, &d->cacts);
-	transport_apply(d);
+	daemon_apply_cluster(d);
 	log_info(
 	    "event=cluster_start node=%u device=%s mode=%s port=%u heartbeat_ms=%u dead_after=%u",
 	    cc->node_id, cc->device, cc->has_group ? "multicast" : "unicast", (unsigned)cc->port,
@@ -248,24 +156,8 @@ int transport_start(struct daemon *d, char *err, size_t errlen)
 }
 
 
-void transport_tick(struct daemon *d)
-{
-	if (!d->cl)
-		return;
-	cluster_tick(d->cl, loop_now(d->loop), &d->cacts);
-	transport_apply(d);
-}
 
-uint64_t transport_next_deadline(const struct daemon *d)
-{
-	return d->cl ? cluster_next_deadline(d->cl) : UINT64_MAX;
-}
 
-void transport_set_link(struct daemon *d, bool up)
-{
-	cluster_set_link(d->cl, up, loop_now(d->loop), &d->cacts);
-	transport_apply(d);
-}
 
 void transport_free(struct daemon *d)
 {
