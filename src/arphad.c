@@ -231,7 +231,8 @@ void apply_cluster(struct daemon *d)
 			connsync_on_deliver(d, act->node, act->data, act->len);
 			break;
 		case CA_STATE:
-			failover_on_state(d, act->node, act->data, act->len);
+			if (act->chan == CLUSTER_CHAN_VIP)
+				failover_on_state(d, act->node, act->data, act->len);
 			break;
 		case CA_OUT_OF_SYNC:
 			log_warnx(

@@ -116,7 +116,7 @@ static void update_state(struct daemon *d, bool push)
 	struct failover *f = d->fo;
 	uint8_t buf[WIRE_STATE_MAX];
 	size_t len = vip_advert(f->core, buf, sizeof(buf));
-	(void)cluster_set_state(d->cl, buf, len);
+	(void)cluster_set_state(d->cl, CLUSTER_CHAN_VIP, buf, len);
 	if (push) {
 		cluster_push_state(d->cl, 0, &f->cacts);
 		cluster_send(d, &f->cacts);

@@ -69,6 +69,11 @@ static int put_gone(struct tlv_writer *w, const void *v)
 	return wire_put_rb_gone(w, v);
 }
 
+static int put_state(struct tlv_writer *w, const void *v)
+{
+	return wire_put_state(w, v);
+}
+
 static void walk(const uint8_t *p, size_t len)
 {
 	size_t off = 0, prev = 0;
@@ -80,6 +85,7 @@ static void walk(const uint8_t *p, size_t len)
 		struct wire_rb_data d;
 		struct wire_rb_nak n;
 		struct wire_rb_gone g;
+		struct wire_state st;
 		int ok = 0;
 
 		if (off != prev + 3 + t.len || t.v != p + prev + 3 || off > len)
@@ -108,6 +114,18 @@ static void walk(const uint8_t *p, size_t len)
 				abort();
 			reencode(&t, put_gone, &g);
 			ok++;
+		}
+		enum wire_state_reason why = wire_get_state(&t, &st);
+		if (why == WS_OK) {
+			if (t.type != TLV_STATE || st.chan == 0 || st.len + 1 != t.len ||
+			    st.len > WIRE_STATE_MAX || st.data != t.v + 1)
+				abort();
+			reencode(&t, put_state, &st);
+			ok++;
+		} else if (t.type != TLV_STATE ? why != WS__COUNT
+					       : why != WS_NO_CHANNEL && why != WS_BAD_CHANNEL &&
+						     why != WS_OVERSIZED) {
+			abort();
 		}
 		if (ok > 1)
 			abort();
