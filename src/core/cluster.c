@@ -11,6 +11,9 @@
  *  - RB_NAK: rbcast_on_nak when it names us as the origin (NAKs riding on
  *    a heartbeat reach everybody; the others ignore them);
  *  - RB_GONE: rbcast_on_gone when the origin it names is the sender;
+ *  - STATE: a CA_STATE for its channel, unless wire_get_state or the
+ *    datagram's rules (each channel once, WIRE_STATE_SLOTS at most) refuse
+ *    it: then a count in state_drops, by reason;
  *  - unknown types are skipped (a newer peer may send more).
  *
  * Messages of nodes that are not (yet) UP in member still go to rbcast:
@@ -22,7 +25,9 @@
  *
  * Packing: within one call, TLVs bound for the same destination share a
  * datagram while they fit; the datagrams are sealed when the call ends.
- * A heartbeat carries the NAKs due at the same tick, to everyone.
+ * A heartbeat carries the state slots set (right after it: the slots'
+ * WIRE_STATE_ROOM keeps them in its datagram) and the NAKs due at the
+ * same tick, to everyone.
  */
 #include "cluster.h"
 
@@ -42,6 +47,13 @@ struct pack {
 	uint8_t buf[WIRE_MAX_PAYLOAD];
 };
 
+/* One channel of our soft state; chan 0: the slot is free. */
+struct state_slot {
+	uint8_t chan;
+	size_t len;
+	uint8_t data[WIRE_STATE_MAX];
+};
+
 struct cluster {
 	struct cluster_params p;
 	struct wire_sender tx;
@@ -59,8 +71,7 @@ struct cluster {
 	struct cluster_peer_stats peers[WIRE_MAX_PEERS];
 	size_t npeers;
 	uint8_t plain[WIRE_MAX_PAYLOAD];
-	uint8_t state[WIRE_STATE_MAX];
-	size_t state_len;
+	struct state_slot state[CLUSTER_STATE_SLOTS];
 };
 
 void cluster_actions_init(struct cluster_actions *a)
@@ -89,6 +100,7 @@ static struct cluster_action *push(struct cluster_actions *a, enum cluster_actio
 	struct cluster_action *act = &a->v[a->n++];
 	act->type = (uint8_t)type;
 	act->level = 0;
+	act->chan = 0;
 	act->node = node;
 	act->len = 0;
 	return act;
@@ -199,7 +211,7 @@ struct tlv_any {
 		const struct wire_rb_data *d;
 		const struct wire_rb_nak *nak;
 		const struct wire_rb_gone *gone;
-		const struct cluster *state;
+		const struct wire_state *state;
 	} u;
 };
 
@@ -215,7 +227,7 @@ static int put_any(struct tlv_writer *w, const struct tlv_any *t)
 	case K_GONE:
 		return wire_put_rb_gone(w, t->u.gone);
 	case K_STATE:
-		return wire_put_state(w, t->u.state->state, t->u.state->state_len);
+		return wire_put_state(w, t->u.state);
 	}
 	return -1;
 }
@@ -229,6 +241,21 @@ static void pack_put(struct cluster *c, enum cluster_action_type type, uint32_t 
 		return;
 	pack_flush(c, pk, out);
 	(void)put_any(&pk->w, t); /* every TLV fits an empty datagram */
+}
+
+/* Every slot of our state set, into the datagram bound for type/node. */
+static void put_states(struct cluster *c, enum cluster_action_type type, uint32_t node,
+		       struct cluster_actions *out)
+{
+	for (size_t i = 0; i < CLUSTER_STATE_SLOTS; i++) {
+		const struct state_slot *sl = &c->state[i];
+		if (!sl->chan)
+			continue;
+		struct wire_state ws = {.chan = sl->chan, .data = sl->data, .len = sl->len};
+		struct tlv_any t = {.kind = K_STATE, .u.state = &ws};
+		pack_put(c, type, node, &t, out);
+		c->stats.states_sent++;
+	}
 }
 
 /* ---- translating the layers' outputs ---- */
@@ -342,8 +369,26 @@ static void on_rb_actions(struct cluster *c, bool naks_to_all, struct cluster_ac
 
 /* ---- input ---- */
 
-static void on_tlv(struct cluster *c, const struct wire_msg *msg, const struct tlv *t, uint64_t now,
-		   struct cluster_actions *out)
+/* The channels of state one datagram carried so far. */
+struct states_seen {
+	size_t n;
+	uint8_t chan[WIRE_STATE_SLOTS];
+};
+
+/* The datagram's rules for its state TLVs: each channel once, so many at most. */
+static enum wire_state_reason state_admit(struct states_seen *seen, uint8_t chan)
+{
+	for (size_t i = 0; i < seen->n; i++)
+		if (seen->chan[i] == chan)
+			return WS_DUPLICATE;
+	if (seen->n == WIRE_STATE_SLOTS)
+		return WS_TOO_MANY;
+	seen->chan[seen->n++] = chan;
+	return WS_OK;
+}
+
+static void on_tlv(struct cluster *c, const struct wire_msg *msg, const struct tlv *t,
+		   struct states_seen *seen, uint64_t now, struct cluster_actions *out)
 {
 	switch (t->type) {
 	case TLV_HEARTBEAT: {
@@ -397,11 +442,20 @@ static void on_tlv(struct cluster *c, const struct wire_msg *msg, const struct t
 		break;
 	}
 	case TLV_STATE: {
+		struct wire_state st;
+		enum wire_state_reason why = wire_get_state(t, &st);
+		if (why == WS_OK)
+			why = state_admit(seen, st.chan);
+		if (why != WS_OK) {
+			c->stats.state_drops[why < WS__COUNT ? why : WS_NO_CHANNEL]++;
+			return;
+		}
 		c->stats.states_received++;
 		struct cluster_action *a = push(out, CA_STATE, msg->sender);
-		if (a && t->len <= sizeof(a->data)) {
-			memcpy(a->data, t->v, t->len);
-			a->len = t->len;
+		if (a) {
+			a->chan = st.chan;
+			memcpy(a->data, st.data, st.len); /* len <= WIRE_STATE_MAX */
+			a->len = (uint16_t)st.len;
 		}
 		return;
 	}
@@ -478,9 +532,10 @@ void cluster_input_from(struct cluster *c, const uint8_t *buf, size_t len, uint3
 	PEER_COUNT(c, msg.sender, datagrams);
 	size_t off = 0;
 	struct tlv t;
+	struct states_seen seen = {.n = 0};
 	int rc;
 	while ((rc = tlv_next(c->plain, msg.len, &off, &t)) > 0)
-		on_tlv(c, &msg, &t, now, out);
+		on_tlv(c, &msg, &t, &seen, now, out);
 	if (rc < 0)
 		c->stats.malformed_payload++;
 	pack_flush_all(c, out);
@@ -515,11 +570,7 @@ void cluster_tick(struct cluster *c, uint64_t now, struct cluster_actions *out)
 		struct tlv_any t = {.kind = K_HB, .u.hb = &hb};
 		pack_put(c, CA_SEND_ALL, 0, &t, out);
 		c->stats.heartbeats_sent++;
-		if (c->state_len) {
-			struct tlv_any st = {.kind = K_STATE, .u.state = c};
-			pack_put(c, CA_SEND_ALL, 0, &st, out);
-			c->stats.states_sent++;
-		}
+		put_states(c, CA_SEND_ALL, 0, out);
 	}
 	rbcast_tick(c->rb, now, &c->rba);
 	on_rb_actions(c, hb_due, out);
@@ -538,23 +589,53 @@ uint64_t cluster_next_deadline(const struct cluster *c)
 	return w < m ? w : m;
 }
 
-int cluster_set_state(struct cluster *c, const uint8_t *data, size_t len)
+int cluster_set_state(struct cluster *c, uint8_t chan, const uint8_t *data, size_t len)
 {
-	if (len > sizeof(c->state)) {
+	if (chan == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (len > WIRE_STATE_MAX) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if (len)
-		memcpy(c->state, data, len);
-	c->state_len = len;
+	struct state_slot *slot = NULL, *free_slot = NULL;
+	size_t others = 0; /* TLV bytes of the other channels */
+	for (size_t i = 0; i < CLUSTER_STATE_SLOTS; i++) {
+		struct state_slot *sl = &c->state[i];
+		if (sl->chan == chan)
+			slot = sl;
+		else if (sl->chan)
+			others += WIRE_STATE_TLV_LEN(sl->len);
+		else if (!free_slot)
+			free_slot = sl;
+	}
+	if (len == 0) {
+		if (slot) {
+			slot->chan = 0;
+			slot->len = 0;
+		}
+		return 0;
+	}
+	if (others + WIRE_STATE_TLV_LEN(len) > WIRE_STATE_ROOM) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (!slot)
+		slot = free_slot;
+	if (!slot) {
+		errno = ENOSPC;
+		return -1;
+	}
+	memmove(slot->data, data, len);
+	slot->chan = chan;
+	slot->len = len;
 	return 0;
 }
 
 void cluster_push_state(struct cluster *c, uint32_t node, struct cluster_actions *out)
 {
-	struct tlv_any st = {.kind = K_STATE, .u.state = c};
-	pack_put(c, node ? CA_SEND_TO : CA_SEND_ALL, node, &st, out);
-	c->stats.states_sent++;
+	put_states(c, node ? CA_SEND_TO : CA_SEND_ALL, node, out);
 	pack_flush_all(c, out);
 }
 

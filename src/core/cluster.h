@@ -9,8 +9,9 @@
  * sodium_init() once.
  *
  * What it sends:
- *  - every HeartbeatInterval, to all: a datagram with TLV_HEARTBEAT (and
- *    any NAKs due);
+ *  - every HeartbeatInterval, to all: a datagram with TLV_HEARTBEAT, a
+ *    TLV_STATE for each channel of soft state set (cluster_set_state), and
+ *    any NAKs due;
  *  - for cluster_broadcast and resends: datagrams with TLV_RB_DATA, to all;
  *  - NAKs to the origin, GONEs to the node that NAKed.
  * Several TLVs may share a datagram when they go to the same place.
@@ -49,13 +50,14 @@ enum cluster_action_type {
 	CA_OWN_DOWN,	/* our sync link went down */
 	CA_DELIVER,	/* a reliable-broadcast message from node, in its order */
 	CA_OUT_OF_SYNC, /* messages from node were lost for good: resync with it */
-	CA_STATE,	/* node's soft state (cluster_set_state there) arrived */
+	CA_STATE,	/* node's soft state on chan (cluster_set_state there) arrived */
 	CA_LOG,		/* write data (a NUL-terminated line) at level */
 };
 
 struct cluster_action {
 	uint8_t type;  /* enum cluster_action_type */
 	uint8_t level; /* CA_LOG: enum log_level */
+	uint8_t chan;  /* CA_STATE: the channel (CLUSTER_CHAN_*); 0 otherwise */
 	uint32_t node;
 	uint16_t len;
 	/* SEND_*: the datagram; DELIVER: the message; STATE: the state; LOG: the line */
@@ -100,12 +102,31 @@ void cluster_tick(struct cluster *c, uint64_t now, struct cluster_actions *out);
 uint64_t cluster_next_deadline(const struct cluster *c);
 
 /*
- * The soft state every heartbeat carries from now on (at most
- * WIRE_STATE_MAX bytes; len 0: none). -1/EMSGSIZE.
+ * Soft state: what a node repeats in every heartbeat, one slot per
+ * channel, so that each layer above owns its own (the latest counts; it is
+ * not reliable). A channel is a byte != 0.
  */
-int cluster_set_state(struct cluster *c, const uint8_t *data, size_t len);
+#define CLUSTER_CHAN_VIP    'V'		     /* core/vip's advert (failover) */
+#define CLUSTER_CHAN_RANGES 'R'		     /* the responsible ranges (active-active) */
+#define CLUSTER_STATE_SLOTS WIRE_STATE_SLOTS /* channels set at once */
 
-/* Send the current state now, without a heartbeat: to node, or to all (node 0). */
+/*
+ * Set this node's state on chan to len bytes of data (copied); len 0
+ * clears the slot. From now on every heartbeat carries every slot set,
+ * and the receivers get one CA_STATE per channel, with chan set.
+ * 0, or -1 with nothing changed and errno:
+ *   EINVAL    chan is 0;
+ *   EMSGSIZE  len > WIRE_STATE_MAX, or the slots together would take more
+ *             than WIRE_STATE_ROOM bytes of TLVs (WIRE_STATE_TLV_LEN(len)
+ *             each): they would not fit one datagram beside a heartbeat;
+ *   ENOSPC    CLUSTER_STATE_SLOTS other channels are set.
+ */
+int cluster_set_state(struct cluster *c, uint8_t chan, const uint8_t *data, size_t len);
+
+/*
+ * Send every slot set now, in one datagram, without a heartbeat: to node,
+ * or to all (node 0). Nothing when no slot is set.
+ */
 void cluster_push_state(struct cluster *c, uint32_t node, struct cluster_actions *out);
 
 /* Our own sync link state (rtnetlink). */
@@ -115,11 +136,12 @@ struct cluster_stats {
 	uint64_t rx_datagrams, tx_datagrams;
 	uint64_t drops[WR__COUNT];  /* refused datagrams, by wire reason */
 	uint64_t own_node_id;	    /* of drops[WR_OWN]: another node's (not our own looped back) */
-	uint64_t malformed_payload; /* authenticated, but TLVs that do not parse */
+	uint64_t malformed_payload; /* authenticated, but TLVs that do not parse (states: below) */
 	uint64_t heartbeats_sent, heartbeats_received;
 	uint64_t naks_sent, naks_received, gones_sent;
 	uint64_t data_sent, data_resent;       /* TLV_RB_DATA: new and resent */
-	uint64_t states_sent, states_received; /* TLV_STATE */
+	uint64_t states_sent, states_received; /* TLV_STATE, one per channel: sent, passed up */
+	uint64_t state_drops[WS__COUNT];       /* TLV_STATE refused, by wire_state_reason */
 };
 
 /*

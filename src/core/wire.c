@@ -16,8 +16,9 @@
  * - wire_seal also returns 0 when the sender's sequence numbers are spent
  *   (next_seq wrapped to 0): the nonce must not repeat.
  * - wire_put_* refuse a value no datagram could carry (a heartbeat with
- *   n_known > WIRE_MAX_PEERS, data longer than WIRE_RB_MAX_DATA) with -1
- *   and do not set overflow: a fresh writer would not help.
+ *   n_known > WIRE_MAX_PEERS, data longer than WIRE_RB_MAX_DATA, a state
+ *   on channel 0 or past WIRE_STATE_MAX) with -1 and do not set overflow:
+ *   a fresh writer would not help.
  */
 #include "core/wire.h"
 
@@ -36,6 +37,11 @@ _Static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == WIRE_KEY_LEN, "key
 _Static_assert(WIRE_REPLAY_WINDOW % 64 == 0, "window is whole words");
 
 #define HB_FIXED   14 /* interval_ms (4), rb_next (8), n (2) */
+#define STATE_CHAN 1  /* the channel byte before a state's data */
+
+_Static_assert(WIRE_HEARTBEAT_MAX_TLV == 3 + HB_FIXED + 4 * WIRE_MAX_PEERS, "largest heartbeat");
+_Static_assert(WIRE_STATE_TLV_LEN(WIRE_STATE_MAX) <= WIRE_STATE_ROOM,
+	       "the largest state fits one datagram beside the largest heartbeat");
 #define NAK_LEN	   20
 #define GONE_LEN   12
 #define DATA_FIXED 8
@@ -420,15 +426,32 @@ int wire_put_rb_gone(struct tlv_writer *w, const struct wire_rb_gone *g)
 	return 0;
 }
 
-int wire_put_state(struct tlv_writer *w, const uint8_t *data, size_t len)
+static const char *const state_reason_names[WS__COUNT] = {
+    [WS_OK] = "ok",
+    [WS_NO_CHANNEL] = "no_channel",
+    [WS_BAD_CHANNEL] = "bad_channel",
+    [WS_OVERSIZED] = "oversized",
+    [WS_DUPLICATE] = "duplicate",
+    [WS_TOO_MANY] = "too_many",
+};
+
+const char *wire_state_reason_name(enum wire_state_reason r)
 {
-	if (len > WIRE_STATE_MAX)
+	if ((unsigned)r >= WS__COUNT)
+		return "unknown";
+	return state_reason_names[r];
+}
+
+int wire_put_state(struct tlv_writer *w, const struct wire_state *s)
+{
+	if (s->chan == 0 || s->len > WIRE_STATE_MAX)
 		return -1;
-	uint8_t *v = tlv_begin(w, TLV_STATE, len);
+	uint8_t *v = tlv_begin(w, TLV_STATE, STATE_CHAN + s->len);
 	if (v == NULL)
 		return -1;
-	if (len)
-		memcpy(v, data, len);
+	v[0] = s->chan;
+	if (s->len)
+		memcpy(v + STATE_CHAN, s->data, s->len);
 	return 0;
 }
 
@@ -475,4 +498,20 @@ int wire_get_rb_gone(const struct tlv *t, struct wire_rb_gone *g)
 	g->origin = get32(t->v);
 	g->oldest = get64(t->v + 4);
 	return 0;
+}
+
+enum wire_state_reason wire_get_state(const struct tlv *t, struct wire_state *s)
+{
+	if (t->type != TLV_STATE)
+		return WS__COUNT;
+	if (t->len < STATE_CHAN)
+		return WS_NO_CHANNEL;
+	if (t->v[0] == 0)
+		return WS_BAD_CHANNEL;
+	if (t->len - STATE_CHAN > WIRE_STATE_MAX)
+		return WS_OVERSIZED;
+	s->chan = t->v[0];
+	s->data = t->v + STATE_CHAN;
+	s->len = t->len - STATE_CHAN;
+	return WS_OK;
 }

@@ -22,6 +22,10 @@
  * while (sender, epoch, seq) does not, which the epoch rule guarantees.
  *
  * The payload is a sequence of TLVs: type (1), length (2), value.
+ *
+ * Version 2 (version 1 carried one state blob, without a channel): a
+ * TLV_STATE is one channel's slot of the sender's soft state. A node of
+ * one version refuses the other's datagrams as WR_BAD_VERSION.
  */
 #ifndef ARPHA_CORE_WIRE_H
 #define ARPHA_CORE_WIRE_H
@@ -30,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_VERSION	   1
+#define WIRE_VERSION	   2
 #define WIRE_F_ENCRYPTED   0x01
 #define WIRE_HDR_LEN	   28
 #define WIRE_TAG_LEN	   16
@@ -119,7 +123,7 @@ enum tlv_type {
 	TLV_RB_DATA = 2,   /* struct wire_rb_data: a reliable-broadcast message */
 	TLV_RB_NAK = 3,	   /* struct wire_rb_nak: please send these again */
 	TLV_RB_GONE = 4,   /* struct wire_rb_gone: those are no longer held */
-	TLV_STATE = 5,	   /* the sender's soft state (opaque to this layer, e.g. VIP adverts) */
+	TLV_STATE = 5,	   /* struct wire_state: one channel of the sender's soft state */
 };
 
 struct tlv_writer {
@@ -186,11 +190,55 @@ int wire_put_rb_nak(struct tlv_writer *w, const struct wire_rb_nak *n);
 int wire_put_rb_gone(struct tlv_writer *w, const struct wire_rb_gone *g);
 
 /*
- * State: opaque bytes (at most WIRE_STATE_MAX) the layer above repeats in
+ * State: one channel's slot of the soft state the layer above repeats in
  * every heartbeat and may push at once; not reliable, the latest counts.
+ * value: chan (1, != 0), data (opaque here, at most WIRE_STATE_MAX bytes).
+ *
+ * A datagram carries at most WIRE_STATE_SLOTS state TLVs, each channel at
+ * most once. A sender keeps its slots together within WIRE_STATE_ROOM
+ * bytes of TLVs (WIRE_STATE_TLV_LEN each), so all of them fit one datagram
+ * beside the largest heartbeat.
  */
-#define WIRE_STATE_MAX 1024
-int wire_put_state(struct tlv_writer *w, const uint8_t *data, size_t len);
+struct wire_state {
+	uint8_t chan;	     /* the channel, e.g. 'V' for VIP adverts; never 0 */
+	const uint8_t *data; /* points into the payload */
+	size_t len;
+};
+
+#define WIRE_STATE_MAX		1024 /* data bytes of one channel */
+#define WIRE_STATE_SLOTS	4    /* state TLVs in one datagram */
+#define WIRE_STATE_TLV_LEN(len) (3 + 1 + (size_t)(len))
+#define WIRE_HEARTBEAT_MAX_TLV	(3 + 14 + 4 * WIRE_MAX_PEERS)
+#define WIRE_STATE_ROOM		(WIRE_MAX_PAYLOAD - WIRE_HEARTBEAT_MAX_TLV)
+
+/* Why a state TLV was refused (the receiver counts each by reason). */
+enum wire_state_reason {
+	WS_OK = 0,
+	WS_NO_CHANNEL,	/* an empty value: not even the channel byte */
+	WS_BAD_CHANNEL, /* channel 0 */
+	WS_OVERSIZED,	/* data longer than WIRE_STATE_MAX */
+	WS_DUPLICATE,	/* a channel already carried in the same datagram */
+	WS_TOO_MANY,	/* more than WIRE_STATE_SLOTS in one datagram */
+	WS__COUNT
+};
+
+/* Stable lower_snake name ("no_channel", "duplicate", ...). */
+const char *wire_state_reason_name(enum wire_state_reason r);
+
+/*
+ * Append one channel's state; 0, or -1 with nothing appended: overflow set
+ * when it did not fit, not set when it never could (chan 0, len past
+ * WIRE_STATE_MAX).
+ */
+int wire_put_state(struct tlv_writer *w, const struct wire_state *s);
+
+/*
+ * Decode a TLV_STATE: WS_OK with *s filled, or WS_NO_CHANNEL,
+ * WS_BAD_CHANNEL, WS_OVERSIZED (the reasons one TLV shows; WS_DUPLICATE
+ * and WS_TOO_MANY are the receiver's to tell, datagram by datagram).
+ * WS__COUNT when t is not a TLV_STATE at all.
+ */
+enum wire_state_reason wire_get_state(const struct tlv *t, struct wire_state *s);
 
 /* Decode one TLV's value of the matching type; 0, or -1 if malformed. */
 int wire_get_heartbeat(const struct tlv *t, struct wire_heartbeat *hb);

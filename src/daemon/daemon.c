@@ -20,10 +20,6 @@
 #include "os/packet.h"
 #include "os/udp.h"
 
-#ifndef CLUSTER_CHAN_VIP
-#define CLUSTER_CHAN_VIP 'V'
-#endif
-
 /* ---- the one applier ---- */
 
 static void apply(struct daemon *d, struct actions *a)
@@ -147,7 +143,7 @@ void daemon_apply_cluster(struct daemon *d)
 			break;
 		case CA_STATE:
 			host_publish(daemon_host(d), &(struct dev_ev){.type = DEV_STATE,
-									.chan = CLUSTER_CHAN_VIP,
+									.chan = act->chan,
 									.node = act->node,
 									.data = act->data,
 									.len = act->len});
@@ -441,8 +437,7 @@ int host_set_state(struct host *h, uint8_t chan, const uint8_t *blob, size_t len
 		errno = ENOTCONN;
 		return -1;
 	}
-	(void)chan;
-	int rc = cluster_set_state(d->cl, blob, len);
+	int rc = cluster_set_state(d->cl, chan, blob, len);
 	if (push) {
 		cluster_push_state(d->cl, 0, &d->cacts);
 		daemon_apply_cluster(d);

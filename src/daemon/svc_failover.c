@@ -44,9 +44,6 @@
 #include "os/spawn.h"
 #include "os/util.h"
 
-#ifndef CLUSTER_CHAN_VIP
-#define CLUSTER_CHAN_VIP 'V'
-#endif
 
 #define NOTIFY_TIMEOUT_MS 10000
 #define NOTIFY_QUEUE	  16   /* notifications of one group waiting behind the running one */

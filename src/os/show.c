@@ -222,6 +222,13 @@ void show_log_counters(struct arp_engine *e, const struct cluster *c)
 		for (int r = 1; r < WR__COUNT; r++)
 			sbuf_printf(&s, " drop_%s=%llu", wire_reason_name((enum wire_reason)r),
 				    (unsigned long long)st->drops[r]);
+		sbuf_printf(&s, " states_sent=%llu states_received=%llu",
+			    (unsigned long long)st->states_sent,
+			    (unsigned long long)st->states_received);
+		for (int r = 1; r < WS__COUNT; r++)
+			sbuf_printf(&s, " state_drop_%s=%llu",
+				    wire_state_reason_name((enum wire_state_reason)r),
+				    (unsigned long long)st->state_drops[r]);
 		log_counters_line(&s);
 	}
 	sbuf_free(&s);
@@ -405,6 +412,13 @@ void show_cluster(struct sbuf *b, const struct cluster *c, const struct node_add
 		for (int r = 1; r < WR__COUNT; r++)
 			sbuf_printf(b, ",\"drop_%s\":%llu", wire_reason_name((enum wire_reason)r),
 				    (unsigned long long)st->drops[r]);
+		sbuf_printf(b, ",\"states_sent\":%llu,\"states_received\":%llu",
+			    (unsigned long long)st->states_sent,
+			    (unsigned long long)st->states_received);
+		for (int r = 1; r < WS__COUNT; r++)
+			sbuf_printf(b, ",\"state_drop_%s\":%llu",
+				    wire_state_reason_name((enum wire_state_reason)r),
+				    (unsigned long long)st->state_drops[r]);
 		sbuf_printf(b, "}}\n");
 		return;
 	}
@@ -428,5 +442,17 @@ void show_cluster(struct sbuf *b, const struct cluster *c, const struct node_add
 	if (st->own_node_id)
 		sbuf_printf(b, " (%llu from another node with NodeID %u)",
 			    (unsigned long long)st->own_node_id, cluster_node_id(c));
+	sbuf_printf(b, "\n");
+	sbuf_printf(b, "Heartbeat state: %llu sent, %llu received",
+		    (unsigned long long)st->states_sent, (unsigned long long)st->states_received);
+	any = false;
+	for (int r = 1; r < WS__COUNT; r++) {
+		if (!st->state_drops[r])
+			continue;
+		sbuf_printf(b, "%s %s %llu", any ? "," : "; refused:",
+			    wire_state_reason_name((enum wire_state_reason)r),
+			    (unsigned long long)st->state_drops[r]);
+		any = true;
+	}
 	sbuf_printf(b, "\n");
 }

@@ -8,6 +8,10 @@
  *    decodes must encode to the same bytes), then seal it in both modes
  *    and check it opens to the same bytes, and that a flipped byte never
  *    opens.
+ * 3. The input as a payload from another node, into a cluster: every
+ *    state TLV is passed up as a CA_STATE with its own bytes or counted
+ *    by reason, never both; at most WIRE_STATE_SLOTS per datagram, each
+ *    channel once.
  *
  * The seeds in tests/fuzz/corpus/wire/ are datagrams sealed with FUZZ_KEY
  * (bytes 0..31), so step 1 reaches past the tag.
@@ -17,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cluster.h"
 #include "core/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -69,6 +74,11 @@ static int put_gone(struct tlv_writer *w, const void *v)
 	return wire_put_rb_gone(w, v);
 }
 
+static int put_state(struct tlv_writer *w, const void *v)
+{
+	return wire_put_state(w, v);
+}
+
 static void walk(const uint8_t *p, size_t len)
 {
 	size_t off = 0, prev = 0;
@@ -80,6 +90,7 @@ static void walk(const uint8_t *p, size_t len)
 		struct wire_rb_data d;
 		struct wire_rb_nak n;
 		struct wire_rb_gone g;
+		struct wire_state st;
 		int ok = 0;
 
 		if (off != prev + 3 + t.len || t.v != p + prev + 3 || off > len)
@@ -108,6 +119,18 @@ static void walk(const uint8_t *p, size_t len)
 				abort();
 			reencode(&t, put_gone, &g);
 			ok++;
+		}
+		enum wire_state_reason why = wire_get_state(&t, &st);
+		if (why == WS_OK) {
+			if (t.type != TLV_STATE || st.chan == 0 || st.len + 1 != t.len ||
+			    st.len > WIRE_STATE_MAX || st.data != t.v + 1)
+				abort();
+			reencode(&t, put_state, &st);
+			ok++;
+		} else if (t.type != TLV_STATE ? why != WS__COUNT
+					       : why != WS_NO_CHANNEL && why != WS_BAD_CHANNEL &&
+						     why != WS_OVERSIZED) {
+			abort();
 		}
 		if (ok > 1)
 			abort();
@@ -175,6 +198,75 @@ static void seal_and_open(const struct wire_key *key, const uint8_t *data, size_
 	wire_receiver_free(r);
 }
 
+/* The first state TLV on chan that decodes, in payload p, into *out. */
+static bool first_state(const uint8_t *p, size_t len, uint8_t chan, struct wire_state *out)
+{
+	size_t off = 0;
+	struct tlv t;
+	while (tlv_next(p, len, &off, &t) == 1)
+		if (t.type == TLV_STATE && wire_get_state(&t, out) == WS_OK && out->chan == chan)
+			return true;
+	return false;
+}
+
+static void into_cluster(const struct wire_key *key, const uint8_t *data, size_t size)
+{
+	static uint8_t buf[WIRE_MAX_DATAGRAM];
+	size_t len = size > WIRE_MAX_PAYLOAD ? WIRE_MAX_PAYLOAD : size;
+	struct cluster_params p = {.node_id = SELF,
+				   .epoch = 1,
+				   .key = *key,
+				   .interval_ms = 100,
+				   .dead_count = 3,
+				   .send_buffer = 16};
+	struct cluster *c = cluster_new(&p);
+	struct cluster_actions out;
+	struct wire_sender s;
+
+	if (c == NULL)
+		abort();
+	cluster_actions_init(&out);
+	wire_sender_init(&s, 7, 1, key, size % 2);
+	size_t n = wire_seal(&s, data, len, buf, sizeof(buf));
+	cluster_input(c, buf, n, 0, &out);
+
+	/* the state TLVs the iterator reaches */
+	size_t off = 0, tlvs = 0;
+	struct tlv t;
+	while (tlv_next(data, len, &off, &t) == 1)
+		tlvs += t.type == TLV_STATE;
+	const struct cluster_stats *st = cluster_stats(c);
+	uint64_t refused = 0;
+	for (int r = 0; r < WS__COUNT; r++)
+		refused += st->state_drops[r];
+	if (st->state_drops[WS_OK] != 0 || st->states_received + refused != tlvs ||
+	    st->states_received > WIRE_STATE_SLOTS)
+		abort();
+
+	uint8_t seen[WIRE_STATE_SLOTS];
+	size_t nseen = 0;
+	for (size_t i = 0; i < out.n; i++) {
+		const struct cluster_action *a = &out.v[i];
+		struct wire_state want;
+		if (a->type != CA_STATE) {
+			if (a->chan != 0)
+				abort();
+			continue;
+		}
+		if (a->node != 7 || a->chan == 0 || a->len > WIRE_STATE_MAX ||
+		    nseen == WIRE_STATE_SLOTS || memchr(seen, a->chan, nseen) != NULL)
+			abort();
+		seen[nseen++] = a->chan;
+		if (!first_state(data, len, a->chan, &want) || want.len != a->len ||
+		    memcmp(want.data, a->data, a->len) != 0)
+			abort();
+	}
+	if (out.dropped == 0 && nseen != st->states_received)
+		abort();
+	cluster_actions_free(&out);
+	cluster_free(c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
@@ -188,5 +280,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	open_as_datagram(&key, data, size);
 	walk(data, size);
 	seal_and_open(&key, data, size);
+	into_cluster(&key, data, size);
 	return 0;
 }

@@ -41,7 +41,8 @@ def main():
                 break
     else:
         payload = os.urandom(40)
-        hdr = b"AH" + bytes((1, 1)) + struct.pack(">IQQHH", int(arg), 1 << 62, 1,
+        # magic, WIRE_VERSION (core/wire.h), flags: encrypted
+        hdr = b"AH" + bytes((2, 1)) + struct.pack(">IQQHH", int(arg), 1 << 62, 1,
                                                    len(payload), 0)
         data = hdr + payload + os.urandom(16)
     s.sendto(data, (group, port))

@@ -200,6 +200,8 @@ static void record(struct sim *s, unsigned idx, const struct cluster_action *a)
 		s->counts.delivered++;
 	else if (a->type == CA_OUT_OF_SYNC)
 		s->counts.out_of_sync++;
+	else if (a->type == CA_STATE)
+		s->counts.states++;
 	if (s->nrec == s->caprec) {
 		size_t cap = s->caprec ? s->caprec * 2 : 1024;
 		struct sim_rec *v = realloc(s->rec, cap * sizeof(*v));
@@ -214,7 +216,8 @@ static void record(struct sim *s, unsigned idx, const struct cluster_action *a)
 	r->node = idx;
 	r->type = a->type;
 	r->peer = a->node;
-	if (a->type == CA_DELIVER) {
+	r->chan = a->chan;
+	if (a->type == CA_DELIVER || a->type == CA_STATE) {
 		r->len = a->len;
 		memcpy(r->data, a->data, a->len < SIM_REC_DATA ? a->len : SIM_REC_DATA);
 	}
@@ -311,6 +314,10 @@ static void add_stats(struct cluster_stats *acc, const struct cluster_stats *st)
 	for (size_t i = 0; i < WR__COUNT; i++)
 		acc->drops[i] += st->drops[i];
 	acc->malformed_payload += st->malformed_payload;
+	for (size_t i = 0; i < WS__COUNT; i++)
+		acc->state_drops[i] += st->state_drops[i];
+	acc->states_sent += st->states_sent;
+	acc->states_received += st->states_received;
 	acc->heartbeats_sent += st->heartbeats_sent;
 	acc->heartbeats_received += st->heartbeats_received;
 	acc->naks_sent += st->naks_sent;
@@ -557,6 +564,8 @@ void sim_counts(const struct sim *s, struct sim_counts *out)
 	out->gones = st.gones_sent;
 	out->datagrams = st.tx_datagrams;
 	out->malformed = st.malformed_payload;
+	for (size_t i = 0; i < WS__COUNT; i++)
+		out->state_drops += st.state_drops[i];
 	for (size_t i = 0; i < WR__COUNT; i++)
 		out->drops[i] = st.drops[i];
 }

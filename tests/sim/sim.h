@@ -47,8 +47,9 @@ struct sim_rec {
 	unsigned node;		    /* the index of the node that reported it */
 	uint8_t type;		    /* enum cluster_action_type: never CA_SEND_* */
 	uint32_t peer;		    /* the action's node ID (the origin of a DELIVER) */
-	uint16_t len;		    /* DELIVER: the message's length */
-	uint8_t data[SIM_REC_DATA]; /* DELIVER: its first bytes */
+	uint8_t chan;		    /* STATE: the channel */
+	uint16_t len;		    /* DELIVER, STATE: the message's or state's length */
+	uint8_t data[SIM_REC_DATA]; /* DELIVER, STATE: its first bytes */
 };
 
 /* Totals over every cluster the sim ran (crashed ones included). */
@@ -67,6 +68,8 @@ struct sim_counts {
 	uint64_t to_crashed;	   /* CA_SEND_TO a node that is crashed */
 	uint64_t drops[WR__COUNT]; /* refused by the receivers' wire layer */
 	uint64_t malformed;
+	uint64_t states;	  /* STATE actions */
+	uint64_t state_drops;	  /* state TLVs refused, every reason */
 	uint64_t delivered;	  /* DELIVER actions */
 	uint64_t out_of_sync;	  /* OUT_OF_SYNC actions */
 	uint64_t stuck;		  /* a deadline still due right after its tick (a core bug) */

@@ -147,6 +147,8 @@ static void check_sane(struct sim *s, uint64_t seed)
 	      (unsigned long long)k.stuck);
 	check(k.dropped_actions == 0, seed, "actions lost to ENOMEM");
 	check(k.malformed == 0, seed, "%llu malformed payloads", (unsigned long long)k.malformed);
+	check(k.state_drops == 0, seed, "%llu state TLVs refused",
+	      (unsigned long long)k.state_drops);
 	check_intact(s, seed);
 }
 
@@ -854,13 +856,113 @@ static void test_restart(void **state)
 	printf("(f) restart: %d seeds, half slow (down, then up), half quick\n", F_SEEDS);
 }
 
+/*
+ * (g) Soft state, one slot per channel, over a lossy, duplicating,
+ * reordering network. Node 0 sets 'V' and 'R', node 1 only 'V', node 2
+ * nothing. Every node hears every channel another node set, with its own
+ * bytes, and no channel nobody set. Then node 0 clears 'R' and changes
+ * 'V': once the datagrams on the way (delay + jitter) have arrived, nobody
+ * hears node 0's 'R' again, and its 'V' is the new one.
+ */
+#define G_SEEDS 40
+
+/* Node r's last STATE of chan from node ID peer in [t0, t1]; NULL if none. */
+static const struct sim_rec *last_state(struct sim *s, unsigned r, uint32_t peer, uint8_t chan,
+					uint64_t t0, uint64_t t1)
+{
+	size_t n;
+	const struct sim_rec *v = sim_records(s, &n), *last = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].node == r && v[i].type == CA_STATE && v[i].peer == peer &&
+		    v[i].chan == chan && v[i].t >= t0 && v[i].t <= t1)
+			last = &v[i];
+	return last;
+}
+
+static size_t count_states(struct sim *s, unsigned r, uint32_t peer, uint8_t chan, uint64_t t0,
+			   uint64_t t1)
+{
+	size_t n, k = 0;
+	const struct sim_rec *v = sim_records(s, &n);
+	for (size_t i = 0; i < n; i++)
+		k += v[i].node == r && v[i].type == CA_STATE && v[i].peer == peer &&
+		     v[i].chan == chan && v[i].t >= t0 && v[i].t <= t1;
+	return k;
+}
+
+static void check_state(struct sim *s, uint64_t seed, unsigned r, unsigned o, uint8_t chan,
+			const char *want, uint64_t t0, uint64_t t1)
+{
+	const struct sim_rec *x = last_state(s, r, ID(o), chan, t0, t1);
+	check(x != NULL, seed, "node %u heard no '%c' from node %u", r, chan, o);
+	check(x->len == strlen(want) && memcmp(x->data, want, x->len) == 0, seed,
+	      "node %u: '%c' of node %u is %.*s, want %s", r, chan, o, (int)x->len, x->data, want);
+}
+
+static void test_state_channels(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= G_SEEDS; seed++) {
+		struct sim_params p = {
+		    .seed = seed,
+		    .nodes = 3,
+		    .interval_ms = 100,
+		    .dead_count = 20,
+		    .loss = 0.1,
+		    .dup = 0.05,
+		    .delay_ms = 1,
+		    .jitter_ms = 30,
+		};
+		struct sim *s = sim_new(&p);
+		assert_non_null(s);
+		struct cluster *c0 = sim_cluster(s, 0), *c1 = sim_cluster(s, 1);
+		assert_int_equal(cluster_set_state(c0, CLUSTER_CHAN_VIP, (const uint8_t *)"v0", 2),
+				 0);
+		assert_int_equal(
+		    cluster_set_state(c0, CLUSTER_CHAN_RANGES, (const uint8_t *)"r0", 2), 0);
+		assert_int_equal(cluster_set_state(c1, CLUSTER_CHAN_VIP, (const uint8_t *)"v1", 2),
+				 0);
+		sim_run_until(s, 2000);
+		for (unsigned r = 1; r < 3; r++) {
+			check_state(s, seed, r, 0, CLUSTER_CHAN_VIP, "v0", 0, 2000);
+			check_state(s, seed, r, 0, CLUSTER_CHAN_RANGES, "r0", 0, 2000);
+		}
+		check_state(s, seed, 0, 1, CLUSTER_CHAN_VIP, "v1", 0, 2000);
+		check_state(s, seed, 2, 1, CLUSTER_CHAN_VIP, "v1", 0, 2000);
+		for (unsigned r = 0; r < 3; r++) {
+			check(count_states(s, r, ID(1), CLUSTER_CHAN_RANGES, 0, 2000) == 0, seed,
+			      "node %u heard an 'R' node 1 never set", r);
+			check(count_states(s, r, ID(2), CLUSTER_CHAN_VIP, 0, 2000) == 0 &&
+				  count_states(s, r, ID(2), CLUSTER_CHAN_RANGES, 0, 2000) == 0,
+			      seed, "node %u heard state from node 2, which set none", r);
+		}
+
+		assert_int_equal(cluster_set_state(c0, CLUSTER_CHAN_RANGES, NULL, 0), 0);
+		assert_int_equal(
+		    cluster_set_state(c0, CLUSTER_CHAN_VIP, (const uint8_t *)"v0-new", 6), 0);
+		uint64_t settled = 2000 + p.delay_ms + p.jitter_ms + 1;
+		sim_run_until(s, 4000);
+		for (unsigned r = 1; r < 3; r++) {
+			check(count_states(s, r, ID(0), CLUSTER_CHAN_RANGES, settled, 4000) == 0,
+			      seed, "node %u still hears node 0's cleared 'R'", r);
+			check_state(s, seed, r, 0, CLUSTER_CHAN_VIP, "v0-new", settled, 4000);
+			check(count_states(s, r, ID(0), CLUSTER_CHAN_VIP, settled, 4000) >= 10,
+			      seed, "node %u heard node 0's 'V' only %zu times in 2 s", r,
+			      count_states(s, r, ID(0), CLUSTER_CHAN_VIP, settled, 4000));
+		}
+		check_sane(s, seed);
+		sim_free(s);
+	}
+	printf("(g) state channels: %d seeds, 10%% loss, 5%% duplicates, 30 ms jitter\n", G_SEEDS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fifo_complete),  cmocka_unit_test(test_out_of_sync),
 	    cmocka_unit_test(test_crash_detected), cmocka_unit_test(test_no_false_down),
 	    cmocka_unit_test(test_own_link_down),  cmocka_unit_test(test_forged_replayed),
-	    cmocka_unit_test(test_restart),
+	    cmocka_unit_test(test_restart),	   cmocka_unit_test(test_state_channels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,10 +17,6 @@
 #include "core/vip.h"
 #include "host_fake.h"
 
-#ifndef CLUSTER_CHAN_VIP
-#define CLUSTER_CHAN_VIP 'V'
-#endif
-
 #define CONF                                                                               \
 	"[Interface lan]\nDevice=lan0\n"                                                    \
 	"[Cluster]\nNodeID=1\nInterface=lan0\nGroup=239.192.74.10\nKeyFile=/nonexistent\n" \

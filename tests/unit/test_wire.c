@@ -120,7 +120,7 @@ static void test_reason_names(void **state)
 static void check_header_bytes(const uint8_t *buf, uint8_t flags, uint64_t seq, size_t len)
 {
 	uint8_t want[WIRE_HDR_LEN] = {
-	    'A',  'H',	1,    flags, 0x0a, 0x0b, 0x0c, 0x0d, /* magic version flags sender */
+	    'A',  'H',	2,    flags, 0x0a, 0x0b, 0x0c, 0x0d, /* magic version flags sender */
 	    0x01, 0x02, 0x03, 0x04,  0x05, 0x06, 0x07, 0x08, /* epoch */
 	    0,	  0,	0,    0,     0,	   0,	 0,    0,    /* seq */
 	    0,	  0,	0,    0,			     /* length, reserved */
@@ -200,7 +200,7 @@ static void test_known_answer(void **state)
 	static const uint8_t want[] = {
 	    0x41,
 	    0x48,
-	    0x01,
+	    0x02,
 	    0x01,
 	    0x00,
 	    0x00,
@@ -230,22 +230,22 @@ static void test_known_answer(void **state)
 	    0x26,
 	    0xd5,
 	    0x59,
-	    0xc7,
-	    0xd3,
-	    0x8e,
-	    0x7b,
-	    0x83,
-	    0xe8,
-	    0x3f,
-	    0xf6,
-	    0x6f,
-	    0x31,
-	    0xc1,
-	    0xcb,
-	    0xdb,
-	    0x95,
-	    0xf5,
-	    0x4f,
+	    0x57,
+	    0x79,
+	    0xae,
+	    0x9b,
+	    0xc5,
+	    0xe1,
+	    0xea,
+	    0xf7,
+	    0x5f,
+	    0xe5,
+	    0xe2,
+	    0x07,
+	    0x0d,
+	    0x05,
+	    0x9c,
+	    0xc4,
 	};
 	struct wire_sender s;
 	uint8_t buf[64];
@@ -331,7 +331,10 @@ static void test_header_field_reasons(void **state)
 	c[0] = 'X';
 	assert_int_equal(open_dg(r, c, n), WR_BAD_MAGIC);
 	memcpy(c, buf, n);
-	c[2] = 2;
+	c[2] = WIRE_VERSION + 1;
+	assert_int_equal(open_dg(r, c, n), WR_BAD_VERSION);
+	memcpy(c, buf, n);
+	c[2] = 1; /* version 1: one state blob, without channels */
 	assert_int_equal(open_dg(r, c, n), WR_BAD_VERSION);
 	memcpy(c, buf, n);
 	c[3] = 0x02;
@@ -1023,6 +1026,98 @@ static void test_get_rb_nak_gone(void **state)
 	assert_int_equal(wire_get_rb_gone(&t, &g), -1);
 }
 
+/* ---- state ---- */
+
+static void test_state_reason_names(void **state)
+{
+	static const char *const want[WS__COUNT] = {
+	    "ok", "no_channel", "bad_channel", "oversized", "duplicate", "too_many",
+	};
+	for (int i = 0; i < WS__COUNT; i++)
+		assert_string_equal(wire_state_reason_name((enum wire_state_reason)i), want[i]);
+	assert_string_equal(wire_state_reason_name(WS__COUNT), "unknown");
+}
+
+static void test_put_state(void **state)
+{
+	static uint8_t buf[2 * WIRE_MAX_DATAGRAM], data[WIRE_STATE_MAX + 1];
+	struct tlv_writer w;
+	struct wire_state st = {.chan = 'V', .data = (const uint8_t *)"xyz", .len = 3};
+	static const uint8_t want[] = {TLV_STATE, 0, 4, 'V', 'x', 'y', 'z', TLV_STATE, 0, 1, 'R'};
+
+	tlv_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(wire_put_state(&w, &st), 0);
+	assert_int_equal(w.len, WIRE_STATE_TLV_LEN(3));
+	/* an empty slot is only the channel */
+	struct wire_state empty = {.chan = 'R', .data = NULL, .len = 0};
+	assert_int_equal(wire_put_state(&w, &empty), 0);
+	assert_int_equal(w.len, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+
+	/* never encodable: channel 0, or data past WIRE_STATE_MAX; overflow not set */
+	tlv_writer_init(&w, buf, sizeof(buf));
+	st.chan = 0;
+	assert_int_equal(wire_put_state(&w, &st), -1);
+	assert_false(w.overflow);
+	st.chan = 'V';
+	st.data = data;
+	st.len = WIRE_STATE_MAX + 1;
+	assert_int_equal(wire_put_state(&w, &st), -1);
+	assert_false(w.overflow);
+	assert_int_equal(w.len, 0);
+	/* the largest fits beside the largest heartbeat */
+	struct wire_heartbeat hb = {.n_known = WIRE_MAX_PEERS};
+	tlv_writer_init(&w, buf, WIRE_MAX_PAYLOAD);
+	assert_int_equal(wire_put_heartbeat(&w, &hb), 0);
+	assert_int_equal(w.len, WIRE_HEARTBEAT_MAX_TLV);
+	st.len = WIRE_STATE_MAX;
+	assert_int_equal(wire_put_state(&w, &st), 0);
+	assert_true(w.len <= WIRE_MAX_PAYLOAD);
+	/* one byte short of room: overflow, nothing written */
+	tlv_writer_init(&w, buf, WIRE_STATE_TLV_LEN(WIRE_STATE_MAX) - 1);
+	assert_int_equal(wire_put_state(&w, &st), -1);
+	assert_true(w.overflow);
+	assert_int_equal(w.len, 0);
+}
+
+static void test_get_state(void **state)
+{
+	static uint8_t v[1 + WIRE_STATE_MAX + 1];
+	struct wire_state st;
+	struct tlv t;
+
+	memset(v, 0x5a, sizeof(v));
+	v[0] = 'R';
+	t = mk(TLV_STATE, v, 4);
+	assert_int_equal(wire_get_state(&t, &st), WS_OK);
+	assert_int_equal(st.chan, 'R');
+	assert_int_equal(st.len, 3);
+	assert_ptr_equal(st.data, v + 1);
+	t = mk(TLV_STATE, v, 1);
+	assert_int_equal(wire_get_state(&t, &st), WS_OK);
+	assert_int_equal(st.len, 0);
+	t = mk(TLV_STATE, v, 1 + WIRE_STATE_MAX);
+	assert_int_equal(wire_get_state(&t, &st), WS_OK);
+	assert_int_equal(st.len, WIRE_STATE_MAX);
+
+	/* malformed, each by its reason */
+	t = mk(TLV_STATE, v, 0);
+	assert_int_equal(wire_get_state(&t, &st), WS_NO_CHANNEL);
+	t = mk(TLV_STATE, v, 2 + WIRE_STATE_MAX);
+	assert_int_equal(wire_get_state(&t, &st), WS_OVERSIZED);
+	v[0] = 0;
+	t = mk(TLV_STATE, v, 4);
+	assert_int_equal(wire_get_state(&t, &st), WS_BAD_CHANNEL);
+	/* not a state at all */
+	v[0] = 'R';
+	t = mk(TLV_RB_DATA, v, 4);
+	assert_int_equal(wire_get_state(&t, &st), WS__COUNT);
+	/* and a state is nothing else */
+	struct wire_rb_data d;
+	t = mk(TLV_STATE, v, 8);
+	assert_int_equal(wire_get_rb_data(&t, &d), -1);
+}
+
 /* TLVs built, sealed, opened and read back, as the cluster will use them. */
 static void test_end_to_end(void **state)
 {
@@ -1096,6 +1191,9 @@ int main(void)
 	    cmocka_unit_test(test_get_heartbeat),
 	    cmocka_unit_test(test_get_rb_data),
 	    cmocka_unit_test(test_get_rb_nak_gone),
+	    cmocka_unit_test(test_state_reason_names),
+	    cmocka_unit_test(test_put_state),
+	    cmocka_unit_test(test_get_state),
 	    cmocka_unit_test(test_end_to_end),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
