@@ -28,12 +28,12 @@ for b in "$BUILD" "$ASAN"; do
 		[ $rc -ne 0 ] && cat "$t.log"
 		record "$name" $rc
 	done
-	# meson tests that are not test_* executables: the core's purity (nm)
+	# meson tests that are not test_* executables: the cores' purity and the layers (nm)
 	log="$b/meson-logs/purity.log"
 	meson test -C "$b" --suite purity --print-errorlogs >"$log" 2>&1
 	rc=$?
 	[ $rc -ne 0 ] && cat "$log"
-	record "purity/core@$b" $rc
+	record "purity/house@$b" $rc
 done
 
 echo "== fuzz targets ($FUZZ, ${FUZZ_SECS}s each)"

@@ -64,16 +64,20 @@ def include_breaches(src):
     return out
 
 
-def nm(obj, *flags):
-    r = subprocess.run(['nm', *flags, obj], capture_output=True, text=True, check=True)
-    syms = set()
+def nm_all(objs):
+    """{object: (defined global symbols, undefined symbols)}, one nm for all."""
+    r = subprocess.run(['nm', '-A', *objs], capture_output=True, text=True, check=True)
+    out = {o: (set(), set()) for o in objs}
     for line in r.stdout.splitlines():
-        f = line.split()
-        if flags == ('-u',) and len(f) == 2:
-            syms.add(f[1])
-        elif flags == ('--defined-only', '-g') and len(f) == 3:
-            syms.add(f[2])
-    return syms
+        path, _, rest = line.partition(':')
+        f = rest.split()
+        if path not in out or not f:
+            continue
+        if len(f) == 2 and f[0] == 'U':
+            out[path][1].add(f[1])
+        elif len(f) == 3 and f[1].isupper() and f[1] not in 'UW':
+            out[path][0].add(f[2])
+    return out
 
 
 def objects(build):
@@ -89,15 +93,16 @@ def objects(build):
 
 def call_breaches(build):
     objs = objects(build)
+    syms = nm_all(list(objs.values()))
     defined = {}
     for src, obj in objs.items():
-        for s in nm(obj, '--defined-only', '-g'):
+        for s in syms[obj][0]:
             defined.setdefault(s, src)
     rank = {'core': 0, 'os': 1, 'daemon': 2}
     out = []
     for src, obj in sorted(objs.items()):
         here = layer(src)
-        for s in sorted(nm(obj, '-u')):
+        for s in sorted(syms[obj][1]):
             home = defined.get(s)
             if not home or home == src:
                 continue
