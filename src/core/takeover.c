@@ -283,6 +283,15 @@ static void vip_out(struct takeover *t, const struct vip_out *o, uint64_t now,
 		struct vip_group_view gv;
 		if (vip_group(t->core, e->group, now, &gv) < 0)
 			continue;
+		if (e->type == VE_STATE) {
+			struct takeover_action *act = push(out, TK_STATE);
+			if (act) {
+				act->group = e->group;
+				act->state = e->state;
+				act->prev = e->prev;
+				act->owner = e->owner;
+			}
+		}
 		for (size_t k = 0; k < t->n; k++) {
 			struct tvip *x = &t->v[k];
 			if (x->group != e->group)

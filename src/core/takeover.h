@@ -81,6 +81,12 @@ struct takeover_params {
 
 enum takeover_action_type {
 	/*
+	 * Group's state changed (state, prev, owner), before what that
+	 * means for its VIPs: nothing to carry out, for whoever follows
+	 * ownership (DEV_OWNER, the sim).
+	 */
+	TK_STATE,
+	/*
 	 * The groups in `groups` (bit g) become ours in this list: before the
 	 * first TK_TAKE after it, put in place what must precede an address
 	 * (the connections: connsync_commit). At most one per list.
@@ -126,12 +132,14 @@ struct takeover_action {
 	uint8_t type;	  /* enum takeover_action_type */
 	uint8_t round;	  /* ANNOUNCE: enum takeover_round */
 	uint8_t methods;  /* ANNOUNCE: ANN_* to use in this round */
-	uint8_t state;	  /* NOTIFY_*: enum vip_state the notification tells */
+	uint8_t state;	  /* STATE: the new one; NOTIFY_*: the one the notification tells */
+	uint8_t prev;	  /* STATE: the one before */
 	uint8_t priority; /* NOTIFY_RUN: the group's effective priority */
 	bool push;	  /* ADVERT */
 	uint8_t level;	  /* LOG: enum log_level */
 	uint16_t group;	  /* all but PREPARE, ADVERT, LOG: the group (index in core/vip) */
 	uint32_t vip;	  /* TAKE, GIVE, ANNOUNCE, RENEW, NOTIFY_*: index in the VIPs given */
+	uint32_t owner;	  /* STATE: the owner as core/vip knows it now; 0: none */
 	uint64_t groups;  /* PREPARE: bit g for group g */
 	char text[ACTION_LOG_MAX]; /* LOG */
 };

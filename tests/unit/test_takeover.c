@@ -99,6 +99,9 @@ static const char *trace(const struct takeover_actions *a)
 		const struct takeover_action *x = &a->v[i];
 		char w[200], ev[120];
 		switch (x->type) {
+		case TK_STATE:
+			snprintf(w, sizeof(w), "state(g%u:%s)", x->group, vip_state_name(x->state));
+			break;
 		case TK_PREPARE:
 			snprintf(w, sizeof(w), "prepare(%llx)", (unsigned long long)x->groups);
 			break;
@@ -206,8 +209,9 @@ static void test_takeover_round_and_repeats(void **state)
 	tick(&f, T_UP - 1);
 	assert_string_equal(trace(&f.a), "advert");
 	up(&f);
-	assert_string_equal(trace(&f.a), "prepare(1) log(vip_backup) take(0) ann(0,T,13) "
-					 "log(vip_master) push");
+	assert_string_equal(trace(&f.a),
+			    "prepare(1) state(g0:backup) log(vip_backup) state(g0:master) take(0) "
+			    "ann(0,T,13) log(vip_master) push");
 	assert_string_equal(log_text(&f.a, 0), "event=vip_backup vip=web address=198.18.0.100/24 "
 					       "group=fw priority=100 owner=0 previous=init");
 	assert_string_equal(log_text(&f.a, 1), "event=vip_master vip=web address=198.18.0.100/24 "
@@ -242,8 +246,9 @@ static void test_late_tick(void **state)
 	fx_new(&f, &v, 1, false);
 	up(&f);
 	/* without [Flush], no flush requests even in the first round */
-	assert_string_equal(trace(&f.a), "prepare(1) log(vip_backup) take(0) ann(0,T,5) "
-					 "log(vip_master) push");
+	assert_string_equal(trace(&f.a),
+			    "prepare(1) state(g0:backup) log(vip_backup) state(g0:master) take(0) "
+			    "ann(0,T,5) log(vip_master) push");
 	tick(&f, 399);
 	assert_string_equal(trace(&f.a), "");
 	tick(&f, 450);
@@ -294,8 +299,9 @@ static void test_refresh(void **state)
 	struct fx f;
 	fx_new(&f, &v, 1, true);
 	up(&f);
-	assert_string_equal(trace(&f.a), "prepare(1) log(vip_backup) take(0) ann(0,T,1) "
-					 "log(vip_master) push");
+	assert_string_equal(trace(&f.a),
+			    "prepare(1) state(g0:backup) log(vip_backup) state(g0:master) take(0) "
+			    "ann(0,T,1) log(vip_master) push");
 	static const struct {
 		uint64_t at;
 		const char *what;
@@ -337,9 +343,10 @@ static void test_reassert(void **state)
 	struct fx f;
 	fx_new(&f, v, 2, true);
 	up(&f);
-	assert_string_equal(trace(&f.a), "prepare(1) log(vip_backup) log(vip_backup) take(0) "
-					 "ann(0,T,13) log(vip_master) take(1) ann(1,T,13) "
-					 "log(vip_master) push");
+	assert_string_equal(
+	    trace(&f.a),
+	    "prepare(1) state(g0:backup) log(vip_backup) log(vip_backup) state(g0:master) take(0) "
+	    "ann(0,T,13) log(vip_master) take(1) ann(1,T,13) log(vip_master) push");
 	/* node 2, of lower rank, claims too: one extra round each, no flush; pushed */
 	hear(&f, 2, "fw", 50, VIP_MASTER, 350);
 	assert_string_equal(trace(&f.a), "log(vip_reassert) ann(0,A,5) log(vip_reassert) "
@@ -367,7 +374,10 @@ static void test_give_stops_everything(void **state)
 	assert_int_equal(step(&f), 400);
 	/* node 9 with a higher priority claims: ours goes back at once */
 	hear(&f, 9, "fw", 200, VIP_MASTER, 420);
-	assert_string_equal(trace(&f.a), "give(0) log(vip_backup) push");
+	assert_string_equal(trace(&f.a), "state(g0:backup) give(0) log(vip_backup) push");
+	assert_int_equal(f.a.v[0].type, TK_STATE);
+	assert_int_equal(f.a.v[0].prev, VIP_MASTER);
+	assert_int_equal(f.a.v[0].owner, 9);
 	assert_string_equal(log_text(&f.a, 0), "event=vip_backup vip=web address=198.18.0.100/24 "
 					       "group=fw priority=100 owner=9 previous=master");
 	struct takeover_vip_view vv;
@@ -388,7 +398,8 @@ static void test_give_stops_everything(void **state)
 	size_t len = advert_of(buf, "fw", 200, VIP_MASTER, true);
 	takeover_actions_reset(&f.a);
 	assert_int_equal(takeover_on_advert(f.t, 9, buf, len, 3000, &f.a), 0);
-	assert_string_equal(trace(&f.a), "prepare(1) take(0) ann(0,T,13) log(vip_master) push");
+	assert_string_equal(trace(&f.a),
+			    "prepare(1) state(g0:master) take(0) ann(0,T,13) log(vip_master) push");
 	assert_int_equal(takeover_next_deadline(f.t), 3100);
 	fx_free(&f);
 }
@@ -410,10 +421,11 @@ static void test_groups(void **state)
 	assert_int_equal(takeover_vips(f.t), 3);
 	assert_int_equal(takeover_vip(f.t, 3, &vv), -1);
 	up(&f);
-	assert_string_equal(trace(&f.a),
-			    "prepare(3) log(vip_backup) log(vip_backup) take(0) ann(0,T,13) "
-			    "log(vip_master) take(2) ann(2,T,13) log(vip_master) log(vip_backup) "
-			    "take(1) ann(1,T,13) log(vip_master) push");
+	assert_string_equal(
+	    trace(&f.a),
+	    "prepare(3) state(g0:backup) log(vip_backup) log(vip_backup) state(g0:master) take(0) "
+	    "ann(0,T,13) log(vip_master) take(2) ann(2,T,13) log(vip_master) state(g1:backup) "
+	    "log(vip_backup) state(g1:master) take(1) ann(1,T,13) log(vip_master) push");
 	assert_int_equal(step(&f), 350);
 	assert_string_equal(trace(&f.a), "ann(1,R,5)");
 	assert_int_equal(step(&f), 400);
@@ -421,7 +433,7 @@ static void test_groups(void **state)
 	/* g2 faults: only b goes back */
 	takeover_actions_reset(&f.a);
 	takeover_set_fault(f.t, 1, true, 410, &f.a);
-	assert_string_equal(trace(&f.a), "give(1) log(vip_fault) push");
+	assert_string_equal(trace(&f.a), "state(g1:fault) give(1) log(vip_fault) push");
 	assert_int_equal(step(&f), 800);
 	assert_string_equal(trace(&f.a), "renew(0) renew(2)");
 	fx_free(&f);
@@ -446,7 +458,8 @@ static void test_take_failed(void **state)
 	assert_string_equal(trace(&f.a), "renew(0)");
 	/* leaving gives back only what was taken */
 	hear(&f, 9, "fw", 200, VIP_MASTER, 900);
-	assert_string_equal(trace(&f.a), "give(0) log(vip_backup) log(vip_backup) push");
+	assert_string_equal(trace(&f.a),
+			    "state(g0:backup) give(0) log(vip_backup) log(vip_backup) push");
 	fx_free(&f);
 }
 
@@ -500,11 +513,11 @@ static void test_notify_order(void **state)
 	fx_new(&f, v, 3, true);
 	up(&f);
 	/* backup then master, for web and dns (mail has no script): one runs */
-	assert_string_equal(trace(&f.a),
-			    "prepare(1) log(vip_backup) run(0,backup,100) "
-			    "log(vip_backup) log(vip_backup) take(0) ann(0,T,13) "
-			    "log(vip_master) take(1) ann(1,T,13) log(vip_master) take(2) "
-			    "ann(2,T,13) log(vip_master) push");
+	assert_string_equal(
+	    trace(&f.a),
+	    "prepare(1) state(g0:backup) log(vip_backup) run(0,backup,100) log(vip_backup) "
+	    "log(vip_backup) state(g0:master) take(0) ann(0,T,13) log(vip_master) take(1) "
+	    "ann(1,T,13) log(vip_master) take(2) ann(2,T,13) log(vip_master) push");
 	struct takeover_notify_view nv;
 	assert_int_equal(takeover_notify(f.t, 0, &nv), 0);
 	assert_true(nv.running);
@@ -548,10 +561,11 @@ static void test_notify_per_group(void **state)
 	struct fx f;
 	fx_new(&f, v, 2, true);
 	up(&f);
-	assert_string_equal(trace(&f.a),
-			    "prepare(3) log(vip_backup) run(0,backup,100) "
-			    "take(0) ann(0,T,13) log(vip_master) log(vip_backup) "
-			    "run(1,backup,100) take(1) ann(1,T,13) log(vip_master) push");
+	assert_string_equal(
+	    trace(&f.a),
+	    "prepare(3) state(g0:backup) log(vip_backup) run(0,backup,100) state(g0:master) "
+	    "take(0) ann(0,T,13) log(vip_master) state(g1:backup) log(vip_backup) "
+	    "run(1,backup,100) state(g1:master) take(1) ann(1,T,13) log(vip_master) push");
 	done(&f, 1, TK_SCRIPT_OK, 301);
 	assert_string_equal(trace(&f.a), "run(1,master,100)");
 	done(&f, 0, TK_SCRIPT_OK, 302);
@@ -650,8 +664,10 @@ static void test_notify_timeout(void **state)
 	assert_string_equal(trace(&f.a), "");
 	/* meanwhile a change waits; the end of the killed one starts it */
 	flap(&f, kill_at + 2);
-	assert_string_equal(trace(&f.a), "give(0) log(vip_fault) push prepare(1) log(vip_backup) "
-					 "take(0) ann(0,T,13) log(vip_master) push");
+	assert_string_equal(
+	    trace(&f.a),
+	    "state(g0:fault) give(0) log(vip_fault) push prepare(1) state(g0:backup) "
+	    "log(vip_backup) state(g0:master) take(0) ann(0,T,13) log(vip_master) push");
 	done(&f, 0, TK_SCRIPT_FAILED, kill_at + 3);
 	assert_string_equal(trace(&f.a), "run(0,fault,0)");
 	assert_int_equal(takeover_notify(f.t, 0, &nv), 0);
