@@ -1,8 +1,11 @@
 /*
  * takeover: what a node does with the VIPs core/vip gives it (DESIGN.md,
  * the ownership layer). core/vip decides which node owns each group; this
- * core owns that struct vip and turns its decisions into a schedule:
+ * core owns that struct vip (every input goes through here, so nothing
+ * core/vip decides can be left unapplied, and there is one deadline) and
+ * turns its decisions into a schedule:
  *
+ *  - a group's state changes (TK_STATE, then what follows for its VIPs);
  *  - a group becomes ours: the connections first (TK_PREPARE), then per
  *    VIP the address (TK_TAKE, on a lease), at once the first round of
  *    announcements (the VIP's Announce= methods; flush requests only in
@@ -26,17 +29,20 @@
  *  - a graceful stop (takeover_stop) releases every group (core/vip's
  *    shutdown) and says so at once; when some address was ours the
  *    addresses stay until another node holds each group or the hand-over
- *    deadline passes (takeover_stopped), our advert going out 2 ms after
- *    the stop and then every 5 ms;
+ *    deadline, max(3 x HeartbeatInterval, 100 ms), passes
+ *    (takeover_stopped), our advert going out 2 ms after the stop and
+ *    then every 5 ms; then takeover_release gives them back;
  *  - our advert (core/vip's, for cluster_set_state) is handed on whenever
  *    it changed, and pushed to every node at once when core/vip asks.
  *
  * Output: every call that can produce actions takes `append`, a list it
- * only appends to; the caller carries the actions out in order and resets
- * the list (takeover_actions_reset) when it likes. The shell knows the
- * interfaces, the processes and the clock; this core knows none of them:
- * no I/O, no clock, no globals. It never learns a script's pid: the shell
- * maps "the notification of group g that runs" to its process.
+ * only appends to (never resets); the caller carries the actions out in
+ * order and resets the list (takeover_actions_reset) when it likes.
+ *
+ * The shell knows the interfaces, the processes and the clock; this core
+ * knows none of them: no I/O, no clock, no globals. It never learns a
+ * script's pid: the shell maps "the notification of group g that runs"
+ * to its process.
  *
  * Log lines: the core appends (TK_LOG) the lines that need nothing but
  * its own state, as arphad has always written them: event=vip_<state>,
@@ -241,6 +247,7 @@ size_t takeover_advert(const struct takeover *t, uint8_t *buf, size_t cap);
 
 /* The ownership core inside: vip_groups, vip_group, vip_stats. */
 const struct vip *takeover_vip_core(const struct takeover *t);
+/* How many VIPs (as given to takeover_new). */
 size_t takeover_vips(const struct takeover *t);
 
 struct takeover_vip_view {
