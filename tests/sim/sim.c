@@ -14,16 +14,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum ev_kind { EV_ARRIVAL, EV_DEADLINE };
+enum ev_kind { EV_ARRIVAL, EV_DEADLINE, EV_SCRIPT };
 
 struct ev {
 	uint64_t t;
 	uint64_t order; /* ties: first scheduled, first run */
 	uint8_t kind;
 	unsigned node;
-	uint64_t token; /* EV_DEADLINE: valid while it equals the node's */
+	uint64_t token; /* EV_DEADLINE, EV_SCRIPT: valid while it equals the node's */
 	uint8_t *buf;	/* EV_ARRIVAL: owned by the event */
-	size_t len;
+	size_t len;	/* EV_SCRIPT: the group */
+};
+
+/* The NotifyScript a group of a node runs, as the shell sees it. */
+struct script {
+	bool killed;
+	uint64_t token; /* of its EV_SCRIPT (the end); 0: none runs */
 };
 
 struct node {
@@ -34,6 +40,12 @@ struct node {
 	uint64_t token;
 	uint64_t last_hb;
 	struct cluster_stats acc; /* of the clusters it ran before */
+	/* failover */
+	struct takeover *tk; /* NULL without VIPs or while crashed */
+	struct conf_vip *vips;
+	bool stopping;
+	struct script sc[VIP_MAX_GROUPS];
+	uint64_t script_token;
 };
 
 struct sim {
@@ -46,8 +58,11 @@ struct sim {
 	struct node node[SIM_MAX_NODES];
 	uint32_t cut[SIM_MAX_NODES]; /* cut[i] bit j: i -> j is cut */
 	struct cluster_actions acts;
+	struct takeover_actions tka;
 	struct sim_rec *rec;
 	size_t nrec, caprec;
+	struct sim_fo_rec *fo;
+	size_t nfo, capfo;
 	struct sim_counts counts; /* the network's and the records' part */
 	sim_tap_fn *tap;
 	void *tap_arg;
@@ -194,6 +209,26 @@ bool sim_linked(const struct sim *s, unsigned from, unsigned to)
 
 /* ---- the nodes ---- */
 
+static void add_stats(struct cluster_stats *acc, const struct cluster_stats *st)
+{
+	acc->rx_datagrams += st->rx_datagrams;
+	acc->tx_datagrams += st->tx_datagrams;
+	for (size_t i = 0; i < WR__COUNT; i++)
+		acc->drops[i] += st->drops[i];
+	acc->malformed_payload += st->malformed_payload;
+	for (size_t i = 0; i < WS__COUNT; i++)
+		acc->state_drops[i] += st->state_drops[i];
+	acc->states_sent += st->states_sent;
+	acc->states_received += st->states_received;
+	acc->heartbeats_sent += st->heartbeats_sent;
+	acc->heartbeats_received += st->heartbeats_received;
+	acc->naks_sent += st->naks_sent;
+	acc->naks_received += st->naks_received;
+	acc->gones_sent += st->gones_sent;
+	acc->data_sent += st->data_sent;
+	acc->data_resent += st->data_resent;
+}
+
 static void record(struct sim *s, unsigned idx, const struct cluster_action *a)
 {
 	if (a->type == CA_DELIVER)
@@ -223,13 +258,25 @@ static void record(struct sim *s, unsigned idx, const struct cluster_action *a)
 	}
 }
 
+/* The earlier of the deadlines of the node's cores. */
+static uint64_t node_deadline(const struct node *n)
+{
+	uint64_t d = cluster_next_deadline(n->c);
+	if (n->tk) {
+		uint64_t t = takeover_next_deadline(n->tk);
+		if (t < d)
+			d = t;
+	}
+	return d;
+}
+
 /* Queue a deadline event for the node if its deadline changed. */
 static void arm(struct sim *s, unsigned idx)
 {
 	struct node *n = &s->node[idx];
 	if (!n->c)
 		return;
-	uint64_t d = cluster_next_deadline(n->c);
+	uint64_t d = node_deadline(n);
 	if (d == n->armed)
 		return;
 	n->token++;
@@ -242,12 +289,118 @@ static void arm(struct sim *s, unsigned idx)
 		n->armed = UINT64_MAX;
 }
 
-/* Carry out what node idx asked for in the last call, then re-arm it. */
-static void apply(struct sim *s, unsigned idx, uint64_t hb_before)
+/* ---- failover ---- */
+
+static void fo_record(struct sim *s, unsigned idx, const struct sim_fo_rec *r)
+{
+	if (s->nfo == s->capfo) {
+		size_t cap = s->capfo ? s->capfo * 2 : 1024;
+		struct sim_fo_rec *v = realloc(s->fo, cap * sizeof(*v));
+		if (!v)
+			return;
+		s->fo = v;
+		s->capfo = cap;
+	}
+	struct sim_fo_rec *x = &s->fo[s->nfo++];
+	*x = *r;
+	x->t = s->now;
+	x->node = idx;
+}
+
+static void fo_note(struct sim *s, unsigned idx, uint8_t kind, uint8_t state)
+{
+	fo_record(s, idx, &(struct sim_fo_rec){.kind = kind, .state = state});
+}
+
+static void script_schedule(struct sim *s, unsigned idx, size_t g, uint64_t at)
+{
+	struct node *n = &s->node[idx];
+	n->sc[g].token = ++n->script_token;
+	struct ev e = {.t = at, .kind = EV_SCRIPT, .node = idx, .token = n->sc[g].token, .len = g};
+	(void)heap_push(s, e);
+}
+
+/*
+ * Carry out the takeover actions of node idx, as arphad's failover would:
+ * record them, move the advert into the cluster (pushes go to s->acts,
+ * to be sent by apply_cluster), run and kill scripts.
+ */
+static void apply_takeover(struct sim *s, unsigned idx)
+{
+	struct node *n = &s->node[idx];
+	s->counts.dropped_actions += s->tka.dropped;
+	s->tka.dropped = 0;
+	for (size_t i = 0; i < s->tka.n; i++) {
+		const struct takeover_action *a = &s->tka.v[i];
+		struct sim_fo_rec r = {.vip = a->vip, .group = a->group, .state = a->state};
+		uint8_t buf[WIRE_STATE_MAX];
+		size_t len;
+		switch (a->type) {
+		case TK_STATE:
+			r.kind = SF_STATE;
+			r.prev = a->prev;
+			fo_record(s, idx, &r);
+			break;
+		case TK_PREPARE:
+			r.kind = SF_PREPARE;
+			r.groups = a->groups;
+			fo_record(s, idx, &r);
+			break;
+		case TK_TAKE:
+			r.kind = SF_TAKE;
+			fo_record(s, idx, &r);
+			break;
+		case TK_GIVE:
+			r.kind = SF_GIVE;
+			fo_record(s, idx, &r);
+			break;
+		case TK_ANNOUNCE:
+			r.kind = SF_ANNOUNCE;
+			r.round = a->round;
+			r.methods = a->methods;
+			fo_record(s, idx, &r);
+			break;
+		case TK_RENEW:
+			r.kind = SF_RENEW;
+			fo_record(s, idx, &r);
+			break;
+		case TK_NOTIFY_RUN:
+			r.kind = SF_NOTIFY_RUN;
+			fo_record(s, idx, &r);
+			n->sc[a->group].killed = false;
+			script_schedule(s, idx, a->group, s->now + s->p.script_ms);
+			break;
+		case TK_NOTIFY_KILL:
+			r.kind = SF_NOTIFY_KILL;
+			fo_record(s, idx, &r);
+			n->sc[a->group].killed = true;
+			script_schedule(s, idx, a->group, s->now); /* SIGKILL: it ends at once */
+			break;
+		case TK_ADVERT:
+			len = takeover_advert(n->tk, buf, sizeof(buf));
+			if (cluster_set_state(n->c, CLUSTER_CHAN_VIP, buf, len) < 0)
+				s->counts.state_errors++;
+			if (a->push)
+				cluster_push_state(n->c, 0, &s->acts);
+			break;
+		case TK_LOG:
+			break;
+		}
+	}
+}
+
+static uint64_t hb_sent(const struct node *n)
+{
+	return n->c ? cluster_stats(n->c)->heartbeats_sent : 0;
+}
+
+/* Carry out what node idx's cluster asked for (its failover's reactions included). */
+static void apply_cluster(struct sim *s, unsigned idx)
 {
 	struct node *n = &s->node[idx];
 	s->counts.dropped_actions += s->acts.dropped;
 	s->acts.dropped = 0;
+	/* by index: the failover's pushes are appended while we go */
 	for (size_t i = 0; i < s->acts.n; i++) {
 		const struct cluster_action *a = &s->acts.v[i];
 		switch (a->type) {
@@ -270,18 +423,88 @@ static void apply(struct sim *s, unsigned idx, uint64_t hb_before)
 			break;
 		default:
 			record(s, idx, a);
+			if (!n->tk)
+				break;
+			takeover_actions_reset(&s->tka);
+			if (a->type == CA_STATE && a->chan == CLUSTER_CHAN_VIP)
+				(void)takeover_on_advert(n->tk, a->node, a->data, a->len, s->now,
+							 &s->tka);
+			else if (a->type == CA_OWN_DOWN || a->type == CA_OWN_UP)
+				takeover_set_link(n->tk, a->type == CA_OWN_UP, s->now, &s->tka);
+			else
+				break;
+			/* a is not used after this: apply_takeover may grow s->acts */
+			apply_takeover(s, idx);
 			break;
 		}
 	}
 	cluster_actions_reset(&s->acts);
+	takeover_actions_reset(&s->tka);
+}
+
+/* After a call on node idx: note a heartbeat it sent, re-arm it. */
+static void settle(struct sim *s, unsigned idx, uint64_t hb_before)
+{
+	struct node *n = &s->node[idx];
 	if (n->c && cluster_stats(n->c)->heartbeats_sent != hb_before)
 		n->last_hb = s->now;
 	arm(s, idx);
 }
 
-static uint64_t hb_sent(const struct node *n)
+/* Carry out what node idx asked for in the last call, then re-arm it. */
+static void apply(struct sim *s, unsigned idx, uint64_t hb_before)
 {
-	return n->c ? cluster_stats(n->c)->heartbeats_sent : 0;
+	apply_cluster(s, idx);
+	settle(s, idx, hb_before);
+}
+
+/* Run the node's takeover call that filled s->tka, and send what it pushed. */
+static void apply_fo(struct sim *s, unsigned idx)
+{
+	apply_takeover(s, idx);
+	takeover_actions_reset(&s->tka);
+	apply_cluster(s, idx);
+}
+
+static void free_node(struct sim *s, unsigned idx)
+{
+	struct node *n = &s->node[idx];
+	add_stats(&n->acc, cluster_stats(n->c));
+	cluster_free(n->c);
+	n->c = NULL;
+	takeover_free(n->tk);
+	n->tk = NULL;
+	n->stopping = false;
+	memset(n->sc, 0, sizeof(n->sc));
+	n->token++;
+	n->armed = UINT64_MAX;
+}
+
+/* The graceful stop is over: give everything back and go. */
+static void finish_stop(struct sim *s, unsigned idx, bool done)
+{
+	struct node *n = &s->node[idx];
+	takeover_actions_reset(&s->tka);
+	takeover_release(n->tk, &s->tka);
+	apply_fo(s, idx);
+	fo_note(s, idx, SF_STOPPED, done);
+	free_node(s, idx);
+}
+
+/* After a tick of a stopping node: is the hand-over over? */
+static bool stop_over(struct sim *s, unsigned idx)
+{
+	struct node *n = &s->node[idx];
+	takeover_actions_reset(&s->tka);
+	if (!takeover_stopped(n->tk, s->now, &s->tka))
+		return false;
+	bool done = false;
+	for (size_t i = 0; i < s->tka.n; i++)
+		done |= s->tka.v[i].type == TK_LOG &&
+			strstr(s->tka.v[i].text, "event=handover action=done") != NULL;
+	apply_fo(s, idx);
+	finish_stop(s, idx, done);
+	return true;
 }
 
 static int start(struct sim *s, unsigned idx)
@@ -299,32 +522,30 @@ static int start(struct sim *s, unsigned idx)
 	n->c = cluster_new(&cp);
 	if (!n->c)
 		return -1;
+	if (s->p.n_vips) {
+		struct takeover_params tp = {.self_id = sim_node_id(idx),
+					     .interval_ms = s->p.interval_ms,
+					     .flush = s->p.flush};
+		n->tk = takeover_new(&tp, n->vips, s->p.n_vips, s->now, NULL, 0);
+		if (!n->tk) {
+			cluster_free(n->c);
+			n->c = NULL;
+			return -1;
+		}
+	}
 	n->gen++;
 	n->link_up = true;
 	n->armed = UINT64_MAX;
 	n->token++;
+	if (n->tk) {
+		fo_note(s, idx, SF_START, 0);
+		/* the first call hands our advert on, as failover_start does */
+		takeover_actions_reset(&s->tka);
+		takeover_tick(n->tk, s->now, &s->tka);
+		apply_fo(s, idx);
+	}
 	arm(s, idx);
 	return 0;
-}
-
-static void add_stats(struct cluster_stats *acc, const struct cluster_stats *st)
-{
-	acc->rx_datagrams += st->rx_datagrams;
-	acc->tx_datagrams += st->tx_datagrams;
-	for (size_t i = 0; i < WR__COUNT; i++)
-		acc->drops[i] += st->drops[i];
-	acc->malformed_payload += st->malformed_payload;
-	for (size_t i = 0; i < WS__COUNT; i++)
-		acc->state_drops[i] += st->state_drops[i];
-	acc->states_sent += st->states_sent;
-	acc->states_received += st->states_received;
-	acc->heartbeats_sent += st->heartbeats_sent;
-	acc->heartbeats_received += st->heartbeats_received;
-	acc->naks_sent += st->naks_sent;
-	acc->naks_received += st->naks_received;
-	acc->gones_sent += st->gones_sent;
-	acc->data_sent += st->data_sent;
-	acc->data_resent += st->data_resent;
 }
 
 struct sim *sim_new(const struct sim_params *p)
@@ -349,6 +570,21 @@ struct sim *sim_new(const struct sim_params *p)
 	uint64_t x = p->seed;
 	s->rng = splitmix64(&x) | 1;
 	cluster_actions_init(&s->acts);
+	takeover_actions_init(&s->tka);
+	for (unsigned i = 0; i < p->nodes && p->n_vips; i++) {
+		struct node *n = &s->node[i];
+		n->vips = calloc(p->n_vips, sizeof(*n->vips));
+		if (!n->vips) {
+			sim_free(s);
+			return NULL;
+		}
+		for (size_t k = 0; k < p->n_vips; k++) {
+			n->vips[k] = p->vips[k];
+			if (p->priority[i])
+				n->vips[k].priority = p->priority[i];
+		}
+	}
+	s->p.vips = NULL; /* the caller's: not kept */
 	for (unsigned i = 0; i < p->nodes; i++) {
 		s->node[i].last_hb = UINT64_MAX;
 		if (start(s, i) < 0) {
@@ -363,13 +599,18 @@ void sim_free(struct sim *s)
 {
 	if (!s)
 		return;
-	for (unsigned i = 0; i < s->p.nodes; i++)
+	for (unsigned i = 0; i < s->p.nodes; i++) {
 		cluster_free(s->node[i].c);
+		takeover_free(s->node[i].tk);
+		free(s->node[i].vips);
+	}
 	for (size_t i = 0; i < s->nheap; i++)
 		free(s->heap[i].buf);
 	free(s->heap);
 	free(s->rec);
+	free(s->fo);
 	cluster_actions_free(&s->acts);
+	takeover_actions_free(&s->tka);
 	free(s);
 }
 
@@ -403,6 +644,25 @@ uint64_t sim_last_heartbeat(const struct sim *s, unsigned idx)
 	return s->node[idx].last_hb;
 }
 
+/* A NotifyScript ended (or was killed). */
+static void script_end(struct sim *s, const struct ev *e)
+{
+	struct node *n = &s->node[e->node];
+	size_t g = e->len;
+	if (!n->tk || e->token != n->sc[g].token)
+		return; /* stale */
+	bool ok = !n->sc[g].killed;
+	n->sc[g].token = 0;
+	n->sc[g].killed = false;
+	fo_record(s, e->node,
+		  &(struct sim_fo_rec){.kind = SF_NOTIFY_END, .group = (uint16_t)g, .state = ok});
+	uint64_t hb = hb_sent(n);
+	takeover_actions_reset(&s->tka);
+	(void)takeover_script_done(n->tk, g, ok ? TK_SCRIPT_OK : TK_SCRIPT_FAILED, s->now, &s->tka);
+	apply_fo(s, e->node);
+	settle(s, e->node, hb);
+}
+
 static void run_event(struct sim *s, struct ev *e)
 {
 	struct node *n = &s->node[e->node];
@@ -417,15 +677,29 @@ static void run_event(struct sim *s, struct ev *e)
 		free(e->buf);
 		return;
 	}
+	if (e->kind == EV_SCRIPT) {
+		script_end(s, e);
+		return;
+	}
 	if (!n->c || e->token != n->token)
 		return; /* stale */
 	n->armed = UINT64_MAX;
 	uint64_t hb = hb_sent(n);
 	cluster_tick(n->c, s->now, &s->acts);
-	if (cluster_next_deadline(n->c) <= s->now) {
+	apply_cluster(s, e->node);
+	if (n->tk) {
+		/* as arphad's timer: the cluster, then the failover, then the stop */
+		takeover_actions_reset(&s->tka);
+		takeover_tick(n->tk, s->now, &s->tka);
+		apply_fo(s, e->node);
+		if (n->stopping && stop_over(s, e->node))
+			return; /* gone */
+	}
+	bool stuck = node_deadline(n) <= s->now;
+	settle(s, e->node, hb);
+	if (stuck) {
 		/* the tick left its own deadline due: run it again a ms later */
 		s->counts.stuck++;
-		apply(s, e->node, hb);
 		if (n->armed <= s->now) {
 			n->token++;
 			n->armed = s->now + 1;
@@ -436,9 +710,7 @@ static void run_event(struct sim *s, struct ev *e)
 			if (heap_push(s, again) < 0)
 				n->armed = UINT64_MAX;
 		}
-		return;
 	}
-	apply(s, e->node, hb);
 }
 
 void sim_run_until(struct sim *s, uint64_t t)
@@ -511,11 +783,47 @@ void sim_crash(struct sim *s, unsigned idx)
 	struct node *n = &s->node[idx];
 	if (!n->c)
 		return;
-	add_stats(&n->acc, cluster_stats(n->c));
-	cluster_free(n->c);
-	n->c = NULL;
-	n->token++;
-	n->armed = UINT64_MAX;
+	if (n->tk)
+		fo_note(s, idx, SF_CRASH, 0);
+	free_node(s, idx);
+}
+
+void sim_stop(struct sim *s, unsigned idx)
+{
+	struct node *n = &s->node[idx];
+	if (!n->c || n->stopping)
+		return;
+	if (!n->tk) {
+		sim_crash(s, idx);
+		return;
+	}
+	uint64_t hb = hb_sent(n);
+	takeover_actions_reset(&s->tka);
+	bool handing_over = takeover_stop(n->tk, s->now, &s->tka);
+	fo_note(s, idx, SF_STOP, handing_over);
+	apply_fo(s, idx);
+	if (!handing_over) {
+		finish_stop(s, idx, false);
+		return;
+	}
+	n->stopping = true;
+	settle(s, idx, hb);
+}
+
+bool sim_stopping(const struct sim *s, unsigned idx)
+{
+	return s->node[idx].stopping;
+}
+
+struct takeover *sim_takeover(struct sim *s, unsigned idx)
+{
+	return idx < s->p.nodes ? s->node[idx].tk : NULL;
+}
+
+const struct sim_fo_rec *sim_fo_records(const struct sim *s, size_t *n)
+{
+	*n = s->nfo;
+	return s->fo;
 }
 
 void sim_restart(struct sim *s, unsigned idx)

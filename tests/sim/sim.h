@@ -15,6 +15,14 @@
  * deadlines in time order (ties in the order they were scheduled), and
  * feeds them to the nodes. Calls between two sim_run_until happen at
  * sim_now().
+ *
+ * With VIPs (sim_params.n_vips) every node also runs core/takeover (and
+ * the core/vip inside it) the way arphad's failover does: its advert rides
+ * the heartbeats (cluster_set_state) and pushes (cluster_push_state), the
+ * others' arrive as CA_STATE, the sync link as CA_OWN_UP/DOWN; its
+ * deadline is the earlier of the two cores'. The sim carries out the
+ * takeover actions: takes and gives always work, a NotifyScript runs
+ * script_ms (or until killed); everything is recorded (sim_fo_records).
  */
 #ifndef ARPHA_TESTS_SIM_H
 #define ARPHA_TESTS_SIM_H
@@ -24,6 +32,7 @@
 #include <stdint.h>
 
 #include "core/cluster.h"
+#include "core/takeover.h"
 
 #define SIM_MAX_NODES 32
 #define SIM_REC_DATA  32 /* bytes of a delivered message kept in its record */
@@ -39,6 +48,12 @@ struct sim_params {
 	double dup;	    /* probability it arrives twice */
 	uint32_t delay_ms;  /* base one-way delay */
 	uint32_t jitter_ms; /* plus 0..jitter_ms, uniform: reorders */
+	/* failover (n_vips 0: the cluster alone) */
+	const struct conf_vip *vips; /* every node's [VIP] sections, copied */
+	size_t n_vips;
+	uint8_t priority[SIM_MAX_NODES]; /* node i's Priority= for all its VIPs; 0: as in vips */
+	bool flush;			 /* [Flush] is set up (takeover_params.flush) */
+	uint32_t script_ms;		 /* how long a NotifyScript runs */
 };
 
 /* One thing a node reported (a cluster action other than a send). */
@@ -73,7 +88,8 @@ struct sim_counts {
 	uint64_t delivered;	  /* DELIVER actions */
 	uint64_t out_of_sync;	  /* OUT_OF_SYNC actions */
 	uint64_t stuck;		  /* a deadline still due right after its tick (a core bug) */
-	uint64_t dropped_actions; /* cluster_actions.dropped (ENOMEM) */
+	uint64_t dropped_actions; /* cluster_actions.dropped, takeover_actions.dropped (ENOMEM) */
+	uint64_t state_errors;	  /* cluster_set_state refused an advert */
 };
 
 struct sim;
@@ -115,10 +131,26 @@ bool sim_linked(const struct sim *s, unsigned from, unsigned to);
 /* The node's own link: cluster_set_link, and its traffic is dropped while down. */
 void sim_set_link(struct sim *s, unsigned idx, bool up);
 
-/* Stop the node (its cluster freed; datagrams to it dropped). */
+/*
+ * Stop the node (its cluster freed; datagrams to it dropped). Its takeover
+ * is freed without giving anything back: a killed arphad's addresses stay
+ * until their lease runs out.
+ */
 void sim_crash(struct sim *s, unsigned idx);
 /* Start it again: a new cluster, a larger epoch, the same key and NodeID. */
 void sim_restart(struct sim *s, unsigned idx);
+
+/*
+ * Stop the node gracefully, as arphad on SIGTERM: takeover_stop, then,
+ * while a hand-over is under way, takeover_stopped after each of its
+ * ticks; once it is over, takeover_release and the node is gone (as
+ * crashed, without SF_CRASH). Without VIPs: sim_crash.
+ */
+void sim_stop(struct sim *s, unsigned idx);
+/* Whether a graceful stop of the node is under way. */
+bool sim_stopping(const struct sim *s, unsigned idx);
+/* The node's takeover; NULL without VIPs or while it is down. */
+struct takeover *sim_takeover(struct sim *s, unsigned idx);
 
 /* Hand len bytes to node idx at time at (>= sim_now()), as if from the network. */
 void sim_inject(struct sim *s, unsigned idx, const void *buf, size_t len, uint64_t at);
@@ -130,6 +162,37 @@ void sim_inject(struct sim *s, unsigned idx, const void *buf, size_t len, uint64
 typedef void sim_tap_fn(void *arg, uint64_t t, unsigned from, int to, const uint8_t *buf,
 			size_t len);
 void sim_set_tap(struct sim *s, sim_tap_fn *fn, void *arg);
+
+/* What the failover of a node did (struct sim_fo_rec.kind). */
+enum sim_fo_kind {
+	SF_START,	/* the node (re)started */
+	SF_CRASH,	/* it crashed: addresses it held stay until their lease runs out */
+	SF_STATE,	/* a group's state changed on it: group, state, prev */
+	SF_PREPARE,	/* TK_PREPARE: groups */
+	SF_TAKE,	/* TK_TAKE: vip, group */
+	SF_GIVE,	/* TK_GIVE: vip, group */
+	SF_ANNOUNCE,	/* TK_ANNOUNCE: vip, group, round, methods */
+	SF_RENEW,	/* TK_RENEW: vip, group */
+	SF_NOTIFY_RUN,	/* TK_NOTIFY_RUN: vip, group, state */
+	SF_NOTIFY_KILL, /* TK_NOTIFY_KILL: vip, group, state */
+	SF_NOTIFY_END,	/* the running notification of group ended: state 1 ok, 0 failed */
+	SF_STOP,	/* sim_stop: state 1 when a hand-over began */
+	SF_STOPPED,	/* the stop is over, the node gone: state 1 "done", 0 "timeout" or none */
+};
+
+struct sim_fo_rec {
+	uint64_t t;
+	unsigned node;
+	uint8_t kind; /* enum sim_fo_kind */
+	uint8_t state, prev;
+	uint8_t round, methods;
+	uint16_t group;
+	uint32_t vip;
+	uint64_t groups;
+};
+
+/* Every failover record so far, in order; valid until the next call on s. */
+const struct sim_fo_rec *sim_fo_records(const struct sim *s, size_t *n);
 
 /* Every record so far, in order; valid until the next call on s. */
 const struct sim_rec *sim_records(const struct sim *s, size_t *n);
