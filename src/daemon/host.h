@@ -69,7 +69,8 @@ struct dev_ev {
 /* What is about to become ours (host_prepare_takeover). */
 struct takeover_scope {
 	enum { SCOPE_VIP_GROUP } kind;
-	const char *group; /* SCOPE_VIP_GROUP: its name */
+	uint64_t groups;   /* SCOPE_VIP_GROUP: bit g for VIP group g (core/vip's order) */
+	const char *group; /* SCOPE_VIP_GROUP: the first one's name */
 };
 
 /* A managed interface, as the daemon holds it. */

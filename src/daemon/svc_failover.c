@@ -6,13 +6,14 @@
  * cluster knows, flush requests), the NotifyScript, and the neighbours
  * shared over reliable broadcast so that a new master knows whom to tell.
  *
- * Takeover order for a group: the address goes on (the macvlan comes up
- * first with VirtualMAC=yes), the engine learns it at once, then the
- * announcements go out: gratuitous ARP (request and reply form), unicast
- * ARP requests to every neighbour known on that interface (ours and the
- * ones the other nodes shared), flush requests; then the NotifyScript.
- * The announcements repeat AnnounceCount times, AnnounceInterval apart,
- * and every RefreshInterval while master.
+ * What to do and when is core/takeover's (the schedule of announcements,
+ * leases, scripts and the stop hand-over, around core/vip); this file
+ * carries its actions out: the takeover barrier (host_prepare_takeover)
+ * before an address, the address on its lease (the macvlan up first with
+ * VirtualMAC=yes) and the engine told at once, the announcements
+ * (gratuitous ARP in request and reply form, unicast ARP requests to
+ * every neighbour known on the interface, ours and the ones the other
+ * nodes shared, flush requests), the NotifyScript's process.
  */
 
 #include <arpa/inet.h>
@@ -33,6 +34,7 @@
 #include "core/config.h"
 #include "core/frame.h"
 #include "core/nbshare.h"
+#include "core/takeover.h"
 #include "core/vip.h"
 #include "daemon/host.h"
 #include "daemon/svc.h"
@@ -45,53 +47,21 @@
 #include "os/util.h"
 
 
-#define NOTIFY_TIMEOUT_MS 10000
-#define NOTIFY_QUEUE	  16   /* notifications of one group waiting behind the running one */
-#define MAX_TARGETED	  8192 /* unicast ARP frames per interface per round */
-#define MAX_SHARED	  16384
-#define MAX_ADDRS	  256 /* addresses of a device read at once (arphad -r) */
-/*
- * A VIP is held on a lease the kernel enforces: renewed every
- * LEASE_RENEW_MS, it expires LEASE_S seconds after arphad stopped renewing
- * (killed, hung), so a dead daemon does not keep answering for it.
- */
-#define LEASE_S	       2
-#define LEASE_RENEW_MS 500
+#define MAX_TARGETED 8192 /* unicast ARP frames per interface per round */
+#define MAX_SHARED   16384
+#define MAX_ADDRS    256 /* addresses of a device read at once (arphad -r) */
 
+/* What the shell keeps of a VIP (the schedule is core/takeover's). */
 struct fvip {
 	const struct conf_vip *c;
-	size_t group;
 	char vdev[16]; /* the macvlan with VirtualMAC=yes */
 	uint32_t vifindex;
 	struct mac vmac;
-	bool holding; /* the address is ours */
-	uint32_t announce_left;
-	uint64_t announce_next, refresh_next, renew_next;
-	uint8_t methods; /* ANN_* used at the last takeover */
+	bool take_failed; /* its last TK_TAKE failed: skip the round after it */
 	uint64_t garps, targeted, flushes;
 	char nbuf[sizeof(((struct conf_vip *)0)->notify)]; /* NotifyScript= split in words */
 	char *nargv[CONF_NOTIFY_ARGS + 1];
 	size_t nargc;
-	uint64_t notify_runs, notify_failed, notify_dropped;
-};
-
-/* One notification: a VIP's NotifyScript for a state change. */
-struct note {
-	size_t vip; /* index in failover.v */
-	uint8_t state, prio;
-};
-
-/*
- * The notifications of one group, in the order of its state changes: one
- * runs (pid), the next ones wait; at most NOTIFY_QUEUE wait.
- */
-struct notifier {
-	pid_t pid; /* 0: none running */
-	struct note cur;
-	uint64_t deadline;
-	bool killed;
-	struct note q[NOTIFY_QUEUE];
-	size_t head, len;
 };
 
 /* A neighbour seen by some node on an interface (by [Interface] name). */
@@ -103,75 +73,64 @@ struct sneigh {
 };
 
 struct failover {
-	struct vip *core;
-	struct fvip *v;
-	size_t n;
-	struct vip_group_conf groups[VIP_MAX_GROUPS];
-	size_t ngroups;
 	struct host *h;
 	const struct config *cfg;
 	struct nl *nl;
 	const struct arp_engine *eng; /* read-only: the neighbours, MACs and addresses */
-	struct actions acts;	      /* frames to send: host_apply */
-	bool stopping;		      /* handing the VIPs over before arphad stops */
-	struct notifier nq[VIP_MAX_GROUPS];
+	struct takeover *tk;
+	struct takeover_actions tka; /* what tk asks: run() */
+	struct actions acts;	     /* frames to send: host_apply */
+	struct fvip *v;
+	size_t n;
+	pid_t pid[VIP_MAX_GROUPS]; /* each group's running NotifyScript; 0: none */
 	struct loop_watch *sigchld;
 	struct sneigh *nb;
 	size_t nnb, capnb;
 	bool flush_ok;
 	struct flushreq_params fp;
-	uint64_t stop_deadline, next_push;
+	bool stopping; /* handing the VIPs over before arphad stops */
 };
 
-/* ---- sending our advert ---- */
-
-static void update_state(struct failover *f, bool push)
-{
-	uint8_t buf[WIRE_STATE_MAX];
-	size_t len = vip_advert(f->core, buf, sizeof(buf));
-	(void)host_set_state(f->h, CLUSTER_CHAN_VIP, buf, len, push);
-}
+static void run(struct failover *f);
 
 /* ---- the NotifyScript ---- */
 
-static void notify_next(struct failover *f, size_t g);
-
-static void note_log_failed(const struct fvip *x, const struct note *n, const char *how)
+static void note_log_failed(const struct fvip *x, uint8_t state, const char *how)
 {
 	log_warnx("event=notify_failed vip=%s group=%s state=%s %s", x->c->name, x->c->group,
-		  vip_state_name(n->state), how);
+		  vip_state_name(state), how);
 }
 
 static void reap(struct failover *f)
 {
 	int status;
 	pid_t pid;
+	uint64_t now = host_now(f->h);
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (size_t g = 0; g < f->ngroups; g++) {
-			struct notifier *q = &f->nq[g];
-			if (q->pid != pid)
-				continue;
-			struct fvip *x = &f->v[q->cur.vip];
-			char how[96];
-			if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-				log_info("event=notify_done vip=%s group=%s state=%s status=0",
-					 x->c->name, x->c->group, vip_state_name(q->cur.state));
-			} else {
-				if (WIFEXITED(status))
-					snprintf(how, sizeof(how), "status=%d",
-						 WEXITSTATUS(status));
-				else
-					snprintf(how, sizeof(how), "signal=%d reason=%s",
-						 WTERMSIG(status),
-						 q->killed ? "timeout" : "signal");
-				note_log_failed(x, &q->cur, how);
-				x->notify_failed++;
-			}
-			q->pid = 0;
-			notify_next(f, g);
-			break;
+		size_t g;
+		for (g = 0; g < VIP_MAX_GROUPS && f->pid[g] != pid; g++)
+			;
+		struct takeover_notify_view nv;
+		if (g == VIP_MAX_GROUPS || takeover_notify(f->tk, g, &nv) < 0 || !nv.running)
+			continue;
+		const struct fvip *x = &f->v[nv.vip];
+		bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		char how[96];
+		if (ok) {
+			log_info("event=notify_done vip=%s group=%s state=%s status=0", x->c->name,
+				 x->c->group, vip_state_name(nv.state));
+		} else {
+			if (WIFEXITED(status))
+				snprintf(how, sizeof(how), "status=%d", WEXITSTATUS(status));
+			else
+				snprintf(how, sizeof(how), "signal=%d reason=%s", WTERMSIG(status),
+					 nv.killed ? "timeout" : "signal");
+			note_log_failed(x, nv.state, how);
 		}
+		f->pid[g] = 0;
+		takeover_script_done(f->tk, g, ok ? TK_SCRIPT_OK : TK_SCRIPT_FAILED, now, &f->tka);
 	}
+	run(f);
 }
 
 static void on_sigchld(void *arg)
@@ -179,84 +138,54 @@ static void on_sigchld(void *arg)
 	reap(arg);
 }
 
-/* Start n; true if it runs. */
-static bool notify_start(struct failover *f, struct notifier *q, const struct note *n)
+/* Start vip's script for group's running notification; false if it did not start. */
+static bool notify_start(struct failover *f, const struct takeover_action *a)
 {
-	struct fvip *x = &f->v[n->vip];
+	struct fvip *x = &f->v[a->vip];
 	char why[512], p[8];
 	/* it may have changed since the start: run it only as it was checked */
 	if (spawn_check(x->nargv[0], why, sizeof(why)) < 0) {
 		char how[600];
 		snprintf(how, sizeof(how), "reason=unsafe detail=\"%s\"", why);
-		note_log_failed(x, n, how);
-		x->notify_failed++;
+		note_log_failed(x, a->state, how);
 		return false;
 	}
-	snprintf(p, sizeof(p), "%u", n->prio);
+	snprintf(p, sizeof(p), "%u", a->priority);
 	char *argv[CONF_NOTIFY_ARGS + 4];
 	size_t k = 0;
 	for (; k < x->nargc; k++)
 		argv[k] = x->nargv[k];
 	argv[k++] = (char *)x->c->name;
-	argv[k++] = (char *)vip_state_name(n->state);
+	argv[k++] = (char *)vip_state_name(a->state);
 	argv[k++] = p;
 	argv[k] = NULL;
 	pid_t pid = spawn_run(argv);
 	if (pid < 0) {
 		snprintf(why, sizeof(why), "reason=cannot_run error=\"%s: %s\"", x->nargv[0],
 			 strerror(errno));
-		note_log_failed(x, n, why);
-		x->notify_failed++;
+		note_log_failed(x, a->state, why);
 		return false;
 	}
-	x->notify_runs++;
-	q->pid = pid;
-	q->cur = *n;
-	q->deadline = host_now(f->h) + NOTIFY_TIMEOUT_MS;
-	q->killed = false;
+	f->pid[a->group] = pid;
 	log_info("event=notify_start vip=%s group=%s state=%s priority=%u pid=%d", x->c->name,
-		 x->c->group, vip_state_name(n->state), n->prio, (int)pid);
+		 x->c->group, vip_state_name(a->state), a->priority, (int)pid);
 	return true;
 }
 
-/* While none of group g runs: start the next one waiting. */
-static void notify_next(struct failover *f, size_t g)
+/* The running notification of a->group passed its deadline. */
+static void notify_kill(struct failover *f, const struct takeover_action *a)
 {
-	struct notifier *q = &f->nq[g];
-	while (!q->pid && q->len) {
-		struct note n = q->q[q->head];
-		q->head = (q->head + 1) % NOTIFY_QUEUE;
-		q->len--;
-		notify_start(f, q, &n);
-	}
-}
-
-/*
- * Queue x's NotifyScript for a change to state; the group's notifications
- * run one after another, in order. When NOTIFY_QUEUE already wait, the
- * oldest waiting one is dropped (the newest says where the group is now),
- * with a warning and a count.
- */
-static void notify(struct failover *f, const struct fvip *x, uint8_t state, uint8_t prio)
-{
-	if (!x->nargc)
+	const struct fvip *x = &f->v[a->vip];
+	pid_t pid = f->pid[a->group];
+	if (!pid)
 		return;
-	struct notifier *q = &f->nq[x->group];
-	if (q->len == NOTIFY_QUEUE) {
-		const struct note *old = &q->q[q->head];
-		struct fvip *ox = &f->v[old->vip];
-		ox->notify_dropped++;
-		log_warnx("event=notify_dropped vip=%s group=%s state=%s reason=queue_full "
-			  "waiting=%d dropped=%llu",
-			  ox->c->name, ox->c->group, vip_state_name(old->state), NOTIFY_QUEUE,
-			  (unsigned long long)ox->notify_dropped);
-		q->head = (q->head + 1) % NOTIFY_QUEUE;
-		q->len--;
-	}
-	q->q[(q->head + q->len) % NOTIFY_QUEUE] =
-	    (struct note){.vip = (size_t)(x - f->v), .state = state, .prio = prio};
-	q->len++;
-	notify_next(f, x->group);
+	log_warnx("event=notify_timeout vip=%s group=%s state=%s pid=%d timeout_s=%d "
+		  "action=kill_group",
+		  x->c->name, x->c->group, vip_state_name(a->state), (int)pid,
+		  TAKEOVER_NOTIFY_TIMEOUT_MS / 1000);
+	/* the script and everything it started (its process group) */
+	if (spawn_kill_group(pid) < 0)
+		kill(pid, SIGKILL);
 }
 
 static int check_scripts(const struct config *cfg, const char *path, FILE *out)
@@ -358,41 +287,39 @@ static size_t send_targeted(struct failover *f, const struct host_iface *m, cons
 	return sent;
 }
 
-/* One round of announcements for x; first: the round of a takeover. */
-static void announce(struct failover *f, struct fvip *x, bool first)
+/* One round of announcements for x with methods (ANN_*); flush requests when asked. */
+static void announce(struct failover *f, struct fvip *x, uint8_t methods)
 {
 	const struct host_iface *m = host_iface(f->h, x->c->iface);
 	struct mac buf;
 	const struct mac *mac = vip_mac(f, x, &buf);
 	if (!m || !m->ifindex || !mac)
 		return;
-	uint8_t ann = x->c->announce;
 	struct arp_frame fr;
-	if (ann & (ANN_GARP | ANN_VMAC)) {
+	if (methods & (ANN_GARP | ANN_VMAC)) {
 		/* with vmac alone, one frame still teaches the switches the new port */
 		frame_garp_request(&fr, mac, x->c->addr.addr);
 		send_frame(f, m, &fr);
-		if (ann & ANN_GARP) {
+		if (methods & ANN_GARP) {
 			frame_garp_reply(&fr, mac, x->c->addr.addr);
 			send_frame(f, m, &fr);
 		}
 		x->garps++;
 	}
-	if (ann & ANN_TARGETED)
+	if (methods & ANN_TARGETED)
 		x->targeted += send_targeted(f, m, x, mac);
 	host_apply(f->h, &f->acts);
-	if (first && (ann & ANN_FLUSH) && f->flush_ok) {
+	if ((methods & ANN_FLUSH) && f->flush_ok) {
 		uint32_t hosts[CONF_MAX_FLUSH_HOSTS];
 		for (size_t i = 0; i < x->c->n_flush_hosts; i++)
 			hosts[i] = htonl(x->c->flush_hosts[i]);
 		uint32_t a = htonl(x->c->addr.addr);
-		if (flushreq_start(loop_base(host_loop(f->h)), &f->fp, hosts, x->c->n_flush_hosts, &a, 1) < 0)
+		if (flushreq_start(loop_base(host_loop(f->h)), &f->fp, hosts, x->c->n_flush_hosts,
+				   &a, 1) < 0)
 			log_warn("event=flush_request_failed vip=%s", x->c->name);
 		else
 			x->flushes++;
 	}
-	if (first)
-		x->methods = ann & (uint8_t)(~ANN_FLUSH | (f->flush_ok ? ANN_FLUSH : 0));
 }
 
 /* ---- taking and giving addresses ---- */
@@ -401,18 +328,20 @@ static int lease(struct failover *f, struct fvip *x, const struct host_iface *m)
 {
 	if (x->c->vmac)
 		return host_addr_lease(f->h, x->vifindex, x->c->addr.addr, x->c->addr.len, true,
-				     LEASE_S);
-	return host_addr_lease(f->h, m->ifindex, x->c->addr.addr, x->c->addr.len, false, LEASE_S);
+				       TAKEOVER_LEASE_S);
+	return host_addr_lease(f->h, m->ifindex, x->c->addr.addr, x->c->addr.len, false,
+			       TAKEOVER_LEASE_S);
 }
 
-static void take(struct failover *f, struct fvip *x, uint64_t now)
+/* The address on; false (logged) when it could not be done. */
+static bool take(struct failover *f, struct fvip *x)
 {
 	const struct host_iface *m = host_iface(f->h, x->c->iface);
 	char ip[IP4_STRLEN];
 	if (!m || !m->ifindex) {
 		log_warnx("event=vip_take_failed vip=%s address=%s iface=%s reason=iface_absent",
 			  x->c->name, ip4_fmt(x->c->addr.addr, ip), x->c->iface);
-		return;
+		return false;
 	}
 	int rc = 0;
 	if (x->c->vmac)
@@ -422,21 +351,14 @@ static void take(struct failover *f, struct fvip *x, uint64_t now)
 	if (rc < 0) {
 		log_warn("event=vip_add_failed vip=%s address=%s/%u", x->c->name,
 			 ip4_fmt(x->c->addr.addr, ip), x->c->addr.len);
-		return;
+		return false;
 	}
-	x->holding = true;
 	host_addrs_changed(f->h, m->ifindex); /* the engine answers for it from now on */
-	announce(f, x, true);
-	x->announce_left = x->c->announce_count > 0 ? x->c->announce_count - 1 : 0;
-	x->announce_next = now + x->c->announce_interval_ms;
-	x->refresh_next = x->c->refresh_interval_ms ? now + x->c->refresh_interval_ms : 0;
-	x->renew_next = now + LEASE_RENEW_MS;
+	return true;
 }
 
 static void give(struct failover *f, struct fvip *x)
 {
-	if (!x->holding)
-		return;
 	char ip[IP4_STRLEN];
 	const struct host_iface *m = host_iface(f->h, x->c->iface);
 	int rc;
@@ -445,59 +367,95 @@ static void give(struct failover *f, struct fvip *x)
 		if (host_link_set_up(f->h, x->vifindex, false) < 0)
 			log_warn("event=vdev_down_failed vip=%s device=%s", x->c->name, x->vdev);
 	} else {
-		rc = m && m->ifindex
-			 ? host_addr_del(f->h, m->ifindex, x->c->addr.addr, x->c->addr.len)
-			 : 0;
+		rc = m && m->ifindex ? host_addr_del(f->h, m->ifindex, x->c->addr.addr, x->c->addr.len)
+				     : 0;
 	}
 	if (rc < 0)
 		log_warn("event=vip_remove_failed vip=%s address=%s/%u", x->c->name,
 			 ip4_fmt(x->c->addr.addr, ip), x->c->addr.len);
-	x->holding = false;
-	x->announce_left = 0;
-	x->refresh_next = 0;
 	if (m && m->ifindex)
 		host_addrs_changed(f->h, m->ifindex);
 }
 
-static void on_vip_out(struct failover *f, const struct vip_out *o, uint64_t now)
+static void renew(struct failover *f, struct fvip *x)
 {
+	const struct host_iface *m = host_iface(f->h, x->c->iface);
 	char ip[IP4_STRLEN];
-	for (size_t i = 0; i < o->n; i++)
-		if (o->v[i].type == VE_STATE && o->v[i].state == VIP_MASTER) {
-			/* the connections first, then the address (no resets in between) */
-			host_prepare_takeover(
-			    f->h, &(struct takeover_scope){.kind = SCOPE_VIP_GROUP,
-							   .group = f->groups[o->v[i].group].name});
+	if (m && m->ifindex && lease(f, x, m) < 0)
+		log_warn("event=vip_renew_failed vip=%s address=%s", x->c->name,
+			 ip4_fmt(x->c->addr.addr, ip));
+}
+
+/* The barrier before the groups in mask become ours (the connections first). */
+static void prepare(struct failover *f, uint64_t mask)
+{
+	size_t first = 0;
+	while (first < 64 && !(mask & (1ull << first)))
+		first++;
+	const char *name = "";
+	for (size_t k = 0; k < f->n; k++) {
+		struct takeover_vip_view tv;
+		if (takeover_vip(f->tk, k, &tv) == 0 && tv.group == first) {
+			name = f->v[k].c->group;
 			break;
 		}
-	for (size_t i = 0; i < o->n; i++) {
-		const struct vip_ev *e = &o->v[i];
-		struct vip_group_view gv;
-		vip_group(f->core, e->group, now, &gv);
-		for (size_t k = 0; k < f->n; k++) {
-			struct fvip *x = &f->v[k];
-			if (x->group != e->group)
-				continue;
-			if (e->type == VE_REASSERT) {
-				log_info("event=vip_reassert vip=%s address=%s action=announce "
-					 "msg=\"another node claimed it too\"",
-					 x->c->name, ip4_fmt(x->c->addr.addr, ip));
-				announce(f, x, false);
-				continue;
-			}
-			if (e->state == VIP_MASTER)
-				take(f, x, now);
-			else if (e->prev == VIP_MASTER)
-				give(f, x);
-			log_notice("event=vip_%s vip=%s address=%s/%u group=%s priority=%u "
-				   "owner=%u previous=%s",
-				   vip_state_name(e->state), x->c->name,
-				   ip4_fmt(x->c->addr.addr, ip), x->c->addr.len, x->c->group,
-				   gv.priority, e->owner, vip_state_name(e->prev));
-			notify(f, x, e->state, gv.priority);
+	}
+	host_prepare_takeover(
+	    f->h, &(struct takeover_scope){.kind = SCOPE_VIP_GROUP, .groups = mask, .group = name});
+}
+
+/* Carry out what core/takeover asked, in order (the list may grow meanwhile). */
+static void run(struct failover *f)
+{
+	uint64_t now = host_now(f->h);
+	for (size_t i = 0; i < f->tka.n; i++) {
+		const struct takeover_action a = f->tka.v[i]; /* a copy: the list may move */
+		struct fvip *x = a.vip < f->n ? &f->v[a.vip] : NULL;
+		uint8_t buf[WIRE_STATE_MAX];
+		switch (a.type) {
+		case TK_STATE:
+			break;
+		case TK_PREPARE:
+			prepare(f, a.groups);
+			break;
+		case TK_TAKE:
+			if ((x->take_failed = !take(f, x)))
+				takeover_take_failed(f->tk, a.vip);
+			break;
+		case TK_GIVE:
+			give(f, x);
+			break;
+		case TK_ANNOUNCE:
+			if (a.round == TR_TAKEOVER && x->take_failed)
+				x->take_failed = false; /* the address is not ours: nothing to say */
+			else
+				announce(f, x, a.methods);
+			break;
+		case TK_RENEW:
+			renew(f, x);
+			break;
+		case TK_NOTIFY_RUN:
+			if (!notify_start(f, &a))
+				takeover_script_done(f->tk, a.group, TK_SCRIPT_NOT_STARTED, now,
+						     &f->tka);
+			break;
+		case TK_NOTIFY_KILL:
+			notify_kill(f, &a);
+			break;
+		case TK_ADVERT:
+			(void)host_set_state(f->h, CLUSTER_CHAN_VIP, buf,
+					     takeover_advert(f->tk, buf, sizeof(buf)), a.push);
+			break;
+		case TK_LOG:
+			log_line(a.level, a.text);
+			break;
 		}
 	}
-	update_state(f, o->push);
+	if (f->tka.dropped) {
+		log_warnx("event=out_of_memory takeover_actions_lost=%zu", f->tka.dropped);
+		f->tka.dropped = 0;
+	}
+	takeover_actions_reset(&f->tka);
 }
 
 /* ---- tracked links ---- */
@@ -529,8 +487,12 @@ static void on_link(struct failover *f)
 {
 	set_shared(f);
 	bool fault[VIP_MAX_GROUPS] = {false};
+	uint64_t now = host_now(f->h);
 	for (size_t k = 0; k < f->n; k++) {
 		const struct fvip *x = &f->v[k];
+		struct takeover_vip_view tv;
+		if (takeover_vip(f->tk, k, &tv) < 0)
+			continue;
 		const struct host_iface *m = host_iface(f->h, x->c->iface);
 		/* the device that is down; by index: it may have been renamed */
 		const char *dev = m && m->ifindex ? m->dev : m ? m->device : x->c->iface;
@@ -538,10 +500,10 @@ static void on_link(struct failover *f)
 		for (size_t t = 0; t < x->c->n_track && !bad; t++)
 			if ((bad = !dev_up(f, x->c->track[t])))
 				dev = x->c->track[t];
-		if (bad && !fault[x->group]) {
+		if (bad && !fault[tv.group]) {
 			struct vip_group_view gv;
 			struct nl_link l;
-			vip_group(f->core, x->group, host_now(f->h), &gv);
+			vip_group(takeover_vip_core(f->tk), tv.group, now, &gv);
 			if (gv.state != VIP_FAULT)
 				log_warnx("event=vip_fault vip=%s group=%s device=%s reason=%s",
 					  x->c->name, x->c->group, dev,
@@ -549,14 +511,11 @@ static void on_link(struct failover *f)
 					      ? "no_such_device"
 					      : "link_down");
 		}
-		fault[x->group] |= bad;
+		fault[tv.group] |= bad;
 	}
-	uint64_t now = host_now(f->h);
-	for (size_t g = 0; g < f->ngroups; g++) {
-		struct vip_out o;
-		vip_set_fault(f->core, g, fault[g], now, &o);
-		on_vip_out(f, &o, now);
-	}
+	for (size_t g = 0; g < vip_groups(takeover_vip_core(f->tk)); g++)
+		takeover_set_fault(f->tk, g, fault[g], now, &f->tka);
+	run(f);
 }
 
 /* ---- shared neighbours ---- */
@@ -683,126 +642,14 @@ static void on_deliver(struct failover *f, uint32_t node, const uint8_t *data, s
 
 static void on_state(struct failover *f, uint32_t node, const uint8_t *data, size_t len)
 {
-	struct vip_out o;
-	uint64_t now = host_now(f->h);
-	if (vip_on_advert(f->core, node, data, len, now, &o) < 0)
-		return;
-	on_vip_out(f, &o, now);
+	if (takeover_on_advert(f->tk, node, data, len, host_now(f->h), &f->tka) == 0)
+		run(f);
 }
 
 static void on_sync_link(struct failover *f, bool up)
 {
-	struct vip_out o;
-	uint64_t now = host_now(f->h);
-	vip_set_link(f->core, up, now, &o);
-	on_vip_out(f, &o, now);
-}
-
-/* ---- timers ---- */
-
-static void tick(struct failover *f, uint64_t now)
-{
-	struct vip_out o;
-	vip_tick(f->core, now, &o);
-	on_vip_out(f, &o, now);
-	for (size_t k = 0; k < f->n; k++) {
-		struct fvip *x = &f->v[k];
-		if (!x->holding)
-			continue;
-		if (x->announce_left && now >= x->announce_next) {
-			announce(f, x, false);
-			x->announce_left--;
-			x->announce_next = now + x->c->announce_interval_ms;
-		}
-		if (x->refresh_next && now >= x->refresh_next) {
-			announce(f, x, false);
-			x->refresh_next = now + x->c->refresh_interval_ms;
-		}
-		if (now >= x->renew_next) {
-			const struct host_iface *m = host_iface(f->h, x->c->iface);
-			char ip[IP4_STRLEN];
-			if (m && m->ifindex && lease(f, x, m) < 0)
-				log_warn("event=vip_renew_failed vip=%s address=%s", x->c->name,
-					 ip4_fmt(x->c->addr.addr, ip));
-			x->renew_next = now + LEASE_RENEW_MS;
-		}
-	}
-	for (size_t g = 0; g < f->ngroups; g++) {
-		struct notifier *q = &f->nq[g];
-		if (q->pid && !q->killed && now >= q->deadline) {
-			const struct fvip *x = &f->v[q->cur.vip];
-			log_warnx("event=notify_timeout vip=%s group=%s state=%s pid=%d "
-				  "timeout_s=%d action=kill_group",
-				  x->c->name, x->c->group, vip_state_name(q->cur.state),
-				  (int)q->pid, NOTIFY_TIMEOUT_MS / 1000);
-			/* the script and everything it started (its process group) */
-			if (spawn_kill_group(q->pid) < 0)
-				kill(q->pid, SIGKILL);
-			q->killed = true;
-		}
-	}
-	if (f->stopping && now >= f->next_push) {
-		update_state(f, true); /* keep saying we are leaving until someone took over */
-		f->next_push = now + 5;
-	}
-}
-
-static uint64_t next_deadline(const void *self)
-{
-	const struct failover *f = self;
-	uint64_t next = vip_next_deadline(f->core);
-	for (size_t k = 0; k < f->n; k++) {
-		const struct fvip *x = &f->v[k];
-		if (!x->holding)
-			continue;
-		if (x->announce_left && x->announce_next < next)
-			next = x->announce_next;
-		if (x->refresh_next && x->refresh_next < next)
-			next = x->refresh_next;
-		if (x->renew_next < next)
-			next = x->renew_next;
-	}
-	for (size_t g = 0; g < f->ngroups; g++)
-		if (f->nq[g].pid && !f->nq[g].killed && f->nq[g].deadline < next)
-			next = f->nq[g].deadline;
-	if (f->stopping && f->next_push < next)
-		next = f->next_push;
-	return next;
-}
-
-/* ---- stopping ---- */
-
-static bool stop_start(struct failover *f)
-{
-	struct vip_out o;
-	uint64_t now = host_now(f->h);
-	bool held = false;
-	for (size_t k = 0; k < f->n; k++)
-		held |= f->v[k].holding;
-	vip_shutdown(f->core, now, &o);
-	update_state(f, true);
-	if (!held)
-		return false;
-	uint32_t ivl = f->cfg->cluster.interval_ms;
-	f->stop_deadline = now + (3 * ivl > 100 ? 3 * ivl : 100);
-	f->next_push = now + 2;
-	f->stopping = true;
-	log_notice("event=handover action=start msg=\"handing the VIPs over before stopping\"");
-	return true;
-}
-
-static bool stopped(struct failover *f, uint64_t now)
-{
-	if (vip_handed_over(f->core, now)) {
-		log_notice("event=handover action=done");
-		return true;
-	}
-	if (now >= f->stop_deadline) {
-		log_warnx("event=handover action=timeout msg=\"nobody took the VIPs over in time; "
-			  "stopping anyway\"");
-		return true;
-	}
-	return false;
+	takeover_set_link(f->tk, up, host_now(f->h), &f->tka);
+	run(f);
 }
 
 /* ---- `arpha vip` ---- */
@@ -845,11 +692,13 @@ static void show(void *self, struct sbuf *b, bool json)
 			    wi, "INTERFACE", "STATE", "OWNER", "PRIO", "CHANGED", "METHODS");
 	for (size_t k = 0; f && k < f->n; k++) {
 		const struct fvip *x = &f->v[k];
+		struct takeover_vip_view tv;
 		struct vip_group_view gv;
-		vip_group(f->core, x->group, now, &gv);
+		takeover_vip(f->tk, k, &tv);
+		vip_group(takeover_vip_core(f->tk), tv.group, now, &gv);
 		uint64_t age = now - gv.changed_at;
 		if (json) {
-			methods_str(x->methods, ms, sizeof(ms), true);
+			methods_str(tv.methods, ms, sizeof(ms), true);
 			sbuf_printf(b, "%s{\"name\":", k ? "," : "");
 			sbuf_json_str(b, x->c->name);
 			sbuf_printf(b, ",\"address\":\"%s/%u\",\"interface\":",
@@ -863,16 +712,16 @@ static void show(void *self, struct sbuf *b, bool json)
 				    "\"methods\":[%s],\"garp_rounds\":%llu,\"targeted_sent\":%llu,"
 				    "\"flush_rounds\":%llu",
 				    vip_state_name(gv.state), gv.owner, gv.priority,
-				    x->holding ? "true" : "false", (unsigned long long)age,
+				    tv.holding ? "true" : "false", (unsigned long long)age,
 				    gv.changes, ms, (unsigned long long)x->garps,
 				    (unsigned long long)x->targeted,
 				    (unsigned long long)x->flushes);
 			sbuf_printf(b,
 				    ",\"notify_runs\":%llu,\"notify_failed\":%llu,"
 				    "\"notify_dropped\":%llu",
-				    (unsigned long long)x->notify_runs,
-				    (unsigned long long)x->notify_failed,
-				    (unsigned long long)x->notify_dropped);
+				    (unsigned long long)tv.notify_runs,
+				    (unsigned long long)tv.notify_failed,
+				    (unsigned long long)tv.notify_dropped);
 			if (x->c->vmac)
 				sbuf_printf(b, ",\"vmac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"",
 					    x->vmac.a[0], x->vmac.a[1], x->vmac.a[2], x->vmac.a[3],
@@ -880,7 +729,7 @@ static void show(void *self, struct sbuf *b, bool json)
 			sbuf_printf(b, "}");
 		} else {
 			char addr[32], owner[16];
-			methods_str(x->methods, ms, sizeof(ms), false);
+			methods_str(tv.methods, ms, sizeof(ms), false);
 			snprintf(addr, sizeof(addr), "%s/%u", ip4_fmt(x->c->addr.addr, ip),
 				 x->c->addr.len);
 			snprintf(owner, sizeof(owner), gv.owner ? "%u" : "-", gv.owner);
@@ -941,26 +790,33 @@ static int setup(struct failover *f, const struct config *cfg, char *err, size_t
 		log_notice("event=leftovers_removed count=%d msg=\"VIP addresses or virtual MACs "
 			   "an earlier arphad left\"",
 			   left);
+	if (cfg->flush.present) {
+		char kerr[512];
+		if (keyfile_load_flush(cfg->flush.key_file, &f->fp.key, kerr, sizeof(kerr)) < 0) {
+			snprintf(err, errlen, "%s:%d: %s", host_config_path(f->h), cfg->flush.key_line,
+				 kerr);
+			return -1;
+		}
+		f->fp.port = cfg->flush.port;
+		f->fp.count = cfg->flush.count;
+		f->fp.interval_ms = cfg->flush.interval_ms;
+		f->flush_ok = true;
+	}
+	struct takeover_params tp = {.self_id = cfg->cluster.node_id,
+				     .interval_ms = cfg->cluster.interval_ms,
+				     .flush = f->flush_ok};
+	char terr[256];
+	f->tk = takeover_new(&tp, cfg->vips, cfg->n_vips, host_now(f->h), terr, sizeof(terr));
+	if (!f->tk) {
+		if (errno == EINVAL && terr[0])
+			snprintf(err, errlen, "%s:%s", host_config_path(f->h), terr);
+		else
+			snprintf(err, errlen, "VIPs: %s", strerror(errno));
+		return -1;
+	}
 	for (size_t k = 0; k < f->n; k++) {
 		struct fvip *x = &f->v[k];
 		x->c = &cfg->vips[k];
-		size_t g;
-		for (g = 0; g < f->ngroups; g++)
-			if (strcmp(f->groups[g].name, x->c->group) == 0)
-				break;
-		if (g == f->ngroups) {
-			if (g == VIP_MAX_GROUPS) {
-				snprintf(err, errlen, "%s:%d: more than %d VIP groups", host_config_path(f->h),
-					 x->c->line, VIP_MAX_GROUPS);
-				return -1;
-			}
-			struct vip_group_conf *gc = &f->groups[f->ngroups++];
-			snprintf(gc->name, sizeof(gc->name), "%s", x->c->group);
-			gc->priority = x->c->priority;
-			gc->preempt = x->c->preempt;
-			gc->preempt_delay_ms = x->c->preempt_delay_ms;
-		}
-		x->group = g;
 		if (x->c->notify[0]) {
 			char why[256];
 			int nw = argv_split(x->c->notify, x->nbuf, sizeof(x->nbuf), x->nargv,
@@ -1000,25 +856,6 @@ static int setup(struct failover *f, const struct config *cfg, char *err, size_t
 			}
 		}
 	}
-	if (cfg->flush.present) {
-		char kerr[512];
-		if (keyfile_load_flush(cfg->flush.key_file, &f->fp.key, kerr, sizeof(kerr)) < 0) {
-			snprintf(err, errlen, "%s:%d: %s", host_config_path(f->h), cfg->flush.key_line, kerr);
-			return -1;
-		}
-		f->fp.port = cfg->flush.port;
-		f->fp.count = cfg->flush.count;
-		f->fp.interval_ms = cfg->flush.interval_ms;
-		f->flush_ok = true;
-	}
-	struct vip_params vp = {.self_id = cfg->cluster.node_id,
-				.interval_ms = cfg->cluster.interval_ms};
-	uint64_t now = host_now(f->h);
-	f->core = vip_new(&vp, f->groups, f->ngroups, now);
-	if (!f->core) {
-		snprintf(err, errlen, "VIPs: %s", strerror(errno));
-		return -1;
-	}
 	f->sigchld = loop_watch_signal(host_loop(f->h), SIGCHLD, on_sigchld, f);
 	if (!f->sigchld) {
 		snprintf(err, errlen, "cannot watch SIGCHLD");
@@ -1043,24 +880,27 @@ static void *start(struct host *h, const struct config *cfg, char *err, size_t e
 	f->eng = host_neighbours(h);
 	f->n = cfg->n_vips;
 	actions_init(&f->acts);
+	takeover_actions_init(&f->tka);
 	if (setup(f, cfg, err, errlen) < 0) {
 		svc_free(f);
 		return NULL;
 	}
-	update_state(f, false);
-	on_link(f);
-	log_info("event=failover_start vips=%zu groups=%zu heartbeat_ms=%u", f->n, f->ngroups,
-		 cfg->cluster.interval_ms);
+	on_link(f); /* the faults of the tracked links, and our first advert */
+	log_info("event=failover_start vips=%zu groups=%zu heartbeat_ms=%u", f->n,
+		 vip_groups(takeover_vip_core(f->tk)), cfg->cluster.interval_ms);
 	return f;
 }
 
 static void svc_free(void *self)
 {
 	struct failover *f = self;
+	if (f->tk) {
+		/* every address back, the notifications still waiting dropped */
+		takeover_release(f->tk, &f->tka);
+		run(f);
+	}
 	for (size_t k = 0; f->v && k < f->n; k++) {
 		struct fvip *x = &f->v[k];
-		if (f->core)
-			give(f, x);
 		if (x->vifindex) {
 			nl_link_del(f->nl, x->vifindex);
 			for (size_t j = k + 1; j < f->n; j++)
@@ -1068,20 +908,10 @@ static void svc_free(void *self)
 					f->v[j].vifindex = 0;
 		}
 	}
-	for (size_t g = 0; g < f->ngroups; g++) {
-		struct notifier *q = &f->nq[g];
-		for (size_t i = 0; i < q->len; i++) {
-			const struct note *n = &q->q[(q->head + i) % NOTIFY_QUEUE];
-			f->v[n->vip].notify_dropped++;
-			log_warnx("event=notify_dropped vip=%s group=%s state=%s reason=stopping",
-				  f->v[n->vip].c->name, f->v[n->vip].c->group,
-				  vip_state_name(n->state));
-		}
-		q->len = 0;
-	}
 	loop_watch_free(f->sigchld);
 	sodium_memzero(&f->fp.key, sizeof(f->fp.key));
-	vip_free(f->core);
+	takeover_free(f->tk);
+	takeover_actions_free(&f->tka);
 	actions_free(&f->acts);
 	free(f->nb);
 	free(f->v);
@@ -1118,16 +948,29 @@ static void on_event(void *self, const struct dev_ev *ev)
 static void svc_tick(void *self)
 {
 	struct failover *f = self;
-	tick(f, host_now(f->h));
+	takeover_tick(f->tk, host_now(f->h), &f->tka);
+	run(f);
+}
+
+static uint64_t next_deadline(const void *self)
+{
+	const struct failover *f = self;
+	return takeover_next_deadline(f->tk);
 }
 
 /* First call: start handing over; then: still handing over? */
 static bool svc_stop(void *self)
 {
 	struct failover *f = self;
-	if (!f->stopping)
-		return stop_start(f);
-	return !stopped(f, host_now(f->h));
+	bool busy;
+	if (!f->stopping) {
+		f->stopping = true;
+		busy = takeover_stop(f->tk, host_now(f->h), &f->tka);
+	} else {
+		busy = !takeover_stopped(f->tk, host_now(f->h), &f->tka);
+	}
+	run(f);
+	return busy;
 }
 
 static const struct svc_cmd cmds[] = {
