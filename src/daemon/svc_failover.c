@@ -845,14 +845,9 @@ static int setup(struct failover *f, const struct config *cfg, char *err, size_t
 			} else {
 				x->vifindex = l.ifindex;
 				/* no IPv6 on it: a backup must send nothing with the virtual MAC */
-				char path[96];
-				snprintf(path, sizeof(path),
-					 "/proc/sys/net/ipv6/conf/%s/disable_ipv6", x->vdev);
-				FILE *fp = fopen(path, "we");
-				if (fp) {
-					fputs("1\n", fp);
-					fclose(fp);
-				}
+				if (nl_ipv6_off(x->vdev) < 0)
+					log_warn("event=ipv6_off_failed vip=%s device=%s", x->c->name,
+						 x->vdev);
 			}
 		}
 	}

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
@@ -496,4 +497,21 @@ int nl_events_read(struct nl *n, void (*cb)(const struct nl_event *ev, void *arg
 		if (mnl_cb_run(n->buf, (size_t)r, 0, 0, event_cb, &c) < 0 && errno != ENOENT)
 			return -1;
 	}
+}
+
+int nl_ipv6_off(const char *name)
+{
+	char path[96];
+	if (snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name) >=
+	    (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	FILE *fp = fopen(path, "we");
+	if (!fp)
+		return errno == ENOENT ? 0 : -1; /* no IPv6 in this kernel: nothing to turn off */
+	int rc = fputs("1\n", fp) < 0 ? -1 : 0;
+	if (fclose(fp) != 0)
+		rc = -1;
+	return rc;
 }

@@ -71,6 +71,8 @@ int nl_addr_del(struct nl *n, uint32_t ifindex, uint32_t ip, uint8_t len);
 
 /* Create a macvlan (mode private) named name on parent with mac, down. 0 or -1/errno. */
 int nl_macvlan_add(struct nl *n, const char *name, uint32_t parent, const struct mac *mac);
+/* Turn IPv6 off on the device name (no link-local address, nothing sent). 0 or -1/errno. */
+int nl_ipv6_off(const char *name);
 /* Set a link administratively up or down. */
 int nl_link_set_up(struct nl *n, uint32_t ifindex, bool up);
 /* Delete a link; a missing one is not an error. */
