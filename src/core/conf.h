@@ -186,26 +186,28 @@ conf_parse_fn conf_uint;
 
 /*
  * A duration (config_duration) from min to max ms into a uint32_t; with
- * CONF_OFF 0 too. arg: examples for the message ("100ms or 1s").
+ * CONF_OFF 0 too. arg: examples for the message, which states the bounds
+ * ("expected [0 (off) or ]a duration from 10ms to 60s, such as <arg>").
  */
 conf_parse_fn conf_duration;
 
 /* yes or no into a bool. */
 conf_parse_fn conf_bool;
 
-/* One of the words of arg (struct conf_enum) into a field of 1, 2 or 4 bytes. */
-struct conf_enum {
+/* One of the words of arg (struct conf_enum_arg) into a field of 1, 2 or 4 bytes. */
+struct conf_enum_arg {
 	const char *const *words; /* NULL-terminated, matched case-insensitively */
 	const uint32_t *values;	  /* the value of each word; NULL: its index */
 };
 conf_parse_fn conf_enum;
 
 /*
- * Some of the words of arg (struct conf_flags), each once, as bits (word i
- * is bit i) into a field of 1, 2 or 4 bytes. The key's first line replaces
- * the default; later lines (CONF_LIST) add to it.
+ * Some of the words of arg (struct conf_flags_arg), each once, as bits
+ * (word i is bit i) into a field of 1, 2 or 4 bytes. The key's first line
+ * replaces the default; later lines (CONF_LIST) add to it. The words taken
+ * before a refused one stay set, and a later line goes on from them.
  */
-struct conf_flags {
+struct conf_flags_arg {
 	const char *const *words; /* NULL-terminated, matched case-insensitively */
 	const char *what;	  /* for messages: "\"x\" is not a method" */
 };

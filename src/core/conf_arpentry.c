@@ -13,7 +13,7 @@ enum { E_IFACE, E_IP, E_MODE, E_MAC, E__COUNT };
 
 static const char *const entry_modes[] = {"Static", "Publish", "XPublish", NULL};
 static const uint32_t entry_mode_values[] = {ARP_STATIC, ARP_PUBLISH, ARP_XPUBLISH};
-static const struct conf_enum entry_mode_enum = {entry_modes, entry_mode_values};
+static const struct conf_enum_arg entry_mode_enum = {entry_modes, entry_mode_values};
 
 /* IP=: a unicast host address. */
 static int entry_ip(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)

@@ -54,7 +54,7 @@ static int connsync_nets(struct conf_parser *p, const struct conf_key *k, void *
 }
 
 static const char *const ct_protos[] = {"tcp", "udp", "icmp", NULL};
-static const struct conf_flags ct_proto_flags = {ct_protos, "synced"};
+static const struct conf_flags_arg ct_proto_flags = {ct_protos, "synced"};
 
 #define CONNSYNC_FIELD(field) CONF_FIELD(struct conf_connsync, field)
 

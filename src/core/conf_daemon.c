@@ -11,12 +11,12 @@
 
 static const char *const log_targets[] = {"syslog", "stderr", NULL};
 static const uint32_t log_target_values[] = {LOG_TARGET_SYSLOG, LOG_TARGET_STDERR};
-static const struct conf_enum log_target_enum = {log_targets, log_target_values};
+static const struct conf_enum_arg log_target_enum = {log_targets, log_target_values};
 
 static const char *const log_levels[] = {"err", "warning", "notice", "info", "debug", NULL};
 static const uint32_t log_level_values[] = {LOGL_ERR, LOGL_WARNING, LOGL_NOTICE, LOGL_INFO,
 					    LOGL_DEBUG};
-static const struct conf_enum log_level_enum = {log_levels, log_level_values};
+static const struct conf_enum_arg log_level_enum = {log_levels, log_level_values};
 
 /* ControlSocket=: an absolute path that fits in a unix socket address. */
 static int control_socket(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)

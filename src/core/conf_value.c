@@ -113,32 +113,44 @@ void *conf_field(void *obj, const struct conf_key *k)
 	return (char *)obj + k->off;
 }
 
-/* v into the unsigned field of k (1, 2 or 4 bytes; an int holds a value up to INT_MAX alike). */
+/* v into the unsigned field of k: 1, 2 or 4 bytes (an int holds a value up to INT_MAX alike). */
 static void store(void *obj, const struct conf_key *k, uint32_t v)
 {
 	uint8_t b = (uint8_t)v;
 	uint16_t h = (uint16_t)v;
-	if (k->size == 1)
-		memcpy(conf_field(obj, k), &b, 1);
-	else if (k->size == 2)
-		memcpy(conf_field(obj, k), &h, 2);
-	else if (k->size == 4)
-		memcpy(conf_field(obj, k), &v, 4);
+	void *f = conf_field(obj, k);
+	switch (k->size) {
+	case 1:
+		memcpy(f, &b, 1);
+		break;
+	case 2:
+		memcpy(f, &h, 2);
+		break;
+	case 4:
+		memcpy(f, &v, 4);
+		break;
+	}
 }
 
-/* The unsigned field of k. */
+/* The unsigned field of k (1, 2 or 4 bytes). */
 static uint32_t load(void *obj, const struct conf_key *k)
 {
-	uint8_t b = 0;
-	uint16_t h = 0;
+	uint8_t b;
+	uint16_t h;
 	uint32_t v = 0;
-	if (k->size == 1)
-		memcpy(&b, conf_field(obj, k), 1);
-	else if (k->size == 2)
-		memcpy(&h, conf_field(obj, k), 2);
-	else if (k->size == 4)
-		memcpy(&v, conf_field(obj, k), 4);
-	return k->size == 1 ? b : k->size == 2 ? h : v;
+	const void *f = conf_field(obj, k);
+	switch (k->size) {
+	case 1:
+		memcpy(&b, f, 1);
+		return b;
+	case 2:
+		memcpy(&h, f, 2);
+		return h;
+	case 4:
+		memcpy(&v, f, 4);
+		break;
+	}
+	return v;
 }
 
 /* ---- typed parsers ---- */
@@ -250,7 +262,7 @@ int conf_bool(struct conf_parser *p, const struct conf_key *k, void *obj, const 
 
 int conf_enum(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
 {
-	const struct conf_enum *e = k->arg;
+	const struct conf_enum_arg *e = k->arg;
 	int i = conf_word_index(e->words, v);
 	if (i < 0)
 		return conf_bad_word(p, k->name, e->words, v);
@@ -260,7 +272,7 @@ int conf_enum(struct conf_parser *p, const struct conf_key *k, void *obj, const 
 
 int conf_flags(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
 {
-	const struct conf_flags *f = k->arg;
+	const struct conf_flags_arg *f = k->arg;
 	if (p->key_line == p->line)
 		store(obj, k, 0); /* the first line replaces the default */
 	uint32_t bits = load(obj, k);

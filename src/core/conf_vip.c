@@ -131,7 +131,7 @@ static int vip_notify(struct conf_parser *p, const struct conf_key *k, void *obj
 }
 
 static const char *const announce_words[] = {"garp", "vmac", "targeted", "flush", NULL};
-static const struct conf_flags announce_flags = {announce_words, "a method"};
+static const struct conf_flags_arg announce_flags = {announce_words, "a method"};
 
 #define VIP_FIELD(field) CONF_FIELD(struct conf_vip, field)
 #define VIP_LINE(field)	 .flags = CONF_LINE, .line_off = offsetof(struct conf_vip, field)

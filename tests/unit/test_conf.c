@@ -292,7 +292,7 @@ static void test_bool_and_enum(void **state)
 
 	static const char *const words[] = {"alpha", "beta", "gamma", NULL};
 	static const uint32_t values[] = {10, 20, 30};
-	const struct conf_enum mapped = {words, values}, indexed = {words, NULL};
+	const struct conf_enum_arg mapped = {words, values}, indexed = {words, NULL};
 	const struct conf_key km = KEY("Mode", conf_enum, u8, .arg = &mapped);
 	const struct conf_key kx = KEY("Level", conf_enum, i, .arg = &indexed);
 	take(p, &km, &o, "BETA");
@@ -312,7 +312,7 @@ static void test_flags(void **state)
 	struct conf_parser *p = new_parser();
 	struct obj o = {0};
 	static const char *const words[] = {"garp", "vmac", "targeted", NULL};
-	const struct conf_flags f = {words, "a method"};
+	const struct conf_flags_arg f = {words, "a method"};
 	const struct conf_key k = KEY("Announce", conf_flags, bits, .arg = &f, .flags = CONF_LIST);
 
 	o.bits = 7; /* a default */
@@ -643,7 +643,7 @@ static void test_tables_sound(void **state)
 				assert_non_null(k->arg);
 			}
 			if (k->parse == conf_enum) {
-				const struct conf_enum *e = k->arg;
+				const struct conf_enum_arg *e = k->arg;
 				assert_non_null(e);
 				for (size_t w = 0; e->words[w]; w++)
 					if (e->values && e->values[w] > room(k->size))
@@ -651,7 +651,7 @@ static void test_tables_sound(void **state)
 							 k->name, e->words[w]);
 			}
 			if (k->parse == conf_flags) {
-				const struct conf_flags *f = k->arg;
+				const struct conf_flags_arg *f = k->arg;
 				size_t w = 0;
 				while (f->words[w])
 					w++;
