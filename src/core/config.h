@@ -6,6 +6,9 @@
  * what was expected", where LINE is the line of the key (or of the section
  * header for a key that is missing); nothing unknown or malformed is
  * silently accepted or replaced by a default.
+ *
+ * Implemented by conf.c (the reader and the value parsers) and one
+ * conf_<section>.c per kind of section (see conf.h).
  */
 #ifndef ARPHA_CORE_CONFIG_H
 #define ARPHA_CORE_CONFIG_H

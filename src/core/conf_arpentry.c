@@ -1,0 +1,193 @@
+/*
+ * conf_arpentry: [ARPEntry], repeatable, one configured ARP mapping: a
+ * static entry, or an address arphad answers for (Publish, XPublish).
+ */
+#include "conf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "arp_cache.h"
+
+enum { E_IFACE, E_IP, E_MODE, E_MAC, E__COUNT };
+
+static const char *const entry_modes[] = {"Static", "Publish", "XPublish", NULL};
+static const uint32_t entry_mode_values[] = {ARP_STATIC, ARP_PUBLISH, ARP_XPUBLISH};
+static const struct conf_enum_arg entry_mode_enum = {entry_modes, entry_mode_values};
+
+/* IP=: a unicast host address. */
+static int entry_ip(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
+{
+	struct conf_entry *e = obj;
+	const char *why;
+	if (ip4_parse(v, &e->ip) < 0)
+		return conf_fail(p, p->line,
+				 "%s: expected an IPv4 address such as 198.18.0.10, got \"%s\"",
+				 k->name, v);
+	if ((why = conf_ip_refusal(e->ip)))
+		return conf_fail(p, p->line, "%s: %s is %s; expected a unicast host address",
+				 k->name, v, why);
+	return 0;
+}
+
+/* MAC=: a unicast MAC. */
+static int entry_mac(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
+{
+	struct conf_entry *e = obj;
+	if (mac_parse(v, &e->mac) < 0)
+		return conf_fail(p, p->line,
+				 "%s: expected a MAC address such as 02-86-f6-c5-a2-14 or "
+				 "02:86:f6:c5:a2:14, got \"%s\"",
+				 k->name, v);
+	const char *why = mac_is_broadcast(&e->mac)   ? "the broadcast address"
+			  : mac_is_multicast(&e->mac) ? "a multicast (group) address"
+			  : mac_is_zero(&e->mac)      ? "the zero address"
+						      : NULL;
+	if (why)
+		return conf_fail(p, p->line, "%s: %s is %s; expected a unicast MAC", k->name, v,
+				 why);
+	e->has_mac = true;
+	return 0;
+}
+
+static const struct conf_key entry_keys[E__COUNT + 1] = {
+    [E_IFACE] = {.name = "Interface",
+		 .parse = conf_ifname,
+		 CONF_FIELD(struct conf_entry, iface),
+		 .arg = "the name of an [Interface] section",
+		 .flags = CONF_LINE,
+		 .line_off = offsetof(struct conf_entry, iface_line)},
+    [E_IP] = {.name = "IP",
+	      .parse = entry_ip,
+	      CONF_FIELD(struct conf_entry, ip),
+	      .flags = CONF_LINE,
+	      .line_off = offsetof(struct conf_entry, ip_line)},
+    [E_MODE] = {.name = "Mode",
+		.parse = conf_enum,
+		CONF_FIELD(struct conf_entry, mode),
+		.arg = &entry_mode_enum},
+    [E_MAC] = {.name = "MAC", .parse = entry_mac, CONF_FIELD(struct conf_entry, mac)},
+};
+
+static void *entry_open(struct conf_parser *p, const char *name)
+{
+	struct conf_entry *e = conf_push(p, (void **)&p->c.entries, &p->c.n_entries,
+					 &p->cap_entries, sizeof(*p->c.entries));
+	if (e)
+		e->line = p->line;
+	return e;
+}
+
+static int entry_end(struct conf_parser *p, void *obj)
+{
+	const struct conf_entry *e = obj;
+	for (size_t i = E_IFACE; i <= E_MODE; i++)
+		if (!p->seen[i])
+			return conf_fail(p, p->sect_line,
+					 "[ARPEntry] has no %s=; every ARPEntry needs Interface=, "
+					 "IP= and Mode=",
+					 entry_keys[i].name);
+	if (e->mode == ARP_STATIC && !e->has_mac)
+		return conf_fail(
+		    p, p->seen[E_MODE],
+		    "[ARPEntry] with Mode=Static needs MAC= (the address to map the IP to)");
+	for (size_t i = 0; i + 1 < p->c.n_entries; i++) {
+		const struct conf_entry *o = &p->c.entries[i];
+		if (o->ip == e->ip && strcmp(o->iface, e->iface) == 0 &&
+		    !conf_was_bad(p, o->line)) {
+			char ip[IP4_STRLEN];
+			return conf_fail(p, e->ip_line,
+					 "[ARPEntry] for %s on %s repeats the one at line %d; give "
+					 "each address one entry per interface",
+					 ip4_fmt(e->ip, ip), e->iface, o->line);
+		}
+	}
+	return 0;
+}
+
+const struct conf_section conf_arpentry_section = {
+    .name = "ARPEntry",
+    .usage = "ARPEntry",
+    .repeatable = true,
+    .keys = entry_keys,
+    .open = entry_open,
+    .end = entry_end,
+};
+
+/* An ARP entry against the VIPs on its interface. */
+static void check_vips(struct conf_parser *p, const struct conf_entry *e)
+{
+	static const char *const modes[] = {
+	    [ARP_STATIC] = "Static", [ARP_PUBLISH] = "Publish", [ARP_XPUBLISH] = "XPublish"};
+	char ip[IP4_STRLEN], net[IP4_STRLEN];
+	for (size_t j = 0; j < p->c.n_vips; j++) {
+		const struct conf_vip *x = &p->c.vips[j];
+		if (conf_was_bad(p, x->line) || strcmp(x->iface, e->iface) != 0)
+			continue;
+		const char *mode = e->mode < sizeof(modes) / sizeof(modes[0]) && modes[e->mode]
+				       ? modes[e->mode]
+				       : "?";
+		if (e->ip == x->addr.addr) {
+			conf_fail(p, e->ip_line,
+				  "[ARPEntry] IP=%s (Mode=%s) on %s is the address of [VIP %s] "
+				  "(line %d): the VIP's owner answers for it with its own MAC; "
+				  "remove the entry",
+				  ip4_fmt(e->ip, ip), mode, e->iface, x->name, x->line);
+			return;
+		}
+		struct ip4_prefix a = {e->ip, x->addr.len};
+		const char *why;
+		if (ip4_prefix_contains(&x->addr, e->ip) && (why = conf_edge_address(&a))) {
+			conf_fail(p, e->ip_line,
+				  "[ARPEntry] IP=%s on %s is %s of %s/%u, the network of [VIP %s] "
+				  "(line %d); expected a host address",
+				  ip4_fmt(e->ip, ip), e->iface, why,
+				  ip4_fmt(x->addr.addr & ip4_mask(x->addr.len), net), x->addr.len,
+				  x->name, x->line);
+			return;
+		}
+	}
+}
+
+/* The entries of each interface against its CacheSize=: they live in its cache, never evicted. */
+static void check_cache_size(struct conf_parser *p)
+{
+	const struct config *c = &p->c;
+	for (size_t i = 0; i < c->n_ifaces; i++) {
+		uint32_t n = 0;
+		for (size_t j = 0; j < c->n_entries; j++) {
+			const struct conf_entry *e = &c->entries[j];
+			if (conf_was_bad(p, e->line) || strcmp(e->iface, c->ifaces[i].name) != 0)
+				continue;
+			if (++n > c->arp.cache_size) {
+				char ip[IP4_STRLEN];
+				conf_fail(
+				    p, e->iface_line,
+				    "[ARPEntry] for %s is entry %u on %s, more than "
+				    "CacheSize=%u holds: an interface's cache holds its ARP "
+				    "entries and what it learns; raise CacheSize= in [ARP] or "
+				    "remove entries",
+				    ip4_fmt(e->ip, ip), n, e->iface, c->arp.cache_size);
+				break;
+			}
+		}
+	}
+}
+
+void conf_arpentry_check(struct conf_parser *p)
+{
+	const struct config *c = &p->c;
+	for (size_t i = 0; i < c->n_entries; i++) {
+		const struct conf_entry *e = &c->entries[i];
+		if (conf_was_bad(p, e->line))
+			continue;
+		if (!config_iface(c, e->iface)) {
+			conf_fail(p, e->iface_line,
+				  "[ARPEntry] Interface=%s: there is no [Interface %s]", e->iface,
+				  e->iface);
+			continue;
+		}
+		check_vips(p, e);
+	}
+	check_cache_size(p);
+}

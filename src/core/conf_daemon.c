@@ -1,0 +1,83 @@
+/*
+ * conf_daemon: [Daemon], how arphad itself runs: its control socket, its
+ * log and its scheduling.
+ */
+#include "conf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "actions.h"
+
+static const char *const log_targets[] = {"syslog", "stderr", NULL};
+static const uint32_t log_target_values[] = {LOG_TARGET_SYSLOG, LOG_TARGET_STDERR};
+static const struct conf_enum_arg log_target_enum = {log_targets, log_target_values};
+
+static const char *const log_levels[] = {"err", "warning", "notice", "info", "debug", NULL};
+static const uint32_t log_level_values[] = {LOGL_ERR, LOGL_WARNING, LOGL_NOTICE, LOGL_INFO,
+					    LOGL_DEBUG};
+static const struct conf_enum_arg log_level_enum = {log_levels, log_level_values};
+
+/* ControlSocket=: an absolute path that fits in a unix socket address. */
+static int control_socket(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
+{
+	if (v[0] == '/' && strlen(v) >= CONF_PATH_MAX)
+		return conf_fail(p, p->line,
+				 "%s: the path is %zu bytes long; a unix socket path must be "
+				 "shorter than %d",
+				 k->name, strlen(v), CONF_PATH_MAX);
+	return conf_path(p, k, obj, v);
+}
+
+/* LogTarget=, and a note that it was given. */
+static int log_target(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
+{
+	struct config *c = obj;
+	if (conf_enum(p, k, obj, v) < 0)
+		return -1;
+	c->log_target_set = true;
+	return 0;
+}
+
+static const struct conf_key daemon_keys[] = {
+    {.name = "ControlSocket",
+     .parse = control_socket,
+     CONF_FIELD(struct config, control_socket),
+     .flags = CONF_LINE,
+     .line_off = offsetof(struct config, control_socket_line)},
+    {.name = "LogTarget",
+     .parse = log_target,
+     CONF_FIELD(struct config, log_target),
+     .arg = &log_target_enum},
+    {.name = "LogLevel",
+     .parse = conf_enum,
+     CONF_FIELD(struct config, log_level),
+     .arg = &log_level_enum},
+    {.name = "RealtimePriority",
+     .parse = conf_uint,
+     CONF_FIELD(struct config, rt_priority),
+     .min = 0,
+     .max = 99},
+    {.name = NULL},
+};
+
+static void daemon_defaults(struct config *c)
+{
+	snprintf(c->control_socket, sizeof(c->control_socket), "%s", CONF_DEFAULT_SOCKET);
+	c->log_target = LOG_TARGET_SYSLOG;
+	c->log_level = LOGL_INFO;
+	c->rt_priority = 10;
+}
+
+static void *daemon_open(struct conf_parser *p, const char *name)
+{
+	return &p->c;
+}
+
+const struct conf_section conf_daemon_section = {
+    .name = "Daemon",
+    .usage = "Daemon",
+    .keys = daemon_keys,
+    .defaults = daemon_defaults,
+    .open = daemon_open,
+};

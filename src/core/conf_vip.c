@@ -1,0 +1,339 @@
+/*
+ * conf_vip: [VIP NAME], repeatable: an address one node of the cluster
+ * holds at a time (see core/vip.h), and how its moves are announced.
+ */
+#include "conf.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "argv.h"
+
+enum {
+	V_ADDR,
+	V_IFACE,
+	V_PRIO,
+	V_PREEMPT,
+	V_PDELAY,
+	V_TRACK,
+	V_VMAC,
+	V_VRID,
+	V_GROUP,
+	V_ANNOUNCE,
+	V_ACOUNT,
+	V_AIVL,
+	V_REFRESH,
+	V_FLUSH,
+	V_NOTIFY,
+	V__COUNT
+};
+
+#define VIP_NAME_RULE "1 to 31 characters from A-Z a-z 0-9 _ . : -"
+
+/* Names of VIPs and groups: as interface names, up to 31 characters. */
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= CONF_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.:-", *s))
+			return false;
+	return true;
+}
+
+/* Address=: a unicast address inside its network, with the prefix length. */
+static int vip_address(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
+{
+	struct conf_vip *x = obj;
+	const char *why = NULL;
+	if (ip4_prefix_parse(v, true, &x->addr) < 0 || x->addr.len < 8 ||
+	    (why = conf_ip_refusal(x->addr.addr)))
+		return conf_fail(p, p->line,
+				 "%s: \"%s\" is %s; expected an IPv4 address with its prefix "
+				 "length (/8 to /32), such as 198.18.0.100/24",
+				 k->name, v, why ? why : "not an address with a prefix length");
+	if ((why = conf_edge_address(&x->addr))) {
+		char a[IP4_STRLEN], h[IP4_STRLEN];
+		uint32_t net = x->addr.addr & ip4_mask(x->addr.len);
+		return conf_fail(p, p->line,
+				 "%s: %s is %s of %s/%u, which no host may hold; expected an "
+				 "address inside the network, such as %s/%u",
+				 k->name, v, why, ip4_fmt(net, a), x->addr.len, ip4_fmt(net + 1, h),
+				 x->addr.len);
+	}
+	return 0;
+}
+
+/* TrackInterface=: devices, each with the line it is on; a list. */
+static int vip_track(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
+{
+	struct conf_vip *x = obj;
+	struct conf_words s = {v, false};
+	size_t before = x->n_track, len;
+	const char *w;
+	int r;
+	while ((r = conf_next_word(&s, &w, &len)) > 0) {
+		char name[CONF_IFNAMSIZ] = "";
+		if (len < sizeof(name))
+			memcpy(name, w, len);
+		if (len >= sizeof(name) || !conf_valid_ifname(name))
+			return conf_fail(p, p->line,
+					 "%s: \"%.*s\" is not a device name; expected %s", k->name,
+					 (int)len, w, CONF_NAME_RULE);
+		for (size_t t = 0; t < x->n_track; t++)
+			if (strcmp(x->track[t], name) == 0)
+				return conf_fail(p, p->line, "%s: %s is listed twice", k->name,
+						 name);
+		if (x->n_track == CONF_MAX_TRACK)
+			return conf_fail(p, p->line, "%s: more than %d devices", k->name,
+					 CONF_MAX_TRACK);
+		x->track_line[x->n_track] = p->line;
+		snprintf(x->track[x->n_track++], CONF_IFNAMSIZ, "%s", name);
+	}
+	if (r < 0)
+		return conf_empty_item(p, k->name, v);
+	if (x->n_track == before)
+		return conf_fail(p, p->line, "%s: expected device names", k->name);
+	return 0;
+}
+
+/* Group=: the name of the VIPs that move together. */
+static int vip_group(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
+{
+	struct conf_vip *x = obj;
+	if (!valid_name(v))
+		return conf_fail(p, p->line, "%s: \"%s\" is not a group name; expected %s", k->name,
+				 v, VIP_NAME_RULE);
+	snprintf(x->group, sizeof(x->group), "%s", v);
+	return 0;
+}
+
+/* NotifyScript=: a command (core/argv words) starting with an absolute path. */
+static int vip_notify(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
+{
+	struct conf_vip *x = obj;
+	char words[sizeof(x->notify)], why[256];
+	char *wv[CONF_NOTIFY_ARGS + 1];
+	if (strlen(v) >= sizeof(x->notify))
+		return conf_fail(p, p->line, "%s: the command is longer than %zu bytes", k->name,
+				 sizeof(x->notify) - 1);
+	int nw = argv_split(v, words, sizeof(words), wv, CONF_NOTIFY_ARGS, why, sizeof(why));
+	if (nw < 0)
+		return conf_fail(p, p->line, "%s: %s", k->name, why);
+	if (nw == 0 || wv[0][0] != '/')
+		return conf_fail(p, p->line,
+				 "%s: expected an absolute path (starting with /), got \"%s\"",
+				 k->name, v);
+	snprintf(x->notify, sizeof(x->notify), "%s", v);
+	return 0;
+}
+
+static const char *const announce_words[] = {"garp", "vmac", "targeted", "flush", NULL};
+static const struct conf_flags_arg announce_flags = {announce_words, "a method"};
+
+#define VIP_FIELD(field) CONF_FIELD(struct conf_vip, field)
+#define VIP_LINE(field)	 .flags = CONF_LINE, .line_off = offsetof(struct conf_vip, field)
+
+static const struct conf_key vip_keys[V__COUNT + 1] = {
+    [V_ADDR] = {.name = "Address", .parse = vip_address, VIP_FIELD(addr), VIP_LINE(addr_line)},
+    [V_IFACE] = {.name = "Interface",
+		 .parse = conf_ifname,
+		 VIP_FIELD(iface),
+		 .arg = "the name of an [Interface] section",
+		 VIP_LINE(iface_line)},
+    [V_PRIO] = {.name = "Priority", .parse = conf_uint, VIP_FIELD(priority), .min = 1, .max = 254},
+    [V_PREEMPT] = {.name = "Preempt", .parse = conf_bool, VIP_FIELD(preempt)},
+    [V_PDELAY] = {.name = "PreemptDelay",
+		  .parse = conf_duration,
+		  VIP_FIELD(preempt_delay_ms),
+		  .max = 3600000,
+		  .arg = "0, 500ms, 30s or 5m"},
+    [V_TRACK] = {.name = "TrackInterface",
+		 .parse = vip_track,
+		 VIP_FIELD(track),
+		 .flags = CONF_LIST},
+    [V_VMAC] = {.name = "VirtualMAC", .parse = conf_bool, VIP_FIELD(vmac)},
+    [V_VRID] = {.name = "VRID", .parse = conf_uint, VIP_FIELD(vrid), .min = 1, .max = 255},
+    [V_GROUP] = {.name = "Group", .parse = vip_group, VIP_FIELD(group)},
+    [V_ANNOUNCE] = {.name = "Announce",
+		    .parse = conf_flags,
+		    VIP_FIELD(announce),
+		    .arg = &announce_flags,
+		    .flags = CONF_LIST},
+    [V_ACOUNT] = {.name = "AnnounceCount",
+		  .parse = conf_uint,
+		  VIP_FIELD(announce_count),
+		  .min = 0,
+		  .max = 100},
+    [V_AIVL] = {.name = "AnnounceInterval",
+		.parse = conf_duration,
+		VIP_FIELD(announce_interval_ms),
+		.min = 1,
+		.max = 60000,
+		.arg = "100ms"},
+    [V_REFRESH] = {.name = "RefreshInterval",
+		   .parse = conf_duration,
+		   VIP_FIELD(refresh_interval_ms),
+		   .min = 100,
+		   .max = 86400000,
+		   .arg = "30s, 10m or 1h",
+		   .flags = CONF_OFF},
+    [V_FLUSH] = {.name = "FlushHosts",
+		 .parse = conf_addr_list,
+		 VIP_FIELD(flush_hosts),
+		 .count_off = offsetof(struct conf_vip, n_flush_hosts),
+		 .arg = "unicast IPv4 addresses",
+		 .flags = CONF_LIST | CONF_LINE,
+		 .line_off = offsetof(struct conf_vip, flush_line)},
+    [V_NOTIFY] = {.name = "NotifyScript",
+		  .parse = vip_notify,
+		  VIP_FIELD(notify),
+		  VIP_LINE(notify_line)},
+};
+
+static void *vip_open(struct conf_parser *p, const char *name)
+{
+	if (!valid_name(name)) {
+		conf_fail(p, p->line, "[VIP %s]: \"%s\" is not a VIP name; expected %s", name, name,
+			  VIP_NAME_RULE);
+		return NULL;
+	}
+	for (size_t i = 0; i < p->c.n_vips; i++)
+		if (strcmp(p->c.vips[i].name, name) == 0) {
+			conf_fail(p, p->line,
+				  "duplicate section [VIP %s]; the first is at line %d; give each "
+				  "VIP one section",
+				  name, p->c.vips[i].line);
+			return NULL;
+		}
+	struct conf_vip *x =
+	    conf_push(p, (void **)&p->c.vips, &p->c.n_vips, &p->cap_vips, sizeof(*p->c.vips));
+	if (!x)
+		return NULL;
+	snprintf(x->name, sizeof(x->name), "%s", name);
+	snprintf(x->group, sizeof(x->group), "%s", name);
+	x->priority = 100;
+	x->preempt = true;
+	x->announce_count = 3;
+	x->announce_interval_ms = 100;
+	x->line = p->line;
+	return x;
+}
+
+/* Announce=, or its default: every method that applies. 0 or -1. */
+static int vip_end_announce(struct conf_parser *p, struct conf_vip *x)
+{
+	if (!p->seen[V_ANNOUNCE]) {
+		x->announce = ANN_GARP | ANN_TARGETED;
+		if (x->vmac)
+			x->announce |= ANN_VMAC;
+		if (x->n_flush_hosts)
+			x->announce |= ANN_FLUSH;
+	}
+	if ((x->announce & ANN_VMAC) && !x->vmac)
+		return conf_fail(p, p->seen[V_ANNOUNCE],
+				 "Announce: vmac needs VirtualMAC=yes in [VIP %s]", x->name);
+	if ((x->announce & ANN_FLUSH) && !x->n_flush_hosts)
+		return conf_fail(p, p->seen[V_ANNOUNCE],
+				 "Announce: flush needs FlushHosts= in [VIP %s]", x->name);
+	return 0;
+}
+
+static int vip_end(struct conf_parser *p, void *obj)
+{
+	struct conf_vip *x = obj;
+	if (!p->seen[V_ADDR])
+		return conf_fail(p, p->sect_line,
+				 "[VIP %s] has no Address=; expected the address and its prefix "
+				 "length, such as Address=198.18.0.100/24",
+				 x->name);
+	if (!p->seen[V_IFACE])
+		return conf_fail(p, p->sect_line,
+				 "[VIP %s] has no Interface=; expected the [Interface] the address "
+				 "lives on",
+				 x->name);
+	if (x->vmac && !x->vrid)
+		return conf_fail(p, p->seen[V_VMAC],
+				 "[VIP %s] has VirtualMAC=yes but no VRID=; the virtual MAC is "
+				 "00:00:5e:00:01:VRID, so give a VRID from 1 to 255",
+				 x->name);
+	if (p->seen[V_VRID] && !x->vmac)
+		return conf_fail(p, p->seen[V_VRID],
+				 "VRID: set without VirtualMAC=yes in [VIP %s]; VRID only chooses "
+				 "the virtual MAC 00:00:5e:00:01:VRID, so add VirtualMAC=yes or "
+				 "remove VRID=",
+				 x->name);
+	return vip_end_announce(p, x);
+}
+
+const struct conf_section conf_vip_section = {
+    .name = "VIP",
+    .usage = "VIP NAME",
+    .named = true,
+    .repeatable = true,
+    .keys = vip_keys,
+    .open = vip_open,
+    .end = vip_end,
+};
+
+/* x against the VIPs before it; stops at the first conflict. */
+static void check_pairs(struct conf_parser *p, size_t i)
+{
+	const struct conf_vip *x = &p->c.vips[i];
+	for (size_t j = 0; j < i; j++) {
+		const struct conf_vip *y = &p->c.vips[j];
+		if (conf_was_bad(p, y->line))
+			continue;
+		if (x->addr.addr == y->addr.addr) {
+			conf_fail(p, x->addr_line,
+				  "[VIP %s] has the address of [VIP %s] at line %d", x->name,
+				  y->name, y->line);
+			return;
+		}
+		if (x->vmac && y->vmac && x->vrid == y->vrid && strcmp(x->iface, y->iface) == 0 &&
+		    strcmp(x->group, y->group) != 0) {
+			conf_fail(p, x->line,
+				  "[VIP %s] uses VRID %u on %s, as [VIP %s] at line %d does in "
+				  "another group; a virtual MAC can follow one owner only",
+				  x->name, x->vrid, x->iface, y->name, y->line);
+			return;
+		}
+		if (strcmp(x->group, y->group) == 0 &&
+		    (x->priority != y->priority || x->preempt != y->preempt ||
+		     x->preempt_delay_ms != y->preempt_delay_ms)) {
+			conf_fail(p, x->line,
+				  "[VIP %s] is in group %s with [VIP %s] (line %d) but has another "
+				  "Priority=, Preempt= or PreemptDelay=; a group has one owner, so "
+				  "give its VIPs the same",
+				  x->name, x->group, y->name, y->line);
+			return;
+		}
+	}
+}
+
+void conf_vip_check(struct conf_parser *p)
+{
+	const struct config *c = &p->c;
+	for (size_t i = 0; i < c->n_vips; i++) {
+		const struct conf_vip *x = &c->vips[i];
+		if (conf_was_bad(p, x->line))
+			continue;
+		if (!c->cluster.present)
+			conf_fail(p, x->line,
+				  "[VIP %s] needs a [Cluster] section: ownership is decided among "
+				  "the nodes of a cluster",
+				  x->name);
+		if (!config_iface(c, x->iface))
+			conf_fail(p, x->iface_line,
+				  "[VIP %s] Interface=%s: there is no [Interface %s]", x->name,
+				  x->iface, x->iface);
+		if (x->n_flush_hosts && !c->flush.present)
+			conf_fail(p, x->flush_line,
+				  "[VIP %s] has FlushHosts= but there is no [Flush] section with "
+				  "the key to sign the requests",
+				  x->name);
+		check_pairs(p, i);
+	}
+}
