@@ -117,7 +117,7 @@ static bool is_container(uint8_t kind)
 /* A new node in the open container: its index, or NONE. */
 static uint32_t add(struct view *v, uint8_t kind, const char *key)
 {
-	if (v->oom)
+	if (!v || v->oom)
 		return NONE;
 	if (v->len == v->cap) {
 		uint32_t cap = v->cap ? v->cap * 2 : 64;
@@ -183,7 +183,7 @@ void view_pairs(struct view *v, const char *key, unsigned indent, unsigned width
 
 void view_end(struct view *v)
 {
-	if (v->oom || v->open == NONE)
+	if (!v || v->oom || v->open == NONE)
 		return;
 	v->n[v->open].end = v->len;
 	v->open = v->n[v->open].parent;
@@ -244,7 +244,7 @@ void view_mac(struct view *v, const char *key, const struct mac *m)
 
 void view_text(struct view *v, const char *s)
 {
-	if (v->oom || v->last == NONE)
+	if (!v || v->oom || v->last == NONE)
 		return;
 	uint32_t t = intern(v, s);
 	if (v->oom)

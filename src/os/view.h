@@ -23,8 +23,8 @@
  *   (nested objects flattened; quoted, as log_quote does, when empty or
  *   with a space, '"', '\\' or '='), and no line, list or table.
  *
- * A view that ran out of memory ignores every later call; view_render
- * then sets out->oom.
+ * A view that ran out of memory ignores every later call, and so does a
+ * NULL view (view_new failed); view_render then sets out->oom.
  */
 #ifndef ARPHA_OS_VIEW_H
 #define ARPHA_OS_VIEW_H

@@ -291,6 +291,19 @@ static void test_unbalanced_calls(void **state)
 	/* left open: rendered as if closed */
 	assert_string_equal(render(v, VIEW_JSON), "[{\"a\":1}]\n");
 	view_free(v);
+
+	/* a view that could not be made: every call does nothing, rendering fails */
+	view_object(NULL, NULL);
+	view_u64(NULL, "a", 1);
+	view_text(NULL, "x");
+	view_line(NULL, "x");
+	view_linef(NULL, "%d", 1);
+	view_end(NULL);
+	struct sbuf b;
+	sbuf_init(&b);
+	view_render(NULL, VIEW_JSON, &b);
+	assert_true(b.oom);
+	sbuf_free(&b);
 	view_free(NULL);
 }
 
