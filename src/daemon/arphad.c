@@ -23,6 +23,7 @@
 #include "core/cluster.h"
 #include "core/config.h"
 #include "daemon/daemon.h"
+#include "daemon/show.h"
 #include "os/control.h"
 #include "os/flushreq.h"
 #include "os/keyfile.h"
@@ -31,7 +32,6 @@
 #include "os/netlink.h"
 #include "os/nft.h"
 #include "os/packet.h"
-#include "os/show.h"
 #include "os/spawn.h"
 #include "os/syscheck.h"
 #include "os/udp.h"
@@ -59,7 +59,9 @@ static void on_usr1(void *arg)
 {
 	struct daemon *d = arg;
 	links_collect_drops(d);
-	show_log_counters(d->eng, d->cl);
+	show_log_arp(d->eng);
+	if (d->cl)
+		show_log_cluster(d->cl);
 }
 
 static void on_usr2(void *arg)

@@ -8,16 +8,16 @@
 
 #include "core/arp_engine.h"
 #include "daemon/daemon.h"
+#include "daemon/show.h"
 #include "os/control.h"
 #include "os/log.h"
 #include "os/loop.h"
-#include "os/show.h"
 #include "os/util.h"
+#include "os/view.h"
 
 static void serve(struct daemon *d, struct control_req *cfd, char **argv, int argc, bool json)
 {
-	struct sbuf b;
-	sbuf_init(&b);
+	struct view *b = view_new();
 	uint64_t now = loop_now(d->loop);
 	char msg[256];
 	const char *cmd = argc > 0 ? argv[0] : "";
@@ -34,19 +34,18 @@ static void serve(struct daemon *d, struct control_req *cfd, char **argv, int ar
 		if (m && !m->ifindex && sub[0] != 's')
 			goto absent;
 		if (sub[0] == 's') {
-			show_arp(&b, d->eng, m ? m->conf->name : NULL, json, now);
+			show_arp(b, d->eng, m ? m->conf->name : NULL, now);
 		} else {
 			int n = arp_engine_flush(d->eng, m ? m->ifindex : 0, now, &d->acts);
 			daemon_apply(d);
 			log_notice("event=arp_flush action=flush recvif=%s removed=%d",
 				   m ? m->conf->name : "all", n);
-			if (json)
-				sbuf_printf(&b, "{\"flushed\":%d}\n", n);
-			else
-				sbuf_printf(&b,
-					    "ARP cache of %s%s flushed: %d dynamic %s removed.\n",
-					    m ? "iface " : "all interfaces", m ? m->conf->name : "",
-					    n, n == 1 ? "entry" : "entries");
+			view_object(b, NULL);
+			view_i64(b, "flushed", n);
+			view_linef(b, "ARP cache of %s%s flushed: %d dynamic %s removed.",
+				   m ? "iface " : "all interfaces", m ? m->conf->name : "", n,
+				   n == 1 ? "entry" : "entries");
+			view_end(b);
 		}
 	} else if (strcmp(cmd, "announce") == 0) {
 		if (argc != 2)
@@ -60,7 +59,7 @@ static void serve(struct daemon *d, struct control_req *cfd, char **argv, int ar
 		log_notice("event=arp_announce action=announce recvif=%s addresses=%d",
 			   m->conf->name, n);
 		if (n <= 0) {
-			sbuf_free(&b);
+			view_free(b);
 			snprintf(msg, sizeof(msg),
 				 "%s: no addresses to announce (the interface has no IPv4 address "
 				 "and no Publish entry)",
@@ -68,58 +67,64 @@ static void serve(struct daemon *d, struct control_req *cfd, char **argv, int ar
 			control_error(cfd, msg);
 			return;
 		}
-		if (json)
-			sbuf_printf(&b, "{\"interface\":\"%s\",\"announced\":%d}\n", m->conf->name,
-				    n);
-		else
-			sbuf_printf(&b, "%s: gratuitous ARP sent for %d %s.\n", m->conf->name, n,
-				    n == 1 ? "address" : "addresses");
+		view_object(b, NULL);
+		view_str(b, "interface", m->conf->name);
+		view_i64(b, "announced", n);
+		view_line(b, n == 1
+				 ? "{interface}: gratuitous ARP sent for {announced} address."
+				 : "{interface}: gratuitous ARP sent for {announced} addresses.");
+		view_end(b);
 	} else if (strcmp(cmd, "cluster") == 0 &&
 		   (argc == 1 || (argc == 4 && strcmp(sub, "test-traffic") == 0))) {
 		if (!d->cl && argc == 1) { /* not an error: an empty list */
-			sbuf_printf(&b, json ? "{\"members\":[]}\n"
-					     : "no [Cluster] in the configuration: this node is on "
-					       "its own\n");
+			view_object(b, NULL);
+			view_line(b, "no [Cluster] in the configuration: this node is on its own");
+			view_list(b, "members");
+			view_end(b);
+			view_end(b);
 		} else if (!d->cl) {
-			sbuf_free(&b);
+			view_free(b);
 			control_error(cfd, "no [Cluster] in the configuration: this node is on its "
 					   "own");
 			return;
 		} else if (argc == 4) {
 			if (transport_test_traffic(d, argv[2], argv[3], msg, sizeof(msg)) < 0) {
-				sbuf_free(&b);
+				view_free(b);
 				control_error(cfd, msg);
 				return;
 			}
-			sbuf_printf(&b,
-				    json ? "{\"test_traffic\":true}\n" : "test traffic started\n");
+			view_object(b, NULL);
+			view_bool(b, "test_traffic", true);
+			view_line(b, "test traffic started");
+			view_end(b);
 		} else {
-			show_cluster(&b, d->cl, d->addrs, d->n_addrs, json, now);
+			show_cluster(b, d->cl, d->addrs, d->n_addrs, now);
 		}
 	} else if (argc == 1 && (s = daemon_command(d, cmd, &sc))) {
-		if (!s->self)
-			sbuf_printf(&b, "%s", json ? sc->absent_json : sc->absent_text);
-		else
-			sc->show(s->self, &b, json);
+		sc->show(s->self, b); /* self NULL: not running */
 	} else if (strcmp(cmd, "stats") == 0 && argc == 1) {
 		links_collect_drops(d);
-		show_stats(&b, d->eng, json);
+		show_stats(b, d->eng);
 	} else {
 		goto usage;
 	}
-	if (b.oom)
+	struct sbuf out;
+	sbuf_init(&out);
+	view_render(b, json ? VIEW_JSON : VIEW_TEXT, &out);
+	view_free(b);
+	if (out.oom)
 		control_error(cfd, "out of memory");
 	else
-		control_reply(cfd, &b);
-	sbuf_free(&b);
+		control_reply(cfd, &out);
+	sbuf_free(&out);
 	return;
 usage:
-	sbuf_free(&b);
+	view_free(b);
 	control_error(cfd, "unknown command (expected: arp show [IFACE], arp flush [IFACE], "
 			   "announce IFACE, stats, cluster, vip, conns)");
 	return;
 no_iface:
-	sbuf_free(&b);
+	view_free(b);
 	{
 		struct sbuf names;
 		sbuf_init(&names);
@@ -133,7 +138,7 @@ no_iface:
 	control_error(cfd, msg);
 	return;
 absent:
-	sbuf_free(&b);
+	view_free(b);
 	snprintf(msg, sizeof(msg), "interface %s: its device %s is absent", m->conf->name,
 		 m->conf->device);
 	control_error(cfd, msg);

@@ -22,8 +22,8 @@
 #include "core/config.h"
 #include "daemon/host.h"
 #include "daemon/svc.h"
+#include "daemon/show.h"
 #include "os/control.h"
-#include "os/show.h"
 
 struct arp_engine;
 struct loop;
