@@ -457,7 +457,8 @@ int main(int argc, char **argv)
 		cleanup(&d);
 		return 1;
 	}
-	if (daemon_start_services(&d, services, N_SERVICES, err, sizeof(err)) < 0) {
+	if (daemon_start_services(&d, services, N_SERVICES, err, sizeof(err)) < 0 ||
+	    ctl_check_bound(&d, err, sizeof(err)) < 0) {
 		log_errx("event=start_failed msg=%s", log_quote(err, q, sizeof(q)));
 		cleanup(&d);
 		return 1;

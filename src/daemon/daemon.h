@@ -143,11 +143,18 @@ void transport_tick(struct daemon *d);
 uint64_t transport_next_deadline(const struct daemon *d);
 void transport_set_link(struct daemon *d, bool up);
 void transport_apply(struct daemon *d); /* carry out d->cacts and reset it */
-int transport_test_traffic(struct daemon *d, const char *period, const char *count, char *msg,
+/* Broadcast count test messages, one every period_ms (checked by the command table). */
+int transport_test_traffic(struct daemon *d, uint32_t period_ms, uint32_t count, char *msg,
 			   size_t len);
 void transport_free(struct daemon *d);
 
 /* ctl.c */
 void ctl_serve(void *arg, struct control_req *rq, char **argv, int argc, bool json);
+/*
+ * Every command of the table (ctl_cmds.h) is answered by the daemon or
+ * by one service, and every service's command is in the table: 0, or -1
+ * with a message (a command left unbound is a bug: arphad does not start).
+ */
+int ctl_check_bound(const struct daemon *d, char *err, size_t errlen);
 
 #endif

@@ -27,7 +27,12 @@ struct dev_ev;
 struct takeover_scope;
 struct view;
 
-/* One `arpha` command of a service: `arpha WORD` with no arguments. */
+/*
+ * One `arpha` command of a service: `arpha WORD` with no arguments. The
+ * word is a command of the table arpha checks with (daemon/ctl_cmds.c:
+ * add it there too, with its line of help); arphad does not start when
+ * one is missing.
+ */
 struct svc_cmd {
 	const char *word; /* "vip", "conns" */
 	/*
