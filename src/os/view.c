@@ -1,6 +1,5 @@
 #include "os/view.h"
 
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,10 +7,11 @@
 
 #define NONE UINT32_MAX
 
-enum kind { K_STR, K_U64, K_I64, K_BOOL, K_NULL, K_OBJECT, K_LIST, K_TABLE, K_LINE };
+/* K_IP4 and K_MAC are strings in JSON, formatted when rendered. */
+enum kind { K_STR, K_U64, K_I64, K_BOOL, K_NULL, K_IP4, K_MAC, K_OBJECT, K_LIST, K_TABLE, K_LINE };
 
 /*
- * The tree is an array in the order of the calls: a container's children
+ * The tree is its nodes in the order of the calls: a container's children
  * follow it, up to its end. Strings are offsets into one arena whose
  * offset 0 is the empty string (none).
  */
@@ -31,18 +31,36 @@ struct node {
 		struct {
 			unsigned indent, width;
 		} p;
+		struct {
+			uint32_t ip;
+			int len; /* the prefix length; -1: none */
+		} ip4;
+		struct mac mac;
 	} x;
 };
 
+/* Nodes in blocks that never move: a view of many rows is not copied as it grows. */
+#define BLOCK 1024
+
 struct view {
-	struct node *n;
-	uint32_t len, cap;
+	struct node **blk;
+	uint32_t len, n_blk;
 	char *a; /* the arena */
 	size_t alen, acap;
 	uint32_t open; /* the innermost open container */
 	uint32_t last; /* the last field added (view_text) */
 	bool oom;
+	/* strings recently copied, by address: the rows of a table repeat them */
+	struct {
+		const char *p;
+		uint32_t off;
+	} seen[64];
 };
+
+static struct node *nd(const struct view *v, uint32_t i)
+{
+	return &v->blk[i / BLOCK][i % BLOCK];
+}
 
 struct view *view_new(void)
 {
@@ -65,7 +83,9 @@ void view_free(struct view *v)
 {
 	if (!v)
 		return;
-	free(v->n);
+	for (uint32_t k = 0; k < v->n_blk; k++)
+		free(v->blk[k]);
+	free(v->blk);
 	free(v->a);
 	free(v);
 }
@@ -109,6 +129,23 @@ static uint32_t intern(struct view *v, const char *s)
 	return at;
 }
 
+/*
+ * s in the arena: the copy made last time for the same string at the same
+ * address (a key, a name), or a new one.
+ */
+static uint32_t intern_again(struct view *v, const char *s)
+{
+	if (!s || !*s)
+		return 0;
+	size_t h = ((uintptr_t)s >> 3) % (sizeof(v->seen) / sizeof(v->seen[0]));
+	if (v->seen[h].p == s && strcmp(v->a + v->seen[h].off, s) == 0)
+		return v->seen[h].off;
+	uint32_t off = intern(v, s);
+	v->seen[h].p = s;
+	v->seen[h].off = off;
+	return off;
+}
+
 static bool is_container(uint8_t kind)
 {
 	return kind == K_OBJECT || kind == K_LIST || kind == K_TABLE;
@@ -119,27 +156,28 @@ static uint32_t add(struct view *v, uint8_t kind, const char *key)
 {
 	if (!v || v->oom)
 		return NONE;
-	if (v->len == v->cap) {
-		uint32_t cap = v->cap ? v->cap * 2 : 64;
-		struct node *n = cap > v->cap ? realloc(v->n, cap * sizeof(*n)) : NULL;
-		if (!n) {
+	if (v->len == v->n_blk * BLOCK) {
+		struct node **blk =
+		    v->len < NONE - BLOCK ? realloc(v->blk, (v->n_blk + 1) * sizeof(*blk)) : NULL;
+		if (blk)
+			v->blk = blk;
+		if (!blk || !(blk[v->n_blk] = malloc(BLOCK * sizeof(struct node)))) {
 			v->oom = true;
 			return NONE;
 		}
-		v->n = n;
-		v->cap = cap;
+		v->n_blk++;
 	}
 	uint32_t up = v->open;
-	bool keyed = up != NONE && v->n[up].kind == K_OBJECT;
-	uint32_t k = keyed ? intern(v, key) : 0;
+	bool keyed = up != NONE && nd(v, up)->kind == K_OBJECT;
+	uint32_t k = keyed ? intern_again(v, key) : 0;
 	if (v->oom)
 		return NONE;
 	uint32_t i = v->len++;
-	memset(&v->n[i], 0, sizeof(v->n[i]));
-	v->n[i].kind = kind;
-	v->n[i].parent = up;
-	v->n[i].end = NONE;
-	v->n[i].key = k;
+	memset(nd(v, i), 0, sizeof(struct node));
+	nd(v, i)->kind = kind;
+	nd(v, i)->parent = up;
+	nd(v, i)->end = NONE;
+	nd(v, i)->key = k;
 	if (is_container(kind))
 		v->open = i;
 	if (kind != K_LINE)
@@ -162,8 +200,8 @@ void view_table(struct view *v, const char *key, const struct view_table *t, con
 	uint32_t i = add(v, K_TABLE, key);
 	if (i == NONE)
 		return;
-	v->n[i].x.t = t;
-	v->n[i].str = intern(v, title);
+	nd(v, i)->x.t = t;
+	nd(v, i)->str = intern(v, title);
 }
 
 void view_row(struct view *v)
@@ -176,17 +214,17 @@ void view_pairs(struct view *v, const char *key, unsigned indent, unsigned width
 	uint32_t i = add(v, K_OBJECT, key);
 	if (i == NONE)
 		return;
-	v->n[i].pairs = true;
-	v->n[i].x.p.indent = indent;
-	v->n[i].x.p.width = width;
+	nd(v, i)->pairs = true;
+	nd(v, i)->x.p.indent = indent;
+	nd(v, i)->x.p.width = width;
 }
 
 void view_end(struct view *v)
 {
 	if (!v || v->oom || v->open == NONE)
 		return;
-	v->n[v->open].end = v->len;
-	v->open = v->n[v->open].parent;
+	nd(v, v->open)->end = v->len;
+	v->open = nd(v, v->open)->parent;
 	v->last = NONE;
 }
 
@@ -194,28 +232,28 @@ void view_str(struct view *v, const char *key, const char *s)
 {
 	uint32_t i = add(v, K_STR, key);
 	if (i != NONE)
-		v->n[i].str = intern(v, s);
+		nd(v, i)->str = intern_again(v, s);
 }
 
 void view_u64(struct view *v, const char *key, uint64_t x)
 {
 	uint32_t i = add(v, K_U64, key);
 	if (i != NONE)
-		v->n[i].x.u = x;
+		nd(v, i)->x.u = x;
 }
 
 void view_i64(struct view *v, const char *key, int64_t x)
 {
 	uint32_t i = add(v, K_I64, key);
 	if (i != NONE)
-		v->n[i].x.i = x;
+		nd(v, i)->x.i = x;
 }
 
 void view_bool(struct view *v, const char *key, bool x)
 {
 	uint32_t i = add(v, K_BOOL, key);
 	if (i != NONE)
-		v->n[i].x.b = x;
+		nd(v, i)->x.b = x;
 }
 
 void view_null(struct view *v, const char *key)
@@ -225,39 +263,45 @@ void view_null(struct view *v, const char *key)
 
 void view_ip4(struct view *v, const char *key, uint32_t ip)
 {
-	char s[IP4_STRLEN];
-	view_str(v, key, ip4_fmt(ip, s));
+	uint32_t i = add(v, K_IP4, key);
+	if (i != NONE) {
+		nd(v, i)->x.ip4.ip = ip;
+		nd(v, i)->x.ip4.len = -1;
+	}
 }
 
 void view_ip4_prefix(struct view *v, const char *key, uint32_t ip, uint8_t len)
 {
-	char s[IP4_STRLEN], p[IP4_STRLEN + 4];
-	snprintf(p, sizeof(p), "%s/%u", ip4_fmt(ip, s), len);
-	view_str(v, key, p);
+	uint32_t i = add(v, K_IP4, key);
+	if (i != NONE) {
+		nd(v, i)->x.ip4.ip = ip;
+		nd(v, i)->x.ip4.len = len;
+	}
 }
 
 void view_mac(struct view *v, const char *key, const struct mac *m)
 {
-	char s[MAC_STRLEN];
-	view_str(v, key, mac_fmt(m, s));
+	uint32_t i = add(v, K_MAC, key);
+	if (i != NONE)
+		nd(v, i)->x.mac = *m;
 }
 
 void view_text(struct view *v, const char *s)
 {
 	if (!v || v->oom || v->last == NONE)
 		return;
-	uint32_t t = intern(v, s);
+	uint32_t t = intern_again(v, s);
 	if (v->oom)
 		return;
-	v->n[v->last].text = t;
-	v->n[v->last].has_text = true;
+	nd(v, v->last)->text = t;
+	nd(v, v->last)->has_text = true;
 }
 
 void view_line(struct view *v, const char *tmpl)
 {
 	uint32_t i = add(v, K_LINE, NULL);
 	if (i != NONE)
-		v->n[i].str = intern(v, tmpl);
+		nd(v, i)->str = intern(v, tmpl);
 }
 
 void view_linef(struct view *v, const char *fmt, ...)
@@ -265,7 +309,7 @@ void view_linef(struct view *v, const char *fmt, ...)
 	uint32_t i = add(v, K_LINE, NULL);
 	if (i == NONE)
 		return;
-	v->n[i].literal = true;
+	nd(v, i)->literal = true;
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(NULL, 0, fmt, ap);
@@ -275,7 +319,7 @@ void view_linef(struct view *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(v->a + v->alen, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	v->n[i].str = (uint32_t)v->alen;
+	nd(v, i)->str = (uint32_t)v->alen;
 	v->alen += (size_t)n + 1;
 }
 
@@ -283,13 +327,13 @@ void view_linef(struct view *v, const char *fmt, ...)
 
 static uint32_t end_of(const struct view *v, uint32_t i)
 {
-	return v->n[i].end == NONE ? v->len : v->n[i].end;
+	return nd(v, i)->end == NONE ? v->len : nd(v, i)->end;
 }
 
 /* The sibling after i (past a container's descendants). */
 static uint32_t next(const struct view *v, uint32_t i)
 {
-	return is_container(v->n[i].kind) ? end_of(v, i) : i + 1;
+	return is_container(nd(v, i)->kind) ? end_of(v, i) : i + 1;
 }
 
 static const char *str_at(const struct view *v, uint32_t off)
@@ -297,24 +341,66 @@ static const char *str_at(const struct view *v, uint32_t off)
 	return v->a + off;
 }
 
+/* Appends without formatting: a view of thousands of rows is rendered in one callback. */
 static void put(struct sbuf *b, const char *s, size_t n)
 {
-	sbuf_printf(b, "%.*s", (int)n, s);
+	sbuf_add(b, s, n);
+}
+
+static void put_str(struct sbuf *b, const char *s)
+{
+	sbuf_add(b, s, strlen(s));
 }
 
 static void spaces(struct sbuf *b, size_t n)
 {
-	sbuf_printf(b, "%*s", (int)n, "");
+	static const char blank[] = "                                ";
+	for (; n > sizeof(blank) - 1; n -= sizeof(blank) - 1)
+		sbuf_add(b, blank, sizeof(blank) - 1);
+	sbuf_add(b, blank, n);
+}
+
+static void put_u64(struct sbuf *b, uint64_t x)
+{
+	char d[20];
+	size_t k = sizeof(d);
+	do
+		d[--k] = (char)('0' + x % 10);
+	while (x /= 10);
+	sbuf_add(b, d + k, sizeof(d) - k);
+}
+
+static void put_i64(struct sbuf *b, int64_t x)
+{
+	if (x < 0)
+		sbuf_add(b, "-", 1);
+	put_u64(b, x < 0 ? -(uint64_t)x : (uint64_t)x);
+}
+
+/* An address or a MAC as text ("198.18.0.0/15", "02:00:00:00:00:0a"). */
+static void put_addr(struct sbuf *b, const struct node *n)
+{
+	char s[IP4_STRLEN > MAC_STRLEN ? IP4_STRLEN : MAC_STRLEN];
+	if (n->kind == K_MAC) {
+		put_str(b, mac_fmt(&n->x.mac, s));
+		return;
+	}
+	put_str(b, ip4_fmt(n->x.ip4.ip, s));
+	if (n->x.ip4.len >= 0) {
+		sbuf_add(b, "/", 1);
+		put_u64(b, (uint64_t)n->x.ip4.len);
+	}
 }
 
 /* The child of object i under key[0..len), or NONE. */
 static uint32_t child(const struct view *v, uint32_t i, const char *key, size_t len)
 {
-	if (i == NONE || v->n[i].kind != K_OBJECT)
+	if (i == NONE || nd(v, i)->kind != K_OBJECT)
 		return NONE;
 	for (uint32_t c = i + 1; c < end_of(v, i); c = next(v, c)) {
-		const char *k = str_at(v, v->n[c].key);
-		if (v->n[c].key && v->n[c].kind != K_LINE && strncmp(k, key, len) == 0 && !k[len])
+		const char *k = str_at(v, nd(v, c)->key);
+		if (nd(v, c)->key && nd(v, c)->kind != K_LINE && strncmp(k, key, len) == 0 &&
+		    !k[len])
 			return c;
 	}
 	return NONE;
@@ -329,46 +415,54 @@ static bool is_zero(const struct node *n)
 /* The text of node i (col: its column, or NULL). */
 static void text_of(const struct view *v, uint32_t i, const struct view_col *col, struct sbuf *b)
 {
-	const struct node *n = &v->n[i];
+	const struct node *n = nd(v, i);
 	const char *none = col && col->none ? col->none : "-";
 	unsigned scale = col && col->scale ? col->scale : 1;
 	const char *unit = col && col->unit ? col->unit : "";
 	bool any = false;
 	if (n->has_text) {
-		sbuf_printf(b, "%s", str_at(v, n->text));
+		put_str(b, str_at(v, n->text));
 		return;
 	}
 	switch (n->kind) {
 	case K_STR:
-		sbuf_printf(b, "%s", str_at(v, n->str));
+		put_str(b, str_at(v, n->str));
 		return;
 	case K_U64:
-		sbuf_printf(b, "%" PRIu64 "%s", n->x.u / scale, unit);
+		put_u64(b, n->x.u / scale);
+		put_str(b, unit);
 		return;
 	case K_I64:
-		sbuf_printf(b, "%" PRId64 "%s", n->x.i / (int64_t)scale, unit);
+		put_i64(b, n->x.i / (int64_t)scale);
+		put_str(b, unit);
 		return;
 	case K_BOOL:
-		sbuf_printf(b, "%s", n->x.b ? "true" : "false");
+		put_str(b, n->x.b ? "true" : "false");
+		return;
+	case K_IP4:
+	case K_MAC:
+		put_addr(b, n);
 		return;
 	case K_NULL:
-		sbuf_printf(b, "%s", none);
+		put_str(b, none);
 		return;
 	case K_LIST:
 	case K_TABLE:
 		for (uint32_t c = i + 1; c < end_of(v, i); c = next(v, c)) {
-			if (v->n[c].kind == K_LINE)
+			if (nd(v, c)->kind == K_LINE)
 				continue;
-			sbuf_printf(b, "%s", any ? "," : "");
+			put_str(b, any ? "," : "");
 			text_of(v, c, NULL, b);
 			any = true;
 		}
 		break;
 	case K_OBJECT:
 		for (uint32_t c = i + 1; c < end_of(v, i); c = next(v, c)) {
-			if (v->n[c].kind == K_LINE)
+			if (nd(v, c)->kind == K_LINE)
 				continue;
-			sbuf_printf(b, "%s%s ", any ? ", " : "", str_at(v, v->n[c].key));
+			put_str(b, any ? ", " : "");
+			put_str(b, str_at(v, nd(v, c)->key));
+			put_str(b, " ");
 			text_of(v, c, NULL, b);
 			any = true;
 		}
@@ -377,7 +471,7 @@ static void text_of(const struct view *v, uint32_t i, const struct view_col *col
 		return;
 	}
 	if (!any)
-		sbuf_printf(b, "%s", none);
+		put_str(b, none);
 }
 
 /* ---- JSON ---- */
@@ -388,13 +482,13 @@ static void json_value(const struct view *v, uint32_t i, struct sbuf *b);
 static void json_items(const struct view *v, uint32_t i, bool *first, struct sbuf *b)
 {
 	for (uint32_t c = i + 1; c < end_of(v, i); c = next(v, c)) {
-		if (v->n[c].kind == K_LINE)
+		if (nd(v, c)->kind == K_LINE)
 			continue;
-		if (v->n[c].kind == K_TABLE && !v->n[c].key && v->n[i].kind == K_LIST) {
+		if (nd(v, c)->kind == K_TABLE && !nd(v, c)->key && nd(v, i)->kind == K_LIST) {
 			json_items(v, c, first, b);
 			continue;
 		}
-		sbuf_printf(b, "%s", *first ? "" : ",");
+		put_str(b, *first ? "" : ",");
 		*first = false;
 		json_value(v, c, b);
 	}
@@ -402,42 +496,48 @@ static void json_items(const struct view *v, uint32_t i, bool *first, struct sbu
 
 static void json_value(const struct view *v, uint32_t i, struct sbuf *b)
 {
-	const struct node *n = &v->n[i];
+	const struct node *n = nd(v, i);
 	bool first = true;
 	switch (n->kind) {
 	case K_STR:
 		sbuf_json_str(b, str_at(v, n->str));
 		break;
 	case K_U64:
-		sbuf_printf(b, "%" PRIu64, n->x.u);
+		put_u64(b, n->x.u);
 		break;
 	case K_I64:
-		sbuf_printf(b, "%" PRId64, n->x.i);
+		put_i64(b, n->x.i);
 		break;
 	case K_BOOL:
-		sbuf_printf(b, "%s", n->x.b ? "true" : "false");
+		put_str(b, n->x.b ? "true" : "false");
+		break;
+	case K_IP4:
+	case K_MAC: /* nothing to escape */
+		put_str(b, "\"");
+		put_addr(b, n);
+		put_str(b, "\"");
 		break;
 	case K_NULL:
-		sbuf_printf(b, "null");
+		put_str(b, "null");
 		break;
 	case K_OBJECT:
-		sbuf_printf(b, "{");
+		put_str(b, "{");
 		for (uint32_t c = i + 1; c < end_of(v, i); c = next(v, c)) {
-			if (v->n[c].kind == K_LINE)
+			if (nd(v, c)->kind == K_LINE)
 				continue;
-			sbuf_printf(b, "%s", first ? "" : ",");
+			put_str(b, first ? "" : ",");
 			first = false;
-			sbuf_json_str(b, str_at(v, v->n[c].key));
-			sbuf_printf(b, ":");
+			sbuf_json_str(b, str_at(v, nd(v, c)->key));
+			put_str(b, ":");
 			json_value(v, c, b);
 		}
-		sbuf_printf(b, "}");
+		put_str(b, "}");
 		break;
 	case K_LIST:
 	case K_TABLE:
-		sbuf_printf(b, "[");
+		put_str(b, "[");
 		json_items(v, i, &first, b);
-		sbuf_printf(b, "]");
+		put_str(b, "]");
 		break;
 	default:
 		break;
@@ -454,7 +554,7 @@ static uint32_t resolve(const struct view *v, uint32_t i, const char *path, size
 	const char *dot = memchr(path, '.', len);
 	size_t seg = dot ? (size_t)(dot - path) : len;
 	uint32_t f = NONE;
-	for (uint32_t s = v->n[i].parent; s != NONE && f == NONE; s = v->n[s].parent)
+	for (uint32_t s = nd(v, i)->parent; s != NONE && f == NONE; s = nd(v, s)->parent)
 		f = child(v, s, path, seg);
 	while (f != NONE && dot) {
 		path = dot + 1;
@@ -468,8 +568,8 @@ static uint32_t resolve(const struct view *v, uint32_t i, const char *path, size
 
 static void text_line(const struct view *v, uint32_t i, struct sbuf *b)
 {
-	const char *s = str_at(v, v->n[i].str);
-	while (!v->n[i].literal && *s) {
+	const char *s = str_at(v, nd(v, i)->str);
+	while (!nd(v, i)->literal && *s) {
 		const char *open = strchr(s, '{');
 		const char *close = open ? strchr(open, '}') : NULL;
 		if (!close)
@@ -482,7 +582,8 @@ static void text_line(const struct view *v, uint32_t i, struct sbuf *b)
 			put(b, open, (size_t)(close - open + 1));
 		s = close + 1;
 	}
-	sbuf_printf(b, "%s\n", s);
+	put_str(b, s);
+	put_str(b, "\n");
 }
 
 static void cell(struct sbuf *b, const char *s, size_t len, size_t width, bool right, bool last)
@@ -505,15 +606,37 @@ static void cell_text(const struct view *v, uint32_t r, const struct view_col *c
 	if (f != NONE)
 		text_of(v, f, col, tmp);
 	else
-		sbuf_printf(tmp, "%s", col->none ? col->none : "-");
+		put_str(tmp, col->none ? col->none : "-");
 }
 
+/* One line of table t: its header (r NONE) or row r, in columns of widths w. */
+static void table_line(const struct view *v, const struct view_table *t, uint32_t r,
+		       const size_t *w, struct sbuf *tmp, struct sbuf *b)
+{
+	spaces(b, t->indent);
+	for (size_t c = 0; c < t->n_cols; c++) {
+		const struct view_col *col = &t->cols[c];
+		const char *s = col->head;
+		size_t len = strlen(s);
+		if (r != NONE) {
+			cell_text(v, r, col, tmp);
+			s = tmp->s ? tmp->s : "";
+			len = tmp->len;
+		}
+		if (c)
+			spaces(b, col->gap ? col->gap : 1);
+		cell(b, s, len, w[c], col->right, c + 1 == t->n_cols);
+	}
+	put_str(b, "\n");
+}
+
+/* A table: its columns as wide as their widest cell (a first pass), then its lines. */
 static void text_table(const struct view *v, uint32_t i, struct sbuf *b)
 {
-	const struct view_table *t = v->n[i].x.t;
+	const struct view_table *t = nd(v, i)->x.t;
 	size_t rows = 0;
 	for (uint32_t r = i + 1; r < end_of(v, i); r = next(v, r))
-		rows += v->n[r].kind == K_OBJECT;
+		rows += nd(v, r)->kind == K_OBJECT;
 	if (!t || (!rows && t->hide_empty))
 		return;
 	size_t *w = calloc(t->n_cols ? t->n_cols : 1, sizeof(*w));
@@ -523,40 +646,24 @@ static void text_table(const struct view *v, uint32_t i, struct sbuf *b)
 	}
 	struct sbuf tmp;
 	sbuf_init(&tmp);
-	for (size_t k = 0; k < t->n_cols; k++) {
-		const struct view_col *col = &t->cols[k];
-		w[k] = col->width > strlen(col->head) ? col->width : strlen(col->head);
-		for (uint32_t r = i + 1; r < end_of(v, i); r = next(v, r)) {
-			if (v->n[r].kind != K_OBJECT)
-				continue;
-			cell_text(v, r, col, &tmp);
-			if (tmp.len > w[k])
-				w[k] = tmp.len;
+	for (size_t c = 0; c < t->n_cols; c++) {
+		const struct view_col *col = &t->cols[c];
+		w[c] = col->width > strlen(col->head) ? col->width : strlen(col->head);
+	}
+	for (uint32_t r = i + 1; r < end_of(v, i); r = next(v, r))
+		for (size_t c = 0; nd(v, r)->kind == K_OBJECT && c < t->n_cols; c++) {
+			cell_text(v, r, &t->cols[c], &tmp);
+			if (tmp.len > w[c])
+				w[c] = tmp.len;
 		}
+	if (nd(v, i)->str) {
+		put_str(b, str_at(v, nd(v, i)->str));
+		put_str(b, "\n");
 	}
-	if (v->n[i].str)
-		sbuf_printf(b, "%s\n", str_at(v, v->n[i].str));
-	spaces(b, t->indent);
-	for (size_t k = 0; k < t->n_cols; k++) {
-		const struct view_col *col = &t->cols[k];
-		if (k)
-			spaces(b, col->gap ? col->gap : 1);
-		cell(b, col->head, strlen(col->head), w[k], col->right, k + 1 == t->n_cols);
-	}
-	sbuf_printf(b, "\n");
-	for (uint32_t r = i + 1; r < end_of(v, i); r = next(v, r)) {
-		if (v->n[r].kind != K_OBJECT)
-			continue;
-		spaces(b, t->indent);
-		for (size_t k = 0; k < t->n_cols; k++) {
-			const struct view_col *col = &t->cols[k];
-			if (k)
-				spaces(b, col->gap ? col->gap : 1);
-			cell_text(v, r, col, &tmp);
-			cell(b, tmp.s ? tmp.s : "", tmp.len, w[k], col->right, k + 1 == t->n_cols);
-		}
-		sbuf_printf(b, "\n");
-	}
+	table_line(v, t, NONE, w, &tmp, b);
+	for (uint32_t r = i + 1; r < end_of(v, i); r = next(v, r))
+		if (nd(v, r)->kind == K_OBJECT)
+			table_line(v, t, r, w, &tmp, b);
 	if (tmp.oom)
 		b->oom = 1;
 	sbuf_free(&tmp);
@@ -570,28 +677,28 @@ static bool is_scalar(uint8_t kind)
 
 static void text_pairs(const struct view *v, uint32_t i, struct sbuf *b)
 {
-	size_t width = v->n[i].x.p.width;
+	size_t width = nd(v, i)->x.p.width;
 	for (uint32_t c = i + 1; c < end_of(v, i); c = next(v, c)) {
-		size_t len = strlen(str_at(v, v->n[c].key));
-		if (is_scalar(v->n[c].kind) && !is_zero(&v->n[c]) && len > width)
+		size_t len = strlen(str_at(v, nd(v, c)->key));
+		if (is_scalar(nd(v, c)->kind) && !is_zero(nd(v, c)) && len > width)
 			width = len;
 	}
 	for (uint32_t c = i + 1; c < end_of(v, i); c = next(v, c)) {
-		if (!is_scalar(v->n[c].kind) || is_zero(&v->n[c]))
+		if (!is_scalar(nd(v, c)->kind) || is_zero(nd(v, c)))
 			continue;
-		const char *key = str_at(v, v->n[c].key);
-		spaces(b, v->n[i].x.p.indent);
+		const char *key = str_at(v, nd(v, c)->key);
+		spaces(b, nd(v, i)->x.p.indent);
 		cell(b, key, strlen(key), width, false, false);
-		sbuf_printf(b, " ");
+		put_str(b, " ");
 		text_of(v, c, NULL, b);
-		sbuf_printf(b, "\n");
+		put_str(b, "\n");
 	}
 }
 
 static void text_block(const struct view *v, uint32_t from, uint32_t to, struct sbuf *b)
 {
 	for (uint32_t c = from; c < to; c = next(v, c)) {
-		switch (v->n[c].kind) {
+		switch (nd(v, c)->kind) {
 		case K_LINE:
 			text_line(v, c, b);
 			break;
@@ -599,7 +706,7 @@ static void text_block(const struct view *v, uint32_t from, uint32_t to, struct 
 			text_table(v, c, b);
 			break;
 		case K_OBJECT:
-			if (v->n[c].pairs)
+			if (nd(v, c)->pairs)
 				text_pairs(v, c, b);
 			else
 				text_block(v, c + 1, end_of(v, c), b);
@@ -632,7 +739,7 @@ static void kv_fields(const struct view *v, uint32_t i, bool *first, struct sbuf
 		      struct sbuf *b)
 {
 	for (uint32_t c = i + 1; c < end_of(v, i); c = next(v, c)) {
-		uint8_t kind = v->n[c].kind;
+		uint8_t kind = nd(v, c)->kind;
 		if (kind == K_OBJECT) {
 			kv_fields(v, c, first, tmp, b);
 			continue;
@@ -643,7 +750,7 @@ static void kv_fields(const struct view *v, uint32_t i, bool *first, struct sbuf
 		if (tmp->s)
 			tmp->s[0] = '\0';
 		text_of(v, c, NULL, tmp);
-		sbuf_printf(b, "%s%s=", *first ? "" : " ", str_at(v, v->n[c].key));
+		sbuf_printf(b, "%s%s=", *first ? "" : " ", str_at(v, nd(v, c)->key));
 		*first = false;
 		if (!needs_quotes(tmp->s ? tmp->s : "", tmp->len)) {
 			put(b, tmp->s, tmp->len);
@@ -675,18 +782,18 @@ void view_render(const struct view *v, enum view_form form, struct sbuf *out)
 		break;
 	case VIEW_JSON:
 		for (uint32_t c = 0; c < v->len; c = next(v, c)) {
-			if (v->n[c].kind == K_LINE)
+			if (nd(v, c)->kind == K_LINE)
 				continue;
 			json_value(v, c, out);
 			first = false;
 		}
 		if (!first)
-			sbuf_printf(out, "\n");
+			put_str(out, "\n");
 		break;
 	case VIEW_KV:
 		sbuf_init(&tmp);
 		for (uint32_t c = 0; c < v->len; c = next(v, c))
-			if (v->n[c].kind == K_OBJECT)
+			if (nd(v, c)->kind == K_OBJECT)
 				kv_fields(v, c, &first, &tmp, out);
 		if (tmp.oom)
 			out->oom = 1;
