@@ -13,101 +13,47 @@
 
 #include "arpha_build.h"
 #include "core/config.h"
+#include "daemon/ctl_cmds.h"
 #include "os/control.h"
 #include "os/flushreq.h"
 #include "os/keyfile.h"
 #include "os/util.h"
 #include "os/vendor.h"
 
+/* The commands that need no arphad (arpha runs them itself). */
+static const struct {
+	const char *usage, *help;
+} offline[] = {
+    {"vendor MAC", "the vendor registered for MAC (offline, from ieee-data)"},
+    {"keygen [FILE]", "a new cluster key, to FILE or standard output (mode 0600)"},
+    {"flush-request [-k KEY] [-p PORT] [-n N] [-i MS] [-a ADDR]... HOST...",
+     "ask arpha-flushd on HOSTs to flush their ARP cache"},
+};
+
+/* One command of the usage: its help after it, or under it when it is long. */
+static void usage_line(FILE *f, const char *usage, const char *help)
+{
+	if (strlen(usage) > 18)
+		fprintf(f, "  %s\n  %-18s %s\n", usage, "", help);
+	else
+		fprintf(f, "  %-18s %s\n", usage, help);
+}
+
 static void usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "usage: arpha [-j] [-s SOCKET] COMMAND\n"
-	    "  arp show [IFACE]   the ARP cache (type, address, MAC, seconds to expiry)\n"
-	    "  arp flush [IFACE]  remove dynamic entries (all interfaces without IFACE)\n"
-	    "  announce IFACE     send gratuitous ARP for IFACE's addresses and published entries\n"
-	    "  stats              counters by interface and reason\n"
-	    "  cluster            the cluster's members and counters\n"
-	    "  vip                each VIP: address, state, owner, priority, last change\n"
-	    "  conns              connection sync: entries held locally and from each peer\n"
-	    "  vendor MAC         the vendor registered for MAC (offline, from ieee-data)\n"
-	    "  keygen [FILE]      a new cluster key, to FILE or standard output (mode 0600)\n"
-	    "  flush-request [-k KEY] [-p PORT] [-n N] [-i MS] [-a ADDR]... HOST...\n"
-	    "                     ask arpha-flushd on HOSTs to flush their ARP cache\n"
-	    "options:\n"
-	    "  -j         JSON output for scripts\n"
-	    "  -s SOCKET  arphad's control socket (default %s)\n"
-	    "  -V         print the version\n",
-	    CONF_DEFAULT_SOCKET);
-}
-
-/* A whole number in lo..hi, and nothing else. */
-static bool number_in(const char *s, unsigned long lo, unsigned long hi)
-{
-	char *end;
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	return !*end && !errno && v >= lo && v <= hi;
-}
-
-/*
- * NULL when argv is a command arphad serves; else what is wrong with it,
- * in msg (a usage error).
- */
-static const char *check_command(int argc, char **argv, char *msg, size_t len)
-{
-	const char *cmd = argv[0];
-	if (strcmp(cmd, "arp") == 0) {
-		if (argc < 2)
-			return "arp needs a verb: arp show [IFACE] or arp flush [IFACE]";
-		if (strcmp(argv[1], "show") != 0 && strcmp(argv[1], "flush") != 0) {
-			snprintf(msg, len, "arp: unknown verb \"%s\" (expected show or flush)",
-				 argv[1]);
-			return msg;
-		}
-		if (argc > 3) {
-			snprintf(msg, len,
-				 "too many arguments to arp %s (expected: arp %s [IFACE])", argv[1],
-				 argv[1]);
-			return msg;
-		}
-		return NULL;
-	}
-	if (strcmp(cmd, "announce") == 0) {
-		if (argc < 2)
-			return "announce needs an interface: announce IFACE";
-		return argc > 2 ? "too many arguments to announce (expected: announce IFACE)"
-				: NULL;
-	}
-	if (strcmp(cmd, "stats") == 0 || strcmp(cmd, "vip") == 0 || strcmp(cmd, "conns") == 0) {
-		if (argc == 1)
-			return NULL;
-		snprintf(msg, len, "too many arguments to %s (it takes none)", cmd);
-		return msg;
-	}
-	if (strcmp(cmd, "cluster") == 0) {
-		if (argc == 1)
-			return NULL;
-		if (strcmp(argv[1], "test-traffic") != 0) {
-			snprintf(msg, len,
-				 "cluster: unknown verb \"%s\" (expected: cluster, or cluster "
-				 "test-traffic PERIOD_MS COUNT)",
-				 argv[1]);
-			return msg;
-		}
-		if (argc != 4)
-			return "cluster test-traffic needs PERIOD_MS and COUNT";
-		if (!number_in(argv[2], 1, 60000) || !number_in(argv[3], 1, 10000000))
-			return "cluster test-traffic PERIOD_MS COUNT: expected PERIOD_MS 1..60000 "
-			       "and "
-			       "COUNT 1..10000000";
-		return NULL;
-	}
-	snprintf(msg, len, "unknown command \"%s\"", cmd);
-	return msg;
+	char u[128];
+	fprintf(f, "usage: arpha [-j] [-s SOCKET] COMMAND\n");
+	for (const struct ctl_cmd *c = ctl_cmds; c->words; c++)
+		if (c->help)
+			usage_line(f, ctl_usage(c, u, sizeof(u)), c->help);
+	for (size_t i = 0; i < sizeof(offline) / sizeof(offline[0]); i++)
+		usage_line(f, offline[i].usage, offline[i].help);
+	fprintf(f,
+		"options:\n"
+		"  -j         JSON output for scripts\n"
+		"  -s SOCKET  arphad's control socket (default %s)\n"
+		"  -V         print the version\n",
+		CONF_DEFAULT_SOCKET);
 }
 
 int main(int argc, char **argv)
@@ -161,10 +107,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	char why[160];
-	const char *bad = check_command(argc, argv, why, sizeof(why));
-	if (bad) {
-		fprintf(stderr, "arpha: %s\n(arpha -h lists the commands)\n", bad);
+	char why[256];
+	struct ctl_req rq;
+	if (ctl_check(argc, argv, &rq, why, sizeof(why)) != CTL_OK) {
+		fprintf(stderr, "arpha: %s\n(arpha -h lists the commands)\n", why);
 		return 2;
 	}
 

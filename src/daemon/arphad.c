@@ -23,6 +23,7 @@
 #include "core/cluster.h"
 #include "core/config.h"
 #include "daemon/daemon.h"
+#include "daemon/show.h"
 #include "os/control.h"
 #include "os/flushreq.h"
 #include "os/keyfile.h"
@@ -31,7 +32,6 @@
 #include "os/netlink.h"
 #include "os/nft.h"
 #include "os/packet.h"
-#include "os/show.h"
 #include "os/spawn.h"
 #include "os/syscheck.h"
 #include "os/udp.h"
@@ -59,7 +59,9 @@ static void on_usr1(void *arg)
 {
 	struct daemon *d = arg;
 	links_collect_drops(d);
-	show_log_counters(d->eng, d->cl);
+	show_log_arp(d->eng);
+	if (d->cl)
+		show_log_cluster(d->cl);
 }
 
 static void on_usr2(void *arg)
@@ -455,7 +457,8 @@ int main(int argc, char **argv)
 		cleanup(&d);
 		return 1;
 	}
-	if (daemon_start_services(&d, services, N_SERVICES, err, sizeof(err)) < 0) {
+	if (daemon_start_services(&d, services, N_SERVICES, err, sizeof(err)) < 0 ||
+	    ctl_check_bound(&d, err, sizeof(err)) < 0) {
 		log_errx("event=start_failed msg=%s", log_quote(err, q, sizeof(q)));
 		cleanup(&d);
 		return 1;

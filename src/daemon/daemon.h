@@ -22,8 +22,8 @@
 #include "core/config.h"
 #include "daemon/host.h"
 #include "daemon/svc.h"
+#include "daemon/show.h"
 #include "os/control.h"
-#include "os/show.h"
 
 struct arp_engine;
 struct loop;
@@ -141,11 +141,18 @@ void links_free(struct daemon *d);
 
 /* transport.c */
 int transport_start(struct daemon *d, char *err, size_t errlen);
-int transport_test_traffic(struct daemon *d, const char *period, const char *count, char *msg,
+/* Broadcast count test messages, one every period_ms (checked by the command table). */
+int transport_test_traffic(struct daemon *d, uint32_t period_ms, uint32_t count, char *msg,
 			   size_t len);
 void transport_free(struct daemon *d);
 
 /* ctl.c */
 void ctl_serve(void *arg, struct control_req *rq, char **argv, int argc, bool json);
+/*
+ * Every command of the table (ctl_cmds.h) is answered by the daemon or
+ * by one service, and every service's command is in the table: 0, or -1
+ * with a message (a command left unbound is a bug: arphad does not start).
+ */
+int ctl_check_bound(const struct daemon *d, char *err, size_t errlen);
 
 #endif

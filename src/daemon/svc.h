@@ -25,15 +25,21 @@ struct config;
 struct nl;
 struct dev_ev;
 struct takeover_scope;
-struct sbuf;
+struct view;
 
-/* One `arpha` command of a service: `arpha WORD` with no arguments. */
+/*
+ * One `arpha` command of a service: `arpha WORD` with no arguments. The
+ * word is a command of the table arpha checks with (daemon/ctl_cmds.c:
+ * add it there too, with its line of help); arphad does not start when
+ * one is missing.
+ */
 struct svc_cmd {
 	const char *word; /* "vip", "conns" */
-	/* the answer while the service runs */
-	void (*show)(void *self, struct sbuf *out, bool json);
-	/* the answer when it does not (its section is not configured) */
-	const char *absent_text, *absent_json;
+	/*
+	 * The answer, built into v (os/view.h); self NULL: the service does
+	 * not run (its section is not configured).
+	 */
+	void (*show)(void *self, struct view *v);
 };
 
 struct svc_ops {

@@ -37,6 +37,7 @@
 #include "os/log.h"
 #include "os/loop.h"
 #include "os/util.h"
+#include "os/view.h"
 
 #define CT_RCVBUF (16 << 20) /* the event socket's buffer: bursts of NEW */
 /*
@@ -405,114 +406,114 @@ static void on_adopt(void *arg)
 
 /* ---- `arpha conns` ---- */
 
-static void show(void *self, struct sbuf *b, bool json)
+static const struct view_col peer_cols[] = {
+    {.key = "node", .head = "PEER", .width = 10},
+    {.key = "up", .head = "STATE", .width = 5},
+    {.key = "entries", .head = "ENTRIES", .width = 10, .right = true},
+    {.key = "last_message_ms", .head = "LAST_MSG_MS", .width = 12, .right = true, .none = "0"},
+    {.key = "messages", .head = "MESSAGES", .width = 10, .right = true},
+    {.key = "check", .head = "CHECK"},
+};
+static const struct view_table peer_table = {peer_cols, 6, 0, false};
+
+/* Records by type (or malformed messages by reason): name -> count. */
+static void by_name(struct view *v, const char *key, const uint64_t *n, unsigned from, unsigned to,
+		    const char *(*name)(unsigned))
+{
+	view_object(v, key);
+	for (unsigned t = from; t < to; t++)
+		view_u64(v, name(t), n[t]);
+	view_end(v);
+}
+
+/* The other nodes' tables, one row each. */
+static void peers(struct view *v, const struct connsync *s, uint64_t now)
+{
+	view_table(v, "peers", &peer_table, NULL);
+	for (size_t i = 0; i < ctsync_origins(s->core); i++) {
+		struct ctsync_origin_view o;
+		if (ctsync_origin(s->core, i, &o) < 0 || o.node == s->self_id)
+			continue;
+		view_row(v);
+		view_u64(v, "node", o.node);
+		view_bool(v, "up", o.up);
+		view_text(v, o.up ? "up" : "down");
+		view_u64(v, "entries", o.entries);
+		if (o.last_msg)
+			view_u64(v, "last_message_ms", now - o.last_msg);
+		else
+			view_null(v, "last_message_ms");
+		view_u64(v, "messages", o.messages);
+		view_str(v, "check", ctsync_check_name(o.check));
+		view_u64(v, "resyncs_received", o.resyncs_received);
+		view_u64(v, "refused_full", o.refused_full);
+		view_end(v);
+	}
+	view_end(v);
+}
+
+static void show(void *self, struct view *v)
 {
 	struct connsync *s = self;
+	view_object(v, NULL);
+	if (!s) {
+		view_line(v, "no [ConnSync] in the configuration");
+		view_list(v, "peers");
+		view_end(v);
+		view_end(v);
+		return;
+	}
 	uint64_t now = host_now(s->h);
 	const struct ctsync_stats *st = ctsync_stats(s->core);
 	struct ctk_stats ks;
 	ctk_get_stats(s->k, &ks);
-	uint32_t me = s->self_id;
-	size_t local = ctsync_count(s->core, me);
-	if (json) {
-		sbuf_printf(
-		    b,
-		    "{\"node_id\":%u,\"local\":%zu,\"messages_in\":%llu,"
-		    "\"messages_out\":%llu,\"resyncs_sent\":%llu,\"resyncs_received\":%llu,"
-		    "\"resync_requests_sent\":%llu,\"checks_agree\":%llu,"
-		    "\"checks_disagree\":%llu,\"last_check\":\"%s\",\"last_check_ms\":",
-		    me, local, (unsigned long long)st->msgs_in, (unsigned long long)st->msgs_out,
-		    (unsigned long long)st->resyncs_sent, (unsigned long long)st->resyncs_received,
-		    (unsigned long long)st->resync_reqs_sent, (unsigned long long)st->checks_agree,
-		    (unsigned long long)st->checks_disagree,
-		    ctsync_check_name(st->last_check_result));
-		if (st->last_check)
-			sbuf_printf(b, "%llu", (unsigned long long)(now - st->last_check));
-		else
-			sbuf_printf(b, "null");
-		sbuf_printf(b, ",\"records_in\":{");
-		for (unsigned t = 1; t < CT_REC__COUNT; t++)
-			sbuf_printf(b, "%s\"%s\":%llu", t > 1 ? "," : "", ctsync_record_name(t),
-				    (unsigned long long)st->rec_in[t]);
-		sbuf_printf(b, "},\"records_out\":{");
-		for (unsigned t = 1; t < CT_REC__COUNT; t++)
-			sbuf_printf(b, "%s\"%s\":%llu", t > 1 ? "," : "", ctsync_record_name(t),
-				    (unsigned long long)st->rec_out[t]);
-		sbuf_printf(b, "},\"malformed\":{");
-		for (unsigned t = 0; t < CTM__COUNT; t++)
-			sbuf_printf(b, "%s\"%s\":%llu", t ? "," : "", ctsync_malformed_name(t),
-				    (unsigned long long)st->malformed[t]);
-		sbuf_printf(
-		    b,
-		    "},\"kernel\":{\"events\":%llu,\"event_losses\":%llu,\"dumps\":%llu,"
-		    "\"half_open_not_synced\":%llu,\"own_events\":%llu,"
-		    "\"in_step_set\":%llu,\"in_step_removed\":%llu,"
-		    "\"in_step_failed\":%llu,\"in_step_skipped_own\":%llu},"
-		    "\"adopted\":%llu,"
-		    "\"commits\":%llu,\"committed\":%llu,\"commit_failed\":%llu,"
-		    "\"last_commit_us\":%llu,\"refused_full\":%llu,\"peers\":[",
-		    (unsigned long long)(ks.ev_new + ks.ev_update + ks.ev_destroy),
-		    (unsigned long long)s->event_losses, (unsigned long long)ks.dumps,
-		    (unsigned long long)s->half_open, (unsigned long long)ks.ev_own,
-		    (unsigned long long)s->step_set, (unsigned long long)s->step_removed,
-		    (unsigned long long)s->step_failed, (unsigned long long)s->step_skipped_own,
-		    (unsigned long long)s->adopted, (unsigned long long)s->commits,
-		    (unsigned long long)s->committed, (unsigned long long)s->commit_failed,
-		    (unsigned long long)s->last_commit_us, (unsigned long long)st->refused_full);
-	} else {
-		sbuf_printf(
-		    b,
-		    "node %u: %zu connections of our own\n"
-		    "messages in %llu, out %llu; resyncs sent %llu, received %llu\n"
-		    "digest checks agree %llu, disagree %llu (last: %s)\n",
-		    me, local, (unsigned long long)st->msgs_in, (unsigned long long)st->msgs_out,
-		    (unsigned long long)st->resyncs_sent, (unsigned long long)st->resyncs_received,
-		    (unsigned long long)st->checks_agree, (unsigned long long)st->checks_disagree,
-		    ctsync_check_name(st->last_check_result));
-		sbuf_printf(b,
-			    "kernel events %llu, lost %llu times; commits %llu (%llu connections, "
-			    "%llu refused, last %llu us)\n",
-			    (unsigned long long)(ks.ev_new + ks.ev_update + ks.ev_destroy),
-			    (unsigned long long)s->event_losses, (unsigned long long)s->commits,
-			    (unsigned long long)s->committed, (unsigned long long)s->commit_failed,
-			    (unsigned long long)s->last_commit_us);
-		sbuf_printf(b,
-			    "peers' connections into our kernel as they come: %llu set, %llu "
-			    "removed, %llu refused; %llu taken over as ours\n",
-			    (unsigned long long)s->step_set, (unsigned long long)s->step_removed,
-			    (unsigned long long)s->step_failed, (unsigned long long)s->adopted);
-		sbuf_printf(b, "%-10s %-5s %10s %12s %10s %s\n", "PEER", "STATE", "ENTRIES",
-			    "LAST_MSG_MS", "MESSAGES", "CHECK");
-	}
-	bool first = true;
-	for (size_t i = 0; i < ctsync_origins(s->core); i++) {
-		struct ctsync_origin_view v;
-		if (ctsync_origin(s->core, i, &v) < 0 || v.node == me)
-			continue;
-		if (json) {
-			sbuf_printf(b,
-				    "%s{\"node\":%u,\"up\":%s,\"entries\":%zu,\"last_message_ms\":",
-				    first ? "" : ",", v.node, v.up ? "true" : "false", v.entries);
-			if (v.last_msg)
-				sbuf_printf(b, "%llu", (unsigned long long)(now - v.last_msg));
-			else
-				sbuf_printf(b, "null");
-			sbuf_printf(b,
-				    ",\"messages\":%llu,\"check\":\"%s\",\"resyncs_received\":%llu,"
-				    "\"refused_full\":%llu}",
-				    (unsigned long long)v.messages, ctsync_check_name(v.check),
-				    (unsigned long long)v.resyncs_received,
-				    (unsigned long long)v.refused_full);
-		} else {
-			sbuf_printf(b, "%-10u %-5s %10zu %12llu %10llu %s\n", v.node,
-				    v.up ? "up" : "down", v.entries,
-				    v.last_msg ? (unsigned long long)(now - v.last_msg) : 0ULL,
-				    (unsigned long long)v.messages, ctsync_check_name(v.check));
-		}
-		first = false;
-	}
-	if (json)
-		sbuf_printf(b, "]}\n");
+	view_u64(v, "node_id", s->self_id);
+	view_u64(v, "local", ctsync_count(s->core, s->self_id));
+	view_u64(v, "messages_in", st->msgs_in);
+	view_u64(v, "messages_out", st->msgs_out);
+	view_u64(v, "resyncs_sent", st->resyncs_sent);
+	view_u64(v, "resyncs_received", st->resyncs_received);
+	view_u64(v, "resync_requests_sent", st->resync_reqs_sent);
+	view_u64(v, "checks_agree", st->checks_agree);
+	view_u64(v, "checks_disagree", st->checks_disagree);
+	view_str(v, "last_check", ctsync_check_name(st->last_check_result));
+	if (st->last_check)
+		view_u64(v, "last_check_ms", now - st->last_check);
+	else
+		view_null(v, "last_check_ms");
+	by_name(v, "records_in", st->rec_in, 1, CT_REC__COUNT, ctsync_record_name);
+	by_name(v, "records_out", st->rec_out, 1, CT_REC__COUNT, ctsync_record_name);
+	by_name(v, "malformed", st->malformed, 0, CTM__COUNT, ctsync_malformed_name);
+	view_object(v, "kernel");
+	view_u64(v, "events", ks.ev_new + ks.ev_update + ks.ev_destroy);
+	view_u64(v, "event_losses", s->event_losses);
+	view_u64(v, "dumps", ks.dumps);
+	view_u64(v, "half_open_not_synced", s->half_open);
+	view_u64(v, "own_events", ks.ev_own);
+	view_u64(v, "in_step_set", s->step_set);
+	view_u64(v, "in_step_removed", s->step_removed);
+	view_u64(v, "in_step_failed", s->step_failed);
+	view_u64(v, "in_step_skipped_own", s->step_skipped_own);
+	view_end(v);
+	view_u64(v, "adopted", s->adopted);
+	view_u64(v, "commits", s->commits);
+	view_u64(v, "committed", s->committed);
+	view_u64(v, "commit_failed", s->commit_failed);
+	view_u64(v, "last_commit_us", s->last_commit_us);
+	view_u64(v, "refused_full", st->refused_full);
+	view_line(v, "node {node_id}: {local} connections of our own");
+	view_line(v, "messages in {messages_in}, out {messages_out}; resyncs sent {resyncs_sent}, "
+		     "received {resyncs_received}");
+	view_line(v, "digest checks agree {checks_agree}, disagree {checks_disagree} (last: "
+		     "{last_check})");
+	view_line(v, "kernel events {kernel.events}, lost {kernel.event_losses} times; commits "
+		     "{commits} ({committed} connections, {commit_failed} refused, last "
+		     "{last_commit_us} us)");
+	view_line(v, "peers' connections into our kernel as they come: {kernel.in_step_set} set, "
+		     "{kernel.in_step_removed} removed, {kernel.in_step_failed} refused; "
+		     "{adopted} taken over as ours");
+	peers(v, s, now);
+	view_end(v);
 }
 
 /* ---- start and stop ---- */
@@ -679,10 +680,7 @@ static int prepare_takeover(void *self, const struct takeover_scope *sc)
 }
 
 static const struct svc_cmd cmds[] = {
-    {.word = "conns",
-     .show = show,
-     .absent_text = "no [ConnSync] in the configuration\n",
-     .absent_json = "{\"peers\":[]}\n"},
+    {.word = "conns", .show = show},
     {0},
 };
 

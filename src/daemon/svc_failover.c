@@ -45,6 +45,7 @@
 #include "os/netlink.h"
 #include "os/spawn.h"
 #include "os/util.h"
+#include "os/view.h"
 
 
 #define MAX_TARGETED 8192 /* unicast ARP frames per interface per round */
@@ -654,92 +655,71 @@ static void on_sync_link(struct failover *f, bool up)
 
 /* ---- `arpha vip` ---- */
 
-static void methods_str(uint8_t m, char *buf, size_t len, bool json)
-{
-	static const char *const names[] = {"garp", "vmac", "targeted", "flush"};
-	size_t off = 0;
-	buf[0] = '\0';
-	for (int i = 0; i < 4 && off < len; i++)
-		if (m & (1u << i)) {
-			int n =
-			    json ? snprintf(buf + off, len - off, "%s\"%s\"", off ? "," : "",
-					    names[i])
-				 : snprintf(buf + off, len - off, "%s%s", off ? "," : "", names[i]);
-			if (n < 0)
-				return;
-			off += (size_t)n;
-		}
-	if (!json && off == 0)
-		snprintf(buf, len, "-");
-}
+static const struct view_col vip_cols[] = {
+    {.key = "name", .head = "NAME", .width = 15},
+    {.key = "address", .head = "ADDRESS", .width = 18, .gap = 2},
+    {.key = "interface", .head = "INTERFACE", .width = 9},
+    {.key = "state", .head = "STATE", .width = 8, .gap = 2},
+    {.key = "owner", .head = "OWNER", .width = 8},
+    {.key = "priority", .head = "PRIO", .width = 5, .right = true},
+    {.key = "last_change_ms",
+     .head = "CHANGED",
+     .width = 11,
+     .right = true,
+     .scale = 1000,
+     .unit = "s"},
+    {.key = "methods", .head = "METHODS", .gap = 2},
+};
+static const struct view_table vip_table = {vip_cols, 8, 0, false};
 
-static void show(void *self, struct sbuf *b, bool json)
+/* Each VIP: its address, state, owner, last change and takeover's methods. */
+static void show(void *self, struct view *v)
 {
+	static const char *const method_names[] = {"garp", "vmac", "targeted", "flush"};
 	struct failover *f = self;
-	uint64_t now = host_now(f->h);
-	char ip[IP4_STRLEN], ms[64];
-	int wn = 16, wi = 10; /* the name and interface columns fit the longest */
-	for (size_t k = 0; f && k < f->n; k++) {
-		if ((int)strlen(f->v[k].c->name) >= wn)
-			wn = (int)strlen(f->v[k].c->name) + 1;
-		if ((int)strlen(f->v[k].c->iface) >= wi)
-			wi = (int)strlen(f->v[k].c->iface) + 1;
+	if (!f) {
+		view_list(v, NULL);
+		view_line(v, "no [VIP] in the configuration");
+		view_end(v);
+		return;
 	}
-	if (json)
-		sbuf_printf(b, "[");
-	else
-		sbuf_printf(b, "%-*s %-18s %-*s %-8s %-8s %5s %11s  %s\n", wn, "NAME", "ADDRESS",
-			    wi, "INTERFACE", "STATE", "OWNER", "PRIO", "CHANGED", "METHODS");
-	for (size_t k = 0; f && k < f->n; k++) {
+	uint64_t now = host_now(f->h);
+	view_table(v, NULL, &vip_table, NULL);
+	for (size_t k = 0; k < f->n; k++) {
 		const struct fvip *x = &f->v[k];
 		struct takeover_vip_view tv;
 		struct vip_group_view gv;
 		takeover_vip(f->tk, k, &tv);
 		vip_group(takeover_vip_core(f->tk), tv.group, now, &gv);
-		uint64_t age = now - gv.changed_at;
-		if (json) {
-			methods_str(tv.methods, ms, sizeof(ms), true);
-			sbuf_printf(b, "%s{\"name\":", k ? "," : "");
-			sbuf_json_str(b, x->c->name);
-			sbuf_printf(b, ",\"address\":\"%s/%u\",\"interface\":",
-				    ip4_fmt(x->c->addr.addr, ip), x->c->addr.len);
-			sbuf_json_str(b, x->c->iface);
-			sbuf_printf(b, ",\"group\":");
-			sbuf_json_str(b, x->c->group);
-			sbuf_printf(b,
-				    ",\"state\":\"%s\",\"owner\":%u,\"priority\":%u,"
-				    "\"holding\":%s,\"last_change_ms\":%llu,\"changes\":%u,"
-				    "\"methods\":[%s],\"garp_rounds\":%llu,\"targeted_sent\":%llu,"
-				    "\"flush_rounds\":%llu",
-				    vip_state_name(gv.state), gv.owner, gv.priority,
-				    tv.holding ? "true" : "false", (unsigned long long)age,
-				    gv.changes, ms, (unsigned long long)x->garps,
-				    (unsigned long long)x->targeted,
-				    (unsigned long long)x->flushes);
-			sbuf_printf(b,
-				    ",\"notify_runs\":%llu,\"notify_failed\":%llu,"
-				    "\"notify_dropped\":%llu",
-				    (unsigned long long)tv.notify_runs,
-				    (unsigned long long)tv.notify_failed,
-				    (unsigned long long)tv.notify_dropped);
-			if (x->c->vmac)
-				sbuf_printf(b, ",\"vmac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"",
-					    x->vmac.a[0], x->vmac.a[1], x->vmac.a[2], x->vmac.a[3],
-					    x->vmac.a[4], x->vmac.a[5]);
-			sbuf_printf(b, "}");
-		} else {
-			char addr[32], owner[16];
-			methods_str(tv.methods, ms, sizeof(ms), false);
-			snprintf(addr, sizeof(addr), "%s/%u", ip4_fmt(x->c->addr.addr, ip),
-				 x->c->addr.len);
-			snprintf(owner, sizeof(owner), gv.owner ? "%u" : "-", gv.owner);
-			sbuf_printf(b, "%-*s %-18s %-*s %-8s %-8s %5u %10llus  %s\n", wn,
-				    x->c->name, addr, wi, x->c->iface, vip_state_name(gv.state),
-				    owner, gv.priority, (unsigned long long)(age / 1000), ms);
-		}
+		view_row(v);
+		view_str(v, "name", x->c->name);
+		view_ip4_prefix(v, "address", x->c->addr.addr, x->c->addr.len);
+		view_str(v, "interface", x->c->iface);
+		view_str(v, "group", x->c->group);
+		view_str(v, "state", vip_state_name(gv.state));
+		view_u64(v, "owner", gv.owner);
+		if (!gv.owner)
+			view_text(v, "-");
+		view_u64(v, "priority", gv.priority);
+		view_bool(v, "holding", tv.holding);
+		view_u64(v, "last_change_ms", now - gv.changed_at);
+		view_u64(v, "changes", gv.changes);
+		view_list(v, "methods");
+		for (unsigned i = 0; i < 4; i++)
+			if (tv.methods & (1u << i))
+				view_str(v, NULL, method_names[i]);
+		view_end(v);
+		view_u64(v, "garp_rounds", x->garps);
+		view_u64(v, "targeted_sent", x->targeted);
+		view_u64(v, "flush_rounds", x->flushes);
+		view_u64(v, "notify_runs", tv.notify_runs);
+		view_u64(v, "notify_failed", tv.notify_failed);
+		view_u64(v, "notify_dropped", tv.notify_dropped);
+		if (x->c->vmac)
+			view_mac(v, "vmac", &x->vmac);
+		view_end(v);
 	}
-	if (json)
-		sbuf_printf(b, "]\n");
+	view_end(v);
 }
 
 /* ---- start and stop ---- */
@@ -969,10 +949,7 @@ static bool svc_stop(void *self)
 }
 
 static const struct svc_cmd cmds[] = {
-    {.word = "vip",
-     .show = show,
-     .absent_text = "no [VIP] in the configuration\n",
-     .absent_json = "[]\n"},
+    {.word = "vip", .show = show},
     {0},
 };
 

@@ -76,25 +76,17 @@ static void on_traffic(void *arg)
 		loop_fire_in(d->traffic_w, d->traffic_period_ms);
 }
 
-int transport_test_traffic(struct daemon *d, const char *period, const char *count, char *msg,
-			 size_t len)
+int transport_test_traffic(struct daemon *d, uint32_t period_ms, uint32_t count, char *msg,
+			   size_t len)
 {
-	char *e1, *e2;
-	unsigned long ms = strtoul(period, &e1, 10), n = strtoul(count, &e2, 10);
-	if (*e1 || *e2 || ms < 1 || ms > 60000 || n < 1 || n > 10000000) {
-		snprintf(msg, len,
-			 "cluster test-traffic PERIOD_MS COUNT: expected 1..60000 and "
-			 "1..10000000");
-		return -1;
-	}
 	if (!d->traffic_w && !(d->traffic_w = loop_trigger(d->loop, -1, on_traffic, d))) {
 		snprintf(msg, len, "out of memory");
 		return -1;
 	}
-	d->traffic_period_ms = (uint32_t)ms;
-	d->traffic_left = (uint32_t)n;
+	d->traffic_period_ms = period_ms;
+	d->traffic_left = count;
 	loop_fire_in(d->traffic_w, 0);
-	log_notice("event=test_traffic messages=%lu period_ms=%lu", n, ms);
+	log_notice("event=test_traffic messages=%u period_ms=%u", count, period_ms);
 	return 0;
 }
 

@@ -133,7 +133,7 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-static void sbuf_add(struct sbuf *b, const char *s, size_t n)
+void sbuf_add(struct sbuf *b, const char *s, size_t n)
 {
 	if (n == 0 || sbuf_reserve(b, n) < 0)
 		return;

@@ -28,6 +28,8 @@ struct sbuf {
 void sbuf_init(struct sbuf *b);
 void sbuf_free(struct sbuf *b);
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append the n bytes at s (no formatting: for what is appended often). */
+void sbuf_add(struct sbuf *b, const char *s, size_t n);
 /* Append s as a JSON string literal, quotes included. */
 void sbuf_json_str(struct sbuf *b, const char *s);
 

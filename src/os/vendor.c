@@ -12,6 +12,7 @@
 
 #include "arpha_build.h"
 #include "os/util.h"
+#include "os/view.h"
 
 #define REGISTRY_MAX (64u << 20) /* oui.csv is about 3 MB */
 
@@ -82,6 +83,24 @@ static void fmt_prefix(const struct mac *m, unsigned bits, char buf[16])
 		snprintf(buf, 16, "%02x:%02x:%02x", a[0], a[1], a[2]);
 }
 
+/* The text of `arpha vendor`: the fields in a sentence. */
+static const char *vendor_line(bool broadcast, bool local, bool found, bool group)
+{
+	if (broadcast)
+		return "MAC {mac}  Vendor: none (the broadcast address)";
+	if (local)
+		return group ? "MAC {mac}  Vendor: locally administered address (no vendor "
+			       "registered)  group (multicast) address"
+			     : "MAC {mac}  Vendor: locally administered address (no vendor "
+			       "registered)";
+	if (found)
+		return group ? "MAC {mac}  Vendor: {vendor}  ({registry} {prefix})  group "
+			       "(multicast) address"
+			     : "MAC {mac}  Vendor: {vendor}  ({registry} {prefix})";
+	return group ? "MAC {mac}  Vendor: unknown  group (multicast) address"
+		     : "MAC {mac}  Vendor: unknown";
+}
+
 int vendor_main(int argc, char **argv, bool json)
 {
 	if (argc != 2) {
@@ -120,35 +139,26 @@ int vendor_main(int argc, char **argv, bool json)
 		fmt_prefix(&q, om.bits, prefix);
 	}
 
+	struct view *v = view_new();
+	view_object(v, NULL);
+	view_str(v, "mac", mac);
+	if (found) {
+		view_str(v, "vendor", om.org);
+		view_str(v, "registry", om.registry);
+		view_str(v, "prefix", prefix);
+	} else {
+		view_null(v, "vendor");
+		view_null(v, "registry");
+		view_null(v, "prefix");
+	}
+	view_bool(v, "local", local);
+	view_bool(v, "multicast", group);
+	view_line(v, vendor_line(mac_is_broadcast(&m), local, found, group));
+	view_end(v);
 	struct sbuf out;
 	sbuf_init(&out);
-	if (json) {
-		sbuf_printf(&out, "{\"mac\":\"%s\",\"vendor\":", mac);
-		if (found)
-			sbuf_json_str(&out, om.org);
-		else
-			sbuf_printf(&out, "null");
-		if (found)
-			sbuf_printf(&out, ",\"registry\":\"%s\",\"prefix\":\"%s\"", om.registry,
-				    prefix);
-		else
-			sbuf_printf(&out, ",\"registry\":null,\"prefix\":null");
-		sbuf_printf(&out, ",\"local\":%s,\"multicast\":%s}\n", local ? "true" : "false",
-			    group ? "true" : "false");
-	} else {
-		sbuf_printf(&out, "MAC %s  Vendor: ", mac);
-		if (mac_is_broadcast(&m))
-			sbuf_printf(&out, "none (the broadcast address)");
-		else if (local)
-			sbuf_printf(&out, "locally administered address (no vendor registered)");
-		else if (found)
-			sbuf_printf(&out, "%s  (%s %s)", om.org, om.registry, prefix);
-		else
-			sbuf_printf(&out, "unknown");
-		if (group && !mac_is_broadcast(&m))
-			sbuf_printf(&out, "  group (multicast) address");
-		sbuf_printf(&out, "\n");
-	}
+	view_render(v, json ? VIEW_JSON : VIEW_TEXT, &out);
+	view_free(v);
 	oui_db_free(db);
 	int rc = 0;
 	if (out.oom) {
