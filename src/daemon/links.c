@@ -173,6 +173,8 @@ static void flush_learned(struct daemon *d, struct mif *m)
 			 m->conf->name, flushed);
 }
 
+static void detach(struct daemon *d, struct mif *m);
+
 /*
  * Start managing m's device. At start (starting true) the kernel is not
  * touched yet: its neighbours are not flushed and the Static entries wait
@@ -260,14 +262,7 @@ static int attach(struct daemon *d, struct mif *m, bool starting, char *err, siz
 	log_info("event=iface_attach iface=%s device=%s ifindex=%u", m->conf->name, dev, l.ifindex);
 	return 0;
 fail:
-	loop_watch_free(m->w);
-	m->w = NULL;
-	packet_rx_close(m);
-	if (m->fd >= 0)
-		close(m->fd);
-	m->fd = -1;
-	arp_engine_iface_del(d->eng, l.ifindex);
-	m->ifindex = 0;
+	detach(d, m); /* m->ifindex is l.ifindex here */
 	actions_reset(&d->acts);
 	if (!starting)
 		guard_follow(d);

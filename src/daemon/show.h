@@ -42,4 +42,7 @@ void show_cluster(struct view *v, const struct cluster *c, const struct node_add
 void show_log_arp(const struct arp_engine *e);
 void show_log_cluster(const struct cluster *c);
 
+/* Log v as one key=value line (notice): the SIGUSR1 counters. */
+void show_log(const struct view *v);
+
 #endif

@@ -174,12 +174,7 @@ static void log_iface(const char *name, bool present, size_t entries,
 	view_u64(v, "entries", entries);
 	counters(v, cnt);
 	view_end(v);
-	struct sbuf s;
-	sbuf_init(&s);
-	view_render(v, VIEW_KV, &s);
-	if (!s.oom && s.s)
-		log_line(LOGL_NOTICE, s.s);
-	sbuf_free(&s);
+	show_log(v);
 	view_free(v);
 }
 
@@ -192,4 +187,14 @@ void show_log_arp(const struct arp_engine *e)
 		log_iface(ifv.name, true, arp_cache_count(ifv.cache), ifv.counters);
 	for (size_t i = 0; arp_engine_absent_at(e, i, &name, &cnt) == 0; i++)
 		log_iface(name, false, 0, cnt);
+}
+
+void show_log(const struct view *v)
+{
+	struct sbuf s;
+	sbuf_init(&s);
+	view_render(v, VIEW_KV, &s);
+	if (!s.oom && s.s)
+		log_line(LOGL_NOTICE, s.s);
+	sbuf_free(&s);
 }

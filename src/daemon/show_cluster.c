@@ -164,15 +164,9 @@ static void drops(struct view *v, const struct cluster_stats *st)
 	}
 }
 
-/*
- * The totals; as text a line of messages and one of datagrams with those
- * refused, by reason, where any were.
- */
-static void totals(struct view *v, const struct cluster *c, size_t n_never)
+/* The datagrams, heartbeats and messages sent and received (the JSON's keys and the log's). */
+static void traffic(struct view *v, const struct cluster_stats *st, const struct rb_stats *rb)
 {
-	const struct cluster_stats *st = cluster_stats(c);
-	const struct rb_stats *rb = cluster_rb_stats(c);
-	view_object(v, "counters");
 	view_u64(v, "rx_datagrams", st->rx_datagrams);
 	view_u64(v, "tx_datagrams", st->tx_datagrams);
 	view_u64(v, "heartbeats_sent", st->heartbeats_sent);
@@ -183,6 +177,18 @@ static void totals(struct view *v, const struct cluster *c, size_t n_never)
 	view_u64(v, "naks_sent", rb->naks_sent);
 	view_u64(v, "naks_received", rb->naks_received);
 	view_u64(v, "out_of_sync", rb->out_of_sync);
+}
+
+/*
+ * The totals; as text a line of messages and one of datagrams with those
+ * refused, by reason, where any were.
+ */
+static void totals(struct view *v, const struct cluster *c, size_t n_never)
+{
+	const struct cluster_stats *st = cluster_stats(c);
+	const struct rb_stats *rb = cluster_rb_stats(c);
+	view_object(v, "counters");
+	traffic(v, st, rb);
 	view_u64(v, "gones_sent", rb->gones_sent);
 	view_u64(v, "malformed_payload", st->malformed_payload);
 	view_u64(v, "own_node_id", st->own_node_id);
@@ -254,24 +260,10 @@ void show_log_cluster(const struct cluster *c)
 	view_str(v, "event", "counters");
 	view_str(v, "scope", "cluster");
 	view_u64(v, "node", cluster_node_id(c));
-	view_u64(v, "rx_datagrams", st->rx_datagrams);
-	view_u64(v, "tx_datagrams", st->tx_datagrams);
-	view_u64(v, "heartbeats_sent", st->heartbeats_sent);
-	view_u64(v, "heartbeats_received", st->heartbeats_received);
-	view_u64(v, "messages_sent", rb->sent);
-	view_u64(v, "messages_delivered", rb->delivered);
-	view_u64(v, "messages_resent", rb->resent);
-	view_u64(v, "naks_sent", rb->naks_sent);
-	view_u64(v, "naks_received", rb->naks_received);
-	view_u64(v, "out_of_sync", rb->out_of_sync);
+	traffic(v, st, rb);
 	view_u64(v, "malformed_payload", st->malformed_payload);
 	drops(v, st);
 	view_end(v);
-	struct sbuf s;
-	sbuf_init(&s);
-	view_render(v, VIEW_KV, &s);
-	if (!s.oom && s.s)
-		log_line(LOGL_NOTICE, s.s);
-	sbuf_free(&s);
+	show_log(v);
 	view_free(v);
 }
