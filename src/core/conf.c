@@ -235,7 +235,7 @@ static int open_section(struct reader *r, char *h)
 			    r->kind_line[ki]);
 		r->kind_line[ki] = p->line;
 	}
-	if (!(r->obj = s->open(p, name)))
+	if (!(r->obj = s->begin(p, name)))
 		return -1;
 	r->sect = s;
 	snprintf(r->title, sizeof(r->title), "%s%s%s", s->name, *name ? " " : "", name);

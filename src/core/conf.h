@@ -92,7 +92,7 @@ struct conf_section {
 	void (*defaults)(struct config *c);
 	/* a header [Kind NAME] was read (name "" when not named): the object the
 	   keys set, or NULL with the error recorded (the section is skipped) */
-	void *(*open)(struct conf_parser *p, const char *name);
+	void *(*begin)(struct conf_parser *p, const char *name);
 	/* the section ended with no error: check what it needs; 0 or -1 (may be NULL) */
 	int (*end)(struct conf_parser *p, void *obj);
 };

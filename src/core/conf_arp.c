@@ -50,7 +50,7 @@ static void arp_defaults(struct config *c)
 	arp_policy_defaults(&c->arp);
 }
 
-static void *arp_open(struct conf_parser *p, const char *name)
+static void *arp_begin(struct conf_parser *p, const char *name)
 {
 	return &p->c.arp;
 }
@@ -60,5 +60,5 @@ const struct conf_section conf_arp_section = {
     .usage = "ARP",
     .keys = arp_keys,
     .defaults = arp_defaults,
-    .open = arp_open,
+    .begin = arp_begin,
 };

@@ -69,7 +69,7 @@ static const struct conf_key entry_keys[E__COUNT + 1] = {
     [E_MAC] = {.name = "MAC", .parse = entry_mac, CONF_FIELD(struct conf_entry, mac)},
 };
 
-static void *entry_open(struct conf_parser *p, const char *name)
+static void *entry_begin(struct conf_parser *p, const char *name)
 {
 	struct conf_entry *e = conf_push(p, (void **)&p->c.entries, &p->c.n_entries,
 					 &p->cap_entries, sizeof(*p->c.entries));
@@ -110,7 +110,7 @@ const struct conf_section conf_arpentry_section = {
     .usage = "ARPEntry",
     .repeatable = true,
     .keys = entry_keys,
-    .open = entry_open,
+    .begin = entry_begin,
     .end = entry_end,
 };
 

@@ -83,7 +83,7 @@ static void cluster_defaults(struct config *c)
 	c->cluster.send_buffer = 256;
 }
 
-static void *cluster_open(struct conf_parser *p, const char *name)
+static void *cluster_begin(struct conf_parser *p, const char *name)
 {
 	p->c.cluster.present = true;
 	p->c.cluster.line = p->line;
@@ -117,6 +117,6 @@ const struct conf_section conf_cluster_section = {
     .usage = "Cluster",
     .keys = cluster_keys,
     .defaults = cluster_defaults,
-    .open = cluster_open,
+    .begin = cluster_begin,
     .end = cluster_end,
 };

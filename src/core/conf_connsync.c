@@ -89,7 +89,7 @@ static void connsync_defaults(struct config *c)
 	c->connsync.max_entries = 262144;
 }
 
-static void *connsync_open(struct conf_parser *p, const char *name)
+static void *connsync_begin(struct conf_parser *p, const char *name)
 {
 	p->c.connsync.present = true;
 	p->c.connsync.line = p->line;
@@ -101,7 +101,7 @@ const struct conf_section conf_connsync_section = {
     .usage = "ConnSync",
     .keys = connsync_keys,
     .defaults = connsync_defaults,
-    .open = connsync_open,
+    .begin = connsync_begin,
 };
 
 void conf_connsync_check(struct conf_parser *p)

@@ -69,7 +69,7 @@ static void daemon_defaults(struct config *c)
 	c->rt_priority = 10;
 }
 
-static void *daemon_open(struct conf_parser *p, const char *name)
+static void *daemon_begin(struct conf_parser *p, const char *name)
 {
 	return &p->c;
 }
@@ -79,5 +79,5 @@ const struct conf_section conf_daemon_section = {
     .usage = "Daemon",
     .keys = daemon_keys,
     .defaults = daemon_defaults,
-    .open = daemon_open,
+    .begin = daemon_begin,
 };

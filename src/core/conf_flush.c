@@ -47,7 +47,7 @@ static void flush_defaults(struct config *c)
 	c->flush.interval_ms = 1000;
 }
 
-static void *flush_open(struct conf_parser *p, const char *name)
+static void *flush_begin(struct conf_parser *p, const char *name)
 {
 	p->c.flush.present = true;
 	p->c.flush.line = p->line;
@@ -68,7 +68,7 @@ const struct conf_section conf_flush_section = {
     .usage = "Flush",
     .keys = flush_keys,
     .defaults = flush_defaults,
-    .open = flush_open,
+    .begin = flush_begin,
     .end = flush_end,
 };
 

@@ -17,7 +17,7 @@ static const struct conf_key interface_keys[] = {
     {.name = NULL},
 };
 
-static void *interface_open(struct conf_parser *p, const char *name)
+static void *interface_begin(struct conf_parser *p, const char *name)
 {
 	if (!conf_valid_ifname(name)) {
 		conf_fail(p, p->line,
@@ -62,7 +62,7 @@ const struct conf_section conf_interface_section = {
     .repeatable = true,
     .required = "arphad would manage nothing",
     .keys = interface_keys,
-    .open = interface_open,
+    .begin = interface_begin,
     .end = interface_end,
 };
 

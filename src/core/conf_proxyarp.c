@@ -132,7 +132,7 @@ static const struct conf_key proxy_keys[P__COUNT + 1] = {
 		  .line_off = offsetof(struct conf_proxy, ifaces_line)},
 };
 
-static void *proxy_open(struct conf_parser *p, const char *name)
+static void *proxy_begin(struct conf_parser *p, const char *name)
 {
 	struct conf_proxy *x = conf_push(p, (void **)&p->c.proxies, &p->c.n_proxies,
 					 &p->cap_proxies, sizeof(*p->c.proxies));
@@ -157,7 +157,7 @@ const struct conf_section conf_proxyarp_section = {
     .usage = "ProxyARP",
     .repeatable = true,
     .keys = proxy_keys,
-    .open = proxy_open,
+    .begin = proxy_begin,
     .end = proxy_end,
 };
 

@@ -193,7 +193,7 @@ static const struct conf_key vip_keys[V__COUNT + 1] = {
 		  VIP_LINE(notify_line)},
 };
 
-static void *vip_open(struct conf_parser *p, const char *name)
+static void *vip_begin(struct conf_parser *p, const char *name)
 {
 	if (!valid_name(name)) {
 		conf_fail(p, p->line, "[VIP %s]: \"%s\" is not a VIP name; expected %s", name, name,
@@ -274,7 +274,7 @@ const struct conf_section conf_vip_section = {
     .named = true,
     .repeatable = true,
     .keys = vip_keys,
-    .open = vip_open,
+    .begin = vip_begin,
     .end = vip_end,
 };
 

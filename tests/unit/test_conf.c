@@ -581,7 +581,7 @@ static void test_registry(void **state)
 		const struct conf_section *s = conf_sections[n];
 		assert_true(n < sizeof(want) / sizeof(want[0]));
 		assert_string_equal(s->name, want[n]);
-		assert_non_null(s->open);
+		assert_non_null(s->begin);
 		assert_non_null(s->keys);
 		/* the usage is the name, and NAME for a named section */
 		char usage[64];
