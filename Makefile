@@ -53,7 +53,7 @@ bench:
 	@bench/run.sh build-bench
 
 format:
-	clang-format -i src/*.c src/core/*.[ch] src/os/*.[ch] tests/unit/*.c tests/fuzz/*.c bench/*.c
+	clang-format -i src/*.c src/core/*.[ch] src/os/*.[ch] src/daemon/*.[ch] tests/unit/*.c tests/fuzz/*.c tests/svc/*.[ch] bench/*.c
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ) build-bench

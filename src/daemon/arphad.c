@@ -360,8 +360,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s:%d: %s%s\n", d.cfg_path, d.cfg.control_socket_line,
 				sock_bad ? "" : "warning: ", sock_bad ? perr : pwarn);
 		else if (sock_bad || pwarn[0]) /* the default path */
-			fprintf(stderr, "%s: %s%s\n", d.cfg_path, sock_bad ? "" : "warning: ",
-				sock_bad ? perr : pwarn);
+			fprintf(stderr, "%s: %s%s\n", d.cfg_path,
+				sock_bad ? "" : "warning: ", sock_bad ? perr : pwarn);
 		bad += sock_bad != 0;
 		struct nl *nl = nl_open(false);
 		struct findings f = {d.cfg_path, true};
@@ -392,7 +392,8 @@ int main(int argc, char **argv)
 	actions_init(&d.acts);
 	char err[512], q[600];
 	if (check_caps(err, sizeof(err)) < 0) {
-		log_errx("event=start_failed reason=no_privilege msg=%s", log_quote(err, q, sizeof(q)));
+		log_errx("event=start_failed reason=no_privilege msg=%s",
+			 log_quote(err, q, sizeof(q)));
 		config_free(&d.cfg);
 		return 1;
 	}

@@ -134,19 +134,18 @@ void daemon_apply_cluster(struct daemon *d)
 			log_debug("event=cluster_message node=%u bytes=%u", act->node,
 				  (unsigned)act->len);
 			if (act->len)
-				host_publish(daemon_host(d),
-					     &(struct dev_ev){.type = DEV_MSG,
-							      .chan = act->data[0],
-							      .node = act->node,
-							      .data = act->data,
-							      .len = act->len});
+				host_publish(daemon_host(d), &(struct dev_ev){.type = DEV_MSG,
+									      .chan = act->data[0],
+									      .node = act->node,
+									      .data = act->data,
+									      .len = act->len});
 			break;
 		case CA_STATE:
 			host_publish(daemon_host(d), &(struct dev_ev){.type = DEV_STATE,
-									.chan = act->chan,
-									.node = act->node,
-									.data = act->data,
-									.len = act->len});
+								      .chan = act->chan,
+								      .node = act->node,
+								      .data = act->data,
+								      .len = act->len});
 			break;
 		case CA_OUT_OF_SYNC:
 			log_warnx(
@@ -338,8 +337,8 @@ int daemon_init(struct daemon *d)
 
 /* ---- the services ---- */
 
-int daemon_start_services(struct daemon *d, const struct svc_ops *const *table, size_t n,
-			  char *err, size_t errlen)
+int daemon_start_services(struct daemon *d, const struct svc_ops *const *table, size_t n, char *err,
+			  size_t errlen)
 {
 	loop_begin(d->loop); /* their start reads the time as a callback does */
 	int rc = 0;
@@ -451,7 +450,8 @@ int host_prepare_takeover(struct host *h, const struct takeover_scope *sc)
 	int failed = 0;
 	for (size_t i = 0; i < d->n_svc; i++) {
 		struct svc_slot *s = &d->svc[i];
-		if (s->self && s->ops->prepare_takeover && s->ops->prepare_takeover(s->self, sc) < 0)
+		if (s->self && s->ops->prepare_takeover &&
+		    s->ops->prepare_takeover(s->self, sc) < 0)
 			failed++;
 	}
 	return failed;
@@ -515,8 +515,8 @@ void host_note_query(struct host *h, uint32_t ifindex, uint32_t ip, const struct
 		daemon_apply(d);
 }
 
-int host_addr_lease(struct host *h, uint32_t ifindex, uint32_t ip, uint8_t len,
-		    bool noprefixroute, uint32_t lifetime_s)
+int host_addr_lease(struct host *h, uint32_t ifindex, uint32_t ip, uint8_t len, bool noprefixroute,
+		    uint32_t lifetime_s)
 {
 	return nl_addr_lease(daemon_of(h)->nl, ifindex, ip, len, noprefixroute, lifetime_s);
 }

@@ -21,8 +21,8 @@
 #include "core/cluster.h"
 #include "core/config.h"
 #include "daemon/host.h"
-#include "daemon/svc.h"
 #include "daemon/show.h"
+#include "daemon/svc.h"
 #include "os/control.h"
 
 struct arp_engine;
@@ -33,9 +33,9 @@ struct nft_guard;
 struct packet_ring;
 struct udp;
 
-#define MAX_ADDRS   256
-#define MAX_SVC	    8
-#define MAX_QUEUED  4096 /* events waiting for delivery; past it they are counted and lost */
+#define MAX_ADDRS  256
+#define MAX_SVC	   8
+#define MAX_QUEUED 4096 /* events waiting for delivery; past it they are counted and lost */
 
 /* A managed interface. */
 struct mif {
@@ -55,7 +55,7 @@ struct mif {
 
 struct svc_slot {
 	const struct svc_ops *ops;
-	void *self;	/* NULL: not running (its section is not configured) */
+	void *self;	   /* NULL: not running (its section is not configured) */
 	bool handing_over; /* its stop returned true */
 };
 
@@ -74,7 +74,7 @@ struct daemon {
 	struct mif *ifs;
 	size_t n_ifs;
 	struct loop_watch *nl_w;
-	struct control *ctl;	     /* the control socket's clients */
+	struct control *ctl;	    /* the control socket's clients */
 	struct loop_watch *sigs[5]; /* TERM, INT, HUP, USR1, USR2 */
 	int ctl_fd;
 	struct control_path ctl_own; /* the socket file made: removed at exit if still there */
@@ -114,16 +114,16 @@ static inline struct host *daemon_host(struct daemon *d)
 }
 
 /* daemon.c */
-int daemon_init(struct daemon *d);	     /* the loop and the queue; -1 */
-void daemon_apply(struct daemon *d);	     /* carry out d->acts and reset it */
-void daemon_apply_cluster(struct daemon *d); /* carry out d->cacts and reset it */
+int daemon_init(struct daemon *d);		  /* the loop and the queue; -1 */
+void daemon_apply(struct daemon *d);		  /* carry out d->acts and reset it */
+void daemon_apply_cluster(struct daemon *d);	  /* carry out d->cacts and reset it */
 void daemon_sync_link(struct daemon *d, bool up); /* our sync link came or went */
 struct mif *mif_by_index(struct daemon *d, uint32_t ifindex);
 struct mif *mif_by_name(struct daemon *d, const char *name);
 void daemon_refresh_addrs(struct daemon *d, struct mif *m); /* the engine reads them again */
-void daemon_drain(struct daemon *d);	     /* deliver the queued events */
-int daemon_start_services(struct daemon *d, const struct svc_ops *const *table, size_t n,
-			  char *err, size_t errlen);
+void daemon_drain(struct daemon *d);			    /* deliver the queued events */
+int daemon_start_services(struct daemon *d, const struct svc_ops *const *table, size_t n, char *err,
+			  size_t errlen);
 void daemon_free_services(struct daemon *d);
 void daemon_stop(struct daemon *d, const char *signame); /* graceful; ends the loop when done */
 /* The service running a command word ("vip"); its slot or NULL. */
@@ -132,10 +132,10 @@ const struct svc_slot *daemon_command(const struct daemon *d, const char *word,
 
 /* links.c */
 int links_check_devices(struct daemon *d, char *err, size_t errlen);
-int links_guard(struct daemon *d, char *err, size_t errlen);	/* nft table; -1 */
+int links_guard(struct daemon *d, char *err, size_t errlen);	  /* nft table; -1 */
 int links_attach_all(struct daemon *d, char *err, size_t errlen); /* -1 */
-int links_watch(struct daemon *d); /* rtnetlink events; -1 */
-void links_flush_learned(struct daemon *d); /* after every part started */
+int links_watch(struct daemon *d);				  /* rtnetlink events; -1 */
+void links_flush_learned(struct daemon *d);			  /* after every part started */
 void links_collect_drops(struct daemon *d);
 void links_free(struct daemon *d);
 

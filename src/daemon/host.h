@@ -75,7 +75,7 @@ struct takeover_scope {
 
 /* A managed interface, as the daemon holds it. */
 struct host_iface {
-	const char *name; /* [Interface NAME] */
+	const char *name;   /* [Interface NAME] */
 	const char *device; /* Device= as configured */
 	const char *dev;    /* the device's name now (it may have been renamed) */
 	uint32_t ifindex;   /* 0 while the device is absent */
@@ -134,8 +134,8 @@ void host_note_query(struct host *h, uint32_t ifindex, uint32_t ip, const struct
  * kernel drops it when not renewed in time), remove it, set a link up or
  * down.
  */
-int host_addr_lease(struct host *h, uint32_t ifindex, uint32_t ip, uint8_t len,
-		    bool noprefixroute, uint32_t lifetime_s);
+int host_addr_lease(struct host *h, uint32_t ifindex, uint32_t ip, uint8_t len, bool noprefixroute,
+		    uint32_t lifetime_s);
 int host_addr_del(struct host *h, uint32_t ifindex, uint32_t ip, uint8_t len);
 int host_link_set_up(struct host *h, uint32_t ifindex, bool up);
 

@@ -24,8 +24,6 @@
 #define RX_BATCH   256
 #define RING_BATCH 1 /* ring blocks per callback, up to some 500 frames */
 
-
-
 /* ---- frames ---- */
 
 /* The kernel's own requests (and nothing else) from the control socket. */
@@ -106,7 +104,6 @@ static void on_packet(void *arg)
 }
 
 /* ---- interfaces ---- */
-
 
 /* Static entries go back into the kernel (it drops them when a link goes down). */
 static void reinstall_static(struct daemon *d, struct mif *m)
@@ -249,7 +246,8 @@ static int attach(struct daemon *d, struct mif *m, bool starting, char *err, siz
 		goto fail;
 	}
 	m->w = loop_watch_fd(d->loop, m->fd, -1, on_packet, m);
-	m->ring_w = loop_watch_fd(d->loop, packet_ring_fd(m->ring), ARPHAD_PRIO_CLIENTS, on_packet, m);
+	m->ring_w =
+	    loop_watch_fd(d->loop, packet_ring_fd(m->ring), ARPHAD_PRIO_CLIENTS, on_packet, m);
 	if (!m->w || !m->ring_w) {
 		snprintf(err, errlen, "interface %s: cannot watch the packet socket",
 			 m->conf->name);
@@ -399,7 +397,6 @@ static void on_netlink(void *arg)
 	}
 }
 
-
 /* The kernel's count of frames it could not queue for us, into the stats. */
 void links_collect_drops(struct daemon *d)
 {
@@ -412,7 +409,6 @@ void links_collect_drops(struct daemon *d)
 					 packet_ring_drops(m->ring));
 	}
 }
-
 
 /* Every managed device exists and has an Ethernet address (before anything is changed). */
 int links_check_devices(struct daemon *d, char *err, size_t errlen)

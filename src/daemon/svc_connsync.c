@@ -70,9 +70,9 @@ struct connsync {
 	uint64_t commits, committed, commit_failed, last_commit_us, last_commit_at;
 	/* keeping the kernel in step with the peers' tables */
 	uint64_t step_set, step_removed, step_failed, step_skipped_own;
-	bool commit_all;     /* a journalled change was lost: commit everything */
+	bool commit_all;	  /* a journalled change was lost: commit everything */
 	struct loop_watch *step;  /* the peers' changes into our kernel, at ARPHAD_PRIO_BACKLOG */
-	uint64_t step_since; /* ms; since when changes wait for it (0: none) */
+	uint64_t step_since;	  /* ms; since when changes wait for it (0: none) */
 	struct loop_watch *adopt; /* after a takeover: the held connections become ours */
 	uint64_t adopted;
 	const struct ct_entry **stepv; /* scratch for keep_in_step */
@@ -87,8 +87,7 @@ static void flush_out(struct connsync *s)
 	size_t len;
 	uint64_t now = host_now(s->h);
 	while ((len = ctsync_next_message(s->core, buf, sizeof(buf), now)) > 0) {
-		if (host_broadcast(s->h, buf, len) < 0 &&
-		    s->broadcast_errors++ % 100 == 0)
+		if (host_broadcast(s->h, buf, len) < 0 && s->broadcast_errors++ % 100 == 0)
 			log_warn("event=connsync_broadcast_failed failures=%llu",
 				 (unsigned long long)s->broadcast_errors);
 	}
@@ -609,8 +608,7 @@ static int setup(struct connsync *s, const struct config *cfg, char *err, size_t
 static void remove_held(struct connsync *s)
 {
 	size_t n, failed = 0;
-	const struct ct_entry **v =
-	    peer_vector(s, ctsync_peer_next, true, s->self_id, &n);
+	const struct ct_entry **v = peer_vector(s, ctsync_peer_next, true, s->self_id, &n);
 	if (n > 0 && v && ctk_remove(s->k, v, n, &failed) < 0)
 		log_warn("event=conns_release_failed");
 	else if (n > 0 && v)

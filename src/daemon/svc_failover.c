@@ -47,7 +47,6 @@
 #include "os/util.h"
 #include "os/view.h"
 
-
 #define MAX_TARGETED 8192 /* unicast ARP frames per interface per round */
 #define MAX_SHARED   16384
 #define MAX_ADDRS    256 /* addresses of a device read at once (arphad -r) */
@@ -368,8 +367,9 @@ static void give(struct failover *f, struct fvip *x)
 		if (host_link_set_up(f->h, x->vifindex, false) < 0)
 			log_warn("event=vdev_down_failed vip=%s device=%s", x->c->name, x->vdev);
 	} else {
-		rc = m && m->ifindex ? host_addr_del(f->h, m->ifindex, x->c->addr.addr, x->c->addr.len)
-				     : 0;
+		rc = m && m->ifindex
+			 ? host_addr_del(f->h, m->ifindex, x->c->addr.addr, x->c->addr.len)
+			 : 0;
 	}
 	if (rc < 0)
 		log_warn("event=vip_remove_failed vip=%s address=%s/%u", x->c->name,
@@ -428,7 +428,8 @@ static void run(struct failover *f)
 			break;
 		case TK_ANNOUNCE:
 			if (a.round == TR_TAKEOVER && x->take_failed)
-				x->take_failed = false; /* the address is not ours: nothing to say */
+				x->take_failed =
+				    false; /* the address is not ours: nothing to say */
 			else
 				announce(f, x, a.methods);
 			break;
@@ -773,8 +774,8 @@ static int setup(struct failover *f, const struct config *cfg, char *err, size_t
 	if (cfg->flush.present) {
 		char kerr[512];
 		if (keyfile_load_flush(cfg->flush.key_file, &f->fp.key, kerr, sizeof(kerr)) < 0) {
-			snprintf(err, errlen, "%s:%d: %s", host_config_path(f->h), cfg->flush.key_line,
-				 kerr);
+			snprintf(err, errlen, "%s:%d: %s", host_config_path(f->h),
+				 cfg->flush.key_line, kerr);
 			return -1;
 		}
 		f->fp.port = cfg->flush.port;
@@ -802,8 +803,9 @@ static int setup(struct failover *f, const struct config *cfg, char *err, size_t
 			int nw = argv_split(x->c->notify, x->nbuf, sizeof(x->nbuf), x->nargv,
 					    CONF_NOTIFY_ARGS, why, sizeof(why));
 			if (nw <= 0) {
-				snprintf(err, errlen, "%s:%d: NotifyScript: %s", host_config_path(f->h),
-					 x->c->notify_line, nw < 0 ? why : "no command");
+				snprintf(err, errlen, "%s:%d: NotifyScript: %s",
+					 host_config_path(f->h), x->c->notify_line,
+					 nw < 0 ? why : "no command");
 				return -1;
 			}
 			x->nargc = (size_t)nw;
@@ -826,8 +828,8 @@ static int setup(struct failover *f, const struct config *cfg, char *err, size_t
 				x->vifindex = l.ifindex;
 				/* no IPv6 on it: a backup must send nothing with the virtual MAC */
 				if (nl_ipv6_off(x->vdev) < 0)
-					log_warn("event=ipv6_off_failed vip=%s device=%s", x->c->name,
-						 x->vdev);
+					log_warn("event=ipv6_off_failed vip=%s device=%s",
+						 x->c->name, x->vdev);
 			}
 		}
 	}

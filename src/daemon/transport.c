@@ -22,9 +22,7 @@
 
 #define RX_BATCH 256
 
-
 /* ---- the cluster ---- */
-
 
 static void learn_node_addr(struct daemon *d, uint32_t node, uint32_t addr)
 {
@@ -37,8 +35,6 @@ static void learn_node_addr(struct daemon *d, uint32_t node, uint32_t addr)
 	if (d->n_addrs < WIRE_MAX_PEERS)
 		d->addrs[d->n_addrs++] = (struct node_addr){node, addr};
 }
-
-
 
 static void on_udp(void *arg)
 {
@@ -69,7 +65,8 @@ static void on_traffic(void *arg)
 	char msg[64];
 	int n = snprintf(msg, sizeof(msg), "test-traffic node %u message %u",
 			 d->cfg.cluster.node_id, ++d->traffic_sent);
-	if (cluster_broadcast(d->cl, (const uint8_t *)msg, (size_t)n, loop_now(d->loop), &d->cacts) < 0)
+	if (cluster_broadcast(d->cl, (const uint8_t *)msg, (size_t)n, loop_now(d->loop),
+			      &d->cacts) < 0)
 		log_warn("event=test_traffic_failed");
 	daemon_apply_cluster(d);
 	if (--d->traffic_left)
@@ -146,10 +143,6 @@ int transport_start(struct daemon *d, char *err, size_t errlen)
 	    cc->interval_ms, cc->dead_count);
 	return 0;
 }
-
-
-
-
 
 void transport_free(struct daemon *d)
 {

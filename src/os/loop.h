@@ -56,8 +56,8 @@ int loop_fire_in(struct loop_watch *w, uint64_t ms);
 void loop_begin(struct loop *l);
 void loop_end(struct loop *l);
 
-int loop_run(struct loop *l);	/* until loop_exit */
-void loop_exit(struct loop *l); /* after the current callback */
+int loop_run(struct loop *l);	 /* until loop_exit */
+void loop_exit(struct loop *l);	 /* after the current callback */
 int loop_reinit(struct loop *l); /* after fork */
 
 /* For os/ parts built on libevent directly. */

@@ -73,10 +73,10 @@ int fake_host_init(struct host *h, const char *cfg_text)
 		uint32_t ifindex = 100 + (uint32_t)i;
 		struct mac mac = {{0x02, 0, 0, 0, 0, (uint8_t)(i + 1)}};
 		h->ifs[i].pub = (struct host_iface){.name = ci->name,
-						     .device = ci->device,
-						     .dev = ci->device,
-						     .ifindex = ifindex,
-						     .up = true};
+						    .device = ci->device,
+						    .dev = ci->device,
+						    .ifindex = ifindex,
+						    .up = true};
 		if (arp_engine_iface_add(h->eng, ifindex, ci->name, &mac, false) < 0)
 			return -1;
 		h->n_ifs++;
@@ -201,7 +201,8 @@ void host_apply(struct host *h, struct actions *a)
 const struct host_iface *host_iface(const struct host *h, const char *name)
 {
 	for (size_t i = 0; i < h->n_ifs; i++)
-		if (strcmp(h->ifs[i].pub.name, name) == 0 || strcmp(h->ifs[i].pub.device, name) == 0)
+		if (strcmp(h->ifs[i].pub.name, name) == 0 ||
+		    strcmp(h->ifs[i].pub.device, name) == 0)
 			return &h->ifs[i].pub;
 	return NULL;
 }
@@ -242,8 +243,8 @@ void host_note_query(struct host *h, uint32_t ifindex, uint32_t ip, const struct
 	actions_free(&a);
 }
 
-int host_addr_lease(struct host *h, uint32_t ifindex, uint32_t ip, uint8_t len,
-		    bool noprefixroute, uint32_t lifetime_s)
+int host_addr_lease(struct host *h, uint32_t ifindex, uint32_t ip, uint8_t len, bool noprefixroute,
+		    uint32_t lifetime_s)
 {
 	char s[IP4_STRLEN];
 	fake_record(h, "addr_lease %s/%u on %u for %us", ip4_fmt(ip, s), len, ifindex, lifetime_s);

@@ -17,11 +17,11 @@
 #include "core/vip.h"
 #include "host_fake.h"
 
-#define CONF                                                                               \
-	"[Interface lan]\nDevice=lan0\n"                                                    \
-	"[Cluster]\nNodeID=1\nInterface=lan0\nGroup=239.192.74.10\nKeyFile=/nonexistent\n" \
-	"HeartbeatInterval=20ms\nDeadInterval=3\n"                                          \
-	"[VIP v1]\nAddress=198.18.0.100/24\nInterface=lan\nPriority=100\n"                 \
+#define CONF                                                                                       \
+	"[Interface lan]\nDevice=lan0\n"                                                           \
+	"[Cluster]\nNodeID=1\nInterface=lan0\nGroup=239.192.74.10\nKeyFile=/nonexistent\n"         \
+	"HeartbeatInterval=20ms\nDeadInterval=3\n"                                                 \
+	"[VIP v1]\nAddress=198.18.0.100/24\nInterface=lan\nPriority=100\n"                         \
 	"AnnounceCount=3\nAnnounceInterval=10ms\n"
 
 /* A service standing for connection sync: it records when the barrier reaches it. */
@@ -116,10 +116,10 @@ static void exchange(struct host *h, struct vip *other, int i)
 	if (i % 20 == 0) {
 		size_t len = vip_advert(other, buf, sizeof(buf));
 		fake_host_event(h, &(struct dev_ev){.type = DEV_STATE,
-						     .chan = CLUSTER_CHAN_VIP,
-						     .node = 2,
-						     .data = buf,
-						     .len = len});
+						    .chan = CLUSTER_CHAN_VIP,
+						    .node = 2,
+						    .data = buf,
+						    .len = len});
 		if (h->state_len)
 			vip_on_advert(other, 1, h->state, h->state_len, h->now, &o);
 	}
