@@ -295,8 +295,16 @@ static void run(struct vip *v, uint64_t now, struct vip_out *out)
 	if (now > v->now)
 		v->now = now;
 	for (size_t gi = 0; gi < v->ng; gi++) {
+		uint8_t was = v->g[gi].state;
 		watch_master(v, gi, now, out);
 		decide(v, gi, now, out);
+		/*
+		 * Left master (or fault) just now: a probe that fell due meanwhile
+		 * was not served (we probe only as backup) and its time has passed,
+		 * so no deadline would bring it back: serve it now.
+		 */
+		if (v->g[gi].state != was)
+			watch_master(v, gi, now, out);
 	}
 }
 
@@ -417,7 +425,9 @@ uint64_t vip_next_deadline(const struct vip *v)
 			const struct peer_group *pg = &v->peers[i].g[gi];
 			if (!pg->seen)
 				continue;
-			if (pg->state == VIP_MASTER && !pg->lost && !g->probing)
+			/* every master's, not only the one under probe: another may claim meanwhile
+			 */
+			if (pg->state == VIP_MASTER && !pg->lost && g->probing != v->peers[i].node)
 				AT(pg->heard + probe_after(v));
 			AT(pg->heard + live_for(v) + 1); /* a candidate stops counting */
 		}

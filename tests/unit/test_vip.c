@@ -526,6 +526,75 @@ static void test_advert_round_trip_and_garbage(void **st)
 	vip_free(b);
 }
 
+/* An advert of node as master of group "g" at prio (crafted: see vip.c). */
+static size_t master_advert(uint8_t *buf, uint8_t prio)
+{
+	const uint8_t a[] = {1, 0, 0, 0, 0, 0, 1, 1, 'g', prio, VIP_MASTER};
+	memcpy(buf, a, sizeof(a));
+	return sizeof(a);
+}
+
+/*
+ * While a silent master (node 2) is probed, a second one (node 3) claims
+ * and goes silent too: its probe is due 1.25 intervals after its claim,
+ * not whenever another deadline happens to come.
+ */
+static void test_second_claimant_probed_on_time(void **st)
+{
+	(void)st;
+	struct vip_group_conf g = {.name = "g", .priority = 100, .preempt = true};
+	struct vip_params p = {.self_id = 5, .interval_ms = 100};
+	struct vip *v = vip_new(&p, &g, 1, 0);
+	assert_non_null(v);
+	struct vip_out o;
+	uint8_t buf[32];
+	size_t len = master_advert(buf, 150);
+	assert_int_equal(vip_on_advert(v, 2, buf, len, 400, &o), 0);
+	vip_tick(v, 530, &o); /* node 2 silent since 400: probed */
+	uint64_t sent = vip_stats(v)->probes_sent;
+	assert_true(sent >= 1);
+	len = master_advert(buf, 200);
+	assert_int_equal(vip_on_advert(v, 3, buf, len, 535, &o), 0);
+	len = master_advert(buf, 150);
+	assert_int_equal(vip_on_advert(v, 2, buf, len, 540, &o), 0);
+	uint64_t d;
+	while ((d = vip_next_deadline(v)) < 660)
+		vip_tick(v, d, &o);
+	assert_int_equal(d, 660); /* node 3's probe: 535 + 125 */
+	vip_tick(v, d, &o);
+	assert_true(vip_stats(v)->probes_sent > sent);
+	vip_free(v);
+}
+
+/*
+ * Another master's probe falls due while we are master (we probe only
+ * when we are not): when we leave master (a fault), it is probed at once,
+ * not whenever some other deadline comes.
+ */
+static void test_probe_due_as_master_served_on_leaving(void **st)
+{
+	(void)st;
+	struct vip_group_conf g = {.name = "g", .priority = 100, .preempt = true};
+	struct vip_params p = {.self_id = 5, .interval_ms = 100};
+	struct vip *v = vip_new(&p, &g, 1, 0);
+	assert_non_null(v);
+	struct vip_out o;
+	uint8_t buf[32];
+	uint64_t t = 0;
+	struct vip_group_view gv;
+	for (; t < 400; t += 10)
+		vip_tick(v, t, &o);
+	vip_group(v, 0, t, &gv);
+	assert_int_equal(gv.state, VIP_MASTER); /* alone */
+	size_t len = master_advert(buf, 50);	/* a lower one claims too, then goes silent */
+	assert_int_equal(vip_on_advert(v, 2, buf, len, 400, &o), 0);
+	vip_tick(v, 530, &o); /* its probe was due at 525: not ours to send as master */
+	uint64_t sent = vip_stats(v)->probes_sent;
+	vip_set_fault(v, 0, true, 600, &o);
+	assert_true(vip_stats(v)->probes_sent > sent);
+	vip_free(v);
+}
+
 static void test_bad_params(void **st)
 {
 	(void)st;
@@ -597,6 +666,8 @@ int main(void)
 	    cmocka_unit_test(test_loss_no_false_takeover),
 	    cmocka_unit_test(test_own_link_down_no_takeover),
 	    cmocka_unit_test(test_advert_round_trip_and_garbage),
+	    cmocka_unit_test(test_second_claimant_probed_on_time),
+	    cmocka_unit_test(test_probe_due_as_master_served_on_leaving),
 	    cmocka_unit_test(test_bad_params),
 	    cmocka_unit_test(test_nbshare),
 	};
