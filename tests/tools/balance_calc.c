@@ -89,7 +89,7 @@ static int port(const char *s, uint16_t *out)
 	return 0;
 }
 
-static void bad_line(unsigned long n, const char *line)
+static __attribute__((noreturn)) void bad_line(unsigned long n, const char *line)
 {
 	fprintf(stderr, "balance_calc: stdin:%lu: cannot read \"%s\"\n", n, line);
 	exit(2);
