@@ -1,0 +1,150 @@
+/*
+ * nft_buckets: the active-active data path (issue 13) in the kernel. Every
+ * node of the cluster receives every frame sent to a cluster multicast MAC;
+ * these nftables rules let exactly one node forward each connection: the
+ * owner of its bucket (core/balance: the same jhash in C and in the rule).
+ * No policy here: which node owns which bucket is the caller's decision
+ * (core/ranges); this module writes it into the kernel.
+ *
+ * What is installed (the rules of research/active-active-2026-12.md, 3.2),
+ * all owner-flagged on the netlink socket of this module's libnftables
+ * context, in one transaction:
+ *
+ *   table ip NFTB_TABLE
+ *     map b2m   bucket -> owner<<16 | bucket: who takes a NEW connection
+ *               (the same on every node); a bucket without an element has
+ *               no owner for now (a hand-over gap: nobody takes its SYNs,
+ *               the retransmitted SYN is decided again)
+ *     map own   ct mark -> goto "mine": the marks this node forwards; its
+ *               own id for every bucket, plus the dead owners' marks it
+ *               took over (nftb_update)
+ *     chain fix (prerouting -300) an IPv4 packet to a multicast MAC with a
+ *               unicast destination becomes PACKET_HOST, so the kernel
+ *               forwards it (or delivers it to a local socket)
+ *     chain pre (prerouting -150, after conntrack), on the cluster
+ *               interfaces only: invalid -> drop; a connection whose ct
+ *               mark is set is forwarded if the mark is in own, dropped
+ *               if not; an undecided one (ct mark 0) is hashed on its
+ *               ORIGINAL tuple (balance_nft_expr*: ports for TCP and UDP,
+ *               addresses for the rest) and looked up in b2m: this node's
+ *               bucket -> ct mark := owner<<16 | bucket, forwarded; not
+ *               ours and the packet that creates the entry -> the packet
+ *               goes on with meta mark NFTB_SHADOW_MARK, so conntrack
+ *               confirms the entry (this node then follows the connection
+ *               live: a "shadow") and the egress chain drops it; not ours
+ *               otherwise -> drop. Undecided entries stay undecided on
+ *               non-owners, so they follow b2m when it changes.
+ *     chain outp (output -150) ICMP errors for a decided connection leave
+ *               only its owner
+ *   table netdev NFTB_SHADOW_TABLE
+ *     one egress chain per cluster interface: meta mark NFTB_SHADOW_MARK
+ *     -> drop (after conntrack confirmed the entry)
+ *
+ * The packet mark of every IPv4 packet arriving on a cluster interface is
+ * overwritten (bucket and owner); a packet of the user's carrying
+ * NFTB_SHADOW_MARK out of a cluster interface is dropped. Every IPv4
+ * packet arriving on a cluster interface is balanced, also one for this
+ * node's own unicast address: management belongs on another interface.
+ * The forward policy (stateful filtering) is the user's, in the user's
+ * own table; nf_conntrack_tcp_loose should be 0.
+ *
+ * If the process dies the kernel removes both tables with the socket: the
+ * node no longer turns multicast-MAC frames into PACKET_HOST, so it stops
+ * forwarding them at once (Linux never forwards PACKET_MULTICAST), and the
+ * others take its buckets. The socket is made close-on-exec: a program the
+ * process runs never holds the tables.
+ *
+ * Every call runs in the network namespace the process is in. Errors: -1 (or
+ * NULL) with a one-line message in err; a failed update leaves the kernel as
+ * it was (one transaction). Not thread-safe: one caller at a time per nftb.
+ */
+#ifndef ARPHA_OS_NFT_BUCKETS_H
+#define ARPHA_OS_NFT_BUCKETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/balance.h"
+
+#define NFTB_TABLE "arpha_aa"		  /* family ip */
+#define NFTB_SHADOW_TABLE "arpha_aa_shadow" /* family netdev */
+#define NFTB_SHADOW_MARK 0xdeadu	  /* owner 0 is nobody: no real mark has it */
+#define NFTB_MAX_IFACES 16
+
+struct nftb;
+
+struct nftb_params {
+	/* the bucket formula; offset must be 0 and buckets at most 65536 (a
+	 * bucket is the low 16 bits of a mark) */
+	struct balance_params balance;
+	/* this node's owner id: NodeID and incarnation, not 0 (mark 0 means
+	 * undecided); marks are owner << 16 | bucket */
+	uint16_t owner;
+	/* the cluster-facing interfaces, by name (1 .. NFTB_MAX_IFACES) */
+	const char *const *ifaces;
+	size_t n_ifaces;
+};
+
+/* Packet counters of the rules, since nftb_open. */
+struct nftb_stats {
+	uint64_t owned;	    /* packets of decided connections forwarded as owner (own hit) */
+	uint64_t taken;	    /* connections this node decided to own (their first packet here) */
+	uint64_t other;	    /* packets dropped: decided, another node's */
+	uint64_t undecided; /* packets dropped: undecided, bucket not ours */
+	uint64_t shadowed;  /* first packets not ours, let through conntrack as a shadow */
+	uint64_t shadow_dropped; /* those dropped at egress (all egress chains) */
+	uint64_t local;	    /* first packets not ours for a local address: dropped */
+	uint64_t invalid;   /* packets conntrack found invalid: dropped */
+	uint64_t icmp_other; /* ICMP errors this node generated for others' connections */
+};
+
+/*
+ * Install both tables for p in one transaction, every bucket of b2m owned by
+ * p->owner and own holding p->owner's mark for every bucket. Returns the
+ * handle, or NULL with a message: bad params, a table of that name exists
+ * (another arphad in this network namespace), the kernel or nft refused.
+ * Nothing is left installed on failure.
+ */
+struct nftb *nftb_open(const struct nftb_params *p, char *err, size_t errlen);
+
+/*
+ * One transaction: when owner_of_bucket is not NULL (n must then be the
+ * number of buckets), b2m is flushed and refilled with bucket b -> owner
+ * owner_of_bucket[b] (0: no element, no owner); and for each of the n_adds
+ * buckets in adds, own gets dead_owner << 16 | bucket -> mine, so the
+ * connections dead_owner decided in those buckets are forwarded here from
+ * the next packet on. Packets see the old maps or the new ones, never a
+ * mix. 0, or -1 with a message (the kernel unchanged).
+ */
+int nftb_update(struct nftb *t, const uint16_t *owner_of_bucket, size_t n, uint16_t dead_owner,
+		const uint32_t *adds, size_t n_adds, char *err, size_t errlen);
+
+/* nftb_update with the map alone. */
+int nftb_set_map(struct nftb *t, const uint16_t *owner_of_bucket, size_t n, char *err,
+		 size_t errlen);
+
+/* nftb_update with the own additions alone. */
+int nftb_take(struct nftb *t, uint16_t dead_owner, const uint32_t *buckets, size_t n, char *err,
+	      size_t errlen);
+
+/*
+ * Remove from own every mark of dead_owner that nftb_update/nftb_take added
+ * (when no connection carries them any more), in one transaction; its
+ * connections then are another node's (dropped). 0 (also when there were
+ * none), or -1 with a message.
+ */
+int nftb_forget(struct nftb *t, uint16_t dead_owner, char *err, size_t errlen);
+
+/* Read the counters into s. 0, or -1 with a message. */
+int nftb_counters(struct nftb *t, struct nftb_stats *s, char *err, size_t errlen);
+
+/*
+ * Whether the ip table exists in this network namespace: 1 yes, 0 no, -1
+ * cannot tell.
+ */
+int nftb_present(void);
+
+/* Remove both tables and release the context (NULL: nothing). */
+void nftb_close(struct nftb *t);
+
+#endif
