@@ -66,10 +66,10 @@
 
 #include "core/balance.h"
 
-#define NFTB_TABLE "arpha_aa"		  /* family ip */
+#define NFTB_TABLE	  "arpha_aa"	    /* family ip */
 #define NFTB_SHADOW_TABLE "arpha_aa_shadow" /* family netdev */
-#define NFTB_SHADOW_MARK 0xdeadu	  /* owner 0 is nobody: no real mark has it */
-#define NFTB_MAX_IFACES 16
+#define NFTB_SHADOW_MARK  0xdeadu	    /* owner 0 is nobody: no real mark has it */
+#define NFTB_MAX_IFACES	  16
 
 struct nftb;
 
@@ -93,9 +93,9 @@ struct nftb_stats {
 	uint64_t undecided; /* packets dropped: undecided, bucket not ours */
 	uint64_t shadowed;  /* first packets not ours, let through conntrack as a shadow */
 	uint64_t shadow_dropped; /* those dropped at egress (all egress chains) */
-	uint64_t local;	    /* first packets not ours for a local address: dropped */
-	uint64_t invalid;   /* packets conntrack found invalid: dropped */
-	uint64_t icmp_other; /* ICMP errors this node generated for others' connections */
+	uint64_t local;		 /* first packets not ours for a local address: dropped */
+	uint64_t invalid;	 /* packets conntrack found invalid: dropped */
+	uint64_t icmp_other;	 /* ICMP errors this node generated for others' connections */
 };
 
 /*
