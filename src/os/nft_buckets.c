@@ -188,8 +188,10 @@ struct nftb *nftb_open(const struct nftb_params *p, char *err, size_t errlen)
 		 * another socket, or the owner flag cannot be added to it) */
 		if (nftb_present() == 1)
 			snprintf(err, errlen,
-				 "cannot install nftables table \"" T "\": it exists already "
-				 "(another arphad runs in this network namespace): %s",
+				 "cannot install nftables tables \"" T
+				 "\" and \"netdev " NFTB_SHADOW_TABLE
+				 "\": one exists already (another arphad runs in this network "
+				 "namespace): %s",
 				 msg);
 		else
 			snprintf(
@@ -381,6 +383,14 @@ int nftb_counters(struct nftb *t, struct nftb_stats *s, char *err, size_t errlen
 	return 0;
 }
 
+/* 1 the table exists, 0 not, -1 cannot tell. */
+static int table_present(struct nft_ctx *ctx, const char *cmd)
+{
+	int rc = nft_run_cmd_from_buffer(ctx, cmd);
+	const char *e = nft_ctx_get_error_buffer(ctx);
+	return rc == 0 ? 1 : (e && strstr(e, "No such file or directory")) ? 0 : -1;
+}
+
 int nftb_present(void)
 {
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
@@ -388,11 +398,10 @@ int nftb_present(void)
 		return -1;
 	nft_ctx_buffer_output(ctx);
 	nft_ctx_buffer_error(ctx);
-	int rc = nft_run_cmd_from_buffer(ctx, "list table " T "\n");
-	const char *e = nft_ctx_get_error_buffer(ctx);
-	int present = rc == 0 ? 1 : (e && strstr(e, "No such file or directory")) ? 0 : -1;
+	int a = table_present(ctx, "list table " T "\n");
+	int b = table_present(ctx, "list table netdev " NFTB_SHADOW_TABLE "\n");
 	nft_ctx_free(ctx);
-	return present;
+	return a == 1 || b == 1 ? 1 : a == 0 && b == 0 ? 0 : -1;
 }
 
 void nftb_close(struct nftb *t)

@@ -101,8 +101,9 @@ struct nftb_stats {
 /*
  * Install both tables for p in one transaction, every bucket of b2m owned by
  * p->owner and own holding p->owner's mark for every bucket. Returns the
- * handle, or NULL with a message: bad params, a table of that name exists
- * (another arphad in this network namespace), the kernel or nft refused.
+ * handle, or NULL with a message: bad params, either table exists already
+ * (another arphad in this network namespace, or a table of that name the
+ * user made), the kernel or nft refused.
  * Nothing is left installed on failure.
  */
 struct nftb *nftb_open(const struct nftb_params *p, char *err, size_t errlen);
@@ -139,8 +140,9 @@ int nftb_forget(struct nftb *t, uint16_t dead_owner, char *err, size_t errlen);
 int nftb_counters(struct nftb *t, struct nftb_stats *s, char *err, size_t errlen);
 
 /*
- * Whether the ip table exists in this network namespace: 1 yes, 0 no, -1
- * cannot tell.
+ * Whether either table exists in this network namespace (an arphad runs
+ * here, or a process that inherited its socket): 1 yes, 0 no, -1 cannot
+ * tell.
  */
 int nftb_present(void);
 

@@ -335,6 +335,13 @@ with AaLab("nftb") as lab:
         total = exactly_once(before, after, "round through fw1 alone")
         n1 = diff(before["nodes"]["fw1"], after["nodes"]["fw1"])
         expect(n1["owned"] + n1["taken"] == total, "fw1 forwarded %s of %d", n1, total)
+        # fw2's TCP connections keep fw2's marks (own forwards them); its UDP
+        # flows were undecided on fw1 and are fw1's now
+        ct1 = conntrack(lab, "fw1")
+        bad = [(t, ct1.get(t)) for t in fw2_tcp if ct1.get(t) != OWNER["fw2"] << 16 | bk[t]]
+        bad += [(t, ct1.get(t)) for t in fw2_udp if ct1.get(t) != OWNER["fw1"] << 16 | bk[t]]
+        expect(not bad, "%d marks on fw1 after the takeover are not as expected: %s",
+               len(bad), bad[:3])
 
     with res.case("update-time"):
         # full b2m replace + 1024 own adds, for dead owners that never existed
@@ -390,5 +397,13 @@ with AaLab("nftb") as lab:
         expect("arpha_aa" not in tables, "fw1's tables outlived nftb_close: %r", tables)
         err = c1.p.stderr.read()
         expect("Sanitizer" not in err and "runtime error" not in err, "%s", err[-1500:])
+        # a table of that name the user left behind is refused too
+        lab.exec("fw1", "nft", "add", "table", "netdev", "arpha_aa_shadow")
+        again = Ctl(lab, "fw1", OWNER["fw1"])
+        expect(again.first.startswith("err ") and "exists already" in again.first,
+               "nftb_ctl beside a user's netdev arpha_aa_shadow said %r", again.first)
+        expect(again.p.wait(10) == 1, "the refused nftb_ctl exited with %s", again.p.returncode)
+        tables = lab.exec("fw1", "nft", "list", "tables").stdout
+        expect("table ip arpha_aa" not in tables, "the refused open left %r", tables)
 info("%s done in %.1f s" % (SUITE, time.monotonic() - t_start))
 res.exit()
