@@ -47,15 +47,19 @@
  * NFTB_SHADOW_MARK out of a cluster interface is dropped. Every IPv4 packet
  * arriving on a cluster interface is balanced, also one for this node's own
  * unicast address: management belongs on another interface. The forward
- * policy (stateful filtering) is the user's, in the user's own table;
- * nf_conntrack_tcp_loose should be 0.
+ * policy (stateful filtering) is the user's, in the user's own table.
  *
- * Not covered yet (research 3.4): ICMP errors this node makes for a packet
- * whose connection is not confirmed yet (TTL exceeded, fragmentation
- * needed on a first packet) leave every node that saw it, so the sender
- * gets them twice; IPv6; NAT (a non-owner must not shadow a first packet
- * it would NAT); interfaces are matched by name only, so a renamed
- * interface leaves the cluster.
+ * Two settings of the namespace are the caller's (this module sets none):
+ * net.netfilter.nf_conntrack_tcp_loose=0, so a node never picks up a TCP
+ * connection in the middle; and net.ipv4.fwmark_reflect=1, so the ICMP
+ * error a non-owner makes for a shadowed first packet (TTL exceeded,
+ * fragmentation needed: its connection is not confirmed yet, outp cannot
+ * tell) carries NFTB_SHADOW_MARK and dies at egress. Without it the sender
+ * gets such an error from every node (the test saw 2 for one TTL-1 ping).
+ *
+ * Not covered yet (research 3.4): IPv6; NAT (a non-owner must not shadow a
+ * first packet it would NAT); interfaces are matched by name only, so a
+ * renamed interface leaves the cluster.
  *
  * If the process dies the kernel removes both tables with the socket: the
  * node no longer turns multicast-MAC frames into PACKET_HOST, so it stops

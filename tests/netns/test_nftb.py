@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """os/nft_buckets on the real kernel (issue 13: the active-active data
 path). Two firewalls between a client and a server (tests/netns/fwlab.py:
-stateful forward policy of their own, nf_conntrack_tcp_loose=0, no arphad,
-no conn sync). The client's gateway and the server's gateway resolve to
+stateful forward policy of their own, nf_conntrack_tcp_loose=0,
+net.ipv4.fwmark_reflect=1, no arphad, no conn sync). The client's gateway and the server's gateway resolve to
 cluster multicast MACs (static neighbour entries; both firewalls join the
 MACs with `ip maddr add`), so the bridges flood every frame to both nodes.
 On each node tests/tools/nftb_ctl holds the owner-flagged tables of
@@ -16,6 +16,8 @@ means nothing duplicated and nothing lost):
     forwarded by exactly one node (the rules' counters agree);
   - each node's conntrack holds every connection; the owner's ct mark is
     owner<<16 | balance_bucket_tuple(), the other node's entry undecided;
+  - an ICMP error for a first packet reaches the client once (without
+    fwmark_reflect both nodes send one);
   - a second table owner is refused; SIGKILL of fw2's nftb_ctl removes its
     tables at once;
   - takeover: fw2's TCP connections carry fw2's marks on fw1 too (copied
@@ -178,6 +180,9 @@ class AaLab(FwLab):
         self.ip("server", "neigh", "replace", VIP_OUT, "lladdr", MAC_OUT, "dev", "eth0",
                 "nud", "permanent")
         for fw in ("fw1", "fw2"):
+            # the ICMP errors a non-owner makes for a shadowed first packet
+            # inherit its mark, so the egress chain drops them
+            self.exec(fw, "sysctl", "-qw", "net.ipv4.fwmark_reflect=1")
             self.ip(fw, "maddr", "add", MAC_IN, "dev", "eth0")
             self.ip(fw, "maddr", "add", MAC_OUT, "dev", "eth1")
         for role in ("client", "server"):
@@ -276,16 +281,23 @@ with AaLab("nftb") as lab:
         info("%s both conntracks hold all %d connections; owner marks = owner<<16 | "
              "balance_bucket_tuple, non-owner entries undecided" % (SUITE, len(tuples)))
 
-    # not covered yet (nft_buckets.h): an ICMP error for a first packet
-    # comes from every node; shown, not asserted
+    # an ICMP error for a first packet: the non-owner's carries the shadow
+    # mark (net.ipv4.fwmark_reflect=1) and dies at egress
     with res.case("icmp-first-packet"):
         a = counts(lab, "client")["icmp_in"]
+        before = snapshot(lab, ctls)
         lab.exec("client", "ping", "-n", "-q", "-c", "1", "-t", "1", "-W", "1", SERVER_IP,
                  check=False)
         time.sleep(0.3)
         got = counts(lab, "client")["icmp_in"] - a
-        info("%s known gap: one echo request with TTL 1 through the cluster: the client got "
-             "%d ICMP time-exceeded (one per node that saw it)" % (SUITE, got))
+        after = snapshot(lab, ctls)
+        n1, n2 = (diff(before["nodes"][f], after["nodes"][f]) for f in ("fw1", "fw2"))
+        expect(got == 1, "one echo request with TTL 1: the client got %d ICMP errors", got)
+        expect(n1["shadow_dropped"] + n2["shadow_dropped"] == 1,
+               "shadow drops at egress: fw1 %d, fw2 %d, want 1 in all",
+               n1["shadow_dropped"], n2["shadow_dropped"])
+        info("%s one echo request with TTL 1 through the cluster: the client got 1 ICMP "
+             "time-exceeded, the non-owner's was dropped at egress" % SUITE)
 
     took = None
     with res.case("takeover"):
