@@ -134,8 +134,10 @@ static int table_text(struct sbuf *b, const struct nftb_params *p, char *err, si
 	    "    ct state untracked return\n"
 	    "    ct mark != 0 ct mark vmap @own\n"
 	    "    ct mark != 0 counter name \"other\" drop\n"
-	    "    meta l4proto { tcp, udp } meta mark set %s\n"
-	    "    meta l4proto != { tcp, udp } meta mark set %s\n"
+	    /* the connection's protocol, not the packet's: an ICMP error is
+	     * hashed as the connection it belongs to */
+	    "    ct original protocol { tcp, udp } meta mark set %s\n"
+	    "    ct original protocol != { tcp, udp } meta mark set %s\n"
 	    "    meta mark set meta mark map @b2m\n"
 	    "    meta mark & 0xffff0000 == 0x%" PRIx32
 	    " ct mark set meta mark counter name \"taken\" accept\n"

@@ -27,8 +27,10 @@
  *               mark is set is forwarded if the mark is in own, dropped
  *               if not; an undecided one (ct mark 0) is hashed on its
  *               ORIGINAL tuple (balance_nft_expr*: ports for TCP and UDP,
- *               addresses for the rest) and looked up in b2m: this node's
- *               bucket -> ct mark := owner<<16 | bucket, forwarded; not
+ *               addresses for the rest, by the connection's protocol, so
+ *               an ICMP error goes with its connection) and looked up in
+ *               b2m: this node's bucket -> ct mark := owner<<16 | bucket,
+ *               forwarded; not
  *               ours and the packet that creates the entry -> the packet
  *               goes on with meta mark NFTB_SHADOW_MARK, so conntrack
  *               confirms the entry (this node then follows the connection

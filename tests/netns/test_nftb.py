@@ -39,7 +39,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import TOP, CaseFailed, Results, binary, build_dir, expect, run  # noqa: E402
-from fwlab import CLIENT_IP, ECHO_PORT, SERVER_IP, VIP_IN, VIP_OUT, FwLab, info  # noqa: E402
+from fwlab import PY, CLIENT_IP, ECHO_PORT, SERVER_IP, VIP_IN, VIP_OUT, FwLab, info  # noqa: E402
 
 SUITE = "netns/nftb"
 N_TCP = int(os.environ.get("ARPHA_NFTB_TCP", "400"))
@@ -298,6 +298,31 @@ with AaLab("nftb") as lab:
                n1["shadow_dropped"], n2["shadow_dropped"])
         info("%s one echo request with TTL 1 through the cluster: the client got 1 ICMP "
              "time-exceeded, the non-owner's was dropped at egress" % SUITE)
+
+    # ICMP errors from the server for UDP flows to a closed port: each flow's
+    # owner forwards its errors, the other node drops them (an error is
+    # hashed as its connection, not by its own addresses)
+    with res.case("icmp-errors"):
+        lab.exec("server", "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0",
+                 "net.ipv4.icmp_msgs_per_sec=100000")
+        n_err = 40
+        a, before = counts(lab, "client"), snapshot(lab, ctls)
+        lab.exec("client", PY, "-c", "import socket, time\n"
+                 "for i in range(%d):\n"
+                 "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                 "    s.connect((%r, %d)); s.send(b'x'); time.sleep(0.005)\n" % (
+                     n_err, SERVER_IP, ECHO_PORT + 1))
+        time.sleep(0.5)
+        b, after = counts(lab, "client"), snapshot(lab, ctls)
+        sent, errs = b["udp_out"] - a["udp_out"], b["icmp_in"] - a["icmp_in"]
+        srv = diff(before["server"], after["server"])
+        expect(sent == n_err and srv["udp_in"] == n_err,
+               "client sent %d datagrams, server received %d, want %d", sent, srv["udp_in"],
+               n_err)
+        expect(errs == n_err, "%d datagrams to a closed port: the client got %d port "
+               "unreachables", n_err, errs)
+        info("%s %d udp flows to a closed port: the client got %d port unreachables, one each"
+             % (SUITE, n_err, errs))
 
     took = None
     with res.case("takeover"):
