@@ -117,22 +117,27 @@ static int table_text(struct sbuf *b, const struct nftb_params *p, char *err, si
 		       "  chain mine {\n"
 		       "    counter name \"owned\" accept\n"
 		       "  }\n"
-		       "  chain fix {\n"
-		       "    type filter hook prerouting priority -300; policy accept;\n"
-		       "    iifname ");
-	iface_set(b, p);
-	sbuf_printf(b, " ip daddr != 224.0.0.0/4 meta pkttype multicast meta pkttype set host\n"
-		       "  }\n"
 		       "  chain pre {\n"
 		       "    type filter hook prerouting priority -150; policy accept;\n"
 		       "    iifname != ");
 	iface_set(b, p);
+	/*
+	 * Only frames sent to a multicast MAC are the cluster's: the node's own
+	 * unicast traffic passes untouched. Such a frame arrives as
+	 * PACKET_MULTICAST, which the kernel never forwards nor gives to TCP:
+	 * the accepting rules make it PACKET_HOST (any prerouting priority
+	 * does, research 1b), so without the table the node forwards none.
+	 */
 	sbuf_printf(
 	    b,
 	    " return\n"
+	    "    meta pkttype != multicast return\n"
+	    "    ip daddr 224.0.0.0/4 return\n"
 	    "    ct state invalid counter name \"invalid\" drop\n"
 	    "    ct state untracked return\n"
-	    "    ct mark != 0 ct mark vmap @own\n"
+	    /* pkttype can be set in prerouting only: here, not in "mine" (outp
+	     * goes there too); a packet that misses own is dropped anyway */
+	    "    ct mark != 0 meta pkttype set host ct mark vmap @own\n"
 	    "    ct mark != 0 counter name \"other\" drop\n"
 	    /* the connection's protocol, not the packet's: an ICMP error is
 	     * hashed as the connection it belongs to */
@@ -140,9 +145,10 @@ static int table_text(struct sbuf *b, const struct nftb_params *p, char *err, si
 	    "    ct original protocol != { tcp, udp } meta mark set %s\n"
 	    "    meta mark set meta mark map @b2m\n"
 	    "    meta mark & 0xffff0000 == 0x%" PRIx32
-	    " ct mark set meta mark counter name \"taken\" accept\n"
+	    " ct mark set meta mark meta pkttype set host counter name \"taken\" accept\n"
 	    "    ct status ! confirmed fib daddr type local counter name \"local\" drop\n"
-	    "    ct status ! confirmed meta mark set 0x%x counter name \"shadowed\" accept\n"
+	    "    ct status ! confirmed meta mark set 0x%x meta pkttype set host counter name "
+	    "\"shadowed\" accept\n"
 	    "    counter name \"undecided\" drop\n"
 	    "  }\n"
 	    "  chain outp {\n"

@@ -18,12 +18,12 @@
  *     map own   ct mark -> goto "mine": the marks this node forwards; its
  *               own id for every bucket, plus the dead owners' marks it
  *               took over (nftb_update)
- *     chain fix (prerouting -300) an IPv4 packet arriving on a cluster
- *               interface for a multicast MAC with a unicast destination
- *               address becomes PACKET_HOST, so the kernel forwards it (or
- *               delivers it to a local socket)
- *     chain pre (prerouting -150, after conntrack), on the cluster
- *               interfaces only: invalid -> drop; a connection whose ct
+ *     chain pre (prerouting -150, after conntrack), for the cluster's
+ *               packets alone: IPv4 with a unicast destination address,
+ *               arriving on a cluster interface in a frame sent to a
+ *               multicast MAC (PACKET_MULTICAST, which Linux neither
+ *               forwards nor gives to TCP; every accepting rule here
+ *               makes it PACKET_HOST). Invalid -> drop; a connection whose ct
  *               mark is set is forwarded if the mark is in own, dropped
  *               if not; an undecided one (ct mark 0) is hashed on its
  *               ORIGINAL tuple (balance_nft_expr*: ports for TCP and UDP,
@@ -43,13 +43,13 @@
  *     one egress chain per cluster interface: meta mark NFTB_SHADOW_MARK
  *     -> drop (after conntrack confirmed the entry)
  *
- * What the user gives up: the packet mark of every IPv4 packet arriving on
- * a cluster interface is overwritten (bucket and owner), and so is the ct
- * mark of the connections this node takes; a packet of the user's carrying
- * NFTB_SHADOW_MARK out of a cluster interface is dropped. Every IPv4 packet
- * arriving on a cluster interface is balanced, also one for this node's own
- * unicast address: management belongs on another interface. The forward
- * policy (stateful filtering) is the user's, in the user's own table.
+ * The node's own unicast traffic on the cluster interfaces (management,
+ * its own connections) is not touched. What the user gives up: the packet
+ * mark of the cluster's packets is overwritten (bucket and owner), and so
+ * is the ct mark of the connections this node takes; a packet of the
+ * user's carrying NFTB_SHADOW_MARK out of a cluster interface is dropped.
+ * The forward policy (stateful filtering) is the user's, in the user's own
+ * table.
  *
  * Two settings of the namespace are the caller's (this module sets none):
  * net.netfilter.nf_conntrack_tcp_loose=0, so a node never picks up a TCP

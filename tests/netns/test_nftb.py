@@ -18,6 +18,7 @@ means nothing duplicated and nothing lost):
     owner<<16 | balance_bucket_tuple(), the other node's entry undecided;
   - an ICMP error for a first packet reaches the client once (without
     fwmark_reflect both nodes send one);
+  - the nodes' own addresses answer (unicast traffic is not balanced);
   - a second table owner is refused; SIGKILL of fw2's nftb_ctl removes its
     tables at once;
   - takeover: fw2's TCP connections carry fw2's marks on fw1 too (copied
@@ -216,6 +217,14 @@ with AaLab("nftb") as lab:
                "a second nftb_ctl on fw1 said %r", again.first)
         expect(again.p.wait(10) == 1, "the refused nftb_ctl exited with %s", again.p.returncode)
         ctls["fw1"].stats()
+        # the nodes' own unicast traffic is not balanced: each answers
+        # every ping to its own address
+        for ip in ("198.18.1.2", "198.18.1.3", "198.18.2.2", "198.18.2.3"):
+            role = "client" if ip.startswith("198.18.1.") else "server"
+            pr = lab.exec(role, "ping", "-n", "-q", "-c", "4", "-i", "0.05", "-W", "1", ip,
+                          check=False)
+            expect(pr.returncode == 0 and " 0% packet loss" in pr.stdout, "%s pinging %s: %s",
+                   role, ip, pr.stdout.strip()[-200:])
 
     with res.case("establish"):
         srv = lab.echo_server()
