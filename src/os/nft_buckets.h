@@ -22,21 +22,24 @@
  *               packets alone: IPv4 with a unicast destination address,
  *               arriving on a cluster interface in a frame sent to a
  *               multicast MAC (PACKET_MULTICAST, which Linux neither
- *               forwards nor gives to TCP; every accepting rule here
- *               makes it PACKET_HOST). Invalid -> drop; a connection whose ct
- *               mark is set is forwarded if the mark is in own, dropped
- *               if not; an undecided one (ct mark 0) is hashed on its
- *               ORIGINAL tuple (balance_nft_expr*: ports for TCP and UDP,
- *               addresses for the rest, by the connection's protocol, so
- *               an ICMP error goes with its connection) and looked up in
- *               b2m: this node's bucket -> ct mark := owner<<16 | bucket,
- *               forwarded; not
- *               ours and the packet that creates the entry -> the packet
- *               goes on with meta mark NFTB_SHADOW_MARK, so conntrack
- *               confirms the entry (this node then follows the connection
- *               live: a "shadow") and the egress chain drops it; not ours
- *               otherwise -> drop. Undecided entries stay undecided on
- *               non-owners, so they follow b2m when it changes.
+ *               forwards nor gives to TCP; every accepting rule here makes
+ *               it PACKET_HOST).
+ *               - conntrack says invalid -> drop;
+ *               - ct mark set (decided): forwarded if the mark is in own,
+ *                 dropped if not;
+ *               - ct mark 0 (undecided): hashed on the connection's
+ *                 ORIGINAL tuple (balance_nft_expr*: ports for TCP and
+ *                 UDP, addresses for the rest, by the connection's
+ *                 protocol, so an ICMP error goes with its connection) and
+ *                 looked up in b2m. This node's bucket: ct mark :=
+ *                 owner<<16 | bucket, forwarded. Another's, and this is
+ *                 the packet that creates the entry: it goes on with meta
+ *                 mark NFTB_SHADOW_MARK, so conntrack confirms the entry
+ *                 (this node then follows the connection live: a
+ *                 "shadow") and the egress chain drops it; for a local
+ *                 address it is dropped here. Another's otherwise: drop.
+ *                 Undecided entries stay undecided on non-owners, so they
+ *                 follow b2m when it changes.
  *     chain outp (output -150) ICMP errors this node makes for a decided
  *               connection (ct state related) leave only its owner
  *   table netdev NFTB_SHADOW_TABLE
