@@ -95,7 +95,6 @@ int main(int argc, char **argv)
 		printf("err out of memory\n");
 		return 1;
 	}
-	int rc = 0;
 	while (fgets(line, (int)cap, stdin)) {
 		char *s = line;
 		char cmd[16];
@@ -172,5 +171,5 @@ int main(int argc, char **argv)
 	free(map);
 	free(adds);
 	free(line);
-	return rc;
+	return 0;
 }
