@@ -19,6 +19,8 @@ means nothing duplicated and nothing lost):
   - an ICMP error for a first packet reaches the client once (without
     fwmark_reflect both nodes send one);
   - the nodes' own addresses answer (unicast traffic is not balanced);
+  - a bucket without an owner takes no new connection; its retransmitted
+    SYN is decided once the map has an owner again;
   - a second table owner is refused; SIGKILL of fw2's nftb_ctl removes its
     tables at once;
   - takeover: fw2's TCP connections carry fw2's marks on fw1 too (copied
@@ -77,6 +79,32 @@ COUNT_TABLE = """table netdev nftb_count {
     ip protocol udp counter name "udp_out"
   }
 }
+"""
+
+
+# Runs in the client's namespace: opens N connections at once, echoes one
+# line on each, prints each one's milliseconds from connect() to its echo.
+GAP_CLIENT = r"""
+import selectors, socket, sys, time
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+sel, t0 = selectors.DefaultSelector(), time.monotonic()
+for i in range(n):
+    s = socket.socket(); s.setblocking(False)
+    s.connect_ex((host, port))
+    sel.register(s, selectors.EVENT_WRITE, [0])
+left = n
+while left and time.monotonic() - t0 < 15:
+    for key, ev in sel.select(0.1):
+        s, st = key.fileobj, key.data
+        if ev & selectors.EVENT_WRITE and not st[0]:
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                sel.unregister(s); left -= 1; continue
+            s.send(b"gap\n"); st[0] = 1
+            sel.modify(s, selectors.EVENT_READ, st)
+        elif ev & selectors.EVENT_READ:
+            if s.recv(100) == b"gap\n":
+                print("%.1f" % ((time.monotonic() - t0) * 1000))
+            sel.unregister(s); s.close(); left -= 1
 """
 
 
@@ -289,6 +317,41 @@ with AaLab("nftb") as lab:
                "(node, tuple, mark, want): %s", len(bad), bad[:3])
         info("%s both conntracks hold all %d connections; owner marks = owner<<16 | "
              "balance_bucket_tuple, non-owner entries undecided" % (SUITE, len(tuples)))
+
+    # a bucket without an owner (a hand-over gap): nobody takes its new
+    # connections; the retransmitted SYN is decided by the map then in force
+    with res.case("gap"):
+        gap_s, n_gap = 0.6, 20
+        before = snapshot(lab, ctls)
+        for fw in ("fw1", "fw2"):
+            ctls[fw].cmd("map " + " ".join("0" for _ in range(BUCKETS)))
+        t0 = time.monotonic()
+        p = subprocess.Popen(["ip", "netns", "exec", lab.ns("client"), PY, "-c", GAP_CLIENT,
+                              SERVER_IP, str(ECHO_PORT), str(n_gap)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lab.procs.append(p)
+        time.sleep(gap_s - (time.monotonic() - t0))
+        for fw in ("fw1", "fw2"):
+            ctls[fw].cmd("map " + " ".join(str(o) for o in SPLIT))
+        out, err = p.communicate(timeout=20)
+        ms = sorted(float(w) for w in out.split())
+        expect(len(ms) == n_gap, "%d of %d connections opened across the gap: %s", len(ms),
+               n_gap, err.strip()[-300:])
+        expect(ms[0] > gap_s * 1000 - 100, "a connection was opened %.0f ms after its SYN, "
+               "inside the %.0f ms gap", ms[0], gap_s * 1000)
+        time.sleep(0.5)
+        after = snapshot(lab, ctls)
+        c, sv = diff(before["client"], after["client"]), diff(before["server"], after["server"])
+        # the first SYN of each connection fell into the gap: nobody forwarded it
+        expect(c["tcp_out"] - sv["tcp_in"] == n_gap and c["tcp_in"] == sv["tcp_out"],
+               "tcp client sent %d, server received %d (want %d fewer: the SYNs in the gap); "
+               "server sent %d, client received %d", c["tcp_out"], sv["tcp_in"], n_gap,
+               sv["tcp_out"], c["tcp_in"])
+        info("%s gap: b2m without owners for %.0f ms on both nodes: %d new connections "
+             "opened %.0f to %.0f ms after their first SYN, none inside the gap; of %d tcp "
+             "packets from the client %d reached the server (the %d SYNs in the gap did not), "
+             "%d of %d back" % (SUITE, gap_s * 1000, n_gap, ms[0], ms[-1], c["tcp_out"],
+                                sv["tcp_in"], n_gap, c["tcp_in"], sv["tcp_out"]))
 
     # an ICMP error for a first packet: the non-owner's carries the shadow
     # mark (net.ipv4.fwmark_reflect=1) and dies at egress
