@@ -441,7 +441,8 @@ static struct peer *peer_get(struct ranges *r, uint32_t node)
 
 static bool is_member(const struct peer *pr)
 {
-	return pr->up && !pr->down && pr->has_state && !(pr->st.flags & RANGES_F_STOPPING);
+	return pr->up && !pr->down && pr->has_state &&
+	       !(pr->st.flags & (RANGES_F_STOPPING | RANGES_F_LISTENING));
 }
 
 /* May it still be alive and hold what it claims? */
@@ -544,7 +545,7 @@ static void recompute_view(struct ranges *r, struct ranges_actions *out)
 	struct ranges_member m[RANGES_MAX_NODES];
 	uint64_t inc[RANGES_MAX_NODES];
 	size_t n = 0;
-	if (!r->stopping)
+	if (!r->stopping && r->now >= r->listen_until)
 		m[n++] = (struct ranges_member){.node = r->p.self_id, .weight = r->p.weight};
 	for (size_t i = 0; i < r->npeers; i++)
 		if (is_member(&r->peers[i]))
@@ -605,11 +606,20 @@ static uint64_t view_digest(const struct ranges *r)
 	return h;
 }
 
+/*
+ * Every member's latest state carries our digest, and no peer that is up
+ * still listens (it would be alone in its view when it ends: it must find
+ * ours first, so nobody claims meanwhile).
+ */
 static bool agreed(const struct ranges *r)
 {
-	for (size_t i = 0; i < r->npeers; i++)
-		if (is_member(&r->peers[i]) && r->peers[i].st.digest != r->digest)
+	for (size_t i = 0; i < r->npeers; i++) {
+		const struct peer *pr = &r->peers[i];
+		if (!pr->up || pr->down || !pr->has_state || (pr->st.flags & RANGES_F_STOPPING))
+			continue;
+		if ((pr->st.flags & RANGES_F_LISTENING) || pr->st.digest != r->digest)
 			return false;
+	}
 	return true;
 }
 

@@ -19,7 +19,9 @@
  *    bucket (by weight), and a join or leave moves about 1/N of the
  *    buckets (measured: tests/sim/test_sim_ranges.c).
  *  - The members are this node and every peer the cluster says is up
- *    and whose state (channel 'R') arrived, unless it says it stops.
+ *    and whose state (channel 'R') arrived, unless it says it listens
+ *    (a new node is not counted, so nothing waits for it, until it is
+ *    ready to claim) or stops.
  *    Each member's state carries its VIEW: a counter it bumps whenever
  *    its member set changes, and a digest of the members as it knows
  *    them, their counters included.
@@ -30,7 +32,9 @@
  *    while it learns who is there), (b) its sync link is up, (c) every
  *    member's latest state carries the same digest as its own (they
  *    agree on the members, and each has heard every other's current
- *    counter: no decision on a stale view), and (d) no peer that may
+ *    counter: no decision on a stale view) and no peer that is up still
+ *    listens (nodes started together must find each other before
+ *    anyone claims), and (d) no peer that may
  *    still be alive claims it: a peer counts until the cluster declares
  *    it down (CA_NODE_DOWN), or, never declared up, until DeadInterval
  *    heartbeat intervals after its last state. Two nodes that hear each

@@ -425,13 +425,15 @@ static void test_join_release_before_claim(void **state)
 	up(&n, 0, 1);
 	up(&n, 1, 0);
 	assert_int_equal(carry(&n, 0, 1), 0); /* B hears A: A claims everything */
-	assert_int_equal(carry(&n, 1, 0), 0); /* A hears B: releases B's share */
-	uint32_t gave = 1024 - ranges_count(ranges_claims(n.r[0]), 1024);
-	assert_true(gave == 512);
+	assert_int_equal(carry(&n, 1, 0), 0); /* A hears B: it listens, not a member yet */
+	assert_int_equal(ranges_count(ranges_claims(n.r[0]), 1024), 1024);
 	exchange(&n, 2, 3);
 	assert_int_equal(ranges_count(ranges_claims(n.r[1]), 1024), 0); /* still listening */
 	n.now = 5000 + LISTEN;
 	tick_all(&n, 2);
+	assert_int_equal(ranges_count(ranges_claims(n.r[1]), 1024), 0); /* A holds all */
+	assert_int_equal(carry(&n, 1, 0), 0); /* A hears B ready: releases B's share */
+	assert_int_equal(ranges_count(ranges_claims(n.r[0]), 1024), 512);
 	disjoint(&n, 2);
 	exchange(&n, 2, 3);
 	assert_true(complete(&n, 2));
@@ -467,18 +469,19 @@ static void test_no_claim_without_agreement(void **state)
 	assert_int_equal(ranges_count(ranges_claims(n.r[0]), 1024), 1024);
 	net_free(&n);
 
+	/* they heard each other while listening: nobody claims until both are ready */
 	net_init(&n, 2);
 	up(&n, 0, 1);
 	up(&n, 1, 0);
-	assert_int_equal(carry(&n, 0, 1), 0);
-	assert_int_equal(carry(&n, 1, 0), 0); /* A has B's old view, not B's new one */
+	exchange(&n, 2, 3);
 	n.now = LISTEN;
 	ranges_tick(n.r[0], n.now, &n.a[0]);
 	take(&n, 0);
 	assert_int_equal(ranges_count(ranges_claims(n.r[0]), 1024), 0);
 	assert_true(ranges_stats(n.r[0])->waits > 0);
-	exchange(&n, 2, 3);
-	tick_all(&n, 2);
+	ranges_tick(n.r[1], n.now, &n.a[1]);
+	take(&n, 1);
+	assert_int_equal(ranges_count(ranges_claims(n.r[1]), 1024), 0); /* A's state is old */
 	exchange(&n, 2, 3);
 	assert_true(complete(&n, 2));
 	net_free(&n);
