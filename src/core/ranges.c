@@ -89,12 +89,16 @@ static uint64_t neglog2_q32(uint64_t x)
 	return (64ull << 32) - l2;
 }
 
-/* The rendezvous draw of node for bucket b: u in (0, 1), as -log2(u) in Q32. */
+/* The rendezvous hash of node and bucket b: u = x / 2^64 in (0, 1). */
+static uint64_t hash(uint32_t node, uint32_t b)
+{
+	return mix64(mix64((uint64_t)node << 32 | b) ^ 0x72616e6765732d31ull) | 1; /* "ranges-1" */
+}
+
+/* The rendezvous draw of node for bucket b: -log2(u) in Q32. */
 static uint64_t draw(uint32_t node, uint32_t b)
 {
-	uint64_t x =
-	    mix64(mix64((uint64_t)node << 32 | b) ^ 0x72616e6765732d31ull); /* "ranges-1" */
-	return neglog2_q32(x | 1);
+	return neglog2_q32(hash(node, b));
 }
 
 struct pair {
@@ -103,6 +107,17 @@ struct pair {
 	uint32_t node; /* NodeID: ties */
 	uint16_t i, b; /* member index, bucket */
 };
+
+/* Equal weights: best first is the larger u, i.e. the smaller l = ~x (no logarithm needed). */
+static int pair_cmp_equal(const void *pa, const void *pb)
+{
+	const struct pair *a = pa, *b = pb;
+	if (a->l != b->l)
+		return a->l < b->l ? -1 : 1;
+	if (a->node != b->node)
+		return a->node > b->node ? -1 : 1;
+	return a->b < b->b ? -1 : a->b > b->b;
+}
 
 /* Best first: higher w / l; ties by NodeID, then bucket. */
 static int pair_cmp(const void *pa, const void *pb)
@@ -162,15 +177,19 @@ int ranges_assign(const struct ranges_member *m, size_t n, uint32_t buckets, uin
 	struct pair *p = malloc(n * buckets * sizeof(*p));
 	if (!p)
 		return -1;
+	bool equal = true;
+	for (size_t i = 1; i < n; i++)
+		equal &= m[i].weight == m[0].weight;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		for (uint32_t b = 0; b < buckets; b++)
-			p[k++] = (struct pair){.l = draw(m[i].node, b),
+			p[k++] = (struct pair){.l = equal ? (uint64_t)~hash(m[i].node, b)
+							  : draw(m[i].node, b),
 					       .w = m[i].weight,
 					       .node = m[i].node,
 					       .i = (uint16_t)i,
 					       .b = (uint16_t)b};
-	qsort(p, k, sizeof(*p), pair_cmp);
+	qsort(p, k, sizeof(*p), equal ? pair_cmp_equal : pair_cmp);
 	for (uint32_t b = 0; b < buckets; b++)
 		owner[b] = UINT16_MAX;
 	uint32_t left = buckets;
@@ -299,6 +318,8 @@ struct ranges {
 	uint8_t blob[RANGES_STATE_MAX];
 	size_t blob_len;
 	bool started; /* the first run handed the state on */
+	uint64_t
+	    repush_at; /* a change is pushed once more then (a lost push costs less); 0: none */
 	struct ranges_stats stats;
 };
 
@@ -545,12 +566,12 @@ static void recompute_view(struct ranges *r, struct ranges_actions *out)
 	struct ranges_member m[RANGES_MAX_NODES];
 	uint64_t inc[RANGES_MAX_NODES];
 	size_t n = 0;
+	memset(m, 0, sizeof(m)); /* the padding too: the set is compared with memcmp */
 	if (!r->stopping && r->now >= r->listen_until)
-		m[n++] = (struct ranges_member){.node = r->p.self_id, .weight = r->p.weight};
+		m[n].node = r->p.self_id, m[n++].weight = r->p.weight;
 	for (size_t i = 0; i < r->npeers; i++)
 		if (is_member(&r->peers[i]))
-			m[n++] = (struct ranges_member){.node = r->peers[i].node,
-							.weight = r->peers[i].st.weight};
+			m[n].node = r->peers[i].node, m[n++].weight = r->peers[i].st.weight;
 	qsort(m, n, sizeof(m[0]), mem_cmp);
 	for (size_t i = 0; i < n; i++) {
 		const struct peer *pr = m[i].node == r->p.self_id ? NULL : peer_find(r, m[i].node);
@@ -636,6 +657,37 @@ static void hand_on(struct ranges *r, struct ranges_actions *out)
 	struct ranges_action *act = push(out, RG_STATE);
 	if (act)
 		act->push = true;
+	r->repush_at = r->now + RANGES_REPUSH_MS;
+}
+
+static void repush(struct ranges *r, uint64_t now, struct ranges_actions *out)
+{
+	if (!r->repush_at || now < r->repush_at)
+		return;
+	r->repush_at = 0;
+	struct ranges_action *act = push(out, RG_STATE);
+	if (act)
+		act->push = true;
+}
+
+/* Node a (weight wa) outranks node b (weight wb) for bucket k: the rendezvous score, then NodeID.
+ */
+static bool outranks(uint32_t a, uint16_t wa, uint32_t b, uint16_t wb, uint32_t k)
+{
+	uint64_t x = (uint64_t)wa * draw(b, k), y = (uint64_t)wb * draw(a, k);
+	return x != y ? x > y : a > b;
+}
+
+/* Does a peer that is up claim bucket b and outrank us for it? */
+static bool outranked(const struct ranges *r, uint32_t b)
+{
+	for (size_t i = 0; i < r->npeers; i++) {
+		const struct peer *pr = &r->peers[i];
+		if (pr->up && !pr->down && pr->has_state && ranges_has(&pr->st.claims, b) &&
+		    outranks(pr->node, pr->st.weight, r->p.self_id, r->p.weight, b))
+			return true;
+	}
+	return false;
 }
 
 static void release(struct ranges *r, uint64_t now, struct ranges_actions *out)
@@ -643,8 +695,12 @@ static void release(struct ranges *r, uint64_t now, struct ranges_actions *out)
 	struct ranges_set rel;
 	memset(&rel, 0, sizeof(rel));
 	uint32_t n = 0;
+	/* what the aim moves goes once the view is agreed (the taker waits for that too) */
+	bool moving = agreed(r);
 	for (uint32_t b = 0; b < r->p.buckets; b++)
-		if (ranges_has(&r->mine, b) && (r->stopping || !ranges_has(&r->aimed_self, b))) {
+		if (ranges_has(&r->mine, b) &&
+		    (r->stopping || (moving && !ranges_has(&r->aimed_self, b)) ||
+		     outranked(r, b))) {
 			ranges_del(&r->mine, b);
 			ranges_add(&rel, b);
 			n++;
@@ -733,10 +789,11 @@ static void run(struct ranges *r, uint64_t now, struct ranges_actions *out)
 	if (now > r->now)
 		r->now = now;
 	recompute_view(r, out);
-	release(r, now, out);
 	r->digest = view_digest(r);
+	release(r, now, out);
 	claim(r, now, out);
 	r->started = true;
+	repush(r, now, out);
 	hand_on(r, out);
 }
 
@@ -765,6 +822,15 @@ int ranges_on_state(struct ranges *r, uint32_t node, const uint8_t *blob, size_t
 	if (!pr)
 		return 0; /* no room: ignored, as core/member does */
 	r->stats.states++;
+	if (pr->has_state && !pr->written_off && st.incarnation == pr->st.incarnation &&
+	    st.serial == pr->st.serial && st.view == pr->st.view && st.digest == pr->st.digest &&
+	    st.flags == pr->st.flags && st.weight == pr->st.weight) {
+		/* the same again (every heartbeat repeats it): the claims go with the serial */
+		pr->heard = now;
+		if (now > r->now)
+			r->now = now;
+		return 0;
+	}
 	if (pr->has_state && st.incarnation != pr->st.incarnation) {
 		/* a new life: the old one is gone, and its claims with it */
 		struct ranges_id old = {node, pr->st.incarnation};
@@ -863,6 +929,8 @@ uint64_t ranges_next_deadline(const struct ranges *r)
 		return r->now;
 	if (r->listen_until > r->now)
 		next = r->listen_until;
+	if (r->repush_at && r->repush_at < next)
+		next = r->repush_at;
 	for (size_t i = 0; i < r->npeers; i++) {
 		const struct peer *pr = &r->peers[i];
 		if (pr->has_state && !pr->up && !pr->down) {

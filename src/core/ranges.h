@@ -25,8 +25,11 @@
  *    Each member's state carries its VIEW: a counter it bumps whenever
  *    its member set changes, and a digest of the members as it knows
  *    them, their counters included.
- *  - BREAK BEFORE MAKE. A node releases a bucket the moment the aim no
- *    longer gives it to it (its state, pushed at once, says so). It
+ *  - BREAK BEFORE MAKE. A node releases a bucket the aim no longer
+ *    gives it as soon as the view is agreed (below; its state, pushed at
+ *    once, says so): until then it keeps taking the bucket's
+ *    connections, so a change of members leaves no gap but the one-way
+ *    delay of that push. It
  *    claims a bucket the aim gives it only when (a) it is not listening
  *    (the first DeadInterval + 1 heartbeat intervals after the start,
  *    while it learns who is there), (b) its sync link is up, (c) every
@@ -39,8 +42,8 @@
  *    it down (CA_NODE_DOWN), or, never declared up, until DeadInterval
  *    heartbeat intervals after its last state. Two nodes that hear each
  *    other never claim one bucket at once: under one agreed view the aim
- *    gives a bucket to one node, and a node leaves a view only by
- *    releasing first.
+ *    gives a bucket to one node, and the taker needs the giver's state
+ *    in that view, which shows the bucket released.
  *  - INCARNATIONS. A node's identity is its NodeID plus its incarnation
  *    (the cluster's epoch at its start, larger at every start). A state
  *    with a newer incarnation retires the old one: the old life's claims
@@ -56,11 +59,14 @@
  *  - PARTITION. Each side declares the other down and claims everything
  *    the aim of its side gives it: duplicates, never loss. On heal, the
  *    same rule as VIP groups (vip.h: two claims, the lower rank withdraws
- *    at once), with the rank of a node for a bucket its place in the aim
- *    of the healed view: the aimed owner outranks every other claimant,
- *    and every claimant that is not the aimed owner releases as soon as it
- *    hears the others (their state arrives with the heartbeat that brings
- *    them up). Exactly one owner per bucket remains: the aimed one.
+ *    at once), with the rank of a node for bucket b its weighted
+ *    rendezvous score for b, NodeID breaking ties: a number every node
+ *    computes alike whatever its view, so the two claimants agree on who
+ *    withdraws even before their views agree. A node releases a bucket
+ *    as soon as a peer that is up claims it and outranks it there; the
+ *    best-ranked claimant keeps it, so the bucket is never unclaimed.
+ *    Once the views agree, the aim of the healed view moves what it must,
+ *    break before make: exactly one owner per bucket, the aimed one.
  *
  * State (channel CLUSTER_CHAN_RANGES, in every heartbeat; all integers
  * big-endian): version (1) = 1, flags (1: bit 0 listening, bit 1
@@ -69,7 +75,8 @@
  * counter), digest (8), claimed buckets (bitmap, ceil(buckets / 8) bytes,
  * bucket b is bit (b % 8) of byte b / 8, the bits past buckets zero):
  * 158 bytes for 1024 buckets. Soft state is enough: it is repeated in
- * every heartbeat and pushed on every change; only the latest counts, the
+ * every heartbeat and pushed on every change (twice, RANGES_REPUSH_MS
+ * apart, so one lost push costs milliseconds); only the latest counts, the
  * serial orders them, and a lost one costs a heartbeat interval of delay,
  * never safety (a claim needs the taker to have heard the release).
  * Reliable broadcast is not used.
@@ -100,6 +107,7 @@
 #define RANGES_F_LISTENING 0x01
 #define RANGES_F_STOPPING  0x02
 #define RANGES_VERSION	   1
+#define RANGES_REPUSH_MS   10 /* a changed state is pushed at once and again this much later */
 
 /* A set of buckets: bit (b % 8) of byte b / 8. */
 struct ranges_set {

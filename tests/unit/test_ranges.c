@@ -390,6 +390,10 @@ static void test_alone(void **state)
 	ranges_view(n.r[0], &v);
 	assert_true(v.listening);
 	assert_int_equal(v.claimed, 0);
+	/* the first state goes out twice */
+	assert_int_equal(ranges_next_deadline(n.r[0]), RANGES_REPUSH_MS);
+	n.now = RANGES_REPUSH_MS;
+	tick_all(&n, 1);
 	assert_int_equal(ranges_next_deadline(n.r[0]), LISTEN);
 	n.now = LISTEN - 1;
 	tick_all(&n, 1);
@@ -400,6 +404,10 @@ static void test_alone(void **state)
 	assert_false(v.listening);
 	assert_int_equal(v.claimed, 1024);
 	assert_true(v.complete);
+	assert_int_equal(ranges_next_deadline(n.r[0]), LISTEN + RANGES_REPUSH_MS);
+	n.now = LISTEN + RANGES_REPUSH_MS;
+	tick_all(&n, 1);
+	assert_int_equal(n.a[0].n, 0);
 	assert_int_equal(ranges_next_deadline(n.r[0]), UINT64_MAX);
 	net_free(&n);
 }
@@ -432,7 +440,10 @@ static void test_join_release_before_claim(void **state)
 	n.now = 5000 + LISTEN;
 	tick_all(&n, 2);
 	assert_int_equal(ranges_count(ranges_claims(n.r[1]), 1024), 0); /* A holds all */
-	assert_int_equal(carry(&n, 1, 0), 0); /* A hears B ready: releases B's share */
+	assert_int_equal(carry(&n, 1, 0), 0); /* A hears B ready: B has not seen A's view yet */
+	assert_int_equal(ranges_count(ranges_claims(n.r[0]), 1024), 1024); /* so A holds on */
+	assert_int_equal(carry(&n, 0, 1), 0);
+	assert_int_equal(carry(&n, 1, 0), 0); /* agreed: A releases B's share */
 	assert_int_equal(ranges_count(ranges_claims(n.r[0]), 1024), 512);
 	disjoint(&n, 2);
 	exchange(&n, 2, 3);
@@ -506,6 +517,9 @@ static void test_claimant_not_up_yet(void **state)
 	assert_int_equal(ranges_count(ranges_claims(n.r[0]), 1024), 0);
 	disjoint(&n, 2);
 	/* B falls silent and is never declared up: it stops counting after DeadInterval */
+	n.now = LISTEN + RANGES_REPUSH_MS;
+	ranges_tick(n.r[0], n.now, &n.a[0]);
+	take(&n, 0);
 	assert_int_equal(ranges_next_deadline(n.r[0]), LISTEN + DEAD * IVL + 1);
 	n.now = LISTEN + DEAD * IVL + 1;
 	ranges_tick(n.r[0], n.now, &n.a[0]);
@@ -680,15 +694,17 @@ static void test_partition_heal(void **state)
 	struct ranges_id ids[RANGES_INHERIT_MAX];
 	for (uint32_t b = 0; b < 1024; b++)
 		assert_int_equal(ranges_inherited(n.r[0], b, ids, RANGES_INHERIT_MAX), 0);
-	assert_int_equal(ranges_count(ranges_claims(n.r[0]), 1024), 512);
-	for (uint32_t b = 0; b < 1024; b++)
-		if (ranges_has(ranges_claims(n.r[0]), b))
-			assert_int_equal(ranges_aimed_owner(n.r[0], b), 1);
+	/* A withdrew where B outranks it (the rendezvous score): about half */
+	uint32_t kept = ranges_count(ranges_claims(n.r[0]), 1024);
+	assert_true(kept > 400 && kept < 624);
 	up(&n, 1, 0);
 	assert_int_equal(carry(&n, 0, 1), 0);
-	disjoint(&n, 2);
+	disjoint(&n, 2); /* B withdrew where A outranks it: one claimant each */
+	assert_true(complete(&n, 2));
 	exchange(&n, 2, 3);
 	assert_true(complete(&n, 2));
+	for (uint32_t b = 0; b < 1024; b++) /* then the aim: one owner, the aimed one */
+		assert_true(ranges_has(ranges_claims(n.r[ranges_aimed_owner(n.r[0], b) - 1]), b));
 	net_free(&n);
 }
 
