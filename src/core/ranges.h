@@ -7,17 +7,19 @@
  * one; the data path's business). Each node claims a set of buckets: it
  * takes the new connections of those. The rule:
  *
- *  - The AIMED assignment is a pure function of the members (NodeID,
- *    incarnation, Weight=) that every node computes alike
+ *  - The AIMED assignment is a pure function of the members (NodeID and
+ *    Weight=; not the incarnation) that every node computes alike
  *    (ranges_assign): per bucket, the nodes are ranked by weighted
- *    rendezvous hashing (score w / -ln(u), u a hash of NodeID and bucket,
- *    in integer fixed point); the pairs (node, bucket) are taken in order
- *    of score, best first, each bucket by the first node that still has
- *    room, every node having room for its quota: Buckets x w / sum(w)
- *    rounded by largest remainder (ties: the lower NodeID gets the extra
- *    bucket). So it is complete, pairwise disjoint, equal within one
- *    bucket (by weight), and a join or leave moves about 1/N of the
- *    buckets (measured: tests/sim/test_sim_ranges.c).
+ *    rendezvous hashing (score w / -ln(u), u a hash of NodeID and
+ *    bucket; computed as w / -log2(u) in integer fixed point, no libm,
+ *    the same order; with equal weights simply the larger u); the pairs
+ *    (node, bucket) are taken in order of score, best first, each bucket
+ *    by the first node that still has room, every node having room for
+ *    its quota: Buckets x w / sum(w) rounded by largest remainder (ties:
+ *    the lower NodeID gets the extra bucket). So it is complete,
+ *    pairwise disjoint, equal within one bucket (by weight), and a join
+ *    or leave moves about 1/N of the buckets (measured: test_ranges.c,
+ *    tests/sim/test_sim_ranges.c).
  *  - The members are this node and every peer the cluster says is up
  *    and whose state (channel 'R') arrived, unless it says it listens
  *    (a new node is not counted, so nothing waits for it, until it is
@@ -29,21 +31,20 @@
  *    gives it as soon as the view is agreed (below; its state, pushed at
  *    once, says so): until then it keeps taking the bucket's
  *    connections, so a change of members leaves no gap but the one-way
- *    delay of that push. It
- *    claims a bucket the aim gives it only when (a) it is not listening
- *    (the first DeadInterval + 1 heartbeat intervals after the start,
- *    while it learns who is there), (b) its sync link is up, (c) every
- *    member's latest state carries the same digest as its own (they
- *    agree on the members, and each has heard every other's current
- *    counter: no decision on a stale view) and no peer that is up still
- *    listens (nodes started together must find each other before
- *    anyone claims), and (d) no peer that may
- *    still be alive claims it: a peer counts until the cluster declares
- *    it down (CA_NODE_DOWN), or, never declared up, until DeadInterval
- *    heartbeat intervals after its last state. Two nodes that hear each
- *    other never claim one bucket at once: under one agreed view the aim
- *    gives a bucket to one node, and the taker needs the giver's state
- *    in that view, which shows the bucket released.
+ *    delay of that push. It claims a bucket the aim gives it only when
+ *    (a) it is not listening (the first DeadInterval + 1 heartbeat
+ *    intervals after the start, while it learns who is there), (b) its
+ *    sync link is up, (c) every member's latest state carries the same
+ *    digest as its own (they agree on the members, and each has heard
+ *    every other's current counter: no decision on a stale view) and no
+ *    peer that is up still listens (nodes started together must find
+ *    each other before anyone claims), and (d) no peer that may still be
+ *    alive claims it: a peer counts until the cluster declares it down
+ *    (CA_NODE_DOWN), or, never declared up, until DeadInterval heartbeat
+ *    intervals after its last state. Two nodes that hear each other
+ *    never claim one bucket at once: under one agreed view the aim gives
+ *    a bucket to one node, and the taker needs the giver's state in that
+ *    view, which shows the bucket released.
  *  - INCARNATIONS. A node's identity is its NodeID plus its incarnation
  *    (the cluster's epoch at its start, larger at every start). A state
  *    with a newer incarnation retires the old one: the old life's claims
@@ -217,8 +218,7 @@ enum ranges_action_type {
 	RG_INHERIT,
 	RG_CLAIM,   /* take the new connections of the buckets in set */
 	RG_RELEASE, /* stop taking new connections in set (already taken ones stay) */
-	RG_DISOWN,  /* `from` is alive again: its connections are its own, forget what we inherited
-		     */
+	RG_DISOWN,  /* `from` is alive again: its connections are its own again */
 	/*
 	 * Our state changed: cluster_set_state(CLUSTER_CHAN_RANGES,
 	 * ranges_state_blob()). With push, also send it now (cluster_push_state).
