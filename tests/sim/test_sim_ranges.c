@@ -433,10 +433,10 @@ static void test_ranges_properties(void **state)
 			fprintf(stderr, "seed %llu\n", (unsigned long long)seed);
 		one_seed(seed, &sn);
 	}
-	printf("ranges: %d seeds, 2-16 nodes, %d buckets, loss 0-5%%: %u crashes, %u joins, "
+	printf("ranges: %llu seeds, 2-16 nodes, %d buckets, loss 0-5%%: %u crashes, %u joins, "
 	       "%u partitions, %u heals; %u virtual ms checked\n",
-	       SEEDS, BUCKETS, sn.events[0], sn.events[1], sn.events[2], sn.events[3],
-	       sn.ms_checked);
+	       (unsigned long long)seeds, BUCKETS, sn.events[0], sn.events[1], sn.events[2],
+	       sn.events[3], sn.ms_checked);
 	printf("(a) complete after a crash or partition within %llu ms (no loss), %llu ms (loss); "
 	       "bound %d ms\n",
 	       (unsigned long long)sn.complete_ms[0], (unsigned long long)sn.complete_ms[1],
