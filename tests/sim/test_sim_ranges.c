@@ -39,7 +39,7 @@
 #define DEAD	       3   /* DeadInterval */
 #define BUCKETS	       1024
 #define WORDS	       (BUCKETS / 64)
-#define SEEDS	       10 /* RANGES_SEEDS=n runs more (30: about a minute under ASan) */
+#define SEEDS	       9 /* RANGES_SEEDS=n runs more (30: about a minute under ASan) */
 #define COMPLETE_IN    (DEAD * IVL + 2 * IVL)
 #define SETTLE	       ((DEAD + 1) * IVL + 4 * IVL)
 #define MOVE_BOUND_PCT 3.5 /* the excess over the minimum a join or leave may move */
