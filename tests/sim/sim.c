@@ -46,6 +46,7 @@ struct node {
 	bool stopping;
 	struct script sc[VIP_MAX_GROUPS];
 	uint64_t script_token;
+	struct ranges *rg; /* NULL without buckets or while crashed */
 };
 
 struct sim {
@@ -59,6 +60,7 @@ struct sim {
 	uint32_t cut[SIM_MAX_NODES]; /* cut[i] bit j: i -> j is cut */
 	struct cluster_actions acts;
 	struct takeover_actions tka;
+	struct ranges_actions rga;
 	struct sim_rec *rec;
 	size_t nrec, caprec;
 	struct sim_fo_rec *fo;
@@ -267,6 +269,11 @@ static uint64_t node_deadline(const struct node *n)
 		if (t < d)
 			d = t;
 	}
+	if (n->rg) {
+		uint64_t t = ranges_next_deadline(n->rg);
+		if (t < d)
+			d = t;
+	}
 	return d;
 }
 
@@ -389,6 +396,54 @@ static void apply_takeover(struct sim *s, unsigned idx)
 	}
 }
 
+/* Carry out the ranges actions of node idx: its state into the cluster, pushes to s->acts. */
+static void apply_ranges(struct sim *s, unsigned idx)
+{
+	struct node *n = &s->node[idx];
+	s->counts.dropped_actions += s->rga.dropped;
+	s->rga.dropped = 0;
+	for (size_t i = 0; i < s->rga.n; i++) {
+		const struct ranges_action *a = &s->rga.v[i];
+		if (a->type != RG_STATE)
+			continue;
+		uint8_t buf[RANGES_STATE_MAX];
+		size_t len = ranges_state_blob(n->rg, buf, sizeof(buf));
+		if (cluster_set_state(n->c, CLUSTER_CHAN_RANGES, buf, len) < 0)
+			s->counts.state_errors++;
+		if (a->push)
+			cluster_push_state(n->c, 0, &s->acts);
+	}
+	ranges_actions_reset(&s->rga);
+}
+
+/* Feed a cluster action to node idx's ranges; true if it took it. */
+static bool feed_ranges(struct sim *s, unsigned idx, const struct cluster_action *a)
+{
+	struct ranges *rg = s->node[idx].rg;
+	if (!rg)
+		return false;
+	ranges_actions_reset(&s->rga);
+	switch (a->type) {
+	case CA_STATE:
+		if (a->chan != CLUSTER_CHAN_RANGES)
+			return false;
+		(void)ranges_on_state(rg, a->node, a->data, a->len, s->now, &s->rga);
+		return true;
+	case CA_NODE_UP:
+		ranges_node_up(rg, a->node, s->now, &s->rga);
+		return true;
+	case CA_NODE_DOWN:
+		ranges_node_down(rg, a->node, s->now, &s->rga);
+		return true;
+	case CA_OWN_UP:
+	case CA_OWN_DOWN:
+		ranges_set_link(rg, a->type == CA_OWN_UP, s->now, &s->rga);
+		return true;
+	default:
+		return false;
+	}
+}
+
 static uint64_t hb_sent(const struct node *n)
 {
 	return n->c ? cluster_stats(n->c)->heartbeats_sent : 0;
@@ -423,6 +478,16 @@ static void apply_cluster(struct sim *s, unsigned idx)
 			break;
 		default:
 			record(s, idx, a);
+			if (n->rg && n->tk && a->type != CA_STATE) {
+				/* both want it: the ranges' pushes may move s->acts */
+				struct cluster_action copy = *a;
+				if (feed_ranges(s, idx, &copy))
+					apply_ranges(s, idx);
+				a = &s->acts.v[i];
+			} else if (feed_ranges(s, idx, a)) {
+				apply_ranges(s, idx); /* a is not used after this */
+				break;
+			}
 			if (!n->tk)
 				break;
 			takeover_actions_reset(&s->tka);
@@ -474,6 +539,8 @@ static void free_node(struct sim *s, unsigned idx)
 	n->c = NULL;
 	takeover_free(n->tk);
 	n->tk = NULL;
+	ranges_free(n->rg);
+	n->rg = NULL;
 	n->stopping = false;
 	memset(n->sc, 0, sizeof(n->sc));
 	n->token++;
@@ -533,6 +600,22 @@ static int start(struct sim *s, unsigned idx)
 			return -1;
 		}
 	}
+	if (s->p.buckets) {
+		struct ranges_params rp = {.self_id = sim_node_id(idx),
+					   .incarnation = cp.epoch,
+					   .buckets = s->p.buckets,
+					   .weight = s->p.weight[idx] ? s->p.weight[idx] : 1,
+					   .interval_ms = s->p.interval_ms,
+					   .dead_count = s->p.dead_count};
+		n->rg = ranges_new(&rp, s->now);
+		if (!n->rg) {
+			takeover_free(n->tk);
+			n->tk = NULL;
+			cluster_free(n->c);
+			n->c = NULL;
+			return -1;
+		}
+	}
 	n->gen++;
 	n->link_up = true;
 	n->armed = UINT64_MAX;
@@ -543,6 +626,13 @@ static int start(struct sim *s, unsigned idx)
 		takeover_actions_reset(&s->tka);
 		takeover_tick(n->tk, s->now, &s->tka);
 		apply_fo(s, idx);
+	}
+	if (n->rg) {
+		/* the first call hands the state on */
+		ranges_actions_reset(&s->rga);
+		ranges_tick(n->rg, s->now, &s->rga);
+		apply_ranges(s, idx);
+		apply_cluster(s, idx);
 	}
 	arm(s, idx);
 	return 0;
@@ -571,6 +661,7 @@ struct sim *sim_new(const struct sim_params *p)
 	s->rng = splitmix64(&x) | 1;
 	cluster_actions_init(&s->acts);
 	takeover_actions_init(&s->tka);
+	ranges_actions_init(&s->rga);
 	for (unsigned i = 0; i < p->nodes && p->n_vips; i++) {
 		struct node *n = &s->node[i];
 		n->vips = calloc(p->n_vips, sizeof(*n->vips));
@@ -602,6 +693,7 @@ void sim_free(struct sim *s)
 	for (unsigned i = 0; i < s->p.nodes; i++) {
 		cluster_free(s->node[i].c);
 		takeover_free(s->node[i].tk);
+		ranges_free(s->node[i].rg);
 		free(s->node[i].vips);
 	}
 	for (size_t i = 0; i < s->nheap; i++)
@@ -611,6 +703,7 @@ void sim_free(struct sim *s)
 	free(s->fo);
 	cluster_actions_free(&s->acts);
 	takeover_actions_free(&s->tka);
+	ranges_actions_free(&s->rga);
 	free(s);
 }
 
@@ -694,6 +787,12 @@ static void run_event(struct sim *s, struct ev *e)
 		apply_fo(s, e->node);
 		if (n->stopping && stop_over(s, e->node))
 			return; /* gone */
+	}
+	if (n->rg) {
+		ranges_actions_reset(&s->rga);
+		ranges_tick(n->rg, s->now, &s->rga);
+		apply_ranges(s, e->node);
+		apply_cluster(s, e->node);
 	}
 	bool stuck = node_deadline(n) <= s->now;
 	settle(s, e->node, hb);
@@ -818,6 +917,11 @@ bool sim_stopping(const struct sim *s, unsigned idx)
 struct takeover *sim_takeover(struct sim *s, unsigned idx)
 {
 	return idx < s->p.nodes ? s->node[idx].tk : NULL;
+}
+
+struct ranges *sim_ranges(struct sim *s, unsigned idx)
+{
+	return idx < s->p.nodes ? s->node[idx].rg : NULL;
 }
 
 const struct sim_fo_rec *sim_fo_records(const struct sim *s, size_t *n)

@@ -23,6 +23,13 @@
  * deadline is the earlier of the two cores'. The sim carries out the
  * takeover actions: takes and gives always work, a NotifyScript runs
  * script_ms (or until killed); everything is recorded (sim_fo_records).
+ *
+ * With ranges (sim_params.buckets) every node also runs core/ranges the
+ * way the ranges service will: incarnation = the cluster's epoch, its
+ * state on CLUSTER_CHAN_RANGES (set, and pushed when it asks), the
+ * others' as CA_STATE, CA_NODE_UP/DOWN and CA_OWN_UP/DOWN fed in, its
+ * deadline among the node's. Claims and releases are what the test reads
+ * (sim_ranges, ranges_claims); a crashed node claims nothing.
  */
 #ifndef ARPHA_TESTS_SIM_H
 #define ARPHA_TESTS_SIM_H
@@ -32,6 +39,7 @@
 #include <stdint.h>
 
 #include "core/cluster.h"
+#include "core/ranges.h"
 #include "core/takeover.h"
 
 #define SIM_MAX_NODES 32
@@ -54,6 +62,9 @@ struct sim_params {
 	uint8_t priority[SIM_MAX_NODES]; /* node i's Priority= for all its VIPs; 0: as in vips */
 	bool flush;			 /* [Flush] is set up (takeover_params.flush) */
 	uint32_t script_ms;		 /* how long a NotifyScript runs */
+	/* active-active (buckets 0: none) */
+	uint32_t buckets;		/* Buckets= */
+	uint16_t weight[SIM_MAX_NODES]; /* node i's Weight=; 0: 1 */
 };
 
 /* One thing a node reported (a cluster action other than a send). */
@@ -151,6 +162,8 @@ void sim_stop(struct sim *s, unsigned idx);
 bool sim_stopping(const struct sim *s, unsigned idx);
 /* The node's takeover; NULL without VIPs or while it is down. */
 struct takeover *sim_takeover(struct sim *s, unsigned idx);
+/* The node's ranges; NULL without buckets or while it is down. */
+struct ranges *sim_ranges(struct sim *s, unsigned idx);
 
 /* Hand len bytes to node idx at time at (>= sim_now()), as if from the network. */
 void sim_inject(struct sim *s, unsigned idx, const void *buf, size_t len, uint64_t at);
