@@ -28,11 +28,10 @@ void actions_reset(struct actions *a)
 
 struct action *actions_push(struct actions *a, enum action_type type, uint32_t ifindex)
 {
-	if (array_grow((void **)&a->v, &a->cap, a->n + 1, sizeof(*a->v), 16) < 0) {
-		a->dropped++;
+	struct action *act =
+	    array_append((void **)&a->v, &a->n, &a->cap, sizeof(*a->v), 16, 0, &a->dropped);
+	if (!act)
 		return NULL;
-	}
-	struct action *act = &a->v[a->n++];
 	act->type = (uint8_t)type;
 	act->ifindex = ifindex;
 	return act;

@@ -27,4 +27,23 @@ static inline int array_grow(void **v, size_t *cap, size_t need, size_t elem, si
 	return 0;
 }
 
+/*
+ * The one step of every action list of the cores: append an element to *v
+ * (*n used of *cap, growing by doubling from first) with its first clear
+ * bytes zeroed, and return it; NULL when memory ran out, counted in
+ * *dropped (the list is unchanged).
+ */
+static inline void *array_append(void **v, size_t *n, size_t *cap, size_t elem, size_t first,
+				 size_t clear, size_t *dropped)
+{
+	if (array_grow(v, cap, *n + 1, elem, first) < 0) {
+		(*dropped)++;
+		return NULL;
+	}
+	char *e = (char *)*v + (*n)++ * elem;
+	for (size_t i = 0; i < clear; i++)
+		e[i] = 0;
+	return e;
+}
+
 #endif

@@ -93,11 +93,10 @@ void cluster_actions_reset(struct cluster_actions *a)
 static struct cluster_action *push(struct cluster_actions *a, enum cluster_action_type type,
 				   uint32_t node)
 {
-	if (array_grow((void **)&a->v, &a->cap, a->n + 1, sizeof(*a->v), 8) < 0) {
-		a->dropped++;
+	struct cluster_action *act =
+	    array_append((void **)&a->v, &a->n, &a->cap, sizeof(*a->v), 8, 0, &a->dropped);
+	if (!act)
 		return NULL;
-	}
-	struct cluster_action *act = &a->v[a->n++];
 	act->type = (uint8_t)type;
 	act->level = 0;
 	act->chan = 0;

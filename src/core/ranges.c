@@ -343,13 +343,10 @@ void ranges_actions_reset(struct ranges_actions *a)
 
 static struct ranges_action *push(struct ranges_actions *a, enum ranges_action_type type)
 {
-	if (array_grow((void **)&a->v, &a->cap, a->n + 1, sizeof(*a->v), 8) < 0) {
-		a->dropped++;
+	struct ranges_action *act = array_append((void **)&a->v, &a->n, &a->cap, sizeof(*a->v), 8,
+						 offsetof(struct ranges_action, text) + 1, &a->dropped);
+	if (!act)
 		return NULL;
-	}
-	struct ranges_action *act = &a->v[a->n++];
-	memset(act, 0, offsetof(struct ranges_action, text));
-	act->text[0] = '\0';
 	act->type = (uint8_t)type;
 	return act;
 }

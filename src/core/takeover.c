@@ -86,13 +86,11 @@ void takeover_actions_reset(struct takeover_actions *a)
 
 static struct takeover_action *push(struct takeover_actions *a, enum takeover_action_type type)
 {
-	if (array_grow((void **)&a->v, &a->cap, a->n + 1, sizeof(*a->v), 16) < 0) {
-		a->dropped++;
+	struct takeover_action *act =
+	    array_append((void **)&a->v, &a->n, &a->cap, sizeof(*a->v), 16,
+			 offsetof(struct takeover_action, text) + 1, &a->dropped);
+	if (!act)
 		return NULL;
-	}
-	struct takeover_action *act = &a->v[a->n++];
-	memset(act, 0, offsetof(struct takeover_action, text));
-	act->text[0] = '\0';
 	act->type = (uint8_t)type;
 	return act;
 }
