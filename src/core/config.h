@@ -110,6 +110,29 @@ struct conf_vip {
 	int addr_line, iface_line;	/* lines of Address= and Interface= */
 	int track_line[CONF_MAX_TRACK]; /* the line of each TrackInterface= device */
 	int flush_line;			/* line of (the first) FlushHosts=, 0 none */
+	/*
+	 * Mode=active-active (issue 13): every node of the cluster holds the
+	 * address at once, answers ARP for it with ClusterMAC= and forwards
+	 * the connections of the buckets it owns ([Balance], core/ranges).
+	 * Priority, preemption and the Announce= methods do not apply.
+	 */
+	uint8_t mode;		 /* Mode=: VIP_MODE_*, default VIP_MODE_ACTIVE_PASSIVE */
+	struct mac cluster_mac;	 /* ClusterMAC= (a group MAC), default 03:00:5e:00:01:VRID */
+	int mode_line;		 /* line of Mode=, 0 not given */
+};
+
+enum { VIP_MODE_ACTIVE_PASSIVE = 0, VIP_MODE_ACTIVE_ACTIVE = 1 };
+
+#define CONF_DEFAULT_BUCKETS 1024
+#define CONF_DEFAULT_SEED    0x61727068u /* "arph" */
+
+/* [Balance]: how active-active VIPs split the connections (core/ranges, core/balance). */
+struct conf_balance {
+	bool present;
+	uint32_t buckets; /* Buckets=, 1..4096, default CONF_DEFAULT_BUCKETS: the same on every node */
+	uint32_t seed;	  /* Seed=, 32 bits, default CONF_DEFAULT_SEED: the same on every node */
+	uint16_t weight;  /* Weight=, 1..65535, default 1: this node's share relative to the others */
+	int line;
 };
 
 /* [Flush]: how flush requests are sent to the hosts of FlushHosts=. */
@@ -167,6 +190,8 @@ struct config {
 	struct conf_flush flush;
 	/* [ConnSync] */
 	struct conf_connsync connsync;
+	/* [Balance] */
+	struct conf_balance balance;
 };
 
 /*
