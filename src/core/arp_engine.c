@@ -30,6 +30,8 @@ struct iface {
 	size_t n_addrs;
 	uint32_t *shared; /* addresses the cluster shares (VIPs) */
 	size_t n_shared;
+	struct arp_cluster_addr *cluster; /* active-active VIPs: every node answers for them */
+	size_t n_cluster;
 	struct arp_cache *cache;
 	struct arp_counters cnt;
 	/* ARPRateLimit token bucket, in thousandths of a frame */
@@ -147,6 +149,7 @@ static void iface_free(struct iface *ifc)
 	arp_cache_free(ifc->cache);
 	free(ifc->addrs);
 	free(ifc->shared);
+	free(ifc->cluster);
 	free(ifc);
 }
 
@@ -284,6 +287,27 @@ int arp_engine_iface_set_shared(struct arp_engine *e, uint32_t ifindex, const ui
 	free(ifc->shared);
 	ifc->shared = v;
 	ifc->n_shared = n;
+	return 0;
+}
+
+int arp_engine_iface_set_cluster(struct arp_engine *e, uint32_t ifindex,
+				 const struct arp_cluster_addr *v, size_t n)
+{
+	struct iface *ifc = find_iface(e, ifindex);
+	if (!ifc) {
+		errno = ENOENT;
+		return -1;
+	}
+	struct arp_cluster_addr *c = NULL;
+	if (n) {
+		c = malloc(n * sizeof(*c));
+		if (!c)
+			return -1;
+		memcpy(c, v, n * sizeof(*c));
+	}
+	free(ifc->cluster);
+	ifc->cluster = c;
+	ifc->n_cluster = n;
 	return 0;
 }
 
@@ -429,6 +453,15 @@ static bool is_shared(const struct iface *ifc, uint32_t ip)
 		if (ifc->shared[i] == ip)
 			return true;
 	return false;
+}
+
+/* The group MAC of the active-active VIP ip, or NULL when ip is none. */
+static const struct mac *cluster_mac(const struct iface *ifc, uint32_t ip)
+{
+	for (size_t i = 0; i < ifc->n_cluster; i++)
+		if (ifc->cluster[i].ip == ip)
+			return &ifc->cluster[i].mac;
+	return NULL;
 }
 
 static bool in_our_networks(const struct iface *ifc, uint32_t ip)
@@ -613,7 +646,12 @@ static void answer(struct arp_engine *e, struct iface *ifc, const struct arp_fra
 		   struct actions *out)
 {
 	struct mac sha = ifc->mac, eth_src = ifc->mac;
-	if (!is_our_addr(ifc, f->tpa)) {
+	const struct mac *group = cluster_mac(ifc, f->tpa);
+	if (group) {
+		/* the group MAC in the ARP data alone: a bridge drops a frame whose
+		   Ethernet source is a group MAC */
+		sha = *group;
+	} else if (!is_our_addr(ifc, f->tpa)) {
 		struct arp_entry *t = arp_cache_lookup(ifc->cache, f->tpa);
 		if (t && (t->type == ARP_PUBLISH || t->type == ARP_XPUBLISH)) {
 			if (!(t->flags & ARP_F_IFACE_MAC))
@@ -657,6 +695,15 @@ static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf
 		return;
 	}
 	ifc->cnt.v[f.op == ARP_OP_REQUEST ? AC_RX_REQUESTS : AC_RX_REPLIES]++;
+
+	/* another node of the cluster speaking for an active-active VIP */
+	const struct mac *group = cluster_mac(ifc, f.spa);
+	if (group && mac_eq(&f.sha, group)) {
+		ifc->cnt.v[AC_CLUSTER_VIP]++;
+		if (f.op == ARP_OP_REQUEST && f.spa != f.tpa)
+			answer(e, ifc, &f, out);
+		return;
+	}
 
 	/* hardware addresses */
 	if (r == FR_SENDER_MAC_BROADCAST &&
@@ -919,8 +966,10 @@ int arp_engine_announce(struct arp_engine *e, uint32_t ifindex, uint64_t now, st
 		return -1;
 	}
 	int n = 0;
-	for (size_t i = 0; i < ifc->n_addrs; i++, n++)
-		announce_ip(ifc, out, ifc->addrs[i].addr, &ifc->mac, &ifc->mac);
+	for (size_t i = 0; i < ifc->n_addrs; i++, n++) {
+		const struct mac *group = cluster_mac(ifc, ifc->addrs[i].addr);
+		announce_ip(ifc, out, ifc->addrs[i].addr, group ? group : &ifc->mac, &ifc->mac);
+	}
 	size_t cursor = 0;
 	const struct arp_entry *en;
 	while ((en = arp_cache_next(ifc->cache, &cursor))) {

@@ -112,6 +112,27 @@ int arp_engine_iface_set_addrs(struct arp_engine *e, uint32_t ifindex,
 int arp_engine_iface_set_shared(struct arp_engine *e, uint32_t ifindex, const uint32_t *ips,
 				size_t n);
 
+/* An active-active VIP (core/config.h, Mode=active-active). */
+struct arp_cluster_addr {
+	uint32_t ip;
+	struct mac mac; /* ClusterMAC=, a group MAC */
+};
+
+/*
+ * The active-active VIPs on ifindex, replacing the set: every node of the
+ * cluster holds such an address and answers a request for it with its
+ * group MAC as the ARP sender hardware address (the Ethernet source stays
+ * the interface's MAC: a bridge drops a frame whose source is a group
+ * MAC), and announces it so (arp_engine_announce, once the address is
+ * one of the interface's). A frame whose sender is such an address with
+ * its group MAC is another node of the cluster: counted (cluster_vip),
+ * answered when it is a request for an address we answer, otherwise
+ * ignored, before the policy sees it (its sender MAC is a group MAC).
+ * 0, or -1/ENOENT, -1/ENOMEM.
+ */
+int arp_engine_iface_set_cluster(struct arp_engine *e, uint32_t ifindex,
+				 const struct arp_cluster_addr *v, size_t n);
+
 /*
  * A configured entry (Mode=Static|Publish|XPublish as ARP_STATIC,
  * ARP_PUBLISH, ARP_XPUBLISH). mac NULL means "the interface's MAC" (not

@@ -837,6 +837,13 @@ int ranges_on_state(struct ranges *r, uint32_t node, const uint8_t *blob, size_t
 		       "event=ranges action=retire node=%u incarnation=%llu new=%llu", node,
 		       (unsigned long long)old.incarnation, (unsigned long long)st.incarnation);
 	}
+	if (pr->has_state && st.incarnation == pr->st.incarnation &&
+	    (st.flags & RANGES_F_STOPPING) && !(pr->st.flags & RANGES_F_STOPPING)) {
+		/* a graceful stop: what it claimed, and the connections it took
+		   there, go to whoever claims those buckets next */
+		struct ranges_id gone = {node, pr->st.incarnation};
+		orphan_add(r, &gone, &pr->st.claims);
+	}
 	bool back = pr->has_state && pr->written_off && pr->st.incarnation == st.incarnation;
 	struct ranges_id id = {node, st.incarnation};
 	pr->st = st;
@@ -1064,4 +1071,11 @@ size_t ranges_inherited(const struct ranges *r, uint32_t b, struct ranges_id *ou
 const struct ranges_stats *ranges_stats(const struct ranges *r)
 {
 	return &r->stats;
+}
+
+uint16_t ranges_owner_id(const struct ranges_id *id)
+{
+	if (id->node == 0 || id->node > 255)
+		return 0;
+	return (uint16_t)(id->node << 8 | (uint32_t)(id->incarnation % 255 + 1));
 }

@@ -147,6 +147,17 @@ struct ranges_id {
 	uint64_t incarnation; /* != 0 */
 };
 
+/*
+ * id's owner id in the data path's connection marks (os/nft_buckets: a
+ * mark is owner << 16 | bucket): the NodeID in the high byte (so it must
+ * be 1..255 in an active-active cluster, config.h), the incarnation
+ * folded into 1..255 in the low byte; every node computes it alike. Two
+ * lives of one node get the same id once in 255 starts: a survivor that
+ * inherited the old life's connections then shares them with the new life
+ * (each forwards them) until they end. 0 when the NodeID is not 1..255.
+ */
+uint16_t ranges_owner_id(const struct ranges_id *id);
+
 struct ranges_member {
 	uint32_t node;	 /* NodeID, != 0, each once */
 	uint16_t weight; /* >= 1 */

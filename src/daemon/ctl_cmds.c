@@ -31,6 +31,8 @@ const struct ctl_cmd ctl_cmds[] = {
 	      {.name = "COUNT", .lo = 1, .hi = 10000000}}},
     {.words = "vip", .help = "each VIP: address, state, owner, priority, last change"},
     {.words = "conns", .help = "connection sync: entries held locally and from each peer"},
+    {.words = "ranges",
+     .help = "active-active: the buckets each node claims, the aim, the kernel's counters"},
     {0},
 };
 

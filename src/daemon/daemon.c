@@ -508,6 +508,27 @@ int host_set_shared(struct host *h, uint32_t ifindex, const uint32_t *ips, size_
 	return arp_engine_iface_set_shared(daemon_of(h)->eng, ifindex, ips, n);
 }
 
+int host_set_cluster_addrs(struct host *h, uint32_t ifindex, const struct arp_cluster_addr *v,
+			   size_t n, bool announce)
+{
+	struct daemon *d = daemon_of(h);
+	if (arp_engine_iface_set_cluster(d->eng, ifindex, v, n) < 0)
+		return -1;
+	if (announce && arp_engine_announce(d->eng, ifindex, loop_now(d->loop), &d->acts) >= 0)
+		daemon_apply(d);
+	return 0;
+}
+
+int host_join_mac(struct host *h, uint32_t ifindex, const struct mac *mac)
+{
+	struct mif *m = mif_by_index(daemon_of(h), ifindex);
+	if (!m || m->fd < 0) {
+		errno = ENODEV;
+		return -1;
+	}
+	return packet_join_mac(m->fd, ifindex, mac);
+}
+
 void host_note_query(struct host *h, uint32_t ifindex, uint32_t ip, const struct mac *to)
 {
 	struct daemon *d = daemon_of(h);

@@ -25,6 +25,7 @@
 struct host;
 struct actions;
 struct arp_engine;
+struct arp_cluster_addr;
 struct loop;
 struct nl;
 
@@ -68,9 +69,13 @@ struct dev_ev {
 
 /* What is about to become ours (host_prepare_takeover). */
 struct takeover_scope {
-	enum { SCOPE_VIP_GROUP } kind;
+	enum {
+		SCOPE_VIP_GROUP,
+		SCOPE_BUCKETS, /* active-active: buckets, and the connections in them */
+	} kind;
 	uint64_t groups;   /* SCOPE_VIP_GROUP: bit g for VIP group g (core/vip's order) */
 	const char *group; /* SCOPE_VIP_GROUP: the first one's name */
+	uint32_t buckets;  /* SCOPE_BUCKETS: how many */
 };
 
 /* A managed interface, as the daemon holds it. */
@@ -125,6 +130,18 @@ const struct arp_engine *host_neighbours(const struct host *h);
 void host_addrs_changed(struct host *h, uint32_t ifindex);
 /* The addresses of ifindex the cluster shares (the engine never defends them). */
 int host_set_shared(struct host *h, uint32_t ifindex, const uint32_t *ips, size_t n);
+/*
+ * The active-active VIPs on ifindex (replacing the set): answered and
+ * announced with their group MAC (arp_engine_iface_set_cluster); with
+ * announce, a gratuitous ARP for each now.
+ */
+int host_set_cluster_addrs(struct host *h, uint32_t ifindex, const struct arp_cluster_addr *v,
+			   size_t n, bool announce);
+/*
+ * Receive frames sent to the group MAC mac on ifindex, for as long as
+ * arphad runs (the kernel forgets it when arphad dies). 0, or -1 (errno).
+ */
+int host_join_mac(struct host *h, uint32_t ifindex, const struct mac *mac);
 /* We send a request for ip on ifindex (to: unicast to it): its answer is solicited. */
 void host_note_query(struct host *h, uint32_t ifindex, uint32_t ip, const struct mac *to);
 

@@ -79,6 +79,6 @@ struct svc_ops {
 };
 
 /* The services (one file each); arphad.c puts them in its table. */
-extern const struct svc_ops svc_connsync, svc_failover;
+extern const struct svc_ops svc_connsync, svc_failover, svc_ranges;
 
 #endif

@@ -81,6 +81,7 @@ struct failover {
 	struct takeover_actions tka; /* what tk asks: run() */
 	struct actions acts;	     /* frames to send: host_apply */
 	struct fvip *v;
+	struct conf_vip *ap; /* the active-passive VIPs of cfg (active-active ones: svc_ranges) */
 	size_t n;
 	pid_t pid[VIP_MAX_GROUPS]; /* each group's running NotifyScript; 0: none */
 	struct loop_watch *sigchld;
@@ -787,7 +788,7 @@ static int setup(struct failover *f, const struct config *cfg, char *err, size_t
 				     .interval_ms = cfg->cluster.interval_ms,
 				     .flush = f->flush_ok};
 	char terr[256];
-	f->tk = takeover_new(&tp, cfg->vips, cfg->n_vips, host_now(f->h), terr, sizeof(terr));
+	f->tk = takeover_new(&tp, f->ap, f->n, host_now(f->h), terr, sizeof(terr));
 	if (!f->tk) {
 		if (errno == EINVAL && terr[0])
 			snprintf(err, errlen, "%s:%s", host_config_path(f->h), terr);
@@ -797,7 +798,7 @@ static int setup(struct failover *f, const struct config *cfg, char *err, size_t
 	}
 	for (size_t k = 0; k < f->n; k++) {
 		struct fvip *x = &f->v[k];
-		x->c = &cfg->vips[k];
+		x->c = &f->ap[k];
 		if (x->c->notify[0]) {
 			char why[256];
 			int nw = argv_split(x->c->notify, x->nbuf, sizeof(x->nbuf), x->nargv,
@@ -843,19 +844,27 @@ static int setup(struct failover *f, const struct config *cfg, char *err, size_t
 
 static void *start(struct host *h, const struct config *cfg, char *err, size_t errlen)
 {
-	if (cfg->n_vips == 0)
+	size_t n = 0;
+	for (size_t k = 0; k < cfg->n_vips; k++)
+		n += cfg->vips[k].mode == VIP_MODE_ACTIVE_PASSIVE;
+	if (n == 0)
 		return NULL;
 	struct failover *f = calloc(1, sizeof(*f));
-	if (!f || !(f->v = calloc(cfg->n_vips, sizeof(*f->v)))) {
+	if (!f || !(f->v = calloc(n, sizeof(*f->v))) || !(f->ap = calloc(n, sizeof(*f->ap)))) {
+		if (f)
+			free(f->v);
 		free(f);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	for (size_t k = 0, j = 0; k < cfg->n_vips; k++)
+		if (cfg->vips[k].mode == VIP_MODE_ACTIVE_PASSIVE)
+			f->ap[j++] = cfg->vips[k];
 	f->h = h;
 	f->cfg = cfg;
 	f->nl = host_netlink(h);
 	f->eng = host_neighbours(h);
-	f->n = cfg->n_vips;
+	f->n = n;
 	actions_init(&f->acts);
 	takeover_actions_init(&f->tka);
 	if (setup(f, cfg, err, errlen) < 0) {
@@ -892,6 +901,7 @@ static void svc_free(void *self)
 	actions_free(&f->acts);
 	free(f->nb);
 	free(f->v);
+	free(f->ap);
 	free(f);
 }
 

@@ -107,10 +107,18 @@ static int table_text(struct sbuf *b, const struct nftb_params *p, char *err, si
 		       "  counter owned { }\n  counter taken { }\n  counter other { }\n"
 		       "  counter undecided { }\n  counter shadowed { }\n  counter local { }\n"
 		       "  counter invalid { }\n  counter icmp_other { }\n"
-		       "  map b2m {\n    type mark : mark\n    elements = { ");
-	for (uint32_t i = 0; i < p->balance.buckets; i++)
-		sbuf_printf(b, "%s%" PRIu32 " : 0x%" PRIx32, i ? ", " : "", i, me | i);
-	sbuf_printf(b, " }\n  }\n  map own {\n    type mark : verdict\n    elements = { ");
+		       "  map b2m {\n    type mark : mark\n");
+	bool any = false;
+	for (uint32_t i = 0; i < p->balance.buckets; i++) {
+		uint32_t o = p->map ? p->map[i] : p->owner;
+		if (o == 0)
+			continue;
+		sbuf_printf(b, "%s%" PRIu32 " : 0x%" PRIx32, any ? ", " : "    elements = { ", i,
+			    o << 16 | i);
+		any = true;
+	}
+	sbuf_printf(b, "%s  }\n  map own {", any ? " }\n" : "");
+	sbuf_printf(b, "\n\n    type mark : verdict\n    elements = { ");
 	for (uint32_t i = 0; i < p->balance.buckets; i++)
 		sbuf_printf(b, "%s0x%" PRIx32 " : goto mine", i ? ", " : "", me | i);
 	sbuf_printf(b, " }\n  }\n"

@@ -101,6 +101,9 @@ struct nftb_params {
 	/* this node's owner id: NodeID and incarnation, not 0 (mark 0 means
 	 * undecided); marks are owner << 16 | bucket */
 	uint16_t owner;
+	/* b2m at the start: map[b] the owner of bucket b (0: none); NULL: every
+	   bucket this node's */
+	const uint16_t *map;
 	/* the cluster-facing interfaces, by name (1 .. NFTB_MAX_IFACES) */
 	const char *const *ifaces;
 	size_t n_ifaces;
@@ -120,8 +123,8 @@ struct nftb_stats {
 };
 
 /*
- * Install both tables for p in one transaction, every bucket of b2m owned by
- * p->owner and own holding p->owner's mark for every bucket. Returns the
+ * Install both tables for p in one transaction, b2m as p->map says (NULL:
+ * every bucket owned by p->owner) and own holding p->owner's mark for every bucket. Returns the
  * handle, or NULL with a message: bad params, either table exists already
  * (another arphad in this network namespace, or a table of that name the
  * user made), the kernel or nft refused. Nothing is left installed on

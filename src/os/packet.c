@@ -67,6 +67,17 @@ int packet_open(uint32_t ifindex)
 	return fd;
 }
 
+int packet_join_mac(int fd, uint32_t ifindex, const struct mac *mac)
+{
+	struct packet_mreq mr = {
+	    .mr_ifindex = (int)ifindex,
+	    .mr_type = PACKET_MR_MULTICAST,
+	    .mr_alen = 6,
+	};
+	memcpy(mr.mr_address, mac->a, 6);
+	return setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr));
+}
+
 long packet_recv(int fd, uint8_t *buf, size_t cap, bool *outgoing, bool *otherhost)
 {
 	struct sockaddr_ll sll;

@@ -43,6 +43,14 @@ long packet_recv(int fd, uint8_t *buf, size_t cap, bool *outgoing, bool *otherho
  */
 uint64_t packet_drops(int fd);
 
+/*
+ * Make ifindex receive frames sent to the group MAC mac (PACKET_MR_MULTICAST
+ * on fd, a packet socket): the kernel adds it to the device's filter, and
+ * removes it when fd is closed, also when the process dies. 0, or -1 with
+ * errno.
+ */
+int packet_join_mac(int fd, uint32_t ifindex, const struct mac *mac);
+
 /* Send a whole frame (buf starts at the Ethernet destination). 0 or -1. */
 int packet_send(int fd, uint32_t ifindex, const uint8_t *buf, size_t len);
 

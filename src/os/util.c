@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,4 +159,37 @@ void sbuf_json_str(struct sbuf *b, const char *s)
 	}
 	sbuf_add(b, run, strlen(run));
 	sbuf_add(b, "\"", 1);
+}
+
+int sysctl_set(const char *path, long value, long *old)
+{
+	char *text;
+	size_t len;
+	if (read_file(path, 64, &text, &len) < 0)
+		return -1;
+	char *end;
+	errno = 0;
+	long was = strtol(text, &end, 10);
+	bool ok = end != text && errno == 0;
+	free(text);
+	if (!ok) {
+		errno = EINVAL;
+		return -1;
+	}
+	*old = was;
+	if (was == value)
+		return 0;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", value);
+	ssize_t w = write(fd, buf, (size_t)n);
+	int e = errno;
+	close(fd);
+	if (w != n) {
+		errno = w < 0 ? e : EIO;
+		return -1;
+	}
+	return 1;
 }

@@ -18,6 +18,13 @@ uint64_t now_us(void);
  */
 int read_file(const char *path, size_t max, char **buf, size_t *len);
 
+/*
+ * Set the sysctl at path (under /proc/sys) to value (a number) unless it
+ * is that already. 1 when it was changed (its value before in old), 0
+ * when it was already so, -1 with errno.
+ */
+int sysctl_set(const char *path, long value, long *old);
+
 /* A growable string. On ENOMEM it stops growing and sets oom. */
 struct sbuf {
 	char *s;

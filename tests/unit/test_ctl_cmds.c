@@ -119,7 +119,7 @@ static void test_usage(void **state)
 	char buf[256];
 	assert_string_equal(ctl_usage_list(buf, sizeof(buf)),
 			    "arp show [IFACE], arp flush [IFACE], announce IFACE, stats, cluster, "
-			    "vip, conns");
+			    "vip, conns, ranges");
 	assert_string_equal(ctl_usage(ctl_find("cluster test-traffic"), buf, sizeof(buf)),
 			    "cluster test-traffic PERIOD_MS COUNT");
 	/* cut, never overrun */
