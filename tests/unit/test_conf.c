@@ -1029,6 +1029,7 @@ static void test_key_lines(void **state)
 	assert_int_equal(c.ifaces[0].line, 3);
 	assert_int_equal(c.ifaces[0].device_line, 5);
 	assert_int_equal(c.ifaces[1].device_line, 28); /* no Device=: the header */
+	assert_int_equal(c.cluster.node_line, 7);
 	assert_int_equal(c.cluster.iface_line, 8);
 	assert_int_equal(c.cluster.key_line, 9);
 	assert_int_equal(c.vips[0].iface_line, 13);
