@@ -30,11 +30,17 @@
 #include "array.h"
 
 const struct conf_section *const conf_sections[] = {
-    &conf_daemon_section,    &conf_arp_section,
-    &conf_interface_section, &conf_arpentry_section,
-    &conf_proxyarp_section,  &conf_cluster_section,
-    &conf_vip_section,	     &conf_flush_section,
-    &conf_connsync_section,  NULL,
+    &conf_daemon_section,
+    &conf_arp_section,
+    &conf_interface_section,
+    &conf_arpentry_section,
+    &conf_proxyarp_section,
+    &conf_cluster_section,
+    &conf_vip_section,
+    &conf_flush_section,
+    &conf_connsync_section,
+    &conf_balance_section,
+    NULL,
 };
 _Static_assert(sizeof(conf_sections) / sizeof(conf_sections[0]) <= CONF_KINDS_MAX,
 	       "raise CONF_KINDS_MAX");
@@ -44,8 +50,8 @@ _Static_assert(sizeof(conf_sections) / sizeof(conf_sections[0]) <= CONF_KINDS_MA
  * messages, which decides which of them are kept past CONF_MAX_ERRORS.
  */
 static void (*const file_checks[])(struct conf_parser *p) = {
-    conf_interface_check, conf_arpentry_check, conf_proxyarp_check,
-    conf_connsync_check,  conf_vip_check,      conf_flush_check,
+    conf_interface_check, conf_arpentry_check, conf_proxyarp_check, conf_connsync_check,
+    conf_vip_check,	  conf_flush_check,    conf_balance_check,
 };
 
 /* ---- errors and arrays ---- */

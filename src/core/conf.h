@@ -109,6 +109,7 @@ extern const struct conf_section conf_cluster_section;	 /* conf_cluster.c */
 extern const struct conf_section conf_vip_section;	 /* conf_vip.c */
 extern const struct conf_section conf_flush_section;	 /* conf_flush.c */
 extern const struct conf_section conf_connsync_section;	 /* conf_connsync.c */
+extern const struct conf_section conf_balance_section;	 /* conf_balance.c */
 
 /*
  * The checks of the whole file, after the last line, in this order (see
@@ -120,6 +121,7 @@ void conf_proxyarp_check(struct conf_parser *p);  /* interfaces, repeated networ
 void conf_connsync_check(struct conf_parser *p);  /* a cluster, networks to sync */
 void conf_vip_check(struct conf_parser *p);	  /* cluster, interface, other VIPs */
 void conf_flush_check(struct conf_parser *p);	  /* its key, and that a VIP uses it */
+void conf_balance_check(struct conf_parser *p);	  /* an active-active VIP uses it; NodeID */
 
 /* ---- errors and arrays (conf.c) ---- */
 

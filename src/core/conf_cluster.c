@@ -34,8 +34,13 @@ static int cluster_group(struct conf_parser *p, const struct conf_key *k, void *
 #define CLUSTER_FIELD(field) CONF_FIELD(struct conf_cluster, field)
 
 static const struct conf_key cluster_keys[C__COUNT + 1] = {
-    [C_NODE] =
-	{.name = "NodeID", .parse = conf_uint, CLUSTER_FIELD(node_id), .min = 1, .max = UINT32_MAX},
+    [C_NODE] = {.name = "NodeID",
+		.parse = conf_uint,
+		CLUSTER_FIELD(node_id),
+		.min = 1,
+		.max = UINT32_MAX,
+		.flags = CONF_LINE,
+		.line_off = offsetof(struct conf_cluster, node_line)},
     [C_IFACE] = {.name = "Interface",
 		 .parse = conf_ifname,
 		 CLUSTER_FIELD(device),

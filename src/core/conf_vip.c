@@ -1,6 +1,8 @@
 /*
  * conf_vip: [VIP NAME], repeatable: an address one node of the cluster
- * holds at a time (see core/vip.h), and how its moves are announced.
+ * holds at a time (see core/vip.h), and how its moves are announced; or,
+ * with Mode=active-active, an address every node holds at once, answered
+ * with a group MAC ([Balance] splits its connections).
  */
 #include "conf.h"
 
@@ -26,6 +28,8 @@ enum {
 	V_REFRESH,
 	V_FLUSH,
 	V_NOTIFY,
+	V_MODE,
+	V_CMAC,
 	V__COUNT
 };
 
@@ -130,6 +134,28 @@ static int vip_notify(struct conf_parser *p, const struct conf_key *k, void *obj
 	return 0;
 }
 
+/* ClusterMAC=: a group MAC, not the broadcast address. */
+static int vip_cluster_mac(struct conf_parser *p, const struct conf_key *k, void *obj,
+			   const char *v)
+{
+	struct conf_vip *x = obj;
+	if (mac_parse(v, &x->cluster_mac) < 0)
+		return conf_fail(p, p->line,
+				 "%s: expected a MAC address such as 03:00:5e:00:01:0a or "
+				 "03-00-5e-00-01-0a, got \"%s\"",
+				 k->name, v);
+	if (!mac_is_multicast(&x->cluster_mac))
+		return conf_fail(p, p->line,
+				 "%s: expected a group MAC (first byte odd, such as "
+				 "03:00:5e:00:01:0a), not the broadcast address, got \"%s\"",
+				 k->name, v);
+	return 0;
+}
+
+static const char *const mode_words[] = {"active-passive", "active-active", NULL};
+static const uint32_t mode_values[] = {VIP_MODE_ACTIVE_PASSIVE, VIP_MODE_ACTIVE_ACTIVE};
+static const struct conf_enum_arg mode_enum = {mode_words, mode_values};
+
 static const char *const announce_words[] = {"garp", "vmac", "targeted", "flush", NULL};
 static const struct conf_flags_arg announce_flags = {announce_words, "a method"};
 
@@ -191,7 +217,17 @@ static const struct conf_key vip_keys[V__COUNT + 1] = {
 		  .parse = vip_notify,
 		  VIP_FIELD(notify),
 		  VIP_LINE(notify_line)},
+    [V_MODE] = {.name = "Mode",
+		.parse = conf_enum,
+		VIP_FIELD(mode),
+		.arg = &mode_enum,
+		VIP_LINE(mode_line)},
+    [V_CMAC] = {.name = "ClusterMAC", .parse = vip_cluster_mac, VIP_FIELD(cluster_mac)},
 };
+
+/* The keys of an active-passive VIP alone: its owner, and how a move is announced. */
+static const int passive_only[] = {V_PRIO,     V_PREEMPT, V_PDELAY, V_TRACK,   V_VMAC,	V_GROUP,
+				   V_ANNOUNCE, V_ACOUNT,  V_AIVL,   V_REFRESH, V_FLUSH, V_NOTIFY};
 
 static void *vip_begin(struct conf_parser *p, const char *name)
 {
@@ -241,6 +277,37 @@ static int vip_end_announce(struct conf_parser *p, struct conf_vip *x)
 	return 0;
 }
 
+/*
+ * An active-active VIP: no key of passive_only, and its cluster MAC,
+ * given or 03:00:5e:00:01:VRID. Every mistake is recorded. 0 or -1.
+ */
+static int vip_end_active(struct conf_parser *p, struct conf_vip *x)
+{
+	int r = 0;
+	for (size_t i = 0; i < sizeof(passive_only) / sizeof(passive_only[0]); i++)
+		if (p->seen[passive_only[i]])
+			r = conf_fail(p, p->seen[passive_only[i]],
+				      "%s: does not apply to Mode=active-active (every node holds "
+				      "the address; [Balance] splits the connections); remove it "
+				      "from [VIP %s]",
+				      vip_keys[passive_only[i]].name, x->name);
+	if (p->seen[V_CMAC] && p->seen[V_VRID])
+		r = conf_fail(p, p->seen[V_VRID],
+			      "VRID: set with ClusterMAC= in [VIP %s]; with Mode=active-active "
+			      "VRID only chooses the default cluster MAC 03:00:5e:00:01:VRID, so "
+			      "remove one of them",
+			      x->name);
+	else if (!p->seen[V_CMAC] && !p->seen[V_VRID])
+		r = conf_fail(p, x->mode_line,
+			      "Mode=active-active needs ClusterMAC= or VRID= in [VIP %s] (the "
+			      "default cluster MAC is 03:00:5e:00:01:VRID)",
+			      x->name);
+	else if (!p->seen[V_CMAC])
+		x->cluster_mac = (struct mac){{0x03, 0x00, 0x5e, 0x00, 0x01, x->vrid}};
+	x->announce = 0; /* no method applies */
+	return r;
+}
+
 static int vip_end(struct conf_parser *p, void *obj)
 {
 	struct conf_vip *x = obj;
@@ -254,6 +321,13 @@ static int vip_end(struct conf_parser *p, void *obj)
 				 "[VIP %s] has no Interface=; expected the [Interface] the address "
 				 "lives on",
 				 x->name);
+	if (x->mode == VIP_MODE_ACTIVE_ACTIVE)
+		return vip_end_active(p, x);
+	if (p->seen[V_CMAC])
+		return conf_fail(p, p->seen[V_CMAC],
+				 "ClusterMAC: applies only to Mode=active-active, and [VIP %s] is "
+				 "active-passive%s; add Mode=active-active or remove ClusterMAC=",
+				 x->name, p->seen[V_MODE] ? "" : " (the default)");
 	if (x->vmac && !x->vrid)
 		return conf_fail(p, p->seen[V_VMAC],
 				 "[VIP %s] has VirtualMAC=yes but no VRID=; the virtual MAC is "
@@ -300,6 +374,17 @@ static void check_pairs(struct conf_parser *p, size_t i)
 				  x->name, x->vrid, x->iface, y->name, y->line);
 			return;
 		}
+		if (strcmp(x->group, y->group) == 0 && x->mode != y->mode) {
+			/* only the active-passive one can have said Group= */
+			const struct conf_vip *aa = x->mode == VIP_MODE_ACTIVE_ACTIVE ? x : y;
+			const struct conf_vip *ap = aa == x ? y : x;
+			conf_fail(p, x->line,
+				  "[VIP %s] (line %d) has Group=%s, the name of [VIP %s] (line "
+				  "%d), which is active-active and in no group; give the group "
+				  "another name",
+				  ap->name, ap->line, ap->group, aa->name, aa->line);
+			return;
+		}
 		if (strcmp(x->group, y->group) == 0 &&
 		    (x->priority != y->priority || x->preempt != y->preempt ||
 		     x->preempt_delay_ms != y->preempt_delay_ms)) {
@@ -321,10 +406,10 @@ void conf_vip_check(struct conf_parser *p)
 		if (conf_was_bad(p, x->line))
 			continue;
 		if (!c->cluster.present)
-			conf_fail(p, x->line,
-				  "[VIP %s] needs a [Cluster] section: ownership is decided among "
-				  "the nodes of a cluster",
-				  x->name);
+			conf_fail(p, x->line, "[VIP %s] needs a [Cluster] section: %s", x->name,
+				  x->mode == VIP_MODE_ACTIVE_ACTIVE
+				      ? "its connections are split among the nodes of a cluster"
+				      : "ownership is decided among the nodes of a cluster");
 		if (!config_iface(c, x->iface))
 			conf_fail(p, x->iface_line,
 				  "[VIP %s] Interface=%s: there is no [Interface %s]", x->name,

@@ -59,7 +59,7 @@ struct conf_proxy {
 /* [Cluster]: how this node talks to the others (see core/cluster.h). */
 struct conf_cluster {
 	bool present;			/* a [Cluster] section was given */
-	uint32_t node_id;		/* NodeID=, 1..4294967295 */
+	uint32_t node_id;		/* NodeID=, 1..4294967295 (1..255 with active-active) */
 	char device[CONF_IFNAMSIZ];	/* Interface=: the sync link's device */
 	bool has_group;			/* Group= (multicast) rather than Peers= */
 	uint32_t group;			/* Group=: IPv4 multicast address */
@@ -74,6 +74,7 @@ struct conf_cluster {
 	int line;	      /* line of the section header */
 	int iface_line;	      /* line of Interface= */
 	int key_line;	      /* line of KeyFile= */
+	int node_line;	      /* line of NodeID= */
 };
 
 #define CONF_NAME_MAX		32 /* [VIP NAME], Group=: up to 31 characters */
@@ -116,9 +117,9 @@ struct conf_vip {
 	 * the connections of the buckets it owns ([Balance], core/ranges).
 	 * Priority, preemption and the Announce= methods do not apply.
 	 */
-	uint8_t mode;		 /* Mode=: VIP_MODE_*, default VIP_MODE_ACTIVE_PASSIVE */
-	struct mac cluster_mac;	 /* ClusterMAC= (a group MAC), default 03:00:5e:00:01:VRID */
-	int mode_line;		 /* line of Mode=, 0 not given */
+	uint8_t mode;		/* Mode=: VIP_MODE_*, default VIP_MODE_ACTIVE_PASSIVE */
+	struct mac cluster_mac; /* ClusterMAC= (a group MAC), default 03:00:5e:00:01:VRID */
+	int mode_line;		/* line of Mode=, 0 not given */
 };
 
 enum { VIP_MODE_ACTIVE_PASSIVE = 0, VIP_MODE_ACTIVE_ACTIVE = 1 };
@@ -129,10 +130,10 @@ enum { VIP_MODE_ACTIVE_PASSIVE = 0, VIP_MODE_ACTIVE_ACTIVE = 1 };
 /* [Balance]: how active-active VIPs split the connections (core/ranges, core/balance). */
 struct conf_balance {
 	bool present;
-	uint32_t buckets; /* Buckets=, 1..4096, default CONF_DEFAULT_BUCKETS: the same on every node */
-	uint32_t seed;	  /* Seed=, 32 bits, default CONF_DEFAULT_SEED: the same on every node */
-	uint16_t weight;  /* Weight=, 1..65535, default 1: this node's share relative to the others */
-	int line;
+	uint32_t buckets; /* Buckets=, 1..4096, default CONF_DEFAULT_BUCKETS; alike on all nodes */
+	uint32_t seed;	  /* Seed=, 32 bits, default CONF_DEFAULT_SEED; alike on all nodes */
+	uint16_t weight;  /* Weight=, 1..65535, default 1: this node's share, relative */
+	int line;	  /* line of the section header */
 };
 
 /* [Flush]: how flush requests are sent to the hosts of FlushHosts=. */

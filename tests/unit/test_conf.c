@@ -575,7 +575,7 @@ static const struct conf_section *section(const char *name)
 static void test_registry(void **state)
 {
 	static const char *const want[] = {"Daemon",  "ARP", "Interface", "ARPEntry", "ProxyARP",
-					   "Cluster", "VIP", "Flush",	  "ConnSync"};
+					   "Cluster", "VIP", "Flush",	  "ConnSync", "Balance"};
 	size_t n = 0;
 	for (; conf_sections[n]; n++) {
 		const struct conf_section *s = conf_sections[n];
@@ -793,6 +793,11 @@ static const struct key_case key_cases[] = {
      "end); expected words separated by spaces or commas"},
     {"VIP", "NotifyScript", "/usr/bin/logger -t vip", "logger",
      "NotifyScript: expected an absolute path (starting with /), got \"logger\""},
+    {"VIP", "Mode", "active-active", "active",
+     "Mode: expected one of active-passive, active-active, got \"active\""},
+    {"VIP", "ClusterMAC", "03:00:5e:00:01:0a", "02:00:5e:00:01:0a",
+     "ClusterMAC: expected a group MAC (first byte odd, such as 03:00:5e:00:01:0a), not the "
+     "broadcast address, got \"02:00:5e:00:01:0a\""},
     {"Flush", "KeyFile", "/etc/arpha/flush.key", "flush.key",
      "KeyFile: expected an absolute path (starting with /) of at most 255 bytes, got "
      "\"flush.key\""},
@@ -809,6 +814,13 @@ static const struct key_case key_cases[] = {
      "\"99ms\""},
     {"ConnSync", "MaxEntries", "16777216", "16777217",
      "MaxEntries: expected a whole number from 1 to 16777216, got \"16777217\""},
+    {"Balance", "Buckets", "4096", "4097",
+     "Buckets: expected a whole number from 1 to 4096, got \"4097\""},
+    {"Balance", "Seed", "0x61727068", "0x100000000",
+     "Seed: expected a whole number from 0 to 4294967295 (0 to 0xffffffff in hex), such as "
+     "1634889832 or 0x61727068, got \"0x100000000\""},
+    {"Balance", "Weight", "65535", "0",
+     "Weight: expected a whole number from 1 to 65535, got \"0\""},
 };
 
 static const struct key_case *key_case(const char *sect, const char *key)
@@ -946,6 +958,7 @@ static void test_every_key_takes(void **state)
 			struct conf_vip vip;
 			struct conf_flush flush;
 			struct conf_connsync connsync;
+			struct conf_balance balance;
 			unsigned char bytes[1];
 		} obj, zero;
 		memset(&obj, 0, sizeof(obj));
@@ -997,7 +1010,7 @@ static void test_unknown_keys(void **state)
 				  "Address, Interface, Priority, Preempt, PreemptDelay, "
 				  "TrackInterface, VirtualMAC, VRID, Group, Announce, "
 				  "AnnounceCount, AnnounceInterval, RefreshInterval, FlushHosts, "
-				  "NotifyScript");
+				  "NotifyScript, Mode, ClusterMAC");
 	assert_int_equal(parse(IFACE "[Cluster]\nNode=1\n", err, sizeof(err)), -1);
 	assert_string_equal(err, FNAME ":3: unknown setting Node in [Cluster]; expected one of "
 				       "NodeID, Interface, Group, Peers, Port, KeyFile, Encrypt, "
@@ -1006,6 +1019,9 @@ static void test_unknown_keys(void **state)
 	assert_string_equal(err,
 			    FNAME ":8: unknown setting protocol in [ConnSync]; expected one of "
 				  "Protocols, Networks, CheckInterval, MaxEntries");
+	assert_int_equal(parse(IFACE CLUSTER "[Balance]\nBucket=64\n", err, sizeof(err)), -1);
+	assert_string_equal(err, FNAME ":8: unknown setting Bucket in [Balance]; expected one of "
+				       "Buckets, Seed, Weight");
 }
 
 /* The line fields: the line of the key once its value is taken. */
@@ -1029,6 +1045,7 @@ static void test_key_lines(void **state)
 	assert_int_equal(c.ifaces[0].line, 3);
 	assert_int_equal(c.ifaces[0].device_line, 5);
 	assert_int_equal(c.ifaces[1].device_line, 28); /* no Device=: the header */
+	assert_int_equal(c.cluster.node_line, 7);
 	assert_int_equal(c.cluster.iface_line, 8);
 	assert_int_equal(c.cluster.key_line, 9);
 	assert_int_equal(c.vips[0].iface_line, 13);

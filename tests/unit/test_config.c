@@ -384,12 +384,12 @@ static const struct bad bads[] = {
     /* sections */
     {"[Interface lan]\n\n[Interfaces]\n",
      FNAME ":3: unknown section [Interfaces]; expected one of Daemon, ARP, Interface NAME, "
-	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync"},
+	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance"},
     {"[Interface lan]\n[Cluster one]\n",
      FNAME ":2: section [Cluster] takes no name; got [Cluster one]"},
     {"[Interface lan]\n[Clusters]\n",
      FNAME ":2: unknown section [Clusters]; expected one of Daemon, ARP, Interface NAME, "
-	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync"},
+	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance"},
     {"[Interface]\n", FNAME ":1: section [Interface] needs a name: [Interface NAME]"},
     {"[Interface lan]\n[ARP x]\n", FNAME ":2: section [ARP] takes no name; got [ARP x]"},
     {"[Interface lan]\n[Daemon]\n[ARP]\n[daemon]\n",
@@ -546,7 +546,7 @@ static const struct bad bads[] = {
      FNAME ":3: Expire: expected a whole number from 1 to 604800, got \"0\"\n" FNAME
 	   ":4: ARPChanges: expected one of Drop, DropLog, Accept, AcceptLog, got \"yes\"\n" FNAME
 	   ":5: unknown section [Nope]; expected one of Daemon, ARP, Interface NAME, ARPEntry, "
-	   "ProxyARP, Cluster, VIP NAME, Flush, ConnSync"},
+	   "ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance"},
     {"[Interface lan]\nbroken line\n[ARP]\nExpire=0\n",
      FNAME ":2: expected a [Section] header, a Key=Value setting or a comment, got \"broken "
 	   "line\"\n" FNAME ":4: Expire: expected a whole number from 1 to 604800, got \"0\""},
@@ -1139,13 +1139,296 @@ static void t_every_error(void **state)
 	/* the settings of a wrong section are skipped, the next section is read */
 	parse_err("[Interface lan]\n[Bogus]\nKey=1\n[ARP]\nExpire=0\n",
 		  FNAME ":2: unknown section [Bogus]; expected one of Daemon, ARP, Interface NAME, "
-			"ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync\n" FNAME
+			"ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance\n" FNAME
 			":5: Expire: expected a whole number from 1 to 604800, got \"0\"");
 	/* errors of the whole file come in the order of their lines */
 	parse_err("[Interface lan]\n[ARPEntry]\nInterface=wan\nIP=198.18.0.1\nMode=Publish\n"
 		  "[ARP]\nExpire=0\n",
 		  FNAME ":3: [ARPEntry] Interface=wan: there is no [Interface wan]\n" FNAME
 			":7: Expire: expected a whole number from 1 to 604800, got \"0\"");
+}
+
+/* [VIP a] of Mode=active-active: IFACE 1, CLUSTER 2-6, [VIP a] 7, Address= 8, Interface= 9, Mode=
+ * 10 */
+#define AA_VIP "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nMode=active-active\n"
+
+static void t_active_active(void **state)
+{
+	struct config c;
+	/* the default: active-passive, no cluster MAC, [Balance] at its defaults */
+	parse_ok(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n", &c);
+	assert_int_equal(c.vips[0].mode, VIP_MODE_ACTIVE_PASSIVE);
+	assert_int_equal(c.vips[0].mode_line, 0);
+	assert_true(mac_is_zero(&c.vips[0].cluster_mac));
+	assert_false(c.balance.present);
+	assert_int_equal(c.balance.buckets, CONF_DEFAULT_BUCKETS);
+	assert_int_equal(c.balance.seed, CONF_DEFAULT_SEED);
+	assert_int_equal(c.balance.weight, 1);
+	assert_int_equal(c.balance.line, 0);
+	config_free(&c);
+	/* said, and in any case */
+	parse_ok(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+			       "Mode=Active-Passive\nPriority=7\n",
+		 &c);
+	assert_int_equal(c.vips[0].mode, VIP_MODE_ACTIVE_PASSIVE);
+	assert_int_equal(c.vips[0].mode_line, 10);
+	assert_int_equal(c.vips[0].priority, 7);
+	config_free(&c);
+
+	/* VRID= chooses the default cluster MAC, with no VirtualMAC=; no [Balance] needed */
+	parse_ok(IFACE CLUSTER AA_VIP "VRID=10\n", &c);
+	const struct conf_vip *a = &c.vips[0];
+	assert_int_equal(a->mode, VIP_MODE_ACTIVE_ACTIVE);
+	assert_int_equal(a->mode_line, 10);
+	assert_int_equal(a->vrid, 10);
+	assert_false(a->vmac);
+	const struct mac want = {{0x03, 0x00, 0x5e, 0x00, 0x01, 0x0a}};
+	assert_memory_equal(&a->cluster_mac, &want, sizeof(want));
+	assert_int_equal(a->announce, 0);
+	assert_false(c.balance.present);
+	assert_int_equal(c.balance.buckets, CONF_DEFAULT_BUCKETS);
+	config_free(&c);
+
+	/* ClusterMAC= in either form, words in any case; two active-active VIPs on one
+	   interface, each with its own cluster MAC, beside an active-passive one;
+	   NodeID 255; [Balance] with every key */
+	parse_ok(IFACE "[Cluster]\nNodeID=255\nInterface=sync0\nKeyFile=/k\nGroup=239.1.1.1\n"
+		       "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\nmode=ACTIVE-active\n"
+		       "ClusterMAC=03-00-5E-00-00-01\n"
+		       "[VIP b]\nAddress=198.18.0.101/24\nInterface=lan\nMode=active-active\n"
+		       "ClusterMAC=01:00:5e:7f:00:02\n"
+		       "[VIP c]\nAddress=198.18.0.102/24\nInterface=lan\nPriority=200\n"
+		       "[Balance]\nBuckets=64\nSeed=0xDEADbeef\nWeight=3\n",
+		 &c);
+	assert_int_equal(c.n_vips, 3);
+	const struct mac ma = {{0x03, 0x00, 0x5e, 0x00, 0x00, 0x01}};
+	const struct mac mb = {{0x01, 0x00, 0x5e, 0x7f, 0x00, 0x02}};
+	assert_int_equal(c.vips[0].mode, VIP_MODE_ACTIVE_ACTIVE);
+	assert_memory_equal(&c.vips[0].cluster_mac, &ma, sizeof(ma));
+	assert_int_equal(c.vips[0].vrid, 0);
+	assert_int_equal(c.vips[1].mode, VIP_MODE_ACTIVE_ACTIVE);
+	assert_memory_equal(&c.vips[1].cluster_mac, &mb, sizeof(mb));
+	assert_int_equal(c.vips[2].mode, VIP_MODE_ACTIVE_PASSIVE);
+	assert_true(mac_is_zero(&c.vips[2].cluster_mac));
+	assert_int_equal(c.vips[2].announce, ANN_GARP | ANN_TARGETED);
+	assert_true(c.balance.present);
+	assert_int_equal(c.balance.line, 21);
+	assert_int_equal(c.balance.buckets, 64);
+	assert_int_equal(c.balance.seed, 0xdeadbeef);
+	assert_int_equal(c.balance.weight, 3);
+	assert_int_equal(c.cluster.node_line, 3);
+	config_free(&c);
+
+	/* two active-active VIPs may share a cluster MAC too */
+	parse_ok(IFACE CLUSTER AA_VIP "VRID=1\n[VIP b]\nAddress=198.18.0.101/24\nInterface=lan\n"
+				      "Mode=active-active\nClusterMAC=03:00:5e:00:01:01\n",
+		 &c);
+	assert_memory_equal(&c.vips[0].cluster_mac, &c.vips[1].cluster_mac, sizeof(struct mac));
+	config_free(&c);
+}
+
+static void t_balance(void **state)
+{
+	struct config c;
+	static const struct {
+		const char *v;
+		uint32_t seed;
+	} seeds[] = {{"0", 0},
+		     {"4294967295", UINT32_MAX},
+		     {"007", 7},
+		     {"0x0", 0},
+		     {"0xffffffff", UINT32_MAX},
+		     {"0XFFFFFFFF", UINT32_MAX},
+		     {"0x000000061727068", CONF_DEFAULT_SEED},
+		     {"1634889832", CONF_DEFAULT_SEED}};
+	char text[512];
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		snprintf(text, sizeof(text), IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\nSeed=%s\n",
+			 seeds[i].v);
+		parse_ok(text, &c);
+		assert_int_equal(c.balance.seed, seeds[i].seed);
+		assert_int_equal(c.balance.buckets, CONF_DEFAULT_BUCKETS);
+		assert_int_equal(c.balance.weight, 1);
+		config_free(&c);
+	}
+	parse_ok(IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\nBuckets=1\nWeight=65535\n", &c);
+	assert_int_equal(c.balance.buckets, 1);
+	assert_int_equal(c.balance.weight, 65535);
+	assert_int_equal(c.balance.seed, CONF_DEFAULT_SEED);
+	config_free(&c);
+
+	/* [Balance] is line 12, its first key 13 */
+	static const char *const bad_seeds[] = {
+	    "0x",  "-1",  "+1",	 "4294967296", "0x100000000", "0x1g",
+	    "1.5", "0b1", "1e3", "0x 1",       "x10",	      "99999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad_seeds) / sizeof(bad_seeds[0]); i++) {
+		char want[512];
+		snprintf(text, sizeof(text), IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\nSeed=%s\n",
+			 bad_seeds[i]);
+		snprintf(want, sizeof(want),
+			 FNAME ":13: Seed: expected a whole number from 0 to 4294967295 (0 to "
+			       "0xffffffff in hex), such as 1634889832 or 0x61727068, got \"%s\"",
+			 bad_seeds[i]);
+		parse_err(text, want);
+	}
+	parse_err(IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\nBuckets=0\n",
+		  FNAME ":13: Buckets: expected a whole number from 1 to 4096, got \"0\"");
+	parse_err(IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\nBuckets=4097\n",
+		  FNAME ":13: Buckets: expected a whole number from 1 to 4096, got \"4097\"");
+	parse_err(IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\nWeight=0\n",
+		  FNAME ":13: Weight: expected a whole number from 1 to 65535, got \"0\"");
+	parse_err(IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\nWeight=65536\n",
+		  FNAME ":13: Weight: expected a whole number from 1 to 65535, got \"65536\"");
+	parse_err(IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\nBuckets=8\nBuckets=16\n",
+		  FNAME ":14: Buckets is set twice in [Balance]; the first is at line 13");
+	parse_err(IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\n[balance]\n",
+		  FNAME ":13: duplicate section [Balance]; the first is at line 12; merge them");
+	parse_err(IFACE CLUSTER AA_VIP "VRID=1\n[Balance x]\n",
+		  FNAME ":12: section [Balance] takes no name; got [Balance x]");
+
+	/* unused: no VIP, or none active-active */
+	parse_err(IFACE CLUSTER "[Balance]\n",
+		  FNAME ":7: [Balance] applies to active-active VIPs, and no [VIP] has "
+			"Mode=active-active");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"Mode=active-passive\n[Balance]\nWeight=2\n",
+		  FNAME ":11: [Balance] applies to active-active VIPs, and no [VIP] has "
+			"Mode=active-active");
+	/* ... but a VIP with an error may be the one: its error alone */
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"Mode=active-activ\n[Balance]\n",
+		  FNAME ":10: Mode: expected one of active-passive, active-active, got "
+			"\"active-activ\"");
+	/* ... and a [Balance] with an error is not also unused */
+	parse_err(IFACE CLUSTER "[Balance]\nBuckets=none\n",
+		  FNAME ":8: Buckets: expected a whole number from 1 to 4096, got \"none\"");
+}
+
+static void t_active_active_errors(void **state)
+{
+	/* every key of an active-passive VIP alone, after Mode= (line 12) or before it */
+	static const char *const passive[] = {"Priority=200",	       "Preempt=no",
+					      "PreemptDelay=1s",       "TrackInterface=eth1",
+					      "VirtualMAC=yes",	       "Group=fw",
+					      "Announce=garp",	       "AnnounceCount=1",
+					      "AnnounceInterval=1s",   "RefreshInterval=1s",
+					      "FlushHosts=198.18.0.5", "NotifyScript=/bin/true"};
+	char text[1024], want[1024];
+	for (size_t i = 0; i < sizeof(passive) / sizeof(passive[0]); i++) {
+		int n = (int)strcspn(passive[i], "=");
+		snprintf(text, sizeof(text), IFACE CLUSTER AA_VIP "VRID=1\n%s\n", passive[i]);
+		snprintf(want, sizeof(want),
+			 FNAME ":12: %.*s: does not apply to Mode=active-active (every node holds "
+			       "the address; [Balance] splits the connections); remove it from "
+			       "[VIP a]",
+			 n, passive[i]);
+		parse_err(text, want);
+		snprintf(text, sizeof(text),
+			 IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\n%s\nInterface=lan\n"
+				       "Mode=active-active\nVRID=1\n",
+			 passive[i]);
+		snprintf(want, sizeof(want),
+			 FNAME ":9: %.*s: does not apply to Mode=active-active (every node holds "
+			       "the address; [Balance] splits the connections); remove it from "
+			       "[VIP a]",
+			 n, passive[i]);
+		parse_err(text, want);
+	}
+	/* each at its line, and the missing cluster MAC too */
+	parse_err(IFACE CLUSTER AA_VIP "Priority=200\nAnnounce=garp\n",
+		  FNAME ":10: Mode=active-active needs ClusterMAC= or VRID= in [VIP a] (the "
+			"default cluster MAC is 03:00:5e:00:01:VRID)\n" FNAME
+			":11: Priority: does not apply to Mode=active-active (every node holds the "
+			"address; [Balance] splits the connections); remove it from [VIP a]\n" FNAME
+			":12: Announce: does not apply to Mode=active-active (every node holds the "
+			"address; [Balance] splits the connections); remove it from [VIP a]");
+
+	/* the cluster MAC */
+	parse_err(IFACE CLUSTER AA_VIP,
+		  FNAME ":10: Mode=active-active needs ClusterMAC= or VRID= in [VIP a] (the "
+			"default cluster MAC is 03:00:5e:00:01:VRID)");
+	parse_err(IFACE CLUSTER AA_VIP "VRID=1\nClusterMAC=03:00:5e:00:01:01\n",
+		  FNAME ":11: VRID: set with ClusterMAC= in [VIP a]; with Mode=active-active VRID "
+			"only chooses the default cluster MAC 03:00:5e:00:01:VRID, so remove one "
+			"of them");
+	static const char *const not_group[] = {"ff:ff:ff:ff:ff:ff", "FF-FF-FF-FF-FF-FF",
+						"00:00:00:00:00:00", "02:00:5e:00:01:0a",
+						"00:00:5e:00:01:0a"};
+	for (size_t i = 0; i < sizeof(not_group) / sizeof(not_group[0]); i++) {
+		snprintf(text, sizeof(text), IFACE CLUSTER AA_VIP "ClusterMAC=%s\n", not_group[i]);
+		snprintf(want, sizeof(want),
+			 FNAME ":11: ClusterMAC: expected a group MAC (first byte odd, such as "
+			       "03:00:5e:00:01:0a), not the broadcast address, got \"%s\"",
+			 not_group[i]);
+		parse_err(text, want);
+	}
+	static const char *const not_mac[] = {"03:00:5e:00:01", "03:00:5e:00:01:0a:0b",
+					      "03:00:5e:00:01:0g", "group"};
+	for (size_t i = 0; i < sizeof(not_mac) / sizeof(not_mac[0]); i++) {
+		snprintf(text, sizeof(text), IFACE CLUSTER AA_VIP "ClusterMAC=%s\n", not_mac[i]);
+		snprintf(want, sizeof(want),
+			 FNAME ":11: ClusterMAC: expected a MAC address such as 03:00:5e:00:01:0a "
+			       "or 03-00-5e-00-01-0a, got \"%s\"",
+			 not_mac[i]);
+		parse_err(text, want);
+	}
+	/* ClusterMAC= on an active-passive VIP, by default or said */
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"ClusterMAC=03:00:5e:00:01:01\n",
+		  FNAME ":10: ClusterMAC: applies only to Mode=active-active, and [VIP a] is "
+			"active-passive (the default); add Mode=active-active or remove "
+			"ClusterMAC=");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"ClusterMAC=03:00:5e:00:01:01\nMode=active-passive\n",
+		  FNAME ":10: ClusterMAC: applies only to Mode=active-active, and [VIP a] is "
+			"active-passive; add Mode=active-active or remove ClusterMAC=");
+	parse_err(IFACE CLUSTER "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n"
+				"Mode=passive\n",
+		  FNAME ":10: Mode: expected one of active-passive, active-active, got "
+			"\"passive\"");
+	parse_err(IFACE CLUSTER AA_VIP "Mode=active-active\n",
+		  FNAME ":11: Mode is set twice in [VIP a]; the first is at line 10");
+
+	/* the file: a cluster, NodeID 1 to 255 (line 3), one address per VIP, groups */
+	parse_err(IFACE AA_VIP "VRID=1\n",
+		  FNAME ":2: [VIP a] needs a [Cluster] section: its connections are split among "
+			"the nodes of a cluster");
+	parse_err(IFACE
+		  "[Cluster]\nNodeID=256\nInterface=sync0\nKeyFile=/k\nGroup=239.1.1.1\n" AA_VIP
+		  "VRID=1\n",
+		  FNAME ":3: NodeID=256: with active-active VIPs NodeID must be 1 to 255 (a "
+			"connection's mark carries it in 8 bits)");
+	parse_err(IFACE "[Cluster]\nInterface=sync0\nKeyFile=/k\nGroup=239.1.1.1\n"
+			"NodeID=4294967295\n" AA_VIP "VRID=1\n[VIP b]\nAddress=198.18.0.101/24\n"
+			"Interface=lan\nMode=active-active\nVRID=2\n",
+		  FNAME ":6: NodeID=4294967295: with active-active VIPs NodeID must be 1 to 255 (a "
+			"connection's mark carries it in 8 bits)");
+	struct config c;
+	parse_ok(IFACE "[Cluster]\nNodeID=256\nInterface=sync0\nKeyFile=/k\nGroup=239.1.1.1\n"
+		       "[VIP a]\nAddress=198.18.0.100/24\nInterface=lan\n",
+		 &c);
+	assert_int_equal(c.cluster.node_id, 256);
+	config_free(&c);
+	/* an active-active VIP with an error does not also ask for a smaller NodeID */
+	parse_err(IFACE
+		  "[Cluster]\nNodeID=256\nInterface=sync0\nKeyFile=/k\nGroup=239.1.1.1\n" AA_VIP,
+		  FNAME ":10: Mode=active-active needs ClusterMAC= or VRID= in [VIP a] (the "
+			"default cluster MAC is 03:00:5e:00:01:VRID)");
+	parse_err(IFACE CLUSTER AA_VIP "VRID=1\n[VIP b]\nAddress=198.18.0.100/24\nInterface=lan\n",
+		  FNAME ":13: [VIP b] has the address of [VIP a] at line 7");
+	parse_err(IFACE CLUSTER "[VIP b]\nAddress=198.18.0.100/24\nInterface=lan\n" AA_VIP
+				"VRID=1\n",
+		  FNAME ":11: [VIP a] has the address of [VIP b] at line 7");
+	parse_err(IFACE CLUSTER AA_VIP "VRID=1\n[VIP b]\nAddress=198.18.0.101/24\nInterface=lan\n"
+				       "Group=a\n",
+		  FNAME
+		  ":12: [VIP b] (line 12) has Group=a, the name of [VIP a] (line 7), which is "
+		  "active-active and in no group; give the group another name");
+	parse_err(IFACE CLUSTER "[VIP b]\nAddress=198.18.0.101/24\nInterface=lan\nGroup=a\n" AA_VIP
+				"VRID=1\n",
+		  FNAME
+		  ":11: [VIP b] (line 7) has Group=a, the name of [VIP a] (line 11), which is "
+		  "active-active and in no group; give the group another name");
 }
 
 static void t_vip_errors(void **state)
@@ -1220,6 +1503,9 @@ int main(void)
 	    cmocka_unit_test(t_durations),
 	    cmocka_unit_test(t_vip),
 	    cmocka_unit_test(t_vip_errors),
+	    cmocka_unit_test(t_active_active),
+	    cmocka_unit_test(t_active_active_errors),
+	    cmocka_unit_test(t_balance),
 	    cmocka_unit_test(t_connsync),
 	    cmocka_unit_test(t_item20_durations_m_h),
 	    cmocka_unit_test(t_item9a_entries_past_cachesize),
