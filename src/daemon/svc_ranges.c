@@ -61,7 +61,8 @@ struct rsvc {
 	struct ranges_id self;
 	uint16_t owner; /* ours in the marks */
 	uint32_t buckets;
-	uint16_t *map;	/* b2m as the kernel has it: our owner id, or 0 */
+	uint16_t *map;	/* b2m as the kernel has it: the claimant's owner id, or 0 */
+	uint16_t *next; /* scratch: b2m as it should be */
 	uint32_t *adds; /* scratch: the buckets of an RG_INHERIT */
 	struct avip *v;
 	size_t n;
@@ -82,12 +83,29 @@ static uint16_t owner_of(const struct ranges_id *id)
 
 /* ---- the kernel ---- */
 
-/* b2m from our claims: our owner id for ours, no element for the others' */
-static void fill_map(struct rsvc *s)
+/*
+ * b2m as we know the claims: our owner id for ours, a peer's that is up
+ * for its (a first packet there is marked its connection, here too), no
+ * element where nobody claims (a hand-over gap). 1 when it differs from
+ * the map given.
+ */
+static bool fill_map(struct rsvc *s, uint16_t *map)
 {
 	const struct ranges_set *mine = ranges_claims(s->core);
 	for (uint32_t b = 0; b < s->buckets; b++)
-		s->map[b] = ranges_has(mine, b) ? s->owner : 0;
+		map[b] = ranges_has(mine, b) ? s->owner : 0;
+	size_t nn = ranges_nodes(s->core);
+	for (size_t i = 0; i < nn; i++) {
+		struct ranges_node_view nv;
+		if (ranges_node(s->core, i, &nv) < 0 || nv.self || !nv.up || nv.stopping ||
+		    !nv.claims)
+			continue;
+		uint16_t o = owner_of(&nv.id);
+		for (uint32_t b = 0; b < s->buckets; b++)
+			if (!map[b] && ranges_has(nv.claims, b))
+				map[b] = o;
+	}
+	return memcmp(map, s->map, s->buckets * sizeof(*map)) != 0;
 }
 
 static size_t set_list(const struct rsvc *s, const struct ranges_set *set, uint32_t *out)
@@ -115,22 +133,24 @@ static void kernel_update(struct rsvc *s, const struct ranges_action *const *inh
 {
 	char err[256];
 	uint64_t t0 = now_us();
+	if (!fill_map(s, s->next) && n_inh == 0)
+		return;
 	for (size_t i = 0; i + 1 < n_inh; i++) {
 		size_t n = set_list(s, &inh[i]->set, s->adds);
 		if (nftb_take(s->nft, owner_of(&inh[i]->from), s->adds, n, err, sizeof(err)) < 0)
 			update_failed(s, "inherit", err);
 	}
-	fill_map(s);
 	uint16_t dead = 0;
 	size_t n = 0;
 	if (n_inh) {
 		dead = owner_of(&inh[n_inh - 1]->from);
 		n = set_list(s, &inh[n_inh - 1]->set, s->adds);
 	}
-	if (nftb_update(s->nft, s->map, s->buckets, dead, s->adds, n, err, sizeof(err)) < 0) {
+	if (nftb_update(s->nft, s->next, s->buckets, dead, s->adds, n, err, sizeof(err)) < 0) {
 		update_failed(s, "map", err);
 		return;
 	}
+	memcpy(s->map, s->next, s->buckets * sizeof(*s->map));
 	s->updates++;
 	s->last_update_us = now_us() - t0;
 	if (s->last_update_us > s->max_update_us)
@@ -142,7 +162,7 @@ static void run(struct rsvc *s)
 {
 	const struct ranges_action *inh[RANGES_MAX_NODES];
 	size_t n_inh = 0;
-	bool map = false, push = false, state = false;
+	bool push = false, state = false;
 	uint32_t claimed = 0;
 	for (size_t i = 0; i < s->acts.n; i++) {
 		const struct ranges_action *a = &s->acts.v[i];
@@ -153,10 +173,8 @@ static void run(struct rsvc *s)
 			break;
 		case RG_CLAIM:
 			claimed += a->n;
-			map = true;
 			break;
 		case RG_RELEASE:
-			map = true;
 			break;
 		case RG_DISOWN: {
 			char err[256];
@@ -183,8 +201,8 @@ static void run(struct rsvc *s)
 		struct takeover_scope sc = {.kind = SCOPE_BUCKETS, .buckets = claimed};
 		host_prepare_takeover(s->h, &sc);
 	}
-	if (map || n_inh)
-		kernel_update(s, inh, n_inh);
+	/* every input may change the claims we know: ours, or a peer's */
+	kernel_update(s, inh, n_inh);
 	if (state) {
 		uint8_t blob[RANGES_STATE_MAX];
 		size_t len = ranges_state_blob(s->core, blob, sizeof(blob));
@@ -379,8 +397,9 @@ static void *start(struct host *h, const struct config *cfg, char *err, size_t e
 	s->owner = owner_of(&s->self);
 	s->v = calloc(n, sizeof(*s->v));
 	s->map = calloc(s->buckets, sizeof(*s->map));
+	s->next = calloc(s->buckets, sizeof(*s->next));
 	s->adds = calloc(s->buckets, sizeof(*s->adds));
-	if (!s->v || !s->map || !s->adds) {
+	if (!s->v || !s->map || !s->next || !s->adds) {
 		snprintf(err, errlen, "out of memory");
 		svc_free(s);
 		return NULL;
@@ -421,6 +440,7 @@ static void svc_free(void *self)
 	ranges_actions_free(&s->acts);
 	free(s->v);
 	free(s->map);
+	free(s->next);
 	free(s->adds);
 	free(s);
 }

@@ -154,6 +154,8 @@ static int table_text(struct sbuf *b, const struct nftb_params *p, char *err, si
 	    "    meta mark set meta mark map @b2m\n"
 	    "    meta mark & 0xffff0000 == 0x%" PRIx32
 	    " ct mark set meta mark meta pkttype set host counter name \"taken\" accept\n"
+	    /* another node's bucket: its connection for good, also here */
+	    "    meta mark & 0xffff0000 != 0 ct mark set meta mark\n"
 	    "    ct status ! confirmed fib daddr type local counter name \"local\" drop\n"
 	    "    ct status ! confirmed meta mark set 0x%x meta pkttype set host counter name "
 	    "\"shadowed\" accept\n"

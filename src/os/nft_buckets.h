@@ -32,14 +32,17 @@
  *                 UDP, addresses for the rest, by the connection's
  *                 protocol, so an ICMP error goes with its connection) and
  *                 looked up in b2m. This node's bucket: ct mark :=
- *                 owner<<16 | bucket, forwarded. Another's, and this is
- *                 the packet that creates the entry: it goes on with meta
+ *                 owner<<16 | bucket, forwarded. Another node's bucket:
+ *                 ct mark := that node's owner<<16 | bucket (decided, and
+ *                 not ours: the connection stays its owner's when the
+ *                 bucket moves later), dropped. Either way, when this is
+ *                 the packet that creates the entry it goes on with meta
  *                 mark NFTB_SHADOW_MARK, so conntrack confirms the entry
  *                 (this node then follows the connection live: a
  *                 "shadow") and the egress chain drops it; for a local
- *                 address it is dropped here. Another's otherwise: drop.
- *                 Undecided entries stay undecided on non-owners, so they
- *                 follow b2m when it changes.
+ *                 address it is dropped here. A bucket without an owner
+ *                 leaves the entry undecided: whoever claims the bucket
+ *                 takes it at its next packet.
  *     chain outp (output -150) ICMP errors this node makes for a decided
  *               connection (ct state related) leave only its owner
  *   table netdev NFTB_SHADOW_TABLE
@@ -114,7 +117,7 @@ struct nftb_stats {
 	uint64_t owned;	    /* packets of decided connections forwarded as owner (own hit) */
 	uint64_t taken;	    /* connections this node decided to own (their first packet here) */
 	uint64_t other;	    /* packets dropped: decided, another node's */
-	uint64_t undecided; /* packets dropped: undecided, bucket not ours */
+	uint64_t undecided; /* packets dropped: not decided here, bucket not ours */
 	uint64_t shadowed;  /* first packets not ours, let through conntrack as a shadow */
 	uint64_t shadow_dropped; /* those dropped at egress (all egress chains) */
 	uint64_t local;		 /* first packets not ours for a local address: dropped */
