@@ -982,6 +982,22 @@ int arp_engine_announce(struct arp_engine *e, uint32_t ifindex, uint64_t now, st
 	return n;
 }
 
+int arp_engine_announce_cluster(struct arp_engine *e, uint32_t ifindex, struct actions *out)
+{
+	struct iface *ifc = find_iface(e, ifindex);
+	if (!ifc) {
+		errno = ENOENT;
+		return -1;
+	}
+	int n = 0;
+	for (size_t i = 0; i < ifc->n_cluster; i++)
+		if (is_our_addr(ifc, ifc->cluster[i].ip)) {
+			announce_ip(ifc, out, ifc->cluster[i].ip, &ifc->cluster[i].mac, &ifc->mac);
+			n++;
+		}
+	return n;
+}
+
 int arp_engine_count(struct arp_engine *e, uint32_t ifindex, enum arp_counter c, uint64_t n)
 {
 	struct iface *ifc = find_iface(e, ifindex);

@@ -210,6 +210,13 @@ int arp_engine_flush(struct arp_engine *e, uint32_t ifindex, uint64_t now, struc
  */
 int arp_engine_announce(struct arp_engine *e, uint32_t ifindex, uint64_t now, struct actions *out);
 
+/*
+ * Gratuitous ARP (both forms) for the active-active VIPs of ifindex that
+ * are its addresses now, with their group MAC. The number announced, or
+ * -1/ENOENT.
+ */
+int arp_engine_announce_cluster(struct arp_engine *e, uint32_t ifindex, struct actions *out);
+
 /* The shell adds what only it can see (AC_SOCKET_DROPS). -1/ENOENT. */
 int arp_engine_count(struct arp_engine *e, uint32_t ifindex, enum arp_counter c, uint64_t n);
 

@@ -37,7 +37,7 @@ bad:
 
 static const struct conf_key balance_keys[B__COUNT + 1] = {
     [B_BUCKETS] =
-	{.name = "Buckets", .parse = conf_uint, BALANCE_FIELD(buckets), .min = 1, .max = 4096},
+	{.name = "Buckets", .parse = conf_uint, BALANCE_FIELD(buckets), .min = 2, .max = 4096},
     [B_SEED] = {.name = "Seed", .parse = balance_seed, BALANCE_FIELD(seed)},
     [B_WEIGHT] =
 	{.name = "Weight", .parse = conf_uint, BALANCE_FIELD(weight), .min = 1, .max = 65535},

@@ -130,7 +130,7 @@ enum { VIP_MODE_ACTIVE_PASSIVE = 0, VIP_MODE_ACTIVE_ACTIVE = 1 };
 /* [Balance]: how active-active VIPs split the connections (core/ranges, core/balance). */
 struct conf_balance {
 	bool present;
-	uint32_t buckets; /* Buckets=, 1..4096, default CONF_DEFAULT_BUCKETS; alike on all nodes */
+	uint32_t buckets; /* Buckets=, 2..4096, default CONF_DEFAULT_BUCKETS; alike on all nodes */
 	uint32_t seed;	  /* Seed=, 32 bits, default CONF_DEFAULT_SEED; alike on all nodes */
 	uint16_t weight;  /* Weight=, 1..65535, default 1: this node's share, relative */
 	int line;	  /* line of the section header */

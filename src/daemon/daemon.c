@@ -514,7 +514,7 @@ int host_set_cluster_addrs(struct host *h, uint32_t ifindex, const struct arp_cl
 	struct daemon *d = daemon_of(h);
 	if (arp_engine_iface_set_cluster(d->eng, ifindex, v, n) < 0)
 		return -1;
-	if (announce && arp_engine_announce(d->eng, ifindex, loop_now(d->loop), &d->acts) >= 0)
+	if (announce && arp_engine_announce_cluster(d->eng, ifindex, &d->acts) > 0)
 		daemon_apply(d);
 	return 0;
 }

@@ -815,7 +815,7 @@ static const struct key_case key_cases[] = {
     {"ConnSync", "MaxEntries", "16777216", "16777217",
      "MaxEntries: expected a whole number from 1 to 16777216, got \"16777217\""},
     {"Balance", "Buckets", "4096", "4097",
-     "Buckets: expected a whole number from 1 to 4096, got \"4097\""},
+     "Buckets: expected a whole number from 2 to 4096, got \"4097\""},
     {"Balance", "Seed", "0x61727068", "0x100000000",
      "Seed: expected a whole number from 0 to 4294967295 (0 to 0xffffffff in hex), such as "
      "1634889832 or 0x61727068, got \"0x100000000\""},

@@ -1251,8 +1251,8 @@ static void t_balance(void **state)
 		assert_int_equal(c.balance.weight, 1);
 		config_free(&c);
 	}
-	parse_ok(IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\nBuckets=1\nWeight=65535\n", &c);
-	assert_int_equal(c.balance.buckets, 1);
+	parse_ok(IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\nBuckets=2\nWeight=65535\n", &c);
+	assert_int_equal(c.balance.buckets, 2);
 	assert_int_equal(c.balance.weight, 65535);
 	assert_int_equal(c.balance.seed, CONF_DEFAULT_SEED);
 	config_free(&c);
@@ -1272,9 +1272,9 @@ static void t_balance(void **state)
 		parse_err(text, want);
 	}
 	parse_err(IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\nBuckets=0\n",
-		  FNAME ":13: Buckets: expected a whole number from 1 to 4096, got \"0\"");
+		  FNAME ":13: Buckets: expected a whole number from 2 to 4096, got \"0\"");
 	parse_err(IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\nBuckets=4097\n",
-		  FNAME ":13: Buckets: expected a whole number from 1 to 4096, got \"4097\"");
+		  FNAME ":13: Buckets: expected a whole number from 2 to 4096, got \"4097\"");
 	parse_err(IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\nWeight=0\n",
 		  FNAME ":13: Weight: expected a whole number from 1 to 65535, got \"0\"");
 	parse_err(IFACE CLUSTER AA_VIP "VRID=1\n[Balance]\nWeight=65536\n",
@@ -1301,7 +1301,7 @@ static void t_balance(void **state)
 			"\"active-activ\"");
 	/* ... and a [Balance] with an error is not also unused */
 	parse_err(IFACE CLUSTER "[Balance]\nBuckets=none\n",
-		  FNAME ":8: Buckets: expected a whole number from 1 to 4096, got \"none\"");
+		  FNAME ":8: Buckets: expected a whole number from 2 to 4096, got \"none\"");
 }
 
 static void t_active_active_errors(void **state)
