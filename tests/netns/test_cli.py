@@ -87,7 +87,8 @@ with Lab("cli") as lab:
 
     with res.case("item30/unconfigured-features-are-empty"):
         bad = []
-        for cmd, want in (("vip", []), ("conns", {"peers": []}), ("cluster", {"members": []})):
+        for cmd, want in (("vip", []), ("conns", {"peers": []}), ("ranges", {"nodes": []}),
+                         ("cluster", {"members": []})):
             p = d.arpha(cmd, json_out=True, check=False)
             try:
                 got = json.loads(p.stdout)
