@@ -241,6 +241,39 @@ static int cluster_addrs(struct rsvc *s, uint32_t ifindex)
 	return host_set_cluster_addrs(s->h, ifindex, v, n, true);
 }
 
+/*
+ * A link changed: a VIP's device that came back under a new index (deleted
+ * and made again) gets the address, the group MAC and the engine's set
+ * again. The nftables rules match the device by name: one renamed away
+ * leaves the cluster's data path until it has its name again.
+ */
+static void on_link(struct rsvc *s)
+{
+	for (size_t k = 0; k < s->n; k++) {
+		struct avip *x = &s->v[k];
+		const struct host_iface *m = host_iface(s->h, x->c->iface);
+		if (!m || !m->ifindex || m->ifindex == x->ifindex)
+			continue;
+		log_notice("event=vip_device_back vip=%s device=%s ifindex=%" PRIu32, x->c->name,
+			   m->dev, m->ifindex);
+		for (size_t i = 0; i < s->nif; i++)
+			if (s->ifx[i] == x->ifindex)
+				s->ifx[i] = m->ifindex;
+		for (size_t j = 0; j < s->n; j++)
+			if (j != k && s->v[j].ifindex == x->ifindex)
+				s->v[j].ifindex = m->ifindex;
+		x->ifindex = m->ifindex;
+		renew(s, host_now(s->h));
+		for (size_t j = 0; j < s->n; j++)
+			if (s->v[j].ifindex == m->ifindex &&
+			    host_join_mac(s->h, m->ifindex, &s->v[j].c->cluster_mac) < 0)
+				log_warn("event=cluster_mac_failed vip=%s device=%s", s->v[j].c->name,
+					 m->dev);
+		if (cluster_addrs(s, m->ifindex) < 0)
+			log_warn("event=cluster_addrs_failed device=%s", m->dev);
+	}
+}
+
 /* ---- start and stop ---- */
 
 /* The sysctls of the data path (research/active-active-2026-12.md), each logged when changed. */
@@ -465,6 +498,9 @@ static void on_event(void *self, const struct dev_ev *ev)
 		if (ev->chan == CLUSTER_CHAN_RANGES)
 			ranges_on_state(s->core, ev->node, ev->data, ev->len, now, &s->acts);
 		break;
+	case DEV_LINK:
+		on_link(s);
+		return;
 	default:
 		return;
 	}
