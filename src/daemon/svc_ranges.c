@@ -46,6 +46,7 @@
 #define RS_LEASE_S    2	  /* an address's lifetime: it outlives a dead arphad by at most this */
 #define RS_RENEW_MS   500 /* the leases are renewed this often */
 #define RS_STOP_EXTRA 2	  /* a graceful stop waits DeadInterval + this many heartbeats at most */
+#define RS_RATE_MS    1000 /* the rate of new connections is sampled this often */
 
 struct avip {
 	const struct conf_vip *c;
@@ -69,6 +70,7 @@ struct rsvc {
 	uint32_t ifx[NFTB_MAX_IFACES]; /* the interfaces of the VIPs, each once */
 	size_t nif;
 	uint64_t renew_at;
+	uint64_t rate_at, sampled_at, taken_before, rate; /* new connections per second */
 	bool stopping;
 	uint64_t stop_until;
 	/* counters */
@@ -383,6 +385,7 @@ static int setup(struct rsvc *s, const struct config *cfg, char *err, size_t err
 		return -1;
 	}
 	renew(s, now);
+	s->rate_at = now + RS_RATE_MS;
 	for (size_t i = 0; i < s->nif; i++) {
 		for (size_t k = 0; k < s->n; k++) {
 			const struct avip *x = &s->v[k];
@@ -507,12 +510,28 @@ static void on_event(void *self, const struct dev_ev *ev)
 	run(s);
 }
 
+/* New connections this node took per second, from the kernel's counter. */
+static void sample_rate(struct rsvc *s, uint64_t now)
+{
+	struct nftb_stats ns;
+	char err[256];
+	if (nftb_counters(s->nft, &ns, err, sizeof(err)) == 0) {
+		if (s->sampled_at && now > s->sampled_at && ns.taken >= s->taken_before)
+			s->rate = (ns.taken - s->taken_before) * 1000 / (now - s->sampled_at);
+		s->taken_before = ns.taken;
+		s->sampled_at = now;
+	}
+	s->rate_at = now + RS_RATE_MS;
+}
+
 static void svc_tick(void *self)
 {
 	struct rsvc *s = self;
 	uint64_t now = host_now(s->h);
 	if (now >= s->renew_at)
 		renew(s, now);
+	if (now >= s->rate_at)
+		sample_rate(s, now);
 	ranges_tick(s->core, now, &s->acts);
 	run(s);
 }
@@ -523,6 +542,8 @@ static uint64_t next_deadline(const void *self)
 	uint64_t d = ranges_next_deadline(s->core);
 	if (s->renew_at < d)
 		d = s->renew_at;
+	if (s->rate_at < d)
+		d = s->rate_at;
 	if (s->stopping && s->stop_until < d)
 		d = s->stop_until;
 	return d;
@@ -651,6 +672,7 @@ static void show(void *self, struct view *v)
 	view_object(v, "kernel");
 	if (nftb_counters(s->nft, &ns, err, sizeof(err)) == 0) {
 		view_u64(v, "connections_taken", ns.taken);
+		view_u64(v, "new_per_second", s->rate);
 		view_u64(v, "packets_owned", ns.owned);
 		view_u64(v, "packets_other", ns.other);
 		view_u64(v, "packets_undecided", ns.undecided);
@@ -688,7 +710,8 @@ static void show(void *self, struct view *v)
 	view_line(v, "node {node_id} (owner {owner}): {claimed} of {buckets} buckets claimed, "
 		     "{aimed} aimed; members {members}, agreed {agreed}, complete {complete}, "
 		     "unclaimed {unclaimed}, duplicated {duplicated}");
-	view_line(v, "connections taken {kernel.connections_taken}; packets forwarded as owner "
+	view_line(v, "connections taken {kernel.connections_taken} ({kernel.new_per_second} per "
+		     "second now); packets forwarded as owner "
 		     "{kernel.packets_owned}, dropped as another's {kernel.packets_other}, "
 		     "undecided {kernel.packets_undecided}; shadows {kernel.shadowed}");
 	view_line(v, "kernel updates {kernel.updates} ({kernel.update_failed} failed, last "
