@@ -248,6 +248,23 @@ int arp_engine_iface_set_mac(struct arp_engine *e, uint32_t ifindex, const struc
 	return 0;
 }
 
+/* Replace the array *dst (*dst_n elements) with a copy of src[0..n-1]: 0, or -1/ENOMEM. */
+static int replace_copy(void *dst, size_t *dst_n, const void *src, size_t n, size_t elem)
+{
+	void *v = NULL;
+	if (n) {
+		v = malloc(n * elem);
+		if (!v)
+			return -1;
+		memcpy(v, src, n * elem);
+	}
+	void **d = dst;
+	free(*d);
+	*d = v;
+	*dst_n = n;
+	return 0;
+}
+
 int arp_engine_iface_set_addrs(struct arp_engine *e, uint32_t ifindex,
 			       const struct ip4_prefix *addrs, size_t n)
 {
@@ -256,17 +273,7 @@ int arp_engine_iface_set_addrs(struct arp_engine *e, uint32_t ifindex,
 		errno = ENOENT;
 		return -1;
 	}
-	struct ip4_prefix *v = NULL;
-	if (n) {
-		v = malloc(n * sizeof(*v));
-		if (!v)
-			return -1;
-		memcpy(v, addrs, n * sizeof(*v));
-	}
-	free(ifc->addrs);
-	ifc->addrs = v;
-	ifc->n_addrs = n;
-	return 0;
+	return replace_copy(&ifc->addrs, &ifc->n_addrs, addrs, n, sizeof(*addrs));
 }
 
 int arp_engine_iface_set_shared(struct arp_engine *e, uint32_t ifindex, const uint32_t *ips,
@@ -277,17 +284,7 @@ int arp_engine_iface_set_shared(struct arp_engine *e, uint32_t ifindex, const ui
 		errno = ENOENT;
 		return -1;
 	}
-	uint32_t *v = NULL;
-	if (n) {
-		v = malloc(n * sizeof(*v));
-		if (!v)
-			return -1;
-		memcpy(v, ips, n * sizeof(*v));
-	}
-	free(ifc->shared);
-	ifc->shared = v;
-	ifc->n_shared = n;
-	return 0;
+	return replace_copy(&ifc->shared, &ifc->n_shared, ips, n, sizeof(*ips));
 }
 
 int arp_engine_iface_set_cluster(struct arp_engine *e, uint32_t ifindex,
@@ -298,17 +295,7 @@ int arp_engine_iface_set_cluster(struct arp_engine *e, uint32_t ifindex,
 		errno = ENOENT;
 		return -1;
 	}
-	struct arp_cluster_addr *c = NULL;
-	if (n) {
-		c = malloc(n * sizeof(*c));
-		if (!c)
-			return -1;
-		memcpy(c, v, n * sizeof(*c));
-	}
-	free(ifc->cluster);
-	ifc->cluster = c;
-	ifc->n_cluster = n;
-	return 0;
+	return replace_copy(&ifc->cluster, &ifc->n_cluster, v, n, sizeof(*v));
 }
 
 static void neigh(struct actions *out, const struct iface *ifc, enum action_type t, uint32_t ip,
