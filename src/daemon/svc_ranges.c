@@ -557,7 +557,16 @@ static bool handed_over(const struct rsvc *s)
 {
 	struct ranges_view rv;
 	ranges_view(s->core, &rv);
-	return rv.unclaimed == 0 || rv.members <= 1;
+	if (rv.unclaimed == 0)
+		return true;
+	/* nobody left to hand over to */
+	size_t nn = ranges_nodes(s->core);
+	for (size_t i = 0; i < nn; i++) {
+		struct ranges_node_view nv;
+		if (ranges_node(s->core, i, &nv) == 0 && !nv.self && nv.up && !nv.stopping)
+			return false;
+	}
+	return true;
 }
 
 /* First call: release everything; then: still handing over? */
