@@ -5,7 +5,7 @@
  */
 #include "conf.h"
 
-enum { B_BUCKETS, B_SEED, B_WEIGHT, B__COUNT };
+enum { B_BUCKETS, B_SEED, B_WEIGHT, B_MRD, B__COUNT };
 
 /* Seed=: a 32-bit number, decimal or 0x and hex digits. */
 static int balance_seed(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
@@ -41,6 +41,7 @@ static const struct conf_key balance_keys[B__COUNT + 1] = {
     [B_SEED] = {.name = "Seed", .parse = balance_seed, BALANCE_FIELD(seed)},
     [B_WEIGHT] =
 	{.name = "Weight", .parse = conf_uint, BALANCE_FIELD(weight), .min = 1, .max = 65535},
+    [B_MRD] = {.name = "RouterDiscovery", .parse = conf_bool, BALANCE_FIELD(router_discovery)},
 };
 
 static void balance_defaults(struct config *c)
@@ -48,6 +49,7 @@ static void balance_defaults(struct config *c)
 	c->balance.buckets = CONF_DEFAULT_BUCKETS;
 	c->balance.seed = CONF_DEFAULT_SEED;
 	c->balance.weight = 1;
+	c->balance.router_discovery = true;
 }
 
 static void *balance_begin(struct conf_parser *p, const char *name)

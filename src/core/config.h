@@ -133,7 +133,10 @@ struct conf_balance {
 	uint32_t buckets; /* Buckets=, 2..4096, default CONF_DEFAULT_BUCKETS; alike on all nodes */
 	uint32_t seed;	  /* Seed=, 32 bits, default CONF_DEFAULT_SEED; alike on all nodes */
 	uint16_t weight;  /* Weight=, 1..65535, default 1: this node's share, relative */
-	int line;	  /* line of the section header */
+	/* RouterDiscovery=, default yes: RFC 4286 advertisements on the VIPs'
+	   interfaces, so IGMP-snooping switches flood the cluster MAC's frames to us */
+	bool router_discovery;
+	int line; /* line of the section header */
 };
 
 /* [Flush]: how flush requests are sent to the hosts of FlushHosts=. */

@@ -31,14 +31,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/arp_engine.h"
 #include "core/cluster.h"
 #include "core/config.h"
+#include "core/mrd.h"
 #include "core/ranges.h"
 #include "daemon/host.h"
 #include "daemon/svc.h"
 #include "os/log.h"
+#include "os/mrd.h"
 #include "os/nft_buckets.h"
 #include "os/util.h"
 #include "os/view.h"
@@ -69,6 +72,10 @@ struct rsvc {
 	size_t n;
 	uint32_t ifx[NFTB_MAX_IFACES]; /* the interfaces of the VIPs, each once */
 	size_t nif;
+	int mrd[NFTB_MAX_IFACES]; /* RouterDiscovery=: a socket per interface, -1 none */
+	uint64_t mrd_at;	  /* the next advertisements; UINT64_MAX: off */
+	unsigned mrd_sent;	  /* rounds sent */
+	uint64_t mrd_failed;
 	uint64_t renew_at;
 	uint64_t rate_at, sampled_at, taken_before, rate; /* new connections per second */
 	bool stopping;
@@ -259,8 +266,13 @@ static void on_link(struct rsvc *s)
 		log_notice("event=vip_device_back vip=%s device=%s ifindex=%" PRIu32, x->c->name,
 			   m->dev, m->ifindex);
 		for (size_t i = 0; i < s->nif; i++)
-			if (s->ifx[i] == x->ifindex)
+			if (s->ifx[i] == x->ifindex) {
 				s->ifx[i] = m->ifindex;
+				if (s->mrd[i] >= 0) {
+					close(s->mrd[i]);
+					s->mrd[i] = -1; /* opened again on the next round */
+				}
+			}
 		for (size_t j = 0; j < s->n; j++)
 			if (j != k && s->v[j].ifindex == x->ifindex)
 				s->v[j].ifindex = m->ifindex;
@@ -273,6 +285,39 @@ static void on_link(struct rsvc *s)
 					 m->dev);
 		if (cluster_addrs(s, m->ifindex) < 0)
 			log_warn("event=cluster_addrs_failed device=%s", m->dev);
+	}
+}
+
+/* ---- RouterDiscovery= (core/mrd) ---- */
+
+static void mrd_round(struct rsvc *s, uint64_t now)
+{
+	uint8_t m[MRD_ADVERT_LEN];
+	/* the IGMP defaults (RFC 3376): query interval 125 s, robustness 2 */
+	size_t len = mrd_advert(m, sizeof(m), MRD_INTERVAL_S, 125, 2);
+	for (size_t i = 0; i < s->nif; i++) {
+		if (s->mrd[i] < 0) {
+			if ((s->mrd[i] = mrd_open(s->ifx[i])) < 0) {
+				if (s->mrd_failed++ % 10 == 0)
+					log_warn("event=router_discovery_failed ifindex=%" PRIu32,
+						 s->ifx[i]);
+				continue;
+			}
+		}
+		if (mrd_send(s->mrd[i], m, len) < 0 && s->mrd_failed++ % 10 == 0)
+			log_warn("event=router_discovery_failed ifindex=%" PRIu32, s->ifx[i]);
+	}
+	s->mrd_sent++;
+	/* RFC 4286: a few at start, MRD_INITIAL_S apart, then every MRD_INTERVAL_S */
+	s->mrd_at = now + (s->mrd_sent < MRD_INITIAL_COUNT ? MRD_INITIAL_S : MRD_INTERVAL_S) * 1000;
+}
+
+static void mrd_close(struct rsvc *s)
+{
+	for (size_t i = 0; i < s->nif; i++) {
+		if (s->mrd[i] >= 0)
+			close(s->mrd[i]);
+		s->mrd[i] = -1;
 	}
 }
 
@@ -403,6 +448,9 @@ static int setup(struct rsvc *s, const struct config *cfg, char *err, size_t err
 			return -1;
 		}
 	}
+	s->mrd_at = UINT64_MAX;
+	if (cfg->balance.router_discovery)
+		mrd_round(s, now);
 	ranges_tick(s->core, now, &s->acts);
 	run(s);
 	return 0;
@@ -425,6 +473,8 @@ static void *start(struct host *h, const struct config *cfg, char *err, size_t e
 	s->n = n;
 	s->buckets = cfg->balance.buckets;
 	ranges_actions_init(&s->acts);
+	for (size_t i = 0; i < NFTB_MAX_IFACES; i++)
+		s->mrd[i] = -1;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	/* new and larger at every start, as the cluster's epoch */
@@ -471,6 +521,7 @@ static void svc_free(void *self)
 		host_set_cluster_addrs(s->h, s->ifx[i], NULL, 0, false);
 		host_addrs_changed(s->h, s->ifx[i]);
 	}
+	mrd_close(s);
 	nftb_close(s->nft);
 	ranges_free(s->core);
 	ranges_actions_free(&s->acts);
@@ -532,6 +583,8 @@ static void svc_tick(void *self)
 		renew(s, now);
 	if (now >= s->rate_at)
 		sample_rate(s, now);
+	if (now >= s->mrd_at)
+		mrd_round(s, now);
 	ranges_tick(s->core, now, &s->acts);
 	run(s);
 }
@@ -544,6 +597,8 @@ static uint64_t next_deadline(const void *self)
 		d = s->renew_at;
 	if (s->rate_at < d)
 		d = s->rate_at;
+	if (s->mrd_at < d)
+		d = s->mrd_at;
 	if (s->stopping && s->stop_until < d)
 		d = s->stop_until;
 	return d;
@@ -698,6 +753,8 @@ static void show(void *self, struct view *v)
 	view_u64(v, "last_update_us", s->last_update_us);
 	view_u64(v, "max_update_us", s->max_update_us);
 	view_u64(v, "disowns", s->forgets);
+	view_u64(v, "router_discovery_rounds", s->mrd_sent);
+	view_u64(v, "router_discovery_failed", s->mrd_failed);
 	view_end(v);
 	const struct ranges_stats *st = ranges_stats(s->core);
 	view_object(v, "stats");

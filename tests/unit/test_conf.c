@@ -821,6 +821,8 @@ static const struct key_case key_cases[] = {
      "1634889832 or 0x61727068, got \"0x100000000\""},
     {"Balance", "Weight", "65535", "0",
      "Weight: expected a whole number from 1 to 65535, got \"0\""},
+    {"Balance", "RouterDiscovery", "yes", "off",
+     "RouterDiscovery: expected one of yes, no, got \"off\""},
 };
 
 static const struct key_case *key_case(const char *sect, const char *key)
@@ -1021,7 +1023,7 @@ static void test_unknown_keys(void **state)
 				  "Protocols, Networks, CheckInterval, MaxEntries");
 	assert_int_equal(parse(IFACE CLUSTER "[Balance]\nBucket=64\n", err, sizeof(err)), -1);
 	assert_string_equal(err, FNAME ":8: unknown setting Bucket in [Balance]; expected one of "
-				       "Buckets, Seed, Weight");
+				       "Buckets, Seed, Weight, RouterDiscovery");
 }
 
 /* The line fields: the line of the key once its value is taken. */
