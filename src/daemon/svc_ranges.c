@@ -661,6 +661,14 @@ static const struct view_col node_cols[] = {
 };
 static const struct view_table node_table = {node_cols, 8, .indent = 2};
 
+static const struct view_col vip_cols[] = {
+    {.key = "name", .head = "VIP", .width = 8},
+    {.key = "address", .head = "Address", .width = 18, .gap = 2},
+    {.key = "interface", .head = "Interface", .width = 9, .gap = 2},
+    {.key = "cluster_mac", .head = "Cluster MAC", .gap = 2},
+};
+static const struct view_table vip_table = {vip_cols, 4, .indent = 2};
+
 static void show_node(struct view *v, const struct rsvc *s, const struct ranges_node_view *nv,
 		      uint64_t now)
 {
@@ -782,6 +790,19 @@ static void show(void *self, struct view *v)
 		     "undecided {kernel.packets_undecided}; shadows {kernel.shadowed}");
 	view_line(v, "kernel updates {kernel.updates} ({kernel.update_failed} failed, last "
 		     "{kernel.last_update_us} us, longest {kernel.max_update_us} us)");
+	view_table(v, "vips", &vip_table, NULL);
+	for (size_t k = 0; k < s->n; k++) {
+		const struct avip *x = &s->v[k];
+		const struct host_iface *m = host_iface_by_index(s->h, x->ifindex);
+		view_row(v);
+		view_str(v, "name", x->c->name);
+		view_ip4_prefix(v, "address", x->c->addr.addr, x->c->addr.len);
+		view_str(v, "interface", x->c->iface);
+		view_str(v, "device", m ? m->dev : "-");
+		view_mac(v, "cluster_mac", &x->c->cluster_mac);
+		view_end(v);
+	}
+	view_end(v);
 	view_table(v, "nodes", &node_table, NULL);
 	size_t nn = ranges_nodes(s->core);
 	for (size_t i = 0; i < nn; i++) {
