@@ -672,7 +672,7 @@ static const struct view_table vip_table = {vip_cols, 4, .indent = 2};
 static void show_node(struct view *v, const struct rsvc *s, const struct ranges_node_view *nv,
 		      uint64_t now)
 {
-	char owner[8], rbuf[512];
+	char owner[8], rbuf[RANGES_MAX_BUCKETS * 5]; /* every other bucket: "4094," each */
 	view_row(v);
 	view_u64(v, "node", nv->id.node);
 	view_u64(v, "incarnation", nv->id.incarnation);
