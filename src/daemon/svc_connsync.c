@@ -106,6 +106,9 @@ static void learn_owner(struct connsync *s)
 	if (o == s->owner)
 		return;
 	s->owner = o;
+	/* the kernel builds no message for what is not ours (we check the marks still) */
+	if (ctk_set_mark(s->k, (uint32_t)o << 16, o ? 0xffff0000u : 0) < 0)
+		log_warn("event=conntrack_filter_failed what=mark owner=0x%04x", o);
 	log_info("event=connsync_owner owner=0x%04x msg=\"only connections marked ours are sent\"",
 		 o);
 }
@@ -422,8 +425,9 @@ static void commit(struct connsync *s, bool adopt)
 		if (ctsync_origin(s->core, i, &ov) == 0 && ov.node != s->self_id)
 			held += ov.entries;
 	}
+	/* (active-active: never over a connection we send as ours, whose mark is ours) */
 	const struct ct_entry **v = peer_vector(
-	    s, s->commit_all ? ctsync_peer_next : ctsync_peer_next_missing, false, 0, &n);
+	    s, s->commit_all ? ctsync_peer_next : ctsync_peer_next_missing, s->aa, s->self_id, &n);
 	if (n > 0 && !v) {
 		log_warnx("event=out_of_memory what=conns_commit not_committed=%zu", n);
 		return;
