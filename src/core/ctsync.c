@@ -1287,3 +1287,43 @@ const struct ctsync_stats *ctsync_stats(const struct ctsync *c)
 {
 	return &c->st;
 }
+
+/* ---- active-active ---- */
+
+uint16_t ctsync_mark_owner(uint32_t mark)
+{
+	return (uint16_t)(mark >> 16);
+}
+
+bool ctsync_ours_to_send(bool active_active, uint16_t owner, uint32_t mark)
+{
+	if (!active_active)
+		return true;
+	return owner != 0 && ctsync_mark_owner(mark) == owner;
+}
+
+bool ctsync_mark_conflict(uint16_t owner, const struct ct_entry *ours, const struct ct_entry *peer)
+{
+	return owner != 0 && ctsync_mark_owner(ours->mark) == owner && peer->mark != ours->mark;
+}
+
+size_t ctsync_owner_counts(const struct ctsync *c, uint32_t origin, struct ctsync_owner_count *out,
+			   size_t cap, size_t *others)
+{
+	size_t n = 0, rest = 0, cursor = 0;
+	for (const struct ct_entry *e; (e = ctsync_origin_next(c, origin, &cursor));) {
+		uint16_t o = ctsync_mark_owner(e->mark);
+		size_t i;
+		for (i = 0; i < n && out[i].owner != o; i++)
+			;
+		if (i < n)
+			out[i].entries++;
+		else if (n < cap)
+			out[n++] = (struct ctsync_owner_count){o, 1};
+		else
+			rest++;
+	}
+	if (others)
+		*others = rest;
+	return n;
+}

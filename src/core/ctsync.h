@@ -304,6 +304,49 @@ const struct ct_entry *ctsync_peer_next_missing(const struct ctsync *c, size_t *
  */
 size_t ctsync_adopt(struct ctsync *c, uint64_t now);
 
+/*
+ * ---- active-active: whose a connection is ----
+ *
+ * In active-active mode every node's kernel holds every connection (the
+ * owner's entry and the others' shadows), and the ct mark names the owner
+ * (os/nft_buckets: owner << 16 | bucket; owner = core/ranges'
+ * ranges_owner_id; mark 0: not decided yet). Only the owner sends it.
+ */
+
+/* The owner id in a data-path mark: mark >> 16 (0: undecided). */
+uint16_t ctsync_mark_owner(uint32_t mark);
+
+/*
+ * Whether an entry of our kernel with this mark is ours to send. Not
+ * active_active: every one. Active-active: only those whose mark names
+ * owner, our owner id; none while owner is 0 (not known yet), none
+ * undecided, none of another owner.
+ */
+bool ctsync_ours_to_send(bool active_active, uint16_t owner, uint32_t mark);
+
+/*
+ * A peer sends an entry we send as ours (ours: our table's copy): whether
+ * it names another owner while ours names us (owner, != 0). Two nodes
+ * then both claim the connection (a partition healed): we keep ours and
+ * the caller counts it; the peer's is not put in our kernel.
+ */
+bool ctsync_mark_conflict(uint16_t owner, const struct ct_entry *ours, const struct ct_entry *peer);
+
+/* How many of an origin's entries carry one owner id in their marks. */
+struct ctsync_owner_count {
+	uint16_t owner; /* ctsync_mark_owner (0: undecided or no mark) */
+	size_t entries;
+};
+
+/*
+ * origin's entries (self_id: ours) by the owner id of their marks, at most
+ * cap owners in out, in the order first met; the entries of the owners
+ * past cap are summed in *others (if not NULL). Returns the number of
+ * owners in out. Walks the whole table: for the CLI, not the fast path.
+ */
+size_t ctsync_owner_counts(const struct ctsync *c, uint32_t origin, struct ctsync_owner_count *out,
+			   size_t cap, size_t *others);
+
 /* ---- views for the CLI ---- */
 
 struct ctsync_origin_view {

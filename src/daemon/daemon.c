@@ -444,6 +444,16 @@ int host_set_state(struct host *h, uint8_t chan, const uint8_t *blob, size_t len
 	return rc;
 }
 
+uint16_t host_owner_id(const struct host *h)
+{
+	return ((const struct daemon *)(const void *)h)->owner_id;
+}
+
+void host_set_owner_id(struct host *h, uint16_t owner)
+{
+	daemon_of(h)->owner_id = owner;
+}
+
 int host_prepare_takeover(struct host *h, const struct takeover_scope *sc)
 {
 	struct daemon *d = daemon_of(h);

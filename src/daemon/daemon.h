@@ -100,7 +100,8 @@ struct daemon {
 	size_t q_head, q_len, q_cap;
 	uint64_t q_lost;
 	bool draining;
-	bool stopping; /* a graceful stop is handing over */
+	bool stopping;	   /* a graceful stop is handing over */
+	uint16_t owner_id; /* host_owner_id (active-active) */
 };
 
 /* struct host is the daemon, seen from a service. */

@@ -112,6 +112,15 @@ int host_set_state(struct host *h, uint8_t chan, const uint8_t *blob, size_t len
  */
 int host_prepare_takeover(struct host *h, const struct takeover_scope *sc);
 
+/*
+ * Active-active: this node's owner id in the data path's connection marks
+ * (core/ranges' ranges_owner_id: NodeID and incarnation; a mark is owner
+ * << 16 | bucket), set by svc_ranges when it starts; 0 while none is known
+ * (no active-active VIP, or svc_ranges not started yet).
+ */
+uint16_t host_owner_id(const struct host *h);
+void host_set_owner_id(struct host *h, uint16_t owner);
+
 /* Carry out a's frames, neighbours and log lines, and reset a. */
 void host_apply(struct host *h, struct actions *a);
 

@@ -18,6 +18,19 @@
  * VIP), the takeover barrier (prepare_takeover) runs before its address
  * comes up: it commits only what the kernel refused or dropped since (a
  * timeout), then takes every held connection as ours.
+ *
+ * Active-active ([VIP] Mode=active-active anywhere in the configuration):
+ * every node's kernel follows every connection (the owner's entry, the
+ * others' shadows), and the ct mark names the owner (os/nft_buckets). So
+ * we send only the entries whose mark names us (our owner id, from
+ * svc_ranges through host_owner_id; nothing while it is not known), not
+ * the undecided ones nor the others'. The peers' entries go into our
+ * kernel with their marks as before (a shadow takes its owner's mark; a
+ * node that came later holds the connection, to inherit it by its mark),
+ * but never over one we send as ours: a peer naming another owner for it
+ * is a conflict (two owners, after a partition), counted, and ours stays.
+ * The takeover barrier of buckets commits what the kernel lost, and takes
+ * nothing as ours: ownership is by mark, never re-marked here.
  */
 
 #include <errno.h>
@@ -77,7 +90,28 @@ struct connsync {
 	uint64_t adopted;
 	const struct ct_entry **stepv; /* scratch for keep_in_step */
 	size_t stepcap;
+	/* active-active */
+	bool aa;		 /* an active-active VIP is configured: only our marks are sent */
+	uint16_t owner;		 /* our owner id in the marks (0: not known yet) */
+	uint64_t not_ours;	 /* our kernel's entries not sent: undecided or another's */
+	uint64_t mark_conflicts; /* a peer sent an entry of ours with another owner */
 };
+
+/* Active-active: our owner id, once svc_ranges knows it (host_owner_id). */
+static void learn_owner(struct connsync *s)
+{
+	if (!s->aa)
+		return;
+	uint16_t o = host_owner_id(s->h);
+	if (o == s->owner)
+		return;
+	s->owner = o;
+	/* the kernel builds no message for what is not ours (we check the marks still) */
+	if (ctk_set_mark(s->k, (uint32_t)o << 16, o ? 0xffff0000u : 0) < 0)
+		log_warn("event=conntrack_filter_failed what=mark owner=0x%04x", o);
+	log_info("event=connsync_owner owner=0x%04x msg=\"only connections marked ours are sent\"",
+		 o);
+}
 
 /* ---- out ---- */
 
@@ -151,7 +185,20 @@ static void keep_in_step(struct connsync *s)
 	size_t run = 0;
 	uint8_t op = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (ctsync_find(s->core, self, &v[i].e.orig, v[i].e.zone)) {
+		const struct ct_entry *own = ctsync_find(s->core, self, &v[i].e.orig, v[i].e.zone);
+		if (own) {
+			if (v[i].op == CT_CHG_SET && ctsync_mark_conflict(s->owner, own, &v[i].e) &&
+			    s->mark_conflicts++ % 100 == 0) {
+				char a[IP4_STRLEN], b[IP4_STRLEN];
+				log_warnx(
+				    "event=connsync_owner_conflict node=%u src=%s dst=%s "
+				    "sport=%u dport=%u proto=%u ours=0x%08x theirs=0x%08x "
+				    "times=%llu msg=\"two nodes own one connection; ours is kept\"",
+				    v[i].origin, ip4_fmt(own->orig.src, a),
+				    ip4_fmt(own->orig.dst, b), own->orig.sport, own->orig.dport,
+				    own->orig.proto, own->mark, v[i].e.mark,
+				    (unsigned long long)s->mark_conflicts);
+			}
 			s->step_skipped_own++;
 			continue;
 		}
@@ -195,6 +242,10 @@ static void on_step(void *arg)
 static void on_kernel_entry(void *arg, const struct ct_entry *e)
 {
 	struct connsync *s = arg;
+	if (!ctsync_ours_to_send(s->aa, s->owner, e->mark)) {
+		s->not_ours++;
+		return;
+	}
 	(void)ctsync_local(s->core, CT_EV_NEW, e, host_now(s->h));
 }
 
@@ -219,6 +270,14 @@ static void on_kernel_event(void *arg, int ev, const struct ct_entry *e)
 	if (ev == CTK_EV_DESTROY)
 		/* gone from our kernel (a timeout): a peer's copy must go back in at takeover */
 		ctsync_peer_set_missing(s->core, &e->orig, e->zone, true);
+	if (!ctsync_ours_to_send(s->aa, s->owner, e->mark)) {
+		/* active-active: our shadow of another's connection, or one not decided yet */
+		s->not_ours++;
+		if (ev != CTK_EV_DESTROY && ctsync_find(s->core, self, &e->orig, e->zone))
+			/* ours no longer (its mark changed): no longer sent as ours */
+			(void)ctsync_local(s->core, CT_EV_DESTROY, e, host_now(s->h));
+		return;
+	}
 	if (ev == CTK_EV_UPDATE_PARTIAL) {
 		/* status or mark changed: the TCP state is the one we know */
 		const struct ct_entry *old = ctsync_find(s->core, self, &e->orig, e->zone);
@@ -251,6 +310,7 @@ static void on_kernel_event(void *arg, int ev, const struct ct_entry *e)
 /* Read the kernel's events; may_pause: a burst rests the socket. */
 static void read_events(struct connsync *s, bool may_pause)
 {
+	learn_owner(s);
 	int n = ctk_read_events(s->k, on_kernel_event, s);
 	uint64_t t = now_us();
 	s->quick = t - s->last_read_us < BUSY_PAUSE_US ? s->quick + 1 : 0;
@@ -314,6 +374,7 @@ static void on_node(struct connsync *s, uint32_t node, uint8_t what)
 static void tick(void *self)
 {
 	struct connsync *s = self;
+	learn_owner(s);
 	ctsync_tick(s->core, host_now(s->h));
 	step_soon(s);
 	flush_out(s);
@@ -353,7 +414,8 @@ peer_vector(struct connsync *s, const struct ct_entry *(*next)(const struct ctsy
 	return v;
 }
 
-static void commit(struct connsync *s)
+/* adopt: then every held connection becomes ours (active-passive) */
+static void commit(struct connsync *s, bool adopt)
 {
 	uint64_t t0 = now_us();
 	keep_in_step(s); /* what came in and is not in the kernel yet goes in first */
@@ -363,8 +425,9 @@ static void commit(struct connsync *s)
 		if (ctsync_origin(s->core, i, &ov) == 0 && ov.node != s->self_id)
 			held += ov.entries;
 	}
+	/* (active-active: never over a connection we send as ours, whose mark is ours) */
 	const struct ct_entry **v = peer_vector(
-	    s, s->commit_all ? ctsync_peer_next : ctsync_peer_next_missing, false, 0, &n);
+	    s, s->commit_all ? ctsync_peer_next : ctsync_peer_next_missing, s->aa, s->self_id, &n);
 	if (n > 0 && !v) {
 		log_warnx("event=out_of_memory what=conns_commit not_committed=%zu", n);
 		return;
@@ -390,7 +453,7 @@ static void commit(struct connsync *s)
 		   "us=%llu",
 		   held, held - n, created, failed, (unsigned long long)s->last_commit_us);
 	/* the address comes up first; then the connections become ours */
-	if (held > 0)
+	if (adopt && held > 0)
 		loop_fire(s->adopt);
 }
 
@@ -451,6 +514,49 @@ static void peers(struct view *v, const struct connsync *s, uint64_t now)
 	view_end(v);
 }
 
+static const struct view_col owner_cols[] = {
+    {.key = "node", .head = "NODE", .width = 10},
+    {.key = "owner", .head = "OWNER", .width = 8},
+    {.key = "connections", .head = "CONNECTIONS", .width = 11, .right = true},
+};
+static const struct view_table owner_table = {owner_cols, 3, 0, false};
+
+#define SHOW_OWNERS 32 /* owner ids shown per node; the rest in one row "others" */
+
+/* One node's synced connections (ours: self_id) by the owner their marks name. */
+static void owner_rows(struct view *v, const struct connsync *s, uint32_t node)
+{
+	struct ctsync_owner_count oc[SHOW_OWNERS];
+	size_t others;
+	size_t n = ctsync_owner_counts(s->core, node, oc, SHOW_OWNERS, &others);
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n && !others)
+			break;
+		char o[8];
+		snprintf(o, sizeof(o), "0x%04x", i < n ? oc[i].owner : 0);
+		view_row(v);
+		view_u64(v, "node", node);
+		view_bool(v, "self", node == s->self_id);
+		view_str(v, "owner", i < n ? o : "others");
+		view_bool(v, "ours", i < n && s->owner && oc[i].owner == s->owner);
+		view_u64(v, "connections", i < n ? oc[i].entries : others);
+		view_end(v);
+	}
+}
+
+/* Active-active: every node's synced connections by owner id (the marks). */
+static void owners(struct view *v, const struct connsync *s)
+{
+	view_table(v, "owners", &owner_table, NULL);
+	owner_rows(v, s, s->self_id);
+	for (size_t i = 0; i < ctsync_origins(s->core); i++) {
+		struct ctsync_origin_view o;
+		if (ctsync_origin(s->core, i, &o) == 0 && o.node != s->self_id)
+			owner_rows(v, s, o.node);
+	}
+	view_end(v);
+}
+
 static void show(void *self, struct view *v)
 {
 	struct connsync *s = self;
@@ -462,6 +568,7 @@ static void show(void *self, struct view *v)
 		view_end(v);
 		return;
 	}
+	learn_owner(s);
 	uint64_t now = host_now(s->h);
 	const struct ctsync_stats *st = ctsync_stats(s->core);
 	struct ctk_stats ks;
@@ -493,7 +600,17 @@ static void show(void *self, struct view *v)
 	view_u64(v, "in_step_removed", s->step_removed);
 	view_u64(v, "in_step_failed", s->step_failed);
 	view_u64(v, "in_step_skipped_own", s->step_skipped_own);
+	view_u64(v, "not_ours", s->not_ours);
+	view_u64(v, "owner_conflicts", s->mark_conflicts);
 	view_end(v);
+	view_bool(v, "active_active", s->aa);
+	if (s->aa && s->owner) {
+		char o[8];
+		snprintf(o, sizeof(o), "0x%04x", s->owner);
+		view_str(v, "owner", o);
+	} else {
+		view_null(v, "owner");
+	}
 	view_u64(v, "adopted", s->adopted);
 	view_u64(v, "commits", s->commits);
 	view_u64(v, "committed", s->committed);
@@ -511,7 +628,14 @@ static void show(void *self, struct view *v)
 	view_line(v, "peers' connections into our kernel as they come: {kernel.in_step_set} set, "
 		     "{kernel.in_step_removed} removed, {kernel.in_step_failed} refused; "
 		     "{adopted} taken over as ours");
+	if (s->aa)
+		view_line(v,
+			  "active-active: only connections marked ours (owner {owner}) are sent; "
+			  "{kernel.not_ours} entries of our kernel not ours, "
+			  "{kernel.owner_conflicts} owner conflicts");
 	peers(v, s, now);
+	if (s->aa)
+		owners(v, s);
 	view_end(v);
 }
 
@@ -628,6 +752,8 @@ static void *start(struct host *h, const struct config *cfg, char *err, size_t e
 	}
 	s->h = h;
 	s->self_id = cfg->cluster.node_id;
+	for (size_t k = 0; k < cfg->n_vips; k++)
+		s->aa |= cfg->vips[k].mode == VIP_MODE_ACTIVE_ACTIVE;
 	if (setup(s, cfg, err, errlen) < 0) {
 		svc_free(s);
 		return NULL;
@@ -657,6 +783,7 @@ static void svc_free(void *self)
 static void on_event(void *self, const struct dev_ev *ev)
 {
 	struct connsync *s = self;
+	learn_owner(s);
 	switch (ev->type) {
 	case DEV_NODE_UP:
 	case DEV_NODE_DOWN:
@@ -672,11 +799,17 @@ static void on_event(void *self, const struct dev_ev *ev)
 /* The barrier: the connections are in our kernel before an address comes up. */
 static int prepare_takeover(void *self, const struct takeover_scope *sc)
 {
-	/* active-active buckets: the node's shadows of the connections carry
-	   them (svc_ranges); the synced tables are not re-marked yet */
-	if (sc->kind == SCOPE_BUCKETS)
-		return 0;
-	commit(self);
+	struct connsync *s = self;
+	learn_owner(s);
+	/*
+	 * Active-active: what the kernel refused or dropped goes in with its
+	 * owner's mark (our shadows carry the rest), and nothing is taken as
+	 * ours: a connection is the owner's its mark names, and the buckets'
+	 * new owner forwards a dead owner's marks (svc_ranges). Not even an
+	 * active-passive VIP's takeover adopts then: the held entries carry
+	 * the active-active owners' marks too.
+	 */
+	commit(s, sc->kind != SCOPE_BUCKETS && !s->aa);
 	return 0;
 }
 

@@ -496,6 +496,8 @@ static void *start(struct host *h, const struct config *cfg, char *err, size_t e
 		svc_free(s);
 		return NULL;
 	}
+	/* the other services learn whose marks are ours (svc_connsync sends only those) */
+	host_set_owner_id(h, s->owner);
 	if (setup(s, cfg, err, errlen) < 0) {
 		svc_free(s);
 		return NULL;
@@ -523,6 +525,8 @@ static void svc_free(void *self)
 	}
 	mrd_close(s);
 	nftb_close(s->nft);
+	if (s->owner && host_owner_id(s->h) == s->owner)
+		host_set_owner_id(s->h, 0);
 	ranges_free(s->core);
 	ranges_actions_free(&s->acts);
 	free(s->v);

@@ -39,6 +39,7 @@ struct ctk {
 	bool want[256];
 	uint8_t protos[MAX_PROTOS];
 	size_t n_protos;
+	uint32_t mark, mark_mask; /* the event filter's mark (mask 0: any) */
 	struct ctk_stats st;
 	char *evbuf; /* EV_BATCH x EV_BUF */
 	char qbuf[Q_BUF];
@@ -79,6 +80,11 @@ static int attach_filter(struct ctk *k, struct mnl_socket *sock)
 	static const struct nfct_filter_ipv6 any6;
 	nfct_filter_add_attr(f, NFCT_FILTER_SRC_IPV6, &any6);
 	nfct_filter_set_logic(f, NFCT_FILTER_SRC_IPV6, NFCT_FILTER_LOGIC_NEGATIVE);
+	if (k->mark_mask) {
+		struct nfct_filter_dump_mark m = {.val = k->mark, .mask = k->mark_mask};
+		nfct_filter_add_attr(f, NFCT_FILTER_MARK, &m);
+		nfct_filter_set_logic(f, NFCT_FILTER_MARK, NFCT_FILTER_LOGIC_POSITIVE);
+	}
 	int r = nfct_filter_attach(mnl_socket_get_fd(sock), f);
 	int e = errno;
 	nfct_filter_destroy(f);
@@ -114,6 +120,21 @@ int ctk_set_protocols(struct ctk *k, const uint8_t *protos, size_t n)
 	if (attach_filter(k, k->ev) < 0) {
 		int e = errno;
 		set_want(k, old, n_old);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int ctk_set_mark(struct ctk *k, uint32_t mark, uint32_t mask)
+{
+	uint32_t old = k->mark, old_mask = k->mark_mask;
+	k->mark = mark & mask;
+	k->mark_mask = mask;
+	if (attach_filter(k, k->ev) < 0) {
+		int e = errno;
+		k->mark = old;
+		k->mark_mask = old_mask;
 		errno = e;
 		return -1;
 	}

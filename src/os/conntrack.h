@@ -93,6 +93,16 @@ void ctk_close(struct ctk *k);
 int ctk_set_protocols(struct ctk *k, const uint8_t *protos, size_t n);
 
 /*
+ * Only the events of entries whose mark & mask is mark & mask reach the
+ * socket (the kernel filter; mask 0: every mark, the default); replaces
+ * the filter at once. The events of an entry whose mark is 0 carry no
+ * mark, and the filter refuses them (so mark & mask should not be 0). An
+ * entry whose mark changes to one refused sends no event more, not even
+ * its DESTROY. Dumps are not filtered. 0, or -1/errno.
+ */
+int ctk_set_mark(struct ctk *k, uint32_t mark, uint32_t mask);
+
+/*
  * Force IP_CT_TCP_FLAG_BE_LIBERAL (no TCP window checks) on every TCP entry
  * ctk_commit and ctk_update write, as conntrackd does. Default off.
  */

@@ -270,6 +270,16 @@ struct nl *host_netlink(struct host *h)
 	return h->nl;
 }
 
+uint16_t host_owner_id(const struct host *h)
+{
+	return h->owner_id;
+}
+
+void host_set_owner_id(struct host *h, uint16_t owner)
+{
+	h->owner_id = owner;
+}
+
 struct loop *host_loop(struct host *h)
 {
 	return h->loop;

@@ -45,6 +45,7 @@ struct host {
 	uint64_t frames;
 	uint8_t state[1500]; /* the last heartbeat state set */
 	size_t state_len;
+	uint16_t owner_id; /* host_owner_id */
 };
 
 /* Parse cfg_text, make the engine and the interfaces (name, ifindex). 0 or -1. */

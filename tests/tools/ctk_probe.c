@@ -8,7 +8,7 @@
  * Commits ENTRIES synthetic entries (tcp, udp, icmp; 198.18.128.0/23),
  * dumps them back and compares them field by field, reads the events the
  * commit caused, updates, re-commits (create-or-update), deletes, checks
- * the kernel-side event filter (protocols, IPv6) and that a full event
+ * the kernel-side event filter (protocols, mark, IPv6) and that a full event
  * buffer is reported as ENOBUFS. Prints lines
  *     ok NAME: detail        FAIL NAME: detail        rate NAME: detail
  * and exits 1 if anything failed.
@@ -336,6 +336,21 @@ static int dump_check(struct ctk *k, struct check *c, double *secs)
 	return r;
 }
 
+/* The marks of the events read (filter-mark). */
+struct marks {
+	uint32_t v[8];
+	int n;
+};
+
+static void mark_cb(void *arg, int ev, const struct ct_entry *e)
+{
+	struct marks *m = arg;
+	(void)ev;
+	if (m->n < 8)
+		m->v[m->n] = e->mark;
+	m->n++;
+}
+
 /* ---- the cases ---- */
 
 int main(int argc, char **argv)
@@ -556,6 +571,41 @@ int main(int argc, char **argv)
 			   "the udp one (filtered in the kernel)");
 		table_free(&t2);
 	}
+	drain_events(k, &c);
+
+	/* -- the kernel-side mark filter (active-active: our owner id in the high 16 bits) */
+	struct ctk *km = ctk_open(1 << 20, true, err, sizeof(err));
+	if (!km || ctk_set_mark(km, 0x01070000, 0xffff0000) < 0) {
+		fail("filter-mark", "third handle: %s", km ? strerror(errno) : err);
+	} else {
+		struct ct_entry me[3];
+		const struct ct_entry *pm[3];
+		const uint32_t marks[3] = {0x02330005, 0, 0x01070005}; /* another's, none, ours */
+		for (int i = 0; i < 3; i++) {
+			make_entry(extra_enobufs - (extra_enobufs % 20) + 80 + 20 * (size_t)i,
+				   &me[i]);
+			me[i].orig.src = me[i].reply.dst = NET_CLI + 500 + (uint32_t)i;
+			me[i].mark = marks[i];
+			pm[i] = &me[i];
+		}
+		ctk_commit(k, pm, 3, &created, &failed);
+		usleep(100000);
+		struct marks got = {0};
+		ctk_read_events(km, mark_cb, &got);
+		struct ctk_stats s3;
+		ctk_get_stats(km, &s3);
+		if (created != 3 || s3.ev_msgs != 1 || got.n != 1 || got.v[0] != 0x01070005)
+			fail("filter-mark",
+			     "committed %zu; the handle for owner 0x0107 read %llu messages, "
+			     "%d events (first mark 0x%08x); want 1, of mark 0x01070005",
+			     created, (unsigned long long)s3.ev_msgs, got.n, got.n ? got.v[0] : 0);
+		else
+			ok("filter-mark",
+			   "the handle for owner 0x0107 read its entry's event alone, "
+			   "none of another owner's nor of one without a mark");
+		ctk_remove(k, pm, 3, &failed);
+	}
+	ctk_close(km);
 	drain_events(k, &c);
 
 	/* -- IPv6 never reaches the socket nor the dump */

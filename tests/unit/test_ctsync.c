@@ -1363,6 +1363,66 @@ static void test_sim_loss_silent(void **st)
 		sim_run(seed * 0xbf58476d1ce4e5b9ULL, 0.05, true);
 }
 
+/* Active-active: only the owner sends, marks travel, owners are counted. */
+static void test_active_active_marks(void **st)
+{
+	(void)st;
+	const uint16_t me = 0x0107, other = 0x0233;
+	/* who sends what */
+	assert_int_equal(ctsync_mark_owner(0x01070005), me);
+	assert_int_equal(ctsync_mark_owner(0), 0);
+	assert_true(ctsync_ours_to_send(false, 0, 0));
+	assert_true(ctsync_ours_to_send(false, me, (uint32_t)other << 16));
+	assert_true(ctsync_ours_to_send(true, me, (uint32_t)me << 16 | 5));
+	assert_false(ctsync_ours_to_send(true, me, 0)); /* undecided */
+	assert_false(ctsync_ours_to_send(true, me, 5)); /* bucket, no owner */
+	assert_false(ctsync_ours_to_send(true, me, (uint32_t)other << 16 | 5)); /* another's */
+	assert_false(ctsync_ours_to_send(true, 0, 0)); /* our id not known yet */
+	assert_false(ctsync_ours_to_send(true, 0, (uint32_t)me << 16));
+	/* conflicts: ours names us, the peer's names another */
+	struct ct_entry ours = conn(1, 1000), peer = conn(1, 1000);
+	ours.mark = (uint32_t)me << 16 | 5;
+	peer.mark = (uint32_t)other << 16 | 5;
+	assert_true(ctsync_mark_conflict(me, &ours, &peer));
+	assert_false(ctsync_mark_conflict(me, &ours, &ours));
+	assert_false(ctsync_mark_conflict(0, &ours, &peer));
+	assert_false(ctsync_mark_conflict(me, &peer, &ours)); /* ours is not ours: no claim */
+	/* the marks travel with NEW and UPDATE, and are counted by owner */
+	struct ctsync *a = mk(1, 100, 0), *b = mk(2, 100, 0);
+	for (uint16_t i = 0; i < 5; i++) {
+		struct ct_entry e = conn(i + 1, 1000);
+		e.mark = (uint32_t)(i < 3 ? me : other) << 16 | i;
+		assert_int_equal(ctsync_local(a, CT_EV_NEW, &e, T0), 0);
+	}
+	struct ct_entry u = conn(5, 1000);
+	u.mark = (uint32_t)me << 16 | 4; /* re-marked: now me's */
+	assert_int_equal(ctsync_local(a, CT_EV_UPDATE, &u, T0), 0);
+	carry(a, 1, &b, 1, T0);
+	const struct ct_entry *got = ctsync_find(b, 1, &u.orig, u.zone);
+	assert_non_null(got);
+	assert_int_equal(got->mark, u.mark);
+	struct ctsync_owner_count oc[4];
+	size_t others = 99;
+	size_t n = ctsync_owner_counts(b, 1, oc, 4, &others);
+	assert_int_equal(n, 2);
+	assert_int_equal(others, 0);
+	assert_int_equal(oc[0].owner, me);
+	assert_int_equal(oc[0].entries, 4);
+	assert_int_equal(oc[1].owner, other);
+	assert_int_equal(oc[1].entries, 1);
+	/* past cap: summed */
+	n = ctsync_owner_counts(b, 1, oc, 1, &others);
+	assert_int_equal(n, 1);
+	assert_int_equal(oc[0].entries + others, 5);
+	/* ours, and an origin we hold nothing of */
+	n = ctsync_owner_counts(a, 1, oc, 4, NULL);
+	assert_int_equal(n, 2);
+	assert_int_equal(ctsync_owner_counts(b, 7, oc, 4, &others), 0);
+	assert_int_equal(others, 0);
+	ctsync_free(a);
+	ctsync_free(b);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1384,6 +1444,7 @@ int main(void)
 	    cmocka_unit_test(test_journal),
 	    cmocka_unit_test(test_sim_loss_reported),
 	    cmocka_unit_test(test_sim_loss_silent),
+	    cmocka_unit_test(test_active_active_marks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
