@@ -532,6 +532,30 @@ static bool inherit_add(struct ranges *r, uint32_t b, const struct ranges_id *id
 	return true;
 }
 
+/*
+ * id's life is over (declared down, retired, stopped): its connections in
+ * the buckets we claim now are ours too. It kept forwarding the ones it
+ * took in buckets it had handed over since (a join moves buckets, not
+ * connections), and those buckets' claimants are their heirs; the buckets
+ * it still claimed come with their connections when they are claimed
+ * (claim()).
+ */
+static void inherit_mine(struct ranges *r, const struct ranges_id *id, struct ranges_actions *out)
+{
+	struct ranges_set got;
+	memset(&got, 0, sizeof(got));
+	uint32_t n = 0;
+	for (uint32_t b = 0; b < r->p.buckets; b++)
+		if (ranges_has(&r->mine, b) && inherit_add(r, b, id)) {
+			ranges_add(&got, b);
+			n++;
+		}
+	if (!n)
+		return;
+	r->stats.inherited += n;
+	set_action(r, out, RG_INHERIT, &got, n, id);
+}
+
 static size_t inherit_drop(struct ranges *r, const struct ranges_id *id)
 {
 	size_t n = 0;
@@ -832,6 +856,8 @@ int ranges_on_state(struct ranges *r, uint32_t node, const uint8_t *blob, size_t
 		/* a new life: the old one is gone, and its claims with it */
 		struct ranges_id old = {node, pr->st.incarnation};
 		orphan_add(r, &old, &pr->st.claims);
+		if (!pr->written_off)
+			inherit_mine(r, &old, append);
 		r->stats.retired++;
 		rg_log(append, LOGL_NOTICE,
 		       "event=ranges action=retire node=%u incarnation=%llu new=%llu", node,
@@ -843,6 +869,7 @@ int ranges_on_state(struct ranges *r, uint32_t node, const uint8_t *blob, size_t
 		   there, go to whoever claims those buckets next */
 		struct ranges_id gone = {node, pr->st.incarnation};
 		orphan_add(r, &gone, &pr->st.claims);
+		inherit_mine(r, &gone, append);
 	}
 	bool back = pr->has_state && pr->written_off && pr->st.incarnation == st.incarnation;
 	struct ranges_id id = {node, st.incarnation};
@@ -889,6 +916,7 @@ void ranges_node_down(struct ranges *r, uint32_t node, uint64_t now, struct rang
 	if (!pr->down && pr->has_state) {
 		struct ranges_id id = {node, pr->st.incarnation};
 		orphan_add(r, &id, &pr->st.claims);
+		inherit_mine(r, &id, append);
 		pr->written_off = true;
 	}
 	pr->up = false;

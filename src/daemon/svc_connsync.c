@@ -83,6 +83,8 @@ struct connsync {
 	uint64_t commits, committed, commit_failed, last_commit_us, last_commit_at;
 	/* keeping the kernel in step with the peers' tables */
 	uint64_t step_set, step_removed, step_failed, step_skipped_own;
+	uint64_t step_kept_aa; /* active-active: peers' removals not carried out */
+	uint64_t step_marks;   /* active-active: entries we had, given the peer's mark */
 	bool commit_all;	  /* a journalled change was lost: commit everything */
 	struct loop_watch *step;  /* the peers' changes into our kernel, at ARPHAD_PRIO_BACKLOG */
 	uint64_t step_since;	  /* ms; since when changes wait for it (0: none) */
@@ -134,6 +136,16 @@ static void step_run(struct connsync *s, uint8_t op, size_t n)
 {
 	if (n == 0)
 		return;
+	if (s->aa && op != CT_CHG_SET) {
+		/*
+		 * Active-active: our kernel follows every connection live (each
+		 * node sees its every packet) and ends it itself. A peer's removal
+		 * may only mean its table was reset (a new life, a resync) while
+		 * we forward the connection, inherited from it: never delete.
+		 */
+		s->step_kept_aa += n;
+		return;
+	}
 	size_t ok = 0, failed = 0;
 	int rc = op == CT_CHG_SET ? ctk_commit(s->k, s->stepv, n, &ok, &failed)
 				  : ctk_remove(s->k, s->stepv, n, &failed);
@@ -141,6 +153,19 @@ static void step_run(struct connsync *s, uint8_t op, size_t n)
 		s->step_set += ok;
 	else
 		s->step_removed += n - failed;
+	if (s->aa && op == CT_CHG_SET && rc == 0 && failed) {
+		/*
+		 * Active-active: our kernel has most of these already, followed
+		 * live, and refuses to have their state written over (a status
+		 * bit it set itself cannot be cleared). What the peer tells is
+		 * the owner: the marks alone then (an entry we lack fails again).
+		 */
+		size_t mfailed = 0;
+		if (ctk_set_marks(s->k, s->stepv, n, &mfailed) == 0) {
+			s->step_marks += n - mfailed;
+			failed = mfailed;
+		}
+	}
 	if (rc < 0 || failed) {
 		/* the kernel refused some (which is not said): commit these at takeover */
 		if (s->step_failed == 0)
@@ -600,6 +625,8 @@ static void show(void *self, struct view *v)
 	view_u64(v, "in_step_removed", s->step_removed);
 	view_u64(v, "in_step_failed", s->step_failed);
 	view_u64(v, "in_step_skipped_own", s->step_skipped_own);
+	view_u64(v, "in_step_kept_active_active", s->step_kept_aa);
+	view_u64(v, "in_step_marks_active_active", s->step_marks);
 	view_u64(v, "not_ours", s->not_ours);
 	view_u64(v, "owner_conflicts", s->mark_conflicts);
 	view_end(v);

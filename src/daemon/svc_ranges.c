@@ -26,6 +26,7 @@
  */
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@
 #include "daemon/host.h"
 #include "daemon/svc.h"
 #include "os/log.h"
+#include "os/conntrack.h"
 #include "os/mrd.h"
 #include "os/nft_buckets.h"
 #include "os/util.h"
@@ -50,6 +52,14 @@
 #define RS_RENEW_MS   500 /* the leases are renewed this often */
 #define RS_STOP_EXTRA 2	  /* a graceful stop waits DeadInterval + this many heartbeats at most */
 #define RS_RATE_MS    1000 /* the rate of new connections is sampled this often */
+/*
+ * A node declared down (not retired by a new life, not stopped) keeps its
+ * marks this long before they are rewritten: a partition that heals sooner
+ * gives it its connections back (RG_DISOWN).
+ */
+#define RS_REMARK_GRACE_MS 30000
+#define RS_REMARK_BATCH	   2000 /* marks rewritten per round; the next round follows at once */
+#define RS_REMARK_RETRY_MS 1000 /* after a failure */
 
 struct avip {
 	const struct conf_vip *c;
@@ -77,6 +87,20 @@ struct rsvc {
 	unsigned mrd_sent;	  /* rounds sent */
 	uint64_t mrd_failed;
 	uint64_t renew_at;
+	/* dead owners whose connections get their buckets' claimants' marks */
+	struct remark {
+		struct ranges_id id;
+		uint16_t owner;
+		uint64_t due;
+	} remark[RANGES_MAX_NODES];
+	size_t n_remark;
+	struct ranges_id gone[RANGES_MAX_NODES]; /* lives over for sure: retired or stopped (a ring) */
+	size_t n_gone;
+	struct ctk *ck; /* the conntrack socket of the rewrites (opened when first needed) */
+	const struct ct_entry **rv;
+	struct ct_entry *re;
+	size_t rn, rcap;
+	uint64_t remarked, remark_failed, remark_rounds;
 	uint64_t rate_at, sampled_at, taken_before, rate; /* new connections per second */
 	bool stopping;
 	uint64_t stop_until;
@@ -89,6 +113,8 @@ static uint16_t owner_of(const struct ranges_id *id)
 {
 	return ranges_owner_id(id);
 }
+
+static void remark_inherited(struct rsvc *s, const struct ranges_id *id, uint64_t now);
 
 /* ---- the kernel ---- */
 
@@ -179,6 +205,7 @@ static void run(struct rsvc *s)
 		case RG_INHERIT:
 			if (n_inh < RANGES_MAX_NODES)
 				inh[n_inh++] = a;
+			remark_inherited(s, &a->from, host_now(s->h));
 			break;
 		case RG_CLAIM:
 			claimed += a->n;
@@ -318,6 +345,204 @@ static void mrd_close(struct rsvc *s)
 		if (s->mrd[i] >= 0)
 			close(s->mrd[i]);
 		s->mrd[i] = -1;
+	}
+}
+
+/* ---- dead owners' marks ---- */
+
+/*
+ * The connections a dead owner decided carry its mark everywhere: the
+ * node that claimed their bucket inherited them (RG_INHERIT) and forwards
+ * them through own, the others drop them. That node then rewrites their
+ * marks to its own id in its kernel and forgets the dead id
+ * (ranges_forget, nftb_forget): its own connections from then on, which
+ * [ConnSync] sends to the others as such, so that its own death later
+ * hands them on too (without [ConnSync] the others' copies keep the dead
+ * id, and a second failure loses them). A node declared down keeps its
+ * marks for RS_REMARK_GRACE_MS first (a partition that heals sooner gives
+ * it its connections back); one that came back as a new life, or stopped,
+ * is rewritten at once.
+ */
+
+static void remark_add(struct rsvc *s, const struct ranges_id *id, uint64_t due)
+{
+	uint16_t o = owner_of(id);
+	if (!o || o == s->owner)
+		return;
+	for (size_t i = 0; i < s->n_remark; i++)
+		if (s->remark[i].owner == o) {
+			if (due < s->remark[i].due)
+				s->remark[i].due = due;
+			return;
+		}
+	if (s->n_remark == RANGES_MAX_NODES)
+		return;
+	s->remark[s->n_remark++] = (struct remark){*id, o, due};
+}
+
+static bool is_gone(const struct rsvc *s, const struct ranges_id *id)
+{
+	for (size_t i = 0; i < s->n_gone && i < RANGES_MAX_NODES; i++)
+		if (s->gone[i].node == id->node && s->gone[i].incarnation == id->incarnation)
+			return true;
+	return false;
+}
+
+/* Inherited from id: its marks become ours, at once when its life is over for sure. */
+static void remark_inherited(struct rsvc *s, const struct ranges_id *id, uint64_t now)
+{
+	remark_add(s, id, is_gone(s, id) ? now : now + RS_REMARK_GRACE_MS);
+}
+
+static void remark_drop(struct rsvc *s, size_t i)
+{
+	s->remark[i] = s->remark[--s->n_remark];
+}
+
+/* Node's life as we know it (its latest state); 0 when none. */
+static int node_id(const struct rsvc *s, uint32_t node, struct ranges_id *out)
+{
+	size_t nn = ranges_nodes(s->core);
+	for (size_t i = 0; i < nn; i++) {
+		struct ranges_node_view nv;
+		if (ranges_node(s->core, i, &nv) == 0 && !nv.self && nv.id.node == node &&
+		    nv.id.incarnation) {
+			*out = nv.id;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void collect_cb(void *arg, const struct ct_entry *e)
+{
+	struct rsvc *s = arg;
+	uint32_t b = e->mark & 0xffff;
+	struct ranges_id ids[RANGES_INHERIT_MAX];
+	size_t n = b < s->buckets ? ranges_inherited(s->core, b, ids, RANGES_INHERIT_MAX) : 0;
+	bool ours = false;
+	for (size_t i = 0; i < n && i < RANGES_INHERIT_MAX; i++)
+		ours |= owner_of(&ids[i]) == e->mark >> 16;
+	if (!ours)
+		return; /* a bucket another node inherited: its business */
+	if (s->rn == RS_REMARK_BATCH)
+		return; /* the next round */
+	if (s->rn == s->rcap) {
+		size_t cap = s->rcap ? s->rcap * 2 : 256;
+		struct ct_entry *re = realloc(s->re, cap * sizeof(*re));
+		if (!re)
+			return;
+		s->re = re;
+		const struct ct_entry **rv = realloc(s->rv, cap * sizeof(*rv));
+		if (!rv)
+			return;
+		s->rv = rv;
+		s->rcap = cap;
+	}
+	s->re[s->rn] = *e;
+	s->re[s->rn].mark = (uint32_t)s->owner << 16 | b;
+	s->rn++;
+}
+
+/* One round for r: rewrite up to RS_REMARK_BATCH marks. Whether r is done. */
+static bool remark_round(struct rsvc *s, struct remark *r, uint64_t now)
+{
+	char err[256];
+	if (!s->ck) {
+		static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP};
+		if (!(s->ck = ctk_open(0, false, err, sizeof(err))) ||
+		    ctk_set_protocols(s->ck, protos, sizeof(protos)) < 0) {
+			if (s->ck)
+				snprintf(err, sizeof(err), "%s", strerror(errno));
+			ctk_close(s->ck);
+			s->ck = NULL;
+			if (s->remark_failed++ % 10 == 0)
+				log_warnx("event=ranges_remark_failed error=\"%s\"", err);
+			r->due = now + RS_REMARK_RETRY_MS;
+			return false;
+		}
+	}
+	s->rn = 0;
+	s->remark_rounds++;
+	if (ctk_dump_mark(s->ck, (uint32_t)r->owner << 16, 0xffff0000u, collect_cb, s) < 0) {
+		if (s->remark_failed++ % 10 == 0)
+			log_warn("event=ranges_remark_failed what=dump owner=0x%04x", r->owner);
+		r->due = now + RS_REMARK_RETRY_MS;
+		return false;
+	}
+	for (size_t i = 0; i < s->rn; i++)
+		s->rv[i] = &s->re[i];
+	size_t failed = 0;
+	if (s->rn && ctk_set_marks(s->ck, s->rv, s->rn, &failed) < 0)
+		failed = s->rn;
+	s->remarked += s->rn - failed;
+	s->remark_failed += failed;
+	if (s->rn == RS_REMARK_BATCH) {
+		r->due = now; /* more: the next round at once */
+		return false;
+	}
+	/* none of its marks is left in a bucket we inherited it in: forget it */
+	if (ranges_forget(s->core, &r->id) == 0 &&
+	    nftb_forget(s->nft, r->owner, err, sizeof(err)) < 0)
+		log_warnx("event=ranges_kernel_failed what=forget owner=0x%04x error=\"%s\"",
+			  r->owner, err);
+	log_info("event=ranges action=remark node=%" PRIu32 " owner=0x%04x remarked=%" PRIu64,
+		 r->id.node, r->owner, s->remarked);
+	return true;
+}
+
+static void remark_tick(struct rsvc *s, uint64_t now)
+{
+	if (!s->n_remark)
+		return;
+	for (size_t i = 0; i < s->n_remark;) {
+		struct remark *r = &s->remark[i];
+		if (r->due > now) {
+			i++;
+		} else if (remark_round(s, r, now)) {
+			remark_drop(s, i);
+		} else {
+			i++;
+		}
+	}
+}
+
+static uint64_t remark_deadline(const struct rsvc *s)
+{
+	uint64_t d = UINT64_MAX;
+	for (size_t i = 0; i < s->n_remark; i++)
+		if (s->remark[i].due < d)
+			d = s->remark[i].due;
+	return d;
+}
+
+/* The inputs that retire or kill a life, before the core sees them. */
+static void remark_note(struct rsvc *s, const struct dev_ev *ev, uint64_t now)
+{
+	struct ranges_id id;
+	if (ev->type == DEV_NODE_UP && node_id(s, ev->node, &id)) {
+		/* back before its grace ended (a partition healed): its own are its own */
+		for (size_t i = 0; i < s->n_remark; i++)
+			if (s->remark[i].id.node == id.node &&
+			    s->remark[i].id.incarnation == id.incarnation &&
+			    s->remark[i].due > now) {
+				remark_drop(s, i);
+				break;
+			}
+	} else if (ev->type == DEV_STATE && ev->chan == CLUSTER_CHAN_RANGES &&
+		   node_id(s, ev->node, &id)) {
+		struct ranges_state st;
+		if (ranges_decode(ev->data, ev->len, s->buckets, &st) != RGR_OK)
+			return;
+		if (st.incarnation > id.incarnation || (st.flags & RANGES_F_STOPPING)) {
+			/* a new life, or a stop: the old one is over */
+			if (!is_gone(s, &id))
+				s->gone[s->n_gone++ % RANGES_MAX_NODES] = id;
+			for (size_t i = 0; i < s->n_remark; i++)
+				if (s->remark[i].id.node == id.node &&
+				    s->remark[i].id.incarnation == id.incarnation)
+					s->remark[i].due = now;
+		}
 	}
 }
 
@@ -524,6 +749,9 @@ static void svc_free(void *self)
 		host_addrs_changed(s->h, s->ifx[i]);
 	}
 	mrd_close(s);
+	ctk_close(s->ck);
+	free(s->re);
+	free(s->rv);
 	nftb_close(s->nft);
 	if (s->owner && host_owner_id(s->h) == s->owner)
 		host_set_owner_id(s->h, 0);
@@ -542,6 +770,7 @@ static void on_event(void *self, const struct dev_ev *ev)
 {
 	struct rsvc *s = self;
 	uint64_t now = host_now(s->h);
+	remark_note(s, ev, now);
 	switch (ev->type) {
 	case DEV_NODE_UP:
 		ranges_node_up(s->core, ev->node, now, &s->acts);
@@ -589,6 +818,7 @@ static void svc_tick(void *self)
 		sample_rate(s, now);
 	if (now >= s->mrd_at)
 		mrd_round(s, now);
+	remark_tick(s, now);
 	ranges_tick(s->core, now, &s->acts);
 	run(s);
 }
@@ -603,6 +833,9 @@ static uint64_t next_deadline(const void *self)
 		d = s->rate_at;
 	if (s->mrd_at < d)
 		d = s->mrd_at;
+	uint64_t r = remark_deadline(s);
+	if (r < d)
+		d = r;
 	if (s->stopping && s->stop_until < d)
 		d = s->stop_until;
 	return d;
@@ -765,6 +998,9 @@ static void show(void *self, struct view *v)
 	view_u64(v, "last_update_us", s->last_update_us);
 	view_u64(v, "max_update_us", s->max_update_us);
 	view_u64(v, "disowns", s->forgets);
+	view_u64(v, "remarked", s->remarked);
+	view_u64(v, "remark_failed", s->remark_failed);
+	view_u64(v, "remark_pending", s->n_remark);
 	view_u64(v, "router_discovery_rounds", s->mrd_sent);
 	view_u64(v, "router_discovery_failed", s->mrd_failed);
 	view_end(v);

@@ -247,12 +247,15 @@ void ctk_get_stats(const struct ctk *k, struct ctk_stats *out)
 
 /* ---- ct_entry <-> nf_conntrack ---- */
 
+/* What of an entry a message carries. */
+enum { PUT_WHOLE = 0, PUT_KEY = 1, PUT_KEY_MARK = 2 };
+
 /*
- * key_only: the orig tuple and the zone (what finds an entry); else the
- * whole entry.
+ * key_only (PUT_KEY): the orig tuple and the zone (what finds an entry);
+ * PUT_KEY_MARK: those and the mark; PUT_WHOLE: the whole entry.
  */
 static void entry_to_nfct(const struct ctk *k, struct nf_conntrack *ct, const struct ct_entry *e,
-			  bool key_only)
+			  int key_only)
 {
 	const struct ct_tuple *o = &e->orig, *r = &e->reply;
 	nfct_set_attr_u8(ct, ATTR_L3PROTO, AF_INET); /* first: the ICMP setters look at it */
@@ -269,6 +272,8 @@ static void entry_to_nfct(const struct ctk *k, struct nf_conntrack *ct, const st
 	}
 	if (e->zone)
 		nfct_set_attr_u16(ct, ATTR_ZONE, e->zone);
+	if (key_only == PUT_KEY_MARK)
+		nfct_set_attr_u32(ct, ATTR_MARK, e->mark);
 	if (key_only)
 		return;
 
@@ -450,7 +455,7 @@ static int talk(struct ctk *k, struct nlmsghdr *nlh, mnl_cb_t cb, void *arg)
 
 /* One message for e (CT_NEW or CT_DELETE) into buf; NULL/errno if it cannot be built. */
 static struct nlmsghdr *build(struct ctk *k, char *buf, uint8_t msg, uint16_t flags,
-			      const struct ct_entry *e, bool key_only)
+			      const struct ct_entry *e, int key_only)
 {
 	struct nf_conntrack *ct = nfct_new();
 	if (!ct) {
@@ -469,7 +474,7 @@ static struct nlmsghdr *build(struct ctk *k, char *buf, uint8_t msg, uint16_t fl
 }
 
 static int request_one(struct ctk *k, uint8_t msg, uint16_t flags, const struct ct_entry *e,
-		       bool key_only)
+		       int key_only)
 {
 	struct nlmsghdr *nlh = build(k, k->out, msg, (uint16_t)(flags | NLM_F_ACK), e, key_only);
 	if (!nlh)
@@ -610,7 +615,7 @@ static int collect(struct ctk *k, uint32_t first, uint32_t last, bool enoent_ok,
  * n requests of one kind (msg, flags; key_only: the tuple alone), many
  * per send(): ctk_commit and ctk_remove. *ok and *bad as ctk_commit says.
  */
-static int batch(struct ctk *k, uint8_t msg, uint16_t flags, bool key_only,
+static int batch(struct ctk *k, uint8_t msg, uint16_t flags, int key_only,
 		 const struct ct_entry *const *v, size_t n, size_t *okp, size_t *badp)
 {
 	bool enoent_ok = msg == IPCTNL_MSG_CT_DELETE;
@@ -701,6 +706,34 @@ int ctk_remove(struct ctk *k, const struct ct_entry *const *v, size_t n, size_t 
 		*failed = bad;
 	errno = e;
 	return ret;
+}
+
+int ctk_set_marks(struct ctk *k, const struct ct_entry *const *v, size_t n, size_t *failed)
+{
+	size_t ok, bad;
+	/* an update (no NLM_F_CREATE): an entry gone meanwhile is no failure */
+	int ret = batch(k, IPCTNL_MSG_CT_NEW, 0, PUT_KEY_MARK, v, n, &ok, &bad);
+	int e = errno;
+	k->st.updates += ok;
+	if (failed)
+		*failed = bad;
+	errno = e;
+	return ret;
+}
+
+int ctk_dump_mark(struct ctk *k, uint32_t mark, uint32_t mask,
+		  void (*cb)(void *arg, const struct ct_entry *e), void *arg)
+{
+	char buf[256];
+	struct nlmsghdr *nlh = put_ct_header(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, next_seq(k));
+	/* the kernel hands on only the entries whose mark & mask is mark */
+	mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark & mask));
+	mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(mask));
+	struct dump_ctx d = {.k = k, .cb = cb, .arg = arg};
+	if (talk(k, nlh, dump_cb, &d) < 0)
+		return -1;
+	k->st.dumps++;
+	return 0;
 }
 
 /* ---- events ---- */

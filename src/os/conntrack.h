@@ -151,6 +151,21 @@ int ctk_read_events(struct ctk *k, void (*cb)(void *arg, int ev, const struct ct
 int ctk_dump(struct ctk *k, void (*cb)(void *arg, const struct ct_entry *e), void *arg);
 
 /*
+ * ctk_dump of the entries whose mark & mask is mark & mask alone (the
+ * kernel filters). 0, or -1/errno.
+ */
+int ctk_dump_mark(struct ctk *k, uint32_t mark, uint32_t mask,
+		  void (*cb)(void *arg, const struct ct_entry *e), void *arg);
+
+/*
+ * Set the mark of n entries (found by orig tuple and zone) to each one's
+ * mark field; nothing else of them changes, and none is created. Many
+ * per send(). *failed as for ctk_commit (an entry gone meanwhile fails
+ * with ENOENT). 0, or -1/errno.
+ */
+int ctk_set_marks(struct ctk *k, const struct ct_entry *const *v, size_t n, size_t *failed);
+
+/*
  * Put n entries in the kernel: create each one, or update it if the kernel
  * has it already (NLM_F_CREATE without NLM_F_EXCL). Many messages per
  * send(); the kernel reports only the failures. *created (entries created
