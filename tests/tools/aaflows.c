@@ -34,7 +34,10 @@
  *       reset, closed (EOF), errors (another error; UDP: ICMP errors),
  *       gap_max_ms, gap_p99_ms, gap_over (flows whose longest gap between
  *       two consecutive echoes exceeded the threshold), send_blocked
- *       (messages a stalled TCP socket could not take: not sent);
+ *       (messages a stalled TCP socket could not take: not sent), stalled
+ *       (flows dead, or without an echo in the last max(threshold, 3
+ *       periods) of the sending: a UDP flow that lost datagrams in a
+ *       failure but carries data again is not stalled);
  *   "churn" (with --new-conn-rate R: R short connections a second, each
  *       connect, one echo, close, given up after the connect timeout):
  *       opened, connected, echoed, failed, slow (connect over 900 ms),
@@ -82,6 +85,7 @@
 #define KIND_FLOW    1u
 #define KIND_CHURN   2u
 #define MAX_EVENTS   1024
+#define SEND_BATCH   256 /* sends (or connects) between two looks at the echoes */
 #define RECV_BUF     65536
 #define WBUF_CAP     4096 /* a stalled connection's messages not yet taken by the kernel */
 #define SLOW_MS	     900.0
@@ -500,7 +504,7 @@ struct churn {
 
 struct pstats {
 	unsigned long long flows, up, sent, echoed, dup, lost, stray, connect_failed, connect_slow,
-	    reset, closed, errors, send_blocked;
+	    reset, closed, errors, send_blocked, stalled;
 	double connect_ms_max;
 };
 
@@ -1011,7 +1015,10 @@ static double run(struct client *cl)
 		if (!stopped && (cl->stop || now >= end))
 			stopped = now;
 		if (!stopped) {
-			while (cl->nflows && cl->t0 + (double)g * per_flow <= now) {
+			/* a batch at a time: the echoes are timed between batches */
+			for (int k = 0;
+			     k < SEND_BATCH && cl->nflows && cl->t0 + (double)g * per_flow <= now;
+			     k++) {
 				double lag = now - (cl->t0 + (double)g * per_flow);
 				if (lag > cl->lag_max) {
 					cl->lag_max = lag;
@@ -1020,7 +1027,9 @@ static double run(struct client *cl)
 				flow_send(cl, &cl->flows[g % cl->nflows]);
 				g++;
 			}
-			while (cl->churn_rate > 0 && cl->t0 + (double)c / cl->churn_rate <= now) {
+			for (int k = 0; k < SEND_BATCH && cl->churn_rate > 0 &&
+					cl->t0 + (double)c / cl->churn_rate <= now;
+			     k++) {
 				churn_open(cl, now);
 				c++;
 			}
@@ -1079,6 +1088,10 @@ static void report(struct client *cl, double stopped)
 			continue;
 		cl->ps[f->proto].lost += f->sent - f->echoed;
 		double from = f->last_echo > 0 ? f->last_echo : cl->t0;
+		double quiet = cl->gap_thr_ms / 1000.0 > 3 * cl->period_s ? cl->gap_thr_ms / 1000.0
+									  : 3 * cl->period_s;
+		if (f->state != F_UP || (f->sent && stopped - from > quiet))
+			cl->ps[f->proto].stalled++;
 		if (f->sent > f->echoed && stopped > from) {
 			double gap = (stopped - from) * 1000.0;
 			if (gap > f->max_gap) {
@@ -1104,10 +1117,11 @@ static void report(struct client *cl, double stopped)
 		    ", \"%s\": {\"flows\": %llu, \"up\": %llu, \"sent\": %llu, \"echoed\": %llu, "
 		    "\"dup\": %llu, \"lost\": %llu, \"stray\": %llu, \"connect_failed\": %llu, "
 		    "\"connect_slow\": %llu, \"connect_ms_max\": %.1f, \"reset\": %llu, "
-		    "\"closed\": %llu, \"errors\": %llu, \"send_blocked\": %llu, ",
+		    "\"closed\": %llu, \"errors\": %llu, \"send_blocked\": %llu, \"stalled\": "
+		    "%llu, ",
 		    proto_name[p], s->flows, s->up, s->sent, s->echoed, s->dup, s->lost, s->stray,
 		    s->connect_failed, s->connect_slow, s->connect_ms_max, s->reset, s->closed,
-		    s->errors, s->send_blocked);
+		    s->errors, s->send_blocked, s->stalled);
 		print_gaps(gaps, n, cl->gap_thr_ms);
 		printf("}");
 	}
