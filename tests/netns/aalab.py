@@ -149,6 +149,8 @@ def nft_load(lab, role, text):
 
 
 class AaLab(Lab):
+    fake = False
+
     def __init__(self, label="aa", router=False, nodes=("n1", "n2", "n3"), snooping=False,
                  arp_announce=2, rto_min=None):
         """router: the control lab (one plain router r1, no cluster).
@@ -446,6 +448,169 @@ class AaLab(Lab):
         super().close()
 
 
+class _FakeProc:
+    """What lab.nodes holds for a node of FakeAaLab: its nftb_ctl."""
+
+    def __init__(self, p):
+        self.p = p
+
+    def alive(self):
+        return self.p.poll() is None
+
+
+class FakeAaLab(AaLab):
+    """The data path without arphad, to check test_aa.py itself (AA_FAKE=1):
+    on each node tests/tools/nftb_ctl holds the tables of os/nft_buckets
+    (the rules arphad installs), the VIPs are plain addresses on every node,
+    the nodes join the cluster MACs with `ip maddr add`, and the client and
+    the server have the cluster MACs as permanent neighbour entries (no ARP).
+    The test plays the cluster, moving as few buckets as it can: a node
+    that dies is noticed DETECT_S later and the survivors take its buckets
+    and its marks in one nftb_update each; a node that starts claims
+    nothing until the others gave its share up (break before make). There
+    is no connection sync: a node that joins knows nothing of the UDP flows
+    already running, so it takes those of its new buckets as new ones while
+    their owner goes on forwarding them (duplicates: arphad's connsync must
+    give it the marks first; the test's rejoin case shows it).
+    An owner id is NodeID << 8 | incarnation, new at each start."""
+    fake = True
+    DETECT_S = 0.06
+    BUCKETS, SEED = 1024, 0x5eed
+
+    def __init__(self, label="aafake", **kw):
+        self.ctl, self.inc, self.live, self.map = {}, {}, [], None
+        super().__init__(label, **kw)
+        for role in self.node_roles:
+            self.ip(role, "addr", "add", "%s/24" % VIP_OUT, "dev", "eth0")
+            self.ip(role, "addr", "add", "%s/24" % VIP_IN, "dev", "eth1")
+            self.ip(role, "maddr", "add", CLUSTER_MAC_OUT, "dev", "eth0")
+            self.ip(role, "maddr", "add", CLUSTER_MAC_IN, "dev", "eth1")
+        self.ip("client", "neigh", "replace", VIP_OUT, "lladdr", CLUSTER_MAC_OUT, "dev", "eth0",
+                "nud", "permanent")
+        self.ip("server", "neigh", "replace", VIP_IN, "lladdr", CLUSTER_MAC_IN, "dev", "eth0",
+                "nud", "permanent")
+
+    def owner(self, role):
+        return NODES[role][0] << 8 | self.inc[role]
+
+    def _assign(self, live, gone=None):
+        """The next map: as few buckets moved as can be (no bucket moves
+        between two live nodes): a node that left gives its buckets to the
+        others in turn; a node that joins takes the excess of each."""
+        live = sorted(live)
+        if self.map is None:
+            return [self.owner(live[0])] * self.BUCKETS
+        new = list(self.map)
+        if gone is not None:
+            dead = self.owner(gone)
+            k = 0
+            for b in range(self.BUCKETS):
+                if new[b] == dead:
+                    new[b] = self.owner(live[k % len(live)])
+                    k += 1
+            return new
+        joiner = next(r for r in live if r not in self.live)
+        quota = self.BUCKETS // len(live)
+        for r in self.live:
+            mine = [b for b in range(self.BUCKETS) if new[b] == self.owner(r)]
+            for b in mine[quota:]:
+                new[b] = self.owner(joiner)
+        return new
+
+    def _cmd(self, role, line):
+        p = self.ctl[role]
+        p.stdin.write(line + "\n")
+        p.stdin.flush()
+        out = p.stdout.readline().strip()
+        if not out.startswith("ok "):
+            raise RuntimeError("nftb_ctl on %s: %s -> %r" % (role, line[:30], out))
+        return out
+
+    def _map(self, role, owners):
+        self._cmd(role, "map " + " ".join(str(o) for o in owners))
+
+    def config_check(self, text):
+        return True, "fake: no arphad"
+
+    def _spawn(self, role):
+        """nftb_ctl on role with a new incarnation, claiming nothing (the
+        cluster's current map) when other nodes live."""
+        self.inc[role] = self.inc.get(role, 0) + 1
+        p = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns(role), binary("nftb_ctl"), "-n", str(self.BUCKETS),
+             "-s", hex(self.SEED), "-o", hex(self.owner(role)), "-i", "eth0", "-i", "eth1"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            bufsize=1)
+        self.procs.append(p)
+        self.ctl[role] = p
+        first = p.stdout.readline().strip()
+        if first != "ready":
+            raise RuntimeError("nftb_ctl on %s: %r %s" % (role, first, p.stderr.read()[-500:]))
+        if self.live:
+            self._map(role, self.map)
+
+    def _join(self, role):
+        new = self._assign(self.live + [role])
+        for r in self.live:  # break ...
+            self._map(r, new)
+        self._map(role, new)  # ... before make
+        self.live.append(role)
+        self.map = new
+        self.nodes[role] = _FakeProc(self.ctl[role])
+        return self.nodes[role]
+
+    def start_node(self, role, config=None, **kw):
+        self._spawn(role)
+        return self._join(role)
+
+    def _takeover(self, dead):
+        dead_owner = self.owner(dead)
+        self.live.remove(dead)
+        new = self._assign(self.live, gone=dead)
+        time.sleep(self.DETECT_S)
+        for r in self.live:
+            adds = [b for b in range(self.BUCKETS)
+                    if self.map[b] == dead_owner and new[b] == self.owner(r)]
+            self._cmd(r, "update %d %d %s %s" % (dead_owner, len(adds),
+                                                 " ".join(map(str, adds)),
+                                                 " ".join(map(str, new))))
+        self.map = new
+
+    def _kill_ctl(self, role):
+        p = self.ctl.pop(role)
+        p.kill()
+        p.wait(10)
+
+    def kill_node(self, role):
+        t = time.monotonic()
+        self._kill_ctl(role)
+        self._takeover(role)
+        return t
+
+    def crash(self, role):
+        ip = subprocess.Popen(["ip", "-n", self.ns("sw"), "-batch", "-"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+        self.ctl[role].kill()
+        t = time.monotonic()
+        ip.communicate("".join("link set %s down\n" % p for p in self.ports(role)), timeout=10)
+        self._kill_ctl(role)
+        self._takeover(role)
+        return t
+
+    def revive(self, role, start=True, flush_conntrack=True, **kw):
+        if flush_conntrack:
+            self.exec(role, "conntrack", "-F", check=False)
+        if not start:
+            return super().revive(role, start=False, flush_conntrack=False)
+        # its tables first (claiming nothing), then its links, then the hand-over
+        self._spawn(role)
+        run(["ip", "-n", self.ns("sw"), "-batch", "-"],
+            input="".join("link set %s up\n" % x for x in self.ports(role)))
+        time.sleep(4 * 0.02)  # it listens before anything moves
+        return self._join(role)
+
+
 def _lines(pipe, q):
     for line in pipe:
         q.put(line)
@@ -541,7 +706,7 @@ class FlowsClient:
         self.ready = json.loads(line)
         return self.ready
 
-    def mark(self, timeout=5):
+    def mark(self, timeout=15):
         """Start the next phase (SIGUSR1); returns its index once the client
         has taken it (the gaps that end from now on are the new phase's)."""
         self.marks += 1
