@@ -38,6 +38,8 @@ before each event).
              arpha_aa tables vanish, it forwards nothing from then on (its
              forward counters do not move), its share moves to the others
              within 5 s and the connections survive as in (b).
+  neighbours after all that, the client and the server still have the VIPs
+             at the cluster MACs (no node re-pointed them to its own MAC).
 
 While arphad refuses Mode=active-active or [Balance] as unknown (arphad -n),
 the test prints a SKIP line and passes, as test_ctsync.py does.
@@ -59,8 +61,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import Results, binary, build_dir, expect, need_root  # noqa: E402
-from aalab import (CLIENT_POOL, CLUSTER_MAC_IN, CLUSTER_MAC_OUT, VIP_OUT, NODES,  # noqa: E402
-                   AaLab, FakeAaLab, flows_line, info, phase_line)
+from aalab import (CLIENT_POOL, CLUSTER_MAC_IN, CLUSTER_MAC_OUT, VIP_IN, VIP_OUT,  # noqa: E402
+                   NODES, AaLab, FakeAaLab, flows_line, info, phase_line)
 
 SUITE = "netns/aa"
 FAKE = os.environ.get("AA_FAKE") == "1"
@@ -233,7 +235,7 @@ with (FakeAaLab("aafake") if FAKE else AaLab("aa")) as lab:
                lab.client_neigh(VIP_OUT))
         up = True
     if not up:
-        not_run(["steady", "crash", "rejoin", "kill"], "the cluster did not start")
+        not_run(["steady", "crash", "rejoin", "kill", "neighbours"], "the cluster did not start")
         for d in lab.nodes.values():
             if d.alive():
                 d.stop()
@@ -371,6 +373,16 @@ with (FakeAaLab("aafake") if FAKE else AaLab("aa")) as lab:
         expect_gaps(r, [1], "kill")
         expect_new_conns(r, [1], "kill")
         expect_server(before, after, sent_of(r), "kill", udp_at_most=True)
+
+    # after a minute of traffic, a crash and a killed arphad: both ends still
+    # send to the cluster MACs (research 1a: a node's own ARP request from a
+    # VIP, or its kernel answering for it, would re-point them to one node)
+    with res.case("neighbours"):
+        for role, vip, mac in (("client", VIP_OUT, CLUSTER_MAC_OUT),
+                               ("server", VIP_IN, CLUSTER_MAC_IN)):
+            got = lab.client_neigh(vip, role=role)
+            expect(got == mac, "the %s has %s at %s, want the cluster MAC %s", role, vip, got,
+                   mac)
 
     srv.stop()
     for role in ALL if not FAKE else ():

@@ -40,8 +40,9 @@
  *       failure but carries data again is not stalled);
  *   "churn" (with --new-conn-rate R: R short connections a second, each
  *       connect, one echo, close, given up after the connect timeout):
- *       opened, connected, echoed, failed, slow (connect over 900 ms),
- *       connect_ms_max, connect_ms_p99, sent;
+ *       opened, connected, echoed, failed (an error, the connect timeout,
+ *       or still under way after the grace time: unfinished), slow (connect
+ *       over 900 ms), connect_ms_max, connect_ms_p99, sent, unfinished;
  *   "phases": phase 0 starts with the sending, each SIGUSR1 starts the
  *       next one (at most MAX_PHASES; later ones add to the last). A gap
  *       belongs to the phase in which it ends, so the pause a crash causes
@@ -423,6 +424,14 @@ static void server_counts(const struct server *s)
 		err(1, "stdout");
 }
 
+static void server_free(struct server *s)
+{
+	for (size_t fd = 0; fd < s->npeers; fd++)
+		free(s->peers[fd].pend);
+	free(s->peers);
+	free(s->buf);
+}
+
 static int server(uint16_t tcp_port, uint16_t udp_port)
 {
 	struct server s = {.ls = -1};
@@ -458,8 +467,10 @@ static int server(uint16_t tcp_port, uint16_t udp_port)
 				int sig;
 				while ((sig = next_signal(s.sfd)) != 0) {
 					server_counts(&s);
-					if (sig != SIGUSR1)
+					if (sig != SIGUSR1) {
+						server_free(&s);
 						return 0;
+					}
 				}
 			} else if (t == TOK_LISTEN) {
 				accept_all(&s);
@@ -1081,6 +1092,11 @@ static int cmp_gap_desc(const void *a, const void *b, void *arg)
 static void report(struct client *cl, double stopped)
 {
 	double *gaps = xcalloc(cl->nflows, sizeof(*gaps));
+	/* short connections still under way after the grace time: failed */
+	uint32_t unfinished = cl->ch_inflight;
+	for (uint32_t i = 0; i < cl->nch; i++)
+		if (cl->ch[i].fd >= 0)
+			churn_done(cl, &cl->ch[i], false);
 	/* a flow that stopped echoing: from its last echo to the end of the sending */
 	for (uint32_t i = 0; i < cl->nflows; i++) {
 		struct flow *f = &cl->flows[i];
@@ -1129,7 +1145,7 @@ static void report(struct client *cl, double stopped)
 	       "\"echoed\": %llu, \"failed\": %llu, \"slow\": %llu, \"sent\": %llu, "
 	       "\"unfinished\": %u, ",
 	       cl->churn_rate, cl->ch_opened, cl->ch_connected, cl->ch_echoed, cl->ch_failed,
-	       cl->ch_slow, cl->ch_sent, cl->ch_inflight);
+	       cl->ch_slow, cl->ch_sent, unfinished);
 	double mx = 0;
 	for (size_t i = 0; i < cl->n_ch_ms; i++)
 		mx = cl->ch_ms[i] > mx ? cl->ch_ms[i] : mx;
