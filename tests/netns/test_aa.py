@@ -289,7 +289,8 @@ with (FakeAaLab("aafake") if FAKE else AaLab("aa")) as lab:
         after = srv.counts()
         report(r, "crash of %s" % CRASH)
         if ok:
-            info("%s crash: the survivors' b2m without %s %.0f ms after the crash (polled): %s"
+            info("%s crash: the survivors' b2m without %s %.0f ms after the crash (polled with "
+                 "nft listings: an upper bound): %s"
                  % (SUITE, CRASH, took_ms,
                     ", ".join("node %d %d" % kv for kv in sorted(share.items()))))
         expect(ok, "the survivors' b2m still not without %s after 5 s: %s", CRASH, why)
