@@ -17,7 +17,8 @@ before each event).
              on eth0 and eth1; a ping to the client-side VIP is answered
              once, and the client has the VIP at the cluster MAC.
   steady     (a) each node owns 1/3 +- AA_SHARE_TOL (absolute, default
-             0.05) of the connections (ct marks: NodeID = mark >> 24; no
+             0.05; wider for a quick run: 3.5 standard deviations of a fair
+             split when that is more) of the connections (ct marks: NodeID = mark >> 24; no
              connection undecided everywhere, none claimed by two); no
              message lost, none duplicated, the server received exactly
              what the client sent; and no flow paused over AA_GAP_MS (with
@@ -54,6 +55,7 @@ printed as "info" lines. On a 2-vCPU VM the control (a plain router,
 UDP every 100 ms (the CPU, not the cluster): each case prints the gaps of
 the steady phase before its event, to tell load from takeover.
 """
+import math
 import os
 import re
 import sys
@@ -113,11 +115,15 @@ def expect_share(share, undecided, conflicts, roles, total, what):
            undecided, total)
     got = sum(share.values())
     expect(got == total, "%s: %d connections in the nodes' conntrack, want %d", what, got, total)
+    # a quick run has few connections: no tighter than 3.5 standard deviations
+    # of a fair split (at 3300 connections and 3 nodes that is 2.9 %, under 5)
+    p = 1.0 / len(roles)
+    tol = max(SHARE_TOL, 3.5 * math.sqrt(p * (1 - p) / total))
     for r in roles:
         f = share.get(node_id(r), 0) / float(total)
-        expect(abs(f - 1.0 / len(roles)) <= SHARE_TOL, "%s: %s owns %.1f %% (%d of %d), want "
-               "%.1f +- %.1f %%; all: %s", what, r, 100 * f, share.get(node_id(r), 0), total,
-               100.0 / len(roles), 100 * SHARE_TOL, share_text(share, total))
+        expect(abs(f - p) <= tol, "%s: %s owns %.1f %% (%d of %d), want %.1f +- %.1f %%; all: "
+               "%s", what, r, 100 * f, share.get(node_id(r), 0), total, 100 * p, 100 * tol,
+               share_text(share, total))
     stray = set(share) - {node_id(r) for r in roles}
     expect(not stray, "%s: connections owned by NodeIDs %s" % (what, sorted(stray)))
 
