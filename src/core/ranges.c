@@ -533,27 +533,48 @@ static bool inherit_add(struct ranges *r, uint32_t b, const struct ranges_id *id
 }
 
 /*
- * id's life is over (declared down, retired, stopped): its connections in
- * the buckets we claim now are ours too. It kept forwarding the ones it
- * took in buckets it had handed over since (a join moves buckets, not
- * connections), and those buckets' claimants are their heirs; the buckets
- * it still claimed come with their connections when they are claimed
- * (claim()).
+ * id's life is over (declared down, retired, stopped): who takes its
+ * connections, bucket by bucket. They are where it took them, or in
+ * buckets it had handed over since (a join moves buckets, not
+ * connections), so the heir of bucket b is not whoever claims b next but
+ * b's aimed owner among the members without id: a pure function every
+ * node computes alike, so each of id's connections has exactly one heir
+ * (as long as the nodes agree on the members, which they do once id's
+ * death is all that changed). We are the heir of the buckets that give us
+ * (RG_INHERIT); a node that is not a member inherits nothing.
  */
-static void inherit_mine(struct ranges *r, const struct ranges_id *id, struct ranges_actions *out)
+static void inherit_dead(struct ranges *r, const struct ranges_id *id, struct ranges_actions *out)
 {
+	struct ranges_member m[RANGES_MAX_NODES];
+	size_t n = 0, self = SIZE_MAX;
+	for (size_t i = 0; i < r->nmem; i++) {
+		if (r->mem[i].node == id->node)
+			continue;
+		if (r->mem[i].node == r->p.self_id)
+			self = n;
+		m[n++] = r->mem[i];
+	}
+	if (self == SIZE_MAX)
+		return;
+	uint16_t *owner = malloc(r->p.buckets * sizeof(*owner));
+	if (!owner || ranges_assign(m, n, r->p.buckets, owner) < 0) {
+		free(owner);
+		rg_log(out, LOGL_ERR, "event=ranges action=inherit reason=enomem node=%u", id->node);
+		return;
+	}
 	struct ranges_set got;
 	memset(&got, 0, sizeof(got));
-	uint32_t n = 0;
+	uint32_t k = 0;
 	for (uint32_t b = 0; b < r->p.buckets; b++)
-		if (ranges_has(&r->mine, b) && inherit_add(r, b, id)) {
+		if (owner[b] == self && inherit_add(r, b, id)) {
 			ranges_add(&got, b);
-			n++;
+			k++;
 		}
-	if (!n)
+	free(owner);
+	if (!k)
 		return;
-	r->stats.inherited += n;
-	set_action(r, out, RG_INHERIT, &got, n, id);
+	r->stats.inherited += k;
+	set_action(r, out, RG_INHERIT, &got, k, id);
 }
 
 static size_t inherit_drop(struct ranges *r, const struct ranges_id *id)
@@ -778,23 +799,8 @@ static void claim(struct ranges *r, uint64_t now, struct ranges_actions *out)
 		r->stats.waits++;
 	if (!n)
 		return;
-	/* the connections of their last holders, retired or down, come with them */
-	for (size_t i = 0; i < r->norphans; i++) {
-		struct orphan *o = &r->orphans[i];
-		struct ranges_set got;
-		memset(&got, 0, sizeof(got));
-		uint32_t m = 0;
-		for (uint32_t b = 0; b < r->p.buckets; b++)
-			if (ranges_has(&want, b) && ranges_has(&o->claims, b)) {
-				ranges_add(&got, b);
-				(void)inherit_add(r, b, &o->id);
-				m++;
-			}
-		if (!m)
-			continue;
-		r->stats.inherited += m;
-		set_action(r, out, RG_INHERIT, &got, m, &o->id);
-	}
+	/* (the connections of the buckets' dead holders went to their heirs
+	   when they died: inherit_dead) */
 	orphans_supersede(r, &want);
 	for (size_t k = 0; k < sizeof(want.bit); k++)
 		r->mine.bit[k] |= want.bit[k];
@@ -857,7 +863,7 @@ int ranges_on_state(struct ranges *r, uint32_t node, const uint8_t *blob, size_t
 		struct ranges_id old = {node, pr->st.incarnation};
 		orphan_add(r, &old, &pr->st.claims);
 		if (!pr->written_off)
-			inherit_mine(r, &old, append);
+			inherit_dead(r, &old, append);
 		r->stats.retired++;
 		rg_log(append, LOGL_NOTICE,
 		       "event=ranges action=retire node=%u incarnation=%llu new=%llu", node,
@@ -869,7 +875,7 @@ int ranges_on_state(struct ranges *r, uint32_t node, const uint8_t *blob, size_t
 		   there, go to whoever claims those buckets next */
 		struct ranges_id gone = {node, pr->st.incarnation};
 		orphan_add(r, &gone, &pr->st.claims);
-		inherit_mine(r, &gone, append);
+		inherit_dead(r, &gone, append);
 	}
 	bool back = pr->has_state && pr->written_off && pr->st.incarnation == st.incarnation;
 	struct ranges_id id = {node, st.incarnation};
@@ -916,7 +922,7 @@ void ranges_node_down(struct ranges *r, uint32_t node, uint64_t now, struct rang
 	if (!pr->down && pr->has_state) {
 		struct ranges_id id = {node, pr->st.incarnation};
 		orphan_add(r, &id, &pr->st.claims);
-		inherit_mine(r, &id, append);
+		inherit_dead(r, &id, append);
 		pr->written_off = true;
 	}
 	pr->up = false;

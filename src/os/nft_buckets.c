@@ -25,6 +25,7 @@ struct nftb {
 	uint16_t owner;
 	struct nftb_taken *taken;
 	size_t n_taken;
+	uint16_t *cur; /* b2m as the kernel has it: owner of each bucket, 0 none */
 };
 
 static void first_line(const char *s, char *out, size_t len)
@@ -195,6 +196,14 @@ struct nftb *nftb_open(const struct nftb_params *p, char *err, size_t errlen)
 	}
 	t->buckets = p->balance.buckets;
 	t->owner = p->owner;
+	if (!(t->cur = calloc(t->buckets, sizeof(*t->cur)))) {
+		snprintf(err, errlen, "active-active: out of memory");
+		nft_ctx_free(t->ctx);
+		free(t);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < t->buckets; i++)
+		t->cur[i] = p->map ? p->map[i] : p->owner;
 	nft_ctx_buffer_error(t->ctx);
 	nft_ctx_buffer_output(t->ctx);
 	struct sbuf b;
@@ -294,13 +303,28 @@ int nftb_update(struct nftb *t, const uint16_t *owner_of_bucket, size_t n, uint1
 		snprintf(err, errlen, "active-active takeover: out of memory");
 		return -1;
 	}
+	/*
+	 * Only what changes: the elements of b2m whose owner is another now
+	 * (deleted, then added with the new one, in the same transaction) and
+	 * the marks own lacks. libnftables parses every element it is given:
+	 * a whole map costs milliseconds the loop cannot spare.
+	 */
 	struct sbuf b;
 	sbuf_init(&b);
 	if (owner_of_bucket) {
-		sbuf_printf(&b, "flush map " T " b2m\n");
 		int first = 1;
 		for (uint32_t i = 0; i < t->buckets; i++) {
-			if (!owner_of_bucket[i])
+			if (!t->cur[i] || t->cur[i] == owner_of_bucket[i])
+				continue;
+			sbuf_printf(&b, "%s%" PRIu32, first ? "delete element " T " b2m { " : ", ",
+				    i);
+			first = 0;
+		}
+		if (!first)
+			sbuf_printf(&b, " }\n");
+		first = 1;
+		for (uint32_t i = 0; i < t->buckets; i++) {
+			if (!owner_of_bucket[i] || t->cur[i] == owner_of_bucket[i])
 				continue;
 			sbuf_printf(&b, "%s%" PRIu32 " : 0x%" PRIx32,
 				    first ? "add element " T " b2m { " : ", ", i,
@@ -310,17 +334,25 @@ int nftb_update(struct nftb *t, const uint16_t *owner_of_bucket, size_t n, uint1
 		if (!first)
 			sbuf_printf(&b, " }\n");
 	}
-	for (size_t i = 0; i < n_adds; i++)
+	int first = 1;
+	for (size_t i = 0; i < n_adds; i++) {
+		if (tk->bits[adds[i] / 8] & (1u << (adds[i] % 8)))
+			continue; /* there already */
 		sbuf_printf(&b, "%s0x%" PRIx32 " : goto mine",
-			    i ? ", " : "add element " T " own { ",
+			    first ? "add element " T " own { " : ", ",
 			    (uint32_t)dead_owner << 16 | adds[i]);
-	if (n_adds)
+		first = 0;
+	}
+	if (!first)
 		sbuf_printf(&b, " }\n");
 	int rc = b.len ? run(t->ctx, &b, "cannot update nftables table \"" T "\"", err, errlen) : 0;
 	sbuf_free(&b);
-	if (rc == 0)
+	if (rc == 0) {
 		for (size_t i = 0; i < n_adds; i++)
 			tk->bits[adds[i] / 8] |= (uint8_t)(1u << (adds[i] % 8));
+		if (owner_of_bucket)
+			memcpy(t->cur, owner_of_bucket, t->buckets * sizeof(*t->cur));
+	}
 	return rc;
 }
 
@@ -432,5 +464,6 @@ void nftb_close(struct nftb *t)
 	for (size_t i = 0; i < t->n_taken; i++)
 		free(t->taken[i].bits);
 	free(t->taken);
+	free(t->cur);
 	free(t);
 }
