@@ -4,7 +4,8 @@
 # `tools/deps.sh bench` also installs what only the benchmarks use
 # (keepalived, the comparison in bench/failover.py; conntrackd, the one in
 # bench/ctsync.py; tcpdump, its timestamps of the packets that make a
-# connection established). `tools/deps.sh picture` installs gnuplot, for
+# connection established; iptables, for xt_cluster, the comparison in
+# bench/balance.py). `tools/deps.sh picture` installs gnuplot, for
 # docs/ranges.png (docs/ranges.md) only.
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
@@ -12,7 +13,7 @@ libevent-dev libmnl-dev libinih-dev libnftables-dev libsodium-dev libcmocka-dev
 libnetfilter-conntrack-dev
 ieee-data nftables iproute2 iputils-ping python3 jq procps conntrack"
 if [ "${1:-}" = bench ]; then
-	PKGS="$PKGS keepalived conntrackd tcpdump"
+	PKGS="$PKGS keepalived conntrackd tcpdump iptables"
 fi
 if [ "${1:-}" = picture ]; then
 	PKGS="$PKGS gnuplot-nox"

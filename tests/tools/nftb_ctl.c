@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 		if (sscanf(s, "%15s%n", cmd, &used) != 1)
 			continue;
 		s += used;
-		unsigned long dead = 0, k = 0, v;
+		unsigned long dead = 0, k = 0, v = 0;
 		int r = -1, bad = 0;
 		uint64_t t0 = 0, t1 = 0;
 		snprintf(err, sizeof(err), "bad command");

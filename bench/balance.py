@@ -1,0 +1,412 @@
+#!/usr/bin/python3
+"""The active-active data path per packet, arpha against xt_cluster, in the
+same topology and the same run (research/active-active-2026-12.md, 1g and
+section 4 items 3, 7, 8):
+
+  gen --veth--> node --veth--> sink
+  (udpblast)    eth0 198.18.60.1/25        eth0 198.18.60.140/25
+                eth1 198.18.60.129/25      (drops everything at netdev ingress)
+
+The generator (bench/udpblast, pinned to one CPU) sends 60-byte UDP frames
+from 198.18.60.10, FLOWS source ports round robin, to the sink's address
+through the node, Ethernet destination the cluster MAC 01:00:5e:7f:00:01
+(the node's own MAC for O0). On veth the node's and the sink's receive
+work runs on the sender's CPU inside the send, so the wall time per frame
+is the whole path's cost; the node's cost is the difference to D0, taken
+pairwise in each round. Cases, the node's rules (every case but D0 has the
+same stateful forward chain: conntrack, established or new UDP accepted,
+policy drop):
+
+  D0  drop at the node's netdev ingress, unconditionally (the baseline)
+  O0  a plain single stateful firewall, unicast MAC
+  AO  arpha, the node owns every bucket: forward
+  AN  arpha, the node owns no bucket; the connections are decided (ct mark
+      another node's, set by the rules at the first packet): drop
+  AU  arpha, no bucket has an owner (a hand-over gap): undecided, hashed
+      on every packet, drop
+  X0  xt_cluster (iptables-nft, research 1d): -m cluster
+      --cluster-total-nodes 2 --cluster-local-node L --cluster-hash-seed S
+      -j MARK --set-mark 0xffff, then -m mark ! --mark 0xffff -j DROP, L
+      the node that owns the source address: forward
+  X1  the same with the other L: drop
+
+arpha's tables are installed by the build's nftb_ctl (os/nft_buckets, the
+same code and tables as arphad's, without the cluster protocol around it).
+Each case starts from empty conntrack and rules; a warm-up blast creates
+the FLOWS entries (and decides them) before the measured blast. The cases
+are run in turn, A B C ... A B C ..., ROUNDS times; medians.
+
+Then the capacity model of research 1g for N = 2, 3, 4 nodes (node CPU
+only, every node receives every frame, an even split):
+  capacity(N) = O0 / ((1/N) * owner + ((N-1)/N) * non-owner)  (costs over D0)
+and the bucket-map update of a full takeover (nftb_update: b2m flushed and
+refilled with 1024 elements, 1024 own elements added, one transaction),
+timed inside nftb_ctl, UPDATES times.
+
+  bench/balance.py [BUILD_DIR] [--packets N] [--rounds R] [--flows F]
+                   [--updates U] [--json FILE]
+
+Prints the figures, the ratios and the targets (met / missed): a decided
+non-owner drop cheaper than xt_cluster's; the owner's overhead over a plain
+stateful firewall at most 15 %; a 2-node capacity of at least 1.3 times one
+firewall; a full takeover's kernel update under 10 ms (median). Needs root,
+nft, iptables (nf_tables backend), conntrack (tools/deps.sh bench). About
+4 minutes.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PREFIX = "aab%d" % os.getpid()
+NS = {r: "%s%s" % (PREFIX, r) for r in ("g", "n", "s")}
+CLUSTER_MAC = "01:00:5e:7f:00:01"
+SRC_IP, SINK_IP = "198.18.60.10", "198.18.60.140"
+SEED = 0x5eed
+ME, OTHER = 0x0101, 0x0201
+BUCKETS = 1024
+CASES = ("D0", "O0", "AO", "AN", "AU", "X0", "X1")
+DESC = {
+    "D0": "drop at netdev ingress (baseline)",
+    "O0": "plain stateful firewall, unicast MAC",
+    "AO": "arpha owner: forward",
+    "AN": "arpha non-owner, decided: drop",
+    "AU": "arpha non-owner, undecided: drop",
+    "X0": "xt_cluster owner: forward",
+    "X1": "xt_cluster non-owner: drop",
+}
+FORWARDS = {"O0", "AO", "X0"}
+
+FW_TABLE = """table ip fw {
+  chain forw {
+    type filter hook forward priority 0; policy drop;
+    ct state established,related accept
+    meta l4proto udp ct state new accept
+  }
+}
+"""
+SINK_TABLE = """table netdev sink {
+  counter c { }
+  chain in {
+    type filter hook ingress device "eth0" priority 0; policy accept;
+    counter name "c" drop
+  }
+}
+"""
+D0_TABLE = """table netdev d0 {
+  chain in {
+    type filter hook ingress device "eth0" priority -500; policy accept;
+    drop
+  }
+}
+"""
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def sh(cmd, check=True, input=None, timeout=120):
+    r = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), (r.stderr or r.stdout).strip()))
+    return r.stdout
+
+
+def nsx(role, *cmd, **kw):
+    return sh(["ip", "netns", "exec", NS[role]] + list(cmd), **kw)
+
+
+def nft(role, text):
+    nsx(role, "nft", "-f", "-", input=text)
+
+
+class Lab:
+    def __init__(self, build):
+        self.build = build
+        self.ctl = None
+
+    def up(self):
+        for r in NS.values():
+            sh(["ip", "netns", "add", r])
+        sh(["ip", "link", "add", "g0", "netns", NS["g"], "type", "veth", "peer", "name",
+            "eth0", "netns", NS["n"]])
+        sh(["ip", "link", "add", "eth1", "netns", NS["n"], "type", "veth", "peer", "name",
+            "eth0", "netns", NS["s"]])
+        for role, ifs in (("g", ["lo", "g0"]), ("n", ["lo", "eth0", "eth1"]),
+                          ("s", ["lo", "eth0"])):
+            for i in ifs:
+                nsx(role, "ip", "link", "set", i, "up")
+        nsx("n", "ip", "addr", "add", "198.18.60.1/25", "dev", "eth0")
+        nsx("n", "ip", "addr", "add", "198.18.60.129/25", "dev", "eth1")
+        nsx("s", "ip", "addr", "add", SINK_IP + "/25", "dev", "eth0")
+        for k, v in (("net.ipv4.ip_forward", "1"), ("net.ipv4.conf.all.rp_filter", "0"),
+                     ("net.ipv4.conf.eth0.rp_filter", "0"),
+                     ("net.ipv4.conf.default.rp_filter", "0")):
+            nsx("n", "sysctl", "-qw", "%s=%s" % (k, v))
+        nsx("n", "ip", "neigh", "replace", SINK_IP, "lladdr", self.mac("s", "eth0"), "dev",
+            "eth1", "nud", "permanent")
+        nft("s", SINK_TABLE)
+        self.node_mac = self.mac("n", "eth0")
+        self.gen_mac = self.mac("g", "g0")
+
+    def mac(self, role, dev):
+        return nsx(role, "cat", "/sys/class/net/%s/address" % dev).strip()
+
+    def down(self):
+        self.stop_ctl()
+        for r in NS.values():
+            sh(["ip", "netns", "del", r], check=False)
+
+    def sink_count(self):
+        out = nsx("s", "nft", "list", "counter", "netdev", "sink", "c")
+        return int(re.search(r"packets (\d+)", out).group(1))
+
+    def rx_packets(self):
+        return int(nsx("n", "cat", "/sys/class/net/eth0/statistics/rx_packets"))
+
+    def blast(self, count, flows, unicast=False):
+        dst = self.node_mac if unicast else CLUSTER_MAC
+        out = nsx("g", "taskset", "-c", str(os.cpu_count() - 1),
+                  os.path.join(self.build, "udpblast"), "g0", dst, self.gen_mac, SRC_IP,
+                  SINK_IP, str(flows), str(count), timeout=600)
+        return float(re.search(r"ns_per_packet=([\d.]+)", out).group(1))
+
+    # ------------------------------------------------------ arpha's tables
+
+    def start_ctl(self, owner=ME):
+        self.ctl = subprocess.Popen(
+            ["ip", "netns", "exec", NS["n"], os.path.join(self.build, "nftb_ctl"), "-n",
+             str(BUCKETS), "-s", str(SEED), "-o", str(owner), "-i", "eth0", "-i", "eth1"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.ctl.stdout.readline().strip()
+        if line != "ready":
+            raise RuntimeError("nftb_ctl: %s" % line)
+
+    def ctl_cmd(self, cmd):
+        self.ctl.stdin.write(cmd + "\n")
+        self.ctl.stdin.flush()
+        line = self.ctl.stdout.readline().strip()
+        if not line.startswith("ok"):
+            raise RuntimeError("nftb_ctl %s: %s" % (cmd.split()[0], line))
+        return line
+
+    def stop_ctl(self):
+        if self.ctl:
+            try:
+                self.ctl.stdin.write("quit\n")
+                self.ctl.stdin.flush()
+                self.ctl.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.ctl.kill()
+                self.ctl.wait()
+            self.ctl = None
+
+    # ------------------------------------------------------ the cases
+
+    def clean(self):
+        self.stop_ctl()
+        nsx("n", "nft", "flush", "ruleset")
+        nsx("n", "conntrack", "-F", check=False)
+
+    def xt_cluster(self, local):
+        for rule in (["-m", "cluster", "--cluster-total-nodes", "2", "--cluster-local-node",
+                      str(local), "--cluster-hash-seed", "0x%x" % SEED, "-j", "MARK",
+                      "--set-mark", "0xffff"],
+                     ["-m", "mark", "!", "--mark", "0xffff", "-j", "DROP"]):
+            nsx("n", "iptables-nft", "-t", "mangle", "-A", "PREROUTING", "-i", "eth0", *rule)
+
+    def setup(self, case, xt_owner):
+        self.clean()
+        if case == "D0":
+            nft("n", D0_TABLE)
+            return
+        nft("n", FW_TABLE)
+        if case in ("AO", "AN", "AU"):
+            self.start_ctl()
+            if case == "AN":
+                self.ctl_cmd("map " + " ".join([str(OTHER)] * BUCKETS))
+            elif case == "AU":
+                self.ctl_cmd("map " + " ".join(["0"] * BUCKETS))
+        elif case == "X0":
+            self.xt_cluster(xt_owner)
+        elif case == "X1":
+            self.xt_cluster(3 - xt_owner)
+
+    def xt_owner(self, flows):
+        """Which xt_cluster node (1 or 2) owns SRC_IP (the hash is on it alone)."""
+        self.setup("X0", 1)
+        before = self.sink_count()
+        self.blast(100, flows)
+        return 1 if self.sink_count() > before else 2
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def per_packet(lab, args, cases):
+    xt_owner = lab.xt_owner(args.flows)
+    log("xt_cluster: node %d owns %s (seed 0x%x)" % (xt_owner, SRC_IP, SEED))
+    ns = {c: [] for c in cases}
+    delivered = {c: [] for c in cases}
+    rx_share = []
+    for r in range(args.rounds):
+        for c in cases:
+            lab.setup(c, xt_owner)
+            lab.blast(max(20 * args.flows, 20000), args.flows, unicast=(c == "O0"))
+            s0, rx0 = lab.sink_count(), lab.rx_packets()
+            ns[c].append(lab.blast(args.packets, args.flows, unicast=(c == "O0")))
+            delivered[c].append((lab.sink_count() - s0) / args.packets)
+            if c == "AN":
+                rx_share.append((lab.rx_packets() - rx0) / args.packets)
+            log("round %d %s %.0f ns/packet, %.1f %% delivered" % (
+                r + 1, c, ns[c][-1], 100 * delivered[c][-1]))
+        lab.clean()
+    cost = {c: [ns[c][i] - ns["D0"][i] for i in range(args.rounds)] for c in cases}
+    return ns, cost, delivered, rx_share, xt_owner
+
+
+def takeover(lab, updates):
+    lab.clean()
+    lab.start_ctl()
+    others = " ".join([str(OTHER)] * BUCKETS)
+    mine = " ".join([str(ME)] * BUCKETS)
+    allb = " ".join(str(b) for b in range(BUCKETS))
+    us = []
+    try:
+        lab.ctl_cmd("map " + others)
+        for _ in range(updates):
+            line = lab.ctl_cmd("update %d %d %s %s" % (OTHER, BUCKETS, allb, mine))
+            us.append(int(re.search(r"us=(\d+)", line).group(1)))
+            lab.ctl_cmd("forget %d" % OTHER)
+            lab.ctl_cmd("map " + others)
+    finally:
+        lab.stop_ctl()
+    return us
+
+
+def capacity(o0, owner, non, n):
+    return o0 / (owner / n + non * (n - 1) / n)
+
+
+def verdict(ok):
+    return "met" if ok else "missed"
+
+
+def report(args, ns, cost, delivered, rx_share, xt_owner, us):
+    mc = {c: median(cost[c]) for c in cost}
+    print("Per-packet cost, %d flows, %d x %d frames of 60 bytes, median over rounds "
+          "(cost = case - D0, paired per round; arpha's tables by nftb_ctl)" % (
+              args.flows, args.rounds, args.packets))
+    print()
+    print("| case | | ns/packet | node cost over D0 (ns) | min..max cost | delivered |")
+    print("|---|---|---:|---:|---:|---:|")
+    for c in ns:
+        print("| %s | %s | %.0f | %.0f | %.0f..%.0f | %.1f %% |" % (
+            c, DESC[c], median(ns[c]), mc[c], min(cost[c]), max(cost[c]),
+            100 * median(delivered[c])))
+    print()
+    r = {}
+    if {"AO", "O0"} <= mc.keys():
+        r["owner_overhead"] = mc["AO"] / mc["O0"] - 1
+        print("arpha owner / plain firewall: %.3f (overhead %+.1f %%)" % (
+            mc["AO"] / mc["O0"], 100 * r["owner_overhead"]))
+    if {"AN", "AO"} <= mc.keys():
+        print("arpha decided non-owner / arpha owner: %.3f" % (mc["AN"] / mc["AO"]))
+    if {"AU", "AO"} <= mc.keys():
+        print("arpha undecided non-owner / arpha owner: %.3f" % (mc["AU"] / mc["AO"]))
+    if {"AN", "X1"} <= mc.keys():
+        print("non-owner drop, arpha decided / xt_cluster: %.3f" % (mc["AN"] / mc["X1"]))
+    if {"AU", "X1"} <= mc.keys():
+        print("non-owner drop, arpha undecided / xt_cluster: %.3f" % (mc["AU"] / mc["X1"]))
+    if {"AO", "X0"} <= mc.keys():
+        print("owner forward, arpha / xt_cluster: %.3f" % (mc["AO"] / mc["X0"]))
+    if {"X0", "O0"} <= mc.keys():
+        print("xt_cluster owner / plain firewall: %.3f" % (mc["X0"] / mc["O0"]))
+    print()
+    cap = {}
+    if {"O0", "AO", "AN", "X0", "X1"} <= mc.keys():
+        print("Capacity model (node CPU only, even split; every node receives 100 %% of the "
+              "frames: the link does not scale; measured here: the non-owner's eth0 received "
+              "%.1f %% of the frames sent):" % (100 * median(rx_share)))
+        print()
+        print("| nodes | arpha (decided non-owner) | arpha (undecided) | xt_cluster | "
+              "arpha / xt_cluster |")
+        print("|---:|---:|---:|---:|---:|")
+        for n in (2, 3, 4):
+            a = capacity(mc["O0"], mc["AO"], mc["AN"], n)
+            u = capacity(mc["O0"], mc["AO"], mc["AU"], n) if "AU" in mc else float("nan")
+            x = capacity(mc["O0"], mc["X0"], mc["X1"], n)
+            cap[n] = (a, u, x)
+            print("| %d | %.2fx | %.2fx | %.2fx | %.3f |" % (n, a, u, x, a / x))
+        print()
+    if us:
+        print("Full takeover, kernel update (nftb_update: b2m flushed + %d elements, %d own "
+              "elements added, one transaction), %d runs: median %.2f ms, max %.2f ms" % (
+                  BUCKETS, BUCKETS, len(us), median(us) / 1000, max(us) / 1000))
+        print()
+    print("| target | figure | |")
+    print("|---|---|---|")
+    if {"AN", "X1"} <= mc.keys():
+        print("| non-owner drop cheaper than xt_cluster's | %.0f vs %.0f ns | %s |" % (
+            mc["AN"], mc["X1"], verdict(mc["AN"] < mc["X1"])))
+    if "owner_overhead" in r:
+        print("| owner overhead over a plain stateful firewall <= 15 %% | %+.1f %% | %s |" % (
+            100 * r["owner_overhead"], verdict(r["owner_overhead"] <= 0.15)))
+    if cap:
+        print("| 2-node capacity >= 1.3x one firewall | %.2fx | %s |" % (
+            cap[2][0], verdict(cap[2][0] >= 1.3)))
+    if us:
+        print("| full takeover kernel update < 10 ms | %.2f ms (median) | %s |" % (
+            median(us) / 1000, verdict(median(us) < 10000)))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"ns": ns, "cost": cost, "delivered": delivered, "rx_share": rx_share,
+                       "xt_owner": xt_owner, "takeover_us": us}, f, indent=1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("build", nargs="?", default=os.path.join(HERE, "..", "build-bench"))
+    ap.add_argument("--packets", type=int, default=1000000)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--flows", type=int, default=1024)
+    ap.add_argument("--updates", type=int, default=50)
+    ap.add_argument("--cases", default=",".join(CASES),
+                    help="comma-separated subset of %s (D0 is always run)" % ",".join(CASES))
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench/balance.py: needs root (network namespaces)")
+    for tool in ("udpblast", "nftb_ctl"):
+        if not os.access(os.path.join(args.build, tool), os.X_OK):
+            sys.exit("bench/balance.py: no %s in %s (ninja -C %s)" % (tool, args.build,
+                                                                       args.build))
+    for prog in ("nft", "iptables-nft", "conntrack", "taskset"):
+        if subprocess.run(["which", prog], capture_output=True).returncode != 0:
+            sys.exit("bench/balance.py: %s is missing (tools/deps.sh bench)" % prog)
+    cases = ["D0"] + [c for c in args.cases.split(",") if c in CASES and c != "D0"]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    build = os.path.abspath(args.build)
+    lab = Lab(build)
+    print("bench/balance.py: %s, %d cores, %s" % (os.uname().release, os.cpu_count(),
+                                                  time.strftime("%Y-%m-%d %H:%M UTC",
+                                                                time.gmtime())))
+    try:
+        lab.up()
+        ns, cost, delivered, rx_share, xt_owner = per_packet(lab, args, cases)
+        us = takeover(lab, args.updates) if args.updates > 0 else []
+    finally:
+        lab.down()
+    report(args, ns, cost, delivered, rx_share, xt_owner, us)
+
+
+if __name__ == "__main__":
+    main()
