@@ -19,7 +19,10 @@ policy drop):
 
   D0  drop at the node's netdev ingress, unconditionally (the baseline)
   O0  a plain single stateful firewall, unicast MAC
-  AO  arpha, the node owns every bucket: forward
+  AO  arpha, the node owns every bucket (a one-node cluster): forward
+  AS  arpha, an owner in a 2-node cluster: the buckets of the blasted flows
+      are the node's, every other bucket another node's (so its tables are
+      those of a node that shadows others' first packets): forward
   AN  arpha, the node owns no bucket; the connections are decided (ct mark
       another node's, set by the rules at the first packet): drop
   AU  arpha, no bucket has an owner (a hand-over gap): undecided, hashed
@@ -71,17 +74,17 @@ SRC_IP, SINK_IP = "198.18.60.10", "198.18.60.140"
 SEED = 0x5eed
 ME, OTHER = 0x0101, 0x0201
 BUCKETS = 1024
-CASES = ("D0", "O0", "AO", "AN", "AU", "X0", "X1")
+CASES = ("D0", "O0", "AO", "AS", "AN", "AU", "X0", "X1")
 DESC = {
     "D0": "drop at netdev ingress (baseline)",
     "O0": "plain stateful firewall, unicast MAC",
-    "AO": "arpha owner: forward",
+    "AO": "arpha owner of every bucket: forward",
+    "AS": "arpha owner, 2-node split: forward",
     "AN": "arpha non-owner, decided: drop",
     "AU": "arpha non-owner, undecided: drop",
     "X0": "xt_cluster owner: forward",
     "X1": "xt_cluster non-owner: drop",
 }
-FORWARDS = {"O0", "AO", "X0"}
 
 FW_TABLE = """table ip fw {
   chain forw {
@@ -106,6 +109,25 @@ D0_TABLE = """table netdev d0 {
   }
 }
 """
+
+
+CPU = os.cpu_count() - 1  # the sender's, and so the whole path's
+
+
+def ksoftirqd_ns(cpu):
+    """CPU time (ns) ksoftirqd/cpu has run so far, 0 when not found."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % pid) as f:
+                if f.read().strip() != "ksoftirqd/%d" % cpu:
+                    continue
+            with open("/proc/%s/schedstat" % pid) as f:
+                return int(f.read().split()[0])
+        except OSError:
+            continue
+    return 0
 
 
 def log(msg):
@@ -172,11 +194,16 @@ class Lab:
         return int(nsx("n", "cat", "/sys/class/net/eth0/statistics/rx_packets"))
 
     def blast(self, count, flows, unicast=False):
+        """(wall ns, CPU ns) per frame; CPU: udpblast's own plus what its CPU's
+        ksoftirqd ran meanwhile (the receive work the kernel deferred)."""
         dst = self.node_mac if unicast else CLUSTER_MAC
-        out = nsx("g", "taskset", "-c", str(os.cpu_count() - 1),
-                  os.path.join(self.build, "udpblast"), "g0", dst, self.gen_mac, SRC_IP,
-                  SINK_IP, str(flows), str(count), timeout=600)
-        return float(re.search(r"ns_per_packet=([\d.]+)", out).group(1))
+        k0 = ksoftirqd_ns(CPU)
+        out = nsx("g", "taskset", "-c", str(CPU), os.path.join(self.build, "udpblast"), "g0",
+                  dst, self.gen_mac, SRC_IP, SINK_IP, str(flows), str(count), timeout=600)
+        k1 = ksoftirqd_ns(CPU)
+        wall = float(re.search(r"ns_per_packet=([\d.]+)", out).group(1))
+        cpu = float(re.search(r"cpu_ns_per_packet=([\d.]+)", out).group(1))
+        return wall, cpu + (k1 - k0) / count
 
     # ------------------------------------------------------ arpha's tables
 
@@ -228,9 +255,12 @@ class Lab:
             nft("n", D0_TABLE)
             return
         nft("n", FW_TABLE)
-        if case in ("AO", "AN", "AU"):
+        if case in ("AO", "AS", "AN", "AU"):
             self.start_ctl()
-            if case == "AN":
+            if case == "AS":
+                self.ctl_cmd("map " + " ".join(str(ME if b in self.flow_buckets else OTHER)
+                                               for b in range(BUCKETS)))
+            elif case == "AN":
                 self.ctl_cmd("map " + " ".join([str(OTHER)] * BUCKETS))
             elif case == "AU":
                 self.ctl_cmd("map " + " ".join(["0"] * BUCKETS))
@@ -238,6 +268,13 @@ class Lab:
             self.xt_cluster(xt_owner)
         elif case == "X1":
             self.xt_cluster(3 - xt_owner)
+
+    def buckets(self, flows):
+        """The buckets of the blasted flows (core/balance, as the rules hash them)."""
+        lines = "".join("17 %s %s %d 9\n" % (SRC_IP, SINK_IP, 20000 + i) for i in range(flows))
+        out = sh([os.path.join(self.build, "balance_calc"), "-n", str(BUCKETS), "-s", str(SEED),
+                  "tuple"], input=lines)
+        self.flow_buckets = {int(w) for w in out.split()}
 
     def xt_owner(self, flows):
         """Which xt_cluster node (1 or 2) owns SRC_IP (the hash is on it alone)."""
@@ -253,8 +290,11 @@ def median(xs):
 
 def per_packet(lab, args, cases):
     xt_owner = lab.xt_owner(args.flows)
+    lab.buckets(args.flows)
+    log("the %d flows fall in %d buckets" % (args.flows, len(lab.flow_buckets)))
     log("xt_cluster: node %d owns %s (seed 0x%x)" % (xt_owner, SRC_IP, SEED))
     ns = {c: [] for c in cases}
+    wall = {c: [] for c in cases}
     delivered = {c: [] for c in cases}
     rx_share = []
     for r in range(args.rounds):
@@ -262,15 +302,17 @@ def per_packet(lab, args, cases):
             lab.setup(c, xt_owner)
             lab.blast(max(20 * args.flows, 20000), args.flows, unicast=(c == "O0"))
             s0, rx0 = lab.sink_count(), lab.rx_packets()
-            ns[c].append(lab.blast(args.packets, args.flows, unicast=(c == "O0")))
+            w, cpu = lab.blast(args.packets, args.flows, unicast=(c == "O0"))
+            wall[c].append(w)
+            ns[c].append(cpu)
             delivered[c].append((lab.sink_count() - s0) / args.packets)
             if c == "AN":
                 rx_share.append((lab.rx_packets() - rx0) / args.packets)
-            log("round %d %s %.0f ns/packet, %.1f %% delivered" % (
-                r + 1, c, ns[c][-1], 100 * delivered[c][-1]))
+            log("round %d %s %.0f ns/packet CPU, %.0f wall, %.1f %% delivered" % (
+                r + 1, c, ns[c][-1], wall[c][-1], 100 * delivered[c][-1]))
         lab.clean()
     cost = {c: [ns[c][i] - ns["D0"][i] for i in range(args.rounds)] for c in cases}
-    return ns, cost, delivered, rx_share, xt_owner
+    return ns, wall, cost, delivered, rx_share, xt_owner
 
 
 def takeover(lab, updates):
@@ -300,49 +342,56 @@ def verdict(ok):
     return "met" if ok else "missed"
 
 
-def report(args, ns, cost, delivered, rx_share, xt_owner, us):
+def report(args, ns, wall, cost, delivered, rx_share, xt_owner, us):
     mc = {c: median(cost[c]) for c in cost}
-    print("Per-packet cost, %d flows, %d x %d frames of 60 bytes, median over rounds "
-          "(cost = case - D0, paired per round; arpha's tables by nftb_ctl)" % (
+    print("Per-packet cost, %d flows, %d rounds x %d frames of 60 bytes, medians over the "
+          "rounds; ns/packet = CPU time of the sender's CPU per frame (sender + its "
+          "ksoftirqd), wall = wall time per frame; node cost = case - D0, paired per round. "
+          "arpha's tables by nftb_ctl (os/nft_buckets)." % (
               args.flows, args.rounds, args.packets))
     print()
-    print("| case | | ns/packet | node cost over D0 (ns) | min..max cost | delivered |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| case | | ns/packet | wall | node cost over D0 (ns) | min..max cost | delivered |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for c in ns:
-        print("| %s | %s | %.0f | %.0f | %.0f..%.0f | %.1f %% |" % (
-            c, DESC[c], median(ns[c]), mc[c], min(cost[c]), max(cost[c]),
+        print("| %s | %s | %.0f | %.0f | %.0f | %.0f..%.0f | %.1f %% |" % (
+            c, DESC[c], median(ns[c]), median(wall[c]), mc[c], min(cost[c]), max(cost[c]),
             100 * median(delivered[c])))
     print()
     r = {}
-    if {"AO", "O0"} <= mc.keys():
-        r["owner_overhead"] = mc["AO"] / mc["O0"] - 1
-        print("arpha owner / plain firewall: %.3f (overhead %+.1f %%)" % (
-            mc["AO"] / mc["O0"], 100 * r["owner_overhead"]))
-    if {"AN", "AO"} <= mc.keys():
-        print("arpha decided non-owner / arpha owner: %.3f" % (mc["AN"] / mc["AO"]))
-    if {"AU", "AO"} <= mc.keys():
-        print("arpha undecided non-owner / arpha owner: %.3f" % (mc["AU"] / mc["AO"]))
-    if {"AN", "X1"} <= mc.keys():
-        print("non-owner drop, arpha decided / xt_cluster: %.3f" % (mc["AN"] / mc["X1"]))
-    if {"AU", "X1"} <= mc.keys():
-        print("non-owner drop, arpha undecided / xt_cluster: %.3f" % (mc["AU"] / mc["X1"]))
-    if {"AO", "X0"} <= mc.keys():
-        print("owner forward, arpha / xt_cluster: %.3f" % (mc["AO"] / mc["X0"]))
+    # the owner as it runs in a cluster of 2 or more (AS); AO where AS was not run
+    own = "AS" if "AS" in mc else "AO"
+    for c in ("AO", "AS"):
+        if {c, "O0"} <= mc.keys():
+            print("arpha owner (%s) / plain firewall: %.3f (overhead %+.1f %%)" % (
+                c, mc[c] / mc["O0"], 100 * (mc[c] / mc["O0"] - 1)))
+    if {own, "O0"} <= mc.keys():
+        r["owner_overhead"] = mc[own] / mc["O0"] - 1
+    for c, what in (("AN", "decided"), ("AU", "undecided")):
+        if {c, own} <= mc.keys():
+            print("arpha %s non-owner / arpha owner (%s): %.3f" % (what, own,
+                                                                  mc[c] / mc[own]))
+        if {c, "X1"} <= mc.keys():
+            print("non-owner drop, arpha %s / xt_cluster: %.3f" % (what, mc[c] / mc["X1"]))
+    if {own, "X0"} <= mc.keys():
+        print("owner forward, arpha (%s) / xt_cluster: %.3f" % (own, mc[own] / mc["X0"]))
     if {"X0", "O0"} <= mc.keys():
         print("xt_cluster owner / plain firewall: %.3f" % (mc["X0"] / mc["O0"]))
+    if {"X1", "X0"} <= mc.keys():
+        print("xt_cluster non-owner / xt_cluster owner: %.3f" % (mc["X1"] / mc["X0"]))
     print()
     cap = {}
-    if {"O0", "AO", "AN", "X0", "X1"} <= mc.keys():
-        print("Capacity model (node CPU only, even split; every node receives 100 %% of the "
-              "frames: the link does not scale; measured here: the non-owner's eth0 received "
-              "%.1f %% of the frames sent):" % (100 * median(rx_share)))
+    if {"O0", own, "AN", "X0", "X1"} <= mc.keys():
+        print("Capacity model, O0 / ((1/N) owner + ((N-1)/N) non-owner), node CPU only, even "
+              "split, arpha's owner = %s; every node receives 100 %% of the frames (the link "
+              "does not scale; measured here: the non-owner's eth0 received %.1f %% of the "
+              "frames sent):" % (own, 100 * median(rx_share)))
         print()
         print("| nodes | arpha (decided non-owner) | arpha (undecided) | xt_cluster | "
               "arpha / xt_cluster |")
         print("|---:|---:|---:|---:|---:|")
         for n in (2, 3, 4):
-            a = capacity(mc["O0"], mc["AO"], mc["AN"], n)
-            u = capacity(mc["O0"], mc["AO"], mc["AU"], n) if "AU" in mc else float("nan")
+            a = capacity(mc["O0"], mc[own], mc["AN"], n)
+            u = capacity(mc["O0"], mc[own], mc["AU"], n) if "AU" in mc else float("nan")
             x = capacity(mc["O0"], mc["X0"], mc["X1"], n)
             cap[n] = (a, u, x)
             print("| %d | %.2fx | %.2fx | %.2fx | %.3f |" % (n, a, u, x, a / x))
@@ -358,8 +407,8 @@ def report(args, ns, cost, delivered, rx_share, xt_owner, us):
         print("| non-owner drop cheaper than xt_cluster's | %.0f vs %.0f ns | %s |" % (
             mc["AN"], mc["X1"], verdict(mc["AN"] < mc["X1"])))
     if "owner_overhead" in r:
-        print("| owner overhead over a plain stateful firewall <= 15 %% | %+.1f %% | %s |" % (
-            100 * r["owner_overhead"], verdict(r["owner_overhead"] <= 0.15)))
+        print("| owner (%s) overhead over a plain stateful firewall <= 15 %% | %+.1f %% | %s |"
+              % (own, 100 * r["owner_overhead"], verdict(r["owner_overhead"] <= 0.15)))
     if cap:
         print("| 2-node capacity >= 1.3x one firewall | %.2fx | %s |" % (
             cap[2][0], verdict(cap[2][0] >= 1.3)))
@@ -368,15 +417,15 @@ def report(args, ns, cost, delivered, rx_share, xt_owner, us):
             median(us) / 1000, verdict(median(us) < 10000)))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"ns": ns, "cost": cost, "delivered": delivered, "rx_share": rx_share,
+            json.dump({"ns": ns, "wall": wall, "cost": cost, "delivered": delivered, "rx_share": rx_share,
                        "xt_owner": xt_owner, "takeover_us": us}, f, indent=1)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build", nargs="?", default=os.path.join(HERE, "..", "build-bench"))
-    ap.add_argument("--packets", type=int, default=1000000)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--packets", type=int, default=500000)
+    ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--flows", type=int, default=1024)
     ap.add_argument("--updates", type=int, default=50)
     ap.add_argument("--cases", default=",".join(CASES),
@@ -385,7 +434,7 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench/balance.py: needs root (network namespaces)")
-    for tool in ("udpblast", "nftb_ctl"):
+    for tool in ("udpblast", "nftb_ctl", "balance_calc"):
         if not os.access(os.path.join(args.build, tool), os.X_OK):
             sys.exit("bench/balance.py: no %s in %s (ninja -C %s)" % (tool, args.build,
                                                                        args.build))
@@ -401,11 +450,11 @@ def main():
                                                                 time.gmtime())))
     try:
         lab.up()
-        ns, cost, delivered, rx_share, xt_owner = per_packet(lab, args, cases)
+        ns, wall, cost, delivered, rx_share, xt_owner = per_packet(lab, args, cases)
         us = takeover(lab, args.updates) if args.updates > 0 else []
     finally:
         lab.down()
-    report(args, ns, cost, delivered, rx_share, xt_owner, us)
+    report(args, ns, wall, cost, delivered, rx_share, xt_owner, us)
 
 
 if __name__ == "__main__":
