@@ -19,6 +19,8 @@ policy drop):
 
   D0  drop at the node's netdev ingress, unconditionally (the baseline)
   O0  a plain single stateful firewall, unicast MAC
+  M0  the same, frames to the cluster MAC made PACKET_HOST by one netdev
+      ingress rule (what any multicast-MAC cluster pays before deciding)
   AO  arpha, the node owns every bucket (a one-node cluster): forward
   AS  arpha, an owner in a 2-node cluster: the buckets of the blasted flows
       are the node's, every other bucket another node's (so its tables are
@@ -35,9 +37,11 @@ policy drop):
 
 arpha's tables are installed by the build's nftb_ctl (os/nft_buckets, the
 same code and tables as arphad's, without the cluster protocol around it).
-Each case starts from empty conntrack and rules; a warm-up blast creates
-the FLOWS entries (and decides them) before the measured blast. The cases
-are run in turn, A B C ... A B C ..., ROUNDS times; medians.
+Each case has a topology of its own (its namespaces, rules and conntrack),
+set up once; a warm-up blast creates the FLOWS entries (and decides them).
+Then ROUNDS rounds, each a blast through every case in turn (A B C ...,
+the order rotated each round), so the cases are compared over seconds, on
+a machine whose speed drifts; medians over the rounds.
 
 Then the capacity model of research 1g for N = 2, 3, 4 nodes (node CPU
 only, every node receives every frame, an even split):
@@ -68,16 +72,16 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PREFIX = "aab%d" % os.getpid()
-NS = {r: "%s%s" % (PREFIX, r) for r in ("g", "n", "s")}
 CLUSTER_MAC = "01:00:5e:7f:00:01"
 SRC_IP, SINK_IP = "198.18.60.10", "198.18.60.140"
 SEED = 0x5eed
 ME, OTHER = 0x0101, 0x0201
 BUCKETS = 1024
-CASES = ("D0", "O0", "AO", "AS", "AN", "AU", "X0", "X1")
+CASES = ("D0", "O0", "M0", "AO", "AS", "AN", "AU", "X0", "X1")
 DESC = {
     "D0": "drop at netdev ingress (baseline)",
     "O0": "plain stateful firewall, unicast MAC",
+    "M0": "the same, cluster MAC made host at ingress",
     "AO": "arpha owner of every bucket: forward",
     "AS": "arpha owner, 2-node split: forward",
     "AN": "arpha non-owner, decided: drop",
@@ -99,6 +103,13 @@ SINK_TABLE = """table netdev sink {
   chain in {
     type filter hook ingress device "eth0" priority 0; policy accept;
     counter name "c" drop
+  }
+}
+"""
+M0_TABLE = """table netdev m0 {
+  chain in {
+    type filter hook ingress device "eth0" priority 0; policy accept;
+    meta pkttype multicast meta pkttype set host
   }
 }
 """
@@ -141,64 +152,67 @@ def sh(cmd, check=True, input=None, timeout=120):
     return r.stdout
 
 
-def nsx(role, *cmd, **kw):
-    return sh(["ip", "netns", "exec", NS[role]] + list(cmd), **kw)
-
-
-def nft(role, text):
-    nsx(role, "nft", "-f", "-", input=text)
-
-
 class Lab:
-    def __init__(self, build):
+    """One gen -> node -> sink topology, its namespaces named PREFIX TAG ROLE."""
+
+    def __init__(self, build, tag):
         self.build = build
+        self.ns = {r: "%s%s%s" % (PREFIX, tag, r) for r in ("g", "n", "s")}
         self.ctl = None
+        self.made = []
+
+    def x(self, role, *cmd, **kw):
+        return sh(["ip", "netns", "exec", self.ns[role]] + list(cmd), **kw)
+
+    def nft(self, role, text):
+        self.x(role, "nft", "-f", "-", input=text)
 
     def up(self):
-        for r in NS.values():
+        for r in self.ns.values():
             sh(["ip", "netns", "add", r])
-        sh(["ip", "link", "add", "g0", "netns", NS["g"], "type", "veth", "peer", "name",
-            "eth0", "netns", NS["n"]])
-        sh(["ip", "link", "add", "eth1", "netns", NS["n"], "type", "veth", "peer", "name",
-            "eth0", "netns", NS["s"]])
+            self.made.append(r)
+        sh(["ip", "link", "add", "g0", "netns", self.ns["g"], "type", "veth", "peer", "name",
+            "eth0", "netns", self.ns["n"]])
+        sh(["ip", "link", "add", "eth1", "netns", self.ns["n"], "type", "veth", "peer", "name",
+            "eth0", "netns", self.ns["s"]])
         for role, ifs in (("g", ["lo", "g0"]), ("n", ["lo", "eth0", "eth1"]),
                           ("s", ["lo", "eth0"])):
             for i in ifs:
-                nsx(role, "ip", "link", "set", i, "up")
-        nsx("n", "ip", "addr", "add", "198.18.60.1/25", "dev", "eth0")
-        nsx("n", "ip", "addr", "add", "198.18.60.129/25", "dev", "eth1")
-        nsx("s", "ip", "addr", "add", SINK_IP + "/25", "dev", "eth0")
+                self.x(role, "ip", "link", "set", i, "up")
+        self.x("n", "ip", "addr", "add", "198.18.60.1/25", "dev", "eth0")
+        self.x("n", "ip", "addr", "add", "198.18.60.129/25", "dev", "eth1")
+        self.x("s", "ip", "addr", "add", SINK_IP + "/25", "dev", "eth0")
         for k, v in (("net.ipv4.ip_forward", "1"), ("net.ipv4.conf.all.rp_filter", "0"),
                      ("net.ipv4.conf.eth0.rp_filter", "0"),
                      ("net.ipv4.conf.default.rp_filter", "0")):
-            nsx("n", "sysctl", "-qw", "%s=%s" % (k, v))
-        nsx("n", "ip", "neigh", "replace", SINK_IP, "lladdr", self.mac("s", "eth0"), "dev",
+            self.x("n", "sysctl", "-qw", "%s=%s" % (k, v))
+        self.x("n", "ip", "neigh", "replace", SINK_IP, "lladdr", self.mac("s", "eth0"), "dev",
             "eth1", "nud", "permanent")
-        nft("s", SINK_TABLE)
+        self.nft("s", SINK_TABLE)
         self.node_mac = self.mac("n", "eth0")
         self.gen_mac = self.mac("g", "g0")
 
     def mac(self, role, dev):
-        return nsx(role, "cat", "/sys/class/net/%s/address" % dev).strip()
+        return self.x(role, "cat", "/sys/class/net/%s/address" % dev).strip()
 
     def down(self):
         self.stop_ctl()
-        for r in NS.values():
+        for r in self.made:
             sh(["ip", "netns", "del", r], check=False)
 
     def sink_count(self):
-        out = nsx("s", "nft", "list", "counter", "netdev", "sink", "c")
+        out = self.x("s", "nft", "list", "counter", "netdev", "sink", "c")
         return int(re.search(r"packets (\d+)", out).group(1))
 
     def rx_packets(self):
-        return int(nsx("n", "cat", "/sys/class/net/eth0/statistics/rx_packets"))
+        return int(self.x("n", "cat", "/sys/class/net/eth0/statistics/rx_packets"))
 
     def blast(self, count, flows, unicast=False):
         """(wall ns, CPU ns) per frame; CPU: udpblast's own plus what its CPU's
         ksoftirqd ran meanwhile (the receive work the kernel deferred)."""
         dst = self.node_mac if unicast else CLUSTER_MAC
         k0 = ksoftirqd_ns(CPU)
-        out = nsx("g", "taskset", "-c", str(CPU), os.path.join(self.build, "udpblast"), "g0",
+        out = self.x("g", "taskset", "-c", str(CPU), os.path.join(self.build, "udpblast"), "g0",
                   dst, self.gen_mac, SRC_IP, SINK_IP, str(flows), str(count), timeout=600)
         k1 = ksoftirqd_ns(CPU)
         wall = float(re.search(r"ns_per_packet=([\d.]+)", out).group(1))
@@ -209,7 +223,7 @@ class Lab:
 
     def start_ctl(self, owner=ME):
         self.ctl = subprocess.Popen(
-            ["ip", "netns", "exec", NS["n"], os.path.join(self.build, "nftb_ctl"), "-n",
+            ["ip", "netns", "exec", self.ns["n"], os.path.join(self.build, "nftb_ctl"), "-n",
              str(BUCKETS), "-s", str(SEED), "-o", str(owner), "-i", "eth0", "-i", "eth1"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.ctl.stdout.readline().strip()
@@ -239,22 +253,24 @@ class Lab:
 
     def clean(self):
         self.stop_ctl()
-        nsx("n", "nft", "flush", "ruleset")
-        nsx("n", "conntrack", "-F", check=False)
+        self.x("n", "nft", "flush", "ruleset")
+        self.x("n", "conntrack", "-F", check=False)
 
     def xt_cluster(self, local):
         for rule in (["-m", "cluster", "--cluster-total-nodes", "2", "--cluster-local-node",
                       str(local), "--cluster-hash-seed", "0x%x" % SEED, "-j", "MARK",
                       "--set-mark", "0xffff"],
                      ["-m", "mark", "!", "--mark", "0xffff", "-j", "DROP"]):
-            nsx("n", "iptables-nft", "-t", "mangle", "-A", "PREROUTING", "-i", "eth0", *rule)
+            self.x("n", "iptables-nft", "-t", "mangle", "-A", "PREROUTING", "-i", "eth0", *rule)
 
     def setup(self, case, xt_owner):
         self.clean()
         if case == "D0":
-            nft("n", D0_TABLE)
+            self.nft("n", D0_TABLE)
             return
-        nft("n", FW_TABLE)
+        self.nft("n", FW_TABLE)
+        if case == "M0":
+            self.nft("n", M0_TABLE)
         if case in ("AO", "AS", "AN", "AU"):
             self.start_ctl()
             if case == "AS":
@@ -288,19 +304,27 @@ def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
-def per_packet(lab, args, cases):
-    xt_owner = lab.xt_owner(args.flows)
-    lab.buckets(args.flows)
-    log("the %d flows fall in %d buckets" % (args.flows, len(lab.flow_buckets)))
+def per_packet(labs, args, cases):
+    """Every case in a lab of its own, set up once; then the rounds, each a
+    blast through every lab in turn (the order rotated each round), so the
+    cases are compared over seconds, not minutes."""
+    first = labs[cases[0]]
+    xt_owner = labs["X0"].xt_owner(args.flows) if "X0" in labs else 1
     log("xt_cluster: node %d owns %s (seed 0x%x)" % (xt_owner, SRC_IP, SEED))
+    first.buckets(args.flows)
+    log("the %d flows fall in %d buckets" % (args.flows, len(first.flow_buckets)))
+    for c in cases:
+        labs[c].flow_buckets = first.flow_buckets
+        labs[c].setup(c, xt_owner)
+        labs[c].blast(max(20 * args.flows, 20000), args.flows, unicast=(c == "O0"))
     ns = {c: [] for c in cases}
     wall = {c: [] for c in cases}
     delivered = {c: [] for c in cases}
     rx_share = []
     for r in range(args.rounds):
-        for c in cases:
-            lab.setup(c, xt_owner)
-            lab.blast(max(20 * args.flows, 20000), args.flows, unicast=(c == "O0"))
+        k = r % len(cases)
+        for c in cases[k:] + cases[:k]:
+            lab = labs[c]
             s0, rx0 = lab.sink_count(), lab.rx_packets()
             w, cpu = lab.blast(args.packets, args.flows, unicast=(c == "O0"))
             wall[c].append(w)
@@ -308,9 +332,7 @@ def per_packet(lab, args, cases):
             delivered[c].append((lab.sink_count() - s0) / args.packets)
             if c == "AN":
                 rx_share.append((lab.rx_packets() - rx0) / args.packets)
-            log("round %d %s %.0f ns/packet CPU, %.0f wall, %.1f %% delivered" % (
-                r + 1, c, ns[c][-1], wall[c][-1], 100 * delivered[c][-1]))
-        lab.clean()
+        log("round %d: %s" % (r + 1, " ".join("%s %.0f" % (c, ns[c][-1]) for c in cases)))
     cost = {c: [ns[c][i] - ns["D0"][i] for i in range(args.rounds)] for c in cases}
     return ns, wall, cost, delivered, rx_share, xt_owner
 
@@ -374,6 +396,11 @@ def report(args, ns, wall, cost, delivered, rx_share, xt_owner, us):
             print("non-owner drop, arpha %s / xt_cluster: %.3f" % (what, mc[c] / mc["X1"]))
     if {own, "X0"} <= mc.keys():
         print("owner forward, arpha (%s) / xt_cluster: %.3f" % (own, mc[own] / mc["X0"]))
+    if {"M0", "O0"} <= mc.keys():
+        print("plain firewall on the cluster MAC / on its own MAC: %.3f" % (mc["M0"] / mc["O0"]))
+    if {own, "M0"} <= mc.keys():
+        print("arpha owner (%s) / plain firewall on the cluster MAC: %.3f" % (
+            own, mc[own] / mc["M0"]))
     if {"X0", "O0"} <= mc.keys():
         print("xt_cluster owner / plain firewall: %.3f" % (mc["X0"] / mc["O0"]))
     if {"X1", "X0"} <= mc.keys():
@@ -424,8 +451,8 @@ def report(args, ns, wall, cost, delivered, rx_share, xt_owner, us):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build", nargs="?", default=os.path.join(HERE, "..", "build-bench"))
-    ap.add_argument("--packets", type=int, default=500000)
-    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--packets", type=int, default=300000)
+    ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--flows", type=int, default=1024)
     ap.add_argument("--updates", type=int, default=50)
     ap.add_argument("--cases", default=",".join(CASES),
@@ -444,16 +471,18 @@ def main():
     cases = ["D0"] + [c for c in args.cases.split(",") if c in CASES and c != "D0"]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     build = os.path.abspath(args.build)
-    lab = Lab(build)
+    labs = {c: Lab(build, c.lower()) for c in cases}
     print("bench/balance.py: %s, %d cores, %s" % (os.uname().release, os.cpu_count(),
                                                   time.strftime("%Y-%m-%d %H:%M UTC",
                                                                 time.gmtime())))
     try:
-        lab.up()
-        ns, wall, cost, delivered, rx_share, xt_owner = per_packet(lab, args, cases)
-        us = takeover(lab, args.updates) if args.updates > 0 else []
+        for lab in labs.values():
+            lab.up()
+        ns, wall, cost, delivered, rx_share, xt_owner = per_packet(labs, args, cases)
+        us = takeover(labs["D0"], args.updates) if args.updates > 0 else []
     finally:
-        lab.down()
+        for lab in labs.values():
+            lab.down()
     report(args, ns, wall, cost, delivered, rx_share, xt_owner, us)
 
 
