@@ -14,8 +14,9 @@ the server's interface; client out = server in and server out = client in
 means nothing duplicated and nothing lost):
   - hundreds of TCP connections and UDP flows work; every packet is
     forwarded by exactly one node (the rules' counters agree);
-  - each node's conntrack holds every connection; the owner's ct mark is
-    owner<<16 | balance_bucket_tuple(), the other node's entry undecided;
+  - each node's conntrack holds every connection, and both entries carry
+    the owner's ct mark owner<<16 | balance_bucket_tuple() (the non-owner
+    decides its shadow as the owner's at the first packet);
   - an ICMP error for a first packet reaches the client once (without
     fwmark_reflect both nodes send one);
   - the nodes' own addresses answer (unicast traffic is not balanced);
@@ -23,12 +24,10 @@ means nothing duplicated and nothing lost):
     SYN is decided once the map has an owner again;
   - a second table owner is refused; SIGKILL of fw2's nftb_ctl removes its
     tables at once;
-  - takeover: fw2's TCP connections carry fw2's marks on fw1 too (copied
-    with conntrack -U, as arpha's conn sync carries ATTR_MARK); with only
-    b2m moved to fw1 they stall (the control), while fw2's UDP flows, whose
-    fw1 entries are undecided shadows, already follow b2m; with fw2's
-    marks added to own (nftb_update) every connection works again, exactly
-    once; the update time for 1024 buckets is measured (b2m replace + 1024
+  - takeover: fw2's connections carry fw2's marks on fw1 too (its
+    shadows, decided at the first packet); with only b2m moved to fw1 they
+    stall (the control); with fw2's marks added to own (nftb_update) every
+    connection works again, exactly once; the update time for 1024 buckets is measured (b2m replace + 1024
     own adds; the 10 ms target is checked on a plain build: ASan slows
     libnftables' allocations down several times).
 ARPHA_NFTB_NO_OWN=1 leaves own out of the takeover: the takeover case must
@@ -310,13 +309,13 @@ with AaLab("nftb") as lab:
                    len(missing), missing[:2])
             for t in tuples:
                 b = bk[t]
-                want = (SPLIT[b] << 16 | b) if SPLIT[b] == OWNER[f] else 0
+                want = SPLIT[b] << 16 | b  # the owner's, on both nodes
                 if cts[f][t] != want:
                     bad.append((f, t, cts[f][t], want))
         expect(not bad, "%d ct marks differ from balance_bucket_tuple + the map; first "
                "(node, tuple, mark, want): %s", len(bad), bad[:3])
-        info("%s both conntracks hold all %d connections; owner marks = owner<<16 | "
-             "balance_bucket_tuple, non-owner entries undecided" % (SUITE, len(tuples)))
+        info("%s both conntracks hold all %d connections, each marked owner<<16 | "
+             "balance_bucket_tuple on both nodes" % (SUITE, len(tuples)))
 
     # a bucket without an owner (a hand-over gap): nobody takes its new
     # connections; the retransmitted SYN is decided by the map then in force
@@ -353,8 +352,9 @@ with AaLab("nftb") as lab:
              "%d of %d back" % (SUITE, gap_s * 1000, n_gap, ms[0], ms[-1], c["tcp_out"],
                                 sv["tcp_in"], n_gap, c["tcp_in"], sv["tcp_out"]))
 
-    # an ICMP error for a first packet: the non-owner's carries the shadow
-    # mark (net.ipv4.fwmark_reflect=1) and dies at egress
+    # an ICMP error for a first packet: the non-owner's is dropped, by outp
+    # (the connection is decided, another node's) or, carrying the shadow
+    # mark (net.ipv4.fwmark_reflect=1), at egress
     with res.case("icmp-first-packet"):
         a = counts(lab, "client")["icmp_in"]
         before = snapshot(lab, ctls)
@@ -365,11 +365,14 @@ with AaLab("nftb") as lab:
         after = snapshot(lab, ctls)
         n1, n2 = (diff(before["nodes"][f], after["nodes"][f]) for f in ("fw1", "fw2"))
         expect(got == 1, "one echo request with TTL 1: the client got %d ICMP errors", got)
-        expect(n1["shadow_dropped"] + n2["shadow_dropped"] == 1,
-               "shadow drops at egress: fw1 %d, fw2 %d, want 1 in all",
-               n1["shadow_dropped"], n2["shadow_dropped"])
+        dropped = sum(n[k] for n in (n1, n2) for k in ("shadow_dropped", "icmp_other"))
+        expect(dropped == 1, "ICMP errors dropped (egress, outp): fw1 %d %d, fw2 %d %d, want 1 "
+               "in all", n1["shadow_dropped"], n1["icmp_other"], n2["shadow_dropped"],
+               n2["icmp_other"])
         info("%s one echo request with TTL 1 through the cluster: the client got 1 ICMP "
-             "time-exceeded, the non-owner's was dropped at egress" % SUITE)
+             "time-exceeded, the non-owner's was dropped (egress %d, outp %d)" % (
+                 SUITE, n1["shadow_dropped"] + n2["shadow_dropped"],
+                 n1["icmp_other"] + n2["icmp_other"]))
 
     # ICMP errors from the server for UDP flows to a closed port: each flow's
     # owner forwards its errors, the other node drops them (an error is
@@ -398,16 +401,13 @@ with AaLab("nftb") as lab:
 
     took = None
     with res.case("takeover"):
-        # fw2's TCP marks onto fw1, as conn sync would carry them
+        # fw1's shadows of fw2's connections carry fw2's marks already (no
+        # conn sync needed)
         fw2_tcp = [t for t in tuples if t[0] == 6 and SPLIT[bk[t]] == OWNER["fw2"]]
         fw2_udp = [t for t in tuples if t[0] == 17 and SPLIT[bk[t]] == OWNER["fw2"]]
-        for t in fw2_tcp:
-            lab.exec("fw1", "conntrack", "-U", "-p", "tcp", "-s", t[1], "-d", t[2],
-                     "--sport", str(t[3]), "--dport", str(t[4]), "--mark",
-                     str(OWNER["fw2"] << 16 | bk[t]))
         ct1 = conntrack(lab, "fw1")
-        expect(all(ct1[t] == OWNER["fw2"] << 16 | bk[t] for t in fw2_tcp),
-               "conntrack -U did not copy fw2's marks")
+        expect(all(ct1.get(t) == OWNER["fw2"] << 16 | bk[t] for t in fw2_tcp + fw2_udp),
+               "fw1's entries of fw2's connections do not carry fw2's marks")
         # fw2's tables vanish with its process
         c2 = ctls["fw2"]
         c2.p.kill()
@@ -432,13 +432,14 @@ with AaLab("nftb") as lab:
         cut = (t_upd - t0) * 1000
         tcp_early = sum(1 for ms in r["tcp_ms"] if ms < cut)
         udp_early = sum(1 for ms in r["udp_ms"] if ms < cut)
-        expect(tcp_early == N_TCP - len(fw2_tcp) and udp_early == N_UDP,
-               "with b2m alone for %.0f ms: %d tcp answered (want fw1's %d), %d udp (want all "
-               "%d)", cut, tcp_early, N_TCP - len(fw2_tcp), udp_early, N_UDP)
+        expect(tcp_early == N_TCP - len(fw2_tcp) and udp_early == N_UDP - len(fw2_udp),
+               "with b2m alone for %.0f ms: %d tcp answered (want fw1's %d), %d udp (want "
+               "fw1's %d)", cut, tcp_early, N_TCP - len(fw2_tcp), udp_early,
+               N_UDP - len(fw2_udp))
         info("%s control: fw2 killed, b2m all to fw1, own unchanged for %.0f ms: %d of fw2's "
-             "%d tcp connections (marked fw2) stall, fw2's %d udp flows (undecided shadows on "
-             "fw1) follow b2m" % (SUITE, cut, N_TCP - tcp_early,
-                                  len(fw2_tcp), len(fw2_udp)))
+             "%d tcp connections and %d of its %d udp flows (marked fw2) stall" % (
+                 SUITE, cut, N_TCP - tcp_early, len(fw2_tcp), N_UDP - udp_early,
+                 len(fw2_udp)))
         expect(r["tcp_ok"] == N_TCP and r["udp_ok"] == N_UDP and not r["tcp_dead"],
                "after the takeover: %s", {k: r[k] for k in ("tcp_ok", "udp_ok", "tcp_dead",
                                                            "failed")})
@@ -457,11 +458,10 @@ with AaLab("nftb") as lab:
         total = exactly_once(before, after, "round through fw1 alone")
         n1 = diff(before["nodes"]["fw1"], after["nodes"]["fw1"])
         expect(n1["owned"] + n1["taken"] == total, "fw1 forwarded %s of %d", n1, total)
-        # fw2's TCP connections keep fw2's marks (own forwards them); its UDP
-        # flows were undecided on fw1 and are fw1's now
+        # fw2's connections keep fw2's marks (own forwards them)
         ct1 = conntrack(lab, "fw1")
-        bad = [(t, ct1.get(t)) for t in fw2_tcp if ct1.get(t) != OWNER["fw2"] << 16 | bk[t]]
-        bad += [(t, ct1.get(t)) for t in fw2_udp if ct1.get(t) != OWNER["fw1"] << 16 | bk[t]]
+        bad = [(t, ct1.get(t)) for t in fw2_tcp + fw2_udp
+               if ct1.get(t) != OWNER["fw2"] << 16 | bk[t]]
         expect(not bad, "%d marks on fw1 after the takeover are not as expected: %s",
                len(bad), bad[:3])
 
