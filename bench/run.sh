@@ -23,5 +23,5 @@ echo
 echo "== bench/ctsync.py: connection-tracking sync, arpha against conntrackd + keepalived (about 17 minutes)"
 /usr/bin/python3 "$(dirname "$0")/ctsync.py" "$B"
 echo
-echo "== bench/balance.py: the active-active data path per packet, arpha against xt_cluster (about 4 minutes)"
+echo "== bench/balance.py: the active-active data path per packet, arpha against xt_cluster (about 6 minutes)"
 /usr/bin/python3 "$(dirname "$0")/balance.py" "$B"
