@@ -49,7 +49,8 @@ Each case has a topology of its own (its namespaces, rules and conntrack),
 set up once; a warm-up blast creates the FLOWS entries (and decides them).
 Then ROUNDS rounds, each a blast through every case in turn (A B C ...,
 the order rotated each round), so the cases are compared over seconds, on
-a machine whose speed drifts; medians over the rounds.
+a machine whose speed drifts; medians over the rounds, and for ratios the
+median of each round's ratio.
 
 Then the capacity model of research 1g for N = 2, 3, 4 nodes (node CPU
 only, every node receives every frame, an even split):
@@ -473,6 +474,19 @@ def verdict(ok):
 
 def report(args, ns, wall, cost, delivered, rx_share, xt_owner, us):
     mc = {c: median(cost[c]) for c in cost}
+    rounds = range(len(cost["D0"]))
+
+    def rr(x, y):
+        """x / y: the median of the ratios within each round (a round is
+        seconds long: the machine's speed drifts less within it)"""
+        return median([cost[x][i] / cost[y][i] for i in rounds])
+
+    def rd(x, y):
+        return median([cost[x][i] - cost[y][i] for i in rounds])
+
+    def cap_of(owner, non, n):
+        return median([capacity(cost["O0"][i], cost[owner][i], cost[non][i], n)
+                       for i in rounds])
     print("Per-packet cost, %d flows, %d rounds x %d frames of 60 bytes, medians over the "
           "rounds; ns/packet = CPU time of the sender's CPU per frame (sender + its "
           "ksoftirqd), wall = wall time per frame; node cost = case - D0, paired per round. "
@@ -486,39 +500,41 @@ def report(args, ns, wall, cost, delivered, rx_share, xt_owner, us):
             c, DESC[c], median(ns[c]), median(wall[c]), mc[c], min(cost[c]), max(cost[c]),
             100 * median(delivered[c])))
     print()
+    print("Ratios and capacities: medians of the ratios within each round.")
+    print()
     r = {}
     # the owner as it runs in a cluster of 2 or more (AS); AO where AS was not run
     own = "AS" if "AS" in mc else "AO"
     for c in ("AO", "AD", "AS"):
         if {c, "O0"} <= mc.keys():
             print("arpha owner (%s) / plain firewall: %.3f (overhead %+.1f %%)" % (
-                c, mc[c] / mc["O0"], 100 * (mc[c] / mc["O0"] - 1)))
+                c, rr(c, "O0"), 100 * (rr(c, "O0") - 1)))
     if {own, "O0"} <= mc.keys():
-        r["owner_overhead"] = mc[own] / mc["O0"] - 1
+        r["owner_overhead"] = rr(own, "O0") - 1
     for c, what in (("AN", "decided"), ("AU", "undecided")):
         if {c, own} <= mc.keys():
             print("arpha %s non-owner / arpha owner (%s): %.3f" % (what, own,
-                                                                  mc[c] / mc[own]))
+                                                                  rr(c, own)))
         if {c, "X1"} <= mc.keys():
-            print("non-owner drop, arpha %s / xt_cluster: %.3f" % (what, mc[c] / mc["X1"]))
+            print("non-owner drop, arpha %s / xt_cluster: %.3f" % (what, rr(c, "X1")))
     if {own, "X0"} <= mc.keys():
-        print("owner forward, arpha (%s) / xt_cluster: %.3f" % (own, mc[own] / mc["X0"]))
+        print("owner forward, arpha (%s) / xt_cluster: %.3f" % (own, rr(own, "X0")))
     if {"M0", "O0"} <= mc.keys():
-        print("plain firewall on the cluster MAC / on its own MAC: %.3f" % (mc["M0"] / mc["O0"]))
+        print("plain firewall on the cluster MAC / on its own MAC: %.3f" % (rr("M0", "O0")))
     if {"MP", "M0"} <= mc.keys():
-        print("a prerouting chain reading ct mark, on top of M0: %+.0f ns" % (mc["MP"] - mc["M0"]))
+        print("a prerouting chain reading ct mark, on top of M0: %+.0f ns" % rd("MP", "M0"))
     if {own, "MP"} <= mc.keys():
-        print("arpha owner (%s) over that floor (MP): %+.0f ns" % (own, mc[own] - mc["MP"]))
+        print("arpha owner (%s) over that floor (MP): %+.0f ns" % (own, rd(own, "MP")))
     if {"AS", "AO"} <= mc.keys():
         print("the egress hooks of a node that can shadow (AS - AO): %+.0f ns" % (
-            mc["AS"] - mc["AO"]))
+            rd("AS", "AO")))
     if {own, "M0"} <= mc.keys():
         print("arpha owner (%s) / plain firewall on the cluster MAC: %.3f" % (
-            own, mc[own] / mc["M0"]))
+            own, rr(own, "M0")))
     if {"X0", "O0"} <= mc.keys():
-        print("xt_cluster owner / plain firewall: %.3f" % (mc["X0"] / mc["O0"]))
+        print("xt_cluster owner / plain firewall: %.3f" % (rr("X0", "O0")))
     if {"X1", "X0"} <= mc.keys():
-        print("xt_cluster non-owner / xt_cluster owner: %.3f" % (mc["X1"] / mc["X0"]))
+        print("xt_cluster non-owner / xt_cluster owner: %.3f" % (rr("X1", "X0")))
     print()
     cap = {}
     if {"O0", own, "AN", "X0", "X1"} <= mc.keys():
@@ -531,9 +547,9 @@ def report(args, ns, wall, cost, delivered, rx_share, xt_owner, us):
               "arpha / xt_cluster |")
         print("|---:|---:|---:|---:|---:|")
         for n in (2, 3, 4):
-            a = capacity(mc["O0"], mc[own], mc["AN"], n)
-            u = capacity(mc["O0"], mc[own], mc["AU"], n) if "AU" in mc else float("nan")
-            x = capacity(mc["O0"], mc["X0"], mc["X1"], n)
+            a = cap_of(own, "AN", n)
+            u = cap_of(own, "AU", n) if "AU" in mc else float("nan")
+            x = cap_of("X0", "X1", n)
             cap[n] = (a, u, x)
             print("| %d | %.2fx | %.2fx | %.2fx | %.3f |" % (n, a, u, x, a / x))
         print()
@@ -549,8 +565,8 @@ def report(args, ns, wall, cost, delivered, rx_share, xt_owner, us):
     print("| target | figure | |")
     print("|---|---|---|")
     if {"AN", "X1"} <= mc.keys():
-        print("| non-owner drop cheaper than xt_cluster's | %.0f vs %.0f ns | %s |" % (
-            mc["AN"], mc["X1"], verdict(mc["AN"] < mc["X1"])))
+        print("| non-owner drop cheaper than xt_cluster's | %.0f vs %.0f ns, ratio %.3f | %s |"
+              % (mc["AN"], mc["X1"], rr("AN", "X1"), verdict(rr("AN", "X1") < 1)))
     if "owner_overhead" in r:
         print("| owner (%s) overhead over a plain stateful firewall <= 15 %% | %+.1f %% | %s |"
               % (own, 100 * r["owner_overhead"], verdict(r["owner_overhead"] <= 0.15)))
