@@ -233,6 +233,7 @@ struct nftb *nftb_open(const struct nftb_params *p, char *err, size_t errlen)
 	sbuf_free(&b);
 	if (rc < 0) {
 		nft_ctx_free(t->ctx);
+		free(t->cur);
 		free(t);
 		return NULL;
 	}
