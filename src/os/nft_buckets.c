@@ -245,10 +245,11 @@ struct nftb *nftb_open(const struct nftb_params *p, char *err, size_t errlen)
 	struct nftb_stats warm;
 	(void)nftb_counters(t, &warm, msg, sizeof(msg));
 	sbuf_init(&b); /* elements that are there already: nothing changes */
-	sbuf_printf(&b,
-		    "add element " T " b2m { 0 : 0x%" PRIx32 " }\n"
-		    "add element " T " own { 0x%" PRIx32 " : goto mine }\n",
-		    (uint32_t)p->owner << 16, (uint32_t)p->owner << 16);
+	if (t->cur[0])
+		sbuf_printf(&b, "add element " T " b2m { 0 : 0x%" PRIx32 " }\n",
+			    (uint32_t)t->cur[0] << 16);
+	sbuf_printf(&b, "add element " T " own { 0x%" PRIx32 " : goto mine }\n",
+		    (uint32_t)p->owner << 16);
 	(void)run(t->ctx, &b, "warm", msg, sizeof(msg));
 	sbuf_free(&b);
 	/* libnftables' socket is not close-on-exec; it owns the tables */

@@ -134,6 +134,7 @@ VRID=2
 
 [Balance]
 Buckets={buckets}
+{balance}
 
 [ConnSync]
 {extra}"""
@@ -256,14 +257,14 @@ class AaLab(Lab):
         return self.key
 
     def node_config(self, role, heartbeat="20ms", dead=DEAD, buckets=1024, log_level="info",
-                    extra=""):
+                    extra="", balance=""):
         """arphad.conf of a node (@SOCK@: its control socket, lab.py fills it in)."""
         node_id, devs = NODES[role]
         peers = " ".join(NODES[r][1]["eth2"][0].split("/")[0] for r in NODES if r != role)
         return CONFIG.format(node_id=node_id, peers=peers, port=CLUSTER_PORT,
                              key=self.keyfile(), heartbeat=heartbeat, dead=dead,
                              vip_out=VIP_OUT, vip_in=VIP_IN, buckets=buckets,
-                             log_level=log_level, extra=extra)
+                             log_level=log_level, extra=extra, balance=balance)
 
     def config_check(self, text):
         """(ok, message) of `arphad -n` on a config text."""
