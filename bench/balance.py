@@ -55,10 +55,10 @@ median of each round's ratio.
 Then the capacity model of research 1g for N = 2, 3, 4 nodes (node CPU
 only, every node receives every frame, an even split):
   capacity(N) = O0 / ((1/N) * owner + ((N-1)/N) * non-owner)  (costs over D0)
-and the bucket-map update of a full takeover (nftb_update: b2m flushed and
-refilled with 1024 elements, 1024 own elements added, one transaction),
-timed inside nftb_ctl, UPDATES times; and the same as the survivor of two,
-whose call also removes the egress chains (os/nft_buckets.h).
+and the bucket-map update of a full takeover (nftb_update: the b2m elements
+that change and 1024 own elements added, one transaction), timed inside
+nftb_ctl, UPDATES times; and the same as the survivor of two (every bucket
+ours).
 
   bench/balance.py [BUILD_DIR] [--packets N] [--rounds R] [--flows F]
                    [--updates U] [--json FILE]
@@ -89,7 +89,6 @@ SRC_IP, SINK_IP = "198.18.60.10", "198.18.60.140"
 SEED = 0x5eed
 ME, OTHER, THIRD = 0x0101, 0x0201, 0x0301
 BUCKETS = 1024
-GRACE_US = 1000  # NFTB_SHADOW_GRACE_US
 CASES = ("D0", "O0", "M0", "MP", "AO", "AD", "AS", "AN", "AU", "X0", "X1")
 DESC = {
     "D0": "drop at netdev ingress (baseline)",
@@ -442,8 +441,7 @@ def per_packet(labs, args, cases):
 def takeover(lab, updates):
     """nftb_update times (us) of a full takeover of OTHER's buckets, taken in
     turn: (one) bucket 0 left to a third node, so the transaction is the
-    whole update; (all) every bucket ours, as the survivor of two: the call
-    then also removes the egress chains (os/nft_buckets.h)."""
+    whole update; (all) every bucket ours, as the survivor of two."""
     lab.clean()
     lab.start_ctl()
     others = " ".join([str(OTHER)] * BUCKETS)
@@ -555,12 +553,11 @@ def report(args, ns, wall, cost, delivered, rx_share, xt_owner, us):
         print()
     if us:
         one, full = us["one"], us["all"]
-        print("Full takeover, kernel update (nftb_update: b2m flushed + %d elements, %d own "
-              "elements added, one transaction), %d runs: median %.2f ms, max %.2f ms" % (
+        print("Full takeover, kernel update (nftb_update: up to %d b2m elements changed, %d "
+              "own elements added, one transaction), %d runs: median %.2f ms, max %.2f ms" % (
                   BUCKETS, BUCKETS, len(one), median(one) / 1000, max(one) / 1000))
-        print("The same as the survivor of two (every bucket ours: the call then removes the "
-              "egress chains too, %d us later, in a second transaction): median %.2f ms, "
-              "max %.2f ms" % (GRACE_US, median(full) / 1000, max(full) / 1000))
+        print("The same as the survivor of two (every bucket ours): median %.2f ms, "
+              "max %.2f ms" % (median(full) / 1000, max(full) / 1000))
         print()
     print("| target | figure | |")
     print("|---|---|---|")
