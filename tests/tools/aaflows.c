@@ -81,6 +81,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nofile.h"
+
 #define MSG_LEN	     16
 #define MAGIC	     0x41414631u /* "AAF1" */
 #define KIND_FLOW    1u
@@ -131,20 +133,6 @@ static int wait_ms(double t, double now)
 		return 100;
 	int m = (int)ms;
 	return m < ms ? m + 1 : m;
-}
-
-static void raise_nofile(rlim_t want)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
-		return;
-	rlim_t hard = rl.rlim_max;
-	rl.rlim_cur = rl.rlim_max = hard > want ? hard : want;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
-		return;
-	rl.rlim_cur = rl.rlim_max = hard;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		warn("raising the open files limit to %llu", (unsigned long long)hard);
 }
 
 static double parse_num(const char *s, double lo, double hi, const char *what)

@@ -57,6 +57,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nofile.h"
+
 #define WAVE	     100   /* connects in flight at once, as the Python tool */
 #define CONNECT_S    10.0  /* for one wave */
 #define UDP_RESEND_S 0.1   /* a flow without its echo sends again */
@@ -93,21 +95,6 @@ static int timeout_ms(double s)
 	double ms = s * 1000.0;
 	int t = (int)ms;
 	return t < ms ? t + 1 : t;
-}
-
-/* As the Python tool: soft limit to want, or to the hard limit if that is all we get. */
-static void raise_nofile(rlim_t want)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
-		return;
-	rlim_t hard = rl.rlim_max;
-	rl.rlim_cur = rl.rlim_max = hard > want ? hard : want;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
-		return;
-	rl.rlim_cur = rl.rlim_max = hard;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		warn("raising the open files limit to %llu", (unsigned long long)hard);
 }
 
 static long parse_num(const char *s, long lo, long hi, const char *what)
