@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import *  # noqa: E402,F401,F403
 import fwlab  # noqa: E402
 from fwlab import FwLab, info, summary  # noqa: E402
+from aalab import DEAD  # noqa: E402  (3 heartbeats; 10 under ASan, whose nft updates are slow)
 
 SUITE = "netns/aasync"
 need_root(SUITE)
@@ -41,11 +42,11 @@ def aa_config(lab, role):
     return ("[Daemon]\nControlSocket=@SOCK@\nLogTarget=stderr\nLogLevel=info\n\n"
             "[Interface lan]\nDevice=eth0\n\n[Interface srv]\nDevice=eth1\n\n"
             "[Cluster]\nNodeID=%d\nInterface=eth2\nGroup=%s\nPort=%d\nKeyFile=%s\n"
-            "HeartbeatInterval=20ms\n\n"
+            "HeartbeatInterval=20ms\nDeadInterval=%d\n\n"
             "[VIP in]\nAddress=%s/24\nInterface=lan\nMode=active-active\nVRID=1\n\n"
             "[VIP out]\nAddress=%s/24\nInterface=srv\nMode=active-active\nVRID=2\n\n"
             "[Balance]\nBuckets=1024\n\n[ConnSync]\nProtocols=tcp udp icmp\n" %
-            (node_id, fwlab.GROUP, fwlab.PORT, lab.keyfile(), fwlab.VIP_IN, fwlab.VIP_OUT))
+            (node_id, fwlab.GROUP, fwlab.PORT, lab.keyfile(), DEAD, fwlab.VIP_IN, fwlab.VIP_OUT))
 
 
 def jget(dmn, what):
