@@ -313,6 +313,8 @@ struct ranges {
 	size_t npeers;
 	struct orphan orphans[RANGES_MAX_NODES];
 	size_t norphans;
+	struct ranges_id dead[RANGES_MAX_NODES]; /* lives over whose heirs wait for agreement */
+	size_t ndead;
 	struct ranges_id inh[RANGES_MAX_BUCKETS][RANGES_INHERIT_MAX];
 	uint64_t changed_at;
 	uint8_t blob[RANGES_STATE_MAX];
@@ -537,13 +539,27 @@ static bool inherit_add(struct ranges *r, uint32_t b, const struct ranges_id *id
  * connections, bucket by bucket. They are where it took them, or in
  * buckets it had handed over since (a join moves buckets, not
  * connections), so the heir of bucket b is not whoever claims b next but
- * b's aimed owner among the members without id: a pure function every
- * node computes alike, so each of id's connections has exactly one heir
- * (as long as the nodes agree on the members, which they do once id's
- * death is all that changed). We are the heir of the buckets that give us
- * (RG_INHERIT); a node that is not a member inherits nothing.
+ * b's aimed owner among the members without id. Computed once the view
+ * without id is agreed (inherit_due), so every node computes it over the
+ * same members and each of id's connections has exactly one heir, also
+ * when several die at once (a partition: each side's view is its own). We
+ * are the heir of the buckets that give us (RG_INHERIT); a node that is
+ * not a member inherits nothing.
  */
 static void inherit_dead(struct ranges *r, const struct ranges_id *id, struct ranges_actions *out)
+{
+	(void)out;
+	for (size_t i = 0; i < r->ndead; i++)
+		if (r->dead[i].node == id->node && r->dead[i].incarnation == id->incarnation)
+			return;
+	if (r->ndead == RANGES_MAX_NODES) /* the oldest goes */
+		memmove(&r->dead[0], &r->dead[1], (RANGES_MAX_NODES - 1) * sizeof(r->dead[0]));
+	else
+		r->ndead++;
+	r->dead[r->ndead - 1] = *id;
+}
+
+static void heirs_of(struct ranges *r, const struct ranges_id *id, struct ranges_actions *out)
 {
 	struct ranges_member m[RANGES_MAX_NODES];
 	size_t n = 0, self = SIZE_MAX;
@@ -575,6 +591,28 @@ static void inherit_dead(struct ranges *r, const struct ranges_id *id, struct ra
 		return;
 	r->stats.inherited += k;
 	set_action(r, out, RG_INHERIT, &got, k, id);
+}
+
+/* The dead lives whose view is agreed now: their heirs. */
+static bool agreed(const struct ranges *r);
+
+static void inherit_due(struct ranges *r, struct ranges_actions *out)
+{
+	if (!r->ndead || !agreed(r))
+		return;
+	for (size_t i = 0; i < r->ndead;) {
+		const struct ranges_id *id = &r->dead[i];
+		bool in_view = false;
+		for (size_t k = 0; k < r->nmem; k++)
+			in_view |= r->mem[k].node == id->node && r->mem_inc[k] == id->incarnation;
+		if (in_view) {
+			i++;
+			continue;
+		}
+		heirs_of(r, id, out);
+		memmove(&r->dead[i], &r->dead[i + 1], (r->ndead - i - 1) * sizeof(r->dead[0]));
+		r->ndead--;
+	}
 }
 
 static size_t inherit_drop(struct ranges *r, const struct ranges_id *id)
@@ -817,6 +855,7 @@ static void run(struct ranges *r, uint64_t now, struct ranges_actions *out)
 		r->now = now;
 	recompute_view(r, out);
 	r->digest = view_digest(r);
+	inherit_due(r, out);
 	release(r, now, out);
 	claim(r, now, out);
 	r->started = true;
@@ -886,6 +925,13 @@ int ranges_on_state(struct ranges *r, uint32_t node, const uint8_t *blob, size_t
 	if (back) {
 		/* a known life we had written off (a partition healed): its own are its own */
 		orphan_drop(r, &id);
+		for (size_t i = 0; i < r->ndead; i++)
+			if (r->dead[i].node == id.node && r->dead[i].incarnation == id.incarnation) {
+				memmove(&r->dead[i], &r->dead[i + 1],
+					(r->ndead - i - 1) * sizeof(r->dead[0]));
+				r->ndead--;
+				break;
+			}
 		size_t n = inherit_drop(r, &id);
 		if (n) {
 			struct ranges_action *act = push(append, RG_DISOWN);

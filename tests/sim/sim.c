@@ -404,6 +404,9 @@ static void apply_ranges(struct sim *s, unsigned idx)
 	s->rga.dropped = 0;
 	for (size_t i = 0; i < s->rga.n; i++) {
 		const struct ranges_action *a = &s->rga.v[i];
+		if (a->type == RG_LOG && getenv("SIM_RANGES_LOG") && (strstr(a->text, "inherit") || strstr(a->text, "disown")))
+			fprintf(stderr, "%llu node %u: %s\n", (unsigned long long)s->now, idx + 1,
+				a->text);
 		if (a->type != RG_STATE)
 			continue;
 		uint8_t buf[RANGES_STATE_MAX];

@@ -13,6 +13,10 @@
  *      (each one's cluster has the other up), checked at every virtual ms;
  *  (c) equal: once settled, every node claims exactly what the aim gives
  *      it, within one bucket of Buckets x its weight / the side's weights;
+ *  (e) one heir: after a crash, every bucket has exactly one live node
+ *      that inherited the dead node's connections there (whatever it
+ *      claims, and although the nodes noticed the death at different
+ *      times over a lossy network);
  *  (d) a join or a leave, from a settled whole cluster, moves the
  *      buckets the newcomer gets or the leaver had and few more: the
  *      excess over that minimum, in % of the buckets, is measured (and
@@ -79,6 +83,7 @@ struct seen {
 	unsigned ms_checked;
 	unsigned events[4]; /* crash, join, partition, heal */
 	unsigned max_dev;   /* the largest |claimed - ideal| once settled, in buckets x W */
+	unsigned heirs_checked; /* crashes whose every bucket had one heir */
 };
 
 struct run {
@@ -310,6 +315,34 @@ static void after_change(struct run *r, bool crash, uint64_t allow)
 	check_equal(r);
 }
 
+/* (e): every bucket of the dead life's has exactly one heir among the live nodes. */
+static void check_heirs(struct run *r, const struct ranges_id *dead)
+{
+	for (uint32_t b = 0; b < BUCKETS; b++) {
+		unsigned heirs = 0;
+		for (unsigned j = 0; j < r->n; j++) {
+			struct ranges *rg = sim_ranges(r->s, j);
+			struct ranges_id ids[RANGES_INHERIT_MAX];
+			size_t k = rg ? ranges_inherited(rg, b, ids, RANGES_INHERIT_MAX) : 0;
+			for (size_t q = 0; q < k && q < RANGES_INHERIT_MAX; q++)
+				heirs += ids[q].node == dead->node &&
+					 ids[q].incarnation == dead->incarnation;
+		}
+		if (heirs != 1 && getenv("RANGES_VERBOSE"))
+			for (unsigned j = 0; j < r->n; j++) {
+				struct ranges *rg = sim_ranges(r->s, j);
+				struct ranges_id ids[RANGES_INHERIT_MAX];
+				size_t k = rg ? ranges_inherited(rg, b, ids, RANGES_INHERIT_MAX) : 0;
+				for (size_t q = 0; q < k && q < RANGES_INHERIT_MAX; q++)
+					fprintf(stderr, "node %u lists %u/%llu\n", j + 1, ids[q].node,
+						(unsigned long long)ids[q].incarnation);
+			}
+		check(heirs == 1, r->seed, "bucket %u of node %u (incarnation %llu): %u heirs", b,
+		      dead->node, (unsigned long long)dead->incarnation, heirs);
+	}
+	r->sn->heirs_checked++;
+}
+
 /* (d): a join or leave from a settled whole cluster. */
 static void measure_move(struct run *r, const uint8_t *before, unsigned n_before, int who,
 			 bool join)
@@ -375,12 +408,15 @@ static void one_seed(uint64_t seed, struct seen *sn)
 			do
 				i = pick(&st, r->n);
 			while (!sim_ranges(r->s, i));
+			struct ranges_view dv;
+			ranges_view(sim_ranges(r->s, i), &dv);
 			sim_crash(r->s, i);
 			if (getenv("RANGES_VERBOSE"))
 				fprintf(stderr, "%llu crash %u\n",
 					(unsigned long long)sim_now(r->s), i + 1);
 			sn->events[0]++;
 			after_change(r, true, COMPLETE_IN);
+			check_heirs(r, &dv.self);
 			measure_move(r, before, n_live, (int)i, false);
 		} else if (what <= 1 && n_live < r->n) {
 			/* a (re)start: a join with a new incarnation */
@@ -443,6 +479,7 @@ static void test_ranges_properties(void **state)
 	       COMPLETE_IN);
 	printf("(b) never two takers among nodes that hear each other (every ms)\n");
 	printf("(c) equal: every node claims its aim, within one bucket of its weighted share\n");
+	printf("(e) one heir of every bucket after each of %u crashes\n", sn.heirs_checked);
 	printf("(d) %u joins/leaves: moved over the minimum: mean %.2f %%, worst %.2f %% of the "
 	       "buckets (at %u nodes); bound %.1f %%\n",
 	       sn.moves, sn.moves ? sn.excess_sum / sn.moves : 0, sn.excess_pct, sn.excess_n,

@@ -554,8 +554,8 @@ static void test_node_down(void **state)
 	take(&n, 0);
 	disjoint(&n, 3);
 	/* A's view changed, B's not yet: A may not claim, only release (nothing to release
-	   here); C's connections are inherited at once, by the aim of {A, B}: half each */
-	assert_int_equal(n.inherits[0], 512);
+	   here), nor inherit: C's heirs wait for a view A and B agree on */
+	assert_int_equal(n.inherits[0], 0);
 	ranges_node_down(n.r[1], 3, n.now, &n.a[1]);
 	take(&n, 1);
 	exchange(&n, 3, 3);
