@@ -412,7 +412,8 @@ struct ranges *ranges_new(const struct ranges_params *p, uint64_t now)
 	r->p = *p;
 	r->now = now;
 	r->link_up = true;
-	r->listen_until = now + ((uint64_t)p->dead_count + 1) * p->interval_ms;
+	uint64_t listen = ((uint64_t)p->dead_count + 1) * p->interval_ms;
+	r->listen_until = now + (p->listen_ms > listen ? p->listen_ms : listen);
 	r->changed_at = now;
 	return r;
 }

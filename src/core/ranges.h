@@ -218,6 +218,13 @@ struct ranges_params {
 	uint16_t weight;      /* Weight=, >= 1 */
 	uint32_t interval_ms; /* HeartbeatInterval, >= 1 */
 	uint32_t dead_count;  /* DeadInterval, >= 1 */
+	/*
+	 * Listen at least this long at the start (ms; 0: DeadInterval + 1
+	 * intervals alone): while it listens a node claims nothing, but its
+	 * data path already marks what it sees of the others' connections as
+	 * theirs, so a flow that sends within this time is never taken by it.
+	 */
+	uint32_t listen_ms;
 };
 
 enum ranges_action_type {
@@ -264,7 +271,7 @@ struct ranges;
 
 /*
  * A node that claims nothing yet and listens until now + (dead_count + 1)
- * x interval_ms. NULL with errno EINVAL (bad params) or ENOMEM. Call
+ * x interval_ms, or listen_ms if longer. NULL with errno EINVAL (bad params) or ENOMEM. Call
  * ranges_tick at once: its first call hands the state on (RG_STATE).
  */
 struct ranges *ranges_new(const struct ranges_params *p, uint64_t now);

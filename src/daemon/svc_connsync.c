@@ -65,6 +65,8 @@
 #define BUSY_PAUSE_US 1000
 /* changes wait at most this long for the loop to be idle before they go into the kernel */
 #define STEP_MAX_WAIT_MS 20
+/* conflicts resolved per journal read; more wait for the peer's next update */
+#define YIELD_MAX 64
 
 struct connsync {
 	struct ctsync *core;
@@ -97,6 +99,8 @@ struct connsync {
 	uint16_t owner;		 /* our owner id in the marks (0: not known yet) */
 	uint64_t not_ours;	 /* our kernel's entries not sent: undecided or another's */
 	uint64_t mark_conflicts; /* a peer sent an entry of ours with another owner */
+	uint64_t yielded;	 /* those we gave up to the higher owner id */
+	struct ct_entry yieldv[YIELD_MAX]; /* the ones of one journal read */
 };
 
 /* Active-active: our owner id, once svc_ranges knows it (host_owner_id). */
@@ -207,22 +211,35 @@ static void keep_in_step(struct connsync *s)
 		s->stepv = nv;
 		s->stepcap = n;
 	}
-	size_t run = 0;
+	size_t run = 0, ny = 0;
 	uint8_t op = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct ct_entry *own = ctsync_find(s->core, self, &v[i].e.orig, v[i].e.zone);
 		if (own) {
-			if (v[i].op == CT_CHG_SET && ctsync_mark_conflict(s->owner, own, &v[i].e) &&
-			    s->mark_conflicts++ % 100 == 0) {
-				char a[IP4_STRLEN], b[IP4_STRLEN];
-				log_warnx(
-				    "event=connsync_owner_conflict node=%u src=%s dst=%s "
-				    "sport=%u dport=%u proto=%u ours=0x%08x theirs=0x%08x "
-				    "times=%llu msg=\"two nodes own one connection; ours is kept\"",
-				    v[i].origin, ip4_fmt(own->orig.src, a),
-				    ip4_fmt(own->orig.dst, b), own->orig.sport, own->orig.dport,
-				    own->orig.proto, own->mark, v[i].e.mark,
-				    (unsigned long long)s->mark_conflicts);
+			if (v[i].op == CT_CHG_SET && ctsync_mark_conflict(s->owner, own, &v[i].e)) {
+				/*
+				 * Two owners of one connection (both sides of a partition
+				 * took it): the higher owner id keeps it, on every node
+				 * alike; the other gives it up (below, once the journal is
+				 * read), so one of them forwards it from then on.
+				 */
+				bool yield = ctsync_mark_owner(v[i].e.mark) > s->owner;
+				if (yield && ny < YIELD_MAX) {
+					s->yieldv[ny] = *own;
+					s->yieldv[ny++].mark = v[i].e.mark;
+				}
+				if (s->mark_conflicts++ % 100 == 0) {
+					char a[IP4_STRLEN], b[IP4_STRLEN];
+					log_warnx("event=connsync_owner_conflict node=%u src=%s dst=%s "
+						  "sport=%u dport=%u proto=%u ours=0x%08x theirs=0x%08x "
+						  "times=%llu msg=\"two nodes own one connection; the "
+						  "higher owner id keeps it: %s\"",
+						  v[i].origin, ip4_fmt(own->orig.src, a),
+						  ip4_fmt(own->orig.dst, b), own->orig.sport,
+						  own->orig.dport, own->orig.proto, own->mark,
+						  v[i].e.mark, (unsigned long long)s->mark_conflicts,
+						  yield ? "theirs" : "ours");
+				}
 			}
 			s->step_skipped_own++;
 			continue;
@@ -237,6 +254,16 @@ static void keep_in_step(struct connsync *s)
 	step_run(s, op, run);
 	ctsync_changes_clear(s->core);
 	s->step_since = 0;
+	/* the connections we give up: the winner's mark in our kernel (we drop
+	   them from now on), and no longer ours to send */
+	for (size_t i = 0; i < ny; i++) {
+		const struct ct_entry *e = &s->yieldv[i];
+		size_t failed = 0;
+		if (ctk_set_marks(s->k, &e, 1, &failed) < 0 || failed)
+			continue;
+		s->yielded++;
+		(void)ctsync_local(s->core, CT_EV_DESTROY, e, host_now(s->h));
+	}
 }
 
 /*
@@ -629,6 +656,7 @@ static void show(void *self, struct view *v)
 	view_u64(v, "in_step_marks_active_active", s->step_marks);
 	view_u64(v, "not_ours", s->not_ours);
 	view_u64(v, "owner_conflicts", s->mark_conflicts);
+	view_u64(v, "owner_conflicts_yielded", s->yielded);
 	view_end(v);
 	view_bool(v, "active_active", s->aa);
 	if (s->aa && s->owner) {

@@ -53,6 +53,13 @@
 #define RS_STOP_EXTRA 2	  /* a graceful stop waits DeadInterval + this many heartbeats at most */
 #define RS_RATE_MS    1000 /* the rate of new connections is sampled this often */
 /*
+ * A starting node listens at least this long: its kernel meanwhile marks
+ * every connection it sees a packet of as its claimant's, so a UDP flow
+ * that began before the start and sends at least once a second is never
+ * taken by it ([ConnSync] covers the slower ones once it has the tables).
+ */
+#define RS_LISTEN_MS 1000
+/*
  * A node declared down (not retired by a new life, not stopped) keeps its
  * marks this long before they are rewritten: a partition that heals sooner
  * gives it its connections back (RG_DISOWN).
@@ -633,6 +640,7 @@ static int setup(struct rsvc *s, const struct config *cfg, char *err, size_t err
 	    .weight = cfg->balance.weight,
 	    .interval_ms = cfg->cluster.interval_ms,
 	    .dead_count = cfg->cluster.dead_count,
+	    .listen_ms = RS_LISTEN_MS,
 	};
 	s->core = ranges_new(&rp, now);
 	if (!s->core) {
@@ -727,10 +735,11 @@ static void *start(struct host *h, const struct config *cfg, char *err, size_t e
 		svc_free(s);
 		return NULL;
 	}
+	uint32_t listen = (cfg->cluster.dead_count + 1) * cfg->cluster.interval_ms;
 	log_info("event=ranges_start vips=%zu interfaces=%zu buckets=%" PRIu32
 		 " weight=%u owner=0x%04x incarnation=%" PRIu64 " listen_ms=%" PRIu32,
 		 s->n, s->nif, s->buckets, cfg->balance.weight, s->owner, s->self.incarnation,
-		 (cfg->cluster.dead_count + 1) * cfg->cluster.interval_ms);
+		 listen > RS_LISTEN_MS ? listen : RS_LISTEN_MS);
 	return s;
 }
 
