@@ -25,3 +25,6 @@ echo "== bench/ctsync.py: connection-tracking sync, arpha against conntrackd + k
 echo
 echo "== bench/balance.py: the active-active data path per packet, arpha against xt_cluster (about 6 minutes)"
 /usr/bin/python3 "$(dirname "$0")/balance.py" "$B"
+echo
+echo "== bench/aa_failover.py: a node's crash and return in an active-active cluster of three, arpha against xt_cluster + conntrackd + keepalived (about 4 minutes)"
+/usr/bin/python3 "$(dirname "$0")/aa_failover.py" "$B"

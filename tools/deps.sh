@@ -5,7 +5,8 @@
 # (keepalived, the comparison in bench/failover.py; conntrackd, the one in
 # bench/ctsync.py; tcpdump, its timestamps of the packets that make a
 # connection established; iptables, for xt_cluster, the comparison in
-# bench/balance.py). `tools/deps.sh picture` installs gnuplot, for
+# bench/balance.py; all but tcpdump, the xt_cluster cluster of
+# bench/aa_failover.py). `tools/deps.sh picture` installs gnuplot, for
 # docs/ranges.png (docs/ranges.md) only.
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev

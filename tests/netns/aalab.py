@@ -447,9 +447,11 @@ class AaLab(Lab):
         return s
 
     def flows_client(self, n_tcp, n_udp, duration, period_ms=100, sources=None,
-                     new_conn_rate=0, gap_ms=250, grace_ms=3000, name=None):
+                     new_conn_rate=0, gap_ms=250, grace_ms=3000, name=None, flows_file=None):
+        """flows_file: aaflows --flows-file (a line per flow: per phase its
+        longest gap, when that gap ended, its duplicated echoes)."""
         c = FlowsClient(self, n_tcp, n_udp, duration, period_ms, sources, new_conn_rate,
-                        gap_ms, grace_ms, name)
+                        gap_ms, grace_ms, name, flows_file)
         self.procs.append(c.p)
         return c
 
@@ -675,7 +677,7 @@ class FlowsClient:
     (addresses of CLIENT_POOL; None: the client's own address)."""
 
     def __init__(self, lab, n_tcp, n_udp, duration, period_ms, sources, rate, gap_ms, grace_ms,
-                 name):
+                 name, flows_file=None):
         self.name = name or "flows%d" % len(lab.procs)
         self.mark_file = os.path.join(lab.tmp, self.name + ".marks")
         self.sources = list(sources or [CLIENT_IP])
@@ -692,6 +694,8 @@ class FlowsClient:
             cmd += ["--src-base", base, "--src-count", str(len(self.sources))]
         if rate:
             cmd += ["--new-conn-rate", str(rate)]
+        if flows_file:
+            cmd += ["--flows-file", flows_file]
         self.p = subprocess.Popen(["ip", "netns", "exec", lab.ns("client")] + cmd,
                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)

@@ -7,6 +7,7 @@
  *                    [--tcp-port P] [--udp-port Q] [--src-base IP --src-count K]
  *                    [--gap-threshold MS] [--grace MS] [--new-conn-rate R]
  *                    [--mark-file F] [--wave W] [--connect-timeout S]
+ *                    [--flows-file F]
  *
  * Every message is 16 bytes: magic, kind (a long-lived flow's, or a short
  * connection's), id, sequence number, in network byte order.
@@ -53,7 +54,14 @@
  *       taken, so a caller can wait for it before it acts;
  *   "worst": the five flows with the longest gaps (proto, id, src, sport,
  *       gap_ms, gap_end_s: when that gap ended, from the start of the sending,
- *       lost, dead).
+ *       lost, dead);
+ *   "t0_mono": the start of the sending on CLOCK_MONOTONIC (seconds), which
+ *       a caller's own monotonic clock (Python's time.monotonic) shares.
+ * With --flows-file the client also writes one line per flow to F before
+ * the report: "PROTO SRC SPORT STATE LOST DUP" (STATE up, dead or failed), then
+ * per phase "GAP_MS END DUP" with END the CLOCK_MONOTONIC second at which
+ * the phase's longest gap ended (the first echo after it; 0: no gap ended)
+ * and DUP the echoes duplicated in the phase.
  * A flow that stopped echoing (lost messages, a dead connection) counts the
  * time from its last echo to the end of the sending as a gap. SIGTERM or
  * SIGINT ends the sending early (then the grace time and the report).
@@ -112,7 +120,8 @@ static void usage(void)
 	    "       aaflows client --server IP --tcp N --udp M --period MS --duration S\n"
 	    "                      [--tcp-port P] [--udp-port Q] [--src-base IP --src-count K]\n"
 	    "                      [--gap-threshold MS] [--grace MS] [--new-conn-rate R]\n"
-	    "                      [--mark-file F] [--wave W] [--connect-timeout S]\n");
+	    "                      [--mark-file F] [--wave W] [--connect-timeout S]\n"
+	    "                      [--flows-file F]\n");
 	exit(2);
 }
 
@@ -485,11 +494,13 @@ struct flow {
 	unsigned char carry[MSG_LEN];
 	unsigned char *wbuf; /* messages the socket did not take yet (TCP) */
 	uint32_t nw;
-	uint32_t sent, echoed;
+	uint32_t sent, echoed, dup;
 	struct sockaddr_in local;
 	double t_open, connect_ms, last_echo, max_gap, max_gap_at;
-	uint8_t *seen;	  /* bitmap of the sequence numbers echoed */
-	float *phase_gap; /* MAX_PHASES: the longest gap that ended in each phase */
+	uint8_t *seen;	     /* bitmap of the sequence numbers echoed */
+	float *phase_gap;    /* MAX_PHASES: the longest gap that ended in each phase */
+	double *phase_end;   /* MAX_PHASES: when it ended (CLOCK_MONOTONIC seconds) */
+	uint32_t *phase_dup; /* MAX_PHASES: echoes duplicated in each phase */
 };
 
 struct churn {
@@ -515,6 +526,7 @@ struct client {
 	double period_s, duration_s, grace_s, gap_thr_ms, churn_rate, connect_timeout_s;
 	uint32_t wave;
 	const char *mark_file;
+	const char *flows_file;
 	struct flow *flows;
 	size_t seen_bytes;
 	uint32_t max_seq;
@@ -610,6 +622,8 @@ static void echoed(struct client *cl, struct flow *f, uint32_t seq, double now)
 	}
 	if (f->seen[seq / 8] & (1u << (seq % 8))) {
 		p->dup++;
+		f->dup++;
+		f->phase_dup[phase_now(cl)]++;
 		return;
 	}
 	f->seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
@@ -623,8 +637,10 @@ static void echoed(struct client *cl, struct flow *f, uint32_t seq, double now)
 			f->max_gap_at = now;
 		}
 		int ph = phase_now(cl);
-		if (gap > f->phase_gap[ph])
+		if (gap > f->phase_gap[ph]) {
 			f->phase_gap[ph] = (float)gap;
+			f->phase_end[ph] = now;
+		}
 	}
 	f->last_echo = now;
 }
@@ -1077,6 +1093,36 @@ static int cmp_gap_desc(const void *a, const void *b, void *arg)
 	return x > y ? -1 : x < y;
 }
 
+/* --flows-file: one line per flow (see the top of the file). */
+static void write_flows(const struct client *cl)
+{
+	if (!cl->flows_file)
+		return;
+	FILE *out = fopen(cl->flows_file, "w");
+	if (!out) {
+		warn("%s", cl->flows_file);
+		return;
+	}
+	static const char *const state[] = {[F_IDLE] = "idle",
+					    [F_CONNECTING] = "connecting",
+					    [F_UP] = "up",
+					    [F_DEAD] = "dead",
+					    [F_FAILED] = "failed"};
+	for (uint32_t i = 0; i < cl->nflows; i++) {
+		const struct flow *f = &cl->flows[i];
+		char ip[INET_ADDRSTRLEN] = "";
+		inet_ntop(AF_INET, &f->local.sin_addr, ip, sizeof(ip));
+		fprintf(out, "%s %s %u %s %u %u", proto_name[f->proto], ip,
+			ntohs(f->local.sin_port), state[f->state], f->sent - f->echoed, f->dup);
+		for (int ph = 0; ph < cl->nphases; ph++)
+			fprintf(out, " %.1f %.6f %u", f->phase_gap[ph], f->phase_end[ph],
+				f->phase_dup[ph]);
+		fputc('\n', out);
+	}
+	if (fclose(out) == EOF)
+		warn("%s", cl->flows_file);
+}
+
 static void report(struct client *cl, double stopped)
 {
 	double *gaps = xcalloc(cl->nflows, sizeof(*gaps));
@@ -1103,14 +1149,18 @@ static void report(struct client *cl, double stopped)
 				f->max_gap_at = stopped;
 			}
 			int ph = phase_now(cl);
-			if (gap > f->phase_gap[ph])
+			if (gap > f->phase_gap[ph]) {
 				f->phase_gap[ph] = (float)gap;
+				f->phase_end[ph] = 0; /* no echo ended it */
+			}
 		}
 	}
+	write_flows(cl);
 	printf("{\"period_ms\": %.1f, \"duration_s\": %.3f, \"sent_s\": %.3f, "
-	       "\"gap_threshold_ms\": %.1f, \"send_lag_ms_max\": %.1f, \"send_lag_at_s\": %.3f",
+	       "\"gap_threshold_ms\": %.1f, \"send_lag_ms_max\": %.1f, \"send_lag_at_s\": %.3f, "
+	       "\"t0_mono\": %.6f",
 	       cl->period_s * 1000, cl->duration_s, stopped - cl->t0, cl->gap_thr_ms,
-	       cl->lag_max * 1000, cl->lag_max_at);
+	       cl->lag_max * 1000, cl->lag_max_at, cl->t0);
 	for (int p = 0; p < P__N; p++) {
 		struct pstats *s = &cl->ps[p];
 		size_t n = 0;
@@ -1193,12 +1243,16 @@ static int client(struct client *cl)
 	cl->flows = xcalloc(cl->nflows, sizeof(*cl->flows));
 	uint8_t *seen = xcalloc(cl->nflows, cl->seen_bytes);
 	float *pg = xcalloc((size_t)cl->nflows * MAX_PHASES, sizeof(*pg));
+	double *pe = xcalloc((size_t)cl->nflows * MAX_PHASES, sizeof(*pe));
+	uint32_t *pd = xcalloc((size_t)cl->nflows * MAX_PHASES, sizeof(*pd));
 	for (uint32_t i = 0; i < cl->nflows; i++) {
 		struct flow *f = &cl->flows[i];
 		f->fd = -1;
 		f->proto = i < cl->n_tcp ? P_TCP : P_UDP;
 		f->seen = seen + (size_t)i * cl->seen_bytes;
 		f->phase_gap = pg + (size_t)i * MAX_PHASES;
+		f->phase_end = pe + (size_t)i * MAX_PHASES;
+		f->phase_dup = pd + (size_t)i * MAX_PHASES;
 		cl->ps[f->proto].flows++;
 	}
 	cl->nch = churn_slots;
@@ -1219,6 +1273,8 @@ static int client(struct client *cl)
 	free(cl->ch);
 	free(cl->ch_ms);
 	free(pg);
+	free(pe);
+	free(pd);
 	free(seen);
 	free(cl->flows);
 	free(cl->buf);
@@ -1240,6 +1296,7 @@ int main(int argc, char **argv)
 		O_SRC_BASE,
 		O_SRC_COUNT,
 		O_MARK,
+		O_FLOWS,
 		O_GAP,
 		O_GRACE,
 		O_RATE,
@@ -1257,6 +1314,7 @@ int main(int argc, char **argv)
 	    {"src-base", required_argument, NULL, O_SRC_BASE},
 	    {"src-count", required_argument, NULL, O_SRC_COUNT},
 	    {"mark-file", required_argument, NULL, O_MARK},
+	    {"flows-file", required_argument, NULL, O_FLOWS},
 	    {"gap-threshold", required_argument, NULL, O_GAP},
 	    {"grace", required_argument, NULL, O_GRACE},
 	    {"new-conn-rate", required_argument, NULL, O_RATE},
@@ -1311,6 +1369,9 @@ int main(int argc, char **argv)
 			break;
 		case O_MARK:
 			cl.mark_file = optarg;
+			break;
+		case O_FLOWS:
+			cl.flows_file = optarg;
 			break;
 		case O_GAP:
 			cl.gap_thr_ms = parse_num(optarg, 1, 1e6, "--gap-threshold");
