@@ -73,6 +73,16 @@ struct udp *udp_open(const struct conf_cluster *cfg, uint32_t ifindex, char *err
 	}
 	int buf = 1 << 20;
 	setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	/*
+	 * Room for a burst of reliable broadcast (a takeover's connection
+	 * updates) without EAGAIN for the heartbeats that follow it: with the
+	 * default 208 KiB a burst of thousands of connection records filled it,
+	 * heartbeats were not sent, and the peers wrote each other off.
+	 * FORCE passes wmem_max (CAP_NET_ADMIN).
+	 */
+	int sbuf = 4 << 20;
+	if (setsockopt(u->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sbuf, sizeof(sbuf)) < 0)
+		setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &sbuf, sizeof(sbuf));
 	return u;
 fail:
 	snprintf(err, errlen, "cluster transport on %s port %u: %s: %s", cfg->device,
