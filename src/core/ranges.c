@@ -131,7 +131,23 @@ static int pair_cmp(const void *pa, const void *pb)
 	return a->b < b->b ? -1 : a->b > b->b;
 }
 
-int ranges_assign(const struct ranges_member *m, size_t n, uint32_t buckets, uint16_t *owner)
+static bool outranks(uint32_t a, uint16_t wa, uint32_t b, uint16_t wb, uint32_t k);
+
+struct kept {
+	uint64_t x; /* the node's hash of the bucket: the larger, the more it wants it */
+	uint16_t b;
+};
+
+static int kept_cmp(const void *pa, const void *pb)
+{
+	const struct kept *a = pa, *b = pb;
+	if (a->x != b->x)
+		return a->x < b->x ? -1 : 1;
+	return a->b < b->b ? -1 : a->b > b->b;
+}
+
+int ranges_assign_held(const struct ranges_member *m, size_t n, uint32_t buckets,
+		       const struct ranges_set *const *held, uint16_t *owner)
 {
 	if (n == 0 || n > RANGES_MAX_NODES || buckets < RANGES_MIN_BUCKETS ||
 	    buckets > RANGES_MAX_BUCKETS) {
@@ -174,25 +190,75 @@ int ranges_assign(const struct ranges_member *m, size_t n, uint32_t buckets, uin
 		extra[best] = true;
 		quota[best]++;
 	}
-	struct pair *p = malloc(n * buckets * sizeof(*p));
+	for (uint32_t b = 0; b < buckets; b++)
+		owner[b] = UINT16_MAX;
+	/* what the members hold stays theirs (two holders: the higher rank), up to the quota */
+	uint32_t left = buckets;
+	if (held) {
+		uint32_t cnt[RANGES_MAX_NODES] = {0};
+		for (uint32_t b = 0; b < buckets; b++) {
+			size_t best = n;
+			for (size_t i = 0; i < n; i++)
+				if (held[i] && ranges_has(held[i], b) &&
+				    (best == n || outranks(m[i].node, m[i].weight, m[best].node,
+							   m[best].weight, b)))
+					best = i;
+			if (best < n) {
+				owner[b] = (uint16_t)best;
+				cnt[best]++;
+				left--;
+			}
+		}
+		struct kept *kv = NULL;
+		for (size_t i = 0; i < n; i++) {
+			if (cnt[i] <= quota[i]) {
+				quota[i] -= cnt[i];
+				continue;
+			}
+			if (!kv && !(kv = malloc(buckets * sizeof(*kv))))
+				return -1;
+			size_t k = 0;
+			for (uint32_t b = 0; b < buckets; b++)
+				if (owner[b] == i)
+					kv[k++] = (struct kept){hash(m[i].node, b), (uint16_t)b};
+			qsort(kv, k, sizeof(*kv), kept_cmp);
+			for (size_t j = 0; j < cnt[i] - quota[i]; j++) /* the ones it wants least go */
+				owner[kv[j].b] = UINT16_MAX;
+			left += cnt[i] - quota[i];
+			quota[i] = 0;
+		}
+		free(kv);
+		if (!left)
+			return 0;
+	}
+	/* the rest: the pairs (node, free bucket) in order of score, each bucket to the
+	   first node that still has room */
+	size_t nfree = 0;
+	for (uint32_t b = 0; b < buckets; b++)
+		nfree += owner[b] == UINT16_MAX;
+	size_t nroom = 0;
+	for (size_t i = 0; i < n; i++)
+		nroom += quota[i] > 0;
+	struct pair *p = malloc(nroom * nfree * sizeof(*p));
 	if (!p)
 		return -1;
 	bool equal = true;
 	for (size_t i = 1; i < n; i++)
 		equal &= m[i].weight == m[0].weight;
 	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (!quota[i])
+			continue;
 		for (uint32_t b = 0; b < buckets; b++)
-			p[k++] = (struct pair){.l = equal ? (uint64_t)~hash(m[i].node, b)
-							  : draw(m[i].node, b),
-					       .w = m[i].weight,
-					       .node = m[i].node,
-					       .i = (uint16_t)i,
-					       .b = (uint16_t)b};
+			if (owner[b] == UINT16_MAX)
+				p[k++] = (struct pair){.l = equal ? (uint64_t)~hash(m[i].node, b)
+								  : draw(m[i].node, b),
+						       .w = m[i].weight,
+						       .node = m[i].node,
+						       .i = (uint16_t)i,
+						       .b = (uint16_t)b};
+	}
 	qsort(p, k, sizeof(*p), equal ? pair_cmp_equal : pair_cmp);
-	for (uint32_t b = 0; b < buckets; b++)
-		owner[b] = UINT16_MAX;
-	uint32_t left = buckets;
 	for (size_t j = 0; j < k && left; j++) {
 		if (owner[p[j].b] != UINT16_MAX || quota[p[j].i] == 0)
 			continue;
@@ -202,6 +268,11 @@ int ranges_assign(const struct ranges_member *m, size_t n, uint32_t buckets, uin
 	}
 	free(p);
 	return 0;
+}
+
+int ranges_assign(const struct ranges_member *m, size_t n, uint32_t buckets, uint16_t *owner)
+{
+	return ranges_assign_held(m, n, buckets, NULL, owner);
 }
 
 /* ---- the codec ---- */
@@ -306,8 +377,10 @@ struct ranges {
 	/* the view: members and the aim */
 	struct ranges_member mem[RANGES_MAX_NODES];
 	uint64_t mem_inc[RANGES_MAX_NODES];
+	uint32_t mem_serial[RANGES_MAX_NODES]; /* the claims the aim was computed from */
 	size_t nmem;
 	uint16_t aim[RANGES_MAX_BUCKETS]; /* index in mem */
+	uint64_t aim_hash;		  /* of the aim's NodeIDs: in the digest */
 	struct ranges_set aimed_self;
 	struct peer peers[RANGES_MAX_NODES - 1];
 	size_t npeers;
@@ -560,21 +633,27 @@ static void inherit_dead(struct ranges *r, const struct ranges_id *id, struct ra
 	r->dead[r->ndead - 1] = *id;
 }
 
+static void held_of(const struct ranges *r, uint32_t node, const struct ranges_set **held,
+		    uint32_t *serial);
+
 static void heirs_of(struct ranges *r, const struct ranges_id *id, struct ranges_actions *out)
 {
 	struct ranges_member m[RANGES_MAX_NODES];
+	const struct ranges_set *held[RANGES_MAX_NODES];
 	size_t n = 0, self = SIZE_MAX;
 	for (size_t i = 0; i < r->nmem; i++) {
 		if (r->mem[i].node == id->node)
 			continue;
 		if (r->mem[i].node == r->p.self_id)
 			self = n;
+		uint32_t serial;
+		held_of(r, r->mem[i].node, &held[n], &serial);
 		m[n++] = r->mem[i];
 	}
 	if (self == SIZE_MAX)
 		return;
 	uint16_t *owner = malloc(r->p.buckets * sizeof(*owner));
-	if (!owner || ranges_assign(m, n, r->p.buckets, owner) < 0) {
+	if (!owner || ranges_assign_held(m, n, r->p.buckets, held, owner) < 0) {
 		free(owner);
 		rg_log(out, LOGL_ERR, "event=ranges action=inherit reason=enomem node=%u", id->node);
 		return;
@@ -641,7 +720,25 @@ static int mem_cmp(const void *pa, const void *pb)
 	return a->node < b->node ? -1 : a->node > b->node;
 }
 
-/* Recompute the members; when they changed, the counter and the aim. */
+/* What member node holds, as we know it, and the serial that says so. */
+static void held_of(const struct ranges *r, uint32_t node, const struct ranges_set **held,
+		    uint32_t *serial)
+{
+	if (node == r->p.self_id) {
+		*held = &r->mine;
+		*serial = r->serial;
+		return;
+	}
+	const struct peer *pr = peer_find((struct ranges *)r, node);
+	*held = pr ? &pr->st.claims : NULL;
+	*serial = pr ? pr->st.serial : 0;
+}
+
+/*
+ * Recompute the members (when they changed, the counter) and the aim,
+ * which follows what they hold: when the members or what they hold
+ * changed.
+ */
 static void recompute_view(struct ranges *r, struct ranges_actions *out)
 {
 	struct ranges_member m[RANGES_MAX_NODES];
@@ -658,29 +755,38 @@ static void recompute_view(struct ranges *r, struct ranges_actions *out)
 		const struct peer *pr = m[i].node == r->p.self_id ? NULL : peer_find(r, m[i].node);
 		inc[i] = pr ? pr->st.incarnation : r->p.incarnation;
 	}
+	uint32_t serial[RANGES_MAX_NODES];
+	const struct ranges_set *held[RANGES_MAX_NODES];
+	for (size_t i = 0; i < n; i++)
+		held_of(r, m[i].node, &held[i], &serial[i]);
 	bool same = n == r->nmem && memcmp(m, r->mem, n * sizeof(m[0])) == 0 &&
 		    memcmp(inc, r->mem_inc, n * sizeof(inc[0])) == 0;
-	if (same && r->started)
+	if (same && r->started && memcmp(serial, r->mem_serial, n * sizeof(serial[0])) == 0)
 		return;
 	memcpy(r->mem, m, n * sizeof(m[0]));
 	memcpy(r->mem_inc, inc, n * sizeof(inc[0]));
+	memcpy(r->mem_serial, serial, n * sizeof(serial[0]));
 	r->nmem = n;
-	if (r->started) {
+	if (r->started && !same) {
 		r->view++;
 		r->stats.view_changes++;
 	}
 	memset(&r->aimed_self, 0, sizeof(r->aimed_self));
 	for (size_t i = 0; i < r->npeers; i++)
 		memset(&r->peers[i].aimed, 0, sizeof(r->peers[i].aimed));
-	if (n == 0 || ranges_assign(m, n, r->p.buckets, r->aim) < 0) {
+	r->aim_hash = 0x61696d2d31ull; /* "aim-1" */
+	if (n == 0 || ranges_assign_held(m, n, r->p.buckets, held, r->aim) < 0) {
 		for (uint32_t b = 0; b < r->p.buckets; b++)
 			r->aim[b] = UINT16_MAX;
-		if (n)
+		if (n) {
+			r->aim_hash = 0; /* agrees with nobody's */
 			rg_log(out, LOGL_ERR, "event=ranges action=aim reason=enomem");
+		}
 		return;
 	}
 	for (uint32_t b = 0; b < r->p.buckets; b++) {
 		uint32_t node = m[r->aim[b]].node;
+		r->aim_hash = mix64(r->aim_hash ^ ((uint64_t)b << 32 | node));
 		if (node == r->p.self_id) {
 			ranges_add(&r->aimed_self, b);
 		} else {
@@ -691,7 +797,14 @@ static void recompute_view(struct ranges *r, struct ranges_actions *out)
 	}
 }
 
-/* The digest of our view: every member's id, weight and counter as we know them. */
+/*
+ * The digest of our view: every member's id, weight and counter as we
+ * know them, and the aim we computed from them and what they hold. A
+ * claim or release the aim asked for leaves the aim as it was (the
+ * others' shares do not depend on how far each has got), so it does not
+ * break an agreement; nodes that agree have the same aim, hence disjoint
+ * shares.
+ */
 static uint64_t view_digest(const struct ranges *r)
 {
 	uint64_t h = 0x6469676573742d31ull ^ r->nmem;
@@ -705,6 +818,7 @@ static uint64_t view_digest(const struct ranges *r)
 		h = mix64(h ^ r->mem_inc[i]);
 		h = mix64(h ^ ((uint64_t)r->mem[i].weight << 32 | view));
 	}
+	h = mix64(h ^ r->aim_hash);
 	return h;
 }
 
@@ -771,6 +885,22 @@ static bool outranked(const struct ranges *r, uint32_t b)
 	return false;
 }
 
+/*
+ * Does a member that we outrank claim bucket b too (a healed partition)?
+ * It releases b as soon as it hears us (outranked); we keep b until then
+ * even when the aim takes it from us, or it would become that member's
+ * alone and so its to keep: the aim would change under everyone's feet.
+ */
+static bool contested(const struct ranges *r, uint32_t b)
+{
+	for (size_t i = 0; i < r->npeers; i++) {
+		const struct peer *pr = &r->peers[i];
+		if (is_member(pr) && ranges_has(&pr->st.claims, b))
+			return true;
+	}
+	return false;
+}
+
 static void release(struct ranges *r, uint64_t now, struct ranges_actions *out)
 {
 	struct ranges_set rel;
@@ -780,7 +910,8 @@ static void release(struct ranges *r, uint64_t now, struct ranges_actions *out)
 	bool moving = agreed(r);
 	for (uint32_t b = 0; b < r->p.buckets; b++)
 		if (ranges_has(&r->mine, b) &&
-		    (r->stopping || (moving && !ranges_has(&r->aimed_self, b)) ||
+		    (r->stopping ||
+		     (moving && !ranges_has(&r->aimed_self, b) && !contested(r, b)) ||
 		     outranked(r, b))) {
 			ranges_del(&r->mine, b);
 			ranges_add(&rel, b);
@@ -857,8 +988,14 @@ static void run(struct ranges *r, uint64_t now, struct ranges_actions *out)
 	recompute_view(r, out);
 	r->digest = view_digest(r);
 	inherit_due(r, out);
+	uint32_t serial = r->serial;
 	release(r, now, out);
 	claim(r, now, out);
+	if (r->serial != serial) { /* what we hold is in the aim and the digest we hand on */
+		r->started = true;
+		recompute_view(r, out);
+		r->digest = view_digest(r);
+	}
 	r->started = true;
 	repush(r, now, out);
 	hand_on(r, out);

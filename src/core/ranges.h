@@ -7,26 +7,34 @@
  * one; the data path's business). Each node claims a set of buckets: it
  * takes the new connections of those. The rule:
  *
- *  - The AIMED assignment is a pure function of the members (NodeID and
- *    Weight=; not the incarnation) that every node computes alike
- *    (ranges_assign): per bucket, the nodes are ranked by weighted
- *    rendezvous hashing (score w / -ln(u), u a hash of NodeID and
- *    bucket; computed as w / -log2(u) in integer fixed point, no libm,
- *    the same order; with equal weights simply the larger u); the pairs
- *    (node, bucket) are taken in order of score, best first, each bucket
- *    by the first node that still has room, every node having room for
- *    its quota: Buckets x w / sum(w) rounded by largest remainder (ties:
- *    the lower NodeID gets the extra bucket). So it is complete,
- *    pairwise disjoint, equal within one bucket (by weight), and a join
- *    or leave moves about 1/N of the buckets (measured: test_ranges.c,
- *    tests/sim/test_sim_ranges.c).
+ *  - The AIMED assignment is a function of the members (NodeID and
+ *    Weight=; not the incarnation) and of what they hold, that every
+ *    node computes alike (ranges_assign_held): a bucket stays with the
+ *    member that holds it (held by two, a healed partition: the higher
+ *    ranked) as long as that member is within its quota, Buckets x w /
+ *    sum(w) rounded by largest remainder (ties: the lower NodeID gets the
+ *    extra bucket); a member over its quota keeps the ones it ranks
+ *    highest. The rest are dealt out by weighted rendezvous hashing
+ *    (score w / -ln(u), u a hash of NodeID and bucket; computed as
+ *    w / -log2(u) in integer fixed point, no libm, the same order; with
+ *    equal weights simply the larger u): the pairs (member with room,
+ *    free bucket) in order of score, best first, each bucket to the
+ *    first member that still has room. So it is complete, pairwise
+ *    disjoint, equal within one bucket (by weight), and from a settled
+ *    cluster a join moves exactly the newcomer's quota and a leave
+ *    exactly the leaver's buckets (a function of the members alone,
+ *    ranges_assign, moves up to 3 % more; test_ranges.c,
+ *    tests/sim/test_sim_ranges.c). A claim or release that the aim asks
+ *    for leaves the aim as it was, so the hand-over does not change it
+ *    under anyone's feet.
  *  - The members are this node and every peer the cluster says is up
  *    and whose state (channel 'R') arrived, unless it says it listens
  *    (a new node is not counted, so nothing waits for it, until it is
  *    ready to claim) or stops.
  *    Each member's state carries its VIEW: a counter it bumps whenever
  *    its member set changes, and a digest of the members as it knows
- *    them, their counters included.
+ *    them, their counters included, and of the aim it computed. Members
+ *    that agree on the digest have the same aim.
  *  - BREAK BEFORE MAKE. A node releases a bucket the aim no longer
  *    gives it as soon as the view is agreed (below; its state, pushed at
  *    once, says so): until then it keeps taking the bucket's
@@ -44,7 +52,11 @@
  *    intervals after its last state. Two nodes that hear each other
  *    never claim one bucket at once: under one agreed view the aim gives
  *    a bucket to one node, and the taker needs the giver's state in that
- *    view, which shows the bucket released.
+ *    view, which shows the bucket released. A bucket two members hold (a
+ *    healed partition) the lower ranked releases as soon as it hears the
+ *    other; the higher ranked keeps it until then, even when the aim
+ *    takes it from it (or it would be the other's alone, and the other's
+ *    to keep: the aim would change).
  *  - INCARNATIONS. A node's identity is its NodeID plus its incarnation
  *    (the cluster's epoch at its start, larger at every start). A state
  *    with a newer incarnation retires the old one: the old life's claims
@@ -169,6 +181,18 @@ struct ranges_member {
  * buckets out of range, a weight 0 or a NodeID 0 or twice) or ENOMEM.
  */
 int ranges_assign(const struct ranges_member *m, size_t n, uint32_t buckets, uint16_t *owner);
+
+/*
+ * The same, from what the members hold now: held[i] (NULL: nothing) is
+ * m[i]'s claims. A bucket stays with its holder (held twice: the one that
+ * ranks higher) while the holder is within its quota; a holder over its
+ * quota keeps the ones it ranks highest; the rest go as above, to the
+ * members with room. So from a settled assignment a join moves exactly
+ * the newcomer's quota and a leave exactly the leaver's buckets.
+ * ranges_assign is this with nothing held.
+ */
+int ranges_assign_held(const struct ranges_member *m, size_t n, uint32_t buckets,
+		       const struct ranges_set *const *held, uint16_t *owner);
 
 /* ---- the codec of the state ---- */
 
