@@ -226,9 +226,15 @@ struct packet_ring *packet_ring_open(uint32_t ifindex)
 	r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
 	if (r->map == MAP_FAILED)
 		goto fail;
+	/*
+	 * ARP alone (a frame behind an 802.1Q tag that no VLAN device takes
+	 * comes untagged with its tag aside, as ARP too): a socket for every
+	 * protocol would be handed every frame the device carries, forwarded
+	 * traffic included, only for the filter to refuse it
+	 */
 	struct sockaddr_ll sll = {
 	    .sll_family = AF_PACKET,
-	    .sll_protocol = htons(ETH_P_ALL),
+	    .sll_protocol = htons(ETH_P_ARP),
 	    .sll_ifindex = (int)ifindex,
 	};
 	if (bind(r->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)

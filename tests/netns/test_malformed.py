@@ -28,7 +28,10 @@ def req(**kw):
 CASES = [
     ("truncated-in-header", "malformed_truncated", [req()[:14], req()[:14 + 6]], "wire"),
     ("truncated-in-body", "malformed_truncated", [req(pad=False)[:14 + 27]], "attacker"),
-    ("truncated-tagged", "malformed_truncated", [req(vlan=7, pad=False)[:18 + 20]], "attacker"),
+    # a tag no VLAN device takes: the kernel calls the frame another host's
+    # and hands it over untagged, so arphad never judges it (the codec's
+    # count of a truncated tagged frame: tests/unit)
+    ("truncated-tagged", "otherhost", [req(vlan=7, pad=False)[:18 + 20]], "attacker"),
     ("bad-htype", "malformed_bad_htype", [req(htype=6), req(htype=0)], "attacker"),
     ("bad-ptype", "malformed_bad_ptype", [req(ptype=0x86DD), req(ptype=0x0806)], "attacker"),
     ("bad-hlen", "malformed_bad_hlen", [req(hlen=8), req(hlen=0)], "attacker"),
