@@ -245,7 +245,11 @@ static void run(struct rsvc *s)
 		host_prepare_takeover(s->h, &sc);
 	}
 	/* every input may change the claims we know: ours, or a peer's */
+	uint64_t updates = s->updates;
 	kernel_update(s, inh, n_inh);
+	if ((claimed || n_inh) && s->updates != updates)
+		log_info("event=ranges action=commit claimed=%" PRIu32 " inherited=%zu update_us=%" PRIu64,
+			 claimed, n_inh, s->last_update_us);
 	if (state) {
 		uint8_t blob[RANGES_STATE_MAX];
 		size_t len = ranges_state_blob(s->core, blob, sizeof(blob));
