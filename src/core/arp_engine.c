@@ -20,6 +20,25 @@
 #define LOG_BURST	  50 /* log lines per interface per second */
 #define LOG_WINDOW_MS	  1000
 #define RATE_LOG_EVERY_MS 1000
+#define VERIFY_MAX	  64 /* checks running or holding off, per interface */
+
+/*
+ * A Verify check of a claim that ip is at claimed: a request went to the
+ * MAC we hold for it (current, if any) and one to claimed; the answers
+ * decide at the deadline, or at once when one cannot change the outcome.
+ * A check the holder won, or that nobody answered, holds its address off
+ * until holdoff (a flood of claims for one address costs a bounded number
+ * of requests).
+ */
+struct verify {
+	uint32_t ip;
+	struct mac claimed, current;
+	bool has_current;
+	bool claimed_said; /* the claimed MAC answered */
+	bool running;	   /* false: decided, holding off until holdoff */
+	uint8_t rule;	   /* the setting that asked for the check: AC_DROP_UNSOLICITED or _CHANGE */
+	uint64_t deadline, holdoff;
+};
 
 struct iface {
 	uint32_t ifindex;
@@ -45,6 +64,11 @@ struct iface {
 	uint64_t log_window;
 	uint32_t log_lines;
 	uint64_t log_suppressed;
+	/* Verify checks, and the VerifyRate token bucket in thousandths of a request */
+	struct verify ver[VERIFY_MAX];
+	size_t n_ver;
+	uint64_t vr_tokens, vr_last;
+	bool vr_started;
 };
 
 struct proxy {
@@ -115,6 +139,12 @@ static const char *const counter_names[AC__COUNT] = {
     [AC_RESOLUTION_FAILED] = "resolution_failed",
     [AC_ANNOUNCED] = "announced",
     [AC_LOG_SUPPRESSED] = "log_suppressed",
+    [AC_VERIFY_STARTED] = "verify_started",
+    [AC_VERIFY_CONFIRMED] = "verify_confirmed",
+    [AC_VERIFY_CONFLICT] = "verify_conflict",
+    [AC_VERIFY_UNANSWERED] = "verify_unanswered",
+    [AC_VERIFY_REPEATED] = "verify_repeated",
+    [AC_VERIFY_LIMITED] = "verify_limited",
     [AC_NOMEM] = "nomem",
 };
 
@@ -565,16 +595,15 @@ static void kernel_request(struct arp_engine *e, struct iface *ifc, const struct
 	note_query(e, ifc, f->tpa, &f->eth_dst, now, out);
 }
 
-/* Create or update the dynamic entry for f->spa -> f->sha. */
-static void learn(struct arp_engine *e, struct iface *ifc, struct arp_entry *en,
-		  const struct arp_frame *f, uint64_t now, struct actions *out)
+/* Make ip's dynamic entry (en, or none yet) say mac; the kernel follows. */
+static void set_dynamic(struct arp_engine *e, struct iface *ifc, struct arp_entry *en, uint32_t ip,
+			const struct mac *mac, uint64_t now, struct actions *out)
 {
 	uint64_t expires = now + (uint64_t)e->pol.expire_s * 1000;
 	if (!en) {
 		struct arp_entry ev;
 		bool evicted = false;
-		en = arp_cache_insert(ifc->cache, f->spa, ARP_DYNAMIC, &f->sha, expires, &ev,
-				      &evicted);
+		en = arp_cache_insert(ifc->cache, ip, ARP_DYNAMIC, mac, expires, &ev, &evicted);
 		if (!en) {
 			ifc->cnt.v[errno == ENOSPC ? AC_CACHE_FULL : AC_NOMEM]++;
 			return;
@@ -586,32 +615,206 @@ static void learn(struct arp_engine *e, struct iface *ifc, struct arp_entry *en,
 		}
 		ifc->cnt.v[AC_LEARNED]++;
 	} else if (en->type == ARP_DYNAMIC) {
-		if (mac_eq(&en->mac, &f->sha)) {
-			ifc->cnt.v[AC_REFRESHED]++;
-		} else {
-			char extra[32 + MAC_STRLEN];
-			char old[MAC_STRLEN];
-			snprintf(extra, sizeof(extra), "oldenet=%s", mac_fmt(&en->mac, old));
-			if (!rule(ifc, now, out, e->pol.changes, AC_DROP_CHANGE, "arp_changed",
-				  "ARPChanges", "mac_changed", f, extra))
-				return;
-			ifc->cnt.v[AC_CHANGED]++;
-		}
-		arp_cache_update(ifc->cache, en, ARP_DYNAMIC, &f->sha, expires);
+		ifc->cnt.v[mac_eq(&en->mac, mac) ? AC_REFRESHED : AC_CHANGED]++;
+		arp_cache_update(ifc->cache, en, ARP_DYNAMIC, mac, expires);
 	} else {
 		/* INCOMPLETE or UNKNOWN: the answer we were waiting for */
-		arp_cache_update(ifc->cache, en, ARP_DYNAMIC, &f->sha, expires);
+		arp_cache_update(ifc->cache, en, ARP_DYNAMIC, mac, expires);
 		ifc->cnt.v[AC_LEARNED]++;
 	}
 	en->query_until = 0;
 	en->flags &= (uint8_t)~ARP_F_QUERY_UNICAST;
-	neigh(out, ifc, ACT_NEIGH_SET, f->spa, &f->sha, NEIGH_REACHABLE);
+	neigh(out, ifc, ACT_NEIGH_SET, ip, mac, NEIGH_REACHABLE);
+}
+
+static void verify_claim(struct arp_engine *e, struct iface *ifc, const struct arp_frame *f,
+			 const struct arp_entry *en, enum arp_counter rule, uint64_t now,
+			 struct actions *out);
+
+/* Create or update the dynamic entry for f->spa -> f->sha, as ARPChanges says. */
+static void learn(struct arp_engine *e, struct iface *ifc, struct arp_entry *en,
+		  const struct arp_frame *f, uint64_t now, struct actions *out)
+{
+	if (en && en->type == ARP_DYNAMIC && !mac_eq(&en->mac, &f->sha)) {
+		if (e->pol.changes == AV_VERIFY) {
+			verify_claim(e, ifc, f, en, AC_DROP_CHANGE, now, out);
+			return;
+		}
+		char extra[32 + MAC_STRLEN];
+		char old[MAC_STRLEN];
+		snprintf(extra, sizeof(extra), "oldenet=%s", mac_fmt(&en->mac, old));
+		if (!rule(ifc, now, out, e->pol.changes, AC_DROP_CHANGE, "arp_changed", "ARPChanges",
+			  "mac_changed", f, extra))
+			return;
+	}
+	set_dynamic(e, ifc, en, f->spa, &f->sha, now, out);
 }
 
 static void send_frame(struct iface *ifc, struct actions *out, const struct arp_frame *f)
 {
 	actions_send(out, ifc->ifindex, f);
 	ifc->cnt.v[AC_TX_FRAMES]++;
+}
+
+/* ---- Verify ---- */
+
+static struct verify *verify_find(struct iface *ifc, uint32_t ip)
+{
+	for (size_t i = 0; i < ifc->n_ver; i++)
+		if (ifc->ver[i].ip == ip)
+			return &ifc->ver[i];
+	return NULL;
+}
+
+/* A slot for a new check: an unused one, or one whose hold-off is over. */
+static struct verify *verify_slot(struct iface *ifc, uint64_t now)
+{
+	for (size_t i = 0; i < ifc->n_ver; i++)
+		if (!ifc->ver[i].running && ifc->ver[i].holdoff <= now)
+			return &ifc->ver[i];
+	if (ifc->n_ver < VERIFY_MAX)
+		return &ifc->ver[ifc->n_ver++];
+	return NULL;
+}
+
+/* Take n requests from the VerifyRate bucket (a second's worth at most), or none. */
+static bool verify_tokens(const struct arp_engine *e, struct iface *ifc, uint64_t n, uint64_t now)
+{
+	uint64_t rate = e->pol.verify_rate, cap = rate * 1000;
+	if (!ifc->vr_started) {
+		ifc->vr_started = true;
+		ifc->vr_tokens = cap;
+		ifc->vr_last = now;
+	} else if (now > ifc->vr_last) {
+		uint64_t add = (now - ifc->vr_last) * rate;
+		ifc->vr_tokens = ifc->vr_tokens + add > cap ? cap : ifc->vr_tokens + add;
+		ifc->vr_last = now;
+	}
+	if (ifc->vr_tokens < n * 1000)
+		return false;
+	ifc->vr_tokens -= n * 1000;
+	return true;
+}
+
+/* Our address to ask about ip from: one whose network holds ip, else the first, else none. */
+static uint32_t asking_addr(const struct iface *ifc, uint32_t ip)
+{
+	for (size_t i = 0; i < ifc->n_addrs; i++)
+		if (ip4_prefix_contains(&ifc->addrs[i], ip))
+			return ifc->addrs[i].addr;
+	return ifc->n_addrs ? ifc->addrs[0].addr : 0;
+}
+
+/* Who has ip? A request sent to the MAC to alone. */
+static void ask(struct iface *ifc, struct actions *out, uint32_t ip, const struct mac *to)
+{
+	struct arp_frame r;
+	frame_request(&r, &ifc->mac, asking_addr(ifc, ip), ip);
+	r.eth_dst = *to;
+	send_frame(ifc, out, &r);
+}
+
+static const char *verify_rule_name(const struct verify *v)
+{
+	return v->rule == AC_DROP_CHANGE ? "ARPChanges" : "UnsolicitedARPReplies";
+}
+
+/* One line about check v, in the form of the frame lines. */
+static void verify_log(struct iface *ifc, uint64_t now, struct actions *out, enum log_level level,
+		       const char *event, const char *action, const char *reason,
+		       const struct verify *v)
+{
+	if (!log_allowed(ifc, now, out))
+		return;
+	char ip[IP4_STRLEN], cl[MAC_STRLEN], cur[MAC_STRLEN];
+	actions_log(out, ifc->ifindex, level,
+		    "event=%s action=%s rule=%s reason=%s recvif=%s srcip=%s srcenet=%s curenet=%s",
+		    event, action, verify_rule_name(v), reason, ifc->name, ip4_fmt(v->ip, ip),
+		    mac_fmt(&v->claimed, cl), v->has_current ? mac_fmt(&v->current, cur) : "none");
+}
+
+/*
+ * A claim that f->spa is at f->sha, which the setting behind rule says to
+ * check: ask the MAC we hold for it (if any) and the claimed one. Nothing
+ * changes until the answers decide (verify_answer, verify_decide).
+ */
+static void verify_claim(struct arp_engine *e, struct iface *ifc, const struct arp_frame *f,
+			 const struct arp_entry *en, enum arp_counter rule, uint64_t now,
+			 struct actions *out)
+{
+	struct verify *v = verify_find(ifc, f->spa);
+	if (v && v->running) {
+		ifc->cnt.v[mac_eq(&v->claimed, &f->sha) ? AC_VERIFY_REPEATED : AC_VERIFY_LIMITED]++;
+		return;
+	}
+	bool has_current = en && en->type == ARP_DYNAMIC;
+	if ((v && v->holdoff > now) || !(v = v ? v : verify_slot(ifc, now)) ||
+	    !verify_tokens(e, ifc, has_current ? 2 : 1, now)) {
+		ifc->cnt.v[AC_VERIFY_LIMITED]++;
+		return;
+	}
+	*v = (struct verify){.ip = f->spa,
+			     .claimed = f->sha,
+			     .has_current = has_current,
+			     .running = true,
+			     .rule = (uint8_t)rule,
+			     .deadline = now + e->pol.verify_timeout_ms};
+	if (has_current) {
+		v->current = en->mac;
+		ask(ifc, out, f->spa, &v->current);
+	}
+	ask(ifc, out, f->spa, &v->claimed);
+	ifc->cnt.v[AC_VERIFY_STARTED]++;
+	verify_log(ifc, now, out, LOGL_INFO, "arp_verify", "ask",
+		   has_current ? "mac_changed" : "no_entry", v);
+}
+
+/* Check v's time is over, or its outcome is certain. */
+static void verify_decide(struct arp_engine *e, struct iface *ifc, struct verify *v, uint64_t now,
+			  struct actions *out)
+{
+	v->running = false;
+	if (!v->claimed_said) {
+		v->holdoff = now + e->pol.verify_holdoff_ms;
+		ifc->cnt.v[AC_VERIFY_UNANSWERED]++;
+		verify_log(ifc, now, out, LOGL_INFO, "arp_verify", "keep", "nobody_answered", v);
+		return;
+	}
+	v->holdoff = now; /* a move is no reason to wait: the next one may follow at once */
+	struct arp_entry *en = arp_cache_lookup(ifc->cache, v->ip);
+	if (en && arp_type_is_configured(en->type))
+		return; /* configured since: it stays */
+	ifc->cnt.v[AC_VERIFY_CONFIRMED]++;
+	verify_log(ifc, now, out, LOGL_NOTICE, "arp_verified", "accept",
+		   v->has_current ? "only_new_mac_answered" : "new_mac_answered", v);
+	set_dynamic(e, ifc, en, v->ip, &v->claimed, now, out);
+}
+
+/* A reply for f->spa: true when it answered a check of ours (and is judged so). */
+static bool verify_answer(struct arp_engine *e, struct iface *ifc, const struct arp_frame *f,
+			  struct arp_entry *en, uint64_t now, struct actions *out)
+{
+	struct verify *v = verify_find(ifc, f->spa);
+	/* an answer is addressed to the address we asked from (a gratuitous reply is not one) */
+	if (!v || !v->running || f->tpa != asking_addr(ifc, f->spa) || !mac_eq(&f->tha, &ifc->mac))
+		return false;
+	if (v->has_current && mac_eq(&f->sha, &v->current)) {
+		/* the holder is alive: it keeps the address, whoever claimed it */
+		v->running = false;
+		v->holdoff = now + e->pol.verify_holdoff_ms;
+		ifc->cnt.v[AC_VERIFY_CONFLICT]++;
+		verify_log(ifc, now, out, LOGL_WARNING, "arp_conflict", "keep",
+			   "current_holder_answered", v);
+		if (en && en->type == ARP_DYNAMIC && mac_eq(&en->mac, &f->sha))
+			set_dynamic(e, ifc, en, f->spa, &f->sha, now, out);
+		return true;
+	}
+	if (!mac_eq(&f->sha, &v->claimed))
+		return false;
+	v->claimed_said = true;
+	if (!v->has_current) /* nobody to lose it: the claimant's answer is enough */
+		verify_decide(e, ifc, v, now, out);
+	return true;
 }
 
 /* Gratuitous ARP for ip, both forms, as sha with Ethernet source eth_src. */
@@ -661,6 +864,20 @@ static void answer(struct arp_engine *e, struct iface *ifc, const struct arp_fra
 static const struct mac *configured_mac(const struct iface *ifc, const struct arp_entry *en)
 {
 	return (en->flags & ARP_F_IFACE_MAC) ? &ifc->mac : &en->mac;
+}
+
+/*
+ * UnsolicitedARPReplies=Verify: an unsolicited reply or a gratuitous ARP.
+ * One that says what we hold confirms it; one that would change or create
+ * a mapping is checked.
+ */
+static void announced(struct arp_engine *e, struct iface *ifc, struct arp_entry *en,
+		      const struct arp_frame *f, uint64_t now, struct actions *out)
+{
+	if (en && en->type == ARP_DYNAMIC && mac_eq(&en->mac, &f->sha))
+		set_dynamic(e, ifc, en, f->spa, &f->sha, now, out);
+	else
+		verify_claim(e, ifc, f, en, AC_DROP_UNSOLICITED, now, out);
 }
 
 static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf, size_t len,
@@ -762,8 +979,14 @@ static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf
 				return;
 		}
 	} else if (f.op == ARP_OP_REPLY) {
+		if (verify_answer(e, ifc, &f, en, now, out))
+			return;
 		bool solicited = en && en->query_until > now &&
 				 (!(en->flags & ARP_F_QUERY_UNICAST) || mac_eq(&en->mac, &f.sha));
+		if (!solicited && pol->unsolicited_replies == AV_VERIFY) {
+			announced(e, ifc, en, &f, now, out);
+			return;
+		}
 		if (!solicited &&
 		    !rule(ifc, now, out, pol->unsolicited_replies, AC_DROP_UNSOLICITED,
 			  "unsolicited_arp_reply", "UnsolicitedARPReplies",
@@ -772,6 +995,8 @@ static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf
 		learn(e, ifc, en, &f, now, out);
 	} else if (pol->requests == AV_ACCEPT) {
 		learn(e, ifc, en, &f, now, out);
+	} else if (f.spa == f.tpa && pol->unsolicited_replies == AV_VERIFY) {
+		announced(e, ifc, en, &f, now, out); /* a gratuitous request: an announcement */
 	} else {
 		ifc->cnt.v[AC_DROP_REQUEST]++;
 	}
@@ -862,6 +1087,9 @@ void arp_engine_tick(struct arp_engine *e, uint64_t now, struct actions *out)
 	for (size_t i = 0; i < e->n_ifs; i++) {
 		struct iface *ifc = e->ifs[i];
 		expire_iface(e, ifc, now, out);
+		for (size_t k = 0; k < ifc->n_ver; k++)
+			if (ifc->ver[k].running && ifc->ver[k].deadline <= now)
+				verify_decide(e, ifc, &ifc->ver[k], now, out);
 		if (ifc->log_suppressed && now - ifc->log_window >= LOG_WINDOW_MS)
 			log_window_end(ifc, now, out);
 		if (ifc->rl_log_armed && now >= ifc->rl_log_due) {
@@ -884,6 +1112,9 @@ uint64_t arp_engine_next_deadline(const struct arp_engine *e)
 			next = e->ifs[i]->rl_log_due;
 		if (e->ifs[i]->log_suppressed && e->ifs[i]->log_window + LOG_WINDOW_MS < next)
 			next = e->ifs[i]->log_window + LOG_WINDOW_MS;
+		for (size_t k = 0; k < e->ifs[i]->n_ver; k++)
+			if (e->ifs[i]->ver[k].running && e->ifs[i]->ver[k].deadline < next)
+				next = e->ifs[i]->ver[k].deadline;
 	}
 	return next;
 }
@@ -892,6 +1123,7 @@ uint64_t arp_engine_next_deadline(const struct arp_engine *e)
 
 static int flush_iface(struct iface *ifc, struct actions *out)
 {
+	ifc->n_ver = 0; /* checks of what is gone: their answers change nothing now */
 	size_t n = arp_cache_count(ifc->cache), k = 0, cursor = 0;
 	uint32_t *ips = malloc((n ? n : 1) * sizeof(*ips));
 	uint8_t *types = malloc(n ? n : 1);

@@ -63,6 +63,13 @@ enum arp_counter {
 	AC_RESOLUTION_FAILED, /* queries that got no answer */
 	AC_ANNOUNCED,	      /* gratuitous ARP frames sent */
 	AC_LOG_SUPPRESSED,    /* log lines not written (log rate limit) */
+	/* Verify: claims checked by asking the old and the new MAC */
+	AC_VERIFY_STARTED,   /* checks begun (each sends one or two requests) */
+	AC_VERIFY_CONFIRMED, /* the new MAC answered and the old did not: installed */
+	AC_VERIFY_CONFLICT,  /* the old MAC answered: kept (a spoof, or two claimants) */
+	AC_VERIFY_UNANSWERED, /* nobody answered: nothing changed */
+	AC_VERIFY_REPEATED,  /* the same claim again while its check runs */
+	AC_VERIFY_LIMITED,   /* claims not checked: VerifyRate, VerifyHoldoff, a full table */
 	AC_NOMEM,	      /* work lost to memory exhaustion */
 	AC__COUNT
 };

@@ -18,6 +18,7 @@ static const char *const value_names[AV__COUNT] = {
     [AV_IGNORE] = "Ignore",
     [AV_LOG] = "Log",
     [AV_DROPANNOUNCE] = "DropAnnounce",
+    [AV_VERIFY] = "Verify",
 };
 
 #define DDAA (AVM(AV_DROP) | AVM(AV_DROPLOG) | AVM(AV_ACCEPT) | AVM(AV_ACCEPTLOG))
@@ -32,11 +33,11 @@ static const char *const value_names[AV__COUNT] = {
 	}
 
 const struct arp_setting_desc arp_settings[] = {
-    ENUM("UnsolicitedARPReplies", unsolicited_replies, DDAA, AV_DROPLOG,
-	 "ARP replies for which no query is outstanding"),
+    ENUM("UnsolicitedARPReplies", unsolicited_replies, DDAA | AVM(AV_VERIFY), AV_DROPLOG,
+	 "ARP replies for which no query is outstanding, and gratuitous ARP"),
     ENUM("ARPRequests", requests, AVM(AV_DROP) | AVM(AV_ACCEPT), AV_DROP,
 	 "may a request create or update the sender's entry"),
-    ENUM("ARPChanges", changes, DDAA, AV_ACCEPTLOG,
+    ENUM("ARPChanges", changes, DDAA | AVM(AV_VERIFY), AV_ACCEPTLOG,
 	 "may ARP change the MAC of an existing dynamic entry"),
     ENUM("StaticARPChanges", static_changes, AVM(AV_DROP) | AVM(AV_DROPLOG), AV_DROPLOG,
 	 "ARP that contradicts a Static, Publish or XPublish entry"),
@@ -59,6 +60,12 @@ const struct arp_setting_desc arp_settings[] = {
     NUM("CacheSize", cache_size, 4096, 16, 16777216, "entries per interface"),
     NUM("HashSize", hash_size, 512, 16, 16777216, "starting hash slots per interface"),
     NUM("HashSizeVLAN", hash_size_vlan, 64, 16, 16777216, "starting hash slots per VLAN interface"),
+    NUM("VerifyTimeout", verify_timeout_ms, 20, 1, 10000,
+	"how long a Verify check waits for the old and the new MAC to answer, ms"),
+    NUM("VerifyRate", verify_rate, 100, 2, 100000,
+	"Verify check requests per second per interface"),
+    NUM("VerifyHoldoff", verify_holdoff_ms, 1000, 0, 3600000,
+	"after a check the holder won or nobody answered, no new check of the address for this long, ms"),
     {NULL, 0, 0, 0, 0, 0, 0, NULL},
 };
 

@@ -18,6 +18,7 @@ enum arp_value {
 	AV_IGNORE,       /* ARPMatchEnetSender: let it through silently */
 	AV_LOG,          /* let it through and log */
 	AV_DROPANNOUNCE, /* ARPIPCollision: drop and reclaim with gratuitous ARP */
+	AV_VERIFY,       /* neither trust nor ignore: ask the old and the new MAC */
 	AV__COUNT
 };
 
@@ -26,14 +27,14 @@ enum arp_value {
 /* What a value means: whether the frame stops here, and whether we log. */
 static inline int arp_value_drops(uint8_t v)
 {
-	return v == AV_DROP || v == AV_DROPLOG || v == AV_DROPANNOUNCE;
+	return v == AV_DROP || v == AV_DROPLOG || v == AV_DROPANNOUNCE || v == AV_VERIFY;
 }
 static inline int arp_value_logs(uint8_t v)
 {
 	return v == AV_DROPLOG || v == AV_ACCEPTLOG || v == AV_LOG;
 }
 
-/* "Drop", "DropLog", "Accept", "AcceptLog", "Ignore", "Log", "DropAnnounce". */
+/* "Drop", "DropLog", "Accept", "AcceptLog", "Ignore", "Log", "DropAnnounce", "Verify". */
 const char *arp_value_name(enum arp_value v);
 
 struct arp_policy {
@@ -55,6 +56,9 @@ struct arp_policy {
 	uint32_t cache_size;       /* CacheSize: entries per interface */
 	uint32_t hash_size;        /* HashSize: starting hash slots */
 	uint32_t hash_size_vlan;   /* HashSizeVLAN: starting hash slots, VLAN interfaces */
+	uint32_t verify_timeout_ms; /* VerifyTimeout: how long a check waits for answers */
+	uint32_t verify_rate;	    /* VerifyRate: check requests per second per interface */
+	uint32_t verify_holdoff_ms; /* VerifyHoldoff: no new check of an address after a refusal */
 };
 
 struct arp_setting_desc {

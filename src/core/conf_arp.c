@@ -42,6 +42,9 @@ static const struct conf_key arp_keys[] = {
     ARP_KEY(13, "CacheSize", cache_size),
     ARP_KEY(14, "HashSize", hash_size),
     ARP_KEY(15, "HashSizeVLAN", hash_size_vlan),
+    ARP_KEY(16, "VerifyTimeout", verify_timeout_ms),
+    ARP_KEY(17, "VerifyRate", verify_rate),
+    ARP_KEY(18, "VerifyHoldoff", verify_holdoff_ms),
     {.name = NULL},
 };
 

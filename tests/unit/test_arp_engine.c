@@ -1073,6 +1073,246 @@ static void test_proxy(void **state)
 	fx_free(f);
 }
 
+/* ---- Verify ---- */
+
+static struct fx *fx_verify(uint8_t unsolicited, uint8_t changes)
+{
+	struct arp_policy p;
+	arp_policy_defaults(&p);
+	p.unsolicited_replies = unsolicited;
+	p.changes = changes;
+	return fx_new(&p);
+}
+
+/* Was the k-th frame sent a request for ip to the MAC to alone, from us? */
+static void assert_asked(struct fx *f, size_t k, uint32_t ip, const struct mac *to)
+{
+	struct arp_frame r;
+	assert_true(sent(f, k, &r));
+	assert_int_equal(r.op, ARP_OP_REQUEST);
+	assert_int_equal(r.tpa, ip);
+	assert_int_equal(r.spa, US);
+	assert_memory_equal(&r.sha, &our_mac, MAC_LEN);
+	assert_memory_equal(&r.eth_dst, to, MAC_LEN);
+}
+
+static void reply_from(struct fx *f, const struct mac *m, uint32_t ip)
+{
+	struct arp_frame r;
+	frame_reply(&r, m, m, ip, &our_mac, US);
+	feed(f, &r);
+}
+
+static void tick_at(struct fx *f, uint64_t now)
+{
+	f->now = now;
+	actions_reset(&f->out);
+	arp_engine_tick(f->e, f->now, &f->out);
+}
+
+/* A neighbour moved (a failover): the old MAC is silent, the new answers: followed. */
+static void test_verify_only_new_answers(void **state)
+{
+	struct fx *f = fx_verify(AV_VERIFY, AV_ACCEPTLOG);
+	learn_host(f, HOST, &mac_a);
+	struct arp_frame g;
+	frame_garp_reply(&g, &mac_b, HOST);
+	feed(f, &g);
+	assert_null(neigh_set(f, HOST)); /* not believed yet */
+	assert_int_equal(count_type(f, ACT_SEND), 2);
+	assert_asked(f, 0, HOST, &mac_a); /* the holder */
+	assert_asked(f, 1, HOST, &mac_b); /* the claimant */
+	assert_int_equal(counter(f, AC_VERIFY_STARTED), 1);
+	assert_int_equal(counter(f, AC_DROP_UNSOLICITED), 0);
+	f->now += 1;
+	reply_from(f, &mac_b, HOST);
+	assert_null(neigh_set(f, HOST)); /* the holder may still answer */
+	assert_memory_equal(&entry(f, HOST)->mac, &mac_a, MAC_LEN);
+	uint64_t due = arp_engine_next_deadline(f->e);
+	assert_int_equal(due, f->now - 1 + f->pol.verify_timeout_ms);
+	tick_at(f, due - 1);
+	assert_null(neigh_set(f, HOST));
+	tick_at(f, due);
+	const struct action *a = neigh_set(f, HOST);
+	assert_non_null(a);
+	assert_memory_equal(&a->u.neigh.mac, &mac_b, MAC_LEN);
+	assert_memory_equal(&entry(f, HOST)->mac, &mac_b, MAC_LEN);
+	assert_non_null(log_with(f, "event=arp_verified action=accept"));
+	assert_non_null(log_with(f, "reason=only_new_mac_answered"));
+	assert_int_equal(counter(f, AC_VERIFY_CONFIRMED), 1);
+	assert_int_equal(counter(f, AC_CHANGED), 1);
+	fx_free(f);
+}
+
+/* A spoof of a live host's address: the holder answers, nothing changes. */
+static void test_verify_holder_answers(void **state)
+{
+	struct fx *f = fx_verify(AV_VERIFY, AV_ACCEPTLOG);
+	learn_host(f, HOST, &mac_a);
+	struct arp_frame r;
+	frame_reply(&r, &mac_b, &mac_b, HOST, &our_mac, US); /* unsolicited */
+	feed(f, &r);
+	assert_int_equal(count_type(f, ACT_SEND), 2);
+	reply_from(f, &mac_b, HOST); /* the claimant is quick */
+	assert_null(neigh_set(f, HOST));
+	reply_from(f, &mac_a, HOST); /* the holder too */
+	assert_non_null(log_with(f, "event=arp_conflict action=keep"));
+	assert_non_null(log_with(f, "reason=current_holder_answered"));
+	assert_non_null(log_with(f, "srcenet=02:bb:00:00:00:0b curenet=02:aa:00:00:00:0a"));
+	const struct action *a = neigh_set(f, HOST); /* the holder's answer refreshes it */
+	assert_non_null(a);
+	assert_memory_equal(&a->u.neigh.mac, &mac_a, MAC_LEN);
+	tick_at(f, f->now + 10 * f->pol.verify_timeout_ms);
+	assert_null(neigh_set(f, HOST));
+	assert_memory_equal(&entry(f, HOST)->mac, &mac_a, MAC_LEN);
+	assert_int_equal(counter(f, AC_VERIFY_CONFLICT), 1);
+	assert_int_equal(counter(f, AC_VERIFY_CONFIRMED), 0);
+	/* the claimant again, at once: held off, nobody asked */
+	feed(f, &r);
+	assert_int_equal(count_type(f, ACT_SEND), 0);
+	assert_int_equal(counter(f, AC_VERIFY_LIMITED), 1);
+	fx_free(f);
+}
+
+/* Nobody answers: nothing changes, and the address is held off for a while. */
+static void test_verify_nobody_answers(void **state)
+{
+	struct fx *f = fx_verify(AV_VERIFY, AV_ACCEPTLOG);
+	learn_host(f, HOST, &mac_a);
+	struct arp_frame g;
+	frame_garp_reply(&g, &mac_b, HOST);
+	feed(f, &g);
+	feed(f, &g); /* a second copy of the announcement: the same check */
+	assert_int_equal(count_type(f, ACT_SEND), 0);
+	assert_int_equal(counter(f, AC_VERIFY_REPEATED), 1);
+	tick_at(f, f->now + f->pol.verify_timeout_ms);
+	assert_null(neigh_set(f, HOST));
+	assert_non_null(log_with(f, "reason=nobody_answered"));
+	assert_int_equal(counter(f, AC_VERIFY_UNANSWERED), 1);
+	assert_memory_equal(&entry(f, HOST)->mac, &mac_a, MAC_LEN);
+	f->now += f->pol.verify_holdoff_ms - 1;
+	feed(f, &g);
+	assert_int_equal(count_type(f, ACT_SEND), 0);
+	assert_int_equal(counter(f, AC_VERIFY_LIMITED), 1);
+	f->now += 1;
+	feed(f, &g);
+	assert_int_equal(count_type(f, ACT_SEND), 2);
+	assert_int_equal(counter(f, AC_VERIFY_STARTED), 2);
+	/* a late answer of the first check's claimant is the second's */
+	reply_from(f, &mac_b, HOST);
+	tick_at(f, f->now + f->pol.verify_timeout_ms);
+	assert_non_null(neigh_set(f, HOST));
+	fx_free(f);
+}
+
+/* No entry yet: only the claimant is asked, and its answer is enough. */
+static void test_verify_new_address(void **state)
+{
+	struct fx *f = fx_verify(AV_VERIFY, AV_ACCEPTLOG);
+	struct arp_frame g;
+	frame_garp_request(&g, &mac_b, HOST2); /* the request form, too */
+	feed(f, &g);
+	assert_null(neigh_set(f, HOST2));
+	assert_int_equal(count_type(f, ACT_SEND), 1);
+	assert_asked(f, 0, HOST2, &mac_b);
+	reply_from(f, &mac_b, HOST2);
+	const struct action *a = neigh_set(f, HOST2);
+	assert_non_null(a);
+	assert_memory_equal(&a->u.neigh.mac, &mac_b, MAC_LEN);
+	assert_non_null(log_with(f, "reason=new_mac_answered"));
+	assert_int_equal(counter(f, AC_LEARNED), 1);
+	/* the same announcement again says what we hold: refreshed, nobody asked */
+	feed(f, &g);
+	assert_int_equal(count_type(f, ACT_SEND), 0);
+	assert_non_null(neigh_set(f, HOST2));
+	assert_int_equal(counter(f, AC_REFRESHED), 1);
+	assert_int_equal(counter(f, AC_VERIFY_STARTED), 1);
+	/* without Verify a gratuitous request teaches nothing (ARPRequests=Drop) */
+	struct fx *d = fx_verify(AV_DROPLOG, AV_ACCEPTLOG);
+	feed(d, &g);
+	assert_int_equal(d->out.n, 0);
+	assert_int_equal(counter(d, AC_DROP_REQUEST), 1);
+	fx_free(d);
+	fx_free(f);
+}
+
+/* ARPChanges=Verify: an answer to the kernel's own query that changes the MAC is checked too. */
+static void test_verify_changes(void **state)
+{
+	struct fx *f = fx_verify(AV_DROPLOG, AV_VERIFY);
+	learn_host(f, HOST, &mac_a);
+	kernel_asks(f, HOST); /* broadcast: the entry went stale */
+	reply_from(f, &mac_b, HOST);
+	assert_null(neigh_set(f, HOST));
+	assert_int_equal(count_type(f, ACT_SEND), 2);
+	assert_non_null(log_with(f, "rule=ARPChanges reason=mac_changed"));
+	reply_from(f, &mac_a, HOST);
+	assert_non_null(log_with(f, "event=arp_conflict"));
+	assert_memory_equal(&entry(f, HOST)->mac, &mac_a, MAC_LEN);
+	/* UnsolicitedARPReplies stays DropLog: an unsolicited claim is dropped, not checked */
+	struct arp_frame g;
+	frame_garp_reply(&g, &mac_b, HOST2);
+	feed(f, &g);
+	assert_int_equal(count_type(f, ACT_SEND), 0);
+	assert_int_equal(counter(f, AC_DROP_UNSOLICITED), 1);
+	fx_free(f);
+}
+
+/*
+ * A flood of claims: for one address it costs the requests of one check
+ * per hold-off; over many addresses, VerifyRate's. Nothing is installed
+ * that nobody answered for.
+ */
+static void test_verify_flood(void **state)
+{
+	struct fx *f = fx_verify(AV_VERIFY, AV_ACCEPTLOG);
+	struct ip4_prefix a = {US, 16};
+	assert_int_equal(arp_engine_iface_set_addrs(f->e, IF1, &a, 1), 0);
+	learn_host(f, HOST, &mac_a);
+	size_t sends = 0;
+	uint64_t t0 = f->now;
+	/* one address, 10,000 claims from changing MACs over 10 s */
+	for (int i = 0; i < 10000; i++) {
+		struct mac m = {{0x02, 0x66, 0, 0, (uint8_t)(i >> 8), (uint8_t)i}};
+		struct arp_frame g;
+		frame_garp_reply(&g, &m, HOST);
+		f->now = t0 + (uint64_t)i;
+		actions_reset(&f->out);
+		arp_engine_tick(f->e, f->now, &f->out);
+		sends += count_type(f, ACT_SEND);
+		feed(f, &g);
+		sends += count_type(f, ACT_SEND);
+		assert_null(neigh_set(f, HOST));
+	}
+	/* a check of 20 ms, then 1 s held off: 2 requests each */
+	size_t bound = 2 * (10000 / (f->pol.verify_timeout_ms + f->pol.verify_holdoff_ms) + 1);
+	print_message("one address, 10000 claims in 10 s: %zu requests (bound %zu)\n", sends,
+		      bound);
+	assert_true(sends <= bound);
+	assert_memory_equal(&entry(f, HOST)->mac, &mac_a, MAC_LEN);
+	/* many addresses: 20,000 claims in 2 s, each for another address */
+	sends = 0;
+	t0 = f->now + 1;
+	uint64_t limited0 = counter(f, AC_VERIFY_LIMITED);
+	for (int i = 0; i < 20000; i++) {
+		struct arp_frame g;
+		frame_garp_reply(&g, &mac_b, IP(198, 18, 1 + i / 250, 1 + i % 250));
+		f->now = t0 + (uint64_t)i / 10;
+		actions_reset(&f->out);
+		arp_engine_tick(f->e, f->now, &f->out);
+		feed(f, &g);
+		sends += count_type(f, ACT_SEND);
+	}
+	/* the bucket holds a second's worth, and refills at VerifyRate */
+	bound = f->pol.verify_rate + 2 * f->pol.verify_rate;
+	print_message("20000 addresses, 20000 claims in 2 s: %zu requests (bound %zu), %llu "
+		      "claims not checked\n",
+		      sends, bound, (unsigned long long)(counter(f, AC_VERIFY_LIMITED) - limited0));
+	assert_true(sends <= bound);
+	assert_true(counter(f, AC_VERIFY_LIMITED) - limited0 > 19000);
+	fx_free(f);
+}
+
 static void test_other_vlan_ignored(void **state)
 {
 	struct fx *f = fx_new(NULL);
@@ -1405,6 +1645,12 @@ int main(void)
 	    cmocka_unit_test(test_publish),
 	    cmocka_unit_test(test_proxy),
 	    cmocka_unit_test(test_other_vlan_ignored),
+	    cmocka_unit_test(test_verify_only_new_answers),
+	    cmocka_unit_test(test_verify_holder_answers),
+	    cmocka_unit_test(test_verify_nobody_answers),
+	    cmocka_unit_test(test_verify_new_address),
+	    cmocka_unit_test(test_verify_changes),
+	    cmocka_unit_test(test_verify_flood),
 	    cmocka_unit_test(test_flush),
 	    cmocka_unit_test(test_announce),
 	    cmocka_unit_test(test_malformed_counted),

@@ -20,9 +20,9 @@ struct want {
 };
 
 static const struct want enums[] = {
-	{"UnsolicitedARPReplies", "Drop,DropLog,Accept,AcceptLog", "DropLog"},
+	{"UnsolicitedARPReplies", "Drop,DropLog,Accept,AcceptLog,Verify", "DropLog"},
 	{"ARPRequests", "Drop,Accept", "Drop"},
-	{"ARPChanges", "Drop,DropLog,Accept,AcceptLog", "AcceptLog"},
+	{"ARPChanges", "Drop,DropLog,Accept,AcceptLog,Verify", "AcceptLog"},
 	{"StaticARPChanges", "Drop,DropLog", "DropLog"},
 	{"ARPMatchEnetSender", "Drop,DropLog,Ignore,Log", "DropLog"},
 	{"ARPMulticast", "Drop,DropLog,Accept,Log", "DropLog"},
@@ -101,7 +101,7 @@ static void t_error_message(void **state)
 	char err[200];
 	const struct arp_setting_desc *d = arp_setting_find("ARPChanges");
 	assert_int_equal(arp_setting_set(d, &p, "yes", err, sizeof(err)), -1);
-	assert_string_equal(err, "expected one of Drop, DropLog, Accept, AcceptLog, got \"yes\"");
+	assert_string_equal(err, "expected one of Drop, DropLog, Accept, AcceptLog, Verify, got \"yes\"");
 	assert_null(arp_setting_find("NoSuchSetting"));
 }
 

@@ -423,7 +423,8 @@ static const struct bad bads[] = {
      FNAME ":4: unknown setting Expiry in [ARP]; expected one of UnsolicitedARPReplies, "
 	   "ARPRequests, ARPChanges, StaticARPChanges, ARPMatchEnetSender, ARPMulticast, "
 	   "ARPBroadcast, ARPQueryNoSender, ARPSenderIP, ARPIPCollision, ARPRateLimit, Expire, "
-	   "ExpireUnknown, CacheSize, HashSize, HashSizeVLAN"},
+	   "ExpireUnknown, CacheSize, HashSize, HashSizeVLAN, VerifyTimeout, VerifyRate, "
+	   "VerifyHoldoff"},
     {"[Daemon]\nSocket=/x\n",
      FNAME ":2: unknown setting Socket in [Daemon]; expected one of ControlSocket, LogTarget, "
 	   "LogLevel, RealtimePriority"},
@@ -444,7 +445,7 @@ static const struct bad bads[] = {
     {"[Interface lan]\n[ARP]\nExpire=900 # seconds\n",
      FNAME ":3: Expire: expected a whole number from 1 to 604800, got \"900 # seconds\""},
     {"[Interface lan]\n[ARP]\n\n\n\n\n\n\n\n\n\nARPChanges=yes\n",
-     FNAME ":12: ARPChanges: expected one of Drop, DropLog, Accept, AcceptLog, got \"yes\""},
+     FNAME ":12: ARPChanges: expected one of Drop, DropLog, Accept, AcceptLog, Verify, got \"yes\""},
     /* [Daemon] */
     {"[Daemon]\nControlSocket=run/arphad.sock\n",
      FNAME ":2: ControlSocket: expected an absolute path (starting with /), got "
@@ -544,7 +545,7 @@ static const struct bad bads[] = {
     /* every error is reported, one per line, in the order of the file */
     {"[Interface lan]\n[ARP]\nExpire=0\nARPChanges=yes\n[Nope]\n",
      FNAME ":3: Expire: expected a whole number from 1 to 604800, got \"0\"\n" FNAME
-	   ":4: ARPChanges: expected one of Drop, DropLog, Accept, AcceptLog, got \"yes\"\n" FNAME
+	   ":4: ARPChanges: expected one of Drop, DropLog, Accept, AcceptLog, Verify, got \"yes\"\n" FNAME
 	   ":5: unknown section [Nope]; expected one of Daemon, ARP, Interface NAME, ARPEntry, "
 	   "ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance"},
     {"[Interface lan]\nbroken line\n[ARP]\nExpire=0\n",
@@ -1124,7 +1125,8 @@ static void t_every_error(void **state)
 			    "UnsolicitedARPReplies, ARPRequests, ARPChanges, StaticARPChanges, "
 			    "ARPMatchEnetSender, ARPMulticast, ARPBroadcast, ARPQueryNoSender, "
 			    "ARPSenderIP, ARPIPCollision, ARPRateLimit, Expire, ExpireUnknown, "
-			    "CacheSize, HashSize, HashSizeVLAN");
+			    "CacheSize, HashSize, HashSizeVLAN, VerifyTimeout, VerifyRate, "
+			    "VerifyHoldoff");
 	}
 	snprintf(want + woff, sizeof(want) - woff, "\n" FNAME ": 10 more errors not shown");
 	struct config c;
