@@ -44,7 +44,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import Lab, binary, check_addr, netns_list, run  # noqa: E402
+from lab import Lab, binary, check_addr, info, netns_list, run  # noqa: E402
 
 VIP_OUT, VIP_IN = "198.18.10.1", "198.18.20.1"
 CLUSTER_MAC_OUT, CLUSTER_MAC_IN = "03:00:5e:00:01:01", "03:00:5e:00:01:02"
@@ -142,10 +142,6 @@ Buckets={buckets}
 CT_RE = re.compile(r"^(tcp|udp)\s+\d+\s+\d+\s.*?src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+) "
                    r".*?\bmark=(\d+)")
 COUNTER_RE = re.compile(r"counter (\w+) \{\s*packets (\d+) bytes (\d+)")
-
-
-def info(msg):
-    print("info %s" % msg, flush=True)
 
 
 def percentile(xs, p):

@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 
-from lab import HERE, PY, Lab, binary, check_addr, run
+from lab import HERE, PY, Lab, binary, check_addr, info, run
 
 VIP_IN, VIP_OUT = "198.18.1.1", "198.18.2.1"
 CLIENT_IP, SERVER_IP = "198.18.1.10", "198.18.2.10"
@@ -62,10 +62,6 @@ RULESET = """table inet arpha_fw {
   }
 }
 """
-
-
-def info(msg):
-    print("info %s" % msg, flush=True)
 
 
 def percentile(xs, p):

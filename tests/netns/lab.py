@@ -56,6 +56,11 @@ SANITIZER_RE = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSani
 ALLOWED_NETS = [ipaddress.ip_network("198.18.0.0/15")]
 
 
+def info(msg):
+    """A figure for the log of the run (not a result)."""
+    print("info %s" % msg, flush=True)
+
+
 def build_dir():
     b = os.environ.get("ARPHA_BUILD") or os.path.join(TOP, "build-asan")
     return os.path.abspath(b)

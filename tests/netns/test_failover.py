@@ -43,10 +43,6 @@ rng = random.Random()
 plain_gap = {}  # the plain neighbour's crash gap, for the relative bounds
 
 
-def info(msg):
-    print("info %s" % msg, flush=True)
-
-
 class Pair:
     """A lab with n1 master and n2 backup, and one client holding a fresh
     entry for the VIP that points at n1."""

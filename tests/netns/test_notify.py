@@ -84,10 +84,6 @@ echo -- >> %(dir)s/args
 """
 
 
-def info(msg):
-    print("info %s" % msg, flush=True)
-
-
 def has_table(lab):
     return "table arp arpha" in lab.nft_tables("n1")
 
