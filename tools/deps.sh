@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install, with apt-get, every Debian package arpha needs to build, test,
 # demonstrate and benchmark. Idempotent: installs only what is missing.
-# `tools/deps.sh bench` also installs what only the benchmarks use
+# keepalived is one of them: tests/netns/test_neighbours.py moves an address
+# with it too. `tools/deps.sh bench` also installs what only the benchmarks use
 # (keepalived, the comparison in bench/failover.py; conntrackd, the one in
 # bench/ctsync.py; tcpdump, its timestamps of the packets that make a
 # connection established; iptables, for xt_cluster, the comparison in
@@ -12,7 +13,7 @@ set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 libevent-dev libmnl-dev libinih-dev libnftables-dev libsodium-dev libcmocka-dev
 libnetfilter-conntrack-dev
-ieee-data nftables iproute2 iputils-ping python3 jq procps conntrack"
+ieee-data nftables iproute2 iputils-ping python3 jq procps conntrack keepalived"
 if [ "${1:-}" = bench ]; then
 	PKGS="$PKGS keepalived conntrackd tcpdump iptables"
 fi

@@ -38,6 +38,7 @@ struct arp_entry {
 	uint8_t type;        /* enum arp_type */
 	uint8_t flags;       /* ARP_F_* */
 	uint32_t prev, next; /* private: deadline list links */
+	uint16_t answer_ms;  /* DYNAMIC: the slowest answer seen from it lately (ARP_F_TIMED) */
 	uint64_t expires;    /* deadline (ms); UINT64_MAX for configured types */
 	uint64_t query_until; /* a query for ip is outstanding until then (ms) */
 };
@@ -45,6 +46,8 @@ struct arp_entry {
 #define ARP_F_IFACE_MAC 0x01 /* PUBLISH/XPUBLISH: use the interface's MAC */
 /* DYNAMIC: the outstanding query went to the entry's MAC, not to everyone */
 #define ARP_F_QUERY_UNICAST 0x02
+/* answer_ms holds a measured answer time (from a query of ours or the kernel's) */
+#define ARP_F_TIMED 0x04
 
 struct arp_cache_params {
 	uint32_t max_entries; /* CacheSize: total entries of every type */

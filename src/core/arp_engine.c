@@ -21,6 +21,14 @@
 #define LOG_WINDOW_MS	  1000
 #define RATE_LOG_EVERY_MS 1000
 #define VERIFY_MAX	  64 /* checks running or holding off, per interface */
+/*
+ * A check waits for a holder whose answers were timed VERIFY_FLOOR_MS +
+ * VERIFY_FACTOR x its slowest answer lately (at most VerifyTimeout): a
+ * host that answered in 1 ms gets 9 ms, one that took 40 ms gets
+ * VerifyTimeout.
+ */
+#define VERIFY_FLOOR_MS	  5
+#define VERIFY_FACTOR	  4
 
 /*
  * A Verify check of a claim that ip is at claimed: a request went to the
@@ -37,7 +45,8 @@ struct verify {
 	bool claimed_said; /* the claimed MAC answered */
 	bool running;	   /* false: decided, holding off until holdoff */
 	uint8_t rule;	   /* the setting that asked for the check: AC_DROP_UNSOLICITED or _CHANGE */
-	uint64_t deadline, holdoff;
+	uint16_t claimed_ms; /* how long the claimed MAC took to answer */
+	uint64_t asked, deadline, holdoff;
 };
 
 struct iface {
@@ -49,6 +58,8 @@ struct iface {
 	size_t n_addrs;
 	uint32_t *shared; /* addresses the cluster shares (VIPs) */
 	size_t n_shared;
+	uint32_t *quiet; /* ours, being handed over: not answered */
+	size_t n_quiet;
 	struct arp_cluster_addr *cluster; /* active-active VIPs: every node answers for them */
 	size_t n_cluster;
 	struct arp_cache *cache;
@@ -130,6 +141,7 @@ static const char *const counter_names[AC__COUNT] = {
     [AC_DROP_CHANGE] = "drop_change",
     [AC_DROP_STATIC_CHANGE] = "drop_static_change",
     [AC_ANSWERED] = "answered",
+    [AC_QUIET] = "handover_not_answered",
     [AC_LEARNED] = "learned",
     [AC_CHANGED] = "changed",
     [AC_REFRESHED] = "refreshed",
@@ -179,6 +191,7 @@ static void iface_free(struct iface *ifc)
 	arp_cache_free(ifc->cache);
 	free(ifc->addrs);
 	free(ifc->shared);
+	free(ifc->quiet);
 	free(ifc->cluster);
 	free(ifc);
 }
@@ -315,6 +328,17 @@ int arp_engine_iface_set_shared(struct arp_engine *e, uint32_t ifindex, const ui
 		return -1;
 	}
 	return replace_copy(&ifc->shared, &ifc->n_shared, ips, n, sizeof(*ips));
+}
+
+int arp_engine_iface_set_quiet(struct arp_engine *e, uint32_t ifindex, const uint32_t *ips,
+			       size_t n)
+{
+	struct iface *ifc = find_iface(e, ifindex);
+	if (!ifc) {
+		errno = ENOENT;
+		return -1;
+	}
+	return replace_copy(&ifc->quiet, &ifc->n_quiet, ips, n, sizeof(*ips));
 }
 
 int arp_engine_iface_set_cluster(struct arp_engine *e, uint32_t ifindex,
@@ -627,6 +651,15 @@ static void set_dynamic(struct arp_engine *e, struct iface *ifc, struct arp_entr
 	neigh(out, ifc, ACT_NEIGH_SET, ip, mac, NEIGH_REACHABLE);
 }
 
+/* en answered in ms: the slowest answer lately, the older ones fading by an eighth each time. */
+static void timed(struct arp_entry *en, uint64_t ms)
+{
+	uint16_t v = ms > UINT16_MAX ? UINT16_MAX : (uint16_t)ms;
+	uint16_t faded = (en->flags & ARP_F_TIMED) ? en->answer_ms - en->answer_ms / 8 : 0;
+	en->answer_ms = v > faded ? v : faded;
+	en->flags |= ARP_F_TIMED;
+}
+
 static void verify_claim(struct arp_engine *e, struct iface *ifc, const struct arp_frame *f,
 			 const struct arp_entry *en, enum arp_counter rule, uint64_t now,
 			 struct actions *out);
@@ -753,12 +786,17 @@ static void verify_claim(struct arp_engine *e, struct iface *ifc, const struct a
 		ifc->cnt.v[AC_VERIFY_LIMITED]++;
 		return;
 	}
+	uint64_t wait = e->pol.verify_timeout_ms;
+	if (has_current && (en->flags & ARP_F_TIMED) &&
+	    VERIFY_FLOOR_MS + VERIFY_FACTOR * (uint64_t)en->answer_ms < wait)
+		wait = VERIFY_FLOOR_MS + VERIFY_FACTOR * (uint64_t)en->answer_ms;
 	*v = (struct verify){.ip = f->spa,
 			     .claimed = f->sha,
 			     .has_current = has_current,
 			     .running = true,
 			     .rule = (uint8_t)rule,
-			     .deadline = now + e->pol.verify_timeout_ms};
+			     .asked = now,
+			     .deadline = now + wait};
 	if (has_current) {
 		v->current = en->mac;
 		ask(ifc, out, f->spa, &v->current);
@@ -788,6 +826,11 @@ static void verify_decide(struct arp_engine *e, struct iface *ifc, struct verify
 	verify_log(ifc, now, out, LOGL_NOTICE, "arp_verified", "accept",
 		   v->has_current ? "only_new_mac_answered" : "new_mac_answered", v);
 	set_dynamic(e, ifc, en, v->ip, &v->claimed, now, out);
+	en = arp_cache_lookup(ifc->cache, v->ip);
+	if (en && en->type == ARP_DYNAMIC) {
+		en->flags &= (uint8_t)~ARP_F_TIMED; /* another host: its own times */
+		timed(en, v->claimed_ms);
+	}
 }
 
 /* A reply for f->spa: true when it answered a check of ours (and is judged so). */
@@ -805,13 +848,16 @@ static bool verify_answer(struct arp_engine *e, struct iface *ifc, const struct 
 		ifc->cnt.v[AC_VERIFY_CONFLICT]++;
 		verify_log(ifc, now, out, LOGL_WARNING, "arp_conflict", "keep",
 			   "current_holder_answered", v);
-		if (en && en->type == ARP_DYNAMIC && mac_eq(&en->mac, &f->sha))
+		if (en && en->type == ARP_DYNAMIC && mac_eq(&en->mac, &f->sha)) {
 			set_dynamic(e, ifc, en, f->spa, &f->sha, now, out);
+			timed(en, now - v->asked);
+		}
 		return true;
 	}
 	if (!mac_eq(&f->sha, &v->claimed))
 		return false;
 	v->claimed_said = true;
+	v->claimed_ms = now - v->asked > UINT16_MAX ? UINT16_MAX : (uint16_t)(now - v->asked);
 	if (!v->has_current) /* nobody to lose it: the claimant's answer is enough */
 		verify_decide(e, ifc, v, now, out);
 	return true;
@@ -835,6 +881,11 @@ static void announce_ip(struct iface *ifc, struct actions *out, uint32_t ip, con
 static void answer(struct arp_engine *e, struct iface *ifc, const struct arp_frame *f,
 		   struct actions *out)
 {
+	for (size_t i = 0; i < ifc->n_quiet; i++)
+		if (ifc->quiet[i] == f->tpa) {
+			ifc->cnt.v[AC_QUIET]++;
+			return;
+		}
 	struct mac sha = ifc->mac, eth_src = ifc->mac;
 	const struct mac *group = cluster_mac(ifc, f->tpa);
 	if (group) {
@@ -992,7 +1043,14 @@ static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf
 			  "unsolicited_arp_reply", "UnsolicitedARPReplies",
 			  en && en->type == ARP_DYNAMIC ? "already_exists" : "no_query", &f, NULL))
 			return;
+		/* the time since the latest query for it (when the reply is to that one) */
+		uint64_t asked = solicited ? en->query_until - (uint64_t)pol->expire_unknown_s * 1000
+					   : now;
 		learn(e, ifc, en, &f, now, out);
+		en = arp_cache_lookup(ifc->cache, f.spa);
+		if (solicited && en && en->type == ARP_DYNAMIC && mac_eq(&en->mac, &f.sha) &&
+		    now >= asked)
+			timed(en, now - asked);
 	} else if (pol->requests == AV_ACCEPT) {
 		learn(e, ifc, en, &f, now, out);
 	} else if (f.spa == f.tpa && pol->unsolicited_replies == AV_VERIFY) {

@@ -54,6 +54,7 @@ enum arp_counter {
 	AC_DROP_STATIC_CHANGE,
 	/* outcomes */
 	AC_ANSWERED,	      /* replies sent to requests */
+	AC_QUIET,	      /* requests for an address being handed over, not answered */
 	AC_LEARNED,	      /* new dynamic entries */
 	AC_CHANGED,	      /* dynamic entries whose MAC changed */
 	AC_REFRESHED,	      /* dynamic entries confirmed */
@@ -116,6 +117,16 @@ int arp_engine_iface_set_addrs(struct arp_engine *e, uint32_t ifindex,
  * and ignored, except that requests are still answered. Replaces the set.
  * 0, or -1/ENOENT, -1/ENOMEM.
  */
+/*
+ * The addresses of ifindex that are still ours but are being handed to
+ * another node (a graceful stop): requests for them are not answered, so
+ * a neighbour that checks the new holder's claim (Verify) hears only the
+ * new holder. Counted (handover_not_answered). Replaces the set; 0, or
+ * -1/ENOENT, -1/ENOMEM.
+ */
+int arp_engine_iface_set_quiet(struct arp_engine *e, uint32_t ifindex, const uint32_t *ips,
+			       size_t n);
+
 int arp_engine_iface_set_shared(struct arp_engine *e, uint32_t ifindex, const uint32_t *ips,
 				size_t n);
 

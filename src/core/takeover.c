@@ -64,6 +64,7 @@ struct takeover {
 	bool handing_over; /* ... and the hand-over is not over yet */
 	bool stop_result;  /* what takeover_stop returned */
 	uint64_t stop_deadline, next_push;
+	uint64_t drain_until; /* handed over: stop then (0: not yet handed over) */
 };
 
 /* ---- the action list ---- */
@@ -483,7 +484,7 @@ uint64_t takeover_next_deadline(const struct takeover *t)
 			earlier(&next, t->nq[g].deadline);
 	if (t->handing_over) {
 		earlier(&next, t->next_push);
-		earlier(&next, t->stop_deadline);
+		earlier(&next, t->drain_until ? t->drain_until : t->stop_deadline);
 	}
 	return next;
 }
@@ -517,7 +518,18 @@ bool takeover_stopped(struct takeover *t, uint64_t now, struct takeover_actions 
 {
 	if (!t->handing_over)
 		return true;
-	if (vip_handed_over(t->core, now)) {
+	bool taken = false;
+	if (t->drain_until) {
+		if (now < t->drain_until)
+			return false;
+		tk_log(append, LOGL_NOTICE, "event=handover action=done");
+	} else if (vip_handed_over(t->core, now, &taken)) {
+		if (taken) { /* another node has them: they stay a little longer */
+			tk_log(append, LOGL_INFO, "event=handover action=drain ms=%d",
+			       TAKEOVER_DRAIN_MS);
+			t->drain_until = now + TAKEOVER_DRAIN_MS;
+			return false;
+		}
 		tk_log(append, LOGL_NOTICE, "event=handover action=done");
 	} else if (now >= t->stop_deadline) {
 		tk_log(append, LOGL_WARNING,

@@ -77,6 +77,12 @@
 #define TAKEOVER_NOTIFY_QUEUE	   16  /* of one group, waiting behind the one that runs */
 #define TAKEOVER_HANDOVER_MIN_MS   100 /* the hand-over's deadline: 3 heartbeats, at least this */
 #define TAKEOVER_PUSH_FIRST_MS	   2   /* while handing over: the first push after the stop */
+/*
+ * Handed over, the addresses stay this long before they go: a neighbour
+ * that checks the new holder's claim before it follows (Verify, up to 50
+ * ms by default) still reaches them here meanwhile.
+ */
+#define TAKEOVER_DRAIN_MS 100
 #define TAKEOVER_PUSH_EVERY_MS	   5   /* then one every this */
 
 struct takeover_params {

@@ -478,8 +478,10 @@ void vip_shutdown(struct vip *v, uint64_t now, struct vip_out *out)
 		v->g[gi].held = v->g[gi].state == VIP_MASTER;
 }
 
-bool vip_handed_over(const struct vip *v, uint64_t now)
+bool vip_handed_over(const struct vip *v, uint64_t now, bool *taken_by_peer)
 {
+	if (taken_by_peer)
+		*taken_by_peer = false;
 	for (size_t gi = 0; gi < v->ng; gi++) {
 		if (!v->g[gi].held)
 			continue;
@@ -494,6 +496,8 @@ bool vip_handed_over(const struct vip *v, uint64_t now)
 		}
 		if (anyone && !taken)
 			return false;
+		if (taken && taken_by_peer)
+			*taken_by_peer = true;
 	}
 	return true;
 }

@@ -95,8 +95,11 @@ void vip_set_link(struct vip *v, bool up, uint64_t now, struct vip_out *out);
  */
 void vip_shutdown(struct vip *v, uint64_t now, struct vip_out *out);
 
-/* After vip_shutdown: every group we held has another live master, or nobody is left. */
-bool vip_handed_over(const struct vip *v, uint64_t now);
+/*
+ * After vip_shutdown: every group we held has another live master, or nobody
+ * is left. *taken (may be NULL): a live master took at least one.
+ */
+bool vip_handed_over(const struct vip *v, uint64_t now, bool *taken);
 
 /* Our advert, for the heartbeat or a push. Length, or 0 if cap is too small. */
 size_t vip_advert(const struct vip *v, uint8_t *buf, size_t cap);

@@ -518,6 +518,11 @@ int host_set_shared(struct host *h, uint32_t ifindex, const uint32_t *ips, size_
 	return arp_engine_iface_set_shared(daemon_of(h)->eng, ifindex, ips, n);
 }
 
+int host_set_quiet(struct host *h, uint32_t ifindex, const uint32_t *ips, size_t n)
+{
+	return arp_engine_iface_set_quiet(daemon_of(h)->eng, ifindex, ips, n);
+}
+
 int host_set_cluster_addrs(struct host *h, uint32_t ifindex, const struct arp_cluster_addr *v,
 			   size_t n, bool announce)
 {

@@ -139,6 +139,8 @@ const struct arp_engine *host_neighbours(const struct host *h);
 void host_addrs_changed(struct host *h, uint32_t ifindex);
 /* The addresses of ifindex the cluster shares (the engine never defends them). */
 int host_set_shared(struct host *h, uint32_t ifindex, const uint32_t *ips, size_t n);
+/* The addresses of ifindex being handed to another node: not answered any more. */
+int host_set_quiet(struct host *h, uint32_t ifindex, const uint32_t *ips, size_t n);
 /*
  * The active-active VIPs on ifindex (replacing the set): answered and
  * announced with their group MAC (arp_engine_iface_set_cluster); with

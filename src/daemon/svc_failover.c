@@ -469,7 +469,10 @@ static bool dev_up(struct failover *f, const char *dev)
 	return nl_link_by_name(f->nl, dev, &l) == 0 && l.up;
 }
 
-/* Tell the engine which addresses of each interface the cluster shares. */
+/*
+ * Tell the engine which addresses of each interface the cluster shares,
+ * and, while handing them over before a stop, not to answer for them.
+ */
 static void set_shared(struct failover *f)
 {
 	const struct host_iface *m;
@@ -483,6 +486,8 @@ static void set_shared(struct failover *f)
 				ips[n++] = f->v[k].c->addr.addr;
 		if (host_set_shared(f->h, m->ifindex, ips, n) < 0)
 			log_warn("event=set_shared_failed iface=%s", m->name);
+		if (f->stopping && host_set_quiet(f->h, m->ifindex, ips, n) < 0)
+			log_warn("event=set_quiet_failed iface=%s", m->name);
 	}
 }
 
@@ -952,6 +957,7 @@ static bool svc_stop(void *self)
 	bool busy;
 	if (!f->stopping) {
 		f->stopping = true;
+		set_shared(f); /* what we hand over is not answered for from now on */
 		busy = takeover_stop(f->tk, host_now(f->h), &f->tka);
 	} else {
 		busy = !takeover_stopped(f->tk, host_now(f->h), &f->tka);

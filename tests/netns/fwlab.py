@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 
-from lab import HERE, PY, Lab, binary, check_addr, info, run
+from lab import HERE, PY, Lab, binary, check_addr, info, run  # noqa: F401 (info: for its users)
 
 VIP_IN, VIP_OUT = "198.18.1.1", "198.18.2.1"
 CLIENT_IP, SERVER_IP = "198.18.1.10", "198.18.2.10"

@@ -16,7 +16,9 @@ answer every millisecond (probe.py) while the node holding it fails:
 
 Clients: "client" is a plain Linux host; "gclient" ignores gratuitous ARP
 (net.ipv4.conf.{all,eth0}.drop_gratuitous_arp=1); "fclient" also ignores
-it and runs arpha-flushd.
+it and runs arpha-flushd; "aclient" runs arphad with the default policy
+(UnsolicitedARPReplies=DropLog), "vclient" arphad with
+UnsolicitedARPReplies=Verify.
 """
 import json
 import os
@@ -38,8 +40,11 @@ CLIENTS = {
     "client": ("198.18.0.10", "02:00:00:00:00:10"),
     "gclient": ("198.18.0.11", "02:00:00:00:00:11"),
     "fclient": ("198.18.0.12", "02:00:00:00:00:12"),
+    "aclient": ("198.18.0.13", "02:00:00:00:00:13"),
+    "vclient": ("198.18.0.14", "02:00:00:00:00:14"),
 }
 IGNORES_GARP = ("gclient", "fclient")
+ARPHAD_CLIENTS = {"aclient": {}, "vclient": {"UnsolicitedARPReplies": "Verify"}}
 
 
 def hosts(clients=("client", "gclient")):
@@ -50,10 +55,15 @@ def hosts(clients=("client", "gclient")):
 
 
 def setup_clients(lab, clients):
+    """Each client as its kind says; returns {role: arphad} of those that run one."""
+    daemons = {}
     for c in clients:
         if c in IGNORES_GARP:
             lab.exec(c, "sysctl", "-qw", "net.ipv4.conf.all.drop_gratuitous_arp=1",
                      "net.ipv4.conf.eth0.drop_gratuitous_arp=1")
+        if c in ARPHAD_CLIENTS:
+            daemons[c] = lab.arphad(c, arp=ARPHAD_CLIENTS[c], name=c, log_level="info")
+    return daemons
 
 
 def parse_ms(s):
@@ -279,3 +289,223 @@ def arphad_accepts_vip():
         with open(conf, "w") as f:
             f.write(arpha_config("n1", key).replace("@SOCK@", os.path.join(d, "s")))
         return run([binary("arphad"), "-n", "-f", conf], check=False).returncode == 0
+
+
+# ---------------------------------------------------------------- the systems
+
+MAX_GAP = 75.0  # seconds a client may stay without answers before a run gives up
+
+
+def notify_script(lab, role):
+    """A script that appends 'TIME ARGS...' to a file; returns (script, file)."""
+    out = os.path.join(lab.tmp, "%s.notify" % role)
+    # arphad runs only a script that only root can change: not under /tmp
+    path = lab.script("notify-%s.sh" % role, '#!/bin/sh\necho "$(date +%%s.%%N) $*" >> %s\n' % out)
+    return path, out
+
+
+def read_states(path):
+    """[(time, state)] from a notify file (state lower case)."""
+    try:
+        with open(path) as f:
+            lines = f.read().split("\n")
+    except FileNotFoundError:
+        return []
+    out = []
+    for l in lines:
+        w = l.split()
+        if len(w) < 3:
+            continue
+        # keepalived: TIME INSTANCE NAME STATE PRIO; arphad: TIME NAME STATE PRIO
+        st = w[3] if w[1] in ("INSTANCE", "GROUP") and len(w) > 3 else w[2]
+        out.append((float(w[0]), st.lower()))
+    return out
+
+
+class Arpha:
+    name = "arpha"
+
+    def __init__(self, lab, interval_ms, log_level="notice", vip=""):
+        self.lab, self.interval_ms, self.vip = lab, interval_ms, vip
+        self.key = os.path.join(lab.tmp, "cluster.key")
+        run([binary("arpha"), "keygen", self.key])
+        self.d, self.notify = {}, {}
+        self.log_level = log_level
+
+    def start(self, role):
+        script, self.notify[role] = notify_script(self.lab, role)
+        conf = arpha_config(role, self.key, heartbeat="%gms" % self.interval_ms,
+                            notify=script, log_level=self.log_level, vip=self.vip)
+        self.d[role] = self.lab.arphad(role, config=conf, name=role)
+
+    def state(self, role):
+        return vip_state(self.d[role])
+
+    def crash(self, role):
+        t = crash(self.lab, role)
+        self.d[role].killed = True
+        return t
+
+    def graceful(self, role):
+        t = time.monotonic()
+        self.d[role].p.send_signal(signal.SIGTERM)
+        return t
+
+    def transitions(self, role):
+        return read_states(self.notify[role])
+
+    def diagnose(self, role):
+        d = self.d[role]
+        return "arphad %s; log tail: %s" % (
+            "running" if d.alive() else "exited with %s" % d.p.returncode,
+            " | ".join(d.log().strip().splitlines()[-8:]))
+
+    def problems(self):
+        return self.lab.daemon_problems()
+
+
+class Keepalived:
+    name = "keepalived"
+    CONF = """global_defs {
+    router_id %(role)s
+    vrrp_version 3
+    script_user root
+    enable_script_security
+}
+vrrp_instance VI_1 {
+    state %(state)s
+    interface eth0
+    virtual_router_id 51
+    priority %(prio)d
+    advert_int %(adv)s
+    virtual_ipaddress {
+        %(vip)s dev eth0
+    }
+    notify %(notify)s
+}
+"""
+
+    def __init__(self, lab, interval_ms, log_level=None, vip=""):
+        self.lab, self.interval_ms = lab, interval_ms
+        self.p, self.notify, self.logs = {}, {}, {}
+
+    def start(self, role):
+        _id, _ip, _mac, prio = NODES[role]
+        script, self.notify[role] = notify_script(self.lab, role)
+        conf = os.path.join(self.lab.tmp, "keepalived-%s.conf" % role)
+        with open(conf, "w") as f:
+            f.write(self.CONF % dict(role=role, state="MASTER" if prio > 100 else "BACKUP",
+                                     prio=prio, adv="%g" % (self.interval_ms / 1000.0),
+                                     vip=VIP_CIDR, notify=script))
+        t = self.lab.tmp
+        self.logs[role] = os.path.join(t, "keepalived-%s.log" % role)
+        logf = open(self.logs[role], "ab")
+        self.p[role] = subprocess.Popen(
+            ["ip", "netns", "exec", self.lab.ns(role), "keepalived", "-n", "-l", "-D", "-P",
+             "-G", "-f", conf, "-p", os.path.join(t, "ka-%s.pid" % role),
+             "-r", os.path.join(t, "ka-%s-vrrp.pid" % role),
+             "-c", os.path.join(t, "ka-%s-check.pid" % role)],
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
+        logf.close()
+
+    def state(self, role):
+        s = read_states(self.notify[role])
+        return s[-1][1] if s else None
+
+    def crash(self, role):
+        return crash(self.lab, role)
+
+    def graceful(self, role):
+        t = time.monotonic()
+        self.p[role].send_signal(signal.SIGTERM)
+        return t
+
+    def transitions(self, role):
+        return read_states(self.notify[role])
+
+    def diagnose(self, role):
+        with open(self.logs[role], errors="replace") as f:
+            tail = f.read().strip().splitlines()[-8:]
+        p = self.p[role]
+        return "keepalived %s; log tail: %s" % (
+            "running" if p.poll() is None else "exited with %s" % p.returncode, " | ".join(tail))
+
+    def problems(self):
+        out = []
+        for r, p in self.p.items():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        return out
+
+
+SYSTEMS = {"arpha": Arpha, "keepalived": Keepalived}
+
+
+def wait_state(sysm, want, timeout):
+    end = time.monotonic() + timeout
+    while True:
+        got = {r: sysm.state(r) for r in want}
+        if got == want:
+            return True, got
+        if time.monotonic() > end:
+            return False, got
+        time.sleep(0.02)
+
+
+def start_pair(lab, sysm, interval_ms):
+    """n1 then n2; wait for n1 master and n2 backup, and a few heartbeats."""
+    sysm.start("n1")
+    ok, got = wait_state(sysm, {"n1": "master"}, 10 + 5 * interval_ms / 1000)
+    if not ok:
+        raise RuntimeError("%s: n1 did not become master: %s" % (sysm.name, got))
+    sysm.start("n2")
+    ok, got = wait_state(sysm, {"n1": "master", "n2": "backup"}, 10 + 5 * interval_ms / 1000)
+    if not ok:
+        raise RuntimeError("%s: not n1 master + n2 backup: %s" % (sysm.name, got))
+    time.sleep(3 * interval_ms / 1000 + 0.2)
+    if not node_has_vip(lab, "n1", dev=None):
+        raise RuntimeError("%s: n1 is master but has no %s" % (sysm.name, VIP))
+
+
+def one_run(system, interval_ms, scenario, rng, client, max_gap=MAX_GAP, log=print, vip=""):
+    """One failover seen by one client (alone on the LAN: the new master's
+    own ARP requests, sent with the VIP as source address to reach another
+    client, would update this client's entry as a side effect). Returns
+    the client's longest gap in ms; None when answers had not come back
+    max_gap seconds after the failure."""
+    from lab import Lab
+    with Lab("fo", hosts=hosts((client,))) as lab:
+        daemons = setup_clients(lab, (client,))
+        sysm = SYSTEMS[system](lab, interval_ms, vip=vip)
+        try:
+            start_pair(lab, sysm, interval_ms)
+            n1_mac = NODES["n1"][2]
+            e = fresh_entry(lab, client)
+            if not e or e.get("lladdr") != n1_mac:
+                raise RuntimeError("%s's entry for the VIP is %s, not n1's MAC" % (client, e))
+            probe = Probe(lab, client, duration=max_gap + 30)
+            if not probe.wait_answers(steady=0.3):
+                raise RuntimeError("%s gets no answers from the VIP" % client)
+            time.sleep(rng.uniform(0, interval_ms / 1000))
+            t = sysm.crash("n1") if scenario == "crash" else sysm.graceful("n1")
+            probe.wait_recovered(t, 5 * interval_ms / 1000 + 0.5, max_gap)
+            r = probe.stop()
+            log("    %s" % gap_line(client, r, t))
+            if not r["recovered"] and client in daemons:
+                log("    %s's arphad: %s" % (client, " | ".join(
+                    l for l in daemons[client].log().splitlines()
+                    if "arp_verif" in l or "arp_conflict" in l or "unsolicited" in l)[-1200:]))
+            st = sysm.state("n2")
+            if st != "master":
+                log("    n2 is %s after the failure, not master; %s" % (st, sysm.diagnose("n2")))
+                return None
+            return r["longest_gap_ms"] if r["recovered"] else None
+        finally:
+            probs = sysm.problems()
+            if probs:
+                log("    problems: %s" % "; ".join(probs))

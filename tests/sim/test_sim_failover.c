@@ -673,7 +673,7 @@ static void test_graceful_stop(void **state)
 			      (unsigned long long)h.gap_ms);
 			check(h.done, seed, "the hand-over timed out (%llu ms)",
 			      (unsigned long long)h.took);
-			check(h.took <= 4 * ((uint64_t)r.p.delay_ms + 5), seed,
+			check(h.took <= TAKEOVER_DRAIN_MS + 4 * ((uint64_t)r.p.delay_ms + 5), seed,
 			      "the hand-over took %llu ms, delay %u", (unsigned long long)h.took,
 			      r.p.delay_ms);
 			if (h.took > longest)

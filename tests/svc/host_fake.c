@@ -235,6 +235,12 @@ int host_set_shared(struct host *h, uint32_t ifindex, const uint32_t *ips, size_
 	return arp_engine_iface_set_shared(h->eng, ifindex, ips, n);
 }
 
+int host_set_quiet(struct host *h, uint32_t ifindex, const uint32_t *ips, size_t n)
+{
+	fake_record(h, "quiet %u %zu", ifindex, n);
+	return arp_engine_iface_set_quiet(h->eng, ifindex, ips, n);
+}
+
 void host_note_query(struct host *h, uint32_t ifindex, uint32_t ip, const struct mac *to)
 {
 	struct actions a;

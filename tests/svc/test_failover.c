@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "core/cluster.h"
+#include "core/takeover.h"
 #include "core/vip.h"
 #include "host_fake.h"
 
@@ -170,10 +171,16 @@ static void test_stop_hands_over(void **state)
 		fake_host_tick(h, h->now + 1);
 		busy = fake_host_stop(h, false);
 	}
-	/* done when node 2 took over: no gap, and well before the deadline */
+	/* done when node 2 took over and the drain is over: no gap */
 	assert_false(busy);
 	assert_int_equal(peer_state(h, other), VIP_MASTER);
-	assert_true(h->now - t0 < 100);
+	assert_true(h->now - t0 < 100 + TAKEOVER_DRAIN_MS);
+	assert_true(h->now - t0 >= TAKEOVER_DRAIN_MS);
+	/* from the stop on, the engine was told not to answer for v1 */
+	bool quiet = false;
+	for (size_t r = before; r < h->n_rec; r++)
+		quiet |= strncmp(h->rec[r], "quiet ", 6) == 0 && strstr(h->rec[r], " 1") != NULL;
+	assert_true(quiet);
 	size_t pushes = 0;
 	for (size_t r = before; r < h->n_rec; r++)
 		pushes += strncmp(h->rec[r], "push V", 6) == 0;

@@ -1128,8 +1128,9 @@ static void test_verify_only_new_answers(void **state)
 	reply_from(f, &mac_b, HOST);
 	assert_null(neigh_set(f, HOST)); /* the holder may still answer */
 	assert_memory_equal(&entry(f, HOST)->mac, &mac_a, MAC_LEN);
+	/* the holder answered the kernel at once: 5 ms + 4 x 0 ms for it to answer */
 	uint64_t due = arp_engine_next_deadline(f->e);
-	assert_int_equal(due, f->now - 1 + f->pol.verify_timeout_ms);
+	assert_int_equal(due, f->now - 1 + 5);
 	tick_at(f, due - 1);
 	assert_null(neigh_set(f, HOST));
 	tick_at(f, due);
@@ -1142,6 +1143,43 @@ static void test_verify_only_new_answers(void **state)
 	assert_int_equal(counter(f, AC_VERIFY_CONFIRMED), 1);
 	assert_int_equal(counter(f, AC_CHANGED), 1);
 	fx_free(f);
+}
+
+/*
+ * How long a check waits for the holder: 5 ms + 4 x the slowest answer
+ * seen from it lately, at most VerifyTimeout; VerifyTimeout when its
+ * answers were never timed.
+ */
+static void test_verify_wait(void **state)
+{
+	static const struct {
+		int answer_ms; /* -1: learned without a query of ours (ARPRequests=Accept) */
+		uint64_t wait;
+	} cases[] = {{0, 5}, {3, 17}, {11, 49}, {12, 50}, {200, 50}, {-1, 50}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct arp_policy p;
+		arp_policy_defaults(&p);
+		p.unsolicited_replies = AV_VERIFY;
+		p.requests = AV_ACCEPT;
+		struct fx *f = fx_new(&p);
+		assert_int_equal(f->pol.verify_timeout_ms, 50);
+		if (cases[i].answer_ms < 0) {
+			struct arp_frame q;
+			frame_request(&q, &mac_a, HOST, US);
+			feed(f, &q);
+		} else {
+			kernel_asks(f, HOST);
+			f->now += (uint64_t)cases[i].answer_ms;
+			reply_from(f, &mac_a, HOST);
+		}
+		assert_non_null(neigh_set(f, HOST));
+		struct arp_frame g;
+		frame_garp_reply(&g, &mac_b, HOST);
+		feed(f, &g);
+		assert_int_equal(count_type(f, ACT_SEND), 2);
+		assert_int_equal(arp_engine_next_deadline(f->e) - f->now, cases[i].wait);
+		fx_free(f);
+	}
 }
 
 /* A spoof of a live host's address: the holder answers, nothing changes. */
@@ -1646,6 +1684,7 @@ int main(void)
 	    cmocka_unit_test(test_proxy),
 	    cmocka_unit_test(test_other_vlan_ignored),
 	    cmocka_unit_test(test_verify_only_new_answers),
+	    cmocka_unit_test(test_verify_wait),
 	    cmocka_unit_test(test_verify_holder_answers),
 	    cmocka_unit_test(test_verify_nobody_answers),
 	    cmocka_unit_test(test_verify_new_address),

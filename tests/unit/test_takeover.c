@@ -834,11 +834,17 @@ static void test_stop_done(void **state)
 	hear(&f, 3, "g1", 50, VIP_MASTER, 323);
 	assert_string_equal(trace(&f.a), "");
 	takeover_actions_reset(&f.a);
-	assert_true(takeover_stopped(f.t, 323, &f.a));
+	/* handed over: the addresses stay for the drain, then go */
+	assert_false(takeover_stopped(f.t, 323, &f.a));
+	assert_string_equal(log_text(&f.a, 0), "event=handover action=drain ms=100");
+	assert_true(takeover_next_deadline(f.t) <= 323 + TAKEOVER_DRAIN_MS);
+	takeover_actions_reset(&f.a);
+	assert_false(takeover_stopped(f.t, 323 + TAKEOVER_DRAIN_MS - 1, &f.a));
+	assert_true(takeover_stopped(f.t, 323 + TAKEOVER_DRAIN_MS, &f.a));
 	assert_string_equal(trace(&f.a), "log(handover action=done)");
 	assert_string_equal(log_text(&f.a, 0), "event=handover action=done");
 	/* no more pushes */
-	assert_true(takeover_next_deadline(f.t) > 323 + TAKEOVER_PUSH_EVERY_MS);
+	assert_true(takeover_next_deadline(f.t) > 423 + TAKEOVER_PUSH_EVERY_MS);
 	takeover_actions_reset(&f.a);
 	takeover_release(f.t, &f.a);
 	assert_string_equal(trace(&f.a), "give(0) give(1)");

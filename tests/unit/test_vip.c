@@ -327,7 +327,7 @@ static void test_graceful_stop_hands_over_at_once(void **st)
 	struct vip_out o;
 	vip_shutdown(w.n[0].v, now_ms(&w), &o);
 	assert_true(o.push);
-	assert_false(vip_handed_over(w.n[0].v, now_ms(&w)));
+	assert_false(vip_handed_over(w.n[0].v, now_ms(&w), NULL));
 	uint64_t t0 = now_ms(&w), at = 0;
 	handle(&w, 0, &o);
 	/* the stopping node stays master in its own view until it leaves; look at node 2 */
@@ -336,7 +336,7 @@ static void test_graceful_stop_hands_over_at_once(void **st)
 	at = now_ms(&w);
 	assert_int_equal(state_of(&w, 1), VIP_MASTER);
 	assert_true(at - t0 <= 2); /* one network delay, no timer */
-	assert_true(vip_handed_over(w.n[0].v, now_ms(&w)));
+	assert_true(vip_handed_over(w.n[0].v, now_ms(&w), NULL));
 	net_free(&w);
 }
 
