@@ -126,7 +126,8 @@ with Lab("verify") as lab:
         expect(t is not None, "with Verify the node did not follow the move; log: %s",
                d.log_since(mark)[-800:])
         if t is not None:
-            info("followed %.0f ms after the announcement (VerifyTimeout 20 ms)" % (t * 1000))
+            info("followed %.0f ms after the announcement (the kernel table polled every 50 "
+                 "ms, each poll an ip(8) run)" % (t * 1000))
         after = d.stats()
         expect(after["verify_confirmed"] == before["verify_confirmed"] + 1, "confirmed %d -> %d",
                before["verify_confirmed"], after["verify_confirmed"])
