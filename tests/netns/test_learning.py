@@ -58,6 +58,34 @@ with Lab("learn") as lab:
         expect(after["kernel_requests"] >= before["kernel_requests"] + 1,
                "the kernel's request was not seen: kernel_requests %d -> %d",
                before["kernel_requests"], after["kernel_requests"])
+        expect(after["drop_unsolicited_reply"] == before["drop_unsolicited_reply"],
+               "the answer to the kernel's request was judged unsolicited: "
+               "drop_unsolicited_reply %d -> %d", before["drop_unsolicited_reply"],
+               after["drop_unsolicited_reply"])
+
+    with res.case("kernel-unicast-probe-answer-solicited"):
+        # the entry is stale, a packet to the client makes the kernel probe it
+        # with requests sent to its MAC (after delay_first_probe_time): the
+        # answers must refresh the entry
+        lab.exec("node", "sysctl", "-qw", "net.ipv4.neigh.eth0.delay_first_probe_time=1")
+        lab.ip("node", "neigh", "change", CLIENT_IP, "lladdr", CLIENT_MAC, "dev", "eth0", "nud",
+               "stale")
+        before = d.stats()
+        expect(lab.ping("node", CLIENT_IP), "node cannot ping the client")
+        e = lab.wait_neigh(CLIENT_IP, lambda e: e and "REACHABLE" in e["state"], timeout=5)
+        after = d.stats()
+        expect(e and "REACHABLE" in e["state"] and e.get("lladdr") == CLIENT_MAC,
+               "the kernel's probe got no answer: %s", e)
+        expect(after["kernel_requests"] > before["kernel_requests"],
+               "the kernel's probe was not seen: kernel_requests %d -> %d",
+               before["kernel_requests"], after["kernel_requests"])
+        expect(after["refreshed"] > before["refreshed"], "refreshed %d -> %d",
+               before["refreshed"], after["refreshed"])
+        expect(after["drop_unsolicited_reply"] == before["drop_unsolicited_reply"],
+               "the answer to the kernel's probe was judged unsolicited: "
+               "drop_unsolicited_reply %d -> %d", before["drop_unsolicited_reply"],
+               after["drop_unsolicited_reply"])
+        lab.exec("node", "sysctl", "-qw", "net.ipv4.neigh.eth0.delay_first_probe_time=5")
 
     with res.case("client-resolves-node"):
         lab.flush_neigh("client")
