@@ -256,6 +256,8 @@ static int attach(struct daemon *d, struct mif *m, bool starting, char *err, siz
 		daemon_apply(d);
 	}
 	log_info("event=iface_attach iface=%s device=%s ifindex=%u", m->conf->name, dev, l.ifindex);
+	if (!l.up)
+		log_info("event=link_down iface=%s", m->conf->name);
 	return 0;
 fail:
 	detach(d, m); /* m->ifindex is l.ifindex here */
@@ -341,6 +343,8 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 				arp_engine_iface_set_mac(d->eng, m->ifindex, &ev->link.mac);
 			if (ev->link.up && !m->up)
 				reinstall_static(d, m);
+			if (!ev->link.up && m->up)
+				log_info("event=link_down iface=%s", m->conf->name);
 			m->up = ev->link.up;
 			link_changed(d, ev->ifindex);
 			break;

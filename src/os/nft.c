@@ -52,7 +52,8 @@ static void out_rules(struct sbuf *b, const char *prefix, const char *const *dev
 	for (size_t i = 0; i < n; i++)
 		if (ifindex[i])
 			sbuf_printf(b,
-				    "%soif %u arp operation request log group %u queue-threshold 1 "
+				    "%soif %u arp operation request counter log group %u "
+				    "queue-threshold 1 "
 				    "comment \"arphad sees the host's requests: %s\"\n",
 				    prefix, ifindex[i], group, devs[i]);
 }
