@@ -171,7 +171,7 @@ int arp_engine_add_proxy(struct arp_engine *e, uint32_t ifindex, const struct ip
 enum arp_rx_dir {
 	ARP_RX_IN = 0,	     /* received, for this host or broadcast (PACKET_HOST, _BROADCAST) */
 	ARP_RX_IN_OTHERHOST, /* received, unicast to another MAC (PACKET_OTHERHOST) */
-	ARP_RX_OUT,	     /* sent by the kernel (PACKET_OUTGOING) */
+	ARP_RX_OUT,	     /* sent by the kernel (its ARP output hook, via NFLOG) */
 };
 
 /*
@@ -188,7 +188,7 @@ void arp_engine_input(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf
 
 /*
  * We sent an ARP request for target_ip on ifindex ourselves (not through
- * the kernel, so the packet socket never shows it going out), to the MAC
+ * the kernel, so its ARP output hook never shows it going out), to the MAC
  * to, or broadcast when to is NULL. The engine records what it records for
  * a request the kernel sends: an entry for target_ip (INCOMPLETE unless one
  * is there; an UNKNOWN one becomes INCOMPLETE) whose query is outstanding

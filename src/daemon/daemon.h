@@ -7,7 +7,8 @@
  *   daemon.c     the host (host.h): event queue, the one applier, the one
  *                timer, the services driven from their table
  *   links.c      the managed interfaces: packet sockets, the ARP engine,
- *                rtnetlink link and address events, the nftables guard
+ *                the kernel's requests (NFLOG), rtnetlink link and address
+ *                events, the nftables guard
  *   transport.c  the cluster: UDP and core/cluster
  *   ctl.c        the control socket's commands
  */
@@ -29,6 +30,7 @@ struct arp_engine;
 struct loop;
 struct loop_watch;
 struct nl;
+struct nflog;
 struct nft_guard;
 struct packet_ring;
 struct udp;
@@ -44,8 +46,7 @@ struct mif {
 	char dev[16];	  /* the device's name now: Device= unless it was renamed */
 	uint32_t taken;	  /* another device that took Device= after a rename (warned) */
 	bool up;
-	int fd; /* os/packet's control socket: the kernel's requests; sends */
-	struct loop_watch *w;
+	int fd;			  /* os/packet's send socket (it receives nothing) */
 	struct packet_ring *ring; /* every incoming ARP frame */
 	struct loop_watch *ring_w;
 	struct daemon *d;
@@ -71,6 +72,8 @@ struct daemon {
 	struct arp_engine *eng;
 	struct nl *nl;
 	struct nft_guard *guard;
+	struct nflog *nflog; /* the kernel's ARP requests on every managed interface */
+	struct loop_watch *nflog_w;
 	struct mif *ifs;
 	size_t n_ifs;
 	struct loop_watch *nl_w;

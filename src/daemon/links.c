@@ -1,10 +1,12 @@
 /*
- * links: the managed interfaces (see daemon.h). Each has a packet socket
- * for the kernel's own requests and a receive ring for every incoming ARP
- * frame; the engine judges them and daemon_apply carries out what it
- * asks. rtnetlink's link and address events keep the interfaces, the
- * engine's addresses and the nftables guard in step with the devices,
- * and are published (DEV_LINK) for the services.
+ * links: the managed interfaces (see daemon.h). Each has a receive ring
+ * for every incoming ARP frame and a packet socket to send on; the
+ * kernel's own requests on all of them come from one NFLOG socket
+ * (os/nflog.h), which the guard's output chain feeds. The engine judges
+ * them and daemon_apply carries out what it asks. rtnetlink's link and
+ * address events keep the interfaces, the engine's addresses and the
+ * nftables guard in step with the devices, and are published (DEV_LINK)
+ * for the services.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "os/log.h"
 #include "os/loop.h"
 #include "os/netlink.h"
+#include "os/nflog.h"
 #include "os/nft.h"
 #include "os/packet.h"
 
@@ -26,29 +29,24 @@
 
 /* ---- frames ---- */
 
-/* The kernel's own requests (and nothing else) from the control socket. */
-static void read_outgoing(struct daemon *d, struct mif *m)
+/* A request the kernel sent on ifindex: the engine notes the query. */
+static void on_request(void *arg, uint32_t ifindex, const uint8_t *buf, size_t len)
 {
-	uint8_t buf[2048];
-	for (int i = 0; i < RX_BATCH; i++) {
-		bool out, other;
-		long n = packet_recv(m->fd, buf, sizeof(buf), &out, &other);
-		if (n < 0) {
-			if (errno == ENETDOWN) /* the link went down (or was down at start) */
-				log_info("event=link_down iface=%s", m->conf->name);
-			else
-				log_warn("event=packet_receive_failed iface=%s", m->conf->name);
-			break;
-		}
-		if (n == 0)
-			break;
-		enum arp_rx_dir dir = out ? ARP_RX_OUT : ARP_RX_IN;
-		if (!out && other)
-			dir = ARP_RX_IN_OTHERHOST;
-		arp_engine_input(d->eng, m->ifindex, buf, (size_t)n, dir, loop_now(d->loop),
-				 &d->acts);
-		daemon_apply(d);
-	}
+	struct daemon *d = arg;
+	arp_engine_input(d->eng, ifindex, buf, len, ARP_RX_OUT, loop_now(d->loop), &d->acts);
+	daemon_apply(d);
+}
+
+/* The kernel's own requests, on every managed interface, from NFLOG. */
+static void read_requests(struct daemon *d)
+{
+	if (d->nflog && nflog_read(d->nflog, RX_BATCH, on_request, d) < 0)
+		log_warn("event=nflog_receive_failed group=%u", NFLOG_ARP_GROUP);
+}
+
+static void on_nflog(void *arg)
+{
+	read_requests(arg);
 }
 
 static void count_send_errors(struct mif *m, size_t failed)
@@ -89,14 +87,15 @@ static void on_ring_frame(void *arg, const uint8_t *buf, size_t len, bool otherh
 }
 
 /*
- * Either socket is readable: the kernel's requests first, so that a reply
- * in the ring is never judged before the request it answers.
+ * The ring is readable: the kernel's requests first (NFLOG has each before
+ * it leaves the host), so that a reply in the ring is never judged before
+ * the request it answers.
  */
 static void on_packet(void *arg)
 {
 	struct mif *m = arg;
 	struct daemon *d = m->d;
-	read_outgoing(d, m);
+	read_requests(d);
 	if (m->ring) {
 		packet_ring_read(m->ring, RING_BATCH, on_ring_frame, m);
 		count_send_errors(m, packet_ring_flush(m->ring, m->fd, m->ifindex));
@@ -231,8 +230,8 @@ static int attach(struct daemon *d, struct mif *m, bool starting, char *err, siz
 			goto fail;
 		}
 	}
-	/* the socket first, so the kernel's new requests are seen, then the flush */
-	m->fd = packet_open(l.ifindex);
+	/* the guard's output rule is in: the kernel's new requests are seen; then the flush */
+	m->fd = packet_open();
 	if (m->fd < 0) {
 		snprintf(err, errlen, "interface %s: packet socket: %s%s", m->conf->name,
 			 strerror(errno),
@@ -245,10 +244,9 @@ static int attach(struct daemon *d, struct mif *m, bool starting, char *err, siz
 			 strerror(errno));
 		goto fail;
 	}
-	m->w = loop_watch_fd(d->loop, m->fd, -1, on_packet, m);
 	m->ring_w =
 	    loop_watch_fd(d->loop, packet_ring_fd(m->ring), ARPHAD_PRIO_CLIENTS, on_packet, m);
-	if (!m->w || !m->ring_w) {
+	if (!m->ring_w) {
 		snprintf(err, errlen, "interface %s: cannot watch the packet socket",
 			 m->conf->name);
 		goto fail;
@@ -258,6 +256,8 @@ static int attach(struct daemon *d, struct mif *m, bool starting, char *err, siz
 		daemon_apply(d);
 	}
 	log_info("event=iface_attach iface=%s device=%s ifindex=%u", m->conf->name, dev, l.ifindex);
+	if (!l.up)
+		log_info("event=link_down iface=%s", m->conf->name);
 	return 0;
 fail:
 	detach(d, m); /* m->ifindex is l.ifindex here */
@@ -270,8 +270,6 @@ fail:
 /* Stop managing m's device (gone). The caller updates the guard (guard_follow). */
 static void detach(struct daemon *d, struct mif *m)
 {
-	loop_watch_free(m->w);
-	m->w = NULL;
 	packet_rx_close(m);
 	if (m->fd >= 0)
 		close(m->fd);
@@ -345,6 +343,8 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 				arp_engine_iface_set_mac(d->eng, m->ifindex, &ev->link.mac);
 			if (ev->link.up && !m->up)
 				reinstall_static(d, m);
+			if (!ev->link.up && m->up)
+				log_info("event=link_down iface=%s", m->conf->name);
 			m->up = ev->link.up;
 			link_changed(d, ev->ifindex);
 			break;
@@ -397,13 +397,18 @@ static void on_netlink(void *arg)
 	}
 }
 
-/* The kernel's count of frames it could not queue for us, into the stats. */
+/*
+ * The kernel's count of frames it could not queue for us, into the stats.
+ * A request lost on the NFLOG socket may have been sent on any managed
+ * interface (the kernel does not say which): it is counted on each.
+ */
 void links_collect_drops(struct daemon *d)
 {
+	uint64_t lost = d->nflog ? nflog_drops(d->nflog) : 0;
 	for (size_t i = 0; i < d->n_ifs; i++) {
 		struct mif *m = &d->ifs[i];
-		if (m->ifindex && m->fd >= 0)
-			arp_engine_count(d->eng, m->ifindex, AC_SOCKET_DROPS, packet_drops(m->fd));
+		if (m->ifindex && lost)
+			arp_engine_count(d->eng, m->ifindex, AC_SOCKET_DROPS, lost);
 		if (m->ifindex && m->ring)
 			arp_engine_count(d->eng, m->ifindex, AC_SOCKET_DROPS,
 					 packet_ring_drops(m->ring));
@@ -446,9 +451,37 @@ int links_guard(struct daemon *d, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < d->n_ifs; i++)
 		devs[i] = d->ifs[i].conf->device;
-	d->guard = nft_guard_open(devs, d->n_ifs, err, errlen);
+	d->guard = nft_guard_open(devs, d->n_ifs, NFLOG_ARP_GROUP, err, errlen);
 	free(devs);
 	return d->guard ? 0 : -1;
+}
+
+/*
+ * Bind the NFLOG group of the kernel's requests and watch it (before any
+ * ring, at the default priority: read first). -1 with a message.
+ */
+static int open_requests(struct daemon *d, char *err, size_t errlen)
+{
+	d->nflog = nflog_open(NFLOG_ARP_GROUP);
+	if (!d->nflog) {
+		if (errno == EBUSY)
+			snprintf(err, errlen,
+				 "NFLOG group %u (the host's ARP requests) is bound by another "
+				 "program in this network namespace (see "
+				 "/proc/net/netfilter/nfnetlink_log)",
+				 NFLOG_ARP_GROUP);
+		else
+			snprintf(err, errlen, "NFLOG group %u (the host's ARP requests): %s%s",
+				 NFLOG_ARP_GROUP, strerror(errno),
+				 errno == EPERM ? " (arphad needs CAP_NET_ADMIN)" : "");
+		return -1;
+	}
+	d->nflog_w = loop_watch_fd(d->loop, nflog_fd(d->nflog), -1, on_nflog, d);
+	if (!d->nflog_w) {
+		snprintf(err, errlen, "cannot watch the NFLOG socket");
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -457,6 +490,8 @@ int links_guard(struct daemon *d, char *err, size_t errlen)
  */
 int links_attach_all(struct daemon *d, char *err, size_t errlen)
 {
+	if (open_requests(d, err, errlen) < 0)
+		return -1;
 	for (size_t i = 0; i < d->n_ifs; i++)
 		if (attach(d, &d->ifs[i], true, err, errlen) < 0)
 			return -1;
@@ -485,6 +520,10 @@ void links_free(struct daemon *d)
 	d->n_ifs = 0;
 	loop_watch_free(d->nl_w);
 	d->nl_w = NULL;
+	loop_watch_free(d->nflog_w);
+	d->nflog_w = NULL;
+	nflog_close(d->nflog);
+	d->nflog = NULL;
 	nft_guard_close(d->guard);
 	d->guard = NULL;
 }

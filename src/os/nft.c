@@ -11,6 +11,7 @@
 
 struct nft_guard {
 	struct nft_ctx *ctx; /* its netlink socket owns the table: keep it open */
+	uint16_t log_group;
 };
 
 static void first_line(const char *s, char *out, size_t len)
@@ -37,7 +38,28 @@ static void rules(struct sbuf *b, const char *prefix, const char *const *devs,
 	}
 }
 
-struct nft_guard *nft_guard_open(const char *const *devs, size_t n, char *err, size_t errlen)
+/*
+ * The output chain's rules: the requests the host sends on each managed
+ * device, by index only (a device arphad does not manage now has nobody to
+ * read them), to the NFLOG group, each at once (queue-threshold 1: no
+ * batching). ARP sent on a VLAN device stacked on a managed one has the
+ * VLAN device as its output device and is not matched: the engine ignores
+ * tagged frames for its queries anyway.
+ */
+static void out_rules(struct sbuf *b, const char *prefix, const char *const *devs,
+		      const uint32_t *ifindex, size_t n, uint16_t group)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ifindex[i])
+			sbuf_printf(b,
+				    "%soif %u arp operation request counter log group %u "
+				    "queue-threshold 1 "
+				    "comment \"arphad sees the host's requests: %s\"\n",
+				    prefix, ifindex[i], group, devs[i]);
+}
+
+struct nft_guard *nft_guard_open(const char *const *devs, size_t n, uint16_t log_group, char *err,
+				 size_t errlen)
 {
 	struct nft_guard *g = calloc(1, sizeof(*g));
 	if (!g || !(g->ctx = nft_ctx_new(NFT_CTX_DEFAULT))) {
@@ -46,6 +68,7 @@ struct nft_guard *nft_guard_open(const char *const *devs, size_t n, char *err, s
 		return NULL;
 	}
 	nft_ctx_buffer_error(g->ctx);
+	g->log_group = log_group;
 	struct sbuf b;
 	sbuf_init(&b);
 	sbuf_printf(&b,
@@ -54,7 +77,12 @@ struct nft_guard *nft_guard_open(const char *const *devs, size_t n, char *err, s
 		    "  chain input {\n"
 		    "    type filter hook input priority filter; policy accept;\n");
 	rules(&b, "    ", devs, NULL, n);
-	sbuf_printf(&b, "  }\n}\n");
+	/* the output chain: nft_guard_set puts the rules of the managed indexes in */
+	sbuf_printf(&b, "  }\n"
+			"  chain output {\n"
+			"    type filter hook output priority filter; policy accept;\n"
+			"  }\n"
+			"}\n");
 	if (b.oom || nft_run_cmd_from_buffer(g->ctx, b.s) != 0) {
 		char msg[256];
 		first_line(nft_ctx_get_error_buffer(g->ctx), msg, sizeof(msg));
@@ -97,6 +125,8 @@ int nft_guard_set(struct nft_guard *g, const char *const *devs, const uint32_t *
 	/* one buffer is one transaction: the chain is never seen empty */
 	sbuf_printf(&b, "flush chain arp " NFT_GUARD_TABLE " input\n");
 	rules(&b, "add rule arp " NFT_GUARD_TABLE " input ", devs, ifindex, n);
+	sbuf_printf(&b, "flush chain arp " NFT_GUARD_TABLE " output\n");
+	out_rules(&b, "add rule arp " NFT_GUARD_TABLE " output ", devs, ifindex, n, g->log_group);
 	if (b.oom) {
 		snprintf(err, errlen, "cannot update the nftables guard: out of memory");
 		sbuf_free(&b);

@@ -1,14 +1,9 @@
 /*
  * packet: the AF_PACKET sockets of one managed interface.
  *
- * Two per interface, so that a flood can never hide the kernel's own
- * requests from the engine (a reply to one of them must never be judged
- * unsolicited because the request was lost to a full buffer):
- *
- *  - the control socket (packet_open): receives only the ARP frames the
- *    kernel sends (PACKET_OUTGOING), a handful a second, and is the one
- *    arphad sends on (a socket never sees its own frames, so arphad's own
- *    frames are not taken for the kernel's);
+ *  - the send socket (packet_open): arphad sends on it and joins group
+ *    MACs with it; it receives nothing (the host's own requests come from
+ *    os/nflog, which costs nothing for the frames that are not ARP);
  *  - the receive ring (packet_ring_open): every incoming ARP frame, in a
  *    PACKET_MMAP TPACKET_V3 ring the kernel fills without a system call;
  *    it wakes the reader once per block (full, or after the block timeout),
@@ -24,24 +19,11 @@
 #include "core/addr.h"
 
 /*
- * The control socket: non-blocking, bound to ifindex, filtered to the ARP
- * frames the kernel sends out on it. -1 with errno.
+ * The send socket: non-blocking, for every interface (each send names its
+ * ifindex), bound to no protocol, so it receives nothing and the kernel
+ * copies no frame to it. -1 with errno.
  */
-int packet_open(uint32_t ifindex);
-
-/*
- * Receive one frame. Returns its length, 0 when nothing is queued, -1 with
- * errno on error. *outgoing and *otherhost from the frame's packet type. A
- * VLAN tag the kernel took off is put back in the frame (so cap must leave
- * 4 bytes of room beyond the largest frame wanted).
- */
-long packet_recv(int fd, uint8_t *buf, size_t cap, bool *outgoing, bool *otherhost);
-
-/*
- * Frames the kernel dropped because the socket's buffer was full, since the
- * last call (the kernel resets its count when read). 0 on error.
- */
-uint64_t packet_drops(int fd);
+int packet_open(void);
 
 /*
  * Make ifindex receive frames sent to the group MAC mac (PACKET_MR_MULTICAST

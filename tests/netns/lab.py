@@ -678,6 +678,14 @@ class Lab:
                       check=False, timeout=wait * count + 10)
         return p.returncode == 0
 
+    def kernel_asks(self, ip, role="node"):
+        """role's kernel sends an ARP request for ip (it resolves ip to send
+        a datagram there): what arphad takes for a query. A request sent on a
+        packet socket (the frame agent, arping) passes no netfilter hook, so
+        arphad does not see it."""
+        check_addr(ip)
+        self.exec(role, "bash", "-c", "echo > /dev/udp/%s/9" % ip, check=False)
+
     def nft_tables(self, role="node"):
         p = self.exec(role, "nft", "list", "tables", check=False)
         return [l.strip() for l in p.stdout.splitlines() if l.strip()]

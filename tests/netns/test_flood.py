@@ -2,8 +2,8 @@
 """Flood: while a host floods the node with unsolicited ARP replies for
 random addresses (tests/tools/arpflood, as fast as one namespace sends),
 the node resolves hosts it never saw. Their replies answer the kernel's own
-requests, which arphad reads on a socket of their own that the flood cannot
-fill: each must be judged solicited, so the kernel table holds the hosts'
+requests, which arphad reads on a socket of their own (NFLOG) that the
+flood cannot fill: each must be judged solicited, so the kernel table holds the hosts'
 true MACs, and none of the flood's senders gets into it. Then a flood of
 replies claiming the client's address while the kernel keeps checking the
 client with requests sent to its MAC: the flood must never win. Not timed:

@@ -1,9 +1,15 @@
 #!/usr/bin/python3
 """Solicited learning: what the node's kernel asks for is learned, installed
 in the kernel and shown; what nobody vetted before arphad started is
-removed from the kernel at start, permanent entries stay."""
+removed from the kernel at start, permanent entries stay. arphad sees the
+kernel's requests through the guard's NFLOG rule: a broadcast request and a
+unicast probe of a known neighbour are both answered solicited, and the
+requests a paused arphad could not be handed are counted (socket_drops)."""
+import json
 import os
+import signal
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import *  # noqa: E402,F401,F403
@@ -13,6 +19,16 @@ need_root(SUITE)
 res = Results(SUITE)
 
 PERM_IP, PERM_MAC = "198.18.0.77", "02:00:00:00:00:77"
+
+
+def logged_requests(lab):
+    """Packets of the guard's output rules: the requests logged for arphad."""
+    p = lab.exec("node", "nft", "-j", "list", "chain", "arp", "arpha", "output")
+    n = 0
+    for o in json.loads(p.stdout)["nftables"]:
+        for e in o.get("rule", {}).get("expr", []):
+            n += e.get("counter", {}).get("packets", 0) if isinstance(e, dict) else 0
+    return n
 
 with Lab("learn") as lab:
     atk = lab.agent("attacker")
@@ -58,6 +74,34 @@ with Lab("learn") as lab:
         expect(after["kernel_requests"] >= before["kernel_requests"] + 1,
                "the kernel's request was not seen: kernel_requests %d -> %d",
                before["kernel_requests"], after["kernel_requests"])
+        expect(after["drop_unsolicited_reply"] == before["drop_unsolicited_reply"],
+               "the answer to the kernel's request was judged unsolicited: "
+               "drop_unsolicited_reply %d -> %d", before["drop_unsolicited_reply"],
+               after["drop_unsolicited_reply"])
+
+    with res.case("kernel-unicast-probe-answer-solicited"):
+        # the entry is stale, a packet to the client makes the kernel probe it
+        # with requests sent to its MAC (after delay_first_probe_time): the
+        # answers must refresh the entry
+        lab.exec("node", "sysctl", "-qw", "net.ipv4.neigh.eth0.delay_first_probe_time=1")
+        lab.ip("node", "neigh", "change", CLIENT_IP, "lladdr", CLIENT_MAC, "dev", "eth0", "nud",
+               "stale")
+        before = d.stats()
+        expect(lab.ping("node", CLIENT_IP), "node cannot ping the client")
+        e = lab.wait_neigh(CLIENT_IP, lambda e: e and "REACHABLE" in e["state"], timeout=5)
+        after = d.stats()
+        expect(e and "REACHABLE" in e["state"] and e.get("lladdr") == CLIENT_MAC,
+               "the kernel's probe got no answer: %s", e)
+        expect(after["kernel_requests"] > before["kernel_requests"],
+               "the kernel's probe was not seen: kernel_requests %d -> %d",
+               before["kernel_requests"], after["kernel_requests"])
+        expect(after["refreshed"] > before["refreshed"], "refreshed %d -> %d",
+               before["refreshed"], after["refreshed"])
+        expect(after["drop_unsolicited_reply"] == before["drop_unsolicited_reply"],
+               "the answer to the kernel's probe was judged unsolicited: "
+               "drop_unsolicited_reply %d -> %d", before["drop_unsolicited_reply"],
+               after["drop_unsolicited_reply"])
+        lab.exec("node", "sysctl", "-qw", "net.ipv4.neigh.eth0.delay_first_probe_time=5")
 
     with res.case("client-resolves-node"):
         lab.flush_neigh("client")
@@ -85,6 +129,34 @@ with Lab("learn") as lab:
         expect(s, "no arp_resolution_failed line")
         e = d.show().get("198.18.0.99")
         expect(e and e["type"] == "unknown" and e["mac"] is None, "arpha show: %s", e)
+
+    with res.case("lost-kernel-requests-counted"):
+        # arphad paused while the kernel sends more requests than the NFLOG
+        # socket holds: read + lost (socket_drops) = what the rule logged
+        lab.ip("node", "addr", "add", "198.19.0.1/16", "dev", "eth0")
+        lab.exec("node", "sysctl", "-qw", "net.ipv4.neigh.eth0.mcast_solicit=10",
+                 "net.ipv4.neigh.eth0.retrans_time_ms=100")
+        before, logged = d.stats(), logged_requests(lab)
+        os.kill(d.p.pid, signal.SIGSTOP)
+        try:
+            lab.exec("node", "bash", "-c", "for i in $(seq 1 4); do for j in $(seq 1 250); do "
+                     "echo > /dev/udp/198.19.$i.$j/9; done; done 2>/dev/null", check=False,
+                     timeout=60)
+            time.sleep(1.5)  # 10 tries each, 100 ms apart
+        finally:
+            os.kill(d.p.pid, signal.SIGCONT)
+        lab.kernel_asks("198.19.9.9")  # one more after the loss: its gap shows
+        time.sleep(1.5)
+        logged = logged_requests(lab) - logged
+        after = d.stats()
+        read = after["kernel_requests"] - before["kernel_requests"]
+        lost = after["socket_drops"] - before["socket_drops"]
+        print("# %d requests logged to a paused arphad: %d read, %d counted lost" % (
+            logged, read, lost))
+        expect(lost > 0, "no request counted lost (logged %d, read %d)", logged, read)
+        expect(read + lost == logged, "read %d + lost %d != %d logged", read, lost, logged)
+        lab.exec("node", "sysctl", "-qw", "net.ipv4.neigh.eth0.mcast_solicit=3",
+                 "net.ipv4.neigh.eth0.retrans_time_ms=1000")
 
     res.daemon_checks(lab, alive=d)
 res.exit()

@@ -33,17 +33,17 @@ def static_ok(lab):
     return e and e.get("lladdr") == STATIC_MAC and "PERMANENT" in e["state"], e
 
 
-def learn_two(lab, nag, atk):
+def learn_two(lab, atk):
     """Two dynamic entries: the client (by ping) and .30 (a solicited reply)."""
     expect(lab.ping("node", CLIENT_IP), "node cannot ping the client")
-    nag.send(request(NODE_MAC, NODE_IP, H30_IP))
+    lab.kernel_asks(H30_IP)
     atk.send(reply(H30_MAC, H30_IP, NODE_MAC, NODE_IP))
     e = lab.wait_neigh(H30_IP, has_mac(H30_IP, H30_MAC))
     expect(e and e.get("lladdr") == H30_MAC, "setup: %s not learned: %s", H30_IP, e)
 
 
 with Lab("lifecycle") as lab:
-    nag, atk = lab.agent("node"), lab.agent("attacker")
+    atk = lab.agent("attacker")
     d = lab.arphad(entries=ENTRIES)
 
     with res.case("static-is-permanent"):
@@ -56,7 +56,7 @@ with Lab("lifecycle") as lab:
         expect(PUB_IP not in lab.neigh(), "Publish entry in the kernel: %s", lab.neigh().get(PUB_IP))
 
     with res.case("flush-all"):
-        learn_two(lab, nag, atk)
+        learn_two(lab, atk)
         mark = d.log_mark()
         out = d.arpha_json("arp", "flush")
         expect(out.get("flushed") == 2, "arpha -j arp flush said %s, expected 2", out)
@@ -75,7 +75,7 @@ with Lab("lifecycle") as lab:
         expect(lab.neigh_mac(CLIENT_IP) == CLIENT_MAC, "kernel: %s", lab.neigh())
 
     with res.case("flush-one-interface"):
-        learn_two(lab, nag, atk)
+        learn_two(lab, atk)
         out = d.arpha("arp", "flush", "lan").stdout
         expect("2" in out, "arpha arp flush lan said %r", out)
         k = lab.neigh()
@@ -100,7 +100,7 @@ with Lab("lifecycle") as lab:
 
     d2 = lab.arphad(arp={"Expire": "2"}, entries=ENTRIES)
     with res.case("expire"):
-        learn_two(lab, nag, atk)
+        learn_two(lab, atk)
         t0 = time.monotonic()
         s = d2.show().get(CLIENT_IP)
         expect(s and s["expires"] in (1, 2), "arpha show: %s", s)

@@ -12,7 +12,9 @@
   namespace on another socket (the nftables table is taken), one whose
   second device is missing: each exits 1 with a clear message, the kernel
   neighbour table it would have flushed keeps its entries, no nftables
-  table is left, and the running arphad goes on.
+  table is left, and the running arphad goes on. The same when another
+  program holds the NFLOG group of the kernel's requests: the message
+  names the group.
 - item 24: started without CAP_NET_ADMIN, arphad says it needs root and
   blames no other arphad.
 - item 13: `arphad -r` refuses while a VIP master runs with that
@@ -79,6 +81,18 @@ def refused(lab, role, conf, sock, words, intact):
     expect(rc != 0, "arphad -n accepted ControlSocket=%s: %s", sock, out)
     expect(sock in out and words in out, "arphad -n said %r (expected the path and %r)", out,
            words)
+
+
+NFLOG_GROUP = 16722  # os/nflog.h: NFLOG_ARP_GROUP
+# binds NFLOG_GROUP (nfnetlink_log, NFULNL_CFG_CMD_BIND), says "bound <errno>", holds it
+NFLOG_BLOCKER = (
+    "import socket,struct,time\n"
+    "s=socket.socket(socket.AF_NETLINK,socket.SOCK_RAW,12)\n"
+    "s.bind((0,0))\n"
+    "body=struct.pack('BBH',3,0,socket.htons(%d))+struct.pack('HHB3x',5,1,1)\n"
+    "s.send(struct.pack('IHHII',16+len(body),(4<<8)|1,1|4,1,0)+body)\n"
+    "print('bound',-struct.unpack_from('i',s.recv(4096),16)[0],flush=True)\n"
+    "time.sleep(60)\n" % NFLOG_GROUP)
 
 
 def stale_socket(path):
@@ -293,6 +307,26 @@ with Lab("startup") as lab:
         expect(rc == 1 and "in use" in out, "exit %s (expected 1, port in use): %s", rc,
                out[-600:])
         expect(not os.path.exists(os.path.join(T, "late.sock")), "socket left behind")
+
+    with res.case("item17/nflog-group-taken-changes-nothing"):
+        # another program holds the NFLOG group of the kernel's requests
+        client_knows_node()
+        blocker = subprocess.Popen(
+            ["ip", "netns", "exec", lab.ns("client"), PY, "-c", NFLOG_BLOCKER],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            got = blocker.stdout.readline().strip()
+            expect(got == "bound 0", "the NFLOG group blocker did not bind: %r" % got)
+            conf = os.path.join(T, "nflog.conf")
+            write(conf, make_config(os.path.join(T, "nflog.sock")))
+            rc, out = start_fails(lab, "client", conf)
+        finally:
+            blocker.kill()
+            blocker.wait()
+        nothing_changed()
+        expect(rc == 1 and "NFLOG group %d" % NFLOG_GROUP in out and "another program" in out,
+               "exit %s (expected 1, the group named as taken): %s", rc, out[-600:])
+        expect(not os.path.exists(os.path.join(T, "nflog.sock")), "socket left behind")
 
     res.daemon_checks(lab, alive=d)
 

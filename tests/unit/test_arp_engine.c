@@ -81,7 +81,7 @@ static void feed(struct fx *f, const struct arp_frame *fr)
 	feed_on(f, IF1, fr);
 }
 
-/* The kernel asks for ip (an outgoing request seen on the packet socket). */
+/* The kernel asks for ip (an outgoing request seen in the ARP output hook). */
 static void kernel_asks(struct fx *f, uint32_t ip)
 {
 	struct arp_frame r;
