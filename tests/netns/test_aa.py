@@ -189,7 +189,8 @@ def expect_new_conns(r, phases, what):
     opened = sum(r["phases"][k]["churn"]["opened"] for k in phases)
     failed = sum(r["phases"][k]["churn"]["failed"] for k in phases)
     slow = sum(r["phases"][k]["churn"]["slow"] for k in phases)
-    expect(failed == 0, "%s: %d of %d new connections failed", what, failed, opened)
+    expect(failed == 0, "%s: %d of %d new connections failed: %s", what, failed, opened,
+           r.get("churn_failures", [])[:6])
     expect(slow <= SLOW_SHARE * opened, "%s: %d of %d new connections took over 900 ms "
            "(allowed %.1f %%)", what, slow, opened, 100 * SLOW_SHARE)
     return opened, slow

@@ -781,11 +781,29 @@ static void flow_connected(struct client *cl, struct flow *f, double now)
 
 /* ------------------------------------------------------ short connections */
 
-static void churn_done(struct client *cl, struct churn *c, bool ok)
+/* The first failed short connections, for the report: where from, why, when. */
+#define CH_FAIL_KEEP 16
+static struct {
+	char text[96];
+} ch_fail[CH_FAIL_KEEP];
+static unsigned n_ch_fail;
+
+static void churn_done(struct client *cl, struct churn *c, bool ok, const char *why)
 {
 	if (!ok) {
 		cl->ch_failed++;
 		cl->ph_ch_failed[c->phase]++;
+		if (n_ch_fail < CH_FAIL_KEEP) {
+			struct sockaddr_in a;
+			socklen_t alen = sizeof(a);
+			memset(&a, 0, sizeof(a));
+			(void)getsockname(c->fd, (struct sockaddr *)&a, &alen);
+			char ip[INET_ADDRSTRLEN] = "?";
+			inet_ntop(AF_INET, &a.sin_addr, ip, sizeof(ip));
+			snprintf(ch_fail[n_ch_fail++].text, sizeof(ch_fail[0].text),
+				 "%s:%u %s after %.0f ms in phase %d", ip, ntohs(a.sin_port), why,
+				 (now_s() - c->t_open) * 1000.0, c->phase);
+		}
 	}
 	close(c->fd);
 	c->fd = -1;
@@ -829,7 +847,7 @@ static void churn_event(struct client *cl, struct churn *c, double now)
 		int e = 0;
 		socklen_t len = sizeof(e);
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0 || e) {
-			churn_done(cl, c, false);
+			churn_done(cl, c, false, e ? strerror(e) : "getsockopt");
 			return;
 		}
 		double ms = (now - c->t_open) * 1000.0;
@@ -849,7 +867,7 @@ static void churn_event(struct client *cl, struct churn *c, double now)
 		unsigned char m[MSG_LEN];
 		put_msg(m, KIND_CHURN, c->id, 0);
 		if (send(c->fd, m, MSG_LEN, MSG_NOSIGNAL) != MSG_LEN) {
-			churn_done(cl, c, false);
+			churn_done(cl, c, false, "send failed");
 			return;
 		}
 		cl->ch_sent++;
@@ -860,7 +878,7 @@ static void churn_event(struct client *cl, struct churn *c, double now)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		churn_done(cl, c, false);
+		churn_done(cl, c, false, n == 0 ? "closed before the echo" : strerror(errno));
 		return;
 	}
 	c->ncarry = (uint8_t)(c->ncarry + n);
@@ -870,14 +888,15 @@ static void churn_event(struct client *cl, struct churn *c, double now)
 	bool ok = get_msg(c->carry, &kind, &id, &seq) == 0 && kind == KIND_CHURN && id == c->id;
 	if (ok)
 		cl->ch_echoed++;
-	churn_done(cl, c, ok);
+	churn_done(cl, c, ok, "a wrong echo");
 }
 
 static void churn_timeouts(struct client *cl, double now)
 {
 	for (uint32_t i = 0; i < cl->nch; i++)
 		if (cl->ch[i].fd >= 0 && now - cl->ch[i].t_open > cl->connect_timeout_s)
-			churn_done(cl, &cl->ch[i], false);
+			churn_done(cl, &cl->ch[i], false,
+				   cl->ch[i].connected ? "no echo in time" : "connect timeout");
 }
 
 /* ---------------------------------------------------------------- events */
@@ -1130,7 +1149,7 @@ static void report(struct client *cl, double stopped)
 	uint32_t unfinished = cl->ch_inflight;
 	for (uint32_t i = 0; i < cl->nch; i++)
 		if (cl->ch[i].fd >= 0)
-			churn_done(cl, &cl->ch[i], false);
+			churn_done(cl, &cl->ch[i], false, "unfinished");
 	/* a flow that stopped echoing: from its last echo to the end of the sending */
 	for (uint32_t i = 0; i < cl->nflows; i++) {
 		struct flow *f = &cl->flows[i];
@@ -1189,6 +1208,10 @@ static void report(struct client *cl, double stopped)
 		mx = cl->ch_ms[i] > mx ? cl->ch_ms[i] : mx;
 	printf("\"connect_ms_max\": %.1f, \"connect_ms_p99\": %.1f}", mx,
 	       percentile(cl->ch_ms, cl->n_ch_ms, 99));
+	printf(", \"churn_failures\": [");
+	for (unsigned k = 0; k < n_ch_fail; k++)
+		printf("%s\"%s\"", k ? ", " : "", ch_fail[k].text);
+	printf("]");
 	printf(", \"phases\": [");
 	for (int ph = 0; ph < cl->nphases; ph++) {
 		printf("%s{\"t_s\": %.3f", ph ? ", " : "", cl->phase_t[ph]);
