@@ -4,8 +4,8 @@ network namespaces (tests/netns/vipnet.py): two nodes, n1 (priority 200,
 master) and n2 (priority 100, backup), share 198.18.0.100/24; a client
 asks it for an ICMP echo every millisecond (tests/netns/probe.py). The
 client is a plain Linux host, one that ignores gratuitous ARP
-(drop_gratuitous_arp=1), or one running arphad with the default policy or
-with UnsolicitedARPReplies=Verify; either way it holds a fresh entry for
+(drop_gratuitous_arp=1), or one running arphad with
+UnsolicitedARPReplies=DropLog or =Verify (the default); either way it holds a fresh entry for
 the VIP that points at n1, and it is alone on the LAN with the nodes (see
 vipnet.one_run). Then n1 fails,
 after a random delay within one heartbeat so the failure falls at every
@@ -33,7 +33,7 @@ loops (one per core) and counts the transitions the backup went through
 (each one a spurious takeover or its undoing). Needs root and keepalived
 (tools/deps.sh bench). The full run takes about an hour, most of it
 waiting for the neighbours that do not follow (the gratuitous-ARP-ignoring
-one behind keepalived, the default-policy arphad: 20-50 s each).
+one behind keepalived, the DropLog arphad: 20-50 s each).
 """
 import argparse
 import os
@@ -55,8 +55,8 @@ TARGETS = {  # keepalived, measured elsewhere: (scenario, client) -> {interval m
     ("graceful", "gclient"): {1000: "22-51 s", 100: "22-51 s", 20: "22-51 s"},
 }
 CLIENT_NAMES = {"client": "plain neighbour", "gclient": "neighbour ignoring gratuitous ARP",
-                "aclient": "neighbour running arphad, default policy",
-                "vclient": "neighbour running arphad, UnsolicitedARPReplies=Verify"}
+                "aclient": "neighbour running arphad, UnsolicitedARPReplies=DropLog",
+                "vclient": "neighbour running arphad, UnsolicitedARPReplies=Verify (default)"}
 
 
 def log(msg):

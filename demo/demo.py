@@ -191,8 +191,9 @@ def arp_scene():
             held += verdict(lab, CLIENT_IP, CLIENT_MAC, d)
             show_log(d.wait_log(r"event=", mark, timeout=0.5))
             if i == 2:
-                say("  %-13s %s" % ("", dim("(requests never teach arphad anything: "
-                                            "ARPRequests=Drop; counted, not logged)")))
+                say("  %-13s %s" % ("", dim("(a gratuitous request claims the address too: "
+                                            "it is checked like a reply)")))
+            time.sleep(1.0)  # VerifyHoldoff: the next claim gets a check of its own
             pause()
 
         heading("3.4", "Attack: claim the node's own address")

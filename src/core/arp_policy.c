@@ -33,7 +33,7 @@ static const char *const value_names[AV__COUNT] = {
 	}
 
 const struct arp_setting_desc arp_settings[] = {
-    ENUM("UnsolicitedARPReplies", unsolicited_replies, DDAA | AVM(AV_VERIFY), AV_DROPLOG,
+    ENUM("UnsolicitedARPReplies", unsolicited_replies, DDAA | AVM(AV_VERIFY), AV_VERIFY,
 	 "ARP replies for which no query is outstanding, and gratuitous ARP"),
     ENUM("ARPRequests", requests, AVM(AV_DROP) | AVM(AV_ACCEPT), AV_DROP,
 	 "may a request create or update the sender's entry"),

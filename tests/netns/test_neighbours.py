@@ -2,9 +2,9 @@
 """The neighbour-compatibility matrix: who follows a failover, and how fast.
 
 Rows, the neighbour (vipnet.py): a plain Linux host; Linux with
-drop_gratuitous_arp=1 holding a fresh entry; arphad with the default
-policy (UnsolicitedARPReplies=DropLog); arphad with
-UnsolicitedARPReplies=Verify. Columns, who moves the address 198.18.0.100
+drop_gratuitous_arp=1 holding a fresh entry; arphad with
+UnsolicitedARPReplies=DropLog (the seed's default, arphad's before
+Verify); arphad with UnsolicitedARPReplies=Verify (the default). Columns, who moves the address 198.18.0.100
 from n1 to n2 at 20 ms heartbeats / adverts: arpha after a crash of n1,
 arpha after a graceful stop of n1, keepalived (VRRPv3, gratuitous ARP)
 after a crash of n1. A cell is the neighbour's longest gap in answers
@@ -13,7 +13,7 @@ answers had not come back 3 s after the failure).
 
 Bounds: the Verify neighbour follows within 1.5 x the plain neighbour's gap
 of the same column + one heartbeat interval (each cell is one run, and the
-failure falls at a random point of the cycle); the default-policy arphad
+failure falls at a random point of the cycle); the DropLog arphad
 neighbour does not follow arpha's crash within 3 s, which shows what
 Verify changes.
 The other cells are shown as they are. bench/failover.py measures the same
@@ -71,9 +71,9 @@ for system, how in COLUMNS:
                "the Verify neighbour's gap %s, bound %.1f ms (plain %.1f ms)", fmt(v), bound,
                plain)
 
-with res.case("arpha-crash/default-policy-does-not-follow"):
+with res.case("arpha-crash/droplog-does-not-follow"):
     expect(("arpha", "crash", "aclient") in cells and cells[("arpha", "crash", "aclient")] is None,
-           "the default-policy neighbour followed arpha's crash: %s",
+           "the DropLog neighbour followed arpha's crash: %s",
            fmt(cells.get(("arpha", "crash", "aclient"))))
 
 info("%s matrix (longest gap; 20 ms heartbeats / adverts):" % SUITE)

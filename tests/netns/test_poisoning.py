@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Poisoning: a hostile host claims the client's address three ways. With
-arphad the node's kernel keeps the client's MAC; without it (same node, same
-frames) the kernel takes the attacker's MAC, which shows the test can fail."""
+arphad (UnsolicitedARPReplies=DropLog: the claims are dropped; the default,
+Verify, checks them: test_verify.py) the node's kernel keeps the client's
+MAC; without it (same node, same frames) the kernel takes the attacker's
+MAC, which shows the test can fail."""
 import os
 import sys
 import time
@@ -30,7 +32,7 @@ ATTACKS = [
 from_node = lambda f: f.incoming and f.eth_src == NODE_MAC  # noqa: E731
 
 with Lab("poison") as lab:
-    d = lab.arphad()
+    d = lab.arphad(arp={"UnsolicitedARPReplies": "DropLog"})
     atk = lab.agent("attacker")
 
     with res.case("baseline-node-learns-client"):

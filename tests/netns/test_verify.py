@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""UnsolicitedARPReplies=Verify: a claim for a neighbour's address is
-checked, not believed or ignored.
+"""UnsolicitedARPReplies=Verify (the default): a claim for a neighbour's
+address is checked, not believed or ignored.
 
 - The three poisoning attacks of test_poisoning.py against the live client:
   the client answers the check, the kernel keeps its MAC, arp_conflict is
@@ -9,7 +9,7 @@ checked, not believed or ignored.
   requests (VerifyHoldoff after each check the client wins).
 - The client's address moves to another host (a failover without a virtual
   MAC: the old host silent, the new one announcing): arphad with Verify
-  follows at once. The same move with the default policy (DropLog) is not
+  follows at once. The same move with UnsolicitedARPReplies=DropLog is not
   followed, which shows the test can fail.
 """
 import os
@@ -50,8 +50,8 @@ def followed_within(lab, mac, timeout):
 with Lab("verify") as lab:
     atk = lab.agent("attacker")
 
-    # ---- the default policy does not follow a move (the test can fail) ----
-    d0 = lab.arphad(name="droplog")
+    # ---- DropLog does not follow a move (the test can fail) ----
+    d0 = lab.arphad(arp={"UnsolicitedARPReplies": "DropLog"}, name="droplog")
     with res.case("droplog/move-not-followed"):
         expect(lab.ping("node", CLIENT_IP), "node cannot ping the client")
         expect(lab.neigh_mac(CLIENT_IP) == CLIENT_MAC, "kernel: %s", lab.neigh())
@@ -63,7 +63,7 @@ with Lab("verify") as lab:
     with res.case("droplog/stopped"):
         expect(d0.stop() == 0, "arphad did not exit cleanly")
 
-    d = lab.arphad(arp={"UnsolicitedARPReplies": "Verify"}, name="verify")
+    d = lab.arphad(name="verify")  # the default: Verify
     with res.case("baseline-node-learns-client"):
         expect(lab.ping("node", CLIENT_IP), "node cannot ping the client with arphad running")
         expect(lab.neigh_mac(CLIENT_IP) == CLIENT_MAC, "kernel: %s", lab.neigh())

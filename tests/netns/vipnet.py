@@ -16,9 +16,9 @@ answer every millisecond (probe.py) while the node holding it fails:
 
 Clients: "client" is a plain Linux host; "gclient" ignores gratuitous ARP
 (net.ipv4.conf.{all,eth0}.drop_gratuitous_arp=1); "fclient" also ignores
-it and runs arpha-flushd; "aclient" runs arphad with the default policy
-(UnsolicitedARPReplies=DropLog), "vclient" arphad with
-UnsolicitedARPReplies=Verify.
+it and runs arpha-flushd; "aclient" runs arphad with
+UnsolicitedARPReplies=DropLog (the seed's default, and arphad's before
+Verify), "vclient" arphad with UnsolicitedARPReplies=Verify (the default).
 """
 import json
 import os
@@ -44,7 +44,8 @@ CLIENTS = {
     "vclient": ("198.18.0.14", "02:00:00:00:00:14"),
 }
 IGNORES_GARP = ("gclient", "fclient")
-ARPHAD_CLIENTS = {"aclient": {}, "vclient": {"UnsolicitedARPReplies": "Verify"}}
+ARPHAD_CLIENTS = {"aclient": {"UnsolicitedARPReplies": "DropLog"},
+                  "vclient": {"UnsolicitedARPReplies": "Verify"}}
 
 
 def hosts(clients=("client", "gclient")):

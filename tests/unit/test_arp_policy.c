@@ -20,7 +20,7 @@ struct want {
 };
 
 static const struct want enums[] = {
-	{"UnsolicitedARPReplies", "Drop,DropLog,Accept,AcceptLog,Verify", "DropLog"},
+	{"UnsolicitedARPReplies", "Drop,DropLog,Accept,AcceptLog,Verify", "Verify"},
 	{"ARPRequests", "Drop,Accept", "Drop"},
 	{"ARPChanges", "Drop,DropLog,Accept,AcceptLog,Verify", "AcceptLog"},
 	{"StaticARPChanges", "Drop,DropLog", "DropLog"},
