@@ -177,6 +177,15 @@ static struct iface *find_iface(const struct arp_engine *e, uint32_t ifindex)
 	return NULL;
 }
 
+/* The interface of ifindex, or NULL with errno ENOENT. */
+static struct iface *known(const struct arp_engine *e, uint32_t ifindex)
+{
+	struct iface *ifc = find_iface(e, ifindex);
+	if (!ifc)
+		errno = ENOENT;
+	return ifc;
+}
+
 struct arp_engine *arp_engine_new(const struct arp_policy *p)
 {
 	struct arp_engine *e = calloc(1, sizeof(*e));
@@ -282,11 +291,9 @@ void arp_engine_iface_del(struct arp_engine *e, uint32_t ifindex)
 
 int arp_engine_iface_set_mac(struct arp_engine *e, uint32_t ifindex, const struct mac *mac)
 {
-	struct iface *ifc = find_iface(e, ifindex);
-	if (!ifc) {
-		errno = ENOENT;
+	struct iface *ifc = known(e, ifindex);
+	if (!ifc)
 		return -1;
-	}
 	ifc->mac = *mac;
 	return 0;
 }
@@ -311,45 +318,29 @@ static int replace_copy(void *dst, size_t *dst_n, const void *src, size_t n, siz
 int arp_engine_iface_set_addrs(struct arp_engine *e, uint32_t ifindex,
 			       const struct ip4_prefix *addrs, size_t n)
 {
-	struct iface *ifc = find_iface(e, ifindex);
-	if (!ifc) {
-		errno = ENOENT;
-		return -1;
-	}
-	return replace_copy(&ifc->addrs, &ifc->n_addrs, addrs, n, sizeof(*addrs));
+	struct iface *ifc = known(e, ifindex);
+	return ifc ? replace_copy(&ifc->addrs, &ifc->n_addrs, addrs, n, sizeof(*addrs)) : -1;
 }
 
 int arp_engine_iface_set_shared(struct arp_engine *e, uint32_t ifindex, const uint32_t *ips,
 				size_t n)
 {
-	struct iface *ifc = find_iface(e, ifindex);
-	if (!ifc) {
-		errno = ENOENT;
-		return -1;
-	}
-	return replace_copy(&ifc->shared, &ifc->n_shared, ips, n, sizeof(*ips));
+	struct iface *ifc = known(e, ifindex);
+	return ifc ? replace_copy(&ifc->shared, &ifc->n_shared, ips, n, sizeof(*ips)) : -1;
 }
 
 int arp_engine_iface_set_quiet(struct arp_engine *e, uint32_t ifindex, const uint32_t *ips,
 			       size_t n)
 {
-	struct iface *ifc = find_iface(e, ifindex);
-	if (!ifc) {
-		errno = ENOENT;
-		return -1;
-	}
-	return replace_copy(&ifc->quiet, &ifc->n_quiet, ips, n, sizeof(*ips));
+	struct iface *ifc = known(e, ifindex);
+	return ifc ? replace_copy(&ifc->quiet, &ifc->n_quiet, ips, n, sizeof(*ips)) : -1;
 }
 
 int arp_engine_iface_set_cluster(struct arp_engine *e, uint32_t ifindex,
 				 const struct arp_cluster_addr *v, size_t n)
 {
-	struct iface *ifc = find_iface(e, ifindex);
-	if (!ifc) {
-		errno = ENOENT;
-		return -1;
-	}
-	return replace_copy(&ifc->cluster, &ifc->n_cluster, v, n, sizeof(*v));
+	struct iface *ifc = known(e, ifindex);
+	return ifc ? replace_copy(&ifc->cluster, &ifc->n_cluster, v, n, sizeof(*v)) : -1;
 }
 
 static void neigh(struct actions *out, const struct iface *ifc, enum action_type t, uint32_t ip,
@@ -369,11 +360,9 @@ static void neigh(struct actions *out, const struct iface *ifc, enum action_type
 int arp_engine_add_entry(struct arp_engine *e, uint32_t ifindex, uint32_t ip, enum arp_type type,
 			 const struct mac *mac, struct actions *out)
 {
-	struct iface *ifc = find_iface(e, ifindex);
-	if (!ifc) {
-		errno = ENOENT;
+	struct iface *ifc = known(e, ifindex);
+	if (!ifc)
 		return -1;
-	}
 	if (!arp_type_is_configured(type) || (type == ARP_STATIC && !mac)) {
 		errno = EINVAL;
 		return -1;
@@ -1097,11 +1086,9 @@ static bool query_target_ok(uint32_t ip)
 int arp_engine_note_query(struct arp_engine *e, uint32_t ifindex, uint32_t target_ip,
 			  const struct mac *to, uint64_t now, struct actions *out)
 {
-	struct iface *ifc = find_iface(e, ifindex);
-	if (!ifc) {
-		errno = ENOENT;
+	struct iface *ifc = known(e, ifindex);
+	if (!ifc)
 		return -1;
-	}
 	if (!query_target_ok(target_ip)) {
 		errno = EINVAL;
 		return -1;
@@ -1218,11 +1205,9 @@ int arp_engine_flush(struct arp_engine *e, uint32_t ifindex, uint64_t now, struc
 {
 	(void)now;
 	if (ifindex) {
-		struct iface *ifc = find_iface(e, ifindex);
-		if (!ifc) {
-			errno = ENOENT;
+		struct iface *ifc = known(e, ifindex);
+		if (!ifc)
 			return -1;
-		}
 		return flush_iface(ifc, out);
 	}
 	int total = 0;
@@ -1237,11 +1222,9 @@ int arp_engine_flush(struct arp_engine *e, uint32_t ifindex, uint64_t now, struc
 int arp_engine_announce(struct arp_engine *e, uint32_t ifindex, uint64_t now, struct actions *out)
 {
 	(void)now;
-	struct iface *ifc = find_iface(e, ifindex);
-	if (!ifc) {
-		errno = ENOENT;
+	struct iface *ifc = known(e, ifindex);
+	if (!ifc)
 		return -1;
-	}
 	int n = 0;
 	for (size_t i = 0; i < ifc->n_addrs; i++, n++) {
 		const struct mac *group = cluster_mac(ifc, ifc->addrs[i].addr);
@@ -1261,11 +1244,9 @@ int arp_engine_announce(struct arp_engine *e, uint32_t ifindex, uint64_t now, st
 
 int arp_engine_announce_cluster(struct arp_engine *e, uint32_t ifindex, struct actions *out)
 {
-	struct iface *ifc = find_iface(e, ifindex);
-	if (!ifc) {
-		errno = ENOENT;
+	struct iface *ifc = known(e, ifindex);
+	if (!ifc)
 		return -1;
-	}
 	int n = 0;
 	for (size_t i = 0; i < ifc->n_cluster; i++)
 		if (is_our_addr(ifc, ifc->cluster[i].ip)) {
