@@ -108,6 +108,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "netns"))
+sys.path.insert(0, HERE)
+from ctsync import ctd_conf  # noqa: E402 - conntrackd's config, as bench/ctsync.py writes it
 
 SYSTEMS = ("arpha", "xtcluster")
 ALL = ["n1", "n2", "n3"]
@@ -203,42 +205,6 @@ class Arpha:
 
 # ---------------------------------------------------------------- xt_cluster
 
-CTD_CONF = """Sync {
-	Mode FTFW {
-	}
-	Multicast {
-		IPv4_address 225.0.0.51
-		Group 3781
-		IPv4_interface %(sync_ip)s
-		Interface eth2
-		SndSocketBuffer 1249280
-		RcvSocketBuffer 1249280
-		Checksum on
-	}
-}
-General {
-	HashSize 32768
-	HashLimit 131072
-	LogFile %(log)s
-	Syslog off
-	LockFile %(lock)s
-	UNIX {
-		Path %(sock)s
-	}
-	NetlinkBufferSize 2097152
-	NetlinkBufferSizeMaxGrowth 8388608
-	Filter From Kernelspace {
-		Protocol Accept {
-			TCP
-			UDP
-		}
-		Address Ignore {
-			IPv4_address 127.0.0.1
-%(ignore)s		}
-	}
-}
-"""
-
 KA_HEAD = """global_defs {
     router_id %(role)s
     vrrp_version 3
@@ -323,10 +289,9 @@ class XtCluster:
         self.conf[role] = os.path.join(t, "conntrackd-%s.conf" % role)
         self.logs_[role] = os.path.join(t, "conntrackd-%s.log" % role)
         with open(self.conf[role], "w") as f:
-            f.write(CTD_CONF % dict(sync_ip=me, log=self.logs_[role],
-                                    lock=os.path.join(t, "ctd-%s.lock" % role),
-                                    sock=self.sock[role],
-                                    ignore="".join("\t\t\tIPv4_address %s\n" % a for a in own)))
+            f.write(ctd_conf(me, self.logs_[role], os.path.join(t, "ctd-%s.lock" % role),
+                             self.sock[role], own, mcast="225.0.0.51", group=3781,
+                             protocols=("TCP", "UDP")))
         self.notify[role] = os.path.join(t, "%s.notify" % role)
         script = os.path.join(t, "notify-%s.sh" % role)
         with open(script, "w") as f:

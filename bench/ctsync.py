@@ -257,8 +257,8 @@ CTD_CONF = """Sync {
 	Mode FTFW {
 	}
 	Multicast {
-		IPv4_address 225.0.0.50
-		Group 3780
+		IPv4_address %(mcast)s
+		Group %(group)d
 		IPv4_interface %(sync_ip)s
 		Interface eth2
 		SndSocketBuffer 1249280
@@ -279,14 +279,22 @@ General {
 	NetlinkBufferSizeMaxGrowth 8388608
 	Filter From Kernelspace {
 		Protocol Accept {
-			TCP
-		}
+%(protocols)s		}
 		Address Ignore {
 			IPv4_address 127.0.0.1
 %(ignore)s		}
 	}
 }
 """
+
+
+def ctd_conf(sync_ip, log, lock, sock, own, mcast="225.0.0.50", group=3780, protocols=("TCP",)):
+    """conntrackd.conf for a node: FTFW over multicast on eth2 from sync_ip,
+    the node's own addresses (own) ignored. bench/aa_failover.py uses it too."""
+    return CTD_CONF % dict(sync_ip=sync_ip, log=log, lock=lock, sock=sock, mcast=mcast,
+                           group=group,
+                           protocols="".join("\t\t\t%s\n" % x for x in protocols),
+                           ignore="".join("\t\t\tIPv4_address %s\n" % a for a in own))
 
 KA_CONF = """global_defs {
     router_id %(role)s
@@ -364,9 +372,8 @@ class Conntrackd:
         self.ctlog[role] = os.path.join(t, "conntrackd-%s.log" % role)
         lock = os.path.join(t, "ctd-%s.lock" % role)
         with open(self.conf[role], "w") as f:
-            f.write(CTD_CONF % dict(sync_ip=devs["eth2"][0].split("/")[0], log=self.ctlog[role],
-                                    lock=lock, sock=self.sock[role],
-                                    ignore="".join("\t\t\tIPv4_address %s\n" % a for a in own)))
+            f.write(ctd_conf(devs["eth2"][0].split("/")[0], self.ctlog[role], lock,
+                             self.sock[role], own))
         self.notify[role] = os.path.join(t, "%s.notify" % role)
         script = os.path.join(t, "notify-%s.sh" % role)
         with open(script, "w") as f:
