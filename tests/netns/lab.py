@@ -56,6 +56,17 @@ SANITIZER_RE = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSani
 ALLOWED_NETS = [ipaddress.ip_network("198.18.0.0/15")]
 
 
+def stop_process(p, timeout=5.0):
+    """SIGTERM to a child that still runs, SIGKILL if it is not gone in timeout s."""
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
 def info(msg):
     """A figure for the log of the run (not a result)."""
     print("info %s" % msg, flush=True)

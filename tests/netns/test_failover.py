@@ -239,13 +239,8 @@ def flushd_neighbour():
             pair.expect_survivor()
             pair.expect_entry_moved()
             expect(proc.poll() is None, "arpha-flushd died: %s", flushd_log()[-800:])
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            stop_process(proc)
         info("%s/%s arpha-flushd's log: %s" % (SUITE, name, " | ".join(
             flushd_log().strip().splitlines()[-6:])))
         if pair is not None:

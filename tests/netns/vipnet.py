@@ -27,7 +27,7 @@ import subprocess
 import threading
 import time
 
-from lab import HERE, PY, binary, run
+from lab import HERE, PY, binary, run, stop_process
 
 VIP = "198.18.0.100"
 VIP_CIDR = VIP + "/24"
@@ -207,13 +207,7 @@ class Probe:
             time.sleep(0.01)
 
     def stop(self, timeout=10):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
+        stop_process(self.p, timeout)
         with self.cv:
             self.cv.wait_for(lambda: self.result is not None, timeout=2)
         if self.result is None:
@@ -433,14 +427,8 @@ vrrp_instance VI_1 {
 
     def problems(self):
         out = []
-        for r, p in self.p.items():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        for p in self.p.values():
+            stop_process(p)
         return out
 
 
