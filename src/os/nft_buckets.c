@@ -145,9 +145,14 @@ static int table_text(struct sbuf *b, const struct nftb_params *p, char *err, si
 	    "    ct state invalid counter name \"invalid\" drop\n"
 	    "    ct state untracked return\n"
 	    /* pkttype can be set in prerouting only: here, not in "mine" (outp
-	     * goes there too); a packet that misses own is dropped anyway */
-	    "    ct mark != 0 meta pkttype set host ct mark vmap @own\n"
-	    "    ct mark != 0 counter name \"other\" drop\n"
+	     * goes there too); a packet that misses own is dropped anyway.
+	     * A connection is decided for good once it has seen a reply;
+	     * before that (a SYN sent again) it is decided again by the map as
+	     * it is now on every node: a node that marked a first packet for
+	     * a giver that had let the bucket go (its release on the way)
+	     * would otherwise hold the connection dead, nobody forwarding it */
+	    "    ct mark != 0 ct status seen-reply meta pkttype set host ct mark vmap @own\n"
+	    "    ct mark != 0 ct status seen-reply counter name \"other\" drop\n"
 	    /* the connection's protocol, not the packet's: an ICMP error is
 	     * hashed as the connection it belongs to */
 	    "    ct original protocol { tcp, udp } meta mark set %s\n"
