@@ -27,7 +27,9 @@ before each event).
   crash      (b) AA_CRASH (n2) crashes (SIGKILL + its links down at once):
              the survivors' b2m drops it within 5 s; every TCP connection
              survives (0 lost, 0 reset) and every UDP flow carries data
-             again; no flow's gap after the crash over AA_GAP_MS (250);
+             again; no flow's gap after the crash over AA_GAP_MS (a UDP
+             flow's over AA_GAP_MS + a period: one datagram sent into the
+             takeover window may be lost);
              new connections during it: none failed, at most 0.5 % took
              over 900 ms (a SYN retransmission).
   rejoin     (c) the node comes back (conntrack emptied, links up, arphad
@@ -173,11 +175,21 @@ def expect_intact(r, what, udp_losses_ok=False):
     expect(r["tcp"]["errors"] == 0, "%s: %d tcp connections failed", what, r["tcp"]["errors"])
 
 
-def expect_gaps(r, phases, what):
+def expect_gaps(r, phases, what, udp_losses_ok=False):
+    """No flow pauses over GAP_MS; udp_losses_ok: a UDP datagram sent into the
+    failure (the window from the node's silence to its share's takeover,
+    far shorter than a period) may be lost, and the flow's gap is then one
+    period longer."""
     base = r["phases"][0]
     for k in phases:
         ph = r["phases"][k]
         for p in ("tcp", "udp"):
+            if p == "udp" and udp_losses_ok:
+                expect(ph[p]["gap_max_ms"] <= GAP_MS + PERIOD_MS,
+                       "%s: a udp flow paused %.0f ms, over one lost datagram (%.0f ms + "
+                       "a period of %.0f ms); worst: %s", what, ph[p]["gap_max_ms"], GAP_MS,
+                       PERIOD_MS, r["worst"][:2])
+                continue
             expect(ph[p]["gap_over"] == 0,
                    "%s: %d %s flows paused over %.0f ms (longest %.0f ms, p99 %.0f ms); the "
                    "steady phase before had %d over (longest %.0f ms); worst: %s", what,
@@ -326,7 +338,7 @@ with (FakeAaLab("aafake") if FAKE else AaLab("aa")) as lab:
                     ", ".join("node %d %d" % kv for kv in sorted(share.items()))))
         expect(ok, "the survivors' b2m still not without %s after 5 s: %s", CRASH, why)
         expect_intact(r, "crash", udp_losses_ok=True)
-        expect_gaps(r, [1], "crash")
+        expect_gaps(r, [1], "crash", udp_losses_ok=True)
         opened, slow = expect_new_conns(r, [1], "crash")
         expect_server(before, after, sent_of(r), "crash", udp_at_most=True)
 
@@ -402,7 +414,7 @@ with (FakeAaLab("aafake") if FAKE else AaLab("aa")) as lab:
                {k: fwd2[k] - fwd1[k] for k in fwd2})
         expect(ok, "the survivors' b2m still not without %s after 5 s: %s", KILL, why)
         expect_intact(r, "kill", udp_losses_ok=True)
-        expect_gaps(r, [1], "kill")
+        expect_gaps(r, [1], "kill", udp_losses_ok=True)
         expect_new_conns(r, [1], "kill")
         expect_server(before, after, sent_of(r), "kill", udp_at_most=True)
 
