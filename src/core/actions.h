@@ -5,6 +5,7 @@
 #ifndef ARPHA_CORE_ACTIONS_H
 #define ARPHA_CORE_ACTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,7 +17,16 @@ enum action_type {
 	ACT_NEIGH_SET, /* install ip -> mac in the kernel neighbour table */
 	ACT_NEIGH_DEL, /* remove ip from the kernel neighbour table */
 	ACT_LOG,       /* write one log line */
+	ACT_CHECKS,    /* Verify checks start (on) or have all ended (off) on ifindex */
 };
+
+/*
+ * ACT_CHECKS: while on, the engine decides checks by deadlines a few ms
+ * away, so the replies sent to ifindex's own MAC must reach it as they
+ * arrive, not a batch later; the shell switches that on before it sends
+ * the frames that follow the action (the checks' requests), and back off
+ * at off. Each on is followed by one off (or the interface's removal).
+ */
 
 /*
  * Why a neighbour is set, and so how the kernel holds it. The ARP engine
@@ -65,6 +75,7 @@ struct action {
 			uint8_t level; /* enum log_level */
 			char text[ACTION_LOG_MAX];
 		} log;
+		bool checks; /* ACT_CHECKS: on */
 	} u;
 };
 

@@ -32,11 +32,14 @@
 
 /*
  * A Verify check of a claim that ip is at claimed: a request went to the
- * MAC we hold for it (current, if any) and one to claimed; the answers
- * decide at the deadline, or at once when one cannot change the outcome.
- * A check the holder won, or that nobody answered, holds its address off
- * until holdoff (a flood of claims for one address costs a bounded number
- * of requests).
+ * MAC we hold for it (current, if any) and one to claimed. The holder has
+ * until holder_by (its own answers' time, see VERIFY_FLOOR_MS) to show it
+ * is alive; the claimant has until deadline (VerifyTimeout) to answer. The
+ * claim is installed once the claimant has answered and the holder's time
+ * is over without an answer from it; the holder's answer ends the check at
+ * once. A check the holder won, or that nobody answered, holds its address
+ * off until holdoff (a flood of claims for one address costs a bounded
+ * number of requests).
  */
 struct verify {
 	uint32_t ip;
@@ -46,7 +49,7 @@ struct verify {
 	bool running;	   /* false: decided, holding off until holdoff */
 	uint8_t rule;	   /* the setting that asked for the check: AC_DROP_UNSOLICITED or _CHANGE */
 	uint16_t claimed_ms; /* how long the claimed MAC took to answer */
-	uint64_t asked, deadline, holdoff;
+	uint64_t asked, holder_by, deadline, holdoff;
 };
 
 struct iface {
@@ -78,6 +81,7 @@ struct iface {
 	/* Verify checks, and the VerifyRate token bucket in thousandths of a request */
 	struct verify ver[VERIFY_MAX];
 	size_t n_ver;
+	bool checks_on; /* ACT_CHECKS on was sent, off not yet */
 	uint64_t vr_tokens, vr_last;
 	bool vr_started;
 };
@@ -736,6 +740,38 @@ static void ask(struct iface *ifc, struct actions *out, uint32_t ip, const struc
 	send_frame(ifc, out, &r);
 }
 
+/*
+ * Tell the shell when checks start and when none runs any more
+ * (ACT_CHECKS): call it after a check started, before its requests, and
+ * after checks ended.
+ */
+static void verify_watch(struct iface *ifc, struct actions *out)
+{
+	bool running = false;
+	for (size_t i = 0; i < ifc->n_ver && !running; i++)
+		running = ifc->ver[i].running;
+	if (running == ifc->checks_on)
+		return;
+	struct action *a = actions_push(out, ACT_CHECKS, ifc->ifindex);
+	if (!a)
+		return; /* on: answers come a batch late (the holder's time covers less); off: stays on */
+	a->u.checks = running;
+	ifc->checks_on = running;
+}
+
+/* When check v has work next: the holder's time once the claimant answered, else the end. */
+static uint64_t verify_due(const struct verify *v)
+{
+	return v->claimed_said && v->holder_by < v->deadline ? v->holder_by : v->deadline;
+}
+
+/* ms from then to at, 0 when at is earlier, at most UINT16_MAX. */
+static uint16_t ms_since(uint64_t then, uint64_t at)
+{
+	uint64_t d = at > then ? at - then : 0;
+	return d > UINT16_MAX ? UINT16_MAX : (uint16_t)d;
+}
+
 static const char *verify_rule_name(const struct verify *v)
 {
 	return v->rule == AC_DROP_CHANGE ? "ARPChanges" : "UnsolicitedARPReplies";
@@ -775,17 +811,22 @@ static void verify_claim(struct arp_engine *e, struct iface *ifc, const struct a
 		ifc->cnt.v[AC_VERIFY_LIMITED]++;
 		return;
 	}
-	uint64_t wait = e->pol.verify_timeout_ms;
-	if (has_current && (en->flags & ARP_F_TIMED) &&
-	    VERIFY_FLOOR_MS + VERIFY_FACTOR * (uint64_t)en->answer_ms < wait)
-		wait = VERIFY_FLOOR_MS + VERIFY_FACTOR * (uint64_t)en->answer_ms;
+	uint64_t wait = e->pol.verify_timeout_ms, holder = 0;
+	if (has_current) {
+		holder = wait;
+		if ((en->flags & ARP_F_TIMED) &&
+		    VERIFY_FLOOR_MS + VERIFY_FACTOR * (uint64_t)en->answer_ms < wait)
+			holder = VERIFY_FLOOR_MS + VERIFY_FACTOR * (uint64_t)en->answer_ms;
+	}
 	*v = (struct verify){.ip = f->spa,
 			     .claimed = f->sha,
 			     .has_current = has_current,
 			     .running = true,
 			     .rule = (uint8_t)rule,
 			     .asked = now,
+			     .holder_by = now + holder,
 			     .deadline = now + wait};
+	verify_watch(ifc, out); /* before the requests: their answers must not wait */
 	if (has_current) {
 		v->current = en->mac;
 		ask(ifc, out, f->spa, &v->current);
@@ -801,6 +842,7 @@ static void verify_decide(struct arp_engine *e, struct iface *ifc, struct verify
 			  struct actions *out)
 {
 	v->running = false;
+	verify_watch(ifc, out);
 	if (!v->claimed_said) {
 		v->holdoff = now + e->pol.verify_holdoff_ms;
 		ifc->cnt.v[AC_VERIFY_UNANSWERED]++;
@@ -822,9 +864,13 @@ static void verify_decide(struct arp_engine *e, struct iface *ifc, struct verify
 	}
 }
 
-/* A reply for f->spa: true when it answered a check of ours (and is judged so). */
+/*
+ * A reply for f->spa that arrived at arrived: true when it answered a
+ * check of ours (and is judged so).
+ */
 static bool verify_answer(struct arp_engine *e, struct iface *ifc, const struct arp_frame *f,
-			  struct arp_entry *en, uint64_t now, struct actions *out)
+			  struct arp_entry *en, uint64_t now, uint64_t arrived,
+			  struct actions *out)
 {
 	struct verify *v = verify_find(ifc, f->spa);
 	/* an answer is addressed to the address we asked from (a gratuitous reply is not one) */
@@ -833,21 +879,23 @@ static bool verify_answer(struct arp_engine *e, struct iface *ifc, const struct 
 	if (v->has_current && mac_eq(&f->sha, &v->current)) {
 		/* the holder is alive: it keeps the address, whoever claimed it */
 		v->running = false;
+		verify_watch(ifc, out);
 		v->holdoff = now + e->pol.verify_holdoff_ms;
 		ifc->cnt.v[AC_VERIFY_CONFLICT]++;
 		verify_log(ifc, now, out, LOGL_WARNING, "arp_conflict", "keep",
 			   "current_holder_answered", v);
 		if (en && en->type == ARP_DYNAMIC && mac_eq(&en->mac, &f->sha)) {
 			set_dynamic(e, ifc, en, f->spa, &f->sha, now, out);
-			timed(en, now - v->asked);
+			timed(en, ms_since(v->asked, arrived));
 		}
 		return true;
 	}
 	if (!mac_eq(&f->sha, &v->claimed))
 		return false;
 	v->claimed_said = true;
-	v->claimed_ms = now - v->asked > UINT16_MAX ? UINT16_MAX : (uint16_t)(now - v->asked);
-	if (!v->has_current) /* nobody to lose it: the claimant's answer is enough */
+	v->claimed_ms = ms_since(v->asked, arrived);
+	/* nobody to lose it, or the holder's time is over: the claimant's answer is enough */
+	if (!v->has_current || now >= v->holder_by)
 		verify_decide(e, ifc, v, now, out);
 	return true;
 }
@@ -921,7 +969,7 @@ static void announced(struct arp_engine *e, struct iface *ifc, struct arp_entry 
 }
 
 static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf, size_t len,
-		     uint64_t now, struct actions *out)
+		     uint64_t now, uint64_t arrived, struct actions *out)
 {
 	const struct arp_policy *pol = &e->pol;
 	struct arp_frame f;
@@ -1019,7 +1067,7 @@ static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf
 				return;
 		}
 	} else if (f.op == ARP_OP_REPLY) {
-		if (verify_answer(e, ifc, &f, en, now, out))
+		if (verify_answer(e, ifc, &f, en, now, arrived, out))
 			return;
 		bool solicited = en && en->query_until > now &&
 				 (!(en->flags & ARP_F_QUERY_UNICAST) || mac_eq(&en->mac, &f.sha));
@@ -1037,9 +1085,8 @@ static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf
 					   : now;
 		learn(e, ifc, en, &f, now, out);
 		en = arp_cache_lookup(ifc->cache, f.spa);
-		if (solicited && en && en->type == ARP_DYNAMIC && mac_eq(&en->mac, &f.sha) &&
-		    now >= asked)
-			timed(en, now - asked);
+		if (solicited && en && en->type == ARP_DYNAMIC && mac_eq(&en->mac, &f.sha))
+			timed(en, ms_since(asked, arrived));
 	} else if (pol->requests == AV_ACCEPT) {
 		learn(e, ifc, en, &f, now, out);
 	} else if (f.spa == f.tpa && pol->unsolicited_replies == AV_VERIFY) {
@@ -1054,6 +1101,12 @@ static void incoming(struct arp_engine *e, struct iface *ifc, const uint8_t *buf
 
 void arp_engine_input(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf, size_t len,
 		      enum arp_rx_dir dir, uint64_t now, struct actions *out)
+{
+	arp_engine_input_at(e, ifindex, buf, len, dir, now, now, out);
+}
+
+void arp_engine_input_at(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf, size_t len,
+			 enum arp_rx_dir dir, uint64_t now, uint64_t arrived, struct actions *out)
 {
 	struct iface *ifc = find_iface(e, ifindex);
 	if (!ifc)
@@ -1072,7 +1125,7 @@ void arp_engine_input(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf
 		return;
 	case ARP_RX_IN:
 		ifc->cnt.v[AC_RX_FRAMES]++;
-		incoming(e, ifc, buf, len, now, out);
+		incoming(e, ifc, buf, len, now, arrived > now ? now : arrived, out);
 		return;
 	}
 }
@@ -1133,7 +1186,7 @@ void arp_engine_tick(struct arp_engine *e, uint64_t now, struct actions *out)
 		struct iface *ifc = e->ifs[i];
 		expire_iface(e, ifc, now, out);
 		for (size_t k = 0; k < ifc->n_ver; k++)
-			if (ifc->ver[k].running && ifc->ver[k].deadline <= now)
+			if (ifc->ver[k].running && verify_due(&ifc->ver[k]) <= now)
 				verify_decide(e, ifc, &ifc->ver[k], now, out);
 		if (ifc->log_suppressed && now - ifc->log_window >= LOG_WINDOW_MS)
 			log_window_end(ifc, now, out);
@@ -1158,8 +1211,8 @@ uint64_t arp_engine_next_deadline(const struct arp_engine *e)
 		if (e->ifs[i]->log_suppressed && e->ifs[i]->log_window + LOG_WINDOW_MS < next)
 			next = e->ifs[i]->log_window + LOG_WINDOW_MS;
 		for (size_t k = 0; k < e->ifs[i]->n_ver; k++)
-			if (e->ifs[i]->ver[k].running && e->ifs[i]->ver[k].deadline < next)
-				next = e->ifs[i]->ver[k].deadline;
+			if (e->ifs[i]->ver[k].running && verify_due(&e->ifs[i]->ver[k]) < next)
+				next = verify_due(&e->ifs[i]->ver[k]);
 	}
 	return next;
 }

@@ -185,6 +185,13 @@ enum arp_rx_dir {
  */
 void arp_engine_input(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf, size_t len,
 		      enum arp_rx_dir dir, uint64_t now, struct actions *out);
+/*
+ * The same, for a frame that arrived at arrived (<= now; later counts as
+ * now) and is handed over only now (a receive ring hands frames over in
+ * blocks): how long a host took to answer is timed to its arrival.
+ */
+void arp_engine_input_at(struct arp_engine *e, uint32_t ifindex, const uint8_t *buf, size_t len,
+			 enum arp_rx_dir dir, uint64_t now, uint64_t arrived, struct actions *out);
 
 /*
  * We sent an ARP request for target_ip on ifindex ourselves (not through

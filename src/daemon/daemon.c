@@ -62,6 +62,12 @@ static void apply(struct daemon *d, struct actions *a)
 		case ACT_LOG:
 			log_line(act->u.log.level, act->u.log.text);
 			break;
+		case ACT_CHECKS:
+			/* before the checks' requests, which follow in this list */
+			if (m && m->ring && packet_ring_divert(m->ring, act->u.checks) < 0)
+				log_warn("event=answer_socket_failed iface=%s checks=%s",
+					 m->conf->name, act->u.checks ? "on" : "off");
+			break;
 		}
 	}
 	if (a->dropped) {

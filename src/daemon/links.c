@@ -62,13 +62,15 @@ static void count_send_errors(struct mif *m, size_t failed)
  * (answers) are queued and go out together at the end of the read; the
  * other actions are carried out at once.
  */
-static void on_ring_frame(void *arg, const uint8_t *buf, size_t len, bool otherhost)
+static void on_ring_frame(void *arg, const uint8_t *buf, size_t len, bool otherhost,
+			  uint64_t arrived)
 {
 	struct mif *m = arg;
 	struct daemon *d = m->d;
 	struct actions *a = &d->acts;
-	arp_engine_input(d->eng, m->ifindex, buf, len, otherhost ? ARP_RX_IN_OTHERHOST : ARP_RX_IN,
-			 loop_now(d->loop), a);
+	arp_engine_input_at(d->eng, m->ifindex, buf, len,
+			    otherhost ? ARP_RX_IN_OTHERHOST : ARP_RX_IN, loop_now(d->loop), arrived,
+			    a);
 	size_t k = 0;
 	for (size_t i = 0; i < a->n; i++) {
 		const struct action *act = &a->v[i];
@@ -102,6 +104,18 @@ static void on_packet(void *arg)
 	}
 }
 
+/* Answers to checks (Verify) came: judged as they arrive, the requests first as above. */
+static void on_answers(void *arg)
+{
+	struct mif *m = arg;
+	struct daemon *d = m->d;
+	read_requests(d);
+	if (m->ring) {
+		packet_ring_read_answers(m->ring, RX_BATCH, on_ring_frame, m);
+		count_send_errors(m, packet_ring_flush(m->ring, m->fd, m->ifindex));
+	}
+}
+
 /* ---- interfaces ---- */
 
 /* Static entries go back into the kernel (it drops them when a link goes down). */
@@ -122,6 +136,8 @@ static void packet_rx_close(struct mif *m)
 {
 	loop_watch_free(m->ring_w);
 	m->ring_w = NULL;
+	loop_watch_free(m->answers_w);
+	m->answers_w = NULL;
 	packet_ring_close(m->ring);
 	m->ring = NULL;
 }
@@ -246,7 +262,9 @@ static int attach(struct daemon *d, struct mif *m, bool starting, char *err, siz
 	}
 	m->ring_w =
 	    loop_watch_fd(d->loop, packet_ring_fd(m->ring), ARPHAD_PRIO_CLIENTS, on_packet, m);
-	if (!m->ring_w) {
+	m->answers_w = loop_watch_fd(d->loop, packet_ring_answers_fd(m->ring),
+				     ARPHAD_PRIO_CLIENTS, on_answers, m);
+	if (!m->ring_w || !m->answers_w) {
 		snprintf(err, errlen, "interface %s: cannot watch the packet socket",
 			 m->conf->name);
 		goto fail;

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -72,6 +73,52 @@ static struct sock_filter ring_filter[] = {
 };
 
 /*
+ * The answers: ARP replies to the device's own MAC (PACKET_HOST), untagged
+ * (a tag the kernel took off would be lost here: those stay with the
+ * ring). While diverted, the answer socket takes exactly these
+ * (answer_filter) and the ring exactly the rest (ring_filter_divert).
+ */
+#define IS_ANSWER                                                                                  \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),                  \
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4),                                          \
+	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),                                                \
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 2),                                  \
+	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20)
+/*
+ * IS_ANSWER is followed by the jump on the opcode (2: an answer); a frame
+ * that is no answer lands on the statement after that jump.
+ */
+
+static struct sock_filter answer_filter[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 0, 6),
+    IS_ANSWER,
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0xffff),
+};
+
+static struct sock_filter ring_filter_divert[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 13, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 0, 6),
+    IS_ANSWER,
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 6, 0),
+    ARP_OR_TAGGED_ARP,
+};
+
+static struct sock_filter nothing_filter[] = {
+    BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
+#define FILTER(f) (&(struct sock_fprog){.len = sizeof(f) / sizeof((f)[0]), .filter = (f)})
+
+static int set_filter(int fd, const struct sock_fprog *prog)
+{
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, prog, sizeof(*prog));
+}
+
+/*
  * 32 blocks of 64 KiB: an ARP frame takes about 144 bytes of a block
  * (header, address, data), so the ring holds some 14000 frames while
  * arphad is busy elsewhere: 20 ms of the fastest flood one host sends in
@@ -83,6 +130,8 @@ static struct sock_filter ring_filter[] = {
 
 struct packet_ring {
 	int fd;
+	int afd;     /* the answer socket: see packet_ring_divert */
+	bool divert; /* the answers go to afd */
 	uint8_t *map;
 	size_t map_len;
 	unsigned cur; /* the next block to read */
@@ -98,15 +147,12 @@ struct packet_ring *packet_ring_open(uint32_t ifindex)
 	if (!r)
 		return NULL;
 	r->map = MAP_FAILED;
+	r->afd = -1;
 	/* protocol 0 first: nothing is queued before the filter is in place */
 	r->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (r->fd < 0)
 		goto fail;
 	int v3 = TPACKET_V3;
-	struct sock_fprog prog = {
-	    .len = sizeof(ring_filter) / sizeof(ring_filter[0]),
-	    .filter = ring_filter,
-	};
 	struct tpacket_req3 req = {
 	    .tp_block_size = RING_BLOCK_SIZE,
 	    .tp_block_nr = RING_BLOCKS,
@@ -115,7 +161,7 @@ struct packet_ring *packet_ring_open(uint32_t ifindex)
 	    .tp_retire_blk_tov = PACKET_RING_TIMEOUT_MS,
 	};
 	if (setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &v3, sizeof(v3)) < 0 ||
-	    setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+	    set_filter(r->fd, FILTER(ring_filter)) < 0 ||
 	    setsockopt(r->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0)
 		goto fail;
 	/*
@@ -142,6 +188,13 @@ struct packet_ring *packet_ring_open(uint32_t ifindex)
 	};
 	if (bind(r->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		goto fail;
+	/* the answer socket takes nothing until diverted */
+	r->afd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (r->afd < 0 || set_filter(r->afd, FILTER(nothing_filter)) < 0)
+		goto fail;
+	setsockopt(r->afd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+	if (bind(r->afd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		goto fail;
 	return r;
 fail:;
 	int e = errno;
@@ -158,6 +211,8 @@ void packet_ring_close(struct packet_ring *r)
 		munmap(r->map, r->map_len);
 	if (r->fd >= 0)
 		close(r->fd);
+	if (r->afd >= 0)
+		close(r->afd);
 	free(r);
 }
 
@@ -166,8 +221,81 @@ int packet_ring_fd(const struct packet_ring *r)
 	return r->fd;
 }
 
+int packet_ring_answers_fd(const struct packet_ring *r)
+{
+	return r->afd;
+}
+
+int packet_ring_divert(struct packet_ring *r, bool on)
+{
+	if (on == r->divert)
+		return 0;
+	/*
+	 * the socket that takes the answers over widens first, the one that
+	 * gives them up narrows after: a frame in between reaches both, none
+	 * reaches neither
+	 */
+	int rc = on ? set_filter(r->afd, FILTER(answer_filter)) |
+			  set_filter(r->fd, FILTER(ring_filter_divert))
+		    : set_filter(r->fd, FILTER(ring_filter)) |
+			  set_filter(r->afd, FILTER(nothing_filter));
+	r->divert = on;
+	return rc < 0 ? -1 : 0;
+}
+
+/* The monotonic time (ms) at which a frame stamped ts (CLOCK_REALTIME) arrived. */
+struct stamp_base {
+	int64_t mono_ns, real_ns;
+};
+
+static struct stamp_base stamp_base(void)
+{
+	struct timespec m, t;
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (struct stamp_base){(int64_t)m.tv_sec * 1000000000 + m.tv_nsec,
+				   (int64_t)t.tv_sec * 1000000000 + t.tv_nsec};
+}
+
+static uint64_t arrival_ms(const struct stamp_base *b, uint32_t sec, uint32_t nsec)
+{
+	int64_t ago = b->real_ns - ((int64_t)sec * 1000000000 + nsec);
+	if (ago < 0 || ago > b->mono_ns)
+		ago = 0; /* the clock was set since: no better time than now */
+	return (uint64_t)((b->mono_ns - ago) / 1000000);
+}
+
+size_t packet_ring_read_answers(struct packet_ring *r, size_t max, packet_frame_fn *fn, void *arg)
+{
+	enum { BATCH = 16 };
+	uint8_t buf[BATCH][256];
+	struct iovec iov[BATCH];
+	struct mmsghdr msg[BATCH];
+	size_t frames = 0;
+	while (!max || frames < max) {
+		for (size_t i = 0; i < BATCH; i++) {
+			iov[i] = (struct iovec){.iov_base = buf[i], .iov_len = sizeof(buf[i])};
+			msg[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
+		}
+		int k = recvmmsg(r->afd, msg, BATCH, MSG_DONTWAIT, NULL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		struct stamp_base b = stamp_base();
+		uint64_t now = (uint64_t)(b.mono_ns / 1000000);
+		for (int i = 0; i < k; i++)
+			fn(arg, buf[i], msg[i].msg_len, false, now);
+		frames += (size_t)k;
+		if (k < BATCH)
+			break;
+	}
+	return frames;
+}
+
 /* One frame of a block: copied out with its VLAN tag put back, then to fn. */
-static void ring_frame(const struct tpacket3_hdr *h, packet_frame_fn *fn, void *arg)
+static void ring_frame(const struct tpacket3_hdr *h, const struct stamp_base *b,
+		       packet_frame_fn *fn, void *arg)
 {
 	const struct sockaddr_ll *sll =
 	    (const void *)((const uint8_t *)h + TPACKET_ALIGN(sizeof(*h)));
@@ -190,7 +318,8 @@ static void ring_frame(const struct tpacket3_hdr *h, packet_frame_fn *fn, void *
 		memcpy(buf + 16, data + 2 * ETH_ALEN, len - 2 * ETH_ALEN);
 		len += 4;
 	}
-	fn(arg, buf, len, sll->sll_pkttype == PACKET_OTHERHOST);
+	fn(arg, buf, len, sll->sll_pkttype == PACKET_OTHERHOST,
+	   arrival_ms(b, h->tp_sec, h->tp_nsec));
 }
 
 size_t packet_ring_read(struct packet_ring *r, size_t max_blocks, packet_frame_fn *fn, void *arg)
@@ -202,10 +331,11 @@ size_t packet_ring_read(struct packet_ring *r, size_t max_blocks, packet_frame_f
 		      TP_STATUS_USER))
 			break;
 		uint32_t n = bd->hdr.bh1.num_pkts;
+		struct stamp_base sb = stamp_base();
 		const uint8_t *p = (const uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt;
 		for (uint32_t i = 0; i < n; i++) {
 			const struct tpacket3_hdr *h = (const void *)p;
-			ring_frame(h, fn, arg);
+			ring_frame(h, &sb, fn, arg);
 			p += h->tp_next_offset;
 		}
 		frames += n;
@@ -263,8 +393,12 @@ size_t packet_ring_queue(struct packet_ring *r, int fd, uint32_t ifindex, const 
 uint64_t packet_ring_drops(struct packet_ring *r)
 {
 	struct tpacket_stats_v3 st;
-	socklen_t len = sizeof(st);
-	if (getsockopt(r->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0)
-		return 0;
-	return st.tp_drops;
+	struct tpacket_stats ast;
+	socklen_t len = sizeof(st), alen = sizeof(ast);
+	uint64_t n = 0;
+	if (getsockopt(r->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+		n += st.tp_drops;
+	if (getsockopt(r->afd, SOL_PACKET, PACKET_STATISTICS, &ast, &alen) == 0)
+		n += ast.tp_drops;
+	return n;
 }

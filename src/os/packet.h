@@ -7,7 +7,10 @@
  *  - the receive ring (packet_ring_open): every incoming ARP frame, in a
  *    PACKET_MMAP TPACKET_V3 ring the kernel fills without a system call;
  *    it wakes the reader once per block (full, or after the block timeout),
- *    not once per frame.
+ *    not once per frame;
+ *  - beside the ring, the answer socket: while diverted
+ *    (packet_ring_divert), the replies to the device's own MAC come there
+ *    as they arrive, and the ring has the rest.
  */
 #ifndef ARPHA_OS_PACKET_H
 #define ARPHA_OS_PACKET_H
@@ -57,13 +60,27 @@ void packet_ring_close(struct packet_ring *r);
 
 /* The descriptor to wait on: readable when a block is ready. */
 int packet_ring_fd(const struct packet_ring *r);
+/* The answer socket's: readable when an answer came (only while diverted). */
+int packet_ring_answers_fd(const struct packet_ring *r);
+
+/*
+ * Divert (on) the untagged ARP replies sent to the device's own MAC from
+ * the ring to the answer socket, which hands each over as it arrives, not
+ * a block later (up to one jiffy, 4 ms at HZ=250); or give them back to
+ * the ring (off). Every frame reaches one of the two, and around the
+ * switch maybe both. 0, or -1 with errno (the filters stay as they were
+ * or half switched: frames may reach both, never neither).
+ */
+int packet_ring_divert(struct packet_ring *r, bool on);
 
 /*
  * Called for each frame: buf (len bytes) starts at the Ethernet
  * destination, with a VLAN tag the kernel took off put back; otherhost when
- * it was unicast to another MAC. buf is valid during the call only.
+ * it was unicast to another MAC; arrived: when it reached the socket, in
+ * CLOCK_MONOTONIC ms (os/util's now_ms). buf is valid during the call only.
  */
-typedef void packet_frame_fn(void *arg, const uint8_t *buf, size_t len, bool otherhost);
+typedef void packet_frame_fn(void *arg, const uint8_t *buf, size_t len, bool otherhost,
+			     uint64_t arrived);
 
 /*
  * Hand every frame of the blocks the kernel has handed over to fn, oldest
@@ -71,6 +88,8 @@ typedef void packet_frame_fn(void *arg, const uint8_t *buf, size_t len, bool oth
  * Returns the number of frames.
  */
 size_t packet_ring_read(struct packet_ring *r, size_t max_blocks, packet_frame_fn *fn, void *arg);
+/* Hand the answers waiting on the answer socket to fn, at most max (0: all). */
+size_t packet_ring_read_answers(struct packet_ring *r, size_t max, packet_frame_fn *fn, void *arg);
 
 /*
  * Frames to send, gathered while reading and sent together (one sendmmsg
@@ -84,7 +103,7 @@ size_t packet_ring_queue(struct packet_ring *r, int fd, uint32_t ifindex, const 
 /* Send what is queued. Returns the frames that could not be sent. */
 size_t packet_ring_flush(struct packet_ring *r, int fd, uint32_t ifindex);
 
-/* Frames the kernel dropped because the ring was full, since the last call. */
+/* Frames the kernel dropped because the ring (or the answer socket) was full, since the last call. */
 uint64_t packet_ring_drops(struct packet_ring *r);
 
 #endif

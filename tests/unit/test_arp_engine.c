@@ -1183,9 +1183,129 @@ static void test_verify_wait(void **state)
 		frame_garp_reply(&g, &mac_b, HOST);
 		feed(f, &g);
 		assert_int_equal(count_type(f, ACT_SEND), 2);
+		/* until the claimant answers, the check runs to VerifyTimeout */
+		assert_int_equal(arp_engine_next_deadline(f->e) - f->now, 50);
+		reply_from(f, &mac_b, HOST);
 		assert_int_equal(arp_engine_next_deadline(f->e) - f->now, cases[i].wait);
 		fx_free(f);
 	}
+}
+
+/*
+ * The claimant answers after the holder's time (a host that answers
+ * through a slow path): installed at its answer, not refused at the
+ * holder's time. A holder that answers late, before the claimant, still
+ * keeps the address.
+ */
+static void test_verify_claimant_late(void **state)
+{
+	struct fx *f = fx_verify(AV_VERIFY, AV_ACCEPTLOG);
+	learn_host(f, HOST, &mac_a); /* answered at once: 5 ms for it */
+	struct arp_frame g;
+	frame_garp_reply(&g, &mac_b, HOST);
+	feed(f, &g);
+	uint64_t asked = f->now;
+	tick_at(f, asked + 5);
+	assert_null(neigh_set(f, HOST));
+	assert_null(log_with(f, "nobody_answered"));
+	f->now = asked + 8;
+	reply_from(f, &mac_b, HOST);
+	const struct action *a = neigh_set(f, HOST);
+	assert_non_null(a);
+	assert_memory_equal(&a->u.neigh.mac, &mac_b, MAC_LEN);
+	assert_int_equal(counter(f, AC_VERIFY_CONFIRMED), 1);
+
+	/*
+	 * the other way round: b (timed at 8 ms: 5 + 4 x 8 ms for it) is
+	 * silent, a claims; b answers after its time, before a
+	 */
+	tick_at(f, f->now + 1000);
+	frame_garp_reply(&g, &mac_a, HOST);
+	feed(f, &g);
+	assert_int_equal(count_type(f, ACT_SEND), 2);
+	asked = f->now;
+	tick_at(f, asked + 37);
+	assert_null(neigh_set(f, HOST));
+	f->now = asked + 38;
+	reply_from(f, &mac_b, HOST);
+	assert_non_null(log_with(f, "reason=current_holder_answered"));
+	f->now = asked + 40;
+	reply_from(f, &mac_a, HOST);
+	assert_memory_equal(&entry(f, HOST)->mac, &mac_b, MAC_LEN);
+	assert_int_equal(counter(f, AC_VERIFY_CONFLICT), 1);
+	fx_free(f);
+}
+
+/* The index of the first action of type t at or after from; f->out.n if none. */
+static size_t action_at(const struct fx *f, enum action_type t, size_t from)
+{
+	while (from < f->out.n && f->out.v[from].type != t)
+		from++;
+	return from;
+}
+
+/*
+ * ACT_CHECKS: on before the first check's requests, off once the last
+ * running check ended (decided, or won by the holder), not before.
+ */
+static void test_verify_checks_action(void **state)
+{
+	struct fx *f = fx_verify(AV_VERIFY, AV_ACCEPTLOG);
+	learn_host(f, HOST, &mac_a);
+	learn_host(f, HOST2, &mac_s);
+	struct arp_frame g;
+	frame_garp_reply(&g, &mac_b, HOST);
+	feed(f, &g);
+	size_t on = action_at(f, ACT_CHECKS, 0);
+	assert_true(on < f->out.n);
+	assert_true(f->out.v[on].u.checks);
+	assert_int_equal(f->out.v[on].ifindex, IF1);
+	assert_true(on < action_at(f, ACT_SEND, 0)); /* before the requests */
+	frame_garp_reply(&g, &mac_b, HOST2);
+	feed(f, &g); /* a second check: already on */
+	assert_int_equal(count_type(f, ACT_SEND), 2);
+	assert_int_equal(count_type(f, ACT_CHECKS), 0);
+	reply_from(f, &mac_a, HOST); /* the first ends: the second runs */
+	assert_non_null(log_with(f, "reason=current_holder_answered"));
+	assert_int_equal(count_type(f, ACT_CHECKS), 0);
+	tick_at(f, f->now + f->pol.verify_timeout_ms);
+	assert_non_null(log_with(f, "reason=nobody_answered"));
+	size_t off = action_at(f, ACT_CHECKS, 0);
+	assert_true(off < f->out.n);
+	assert_false(f->out.v[off].u.checks);
+	assert_int_equal(count_type(f, ACT_CHECKS), 1);
+	/* and on again for the next */
+	tick_at(f, f->now + f->pol.verify_holdoff_ms);
+	feed(f, &g);
+	assert_int_equal(count_type(f, ACT_CHECKS), 1);
+	fx_free(f);
+}
+
+/*
+ * Answers are timed to their arrival: a reply handed over 4 ms late (a
+ * receive ring's block) that arrived at once gives the host 5 ms, not 21.
+ */
+static void test_verify_timed_at_arrival(void **state)
+{
+	struct fx *f = fx_verify(AV_VERIFY, AV_ACCEPTLOG);
+	kernel_asks(f, HOST);
+	uint64_t asked = f->now;
+	f->now += 4;
+	struct arp_frame r;
+	frame_reply(&r, &mac_a, &mac_a, HOST, &our_mac, US);
+	uint8_t buf[FRAME_MAX_LEN];
+	size_t n = frame_build(&r, buf, sizeof(buf));
+	actions_reset(&f->out);
+	arp_engine_input_at(f->e, IF1, buf, n, ARP_RX_IN, f->now, asked, &f->out);
+	assert_non_null(neigh_set(f, HOST));
+	assert_int_equal(entry(f, HOST)->answer_ms, 0);
+	struct arp_frame g;
+	frame_garp_reply(&g, &mac_b, HOST);
+	feed(f, &g);
+	reply_from(f, &mac_b, HOST);
+	assert_int_equal(arp_engine_next_deadline(f->e) - f->now, 5);
+	/* an arrival later than now counts as now */
+	fx_free(f);
 }
 
 /* A spoof of a live host's address: the holder answers, nothing changes. */
@@ -1691,6 +1811,9 @@ int main(void)
 	    cmocka_unit_test(test_other_vlan_ignored),
 	    cmocka_unit_test(test_verify_only_new_answers),
 	    cmocka_unit_test(test_verify_wait),
+	    cmocka_unit_test(test_verify_claimant_late),
+	    cmocka_unit_test(test_verify_checks_action),
+	    cmocka_unit_test(test_verify_timed_at_arrival),
 	    cmocka_unit_test(test_verify_holder_answers),
 	    cmocka_unit_test(test_verify_nobody_answers),
 	    cmocka_unit_test(test_verify_new_address),
