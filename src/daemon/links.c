@@ -89,31 +89,31 @@ static void on_ring_frame(void *arg, const uint8_t *buf, size_t len, bool otherh
 }
 
 /*
- * The ring is readable: the kernel's requests first (NFLOG has each before
- * it leaves the host), so that a reply in the ring is never judged before
- * the request it answers.
+ * The ring (or, answers: the answer socket, while Verify's checks run) is
+ * readable: the kernel's requests first (NFLOG has each before it leaves
+ * the host), so that a reply is never judged before the request it
+ * answers.
  */
-static void on_packet(void *arg)
+static void read_frames(struct mif *m, bool answers)
 {
-	struct mif *m = arg;
-	struct daemon *d = m->d;
-	read_requests(d);
-	if (m->ring) {
+	read_requests(m->d);
+	if (!m->ring)
+		return;
+	if (answers)
+		packet_ring_read_answers(m->ring, RX_BATCH, on_ring_frame, m);
+	else
 		packet_ring_read(m->ring, RING_BATCH, on_ring_frame, m);
-		count_send_errors(m, packet_ring_flush(m->ring, m->fd, m->ifindex));
-	}
+	count_send_errors(m, packet_ring_flush(m->ring, m->fd, m->ifindex));
 }
 
-/* Answers to checks (Verify) came: judged as they arrive, the requests first as above. */
+static void on_packet(void *arg)
+{
+	read_frames(arg, false);
+}
+
 static void on_answers(void *arg)
 {
-	struct mif *m = arg;
-	struct daemon *d = m->d;
-	read_requests(d);
-	if (m->ring) {
-		packet_ring_read_answers(m->ring, RX_BATCH, on_ring_frame, m);
-		count_send_errors(m, packet_ring_flush(m->ring, m->fd, m->ifindex));
-	}
+	read_frames(arg, true);
 }
 
 /* ---- interfaces ---- */

@@ -1134,9 +1134,9 @@ static void test_verify_only_new_answers(void **state)
 	reply_from(f, &mac_b, HOST);
 	assert_null(neigh_set(f, HOST)); /* the holder may still answer */
 	assert_memory_equal(&entry(f, HOST)->mac, &mac_a, MAC_LEN);
-	/* the holder answered the kernel at once: 5 ms + 4 x 0 ms for it to answer */
+	/* the holder answered the kernel at once: 3 ms + 4 x 0 ms for it to answer */
 	uint64_t due = arp_engine_next_deadline(f->e);
-	assert_int_equal(due, f->now - 1 + 5);
+	assert_int_equal(due, f->now - 1 + 3);
 	tick_at(f, due - 1);
 	assert_null(neigh_set(f, HOST));
 	tick_at(f, due);
@@ -1152,7 +1152,7 @@ static void test_verify_only_new_answers(void **state)
 }
 
 /*
- * How long a check waits for the holder: 5 ms + 4 x the slowest answer
+ * How long a check waits for the holder: 3 ms + 4 x the slowest answer
  * seen from it lately, at most VerifyTimeout; VerifyTimeout when its
  * answers were never timed.
  */
@@ -1161,7 +1161,7 @@ static void test_verify_wait(void **state)
 	static const struct {
 		int answer_ms; /* -1: learned without a query of ours (ARPRequests=Accept) */
 		uint64_t wait;
-	} cases[] = {{0, 5}, {3, 17}, {11, 49}, {12, 50}, {200, 50}, {-1, 50}};
+	} cases[] = {{0, 3}, {3, 15}, {11, 47}, {12, 50}, {200, 50}, {-1, 50}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct arp_policy p;
 		arp_policy_defaults(&p);
@@ -1200,12 +1200,12 @@ static void test_verify_wait(void **state)
 static void test_verify_claimant_late(void **state)
 {
 	struct fx *f = fx_verify(AV_VERIFY, AV_ACCEPTLOG);
-	learn_host(f, HOST, &mac_a); /* answered at once: 5 ms for it */
+	learn_host(f, HOST, &mac_a); /* answered at once: 3 ms for it */
 	struct arp_frame g;
 	frame_garp_reply(&g, &mac_b, HOST);
 	feed(f, &g);
 	uint64_t asked = f->now;
-	tick_at(f, asked + 5);
+	tick_at(f, asked + 3);
 	assert_null(neigh_set(f, HOST));
 	assert_null(log_with(f, "nobody_answered"));
 	f->now = asked + 8;
@@ -1216,7 +1216,7 @@ static void test_verify_claimant_late(void **state)
 	assert_int_equal(counter(f, AC_VERIFY_CONFIRMED), 1);
 
 	/*
-	 * the other way round: b (timed at 8 ms: 5 + 4 x 8 ms for it) is
+	 * the other way round: b (timed at 8 ms: 3 + 4 x 8 ms for it) is
 	 * silent, a claims; b answers after its time, before a
 	 */
 	tick_at(f, f->now + 1000);
@@ -1224,9 +1224,9 @@ static void test_verify_claimant_late(void **state)
 	feed(f, &g);
 	assert_int_equal(count_type(f, ACT_SEND), 2);
 	asked = f->now;
-	tick_at(f, asked + 37);
+	tick_at(f, asked + 35);
 	assert_null(neigh_set(f, HOST));
-	f->now = asked + 38;
+	f->now = asked + 36;
 	reply_from(f, &mac_b, HOST);
 	assert_non_null(log_with(f, "reason=current_holder_answered"));
 	f->now = asked + 40;
@@ -1283,7 +1283,7 @@ static void test_verify_checks_action(void **state)
 
 /*
  * Answers are timed to their arrival: a reply handed over 4 ms late (a
- * receive ring's block) that arrived at once gives the host 5 ms, not 21.
+ * receive ring's block) that arrived at once gives the host 3 ms, not 19.
  */
 static void test_verify_timed_at_arrival(void **state)
 {
@@ -1303,7 +1303,7 @@ static void test_verify_timed_at_arrival(void **state)
 	frame_garp_reply(&g, &mac_b, HOST);
 	feed(f, &g);
 	reply_from(f, &mac_b, HOST);
-	assert_int_equal(arp_engine_next_deadline(f->e) - f->now, 5);
+	assert_int_equal(arp_engine_next_deadline(f->e) - f->now, 3);
 	/* an arrival later than now counts as now */
 	fx_free(f);
 }
