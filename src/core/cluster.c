@@ -42,6 +42,7 @@
 
 struct pack {
 	uint8_t type; /* CA_SEND_ALL or CA_SEND_TO */
+	uint8_t path;
 	uint32_t node;
 	struct tlv_writer w;
 	uint8_t buf[WIRE_MAX_PAYLOAD];
@@ -116,8 +117,10 @@ struct cluster *cluster_new(const struct cluster_params *p)
 		return NULL;
 	c->p = *p;
 	wire_sender_init(&c->tx, p->node_id, p->epoch, &p->key, p->encrypt);
-	struct member_params mp = {
-	    .self_id = p->node_id, .interval_ms = p->interval_ms, .dead_count = p->dead_count};
+	struct member_params mp = {.self_id = p->node_id,
+				   .interval_ms = p->interval_ms,
+				   .dead_count = p->dead_count,
+				   .n_paths = p->n_paths};
 	/*
 	 * NAK again after half a heartbeat interval without progress: a NAK
 	 * and its answer take well under a millisecond on a LAN, so this
@@ -166,10 +169,12 @@ static void pack_flush(struct cluster *c, struct pack *pk, struct cluster_action
 		return;
 	struct cluster_action *act = push(out, pk->type, pk->node);
 	if (act) {
+		act->path = pk->path;
 		size_t n = wire_seal(&c->tx, pk->buf, pk->w.len, act->data, sizeof(act->data));
 		if (n) {
 			act->len = (uint16_t)n;
 			c->stats.tx_datagrams++;
+			c->stats.path_tx[pk->path]++;
 		} else {
 			out->n--; /* cannot happen: the writer's cap is WIRE_MAX_PAYLOAD */
 		}
@@ -185,17 +190,18 @@ static void pack_flush_all(struct cluster *c, struct cluster_actions *out)
 }
 
 static struct pack *pack_get(struct cluster *c, enum cluster_action_type type, uint32_t node,
-			     struct cluster_actions *out)
+			     unsigned path, struct cluster_actions *out)
 {
 	for (size_t i = 0; i < c->npack; i++) {
 		struct pack *pk = &c->pack[i];
-		if (pk->type == type && (type == CA_SEND_ALL || pk->node == node))
+		if (pk->type == type && pk->path == path && (type == CA_SEND_ALL || pk->node == node))
 			return pk;
 	}
 	if (c->npack == PACK_SLOTS)
 		pack_flush_all(c, out);
 	struct pack *pk = &c->pack[c->npack++];
 	pk->type = (uint8_t)type;
+	pk->path = (uint8_t)path;
 	pk->node = type == CA_SEND_ALL ? 0 : node;
 	tlv_writer_init(&pk->w, pk->buf, sizeof(pk->buf));
 	return pk;
@@ -231,20 +237,43 @@ static int put_any(struct tlv_writer *w, const struct tlv_any *t)
 	return -1;
 }
 
-/* Append a TLV for type/node; a full datagram is sealed and a new one begun. */
-static void pack_put(struct cluster *c, enum cluster_action_type type, uint32_t node,
-		     const struct tlv_any *t, struct cluster_actions *out)
+/* Where a TLV goes: to all or to node, on path, or on every path (path < 0). */
+struct dest {
+	uint8_t type; /* CA_SEND_ALL or CA_SEND_TO */
+	uint32_t node;
+	int path;
+};
+
+/* To every peer: on the best path (see cluster.h). */
+static struct dest to_all(const struct cluster *c)
 {
-	struct pack *pk = pack_get(c, type, node, out);
-	if (put_any(&pk->w, t) == 0)
-		return;
-	pack_flush(c, pk, out);
-	(void)put_any(&pk->w, t); /* every TLV fits an empty datagram */
+	return (struct dest){CA_SEND_ALL, 0, member_best_path(c->m)};
 }
 
-/* Every slot of our state set, into the datagram bound for type/node. */
-static void put_states(struct cluster *c, enum cluster_action_type type, uint32_t node,
-		       struct cluster_actions *out)
+/* To node alone: on the lowest path it is heard on, or on every path. */
+static struct dest to_node(const struct cluster *c, uint32_t node)
+{
+	return (struct dest){CA_SEND_TO, node, member_path_to(c->m, node)};
+}
+
+/* Append a TLV for d; a full datagram is sealed and a new one begun. */
+static void pack_put(struct cluster *c, struct dest d, const struct tlv_any *t,
+		     struct cluster_actions *out)
+{
+	unsigned n = member_n_paths(c->m);
+	for (unsigned p = d.path < 0 ? 0 : (unsigned)d.path; p < n; p++) {
+		struct pack *pk = pack_get(c, d.type, d.node, p, out);
+		if (put_any(&pk->w, t) != 0) {
+			pack_flush(c, pk, out);
+			(void)put_any(&pk->w, t); /* every TLV fits an empty datagram */
+		}
+		if (d.path >= 0)
+			break;
+	}
+}
+
+/* Every slot of our state set, into the datagram bound for d. */
+static void put_states(struct cluster *c, struct dest d, struct cluster_actions *out)
 {
 	for (size_t i = 0; i < CLUSTER_STATE_SLOTS; i++) {
 		const struct state_slot *sl = &c->state[i];
@@ -252,7 +281,7 @@ static void put_states(struct cluster *c, enum cluster_action_type type, uint32_
 			continue;
 		struct wire_state ws = {.chan = sl->chan, .data = sl->data, .len = sl->len};
 		struct tlv_any t = {.kind = K_STATE, .u.state = &ws};
-		pack_put(c, type, node, &t, out);
+		pack_put(c, d, &t, out);
 		c->stats.states_sent++;
 	}
 }
@@ -277,6 +306,21 @@ static void on_member_events(struct cluster *c, struct cluster_actions *out)
 		case ME_OWN_UP:
 			push(out, CA_OWN_UP, c->p.node_id);
 			break;
+		case ME_PATH_DOWN:
+		case ME_PATH_UP:
+		case ME_OWN_PATH_DOWN:
+		case ME_OWN_PATH_UP: {
+			static const uint8_t type[] = {[ME_PATH_DOWN] = CA_PATH_DOWN,
+						       [ME_PATH_UP] = CA_PATH_UP,
+						       [ME_OWN_PATH_DOWN] = CA_OWN_PATH_DOWN,
+						       [ME_OWN_PATH_UP] = CA_OWN_PATH_UP};
+			struct cluster_action *a = push(out, type[e->type], e->node);
+			if (a)
+				a->path = e->path;
+			if (e->type == ME_PATH_DOWN && e->path < CLUSTER_MAX_PATHS)
+				c->stats.path_downs[e->path]++;
+			break;
+		}
 		}
 	}
 	c->mev.n = 0;
@@ -320,7 +364,7 @@ static void on_rb_actions(struct cluster *c, bool naks_to_all, struct cluster_ac
 			struct wire_rb_data d = {.seq = a->seq, .data = a->data, .len = a->len};
 			t.kind = K_DATA;
 			t.u.d = &d;
-			pack_put(c, CA_SEND_ALL, 0, &t, out);
+			pack_put(c, to_all(c), &t, out);
 			if (a->resent)
 				c->stats.data_resent++;
 			else
@@ -332,7 +376,7 @@ static void on_rb_actions(struct cluster *c, bool naks_to_all, struct cluster_ac
 			    .origin = a->node, .first = a->first, .last = a->last};
 			t.kind = K_NAK;
 			t.u.nak = &n;
-			pack_put(c, naks_to_all ? CA_SEND_ALL : CA_SEND_TO, a->node, &t, out);
+			pack_put(c, naks_to_all ? to_all(c) : to_node(c, a->node), &t, out);
 			c->stats.naks_sent++;
 			PEER_COUNT(c, a->node, naks_to);
 			break;
@@ -341,7 +385,7 @@ static void on_rb_actions(struct cluster *c, bool naks_to_all, struct cluster_ac
 			struct wire_rb_gone g = {.origin = c->p.node_id, .oldest = a->oldest};
 			t.kind = K_GONE;
 			t.u.gone = &g;
-			pack_put(c, CA_SEND_TO, a->node, &t, out);
+			pack_put(c, to_node(c, a->node), &t, out);
 			c->stats.gones_sent++;
 			break;
 		}
@@ -387,7 +431,8 @@ static enum wire_state_reason state_admit(struct states_seen *seen, uint8_t chan
 }
 
 static void on_tlv(struct cluster *c, const struct wire_msg *msg, const struct tlv *t,
-		   struct states_seen *seen, uint64_t now, struct cluster_actions *out)
+		   unsigned path, struct states_seen *seen, uint64_t now,
+		   struct cluster_actions *out)
 {
 	switch (t->type) {
 	case TLV_HEARTBEAT: {
@@ -397,7 +442,7 @@ static void on_tlv(struct cluster *c, const struct wire_msg *msg, const struct t
 			return;
 		}
 		c->stats.heartbeats_received++;
-		(void)member_on_heartbeat(c->m, msg->sender, &hb, now, &c->mev);
+		(void)member_on_heartbeat(c->m, msg->sender, path, &hb, now, &c->mev);
 		on_member_events(c, out);
 		rbcast_on_next_seq(c->rb, msg->sender, msg->epoch, hb.rb_next, now, &c->rba);
 		break;
@@ -516,6 +561,14 @@ void cluster_input(struct cluster *c, const uint8_t *buf, size_t len, uint64_t n
 void cluster_input_from(struct cluster *c, const uint8_t *buf, size_t len, uint32_t from,
 			uint64_t now, struct cluster_actions *out)
 {
+	cluster_input_path(c, buf, len, from, 0, now, out);
+}
+
+void cluster_input_path(struct cluster *c, const uint8_t *buf, size_t len, uint32_t from,
+			unsigned path, uint64_t now, struct cluster_actions *out)
+{
+	if (path >= member_n_paths(c->m))
+		path = 0;
 	struct wire_msg msg;
 	memset(&msg, 0, sizeof(msg));
 	c->stats.rx_datagrams++;
@@ -526,6 +579,7 @@ void cluster_input_from(struct cluster *c, const uint8_t *buf, size_t len, uint3
 		return;
 	}
 	c->last_sender = msg.sender;
+	c->stats.path_rx[path]++;
 	if (from)
 		srcwatch_heard(c->sw, from, now);
 	PEER_COUNT(c, msg.sender, datagrams);
@@ -534,7 +588,7 @@ void cluster_input_from(struct cluster *c, const uint8_t *buf, size_t len, uint3
 	struct states_seen seen = {.n = 0};
 	int rc;
 	while ((rc = tlv_next(c->plain, msg.len, &off, &t)) > 0)
-		on_tlv(c, &msg, &t, &seen, now, out);
+		on_tlv(c, &msg, &t, path, &seen, now, out);
 	if (rc < 0)
 		c->stats.malformed_payload++;
 	pack_flush_all(c, out);
@@ -567,9 +621,10 @@ void cluster_tick(struct cluster *c, uint64_t now, struct cluster_actions *out)
 		member_fill_heartbeat(c->m, &hb);
 		hb.rb_next = rbcast_next_seq(c->rb);
 		struct tlv_any t = {.kind = K_HB, .u.hb = &hb};
-		pack_put(c, CA_SEND_ALL, 0, &t, out);
+		struct dest every = {CA_SEND_ALL, 0, -1};
+		pack_put(c, every, &t, out);
 		c->stats.heartbeats_sent++;
-		put_states(c, CA_SEND_ALL, 0, out);
+		put_states(c, every, out);
 	}
 	rbcast_tick(c->rb, now, &c->rba);
 	on_rb_actions(c, hb_due, out);
@@ -634,13 +689,19 @@ int cluster_set_state(struct cluster *c, uint8_t chan, const uint8_t *data, size
 
 void cluster_push_state(struct cluster *c, uint32_t node, struct cluster_actions *out)
 {
-	put_states(c, node ? CA_SEND_TO : CA_SEND_ALL, node, out);
+	put_states(c, node ? to_node(c, node) : to_all(c), out);
 	pack_flush_all(c, out);
 }
 
 void cluster_set_link(struct cluster *c, bool up, uint64_t now, struct cluster_actions *out)
 {
-	member_set_link(c->m, up, now, &c->mev);
+	cluster_set_path_link(c, 0, up, now, out);
+}
+
+void cluster_set_path_link(struct cluster *c, unsigned path, bool up, uint64_t now,
+			   struct cluster_actions *out)
+{
+	member_set_link(c->m, path, up, now, &c->mev);
 	on_member_events(c, out);
 }
 

@@ -9,12 +9,22 @@
  * sodium_init() once.
  *
  * What it sends:
- *  - every HeartbeatInterval, to all: a datagram with TLV_HEARTBEAT, a
- *    TLV_STATE for each channel of soft state set (cluster_set_state), and
- *    any NAKs due;
+ *  - every HeartbeatInterval, to all, on every path: a datagram with
+ *    TLV_HEARTBEAT, a TLV_STATE for each channel of soft state set
+ *    (cluster_set_state), and (on one path) any NAKs due;
  *  - for cluster_broadcast and resends: datagrams with TLV_RB_DATA, to all;
  *  - NAKs to the origin, GONEs to the node that NAKed.
  * Several TLVs may share a datagram when they go to the same place.
+ *
+ * Paths: with n_paths > 1 the nodes are linked by several networks (see
+ * member.h). Every heartbeat goes out on every path, each copy sealed on
+ * its own (one replay window per sender covers them all). Everything else
+ * goes on one path: the lowest that reaches every peer that is up
+ * (member_best_path), or on every path while none does; to one node, the
+ * lowest path it is heard on. When a path fails, what was sent on it
+ * before that is known is recovered by rbcast's NAKs on the next
+ * (heartbeats on every path say how far each sender went), and duplicates
+ * are dropped by sequence number: FIFO per sender holds across paths.
  */
 #ifndef ARPHA_CORE_CLUSTER_H
 #define ARPHA_CORE_CLUSTER_H
@@ -39,15 +49,22 @@ struct cluster_params {
 	uint32_t send_buffer;  /* SendBuffer */
 	const uint32_t *peers; /* Peers= (host order), watched for silence; NULL with Group= */
 	size_t n_peers;	       /* copied by cluster_new */
+	uint8_t n_paths;       /* links to the other nodes, 1..CLUSTER_MAX_PATHS; 0 counts as 1 */
 };
 
+#define CLUSTER_MAX_PATHS MEMBER_MAX_PATHS
+
 enum cluster_action_type {
-	CA_SEND_ALL,	/* datagram to every peer (multicast group or Peers=) */
-	CA_SEND_TO,	/* datagram to node */
+	CA_SEND_ALL,	/* datagram to every peer (multicast group or Peers=), on path */
+	CA_SEND_TO,	/* datagram to node, on path */
 	CA_NODE_UP,	/* node is up */
 	CA_NODE_DOWN,	/* node is down */
-	CA_OWN_UP,	/* our sync link came back */
-	CA_OWN_DOWN,	/* our sync link went down */
+	CA_OWN_UP,	/* one of our sync links came back after all were down */
+	CA_OWN_DOWN,	/* every sync link of ours is down */
+	CA_PATH_DOWN,	/* node is alive but silent on path: degraded (several paths only) */
+	CA_PATH_UP,	/* node is heard on path again */
+	CA_OWN_PATH_DOWN, /* our link of path went down (several paths only) */
+	CA_OWN_PATH_UP,	  /* it came back */
 	CA_DELIVER,	/* a reliable-broadcast message from node, in its order */
 	CA_OUT_OF_SYNC, /* messages from node were lost for good: resync with it */
 	CA_STATE,	/* node's soft state on chan (cluster_set_state there) arrived */
@@ -58,6 +75,7 @@ struct cluster_action {
 	uint8_t type;  /* enum cluster_action_type */
 	uint8_t level; /* CA_LOG: enum log_level */
 	uint8_t chan;  /* CA_STATE: the channel (CLUSTER_CHAN_*); 0 otherwise */
+	uint8_t path;  /* SEND_*, *PATH_*: the path (0 .. n_paths-1) */
 	uint32_t node;
 	uint16_t len;
 	/* SEND_*: the datagram; DELIVER: the message; STATE: the state; LOG: the line */
@@ -92,6 +110,10 @@ void cluster_input(struct cluster *c, const uint8_t *buf, size_t len, uint64_t n
  */
 void cluster_input_from(struct cluster *c, const uint8_t *buf, size_t len, uint32_t from,
 			uint64_t now, struct cluster_actions *out);
+
+/* The same, come in on path (< n_paths; another counts as 0). cluster_input_from is path 0. */
+void cluster_input_path(struct cluster *c, const uint8_t *buf, size_t len, uint32_t from,
+			unsigned path, uint64_t now, struct cluster_actions *out);
 
 /* Reliably broadcast len bytes (<= WIRE_RB_MAX_DATA). -1/EMSGSIZE, -1/ENOMEM. */
 int cluster_broadcast(struct cluster *c, const uint8_t *data, size_t len, uint64_t now,
@@ -129,8 +151,10 @@ int cluster_set_state(struct cluster *c, uint8_t chan, const uint8_t *data, size
  */
 void cluster_push_state(struct cluster *c, uint32_t node, struct cluster_actions *out);
 
-/* Our own sync link state (rtnetlink). */
+/* Our own sync link state (rtnetlink): of path 0, and of path. */
 void cluster_set_link(struct cluster *c, bool up, uint64_t now, struct cluster_actions *out);
+void cluster_set_path_link(struct cluster *c, unsigned path, bool up, uint64_t now,
+			   struct cluster_actions *out);
 
 struct cluster_stats {
 	uint64_t rx_datagrams, tx_datagrams;
@@ -142,6 +166,9 @@ struct cluster_stats {
 	uint64_t data_sent, data_resent;       /* TLV_RB_DATA: new and resent */
 	uint64_t states_sent, states_received; /* TLV_STATE, one per channel: sent, passed up */
 	uint64_t state_drops[WS__COUNT];       /* TLV_STATE refused, by wire_state_reason */
+	uint64_t path_rx[CLUSTER_MAX_PATHS];   /* authenticated datagrams, by the path they came on */
+	uint64_t path_tx[CLUSTER_MAX_PATHS];   /* datagrams sent, by path */
+	uint64_t path_downs[CLUSTER_MAX_PATHS]; /* a member reported silent on it (CA_PATH_DOWN) */
 };
 
 /*

@@ -5,10 +5,15 @@
  * first heard; a cluster is small, so lookups are linear. A peer is never
  * forgotten: a DOWN peer keeps its slot and comes back in it.
  *
- * Each peer's timeout runs from timer_from, which is the time of its last
- * heartbeat, or the time our own link came back if that is later (a fresh
- * DeadInterval). last_heard stays the true time of the last heartbeat so
- * that what member_peers() shows is what happened.
+ * Each peer's timeout on each path runs from path_from[path], which is the
+ * time of its last heartbeat on that path, or the time our own link of
+ * that path came back, or the time the peer was first heard (or came
+ * back), whichever is latest (a fresh DeadInterval). The peer is down once
+ * every path whose own link is up has run out; a path that runs out while
+ * another has not is reported down (with several paths). A peer starts
+ * with every path up, so a path it is never heard on is reported down
+ * after DeadInterval. last_heard stays the true time of the last heartbeat
+ * so that what member_peers() shows is what happened.
  *
  * Transitions on a heartbeat from node X (listed = the heartbeat lists
  * self_id among the nodes X hears):
@@ -38,14 +43,19 @@ struct peer {
 	uint8_t state;	      /* enum member_state */
 	uint32_t interval_ms; /* as advertised; 0 = "use ours" */
 	uint64_t last_heard;
-	uint64_t timer_from; /* the timeout runs from here */
 	uint64_t heartbeats;
 	uint64_t since;
+	uint8_t paths_up;   /* bit p: path p not timed out */
+	uint8_t paths_down; /* bit p: path p reported down (ME_PATH_DOWN), not back yet */
+	uint64_t path_from[MEMBER_MAX_PATHS]; /* each path's timeout runs from here */
+	uint64_t path_heard[MEMBER_MAX_PATHS];
+	uint64_t path_downs[MEMBER_MAX_PATHS];
 };
 
 struct member {
 	struct member_params p;
-	bool link_up;
+	uint8_t links;	 /* bit p: our own link of path p is up */
+	uint8_t all;	 /* the bits of every path */
 	bool hb_started; /* member_heartbeat_due has said yes once */
 	uint64_t next_hb;
 	size_t n;
@@ -56,7 +66,8 @@ struct member *member_new(const struct member_params *p)
 {
 	struct member *m;
 
-	if (p == NULL || p->interval_ms == 0 || p->dead_count == 0) {
+	if (p == NULL || p->interval_ms == 0 || p->dead_count == 0 ||
+	    p->n_paths > MEMBER_MAX_PATHS) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -64,7 +75,10 @@ struct member *member_new(const struct member_params *p)
 	if (m == NULL)
 		return NULL;
 	m->p = *p;
-	m->link_up = true;
+	if (m->p.n_paths == 0)
+		m->p.n_paths = 1;
+	m->all = (uint8_t)((1u << m->p.n_paths) - 1);
+	m->links = m->all;
 	return m;
 }
 
@@ -109,21 +123,57 @@ static bool alive(const struct peer *pe)
 	return pe->state == MS_HEARD || pe->state == MS_UP;
 }
 
-/* When pe is down unless heard from again: timer_from + DeadInterval, saturated. */
-static uint64_t deadline(const struct member *m, const struct peer *pe)
+/* When pe's path p times out unless heard on it again: path_from + DeadInterval, saturated. */
+static uint64_t path_deadline(const struct member *m, const struct peer *pe, unsigned p)
 {
 	uint32_t iv = pe->interval_ms != 0 ? pe->interval_ms : m->p.interval_ms;
 
-	return add_sat(pe->timer_from, (uint64_t)m->p.dead_count * iv);
+	return add_sat(pe->path_from[p], (uint64_t)m->p.dead_count * iv);
+}
+
+/*
+ * When pe is down unless heard from again: the latest path deadline of the
+ * paths whose own link is up; never while no own link is up.
+ */
+static uint64_t deadline(const struct member *m, const struct peer *pe)
+{
+	uint64_t d = 0;
+	bool any = false;
+
+	for (unsigned p = 0; p < m->p.n_paths; p++) {
+		if (!(m->links & (1u << p)))
+			continue;
+		uint64_t pd = path_deadline(m, pe, p);
+		if (!any || pd > d)
+			d = pd;
+		any = true;
+	}
+	return any ? d : UINT64_MAX;
+}
+
+static void emit_path(struct member_events *out, enum member_ev_type type, uint32_t node,
+		      unsigned path)
+{
+	if (out->n < sizeof(out->v) / sizeof(out->v[0])) {
+		out->v[out->n].type = (uint8_t)type;
+		out->v[out->n].path = (uint8_t)path;
+		out->v[out->n].node = node;
+		out->n++;
+	}
 }
 
 static void emit(struct member_events *out, enum member_ev_type type, uint32_t node)
 {
-	if (out->n < sizeof(out->v) / sizeof(out->v[0])) {
-		out->v[out->n].type = (uint8_t)type;
-		out->v[out->n].node = node;
-		out->n++;
-	}
+	emit_path(out, type, node, 0);
+}
+
+/* pe is (again) alive from now: every path starts up, with a fresh DeadInterval. */
+static void paths_fresh(struct member *m, struct peer *pe, uint64_t now)
+{
+	pe->paths_up = m->all;
+	pe->paths_down = 0;
+	for (unsigned p = 0; p < m->p.n_paths; p++)
+		pe->path_from[p] = now;
 }
 
 static void set_state(struct peer *pe, enum member_state s, uint64_t now)
@@ -175,14 +225,18 @@ static bool lists(const struct wire_heartbeat *hb, uint32_t node)
 	return false;
 }
 
-int member_on_heartbeat(struct member *m, uint32_t node, const struct wire_heartbeat *hb,
-			uint64_t now, struct member_events *out)
+int member_on_heartbeat(struct member *m, uint32_t node, unsigned path,
+			const struct wire_heartbeat *hb, uint64_t now, struct member_events *out)
 {
 	struct peer *pe;
 	size_t i;
 	bool listed;
 
 	out->n = 0;
+	if (path >= m->p.n_paths) {
+		errno = EINVAL;
+		return -1;
+	}
 	/* Our own heartbeat looped back (broadcast): nothing to learn from it. */
 	if (node == m->p.self_id)
 		return 0;
@@ -198,6 +252,12 @@ int member_on_heartbeat(struct member *m, uint32_t node, const struct wire_heart
 			m->n++;
 		memset(pe, 0, sizeof(*pe));
 		pe->node = node;
+		paths_fresh(m, pe, now);
+		set_state(pe, listed ? MS_UP : MS_HEARD, now);
+		if (listed)
+			emit(out, ME_NODE_UP, node);
+	} else if (pe->state == MS_DOWN) {
+		paths_fresh(m, pe, now);
 		set_state(pe, listed ? MS_UP : MS_HEARD, now);
 		if (listed)
 			emit(out, ME_NODE_UP, node);
@@ -208,12 +268,17 @@ int member_on_heartbeat(struct member *m, uint32_t node, const struct wire_heart
 		/* Restarted or lost us: see the comment at the top. */
 		set_state(pe, MS_HEARD, now);
 		emit(out, ME_NODE_DOWN, node);
-	} else if (!listed && pe->state == MS_DOWN) {
-		set_state(pe, MS_HEARD, now);
+	}
+	uint8_t bit = (uint8_t)(1u << path);
+	pe->paths_up |= bit;
+	if (pe->paths_down & bit) {
+		pe->paths_down &= (uint8_t)~bit;
+		emit_path(out, ME_PATH_UP, node, path);
 	}
 	pe->interval_ms = hb->interval_ms;
 	pe->last_heard = now;
-	pe->timer_from = now;
+	pe->path_from[path] = now;
+	pe->path_heard[path] = now;
 	pe->heartbeats++;
 	return 0;
 }
@@ -222,47 +287,82 @@ void member_tick(struct member *m, uint64_t now, struct member_events *out)
 {
 	out->n = 0;
 	/* Deaf ourselves: silence says nothing about the others. */
-	if (!m->link_up)
+	if (!m->links)
 		return;
 	for (size_t i = 0; i < m->n; i++) {
 		struct peer *pe = &m->peers[i];
 
-		if (!alive(pe) || now < deadline(m, pe))
+		if (!alive(pe))
 			continue;
-		if (pe->state == MS_UP)
-			emit(out, ME_NODE_DOWN, pe->node);
-		set_state(pe, MS_DOWN, now);
+		if (now >= deadline(m, pe)) {
+			if (pe->state == MS_UP)
+				emit(out, ME_NODE_DOWN, pe->node);
+			set_state(pe, MS_DOWN, now);
+			pe->paths_up = 0;
+			pe->paths_down = 0;
+			continue;
+		}
+		if (m->p.n_paths == 1)
+			continue;
+		for (unsigned p = 0; p < m->p.n_paths; p++) {
+			uint8_t bit = (uint8_t)(1u << p);
+			if (!(m->links & bit) || !(pe->paths_up & bit) ||
+			    now < path_deadline(m, pe, p))
+				continue;
+			pe->paths_up &= (uint8_t)~bit;
+			pe->paths_down |= bit;
+			pe->path_downs[p]++;
+			emit_path(out, ME_PATH_DOWN, pe->node, p);
+		}
 	}
 }
 
-void member_set_link(struct member *m, bool up, uint64_t now, struct member_events *out)
+void member_set_link(struct member *m, unsigned path, bool up, uint64_t now,
+		     struct member_events *out)
 {
 	out->n = 0;
-	if (up == m->link_up)
+	if (path >= m->p.n_paths)
 		return;
-	m->link_up = up;
+	uint8_t bit = (uint8_t)(1u << path);
+	if (up == !!(m->links & bit))
+		return;
+	bool any_before = m->links != 0;
 	if (!up) {
-		emit(out, ME_OWN_DOWN, m->p.self_id);
+		m->links &= (uint8_t)~bit;
+		if (m->p.n_paths > 1)
+			emit_path(out, ME_OWN_PATH_DOWN, m->p.self_id, path);
+		if (!m->links)
+			emit(out, ME_OWN_DOWN, m->p.self_id);
 		return;
 	}
-	/* Everyone gets a fresh DeadInterval from now. */
+	m->links |= bit;
+	/* Everyone gets a fresh DeadInterval on this path from now. */
 	for (size_t i = 0; i < m->n; i++)
 		if (alive(&m->peers[i]))
-			m->peers[i].timer_from = now;
-	emit(out, ME_OWN_UP, m->p.self_id);
+			m->peers[i].path_from[path] = now;
+	if (m->p.n_paths > 1)
+		emit_path(out, ME_OWN_PATH_UP, m->p.self_id, path);
+	if (!any_before)
+		emit(out, ME_OWN_UP, m->p.self_id);
 }
 
 uint64_t member_next_deadline(const struct member *m)
 {
 	uint64_t next = m->hb_started ? m->next_hb : 0;
 
-	if (!m->link_up)
+	if (!m->links)
 		return next;
 	for (size_t i = 0; i < m->n; i++) {
-		if (alive(&m->peers[i])) {
-			uint64_t d = deadline(m, &m->peers[i]);
-
-			if (d < next)
+		const struct peer *pe = &m->peers[i];
+		if (!alive(pe))
+			continue;
+		uint64_t d = deadline(m, pe);
+		if (d < next)
+			next = d;
+		for (unsigned p = 0; m->p.n_paths > 1 && p < m->p.n_paths; p++) {
+			uint8_t bit = (uint8_t)(1u << p);
+			if ((m->links & bit) && (pe->paths_up & bit) &&
+			    (d = path_deadline(m, pe, p)) < next)
 				next = d;
 		}
 	}
@@ -271,7 +371,52 @@ uint64_t member_next_deadline(const struct member *m)
 
 bool member_link_up(const struct member *m)
 {
-	return m->link_up;
+	return m->links != 0;
+}
+
+bool member_path_link_up(const struct member *m, unsigned path)
+{
+	return path < m->p.n_paths && (m->links & (1u << path));
+}
+
+unsigned member_n_paths(const struct member *m)
+{
+	return m->p.n_paths;
+}
+
+bool member_path_ok(const struct member *m, uint32_t node, unsigned path)
+{
+	size_t i = find(m, node);
+
+	return i < m->n && path < m->p.n_paths && alive(&m->peers[i]) &&
+	       (m->peers[i].paths_up & (1u << path)) && (m->links & (1u << path));
+}
+
+int member_best_path(const struct member *m)
+{
+	bool any_up = false;
+
+	for (size_t i = 0; i < m->n; i++)
+		any_up |= m->peers[i].state == MS_UP;
+	for (unsigned p = 0; p < m->p.n_paths; p++) {
+		if (!(m->links & (1u << p)))
+			continue;
+		bool all = true;
+		for (size_t i = 0; all && i < m->n; i++)
+			if (m->peers[i].state == MS_UP)
+				all = (m->peers[i].paths_up & (1u << p)) != 0;
+		if (all)
+			return (int)p;
+	}
+	return any_up ? -1 : 0;
+}
+
+int member_path_to(const struct member *m, uint32_t node)
+{
+	for (unsigned p = 0; p < m->p.n_paths; p++)
+		if (member_path_ok(m, node, p))
+			return (int)p;
+	return -1;
 }
 
 bool member_is_up(const struct member *m, uint32_t node)
@@ -292,6 +437,9 @@ size_t member_peers(const struct member *m, struct member_peer *out, size_t cap)
 		out[i].last_heard = pe->last_heard;
 		out[i].heartbeats = pe->heartbeats;
 		out[i].since = pe->since;
+		out[i].paths_up = pe->paths_up;
+		memcpy(out[i].path_heard, pe->path_heard, sizeof(out[i].path_heard));
+		memcpy(out[i].path_downs, pe->path_downs, sizeof(out[i].path_downs));
 	}
 	return m->n;
 }

@@ -48,7 +48,7 @@ static struct member_events hear(struct member *m, uint32_t node, uint32_t inter
 	struct member_events ev;
 
 	ev.n = 99;
-	assert_int_equal(member_on_heartbeat(m, node, &hb, now, &ev), 0);
+	assert_int_equal(member_on_heartbeat(m, node, 0, &hb, now, &ev), 0);
 	return ev;
 }
 
@@ -136,7 +136,7 @@ static void test_first_heartbeat_lists_us(void **state)
 	struct member_events ev;
 
 	(void)state;
-	assert_int_equal(member_on_heartbeat(m, 5, &hb, 10, &ev), 0);
+	assert_int_equal(member_on_heartbeat(m, 5, 0, &hb, 10, &ev), 0);
 	assert_one_event(&ev, ME_NODE_UP, 5);
 	assert_true(member_is_up(m, 5));
 	member_free(m);
@@ -184,7 +184,7 @@ static void run_handshake(size_t n)
 				if (r == s)
 					continue;
 				assert_int_equal(
-				    member_on_heartbeat(m[r], (uint32_t)(s + 1), &hb, now, &ev), 0);
+				    member_on_heartbeat(m[r], (uint32_t)(s + 1), 0, &hb, now, &ev), 0);
 				for (size_t k = 0; k < ev.n; k++) {
 					assert_int_equal(ev.v[k].type, ME_NODE_UP);
 					assert_int_equal(ev.v[k].node, s + 1);
@@ -222,19 +222,19 @@ static void test_two_node_handshake(void **state)
 	/* a speaks first: b hears a, but a does not list b yet. */
 	member_fill_heartbeat(a, &hb);
 	assert_int_equal(hb.n_known, 0);
-	assert_int_equal(member_on_heartbeat(b, 1, &hb, 0, &ev), 0);
+	assert_int_equal(member_on_heartbeat(b, 1, 0, &hb, 0, &ev), 0);
 	assert_int_equal(ev.n, 0);
 	assert_int_equal(state_of(b, 1), MS_HEARD);
 	/* b lists a: a sees b UP at once. */
 	member_fill_heartbeat(b, &hb);
 	assert_int_equal(hb.n_known, 1);
 	assert_int_equal(hb.known[0], 1);
-	assert_int_equal(member_on_heartbeat(a, 2, &hb, 50, &ev), 0);
+	assert_int_equal(member_on_heartbeat(a, 2, 0, &hb, 50, &ev), 0);
 	assert_one_event(&ev, ME_NODE_UP, 2);
 	/* b is still HEARD for a until a's next heartbeat, which lists b. */
 	assert_false(member_is_up(b, 1));
 	member_fill_heartbeat(a, &hb);
-	assert_int_equal(member_on_heartbeat(b, 1, &hb, 100, &ev), 0);
+	assert_int_equal(member_on_heartbeat(b, 1, 0, &hb, 100, &ev), 0);
 	assert_one_event(&ev, ME_NODE_UP, 1);
 	assert_true(member_is_up(a, 2));
 	assert_true(member_is_up(b, 1));
@@ -372,10 +372,10 @@ static void test_own_link(void **state)
 	member_tick(m, 1200, &ev);
 	assert_one_event(&ev, ME_NODE_DOWN, 4);
 
-	member_set_link(m, false, 1050, &ev);
+	member_set_link(m, 0, false, 1050, &ev);
 	assert_one_event(&ev, ME_OWN_DOWN, SELF);
 	assert_false(member_link_up(m));
-	member_set_link(m, false, 1060, &ev);
+	member_set_link(m, 0, false, 1060, &ev);
 	assert_int_equal(ev.n, 0);
 
 	/* Ten dead intervals of silence: nobody dies. */
@@ -392,10 +392,10 @@ static void test_own_link(void **state)
 
 	/* Back up at T: a fresh DeadInterval from T for HEARD and UP peers. */
 	const uint64_t T = 1050 + 10 * dead;
-	member_set_link(m, true, T, &ev);
+	member_set_link(m, 0, true, T, &ev);
 	assert_one_event(&ev, ME_OWN_UP, SELF);
 	assert_true(member_link_up(m));
-	member_set_link(m, true, T + 1, &ev);
+	member_set_link(m, 0, true, T + 1, &ev);
 	assert_int_equal(ev.n, 0);
 
 	assert_int_equal(member_peers(m, p, 3), 3);
@@ -421,13 +421,13 @@ static void test_link_up_with_heartbeats_in_between(void **state)
 
 	(void)state;
 	ev = hear(m, 2, 100, true, 0);
-	member_set_link(m, false, 10, &ev);
+	member_set_link(m, 0, false, 10, &ev);
 	/* A heartbeat that does get through while the link is said down counts. */
 	ev = hear(m, 2, 100, true, 500);
 	assert_int_equal(ev.n, 0);
 	member_tick(m, 900, &ev);
 	assert_int_equal(ev.n, 0);
-	member_set_link(m, true, 1000, &ev);
+	member_set_link(m, 0, true, 1000, &ev);
 	assert_one_event(&ev, ME_OWN_UP, SELF);
 	member_tick(m, 1299, &ev);
 	assert_int_equal(ev.n, 0);
@@ -570,9 +570,9 @@ static void test_next_deadline(void **state)
 	assert_int_equal(member_next_deadline(m), 1310);
 
 	/* Link down: only the heartbeat. */
-	member_set_link(m, false, 1301, &ev);
+	member_set_link(m, 0, false, 1301, &ev);
 	assert_int_equal(member_next_deadline(m), 1400);
-	member_set_link(m, true, 1350, &ev);
+	member_set_link(m, 0, true, 1350, &ev);
 	assert_int_equal(member_next_deadline(m), 1400);
 	assert_true(member_heartbeat_due(m, 1400));
 	assert_int_equal(member_next_deadline(m), 1500);
@@ -596,18 +596,18 @@ static void test_table_full(void **state)
 
 	(void)state;
 	for (uint32_t i = 0; i < WIRE_MAX_PEERS; i++) {
-		assert_int_equal(member_on_heartbeat(m, 100 + i, &hb, i, &ev), 0);
+		assert_int_equal(member_on_heartbeat(m, 100 + i, 0, &hb, i, &ev), 0);
 		assert_one_event(&ev, ME_NODE_UP, 100 + i);
 	}
 	errno = 0;
 	ev.n = 5;
-	assert_int_equal(member_on_heartbeat(m, 99, &hb, 100, &ev), -1);
+	assert_int_equal(member_on_heartbeat(m, 99, 0, &hb, 100, &ev), -1);
 	assert_int_equal(errno, ENOSPC);
 	assert_int_equal(ev.n, 0);
 	assert_false(member_is_up(m, 99));
 	/* Known peers still get through. */
-	assert_int_equal(member_on_heartbeat(m, 100, &hb, 100, &ev), 0);
-	assert_int_equal(member_on_heartbeat(m, 100 + WIRE_MAX_PEERS - 1, &hb, 100, &ev), 0);
+	assert_int_equal(member_on_heartbeat(m, 100, 0, &hb, 100, &ev), 0);
+	assert_int_equal(member_on_heartbeat(m, 100 + WIRE_MAX_PEERS - 1, 0, &hb, 100, &ev), 0);
 
 	assert_int_equal(member_peers(m, p, WIRE_MAX_PEERS + 1), WIRE_MAX_PEERS);
 	for (uint32_t i = 0; i < WIRE_MAX_PEERS; i++)
@@ -626,7 +626,7 @@ static void test_table_full(void **state)
 
 	/* A full table of heartbeats fills in full. */
 	for (uint32_t i = 0; i < WIRE_MAX_PEERS; i++)
-		(void)member_on_heartbeat(m, 100 + i, &hb, 2000000, &ev);
+		(void)member_on_heartbeat(m, 100 + i, 0, &hb, 2000000, &ev);
 	memset(&hb, 0, sizeof(hb));
 	member_fill_heartbeat(m, &hb);
 	assert_int_equal(hb.n_known, WIRE_MAX_PEERS);
@@ -643,18 +643,18 @@ static void test_table_full_reuses_down_slot(void **state)
 
 	(void)state;
 	for (uint32_t i = 0; i < WIRE_MAX_PEERS; i++)
-		assert_int_equal(member_on_heartbeat(m, 100 + i, &hb, 1000, &ev), 0);
+		assert_int_equal(member_on_heartbeat(m, 100 + i, 0, &hb, 1000, &ev), 0);
 	/* node 105 stops first, the others keep going a while longer */
 	for (uint64_t t = 1100; t <= 1500; t += 100)
 		for (uint32_t i = 0; i < WIRE_MAX_PEERS; i++)
 			if (i != 5)
-				assert_int_equal(member_on_heartbeat(m, 100 + i, &hb, t, &ev), 0);
+				assert_int_equal(member_on_heartbeat(m, 100 + i, 0, &hb, t, &ev), 0);
 	member_tick(m, 1300, &ev);
 	assert_one_event(&ev, ME_NODE_DOWN, 105);
 	member_tick(m, 1800, &ev); /* now everyone is down; 105 the longest */
 	assert_int_equal(ev.n, WIRE_MAX_PEERS - 1);
 
-	assert_int_equal(member_on_heartbeat(m, 999, &hb, 2000, &ev), 0);
+	assert_int_equal(member_on_heartbeat(m, 999, 0, &hb, 2000, &ev), 0);
 	assert_one_event(&ev, ME_NODE_UP, 999);
 	assert_true(member_is_up(m, 999));
 	assert_false(member_is_up(m, 105));
@@ -711,7 +711,7 @@ static void test_oversized_known_list(void **state)
 	for (size_t i = 0; i < WIRE_MAX_PEERS; i++)
 		hb.known[i] = (uint32_t)(1000 + i);
 	hb.known[WIRE_MAX_PEERS - 1] = SELF;
-	assert_int_equal(member_on_heartbeat(m, 2, &hb, 0, &ev), 0);
+	assert_int_equal(member_on_heartbeat(m, 2, 0, &hb, 0, &ev), 0);
 	assert_one_event(&ev, ME_NODE_UP, 2);
 	member_free(m);
 }
