@@ -4,6 +4,8 @@
  */
 #include "conf.h"
 
+#include <string.h>
+
 enum {
 	C_NODE,
 	C_IFACE,
@@ -31,6 +33,44 @@ static int cluster_group(struct conf_parser *p, const struct conf_key *k, void *
 	return 0;
 }
 
+/*
+ * Interface=: one device per path, separated by spaces or commas, on one
+ * line or several.
+ */
+static int cluster_iface(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
+{
+	struct conf_cluster *c = obj;
+	struct conf_words s = {v, false};
+	const char *w;
+	size_t n, before = c->n_paths;
+	int r;
+	while ((r = conf_next_word(&s, &w, &n)) > 0) {
+		char name[CONF_IFNAMSIZ] = "";
+		if (n < sizeof(name))
+			memcpy(name, w, n);
+		if (n >= sizeof(name) || !conf_valid_ifname(name))
+			return conf_fail(p, p->line,
+					 "%s: \"%.*s\" is not a device name; expected the sync links' "
+					 "devices (" CONF_NAME_RULE "), separated by spaces or commas",
+					 k->name, (int)n, w);
+		for (size_t i = 0; i < c->n_paths; i++)
+			if (strcmp(c->devices[i], name) == 0)
+				return conf_fail(p, p->line, "%s: %s is listed twice", k->name,
+						 name);
+		if (c->n_paths == CONF_MAX_PATHS)
+			return conf_fail(p, p->line,
+					 "%s: more than %d devices; a node has at most %d paths to the "
+					 "others",
+					 k->name, CONF_MAX_PATHS, CONF_MAX_PATHS);
+		memcpy(c->devices[c->n_paths++], name, sizeof(name));
+	}
+	if (r < 0)
+		return conf_empty_item(p, k->name, v);
+	if (c->n_paths == before)
+		return conf_fail(p, p->line, "%s: expected at least one device", k->name);
+	return 0;
+}
+
 #define CLUSTER_FIELD(field) CONF_FIELD(struct conf_cluster, field)
 
 static const struct conf_key cluster_keys[C__COUNT + 1] = {
@@ -42,10 +82,9 @@ static const struct conf_key cluster_keys[C__COUNT + 1] = {
 		.flags = CONF_LINE,
 		.line_off = offsetof(struct conf_cluster, node_line)},
     [C_IFACE] = {.name = "Interface",
-		 .parse = conf_ifname,
-		 CLUSTER_FIELD(device),
-		 .arg = "the sync link's device (" CONF_NAME_RULE ")",
-		 .flags = CONF_LINE,
+		 .parse = cluster_iface,
+		 CLUSTER_FIELD(devices),
+		 .flags = CONF_LINE | CONF_LIST,
 		 .line_off = offsetof(struct conf_cluster, iface_line)},
     [C_GROUP] = {.name = "Group", .parse = cluster_group, CLUSTER_FIELD(group)},
     [C_PEERS] = {.name = "Peers",

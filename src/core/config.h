@@ -54,13 +54,16 @@ struct conf_proxy {
 };
 
 #define CONF_MAX_PEERS	  63
+#define CONF_MAX_PATHS	  4 /* [Cluster] Interface=: links to the other nodes */
 #define CONF_DEFAULT_PORT 7410
 
 /* [Cluster]: how this node talks to the others (see core/cluster.h). */
 struct conf_cluster {
 	bool present;			/* a [Cluster] section was given */
 	uint32_t node_id;		/* NodeID=, 1..4294967295 (1..255 with active-active) */
-	char device[CONF_IFNAMSIZ];	/* Interface=: the sync link's device */
+	/* Interface=: the sync links' devices, one per path, in the order given */
+	char devices[CONF_MAX_PATHS][CONF_IFNAMSIZ];
+	size_t n_paths;
 	bool has_group;			/* Group= (multicast) rather than Peers= */
 	uint32_t group;			/* Group=: IPv4 multicast address */
 	uint32_t peers[CONF_MAX_PEERS]; /* Peers=: unicast addresses */

@@ -122,7 +122,10 @@ static const char no_cluster[] = "no [Cluster] in the configuration: this node i
 static int cluster(struct daemon *d, const struct ctl_req *r, struct view *v, char *msg, size_t len)
 {
 	if (d->cl) {
-		show_cluster(v, d->cl, d->addrs, d->n_addrs, loop_now(d->loop));
+		const char *devs[CONF_MAX_PATHS];
+		for (size_t p = 0; p < CONF_MAX_PATHS; p++)
+			devs[p] = d->cfg.cluster.devices[p];
+		show_cluster(v, d->cl, devs, d->addrs, d->n_addrs, loop_now(d->loop));
 		return 0;
 	}
 	view_object(v, NULL); /* not an error: an empty list */

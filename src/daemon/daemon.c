@@ -84,12 +84,23 @@ void daemon_apply(struct daemon *d)
 
 /* ---- the one applier of cluster actions ---- */
 
-static uint32_t node_addr(const struct daemon *d, uint32_t node)
+/* node's address on path, as last heard; any path's when path < 0; 0: not heard. */
+static uint32_t node_addr(const struct daemon *d, uint32_t node, int path)
 {
 	for (size_t i = 0; i < d->n_addrs; i++)
-		if (d->addrs[i].node == node)
+		if (d->addrs[i].node == node && (path < 0 || d->addrs[i].path == path))
 			return d->addrs[i].addr;
 	return 0;
+}
+
+/* The devices of every path, for a log line: "sync0" or "sync0,lan0". */
+static const char *devices(const struct daemon *d, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (size_t p = 0; p < d->n_paths; p++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", p ? "," : "",
+			 d->cfg.cluster.devices[p]);
+	return buf;
 }
 
 /* Publish what the cluster reports about node for the services. */
@@ -101,40 +112,60 @@ static void publish(struct daemon *d, uint8_t type, uint32_t node, bool up)
 void daemon_apply_cluster(struct daemon *d)
 {
 	struct cluster_actions *a = &d->cacts;
-	char ip[IP4_STRLEN];
+	char ip[IP4_STRLEN], devs[CONF_MAX_PATHS * CONF_IFNAMSIZ + 8];
 	for (size_t i = 0; i < a->n; i++) {
 		const struct cluster_action *act = &a->v[i];
+		struct udp *u = act->path < d->n_paths ? d->paths[act->path].udp : NULL;
+		const char *dev = act->path < d->n_paths ? d->cfg.cluster.devices[act->path] : "?";
 		uint32_t to;
 		int rc = 0;
 		switch (act->type) {
 		case CA_SEND_ALL:
-			rc = udp_send_all(d->udp, act->data, act->len);
+			rc = u ? udp_send_all(u, act->data, act->len) : -1;
 			break;
 		case CA_SEND_TO:
-			to = node_addr(d, act->node);
-			rc = to ? udp_send_to(d->udp, to, act->data, act->len)
-				: udp_send_all(d->udp, act->data, act->len);
+			to = node_addr(d, act->node, act->path);
+			rc = !u	 ? -1
+			     : to ? udp_send_to(u, to, act->data, act->len)
+				  : udp_send_all(u, act->data, act->len);
 			break;
 		case CA_NODE_UP:
 			log_notice("event=node_up node=%u address=%s", act->node,
-				   ip4_fmt(node_addr(d, act->node), ip));
+				   ip4_fmt(node_addr(d, act->node, -1), ip));
 			publish(d, DEV_NODE_UP, act->node, true);
 			break;
 		case CA_NODE_DOWN:
 			log_notice("event=node_down node=%u address=%s", act->node,
-				   ip4_fmt(node_addr(d, act->node), ip));
+				   ip4_fmt(node_addr(d, act->node, -1), ip));
 			publish(d, DEV_NODE_DOWN, act->node, false);
 			break;
 		case CA_OWN_DOWN:
 			log_warnx(
 			    "event=sync_link_down device=%s msg=\"no node will be declared dead "
 			    "until it is back\"",
-			    d->cfg.cluster.device);
+			    devices(d, devs, sizeof(devs)));
 			publish(d, DEV_SYNC_LINK, 0, false);
 			break;
 		case CA_OWN_UP:
-			log_notice("event=sync_link_up device=%s", d->cfg.cluster.device);
+			log_notice("event=sync_link_up device=%s", devices(d, devs, sizeof(devs)));
 			publish(d, DEV_SYNC_LINK, 0, true);
+			break;
+		case CA_OWN_PATH_DOWN:
+			log_warnx("event=sync_path_down path=%u device=%s msg=\"the other paths carry "
+				  "the heartbeats\"",
+				  act->path, dev);
+			break;
+		case CA_OWN_PATH_UP:
+			log_notice("event=sync_path_up path=%u device=%s", act->path, dev);
+			break;
+		case CA_PATH_DOWN:
+			log_warnx("event=cluster_path_down node=%u path=%u device=%s msg=\"silent on "
+				  "this path, heard on another: degraded, not down\"",
+				  act->node, act->path, dev);
+			break;
+		case CA_PATH_UP:
+			log_notice("event=cluster_path_up node=%u path=%u device=%s", act->node,
+				   act->path, dev);
 			break;
 		case CA_DELIVER:
 			log_debug("event=cluster_message node=%u bytes=%u", act->node,
@@ -174,12 +205,15 @@ void daemon_apply_cluster(struct daemon *d)
 	cluster_actions_reset(a);
 }
 
-/* Our sync link came or went (links.c sees the device). */
-void daemon_sync_link(struct daemon *d, bool up)
+/* A device came or went (links.c sees it): if it is a sync link, the cluster hears of it. */
+void daemon_sync_link(struct daemon *d, uint32_t ifindex, bool up)
 {
 	if (!d->cl)
 		return;
-	cluster_set_link(d->cl, up, loop_now(d->loop), &d->cacts);
+	for (size_t p = 0; p < d->n_paths; p++)
+		if (d->paths[p].ifindex == ifindex)
+			cluster_set_path_link(d->cl, (unsigned)p, up, loop_now(d->loop),
+					      &d->cacts);
 	daemon_apply_cluster(d);
 }
 

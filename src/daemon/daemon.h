@@ -86,11 +86,16 @@ struct daemon {
 	uint64_t neigh_errors;
 	/* [Cluster]: transport.c */
 	struct cluster *cl;
-	struct udp *udp;
-	struct loop_watch *udp_w;
 	struct cluster_actions cacts;
-	uint32_t sync_ifindex;
-	struct node_addr addrs[WIRE_MAX_PEERS];
+	struct sync_path {
+		struct daemon *d;
+		unsigned idx;
+		struct udp *udp;
+		struct loop_watch *w;
+		uint32_t ifindex;
+	} paths[CONF_MAX_PATHS]; /* one per [Cluster] Interface= device */
+	size_t n_paths;
+	struct node_addr addrs[WIRE_MAX_PEERS * CONF_MAX_PATHS]; /* per node and path */
 	size_t n_addrs;
 	uint64_t udp_errors;
 	/* `arpha cluster test-traffic`: messages broadcast on a timer */
@@ -122,7 +127,8 @@ static inline struct host *daemon_host(struct daemon *d)
 int daemon_init(struct daemon *d);		  /* the loop and the queue; -1 */
 void daemon_apply(struct daemon *d);		  /* carry out d->acts and reset it */
 void daemon_apply_cluster(struct daemon *d);	  /* carry out d->cacts and reset it */
-void daemon_sync_link(struct daemon *d, bool up); /* our sync link came or went */
+/* Device ifindex came or went: a sync link's state goes to the cluster. */
+void daemon_sync_link(struct daemon *d, uint32_t ifindex, bool up);
 struct mif *mif_by_index(struct daemon *d, uint32_t ifindex);
 struct mif *mif_by_name(struct daemon *d, const char *name);
 void daemon_refresh_addrs(struct daemon *d, struct mif *m); /* the engine reads them again */

@@ -352,8 +352,7 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 		link_changed(d, ev->ifindex);
 		break;
 	case NLE_LINK:
-		if (d->cl && ev->ifindex == d->sync_ifindex)
-			daemon_sync_link(d, ev->link.up);
+		daemon_sync_link(d, ev->ifindex, ev->link.up);
 		if (m) {
 			if (ev->link.name[0] && strcmp(ev->link.name, m->dev) != 0)
 				renamed(m, ev->link.name);

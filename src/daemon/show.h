@@ -20,6 +20,7 @@ struct view;
 struct node_addr {
 	uint32_t node;
 	uint32_t addr; /* host order IPv4 */
+	uint8_t path;  /* the path it was heard on */
 };
 
 /* `arpha arp show [IFACE]`: the entries of iface (NULL: every interface). */
@@ -31,9 +32,12 @@ void show_arp(struct view *v, const struct arp_engine *e, const char *iface, uin
  */
 void show_stats(struct view *v, const struct arp_engine *e);
 
-/* `arpha cluster`: this node and every member, with the counters. */
-void show_cluster(struct view *v, const struct cluster *c, const struct node_addr *addrs,
-		  size_t n_addrs, uint64_t now);
+/*
+ * `arpha cluster`: this node and every member, with the counters; with
+ * several paths each member on each (devices: the paths' devices).
+ */
+void show_cluster(struct view *v, const struct cluster *c, const char *const *devices,
+		  const struct node_addr *addrs, size_t n_addrs, uint64_t now);
 
 /*
  * SIGUSR1: the counters as log lines at notice, event=counters, one per

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/cluster.h"
 #include "daemon/show.h"
@@ -56,6 +57,60 @@ static const struct view_col refused_cols[] = {
     {.key = "counts", .head = "Counts by reason", .gap = 2},
 };
 static const struct view_table refused_table = {refused_cols, 5, .indent = 2, .hide_empty = true};
+
+static const struct view_col path_cols[] = {
+    {.key = "node_id", .head = "Node", .width = 10},
+    {.key = "path", .head = "Path", .width = 4, .right = true},
+    {.key = "device", .head = "Device", .width = 15, .gap = 2},
+    {.key = "state", .head = "State", .width = 6},
+    {.key = "last_heard_ms",
+     .head = "Last heard",
+     .width = 11,
+     .right = true,
+     .unit = " ms",
+     .none = "never"},
+    {.key = "downs", .head = "Down", .width = 5, .right = true},
+};
+static const struct view_table path_table = {path_cols, 6, .indent = 2, .hide_empty = true};
+
+/*
+ * With several paths: each member on each path, up (heard within
+ * DeadInterval), down (silent: degraded) or off (our own link of it is
+ * down), when last heard on it and how often it was reported down.
+ */
+static void member_paths(struct view *v, const struct cluster *c, const char *const *devices,
+			 uint64_t now)
+{
+	const struct member *m = cluster_member(c);
+	unsigned np = member_n_paths(m);
+	if (np < 2)
+		return;
+	struct member_peer peers[WIRE_MAX_PEERS];
+	size_t n = member_peers(m, peers, WIRE_MAX_PEERS);
+	if (n > WIRE_MAX_PEERS)
+		n = WIRE_MAX_PEERS;
+	view_table(v, "paths", &path_table, "Paths");
+	for (size_t i = 0; i < n; i++) {
+		if (peers[i].state == MS_DOWN)
+			continue;
+		for (unsigned p = 0; p < np; p++) {
+			view_row(v);
+			view_u64(v, "node_id", peers[i].node);
+			view_u64(v, "path", p);
+			view_str(v, "device", devices[p]);
+			view_str(v, "state", !member_path_link_up(m, p)	     ? "off"
+					     : peers[i].paths_up & (1u << p) ? "up"
+									     : "down");
+			if (peers[i].path_heard[p])
+				view_u64(v, "last_heard_ms", now - peers[i].path_heard[p]);
+			else
+				view_null(v, "last_heard_ms");
+			view_u64(v, "downs", peers[i].path_downs[p]);
+			view_end(v);
+		}
+	}
+	view_end(v);
+}
 
 /* A member's counters (all zero for an address never heard). */
 static void member_counters(struct view *v, uint64_t heartbeats, const struct cluster_peer_stats *q)
@@ -226,13 +281,31 @@ static void totals(struct view *v, const struct cluster *c, size_t n_never)
 		any = true;
 	}
 	view_line(v, line);
+	unsigned np = member_n_paths(cluster_member(c));
+	at = (size_t)snprintf(line, sizeof(line), "Paths:");
+	for (unsigned p = 0; np > 1 && p < np && at < sizeof(line); p++) {
+		char key[32];
+		snprintf(key, sizeof(key), "path%u_rx", p);
+		view_u64(v, key, st->path_rx[p]);
+		snprintf(key, sizeof(key), "path%u_tx", p);
+		view_u64(v, key, st->path_tx[p]);
+		snprintf(key, sizeof(key), "path%u_downs", p);
+		view_u64(v, key, st->path_downs[p]);
+		at += (size_t)snprintf(line + at, sizeof(line) - at,
+				       "%s path %u {path%u_rx} received, {path%u_tx} sent, "
+				       "a member silent on it {path%u_downs} times",
+				       p ? ";" : "", p, p, p, p);
+	}
+	if (np > 1)
+		view_line(v, line);
 	view_end(v);
 }
 
-void show_cluster(struct view *v, const struct cluster *c, const struct node_addr *addrs,
-		  size_t n_addrs, uint64_t now)
+void show_cluster(struct view *v, const struct cluster *c, const char *const *devices,
+		  const struct node_addr *addrs, size_t n_addrs, uint64_t now)
 {
-	bool up = member_link_up(cluster_member(c));
+	const struct member *m = cluster_member(c);
+	bool up = member_link_up(m);
 	uint32_t never[SRCWATCH_PEERS_MAX];
 	size_t n_never = srcwatch_never_heard(cluster_srcwatch(c), never, SRCWATCH_PEERS_MAX);
 	if (n_never > SRCWATCH_PEERS_MAX)
@@ -242,8 +315,26 @@ void show_cluster(struct view *v, const struct cluster *c, const struct node_add
 	view_str(v, "sync_link", up ? "up" : "down");
 	if (!up)
 		view_text(v, "DOWN");
-	view_line(v, "Node {node_id} (this node), sync link {sync_link}");
+	if (member_n_paths(m) < 2) {
+		view_line(v, "Node {node_id} (this node), sync link {sync_link}");
+	} else {
+		char line[256] = "Node {node_id} (this node), sync links";
+		view_list(v, "sync_paths");
+		for (unsigned p = 0; p < member_n_paths(m); p++) {
+			bool pu = member_path_link_up(m, p);
+			view_object(v, NULL);
+			view_u64(v, "path", p);
+			view_str(v, "device", devices[p]);
+			view_str(v, "link", pu ? "up" : "down");
+			view_end(v);
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s %s %s",
+				 p ? "," : "", devices[p], pu ? "up" : "DOWN");
+		}
+		view_end(v);
+		view_line(v, line);
+	}
 	members(v, c, addrs, n_addrs, never, n_never, now);
+	member_paths(v, c, devices, now);
 	refused(v, cluster_srcwatch(c), now);
 	totals(v, c, n_never);
 	view_end(v);

@@ -92,11 +92,12 @@ int syscheck_config(const struct config *cfg, struct nl *nl, syscheck_emit *emit
 			    "without it",
 			    f->name, f->device);
 	}
-	if (cfg->cluster.present && !exists(nl, cfg->cluster.device, &l))
-		say(&o, false, cfg->cluster.iface_line,
-		    "[Cluster] Interface=%s: no such device now; arphad cannot start the cluster "
-		    "without it",
-		    cfg->cluster.device);
+	for (size_t p = 0; cfg->cluster.present && p < cfg->cluster.n_paths; p++)
+		if (!exists(nl, cfg->cluster.devices[p], &l))
+			say(&o, false, cfg->cluster.iface_line,
+			    "[Cluster] Interface=%s: no such device now; arphad cannot start the "
+			    "cluster without it",
+			    cfg->cluster.devices[p]);
 	for (size_t i = 0; i < cfg->n_vips; i++) {
 		const struct conf_vip *x = &cfg->vips[i];
 		for (size_t t = 0; t < x->n_track; t++)

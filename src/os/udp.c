@@ -27,7 +27,8 @@ static struct sockaddr_in sin_of(uint32_t addr, uint16_t port)
 	return sin;
 }
 
-struct udp *udp_open(const struct conf_cluster *cfg, uint32_t ifindex, char *err, size_t errlen)
+struct udp *udp_open(const struct conf_cluster *cfg, const char *device, uint32_t ifindex,
+		     const uint32_t *peers, size_t n_peers, char *err, size_t errlen)
 {
 	struct udp *u = calloc(1, sizeof(*u));
 	if (!u) {
@@ -40,8 +41,11 @@ struct udp *udp_open(const struct conf_cluster *cfg, uint32_t ifindex, char *err
 		u->dests[0] = cfg->group;
 		u->n_dests = 1;
 	} else {
-		memcpy(u->dests, cfg->peers, cfg->n_peers * sizeof(cfg->peers[0]));
-		u->n_dests = cfg->n_peers;
+		if (n_peers > CONF_MAX_PEERS)
+			n_peers = CONF_MAX_PEERS;
+		if (n_peers)
+			memcpy(u->dests, peers, n_peers * sizeof(peers[0]));
+		u->n_dests = n_peers;
 	}
 	const char *what = "socket";
 	u->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -49,8 +53,7 @@ struct udp *udp_open(const struct conf_cluster *cfg, uint32_t ifindex, char *err
 		goto fail;
 	int one = 1, zero = 0, ttl = 1;
 	what = "SO_BINDTODEVICE";
-	if (setsockopt(u->fd, SOL_SOCKET, SO_BINDTODEVICE, cfg->device,
-		       (socklen_t)strlen(cfg->device)) < 0)
+	if (setsockopt(u->fd, SOL_SOCKET, SO_BINDTODEVICE, device, (socklen_t)strlen(device)) < 0)
 		goto fail;
 	setsockopt(u->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	struct sockaddr_in any = sin_of(INADDR_ANY, cfg->port);
@@ -85,7 +88,7 @@ struct udp *udp_open(const struct conf_cluster *cfg, uint32_t ifindex, char *err
 		setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &sbuf, sizeof(sbuf));
 	return u;
 fail:
-	snprintf(err, errlen, "cluster transport on %s port %u: %s: %s", cfg->device,
+	snprintf(err, errlen, "cluster transport on %s port %u: %s: %s", device,
 		 (unsigned)cfg->port, what, strerror(errno));
 	if (u->fd >= 0)
 		close(u->fd);

@@ -1,8 +1,9 @@
 /*
- * udp: the cluster's transport on the sync link. One UDP socket bound to
- * the sync device: datagrams to a multicast group (Group=) or to each of a
- * list of unicast peers (Peers=), and to one node once its address is
- * known (learned from its authenticated datagrams).
+ * udp: the cluster's transport on one sync link (a path). One UDP socket
+ * bound to the link's device: datagrams to a multicast group (Group=) or
+ * to each of a list of unicast peers (those of Peers= on this path), and
+ * to one node once its address is known (learned from its authenticated
+ * datagrams).
  */
 #ifndef ARPHA_OS_UDP_H
 #define ARPHA_OS_UDP_H
@@ -15,8 +16,12 @@
 
 struct udp;
 
-/* Open and bind per cfg (device, port, group/peers). NULL with err. */
-struct udp *udp_open(const struct conf_cluster *cfg, uint32_t ifindex, char *err, size_t errlen);
+/*
+ * Open and bind on device (ifindex) per cfg (port, group); without a group,
+ * send to peers (n_peers of them). NULL with err.
+ */
+struct udp *udp_open(const struct conf_cluster *cfg, const char *device, uint32_t ifindex,
+		     const uint32_t *peers, size_t n_peers, char *err, size_t errlen);
 void udp_close(struct udp *u);
 int udp_fd(const struct udp *u);
 

@@ -126,17 +126,20 @@ class FwLab(Lab):
             run([binary("arpha"), "keygen", self.key])
         return self.key
 
-    def fw_config(self, role, connsync=None, heartbeat="20ms", log_level="info"):
+    def fw_config(self, role, connsync=None, heartbeat="20ms", log_level="info",
+                  cluster_ifaces="eth2"):
         """arphad.conf for a firewall (@SOCK@: the control socket). connsync:
-        None (no [ConnSync]) or a dict of its settings."""
+        None (no [ConnSync]) or a dict of its settings; cluster_ifaces: the
+        [Cluster] Interface= devices (the paths)."""
         node_id, prio, _devs = FWS[role]
         text = ("[Daemon]\nControlSocket=@SOCK@\nLogTarget=stderr\nLogLevel=%s\n\n"
                 "[Interface lan]\nDevice=eth0\n\n[Interface srv]\nDevice=eth1\n\n"
-                "[Cluster]\nNodeID=%d\nInterface=eth2\nGroup=%s\nPort=%d\nKeyFile=%s\n"
+                "[Cluster]\nNodeID=%d\nInterface=%s\nGroup=%s\nPort=%d\nKeyFile=%s\n"
                 "HeartbeatInterval=%s\n\n"
                 "[VIP in]\nAddress=%s/24\nInterface=lan\nGroup=fw\nPriority=%d\n\n"
                 "[VIP out]\nAddress=%s/24\nInterface=srv\nGroup=fw\nPriority=%d\n" %
-                (log_level, node_id, GROUP, PORT, self.keyfile(), heartbeat, VIP_IN, prio,
+                (log_level, node_id, cluster_ifaces, GROUP, PORT, self.keyfile(), heartbeat,
+                 VIP_IN, prio,
                  VIP_OUT, prio))
         if connsync is not None:
             text += "\n[ConnSync]\n" + "".join("%s=%s\n" % kv for kv in connsync.items())
@@ -150,17 +153,19 @@ class FwLab(Lab):
         p = run([binary("arphad"), "-n", "-f", path], check=False)
         return p.returncode == 0, (p.stderr or p.stdout).strip()
 
-    def start_firewalls(self, connsync=None, heartbeat="20ms"):
+    def start_firewalls(self, connsync=None, heartbeat="20ms", cluster_ifaces="eth2"):
         """arphad on fw1, then fw2; returns {role: Arphad} once fw1 is master
         of both VIPs and fw2 backup."""
         d = {}
-        d["fw1"] = self.arphad("fw1", config=self.fw_config("fw1", connsync, heartbeat),
+        d["fw1"] = self.arphad("fw1", config=self.fw_config("fw1", connsync, heartbeat,
+                                                          cluster_ifaces=cluster_ifaces),
                                name="fw1")
         ok, got = self.wait_states(d, {"fw1": "master"}, 5)
         if not ok:
             raise RuntimeError("fw1 alone is not master: %s; log: %s" %
                                (got, d["fw1"].log()[-1500:]))
-        d["fw2"] = self.arphad("fw2", config=self.fw_config("fw2", connsync, heartbeat),
+        d["fw2"] = self.arphad("fw2", config=self.fw_config("fw2", connsync, heartbeat,
+                                                          cluster_ifaces=cluster_ifaces),
                                name="fw2")
         ok, got = self.wait_states(d, {"fw1": "master", "fw2": "backup"}, 5)
         if not ok:
@@ -209,6 +214,15 @@ class FwLab(Lab):
             raise RuntimeError("cutting %s's links: %s" % (role, err.strip()))
         dmn.stop()  # reaps it
         return t
+
+    def cut_port(self, role, dev, cut=True):
+        """Cut (or restore) role's dev at the switch: its bridge port stops
+        forwarding (STP state disabled) while both ends of the cable stay up,
+        so the node does not see its own link go down: a cable or switch
+        port failing elsewhere."""
+        port = "%s-e%s" % (role, dev[-1])
+        run(["bridge", "-n", self.ns("sw"), "link", "set", "dev", port, "state",
+             "0" if cut else "3"])
 
     def conntrack_count(self, role):
         p = self.exec(role, "conntrack", "-C", check=False)

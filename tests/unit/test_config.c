@@ -646,7 +646,8 @@ static void t_cluster(void **state)
 		 &c);
 	assert_true(c.cluster.present);
 	assert_int_equal(c.cluster.node_id, 2);
-	assert_string_equal(c.cluster.device, "sync0");
+	assert_int_equal(c.cluster.n_paths, 1);
+	assert_string_equal(c.cluster.devices[0], "sync0");
 	assert_true(c.cluster.has_group);
 	assert_int_equal(c.cluster.group, ip("239.192.74.10"));
 	assert_int_equal(c.cluster.port, 7500);
@@ -671,6 +672,17 @@ static void t_cluster(void **state)
 	assert_int_equal(c.cluster.send_buffer, 256);
 	config_free(&c);
 
+	/* several paths: one line and several, in the order given */
+	parse_ok(IFACE "[Cluster]\nNodeID=1\nInterface=sync0, lan0\nInterface=wan0\nKeyFile=/k\n"
+		       "Group=239.1.1.1\n",
+		 &c);
+	assert_int_equal(c.cluster.n_paths, 3);
+	assert_string_equal(c.cluster.devices[0], "sync0");
+	assert_string_equal(c.cluster.devices[1], "lan0");
+	assert_string_equal(c.cluster.devices[2], "wan0");
+	assert_int_equal(c.cluster.iface_line, 4);
+	config_free(&c);
+
 	/* no [Cluster]: not present */
 	parse_ok(IFACE, &c);
 	assert_false(c.cluster.present);
@@ -691,6 +703,13 @@ static void t_cluster_errors(void **state)
 	     FNAME ":6: Peers: \"224.0.0.1\" is a multicast address; expected the unicast IPv4 "
 		   "addresses of the other nodes, separated by spaces or commas"},
 	    {"Peers=198.18.0.1,198.18.0.1\n", FNAME ":6: Peers: 198.18.0.1 is listed twice"},
+	    {"Group=239.1.1.1\nInterface=lan0 sync0\n", FNAME ":7: Interface: sync0 is listed twice"},
+	    {"Group=239.1.1.1\nInterface=a b c d\n",
+	     FNAME ":7: Interface: more than 4 devices; a node has at most 4 paths to the others"},
+	    {"Group=239.1.1.1\nInterface=lan0 this-name-is-too-long\n",
+	     FNAME ":7: Interface: \"this-name-is-too-long\" is not a device name; expected the sync "
+		   "links' devices (1 to 15 characters from A-Z a-z 0-9 _ . : -), separated by spaces "
+		   "or commas"},
 	    {"Group=239.1.1.1\nPeers=198.18.0.2\n",
 	     FNAME ":7: [Cluster] has both Group= (line 6) and Peers=; use a multicast group or "
 		   "a list of peers, not both"},

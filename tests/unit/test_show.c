@@ -167,10 +167,11 @@ static void test_cluster(void **state)
 			cluster_input_from(c, a2.v[i].data, a2.v[i].len, 0xc6120002, 0, &a);
 	uint8_t junk[3] = {1, 2, 3};
 	cluster_input_from(c, junk, sizeof(junk), 0xc6120063, 10, &a);
-	struct node_addr addrs[] = {{2, 0xc6120002}};
+	struct node_addr addrs[] = {{2, 0xc6120002, 0}};
+	const char *const devs[] = {"sync0"};
 
 	struct view *v = view_new();
-	show_cluster(v, c, addrs, 1, 1500);
+	show_cluster(v, c, devs, addrs, 1, 1500);
 	assert_string_equal(
 	    render(v, VIEW_TEXT),
 	    "Node 1 (this node), sync link up\n"
@@ -188,7 +189,7 @@ static void test_cluster(void **state)
 	    "Datagrams: 2 received, 0 sent; refused: truncated 1\n"
 	    "Heartbeat state: 0 sent, 0 received\n");
 	v = view_new();
-	show_cluster(v, c, addrs, 1, 1500);
+	show_cluster(v, c, devs, addrs, 1, 1500);
 	const char *t = render(v, VIEW_JSON);
 	static const char json[] =
 	    "{\"node_id\":1,\"sync_link\":\"up\",\"members\":[{\"node_id\":2,"
