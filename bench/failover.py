@@ -23,6 +23,7 @@ keepalived: vrrp_version 3, everything else default).
                     [--scenarios crash,graceful] [--only arpha|keepalived]
                     [--clients client,gclient,aclient,vclient]
   bench/failover.py [BUILD_DIR] --soak SECONDS [--interval 20ms]
+  bench/failover.py [BUILD_DIR] --paths [--runs N] [--intervals ...]
 
 Prints a table: interval | scenario | arpha median gap | keepalived median
 gap | ratio (arpha / keepalived) | keepalived target; then per interval the
@@ -30,7 +31,10 @@ neighbour-compatibility matrix (neighbours x system and scenario, the
 Verify neighbour's gap also as a ratio to the plain one's). --soak runs each
 system for SECONDS at a 20 ms interval with n1's CPU saturated by busy
 loops (one per core) and counts the transitions the backup went through
-(each one a spurious takeover or its undoing). Needs root and keepalived
+(each one a spurious takeover or its undoing). --paths times arpha's crash
+gap seen by the plain neighbour with the cluster on two paths (a sync
+link between the nodes, then the LAN) against one (the LAN), runs
+interleaved (target: at most 1.1x). Needs root and keepalived
 (tools/deps.sh bench). The full run takes about an hour, most of it
 waiting for the neighbours that do not follow (the gratuitous-ARP-ignoring
 one behind keepalived, the DropLog arphad: 20-50 s each).
@@ -248,6 +252,43 @@ def soak(args, systems):
             r["end"]["n1"], r["end"]["n2"], r["sched"]), flush=True)
 
 
+def paths_row(args):
+    """arpha's crash gap seen by the plain neighbour with the cluster on two
+    paths (a sync link, then the LAN) against one (the LAN), runs
+    interleaved; the target is at most 1.1x."""
+    import vipnet
+    rng = random.Random(args.seed)
+    intervals = [vipnet.parse_ms(x) for x in args.intervals.split(",")]
+    gaps = {}
+    for iv in intervals:
+        for i in range(args.runs):
+            for paths in (1, 2):
+                log("arpha %s crash client, %d path%s, run %d/%d" % (
+                    fmt_interval(iv), paths, "s" if paths > 1 else "", i + 1, args.runs))
+                try:
+                    r = vipnet.one_run("arpha", iv, "crash", rng, "client", log=log, paths=paths)
+                except Exception as e:  # noqa: BLE001 - a bad run must not end it
+                    log("    run failed: %s" % e)
+                    r = None
+                gaps.setdefault((iv, paths), []).append(r)
+    print()
+    print("arpha, crash, plain neighbour: the cluster on one path (the LAN) and on two (a "
+          "sync link and the LAN); median longest gap of %d run(s)." % args.runs)
+    print()
+    print("| interval | one path | two paths | ratio | target |")
+    print("|---|---:|---:|---:|---|")
+    for iv in intervals:
+        one, two = median(gaps.get((iv, 1), [])), median(gaps.get((iv, 2), []))
+        ratio = "%.2f" % (two / one) if one and two is not None else "-"
+        print("| %s | %s | %s | %s | <= 1.1 |" % (fmt_interval(iv), fmt_ms(one), fmt_ms(two),
+                                                  ratio), flush=True)
+    print()
+    print("All runs (ms):")
+    for (iv, paths), v in sorted(gaps.items()):
+        print("  %-6s %d path(s)  %s" % (fmt_interval(iv), paths, " ".join(
+            "%.1f" % x if x is not None else "none" for x in v)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("build", nargs="?", default=None, help="arpha build dir (default build-bench)")
@@ -261,6 +302,8 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--soak", type=int, metavar="SECONDS")
     ap.add_argument("--interval", default="20ms", help="soak interval (default 20ms)")
+    ap.add_argument("--paths", action="store_true",
+                    help="arpha's crash gap with the cluster on two paths against one")
     args = ap.parse_args()
     top = os.path.dirname(HERE)
     os.environ["ARPHA_BUILD"] = os.path.abspath(args.build or os.path.join(top, "build-bench"))
@@ -279,7 +322,9 @@ def main():
         systems.remove("arpha")
     if not systems:
         sys.exit("bench/failover.py: nothing to run")
-    if args.soak:
+    if args.paths:
+        paths_row(args)
+    elif args.soak:
         soak(args, systems)
     else:
         bench(args, systems)

@@ -105,19 +105,24 @@ def fresh_entry(lab, role):
     return lab.neigh(role).get(VIP)
 
 
-BLACKHOLE = """table netdev arpha_crash {
-  chain in { type filter hook ingress device "eth0" priority -500; policy drop; }
-  chain out { type filter hook egress device "eth0" priority -500; policy drop; }
-}
-"""
+def blackhole(devs):
+    """An nftables table that drops everything in and out of devs."""
+    return "table netdev arpha_crash {\n%s}\n" % "".join(
+        '  chain in_%s { type filter hook ingress device "%s" priority -500; policy drop; }\n'
+        '  chain out_%s { type filter hook egress device "%s" priority -500; policy drop; }\n'
+        % (d, d, d, d) for d in devs)
 
 
 def crash(lab, role):
-    """The node dies: silent on the wire, then SIGKILL to all it runs.
-    Returns the monotonic time the wire went silent (after nft returned)."""
+    """The node dies: silent on the wire (every link of it), then SIGKILL to
+    all it runs. Returns the monotonic time the wire went silent (after nft
+    returned)."""
     pids = run(["ip", "netns", "pids", lab.ns(role)], check=False).stdout.split()
-    p = subprocess.run(["ip", "netns", "exec", lab.ns(role), "nft", "-f", "-"], input=BLACKHOLE,
-                       text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    devs = [l["ifname"] for l in json.loads(lab.ip(role, "-j", "link", "show").stdout or "[]")
+            if l["ifname"].startswith("eth")]
+    p = subprocess.run(["ip", "netns", "exec", lab.ns(role), "nft", "-f", "-"],
+                       input=blackhole(devs), text=True, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
     t = time.monotonic()
     for w in pids:
         try:
@@ -227,16 +232,18 @@ def gap_line(role, r, t_fail=None):
 # ---------------------------------------------------------------- arphad
 
 def arpha_config(role, keyfile, heartbeat="20ms", vip="", cluster="", extra="",
-                 log_level="info", notify=None):
+                 log_level="info", notify=None, cluster_ifaces="eth0"):
     """arphad.conf for a node (@SOCK@ for the control socket). vip: more
-    [VIP] lines; cluster: more [Cluster] lines; extra: more sections."""
+    [VIP] lines; cluster: more [Cluster] lines; extra: more sections;
+    cluster_ifaces: the [Cluster] Interface= devices (the paths)."""
     node_id, _ip, _mac, prio = NODES[role]
     text = ("[Daemon]\nControlSocket=@SOCK@\nLogTarget=stderr\nLogLevel=%s\n\n"
             "[Interface lan]\nDevice=eth0\n\n"
-            "[Cluster]\nNodeID=%d\nInterface=eth0\nGroup=%s\nPort=%d\nKeyFile=%s\n"
+            "[Cluster]\nNodeID=%d\nInterface=%s\nGroup=%s\nPort=%d\nKeyFile=%s\n"
             "HeartbeatInterval=%s\n%s\n"
             "[VIP vip1]\nAddress=%s\nInterface=lan\nPriority=%d\n%s%s\n%s" %
-            (log_level, node_id, GROUP, PORT, keyfile, heartbeat, cluster, VIP_CIDR, prio,
+            (log_level, node_id, cluster_ifaces, GROUP, PORT, keyfile, heartbeat, cluster,
+             VIP_CIDR, prio,
              "NotifyScript=%s\n" % notify if notify else "", vip, extra))
     return text
 
@@ -320,17 +327,20 @@ def read_states(path):
 class Arpha:
     name = "arpha"
 
-    def __init__(self, lab, interval_ms, log_level="notice", vip=""):
+    def __init__(self, lab, interval_ms, log_level="notice", vip="", paths=1):
         self.lab, self.interval_ms, self.vip = lab, interval_ms, vip
         self.key = os.path.join(lab.tmp, "cluster.key")
         run([binary("arpha"), "keygen", self.key])
         self.d, self.notify = {}, {}
         self.log_level = log_level
+        # two paths: a sync link (eth1, add_sync_link) first, the LAN second
+        self.cluster_ifaces = "eth1 eth0" if paths == 2 else "eth0"
 
     def start(self, role):
         script, self.notify[role] = notify_script(self.lab, role)
         conf = arpha_config(role, self.key, heartbeat="%gms" % self.interval_ms,
-                            notify=script, log_level=self.log_level, vip=self.vip)
+                            notify=script, log_level=self.log_level, vip=self.vip,
+                            cluster_ifaces=self.cluster_ifaces)
         self.d[role] = self.lab.arphad(role, config=conf, name=role)
 
     def state(self, role):
@@ -461,16 +471,37 @@ def start_pair(lab, sysm, interval_ms):
         raise RuntimeError("%s: n1 is master but has no %s" % (sysm.name, VIP))
 
 
-def one_run(system, interval_ms, scenario, rng, client, max_gap=MAX_GAP, log=print, vip=""):
+def add_sync_link(lab):
+    """A second link between the nodes alone: eth1 on the bridge bry,
+    198.18.3.ID/24."""
+    lab.ip("sw", "link", "add", "bry", "type", "bridge", "stp_state", "0", "forward_delay", "0",
+           "mcast_snooping", "0")
+    lab.ip("sw", "link", "set", "bry", "up")
+    for role, (node_id, _ip, _mac, _prio) in NODES.items():
+        port = "s-" + role
+        lab.ip("sw", "link", "add", port, "type", "veth", "peer", "name", "eth1", "netns",
+               lab.ns(role))
+        lab.ip(role, "link", "set", "eth1", "address", "02:00:00:00:03:%02x" % node_id)
+        lab.ip(role, "addr", "add", "198.18.3.%d/24" % node_id, "dev", "eth1")
+        lab.ip("sw", "link", "set", port, "master", "bry")
+        lab.ip("sw", "link", "set", port, "up")
+        lab.ip(role, "link", "set", "eth1", "up")
+
+
+def one_run(system, interval_ms, scenario, rng, client, max_gap=MAX_GAP, log=print, vip="",
+            paths=1):
     """One failover seen by one client (alone on the LAN: the new master's
     own ARP requests, sent with the VIP as source address to reach another
     client, would update this client's entry as a side effect). Returns
     the client's longest gap in ms; None when answers had not come back
-    max_gap seconds after the failure."""
+    max_gap seconds after the failure. paths=2 (arpha): the nodes also
+    share a sync link, and the cluster runs on both (the sync link first)."""
     from lab import Lab
     with Lab("fo", hosts=hosts((client,))) as lab:
         daemons = setup_clients(lab, (client,))
-        sysm = SYSTEMS[system](lab, interval_ms, vip=vip)
+        if paths == 2:
+            add_sync_link(lab)
+        sysm = SYSTEMS[system](lab, interval_ms, vip=vip, **({"paths": 2} if paths == 2 else {}))
         try:
             start_pair(lab, sysm, interval_ms)
             n1_mac = NODES["n1"][2]

@@ -734,6 +734,174 @@ static void test_large_times(void **state)
 	member_free(m);
 }
 
+
+/* ---- paths ---- */
+
+static struct member *new_paths(uint8_t n_paths)
+{
+	struct member_params p = {
+	    .self_id = SELF, .interval_ms = 100, .dead_count = 3, .n_paths = n_paths};
+	struct member *m = member_new(&p);
+	assert_non_null(m);
+	return m;
+}
+
+/* A heartbeat listing us from node on path at now. */
+static struct member_events hear_on(struct member *m, uint32_t node, unsigned path, uint64_t now)
+{
+	uint32_t self = SELF;
+	struct wire_heartbeat hb = hb_of(100, 1, &self);
+	struct member_events ev;
+	assert_int_equal(member_on_heartbeat(m, node, path, &hb, now, &ev), 0);
+	return ev;
+}
+
+static bool has_event(const struct member_events *ev, enum member_ev_type t, uint32_t node,
+		      unsigned path)
+{
+	for (size_t i = 0; i < ev->n; i++)
+		if (ev->v[i].type == t && ev->v[i].node == node && ev->v[i].path == path)
+			return true;
+	return false;
+}
+
+/*
+ * Two paths: a peer silent on one but heard on the other is not down; the
+ * silent path is reported down after DeadInterval, up at its next
+ * heartbeat; silent on both, the peer is down.
+ */
+static void test_paths_one_silent(void **state)
+{
+	(void)state;
+	struct member *m = new_paths(2);
+	struct member_events ev;
+	assert_int_equal(member_n_paths(m), 2);
+	hear_on(m, 2, 0, 0);
+	hear_on(m, 2, 1, 0);
+	assert_true(member_is_up(m, 2));
+	assert_int_equal(member_best_path(m), 0);
+	/* path 0 goes silent: path 1 carries on */
+	for (uint64_t t = 100; t <= 1000; t += 100) {
+		hear_on(m, 2, 1, t);
+		member_tick(m, t, &ev);
+		assert_true(member_is_up(m, 2));
+		if (t == 300) {
+			assert_true(has_event(&ev, ME_PATH_DOWN, 2, 0));
+			assert_int_equal(ev.n, 1);
+		} else {
+			assert_int_equal(ev.n, 0);
+		}
+	}
+	assert_false(member_path_ok(m, 2, 0));
+	assert_true(member_path_ok(m, 2, 1));
+	assert_int_equal(member_best_path(m), 1);
+	assert_int_equal(member_path_to(m, 2), 1);
+	struct member_peer p[1];
+	assert_int_equal(member_peers(m, p, 1), 1);
+	assert_int_equal(p[0].paths_up, 2);
+	assert_int_equal(p[0].path_downs[0], 1);
+	assert_int_equal(p[0].path_heard[0], 0);
+	assert_int_equal(p[0].path_heard[1], 1000);
+	/* path 0 back */
+	ev = hear_on(m, 2, 0, 1050);
+	assert_true(has_event(&ev, ME_PATH_UP, 2, 0));
+	assert_int_equal(member_best_path(m), 0);
+	/* both silent: down at the later path deadline, with no path events */
+	member_tick(m, 1299, &ev);
+	assert_int_equal(ev.n, 0);
+	member_tick(m, 1300, &ev); /* path 1 last heard at 1000 */
+	assert_true(has_event(&ev, ME_PATH_DOWN, 2, 1));
+	assert_true(member_is_up(m, 2));
+	member_tick(m, 1350, &ev); /* path 0 last heard at 1050 */
+	assert_one_event(&ev, ME_NODE_DOWN, 2);
+	member_free(m);
+}
+
+/* A path never heard on is reported down after DeadInterval (a misconfigured path). */
+static void test_paths_never_heard(void **state)
+{
+	(void)state;
+	struct member *m = new_paths(2);
+	struct member_events ev;
+	hear_on(m, 2, 0, 0);
+	hear_on(m, 2, 0, 200);
+	member_tick(m, 299, &ev);
+	assert_int_equal(ev.n, 0);
+	member_tick(m, 300, &ev);
+	assert_true(has_event(&ev, ME_PATH_DOWN, 2, 1));
+	assert_true(member_is_up(m, 2));
+	assert_int_equal(member_next_deadline(m) <= 500, true);
+	member_free(m);
+}
+
+/*
+ * Our own link of a path: its silence says nothing (no path event while
+ * it is down, no death from it); with every own link down nobody dies;
+ * a path back gets a fresh DeadInterval.
+ */
+static void test_paths_own_link(void **state)
+{
+	(void)state;
+	struct member *m = new_paths(2);
+	struct member_events ev;
+	hear_on(m, 2, 0, 0);
+	hear_on(m, 2, 1, 0);
+	member_set_link(m, 0, false, 10, &ev);
+	assert_true(has_event(&ev, ME_OWN_PATH_DOWN, SELF, 0));
+	assert_int_equal(ev.n, 1);
+	assert_true(member_link_up(m));
+	assert_int_equal(member_best_path(m), 1);
+	/* heard on path 1 only: no path-0 event, no death */
+	for (uint64_t t = 100; t <= 600; t += 100) {
+		hear_on(m, 2, 1, t);
+		member_tick(m, t, &ev);
+		assert_int_equal(ev.n, 0);
+	}
+	/* silent on path 1 too: down (path 0 does not count while our link is down) */
+	member_tick(m, 900, &ev);
+	assert_one_event(&ev, ME_NODE_DOWN, 2);
+	/* every own link down: nobody dies, one OWN_DOWN */
+	hear_on(m, 3, 1, 1000);
+	member_set_link(m, 1, false, 1010, &ev);
+	assert_true(has_event(&ev, ME_OWN_PATH_DOWN, SELF, 1));
+	assert_true(has_event(&ev, ME_OWN_DOWN, SELF, 0));
+	assert_false(member_link_up(m));
+	member_tick(m, 5000, &ev);
+	assert_int_equal(ev.n, 0);
+	assert_true(member_is_up(m, 3));
+	/* path 1 back: OWN_UP, node 3 gets a fresh DeadInterval on it */
+	member_set_link(m, 1, true, 5000, &ev);
+	assert_true(has_event(&ev, ME_OWN_UP, SELF, 0));
+	assert_true(has_event(&ev, ME_OWN_PATH_UP, SELF, 1));
+	member_tick(m, 5299, &ev);
+	assert_int_equal(ev.n, 0);
+	member_tick(m, 5300, &ev);
+	assert_one_event(&ev, ME_NODE_DOWN, 3);
+	/* a path out of range is refused */
+	struct wire_heartbeat hb = hb_of(100, 0, NULL);
+	assert_int_equal(member_on_heartbeat(m, 2, 2, &hb, 6000, &ev), -1);
+	assert_int_equal(errno, EINVAL);
+	member_free(m);
+}
+
+/* With one path there are no path events: a silent path is a silent peer. */
+static void test_paths_one_path_no_events(void **state)
+{
+	(void)state;
+	struct member *m = new_paths(1);
+	struct member_events ev;
+	hear_on(m, 2, 0, 0);
+	member_tick(m, 300, &ev);
+	assert_one_event(&ev, ME_NODE_DOWN, 2);
+	member_set_link(m, 0, false, 400, &ev);
+	assert_one_event(&ev, ME_OWN_DOWN, SELF);
+	struct member_params p = {.self_id = 1, .interval_ms = 100, .dead_count = 3, .n_paths = 5};
+	errno = 0;
+	assert_null(member_new(&p));
+	assert_int_equal(errno, EINVAL);
+	member_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -757,6 +925,10 @@ int main(void)
 	    cmocka_unit_test(test_fill_heartbeat),
 	    cmocka_unit_test(test_oversized_known_list),
 	    cmocka_unit_test(test_large_times),
+	    cmocka_unit_test(test_paths_one_silent),
+	    cmocka_unit_test(test_paths_never_heard),
+	    cmocka_unit_test(test_paths_own_link),
+	    cmocka_unit_test(test_paths_one_path_no_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
