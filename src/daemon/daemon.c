@@ -208,13 +208,12 @@ void daemon_apply_cluster(struct daemon *d)
 /* A device came or went (links.c sees it): if it is a sync link, the cluster hears of it. */
 void daemon_sync_link(struct daemon *d, uint32_t ifindex, bool up)
 {
-	if (!d->cl)
-		return;
-	for (size_t p = 0; p < d->n_paths; p++)
-		if (d->paths[p].ifindex == ifindex)
-			cluster_set_path_link(d->cl, (unsigned)p, up, loop_now(d->loop),
-					      &d->cacts);
-	daemon_apply_cluster(d);
+	for (size_t p = 0; d->cl && p < d->n_paths; p++) {
+		if (d->paths[p].ifindex != ifindex)
+			continue;
+		cluster_set_path_link(d->cl, (unsigned)p, up, loop_now(d->loop), &d->cacts);
+		daemon_apply_cluster(d);
+	}
 }
 
 /* ---- the interfaces ---- */
