@@ -1,7 +1,8 @@
 /*
  * Unit tests for core/cluster's soft state: one slot per channel, carried
  * by every heartbeat and by a push, arriving as one CA_STATE per channel;
- * the limits cluster_set_state checks; state TLVs refused by reason.
+ * the limits cluster_set_state checks; state TLVs refused by reason; paths:
+ * a heartbeat on each, the rest on the best one.
  * (Membership and reliable broadcast over many nodes: tests/sim.)
  */
 #include <setjmp.h>
@@ -420,6 +421,118 @@ static void test_malformed_counted(void **state)
 	cluster_free(b);
 }
 
+
+/* ---- paths ---- */
+
+static struct cluster *node_paths(uint32_t id, uint8_t n_paths)
+{
+	struct cluster_params p = {.node_id = id,
+				   .epoch = 100 + id,
+				   .key = KEY,
+				   .encrypt = true,
+				   .interval_ms = 100,
+				   .dead_count = 3,
+				   .send_buffer = 16,
+				   .n_paths = n_paths};
+	struct cluster *c = cluster_new(&p);
+	assert_non_null(c);
+	return c;
+}
+
+/* Hand from's datagrams on path (or on every path: -1) to c, each on the path it was sent on. */
+static void carry_on(const struct cluster_actions *from, int path, struct cluster *c,
+		     uint64_t now, struct cluster_actions *out)
+{
+	cluster_actions_reset(out);
+	for (size_t i = 0; i < from->n; i++) {
+		const struct cluster_action *a = &from->v[i];
+		if ((a->type == CA_SEND_ALL || a->type == CA_SEND_TO) &&
+		    (path < 0 || a->path == path))
+			cluster_input_path(c, a->data, a->len, 0, a->path, now, out);
+	}
+}
+
+static size_t sends_on(const struct cluster_actions *a, unsigned path)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < a->n; i++)
+		n += (a->v[i].type == CA_SEND_ALL || a->v[i].type == CA_SEND_TO) &&
+		     a->v[i].path == path;
+	return n;
+}
+
+/*
+ * Two paths: a heartbeat on each, each copy accepted (its own sequence
+ * number); a broadcast on path 0 while it reaches everyone, on path 1 once
+ * path 0 is reported down, and back on path 0 when it is heard again.
+ */
+static void test_paths_routing(void **state)
+{
+	(void)state;
+	struct cluster *a = node_paths(NODE_A, 2), *b = node_paths(NODE_B, 2);
+	struct cluster_actions out, in;
+	cluster_actions_init(&out);
+	cluster_actions_init(&in);
+	uint64_t t = 0;
+	/* a few rounds both ways on both paths: up */
+	for (int i = 0; i < 3; i++, t += 100) {
+		cluster_actions_reset(&out);
+		cluster_tick(a, t, &out);
+		assert_int_equal(sends_on(&out, 0), 1);
+		assert_int_equal(sends_on(&out, 1), 1);
+		carry_on(&out, -1, b, t, &in);
+		cluster_actions_reset(&out);
+		cluster_tick(b, t, &out);
+		carry_on(&out, -1, a, t, &in);
+	}
+	assert_int_equal(cluster_stats(b)->drops[WR_REPLAY], 0);
+	assert_int_equal(cluster_stats(b)->path_rx[0], 3);
+	assert_int_equal(cluster_stats(b)->path_rx[1], 3);
+	cluster_actions_reset(&out);
+	assert_int_equal(cluster_broadcast(a, (const uint8_t *)"m1", 2, t, &out), 0);
+	assert_int_equal(sends_on(&out, 0), 1);
+	assert_int_equal(sends_on(&out, 1), 0);
+	/* path 0 fails: only path 1 carries a's heartbeats to b and b's to a */
+	bool down = false;
+	for (int i = 0; i < 5; i++, t += 100) {
+		cluster_actions_reset(&out);
+		cluster_tick(a, t, &out);
+		carry_on(&out, 1, b, t, &in);
+		cluster_actions_reset(&out);
+		cluster_tick(b, t, &out);
+		carry_on(&out, 1, a, t, &in);
+		for (size_t k = 0; k < out.n; k++)
+			down |= out.v[k].type == CA_PATH_DOWN && out.v[k].node == NODE_A &&
+				out.v[k].path == 0;
+		assert_int_equal(count(&out, CA_NODE_DOWN), 0);
+	}
+	assert_true(down);
+	assert_true(member_is_up(cluster_member(b), NODE_A));
+	assert_int_equal(cluster_stats(b)->path_downs[0], 1);
+	cluster_actions_reset(&out);
+	assert_int_equal(cluster_broadcast(a, (const uint8_t *)"m2", 2, t, &out), 0);
+	assert_int_equal(sends_on(&out, 0), 0);
+	assert_int_equal(sends_on(&out, 1), 1);
+	/* path 0 back: a heartbeat of each on it, and path 0 again */
+	cluster_actions_reset(&out);
+	cluster_tick(b, t, &out);
+	carry_on(&out, -1, a, t, &in);
+	assert_int_equal(count(&in, CA_PATH_UP), 1);
+	cluster_actions_reset(&out);
+	assert_int_equal(cluster_broadcast(a, (const uint8_t *)"m3", 2, t, &out), 0);
+	assert_int_equal(sends_on(&out, 0), 1);
+	assert_int_equal(sends_on(&out, 1), 0);
+	/* a datagram that says it came on a path past the last counts as path 0 */
+	cluster_actions_reset(&out);
+	cluster_tick(a, t + 100, &out);
+	cluster_actions_reset(&in);
+	cluster_input_path(b, out.v[0].data, out.v[0].len, 0, 7, t + 100, &in);
+	cluster_actions_free(&out);
+	cluster_actions_free(&in);
+	cluster_free(a);
+	cluster_free(b);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -431,6 +544,7 @@ int main(void)
 	    cmocka_unit_test(test_full_slots_largest_heartbeat),
 	    cmocka_unit_test(test_push),
 	    cmocka_unit_test(test_malformed_counted),
+	    cmocka_unit_test(test_paths_routing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
