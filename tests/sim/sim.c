@@ -24,6 +24,7 @@ struct ev {
 	uint64_t token; /* EV_DEADLINE, EV_SCRIPT: valid while it equals the node's */
 	uint8_t *buf;	/* EV_ARRIVAL: owned by the event */
 	size_t len;	/* EV_SCRIPT: the group */
+	uint8_t path;	/* EV_ARRIVAL: the path it travels on */
 };
 
 /* The NotifyScript a group of a node runs, as the shell sees it. */
@@ -35,7 +36,8 @@ struct script {
 struct node {
 	struct cluster *c; /* NULL while crashed */
 	unsigned gen;
-	bool link_up;
+	uint8_t links;	/* bit p: its own link of path p is up (cluster_set_path_link) */
+	uint8_t pcut;	/* bit p: path p is cut between it and the switch (it is not told) */
 	uint64_t armed; /* the deadline an event is queued for; UINT64_MAX: none */
 	uint64_t token;
 	uint64_t last_hb;
@@ -170,13 +172,19 @@ static struct ev heap_pop(struct sim *s)
 
 /* ---- the network ---- */
 
-static void schedule_copy(struct sim *s, unsigned to, const uint8_t *buf, size_t len, uint64_t at)
+static void schedule_copy(struct sim *s, unsigned to, unsigned path, const uint8_t *buf, size_t len,
+			  uint64_t at)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	if (!copy)
 		return;
 	memcpy(copy, buf, len);
-	struct ev e = {.t = at, .kind = EV_ARRIVAL, .node = to, .buf = copy, .len = len};
+	struct ev e = {.t = at,
+		       .kind = EV_ARRIVAL,
+		       .node = to,
+		       .buf = copy,
+		       .len = len,
+		       .path = (uint8_t)path};
 	if (heap_push(s, e) < 0)
 		free(copy);
 }
@@ -186,10 +194,13 @@ static uint64_t arrival_time(struct sim *s)
 	return s->now + s->p.delay_ms + sim_rand_below(s, (uint64_t)s->p.jitter_ms + 1);
 }
 
-static void transmit(struct sim *s, unsigned from, unsigned to, const uint8_t *buf, size_t len)
+static void transmit(struct sim *s, unsigned from, unsigned to, unsigned path, const uint8_t *buf,
+		     size_t len)
 {
 	s->counts.transmitted++;
-	if (!sim_linked(s, from, to) || !s->node[to].c) {
+	if (path < CLUSTER_MAX_PATHS)
+		s->counts.path_transmitted[path]++;
+	if (!sim_path_linked(s, from, to, path) || !s->node[to].c) {
 		s->counts.cut++;
 		return;
 	}
@@ -197,16 +208,31 @@ static void transmit(struct sim *s, unsigned from, unsigned to, const uint8_t *b
 		s->counts.lost++;
 		return;
 	}
-	schedule_copy(s, to, buf, len, arrival_time(s));
+	schedule_copy(s, to, path, buf, len, arrival_time(s));
 	if (chance(s, s->p.dup)) {
 		s->counts.duplicated++;
-		schedule_copy(s, to, buf, len, arrival_time(s));
+		schedule_copy(s, to, path, buf, len, arrival_time(s));
 	}
+}
+
+/* Whether n's end of path passes datagrams: its link up and the path not cut there. */
+static bool path_open(const struct node *n, unsigned path)
+{
+	return path < CLUSTER_MAX_PATHS && (n->links & (1u << path)) && !(n->pcut & (1u << path));
+}
+
+bool sim_path_linked(const struct sim *s, unsigned from, unsigned to, unsigned path)
+{
+	return path < s->p.n_paths && path_open(&s->node[from], path) &&
+	       path_open(&s->node[to], path) && !(s->cut[from] & (1u << to));
 }
 
 bool sim_linked(const struct sim *s, unsigned from, unsigned to)
 {
-	return s->node[from].link_up && s->node[to].link_up && !(s->cut[from] & (1u << to));
+	for (unsigned p = 0; p < s->p.n_paths; p++)
+		if (sim_path_linked(s, from, to, p))
+			return true;
+	return false;
 }
 
 /* ---- the nodes ---- */
@@ -229,6 +255,11 @@ static void add_stats(struct cluster_stats *acc, const struct cluster_stats *st)
 	acc->gones_sent += st->gones_sent;
 	acc->data_sent += st->data_sent;
 	acc->data_resent += st->data_resent;
+	for (size_t p = 0; p < CLUSTER_MAX_PATHS; p++) {
+		acc->path_rx[p] += st->path_rx[p];
+		acc->path_tx[p] += st->path_tx[p];
+		acc->path_downs[p] += st->path_downs[p];
+	}
 }
 
 static void record(struct sim *s, unsigned idx, const struct cluster_action *a)
@@ -254,6 +285,7 @@ static void record(struct sim *s, unsigned idx, const struct cluster_action *a)
 	r->type = a->type;
 	r->peer = a->node;
 	r->chan = a->chan;
+	r->path = a->path;
 	if (a->type == CA_DELIVER || a->type == CA_STATE) {
 		r->len = a->len;
 		memcpy(r->data, a->data, a->len < SIM_REC_DATA ? a->len : SIM_REC_DATA);
@@ -467,7 +499,7 @@ static void apply_cluster(struct sim *s, unsigned idx)
 				s->tap(s->tap_arg, s->now, idx, -1, a->data, a->len);
 			for (unsigned j = 0; j < s->p.nodes; j++)
 				if (j != idx)
-					transmit(s, idx, j, a->data, a->len);
+					transmit(s, idx, j, a->path, a->data, a->len);
 			break;
 		case CA_SEND_TO:
 			if (a->node == 0 || a->node > s->p.nodes || a->node - 1 == idx)
@@ -477,7 +509,7 @@ static void apply_cluster(struct sim *s, unsigned idx)
 			if (s->tap)
 				s->tap(s->tap_arg, s->now, idx, (int)(a->node - 1), a->data,
 				       a->len);
-			transmit(s, idx, a->node - 1, a->data, a->len);
+			transmit(s, idx, a->node - 1, a->path, a->data, a->len);
 			break;
 		default:
 			record(s, idx, a);
@@ -588,6 +620,7 @@ static int start(struct sim *s, unsigned idx)
 	    .interval_ms = s->p.interval_ms,
 	    .dead_count = s->p.dead_count,
 	    .send_buffer = s->p.send_buffer,
+	    .n_paths = (uint8_t)s->p.n_paths,
 	};
 	n->c = cluster_new(&cp);
 	if (!n->c)
@@ -620,7 +653,7 @@ static int start(struct sim *s, unsigned idx)
 		}
 	}
 	n->gen++;
-	n->link_up = true;
+	n->links = (uint8_t)((1u << s->p.n_paths) - 1);
 	n->armed = UINT64_MAX;
 	n->token++;
 	if (n->tk) {
@@ -644,7 +677,7 @@ static int start(struct sim *s, unsigned idx)
 struct sim *sim_new(const struct sim_params *p)
 {
 	if (p->nodes == 0 || p->nodes > SIM_MAX_NODES || p->loss < 0 || p->loss > 1 || p->dup < 0 ||
-	    p->dup > 1) {
+	    p->dup > 1 || p->n_paths > CLUSTER_MAX_PATHS) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -660,6 +693,8 @@ struct sim *sim_new(const struct sim_params *p)
 		s->p.dead_count = 3;
 	if (!s->p.send_buffer)
 		s->p.send_buffer = 256;
+	if (!s->p.n_paths)
+		s->p.n_paths = 1;
 	uint64_t x = p->seed;
 	s->rng = splitmix64(&x) | 1;
 	cluster_actions_init(&s->acts);
@@ -763,11 +798,11 @@ static void run_event(struct sim *s, struct ev *e)
 {
 	struct node *n = &s->node[e->node];
 	if (e->kind == EV_ARRIVAL) {
-		if (!n->c || !n->link_up) {
+		if (!n->c || !path_open(n, e->path)) {
 			s->counts.cut++;
 		} else {
 			uint64_t hb = hb_sent(n);
-			cluster_input(n->c, e->buf, e->len, s->now, &s->acts);
+			cluster_input_path(n->c, e->buf, e->len, 0, e->path, s->now, &s->acts);
 			apply(s, e->node, hb);
 		}
 		free(e->buf);
@@ -871,13 +906,49 @@ void sim_heal(struct sim *s)
 
 void sim_set_link(struct sim *s, unsigned idx, bool up)
 {
+	sim_set_path_link(s, idx, 0, up);
+}
+
+void sim_set_path_link(struct sim *s, unsigned idx, unsigned path, bool up)
+{
 	struct node *n = &s->node[idx];
-	n->link_up = up;
+	if (path >= s->p.n_paths)
+		return;
+	if (up)
+		n->links |= (uint8_t)(1u << path);
+	else
+		n->links &= (uint8_t) ~(1u << path);
 	if (!n->c)
 		return;
 	uint64_t hb = hb_sent(n);
-	cluster_set_link(n->c, up, s->now, &s->acts);
+	cluster_set_path_link(n->c, path, up, s->now, &s->acts);
 	apply(s, idx, hb);
+}
+
+void sim_cut_path(struct sim *s, unsigned idx, unsigned path, bool cut)
+{
+	struct node *n = &s->node[idx];
+	if (path >= s->p.n_paths)
+		return;
+	if (cut)
+		n->pcut |= (uint8_t)(1u << path);
+	else
+		n->pcut &= (uint8_t) ~(1u << path);
+}
+
+unsigned sim_paths(const struct sim *s)
+{
+	return s->p.n_paths;
+}
+
+bool sim_path_link_up(const struct sim *s, unsigned idx, unsigned path)
+{
+	return path < s->p.n_paths && (s->node[idx].links & (1u << path));
+}
+
+bool sim_path_cut(const struct sim *s, unsigned idx, unsigned path)
+{
+	return path < s->p.n_paths && (s->node[idx].pcut & (1u << path));
 }
 
 void sim_crash(struct sim *s, unsigned idx)
@@ -942,7 +1013,7 @@ void sim_restart(struct sim *s, unsigned idx)
 void sim_inject(struct sim *s, unsigned idx, const void *buf, size_t len, uint64_t at)
 {
 	s->counts.injected++;
-	schedule_copy(s, idx, buf, len, at > s->now ? at : s->now);
+	schedule_copy(s, idx, 0, buf, len, at > s->now ? at : s->now);
 }
 
 void sim_set_tap(struct sim *s, sim_tap_fn *fn, void *arg)
@@ -983,6 +1054,8 @@ void sim_counts(const struct sim *s, struct sim_counts *out)
 		out->state_drops += st.state_drops[i];
 	for (size_t i = 0; i < WR__COUNT; i++)
 		out->drops[i] = st.drops[i];
+	for (size_t p = 0; p < CLUSTER_MAX_PATHS; p++)
+		out->path_downs[p] = st.path_downs[p];
 }
 
 /* ---- test traffic ---- */

@@ -30,6 +30,17 @@
  * others' as CA_STATE, CA_NODE_UP/DOWN and CA_OWN_UP/DOWN fed in, its
  * deadline among the node's. Claims and releases are what the test reads
  * (sim_ranges, ranges_claims); a crashed node claims nothing.
+ *
+ * Paths (sim_params.n_paths > 1): the nodes are linked by several
+ * networks, each a switch every node has one port on (see cluster.h).
+ * Every node's cluster gets n_paths; a datagram goes out on the path its
+ * action names, and arrives (cluster_input_path) on that path; loss,
+ * duplication and delay apply to each copy. A path fails at one node in
+ * two ways: its own link goes down (sim_set_path_link: the node is told),
+ * or the path is cut between the node and the switch (sim_cut_path: a
+ * cable or a switch port elsewhere; the node is not told). Either way
+ * nothing passes on that path to or from the node, datagrams already on
+ * the way to it included. sim_partition cuts every path.
  */
 #ifndef ARPHA_TESTS_SIM_H
 #define ARPHA_TESTS_SIM_H
@@ -65,6 +76,8 @@ struct sim_params {
 	/* active-active (buckets 0: none) */
 	uint32_t buckets;		/* Buckets= */
 	uint16_t weight[SIM_MAX_NODES]; /* node i's Weight=; 0: 1 */
+	/* paths: 0 or 1: one network, as before paths; up to CLUSTER_MAX_PATHS */
+	unsigned n_paths;
 };
 
 /* One thing a node reported (a cluster action other than a send). */
@@ -74,6 +87,7 @@ struct sim_rec {
 	uint8_t type;		    /* enum cluster_action_type: never CA_SEND_* */
 	uint32_t peer;		    /* the action's node ID (the origin of a DELIVER) */
 	uint8_t chan;		    /* STATE: the channel */
+	uint8_t path;		    /* PATH_*, OWN_PATH_*: the path; 0 otherwise */
 	uint16_t len;		    /* DELIVER, STATE: the message's or state's length */
 	uint8_t data[SIM_REC_DATA]; /* DELIVER, STATE: its first bytes */
 };
@@ -101,6 +115,8 @@ struct sim_counts {
 	uint64_t stuck;		  /* a deadline still due right after its tick (a core bug) */
 	uint64_t dropped_actions; /* cluster_actions.dropped, takeover_actions.dropped (ENOMEM) */
 	uint64_t state_errors;	  /* cluster_set_state refused an advert */
+	uint64_t path_transmitted[CLUSTER_MAX_PATHS]; /* of transmitted: on each path */
+	uint64_t path_downs[CLUSTER_MAX_PATHS];	      /* PATH_DOWN reports, by path */
 };
 
 struct sim;
@@ -137,10 +153,30 @@ void sim_set_delay(struct sim *s, uint32_t delay_ms, uint32_t jitter_ms);
  */
 void sim_partition(struct sim *s, uint32_t a, uint32_t b);
 void sim_heal(struct sim *s);
+/* Whether from reaches to on path; on any path. */
+bool sim_path_linked(const struct sim *s, unsigned from, unsigned to, unsigned path);
 bool sim_linked(const struct sim *s, unsigned from, unsigned to);
 
-/* The node's own link: cluster_set_link, and its traffic is dropped while down. */
+/*
+ * The node's own link of path: cluster_set_path_link, and its traffic on
+ * that path is dropped while down. sim_set_link is path 0's (with one
+ * path: the node's only link; with several, the others stay as they are).
+ * A (re)start brings every link of the node up; a path >= n_paths is
+ * ignored.
+ */
 void sim_set_link(struct sim *s, unsigned idx, bool up);
+void sim_set_path_link(struct sim *s, unsigned idx, unsigned path, bool up);
+
+/*
+ * Cut (or mend) path between node idx and the switch, the node not told:
+ * its link stays up, nothing passes to or from it on that path. A restart
+ * does not mend it. A path >= n_paths is ignored.
+ */
+void sim_cut_path(struct sim *s, unsigned idx, unsigned path, bool cut);
+
+unsigned sim_paths(const struct sim *s); /* n_paths, 1 when 0 was asked */
+bool sim_path_link_up(const struct sim *s, unsigned idx, unsigned path);
+bool sim_path_cut(const struct sim *s, unsigned idx, unsigned path);
 
 /*
  * Stop the node (its cluster freed; datagrams to it dropped). Its takeover
@@ -165,12 +201,13 @@ struct takeover *sim_takeover(struct sim *s, unsigned idx);
 /* The node's ranges; NULL without buckets or while it is down. */
 struct ranges *sim_ranges(struct sim *s, unsigned idx);
 
-/* Hand len bytes to node idx at time at (>= sim_now()), as if from the network. */
+/* Hand len bytes to node idx at time at (>= sim_now()), as if from the network (path 0). */
 void sim_inject(struct sim *s, unsigned idx, const void *buf, size_t len, uint64_t at);
 
 /*
  * The tap sees every datagram a node sends, before the network decides
- * its fate: from (an index), to (an index, or -1 for a CA_SEND_ALL).
+ * its fate: from (an index), to (an index, or -1 for a CA_SEND_ALL); with
+ * several paths, each path's copy (the path is not passed).
  */
 typedef void sim_tap_fn(void *arg, uint64_t t, unsigned from, int to, const uint8_t *buf,
 			size_t len);
