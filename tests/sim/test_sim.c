@@ -19,22 +19,12 @@
 
 #include "core/cluster.h"
 #include "sim.h"
+#include "simtest.h"
 
 #define ID(i)  sim_node_id(i)
 #define BIT(i) (1u << (i))
 #define ALL(n) ((1u << (n)) - 1)
 #define MAXMSG 4096
-
-/* Fail with the seed in the message. */
-#define check(cond, seed, ...)                                                                     \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			print_error("seed %llu: ", (unsigned long long)(seed));                    \
-			print_error(__VA_ARGS__);                                                  \
-			print_error("\n");                                                         \
-			fail();                                                                    \
-		}                                                                                  \
-	} while (0)
 
 /* ---- helpers over the records ---- */
 
@@ -150,21 +140,6 @@ static void check_sane(struct sim *s, uint64_t seed)
 	check(k.state_drops == 0, seed, "%llu state TLVs refused",
 	      (unsigned long long)k.state_drops);
 	check_intact(s, seed);
-}
-
-/* A small PRNG for the tests' own choices, seeded per seed. */
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static unsigned pick(uint64_t *st, unsigned n)
-{
-	*st = mix(*st);
-	return (unsigned)(*st % n);
 }
 
 /*

@@ -38,37 +38,12 @@
 
 #include "core/takeover.h"
 #include "sim.h"
+#include "simtest.h"
 
 #define BIT(i) (1u << (i))
 #define ALL(n) ((1u << (n)) - 1)
 #define IVL    100 /* HeartbeatInterval */
 #define NG     2   /* groups: "g1" and "g2" */
-
-/* Fail with the seed in the message. */
-#define check(cond, seed, ...)                                                                     \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			print_error("seed %llu: ", (unsigned long long)(seed));                    \
-			print_error(__VA_ARGS__);                                                  \
-			print_error("\n");                                                         \
-			fail();                                                                    \
-		}                                                                                  \
-	} while (0)
-
-/* A small PRNG for the tests' own choices, seeded per seed. */
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static unsigned pick(uint64_t *st, unsigned n)
-{
-	*st = mix(*st);
-	return (unsigned)(*st % n);
-}
 
 /* ---- a run: its configuration and what the test did ---- */
 

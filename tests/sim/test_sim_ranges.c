@@ -40,6 +40,7 @@
 #include "core/member.h"
 #include "core/ranges.h"
 #include "sim.h"
+#include "simtest.h"
 
 #define IVL	       100 /* HeartbeatInterval */
 #define DEAD	       3   /* DeadInterval */
@@ -50,31 +51,6 @@
 #define REJOIN_IN      (COMPLETE_IN + 2 * IVL)
 #define SETTLE	       ((DEAD + 1) * IVL + 4 * IVL)
 #define MOVE_BOUND_PCT 1.0 /* the excess over the minimum a join or leave may move: the 1 % */
-
-#define check(cond, seed, ...)                                                                     \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			print_error("seed %llu at %llu: ", (unsigned long long)(seed),             \
-				    (unsigned long long)sim_now(r->s));                            \
-			print_error(__VA_ARGS__);                                                  \
-			print_error("\n");                                                         \
-			fail();                                                                    \
-		}                                                                                  \
-	} while (0)
-
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static unsigned pick(uint64_t *st, unsigned n)
-{
-	*st = mix(*st);
-	return (unsigned)(*st % n);
-}
 
 /* What the runs measured. */
 struct seen {
