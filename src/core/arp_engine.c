@@ -755,7 +755,7 @@ static void verify_watch(struct iface *ifc, struct actions *out)
 		return;
 	struct action *a = actions_push(out, ACT_CHECKS, ifc->ifindex);
 	if (!a)
-		return; /* on: answers come a batch late (the holder's time covers less); off: stays on */
+		return; /* on: answers come a batch late; off: the socket stays on */
 	a->u.checks = running;
 	ifc->checks_on = running;
 }
@@ -870,8 +870,7 @@ static void verify_decide(struct arp_engine *e, struct iface *ifc, struct verify
  * check of ours (and is judged so).
  */
 static bool verify_answer(struct arp_engine *e, struct iface *ifc, const struct arp_frame *f,
-			  struct arp_entry *en, uint64_t now, uint64_t arrived,
-			  struct actions *out)
+			  struct arp_entry *en, uint64_t now, uint64_t arrived, struct actions *out)
 {
 	struct verify *v = verify_find(ifc, f->spa);
 	/* an answer is addressed to the address we asked from (a gratuitous reply is not one) */

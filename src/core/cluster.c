@@ -194,7 +194,8 @@ static struct pack *pack_get(struct cluster *c, enum cluster_action_type type, u
 {
 	for (size_t i = 0; i < c->npack; i++) {
 		struct pack *pk = &c->pack[i];
-		if (pk->type == type && pk->path == path && (type == CA_SEND_ALL || pk->node == node))
+		if (pk->type == type && pk->path == path &&
+		    (type == CA_SEND_ALL || pk->node == node))
 			return pk;
 	}
 	if (c->npack == PACK_SLOTS)

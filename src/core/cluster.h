@@ -55,20 +55,20 @@ struct cluster_params {
 #define CLUSTER_MAX_PATHS MEMBER_MAX_PATHS
 
 enum cluster_action_type {
-	CA_SEND_ALL,	/* datagram to every peer (multicast group or Peers=), on path */
-	CA_SEND_TO,	/* datagram to node, on path */
-	CA_NODE_UP,	/* node is up */
-	CA_NODE_DOWN,	/* node is down */
-	CA_OWN_UP,	/* one of our sync links came back after all were down */
-	CA_OWN_DOWN,	/* every sync link of ours is down */
-	CA_PATH_DOWN,	/* node is alive but silent on path: degraded (several paths only) */
-	CA_PATH_UP,	/* node is heard on path again */
+	CA_SEND_ALL,	  /* datagram to every peer (multicast group or Peers=), on path */
+	CA_SEND_TO,	  /* datagram to node, on path */
+	CA_NODE_UP,	  /* node is up */
+	CA_NODE_DOWN,	  /* node is down */
+	CA_OWN_UP,	  /* one of our sync links came back after all were down */
+	CA_OWN_DOWN,	  /* every sync link of ours is down */
+	CA_PATH_DOWN,	  /* node is alive but silent on path: degraded (several paths only) */
+	CA_PATH_UP,	  /* node is heard on path again */
 	CA_OWN_PATH_DOWN, /* our link of path went down (several paths only) */
 	CA_OWN_PATH_UP,	  /* it came back */
-	CA_DELIVER,	/* a reliable-broadcast message from node, in its order */
-	CA_OUT_OF_SYNC, /* messages from node were lost for good: resync with it */
-	CA_STATE,	/* node's soft state on chan (cluster_set_state there) arrived */
-	CA_LOG,		/* write data (a NUL-terminated line) at level */
+	CA_DELIVER,	  /* a reliable-broadcast message from node, in its order */
+	CA_OUT_OF_SYNC,	  /* messages from node were lost for good: resync with it */
+	CA_STATE,	  /* node's soft state on chan (cluster_set_state there) arrived */
+	CA_LOG,		  /* write data (a NUL-terminated line) at level */
 };
 
 struct cluster_action {
@@ -166,8 +166,8 @@ struct cluster_stats {
 	uint64_t data_sent, data_resent;       /* TLV_RB_DATA: new and resent */
 	uint64_t states_sent, states_received; /* TLV_STATE, one per channel: sent, passed up */
 	uint64_t state_drops[WS__COUNT];       /* TLV_STATE refused, by wire_state_reason */
-	uint64_t path_rx[CLUSTER_MAX_PATHS];   /* authenticated datagrams, by the path they came on */
-	uint64_t path_tx[CLUSTER_MAX_PATHS];   /* datagrams sent, by path */
+	uint64_t path_rx[CLUSTER_MAX_PATHS]; /* authenticated datagrams, by the path they came on */
+	uint64_t path_tx[CLUSTER_MAX_PATHS]; /* datagrams sent, by path */
 	uint64_t path_downs[CLUSTER_MAX_PATHS]; /* a member reported silent on it (CA_PATH_DOWN) */
 };
 

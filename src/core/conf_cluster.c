@@ -49,19 +49,21 @@ static int cluster_iface(struct conf_parser *p, const struct conf_key *k, void *
 		if (n < sizeof(name))
 			memcpy(name, w, n);
 		if (n >= sizeof(name) || !conf_valid_ifname(name))
-			return conf_fail(p, p->line,
-					 "%s: \"%.*s\" is not a device name; expected the sync links' "
-					 "devices (" CONF_NAME_RULE "), separated by spaces or commas",
-					 k->name, (int)n, w);
+			return conf_fail(
+			    p, p->line,
+			    "%s: \"%.*s\" is not a device name; expected the sync links' "
+			    "devices (" CONF_NAME_RULE "), separated by spaces or commas",
+			    k->name, (int)n, w);
 		for (size_t i = 0; i < c->n_paths; i++)
 			if (strcmp(c->devices[i], name) == 0)
 				return conf_fail(p, p->line, "%s: %s is listed twice", k->name,
 						 name);
 		if (c->n_paths == CONF_MAX_PATHS)
-			return conf_fail(p, p->line,
-					 "%s: more than %d devices; a node has at most %d paths to the "
-					 "others",
-					 k->name, CONF_MAX_PATHS, CONF_MAX_PATHS);
+			return conf_fail(
+			    p, p->line,
+			    "%s: more than %d devices; a node has at most %d paths to the "
+			    "others",
+			    k->name, CONF_MAX_PATHS, CONF_MAX_PATHS);
 		memcpy(c->devices[c->n_paths++], name, sizeof(name));
 	}
 	if (r < 0)

@@ -44,12 +44,12 @@ struct member_params {
 enum member_state { MS_HEARD = 1, MS_UP, MS_DOWN };
 
 enum member_ev_type {
-	ME_NODE_UP,   /* node is up */
-	ME_NODE_DOWN, /* node is down (timeout) */
-	ME_OWN_DOWN,  /* every sync link of ours is down (node: our own ID) */
-	ME_OWN_UP,    /* one came back (node: our own ID) */
-	ME_PATH_DOWN, /* node, alive, has been silent on path for DeadInterval */
-	ME_PATH_UP,   /* node is heard on path again */
+	ME_NODE_UP,	  /* node is up */
+	ME_NODE_DOWN,	  /* node is down (timeout) */
+	ME_OWN_DOWN,	  /* every sync link of ours is down (node: our own ID) */
+	ME_OWN_UP,	  /* one came back (node: our own ID) */
+	ME_PATH_DOWN,	  /* node, alive, has been silent on path for DeadInterval */
+	ME_PATH_UP,	  /* node is heard on path again */
 	ME_OWN_PATH_DOWN, /* our link of path went down (several paths only; node: our own ID) */
 	ME_OWN_PATH_UP,	  /* it came back */
 };

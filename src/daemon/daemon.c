@@ -125,7 +125,7 @@ void daemon_apply_cluster(struct daemon *d)
 			break;
 		case CA_SEND_TO:
 			to = node_addr(d, act->node, act->path);
-			rc = !u	 ? -1
+			rc = !u	  ? -1
 			     : to ? udp_send_to(u, to, act->data, act->len)
 				  : udp_send_all(u, act->data, act->len);
 			break;
@@ -151,17 +151,19 @@ void daemon_apply_cluster(struct daemon *d)
 			publish(d, DEV_SYNC_LINK, 0, true);
 			break;
 		case CA_OWN_PATH_DOWN:
-			log_warnx("event=sync_path_down path=%u device=%s msg=\"the other paths carry "
-				  "the heartbeats\"",
-				  act->path, dev);
+			log_warnx(
+			    "event=sync_path_down path=%u device=%s msg=\"the other paths carry "
+			    "the heartbeats\"",
+			    act->path, dev);
 			break;
 		case CA_OWN_PATH_UP:
 			log_notice("event=sync_path_up path=%u device=%s", act->path, dev);
 			break;
 		case CA_PATH_DOWN:
-			log_warnx("event=cluster_path_down node=%u path=%u device=%s msg=\"silent on "
-				  "this path, heard on another: degraded, not down\"",
-				  act->node, act->path, dev);
+			log_warnx(
+			    "event=cluster_path_down node=%u path=%u device=%s msg=\"silent on "
+			    "this path, heard on another: degraded, not down\"",
+			    act->node, act->path, dev);
 			break;
 		case CA_PATH_UP:
 			log_notice("event=cluster_path_up node=%u path=%u device=%s", act->node,

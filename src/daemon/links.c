@@ -262,8 +262,8 @@ static int attach(struct daemon *d, struct mif *m, bool starting, char *err, siz
 	}
 	m->ring_w =
 	    loop_watch_fd(d->loop, packet_ring_fd(m->ring), ARPHAD_PRIO_CLIENTS, on_packet, m);
-	m->answers_w = loop_watch_fd(d->loop, packet_ring_answers_fd(m->ring),
-				     ARPHAD_PRIO_CLIENTS, on_answers, m);
+	m->answers_w = loop_watch_fd(d->loop, packet_ring_answers_fd(m->ring), ARPHAD_PRIO_CLIENTS,
+				     on_answers, m);
 	if (!m->ring_w || !m->answers_w) {
 		snprintf(err, errlen, "interface %s: cannot watch the packet socket",
 			 m->conf->name);

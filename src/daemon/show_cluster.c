@@ -98,9 +98,10 @@ static void member_paths(struct view *v, const struct cluster *c, const char *co
 			view_u64(v, "node_id", peers[i].node);
 			view_u64(v, "path", p);
 			view_str(v, "device", devices[p]);
-			view_str(v, "state", !member_path_link_up(m, p)	     ? "off"
-					     : peers[i].paths_up & (1u << p) ? "up"
-									     : "down");
+			view_str(v, "state",
+				 !member_path_link_up(m, p)	 ? "off"
+				 : peers[i].paths_up & (1u << p) ? "up"
+								 : "down");
 			if (peers[i].path_heard[p])
 				view_u64(v, "last_heard_ms", now - peers[i].path_heard[p]);
 			else

@@ -175,8 +175,8 @@ int transport_start(struct daemon *d, char *err, size_t errlen)
 		size_t n_peers = 0;
 		if (!cc->has_group && path_peers(d, p, peers, &n_peers, err, errlen) < 0)
 			return -1;
-		if (!(sp->udp = udp_open(cc, cc->devices[p], sp->ifindex, peers, n_peers, err,
-					 errlen)))
+		if (!(sp->udp =
+			  udp_open(cc, cc->devices[p], sp->ifindex, peers, n_peers, err, errlen)))
 			return -1;
 		if (!(sp->w = loop_watch_fd(d->loop, udp_fd(sp->udp), -1, on_udp, sp))) {
 			snprintf(err, errlen, "cluster: cannot watch the socket");

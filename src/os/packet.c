@@ -80,8 +80,7 @@ static struct sock_filter ring_filter[] = {
  */
 #define IS_ANSWER                                                                                  \
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),                  \
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4),                                          \
-	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),                                                \
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4), BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),  \
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 2),                                  \
 	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20)
 /*

@@ -103,7 +103,8 @@ size_t packet_ring_queue(struct packet_ring *r, int fd, uint32_t ifindex, const 
 /* Send what is queued. Returns the frames that could not be sent. */
 size_t packet_ring_flush(struct packet_ring *r, int fd, uint32_t ifindex);
 
-/* Frames the kernel dropped because the ring (or the answer socket) was full, since the last call. */
+/* Frames the kernel dropped because the ring (or the answer socket) was full, since the last call.
+ */
 uint64_t packet_ring_drops(struct packet_ring *r);
 
 #endif

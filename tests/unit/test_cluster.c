@@ -421,7 +421,6 @@ static void test_malformed_counted(void **state)
 	cluster_free(b);
 }
 
-
 /* ---- paths ---- */
 
 static struct cluster *node_paths(uint32_t id, uint8_t n_paths)
@@ -440,8 +439,8 @@ static struct cluster *node_paths(uint32_t id, uint8_t n_paths)
 }
 
 /* Hand from's datagrams on path (or on every path: -1) to c, each on the path it was sent on. */
-static void carry_on(const struct cluster_actions *from, int path, struct cluster *c,
-		     uint64_t now, struct cluster_actions *out)
+static void carry_on(const struct cluster_actions *from, int path, struct cluster *c, uint64_t now,
+		     struct cluster_actions *out)
 {
 	cluster_actions_reset(out);
 	for (size_t i = 0; i < from->n; i++) {

@@ -689,9 +689,8 @@ static void test_arp_table_is_arp_settings(void **state)
 static void test_list_keys(void **state)
 {
 	static const char *const lists[] = {
-	    "ProxyARP.Interfaces", "Cluster.Interface", "Cluster.Peers", "VIP.TrackInterface",
-	    "VIP.Announce",
-	    "VIP.FlushHosts",	   "ConnSync.Protocols", "ConnSync.Networks"};
+	    "ProxyARP.Interfaces", "Cluster.Interface", "Cluster.Peers",      "VIP.TrackInterface",
+	    "VIP.Announce",	   "VIP.FlushHosts",	"ConnSync.Protocols", "ConnSync.Networks"};
 	size_t found = 0;
 	for (size_t i = 0; conf_sections[i]; i++)
 		for (const struct conf_key *k = conf_sections[i]->keys; k->name; k++) {

@@ -703,13 +703,14 @@ static void t_cluster_errors(void **state)
 	     FNAME ":6: Peers: \"224.0.0.1\" is a multicast address; expected the unicast IPv4 "
 		   "addresses of the other nodes, separated by spaces or commas"},
 	    {"Peers=198.18.0.1,198.18.0.1\n", FNAME ":6: Peers: 198.18.0.1 is listed twice"},
-	    {"Group=239.1.1.1\nInterface=lan0 sync0\n", FNAME ":7: Interface: sync0 is listed twice"},
+	    {"Group=239.1.1.1\nInterface=lan0 sync0\n",
+	     FNAME ":7: Interface: sync0 is listed twice"},
 	    {"Group=239.1.1.1\nInterface=a b c d\n",
 	     FNAME ":7: Interface: more than 4 devices; a node has at most 4 paths to the others"},
-	    {"Group=239.1.1.1\nInterface=lan0 this-name-is-too-long\n",
-	     FNAME ":7: Interface: \"this-name-is-too-long\" is not a device name; expected the sync "
-		   "links' devices (1 to 15 characters from A-Z a-z 0-9 _ . : -), separated by spaces "
-		   "or commas"},
+	    {"Group=239.1.1.1\nInterface=lan0 this-name-is-too-long\n", FNAME
+	     ":7: Interface: \"this-name-is-too-long\" is not a device name; expected the sync "
+	     "links' devices (1 to 15 characters from A-Z a-z 0-9 _ . : -), separated by spaces "
+	     "or commas"},
 	    {"Group=239.1.1.1\nPeers=198.18.0.2\n",
 	     FNAME ":7: [Cluster] has both Group= (line 6) and Peers=; use a multicast group or "
 		   "a list of peers, not both"},

@@ -184,7 +184,8 @@ static void run_handshake(size_t n)
 				if (r == s)
 					continue;
 				assert_int_equal(
-				    member_on_heartbeat(m[r], (uint32_t)(s + 1), 0, &hb, now, &ev), 0);
+				    member_on_heartbeat(m[r], (uint32_t)(s + 1), 0, &hb, now, &ev),
+				    0);
 				for (size_t k = 0; k < ev.n; k++) {
 					assert_int_equal(ev.v[k].type, ME_NODE_UP);
 					assert_int_equal(ev.v[k].node, s + 1);
@@ -648,7 +649,8 @@ static void test_table_full_reuses_down_slot(void **state)
 	for (uint64_t t = 1100; t <= 1500; t += 100)
 		for (uint32_t i = 0; i < WIRE_MAX_PEERS; i++)
 			if (i != 5)
-				assert_int_equal(member_on_heartbeat(m, 100 + i, 0, &hb, t, &ev), 0);
+				assert_int_equal(member_on_heartbeat(m, 100 + i, 0, &hb, t, &ev),
+						 0);
 	member_tick(m, 1300, &ev);
 	assert_one_event(&ev, ME_NODE_DOWN, 105);
 	member_tick(m, 1800, &ev); /* now everyone is down; 105 the longest */
@@ -733,7 +735,6 @@ static void test_large_times(void **state)
 	assert_int_equal(ev.n, 0);
 	member_free(m);
 }
-
 
 /* ---- paths ---- */
 
