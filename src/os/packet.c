@@ -242,6 +242,8 @@ int packet_ring_divert(struct packet_ring *r, bool on)
 	return rc < 0 ? -1 : 0;
 }
 
+#define RING_MAX_AGE_NS 2000000000ll
+
 /* The monotonic time (ms) at which a frame stamped ts (CLOCK_REALTIME) arrived. */
 struct stamp_base {
 	int64_t mono_ns, real_ns;
@@ -259,8 +261,14 @@ static struct stamp_base stamp_base(void)
 static uint64_t arrival_ms(const struct stamp_base *b, uint32_t sec, uint32_t nsec)
 {
 	int64_t ago = b->real_ns - ((int64_t)sec * 1000000000 + nsec);
-	if (ago < 0 || ago > b->mono_ns)
-		ago = 0; /* the clock was set since: no better time than now */
+	/*
+	 * a frame waits in the ring for a block's time, or a busy loop's; an
+	 * age past RING_MAX_AGE_NS means the wall clock was set since: no
+	 * better time than now (which makes an answer look slower, never
+	 * faster)
+	 */
+	if (ago < 0 || ago > RING_MAX_AGE_NS || ago > b->mono_ns)
+		ago = 0;
 	return (uint64_t)((b->mono_ns - ago) / 1000000);
 }
 
