@@ -146,10 +146,8 @@ size_t nbsync_encode(const struct nbsync_hdr *h, const struct nbt_record *r, siz
 			errno = EINVAL;
 			return 0;
 		}
-		if (h->kind == NBSYNC_UPDATE) {
-			errno = ENOSPC;
-			return 0;
-		}
+		errno = ENOSPC;
+		return 0;
 	}
 	return len;
 }

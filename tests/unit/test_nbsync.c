@@ -157,6 +157,10 @@ static void t_full_parts(void **state)
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(nbsync_encode(&upd, big, 1, 1, buf, NBSYNC_HDR + 10, &used), 0);
 	assert_int_equal(errno, ENOSPC);
+	h.part = 1;
+	errno = 0;
+	assert_int_equal(nbsync_encode(&h, big, 1, 1, buf, NBSYNC_HDR + 10, &used), 0);
+	assert_int_equal(errno, ENOSPC);
 	struct nbsync_hdr bad = {.kind = NBSYNC_FULL};
 	assert_int_equal(nbsync_encode(&bad, big, 1, 1, buf, sizeof(buf), &used), 0);
 	big[1].mac.a[0] = 1;
