@@ -21,6 +21,8 @@
  */
 #include "dhcpsnoop.h"
 
+#include "be.h"
+
 #include <string.h>
 
 #define ETH_HLEN_	  14
@@ -96,16 +98,6 @@ const char *dhcp_reason_name(enum dhcp_reason r)
 	if ((unsigned)r >= DR__COUNT || !reason_names[r])
 		return "unknown";
 	return reason_names[r];
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* ---- sanitized strings ---- */
