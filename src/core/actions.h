@@ -17,15 +17,15 @@ enum action_type {
 	ACT_NEIGH_SET, /* install ip -> mac in the kernel neighbour table */
 	ACT_NEIGH_DEL, /* remove ip from the kernel neighbour table */
 	ACT_LOG,       /* write one log line */
-	ACT_CHECKS,    /* Verify checks start (on) or have all ended (off) on ifindex */
+	ACT_CHECKS,    /* the checks Verify runs on ifindex changed */
 };
 
 /*
- * ACT_CHECKS: while on, the engine decides checks by deadlines a few ms
- * away, so the replies sent to ifindex's own MAC must reach it as they
- * arrive, not a batch later; the shell switches that on before it sends
- * the frames that follow the action (the checks' requests), and back off
- * at off. Each on is followed by one off (or the interface's removal).
+ * ACT_CHECKS: the checks (Verify) running on ifindex changed (one started:
+ * checks true; one ended: false). The engine decides them by deadlines a
+ * few ms away, so their answers must reach it as they arrive, not a batch
+ * later: the shell reads the checks again (arp_engine_checks) before it
+ * sends the frames that follow the action (a new check's requests).
  */
 
 /*
@@ -75,7 +75,7 @@ struct action {
 			uint8_t level; /* enum log_level */
 			char text[ACTION_LOG_MAX];
 		} log;
-		bool checks; /* ACT_CHECKS: on */
+		bool checks; /* ACT_CHECKS: a check started (true) or ended */
 	} u;
 };
 

@@ -20,7 +20,7 @@
 #define LOG_BURST	  50 /* log lines per interface per second */
 #define LOG_WINDOW_MS	  1000
 #define RATE_LOG_EVERY_MS 1000
-#define VERIFY_MAX	  64 /* checks running or holding off, per interface */
+#define VERIFY_MAX	  ARP_ENGINE_CHECKS_MAX /* checks running or holding off, per interface */
 /*
  * A check waits for a holder whose answers were timed VERIFY_FLOOR_MS +
  * VERIFY_FACTOR x its slowest answer lately (at most VerifyTimeout): a
@@ -82,7 +82,6 @@ struct iface {
 	/* Verify checks, and the VerifyRate token bucket in thousandths of a request */
 	struct verify ver[VERIFY_MAX];
 	size_t n_ver;
-	bool checks_on; /* ACT_CHECKS on was sent, off not yet */
 	uint64_t vr_tokens, vr_last;
 	bool vr_started;
 };
@@ -742,22 +741,15 @@ static void ask(struct iface *ifc, struct actions *out, uint32_t ip, const struc
 }
 
 /*
- * Tell the shell when checks start and when none runs any more
- * (ACT_CHECKS): call it after a check started, before its requests, and
- * after checks ended.
+ * A check started or ended (v->running says which): tell the shell
+ * (ACT_CHECKS), which reads the checks again (arp_engine_checks). Call it
+ * after the change, before a new check's requests.
  */
-static void verify_watch(struct iface *ifc, struct actions *out)
+static void verify_changed(struct iface *ifc, const struct verify *v, struct actions *out)
 {
-	bool running = false;
-	for (size_t i = 0; i < ifc->n_ver && !running; i++)
-		running = ifc->ver[i].running;
-	if (running == ifc->checks_on)
-		return;
 	struct action *a = actions_push(out, ACT_CHECKS, ifc->ifindex);
-	if (!a)
-		return; /* on: answers come a batch late; off: the socket stays on */
-	a->u.checks = running;
-	ifc->checks_on = running;
+	if (a)
+		a->u.checks = v->running;
 }
 
 /* When check v has work next: the holder's time once the claimant answered, else the end. */
@@ -827,7 +819,7 @@ static void verify_claim(struct arp_engine *e, struct iface *ifc, const struct a
 			     .asked = now,
 			     .holder_by = now + holder,
 			     .deadline = now + wait};
-	verify_watch(ifc, out); /* before the requests: their answers must not wait */
+	verify_changed(ifc, v, out); /* before the requests: their answers must not wait */
 	if (has_current) {
 		v->current = en->mac;
 		ask(ifc, out, f->spa, &v->current);
@@ -839,11 +831,21 @@ static void verify_claim(struct arp_engine *e, struct iface *ifc, const struct a
 }
 
 /* Check v's time is over, or its outcome is certain. */
+static void verify_decided(struct arp_engine *e, struct iface *ifc, struct verify *v,
+			   uint64_t now, struct actions *out);
+
+/* Check v's time is over, or its outcome is certain; then the shell hears it ended. */
 static void verify_decide(struct arp_engine *e, struct iface *ifc, struct verify *v, uint64_t now,
 			  struct actions *out)
 {
+	verify_decided(e, ifc, v, now, out);
+	verify_changed(ifc, v, out); /* after the outcome: the new mapping first */
+}
+
+static void verify_decided(struct arp_engine *e, struct iface *ifc, struct verify *v,
+			   uint64_t now, struct actions *out)
+{
 	v->running = false;
-	verify_watch(ifc, out);
 	if (!v->claimed_said) {
 		v->holdoff = now + e->pol.verify_holdoff_ms;
 		ifc->cnt.v[AC_VERIFY_UNANSWERED]++;
@@ -879,7 +881,6 @@ static bool verify_answer(struct arp_engine *e, struct iface *ifc, const struct 
 	if (v->has_current && mac_eq(&f->sha, &v->current)) {
 		/* the holder is alive: it keeps the address, whoever claimed it */
 		v->running = false;
-		verify_watch(ifc, out);
 		v->holdoff = now + e->pol.verify_holdoff_ms;
 		ifc->cnt.v[AC_VERIFY_CONFLICT]++;
 		verify_log(ifc, now, out, LOGL_WARNING, "arp_conflict", "keep",
@@ -888,6 +889,7 @@ static bool verify_answer(struct arp_engine *e, struct iface *ifc, const struct 
 			set_dynamic(e, ifc, en, f->spa, &f->sha, now, out);
 			timed(en, ms_since(v->asked, arrived));
 		}
+		verify_changed(ifc, v, out);
 		return true;
 	}
 	if (!mac_eq(&f->sha, &v->claimed))
@@ -1197,6 +1199,25 @@ void arp_engine_tick(struct arp_engine *e, uint64_t now, struct actions *out)
 				ifc->rl_log_armed = false;
 		}
 	}
+}
+
+size_t arp_engine_checks(const struct arp_engine *e, uint32_t ifindex, struct arp_check *out,
+			 size_t cap)
+{
+	const struct iface *ifc = find_iface(e, ifindex);
+	size_t n = 0;
+	for (size_t i = 0; ifc && i < ifc->n_ver; i++) {
+		const struct verify *v = &ifc->ver[i];
+		if (!v->running)
+			continue;
+		if (n < cap)
+			out[n] = (struct arp_check){.ip = v->ip,
+						    .has_holder = v->has_current,
+						    .holder = v->current,
+						    .claimed = v->claimed};
+		n++;
+	}
+	return n;
 }
 
 uint64_t arp_engine_next_deadline(const struct arp_engine *e)

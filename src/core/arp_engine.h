@@ -218,6 +218,21 @@ int arp_engine_note_query(struct arp_engine *e, uint32_t ifindex, uint32_t targe
  * and the suppressed log lines (event=log_suppressed) of a window that ended.
  */
 void arp_engine_tick(struct arp_engine *e, uint64_t now, struct actions *out);
+/*
+ * The checks (Verify) running on ifindex: the address, the MAC that holds
+ * it (when there is one) and the MAC that claims it. Copies up to cap;
+ * returns how many there are (at most ARP_ENGINE_CHECKS_MAX). ACT_CHECKS
+ * says when they changed.
+ */
+struct arp_check {
+	uint32_t ip;
+	bool has_holder;
+	struct mac holder, claimed;
+};
+size_t arp_engine_checks(const struct arp_engine *e, uint32_t ifindex, struct arp_check *out,
+			 size_t cap);
+#define ARP_ENGINE_CHECKS_MAX 64
+
 /* When arp_engine_tick next has work; UINT64_MAX if never. */
 uint64_t arp_engine_next_deadline(const struct arp_engine *e);
 

@@ -22,6 +22,25 @@
 
 /* ---- the one applier ---- */
 
+/* The holders' answers Verify's checks wait for on m now reach the engine as they arrive. */
+static void divert_answers(struct daemon *d, struct mif *m)
+{
+	struct arp_check c[ARP_ENGINE_CHECKS_MAX];
+	struct packet_answer h[PACKET_ANSWERS_MAX];
+	size_t n = arp_engine_checks(d->eng, m->ifindex, c, ARP_ENGINE_CHECKS_MAX), nh = 0;
+	if (n > ARP_ENGINE_CHECKS_MAX)
+		n = ARP_ENGINE_CHECKS_MAX;
+	memset(h, 0, sizeof(h));
+	for (size_t i = 0; i < n && nh < PACKET_ANSWERS_MAX; i++) {
+		if (!c[i].has_holder)
+			continue;
+		h[nh].ip = c[i].ip;
+		h[nh++].mac = c[i].holder;
+	}
+	if (packet_ring_divert(m->ring, h, nh) < 0)
+		log_warn("event=answer_socket_failed iface=%s checks=%zu", m->conf->name, n);
+}
+
 static void apply(struct daemon *d, struct actions *a)
 {
 	char ip[IP4_STRLEN];
@@ -63,10 +82,9 @@ static void apply(struct daemon *d, struct actions *a)
 			log_line(act->u.log.level, act->u.log.text);
 			break;
 		case ACT_CHECKS:
-			/* before the checks' requests, which follow in this list */
-			if (m && m->ring && packet_ring_divert(m->ring, act->u.checks) < 0)
-				log_warn("event=answer_socket_failed iface=%s checks=%s",
-					 m->conf->name, act->u.checks ? "on" : "off");
+			/* before a new check's requests, which follow in this list */
+			if (m && m->ring)
+				divert_answers(d, m);
 			break;
 		}
 	}

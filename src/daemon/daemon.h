@@ -49,7 +49,11 @@ struct mif {
 	int fd;			  /* os/packet's send socket (it receives nothing) */
 	struct packet_ring *ring; /* every incoming ARP frame */
 	struct loop_watch *ring_w;
-	struct loop_watch *answers_w; /* the ring's answer socket (Verify's checks) */
+	struct answer_watch {
+		struct mif *m;
+		int which; /* the ring's answer socket (os/packet) */
+		struct loop_watch *w;
+	} answers[1]; /* Verify's checks: the holders' answers */
 	struct daemon *d;
 	uint64_t send_errors;
 	struct host_iface view; /* what host_iface hands out, filled at each call */

@@ -25,6 +25,10 @@
 #include "os/packet.h"
 
 #define RX_BATCH   256
+
+_Static_assert(PACKET_ANSWER_SOCKETS == sizeof(((struct mif *)0)->answers) /
+					   sizeof(((struct mif *)0)->answers[0]),
+	       "a watch per answer socket");
 #define RING_BATCH 1 /* ring blocks per callback, up to some 500 frames */
 
 /* ---- frames ---- */
@@ -89,18 +93,17 @@ static void on_ring_frame(void *arg, const uint8_t *buf, size_t len, bool otherh
 }
 
 /*
- * The ring (or, answers: the answer socket, while Verify's checks run) is
- * readable: the kernel's requests first (NFLOG has each before it leaves
- * the host), so that a reply is never judged before the request it
- * answers.
+ * The ring (which < 0) or an answer socket (Verify's checks) is readable:
+ * the kernel's requests first (NFLOG has each before it leaves the host),
+ * so that a reply is never judged before the request it answers.
  */
-static void read_frames(struct mif *m, bool answers)
+static void read_frames(struct mif *m, int which)
 {
 	read_requests(m->d);
 	if (!m->ring)
 		return;
-	if (answers)
-		packet_ring_read_answers(m->ring, RX_BATCH, on_ring_frame, m);
+	if (which >= 0)
+		packet_ring_read_answers(m->ring, which, RX_BATCH, on_ring_frame, m);
 	else
 		packet_ring_read(m->ring, RING_BATCH, on_ring_frame, m);
 	count_send_errors(m, packet_ring_flush(m->ring, m->fd, m->ifindex));
@@ -108,12 +111,13 @@ static void read_frames(struct mif *m, bool answers)
 
 static void on_packet(void *arg)
 {
-	read_frames(arg, false);
+	read_frames(arg, -1);
 }
 
 static void on_answers(void *arg)
 {
-	read_frames(arg, true);
+	struct answer_watch *aw = arg;
+	read_frames(aw->m, aw->which);
 }
 
 /* ---- interfaces ---- */
@@ -136,8 +140,10 @@ static void packet_rx_close(struct mif *m)
 {
 	loop_watch_free(m->ring_w);
 	m->ring_w = NULL;
-	loop_watch_free(m->answers_w);
-	m->answers_w = NULL;
+	for (int k = 0; k < PACKET_ANSWER_SOCKETS; k++) {
+		loop_watch_free(m->answers[k].w);
+		m->answers[k].w = NULL;
+	}
 	packet_ring_close(m->ring);
 	m->ring = NULL;
 }
@@ -262,9 +268,14 @@ static int attach(struct daemon *d, struct mif *m, bool starting, char *err, siz
 	}
 	m->ring_w =
 	    loop_watch_fd(d->loop, packet_ring_fd(m->ring), ARPHAD_PRIO_CLIENTS, on_packet, m);
-	m->answers_w = loop_watch_fd(d->loop, packet_ring_answers_fd(m->ring), ARPHAD_PRIO_CLIENTS,
-				     on_answers, m);
-	if (!m->ring_w || !m->answers_w) {
+	bool watched = m->ring_w != NULL;
+	for (int k = 0; k < PACKET_ANSWER_SOCKETS; k++) {
+		m->answers[k] = (struct answer_watch){.m = m, .which = k};
+		m->answers[k].w = loop_watch_fd(d->loop, packet_ring_answers_fd(m->ring, k),
+						ARPHAD_PRIO_CLIENTS, on_answers, &m->answers[k]);
+		watched &= m->answers[k].w != NULL;
+	}
+	if (!watched) {
 		snprintf(err, errlen, "interface %s: cannot watch the packet socket",
 			 m->conf->name);
 		goto fail;

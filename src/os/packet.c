@@ -73,38 +73,80 @@ static struct sock_filter ring_filter[] = {
 };
 
 /*
- * The answers: ARP replies to the device's own MAC (PACKET_HOST), untagged
- * (a tag the kernel took off would be lost here: those stay with the
- * ring). While diverted, the answer socket takes exactly these
- * (answer_filter) and the ring exactly the rest (ring_filter_divert).
+ * The answers a check waits for (packet_ring_divert): ARP replies to the
+ * device's own MAC (PACKET_HOST), untagged (a tag the kernel took off
+ * would be lost here: those stay with the ring), from a holder being
+ * checked (sender MAC and address as the check has them). The answer
+ * socket's filter takes exactly these and the ring's the rest; both are
+ * made from the same list.
  */
-#define IS_ANSWER                                                                                  \
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),                  \
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4), BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),  \
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 2),                                  \
-	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20)
-/*
- * IS_ANSWER is followed by the jump on the opcode (2: an answer); a frame
- * that is no answer lands on the statement after that jump.
- */
+#define ANSWER_HEAD  9 /* statements of the answer filter before the pairs */
+#define RING_HEAD    17 /* the ring filter's, with the ARP tail */
+#define PAIR_LEN     7
+#define FILTER_MAX   (RING_HEAD + PACKET_ANSWERS_MAX * PAIR_LEN + 1)
 
-static struct sock_filter answer_filter[] = {
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 0, 6),
-    IS_ANSWER,
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 1, 0),
-    BPF_STMT(BPF_RET | BPF_K, 0),
-    BPF_STMT(BPF_RET | BPF_K, 0xffff),
-};
+/* One holder's test: its answer ends in RET ret; anything else goes on to the next. */
+static struct sock_filter *put_pair(struct sock_filter *f, const struct packet_answer *a,
+				    uint32_t ret)
+{
+	uint32_t hi = (uint32_t)a->mac.a[0] << 24 | (uint32_t)a->mac.a[1] << 16 |
+		      (uint32_t)a->mac.a[2] << 8 | a->mac.a[3];
+	uint32_t lo = (uint32_t)a->mac.a[4] << 8 | a->mac.a[5];
+	*f++ = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 22); /* sender MAC */
+	*f++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi, 0, 5); /* next pair */
+	*f++ = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 26);
+	*f++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo, 0, 3);
+	*f++ = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 28); /* sender address */
+	*f++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, a->ip, 0, 1);
+	*f++ = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ret);
+	return f;
+}
 
-static struct sock_filter ring_filter_divert[] = {
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 13, 0),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 0, 6),
-    IS_ANSWER,
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 6, 0),
-    ARP_OR_TAGGED_ARP,
-};
+/* The answer socket: the answers of the holders in a[0..n). Returns the length. */
+static size_t answer_filter(struct sock_filter *f, const struct packet_answer *a, size_t n)
+{
+	static const struct sock_filter head[ANSWER_HEAD] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 0, 6),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4),
+	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 2),
+	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 1, 0), /* an answer: to the pairs */
+	    BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	memcpy(f, head, sizeof(head));
+	struct sock_filter *p = f + ANSWER_HEAD;
+	for (size_t i = 0; i < n; i++)
+		p = put_pair(p, &a[i], 0xffff);
+	*p++ = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+	return (size_t)(p - f);
+}
+
+/* The ring: incoming ARP (ring_filter), but the answers of the holders in a[0..n). */
+static size_t ring_filter_divert(struct sock_filter *f, const struct packet_answer *a, size_t n)
+{
+	static const struct sock_filter head[RING_HEAD] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 14, 0), /* the tail's drop */
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 0, 7),	      /* to the tail */
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 5),
+	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 3),
+	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, 1),
+	    BPF_JUMP(BPF_JMP | BPF_JA, 7, 0, 0), /* an answer: over the tail to the pairs */
+	    ARP_OR_TAGGED_ARP,
+	};
+	memcpy(f, head, sizeof(head));
+	struct sock_filter *p = f + RING_HEAD;
+	for (size_t i = 0; i < n; i++)
+		p = put_pair(p, &a[i], 0);
+	*p++ = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffff); /* an answer of no holder */
+	return (size_t)(p - f);
+}
 
 static struct sock_filter nothing_filter[] = {
     BPF_STMT(BPF_RET | BPF_K, 0),
@@ -129,8 +171,10 @@ static int set_filter(int fd, const struct sock_fprog *prog)
 
 struct packet_ring {
 	int fd;
-	int afd;     /* the answer socket: see packet_ring_divert */
-	bool divert; /* the answers go to afd */
+	/* the answer sockets (see packet_ring_divert): the holders', the claimants' */
+	int afd[PACKET_ANSWER_SOCKETS];
+	struct packet_answer div[PACKET_ANSWER_SOCKETS][PACKET_ANSWERS_MAX]; /* what each takes now */
+	size_t n_div[PACKET_ANSWER_SOCKETS];
 	uint8_t *map;
 	size_t map_len;
 	unsigned cur; /* the next block to read */
@@ -146,7 +190,8 @@ struct packet_ring *packet_ring_open(uint32_t ifindex)
 	if (!r)
 		return NULL;
 	r->map = MAP_FAILED;
-	r->afd = -1;
+	for (int k = 0; k < PACKET_ANSWER_SOCKETS; k++)
+		r->afd[k] = -1;
 	/* protocol 0 first: nothing is queued before the filter is in place */
 	r->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (r->fd < 0)
@@ -187,13 +232,15 @@ struct packet_ring *packet_ring_open(uint32_t ifindex)
 	};
 	if (bind(r->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		goto fail;
-	/* the answer socket takes nothing until diverted */
-	r->afd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (r->afd < 0 || set_filter(r->afd, FILTER(nothing_filter)) < 0)
-		goto fail;
-	setsockopt(r->afd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
-	if (bind(r->afd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		goto fail;
+	/* the answer sockets take nothing until diverted */
+	for (int k = 0; k < PACKET_ANSWER_SOCKETS; k++) {
+		r->afd[k] = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (r->afd[k] < 0 || set_filter(r->afd[k], FILTER(nothing_filter)) < 0)
+			goto fail;
+		setsockopt(r->afd[k], SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+		if (bind(r->afd[k], (struct sockaddr *)&sll, sizeof(sll)) < 0)
+			goto fail;
+	}
 	return r;
 fail:;
 	int e = errno;
@@ -210,8 +257,9 @@ void packet_ring_close(struct packet_ring *r)
 		munmap(r->map, r->map_len);
 	if (r->fd >= 0)
 		close(r->fd);
-	if (r->afd >= 0)
-		close(r->afd);
+	for (int k = 0; k < PACKET_ANSWER_SOCKETS; k++)
+		if (r->afd[k] >= 0)
+			close(r->afd[k]);
 	free(r);
 }
 
@@ -220,25 +268,67 @@ int packet_ring_fd(const struct packet_ring *r)
 	return r->fd;
 }
 
-int packet_ring_answers_fd(const struct packet_ring *r)
+int packet_ring_answers_fd(const struct packet_ring *r, int which)
 {
-	return r->afd;
+	return r->afd[which];
 }
 
-int packet_ring_divert(struct packet_ring *r, bool on)
+/* Set the filter of fd to the len statements at f. */
+static int set_filter_n(int fd, struct sock_filter *f, size_t len)
 {
-	if (on == r->divert)
+	struct sock_fprog prog = {.len = (unsigned short)len, .filter = f};
+	return set_filter(fd, &prog);
+}
+
+int packet_ring_divert(struct packet_ring *r, const struct packet_answer *holders, size_t nh)
+{
+	if (nh > PACKET_ANSWERS_MAX) {
+		errno = E2BIG;
+		return -1;
+	}
+	const struct packet_answer *want[PACKET_ANSWER_SOCKETS] = {holders};
+	size_t n[PACKET_ANSWER_SOCKETS] = {nh};
+	bool same = true;
+	for (int k = 0; k < PACKET_ANSWER_SOCKETS; k++)
+		same &= n[k] == r->n_div[k] && !memcmp(want[k], r->div[k], n[k] * sizeof(*holders));
+	if (same)
 		return 0;
 	/*
-	 * the socket that takes the answers over widens first, the one that
-	 * gives them up narrows after: a frame in between reaches both, none
-	 * reaches neither
+	 * each answer socket whose list changed takes its old answers and its
+	 * new ones (its new list alone when that holds the old one), then the
+	 * ring gives the new ones up and takes the old ones back, then each
+	 * answer socket lets its old ones go: a frame reaches one socket, and
+	 * around a switch maybe two, never none
 	 */
-	int rc = on ? set_filter(r->afd, FILTER(answer_filter)) |
-			  set_filter(r->fd, FILTER(ring_filter_divert))
-		    : set_filter(r->fd, FILTER(ring_filter)) |
-			  set_filter(r->afd, FILTER(nothing_filter));
-	r->divert = on;
+	struct packet_answer both[2 * PACKET_ANSWERS_MAX];
+	struct sock_filter f[RING_HEAD + 2 * PACKET_ANSWERS_MAX * PAIR_LEN + 1];
+	bool changed[PACKET_ANSWER_SOCKETS], done[PACKET_ANSWER_SOCKETS];
+	int rc = 0;
+	for (int k = 0; k < PACKET_ANSWER_SOCKETS; k++) {
+		changed[k] = n[k] != r->n_div[k] ||
+			     memcmp(want[k], r->div[k], n[k] * sizeof(*holders)) != 0;
+		/* a list that only grew at its end: the new one holds the old */
+		done[k] = !changed[k] || (n[k] >= r->n_div[k] &&
+					  !memcmp(want[k], r->div[k], r->n_div[k] * sizeof(*holders)));
+		if (!changed[k])
+			continue;
+		size_t len = n[k];
+		if (done[k]) {
+			memcpy(both, want[k], n[k] * sizeof(*holders));
+		} else {
+			memcpy(both, r->div[k], r->n_div[k] * sizeof(*holders));
+			memcpy(both + r->n_div[k], want[k], n[k] * sizeof(*holders));
+			len = r->n_div[k] + n[k];
+		}
+		rc |= set_filter_n(r->afd[k], f, answer_filter(f, both, len));
+	}
+	rc |= set_filter_n(r->fd, f, ring_filter_divert(f, holders, nh));
+	for (int k = 0; k < PACKET_ANSWER_SOCKETS; k++) {
+		if (!done[k])
+			rc |= set_filter_n(r->afd[k], f, answer_filter(f, want[k], n[k]));
+		memcpy(r->div[k], want[k], n[k] * sizeof(*holders));
+		r->n_div[k] = n[k];
+	}
 	return rc < 0 ? -1 : 0;
 }
 
@@ -272,7 +362,8 @@ static uint64_t arrival_ms(const struct stamp_base *b, uint32_t sec, uint32_t ns
 	return (uint64_t)((b->mono_ns - ago) / 1000000);
 }
 
-size_t packet_ring_read_answers(struct packet_ring *r, size_t max, packet_frame_fn *fn, void *arg)
+size_t packet_ring_read_answers(struct packet_ring *r, int which, size_t max, packet_frame_fn *fn,
+				void *arg)
 {
 	enum { BATCH = 16 };
 	uint8_t buf[BATCH][256];
@@ -284,7 +375,7 @@ size_t packet_ring_read_answers(struct packet_ring *r, size_t max, packet_frame_
 			iov[i] = (struct iovec){.iov_base = buf[i], .iov_len = sizeof(buf[i])};
 			msg[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
 		}
-		int k = recvmmsg(r->afd, msg, BATCH, MSG_DONTWAIT, NULL);
+		int k = recvmmsg(r->afd[which], msg, BATCH, MSG_DONTWAIT, NULL);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
@@ -405,7 +496,10 @@ uint64_t packet_ring_drops(struct packet_ring *r)
 	uint64_t n = 0;
 	if (getsockopt(r->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
 		n += st.tp_drops;
-	if (getsockopt(r->afd, SOL_PACKET, PACKET_STATISTICS, &ast, &alen) == 0)
-		n += ast.tp_drops;
+	for (int k = 0; k < PACKET_ANSWER_SOCKETS; k++) {
+		alen = sizeof(ast);
+		if (getsockopt(r->afd[k], SOL_PACKET, PACKET_STATISTICS, &ast, &alen) == 0)
+			n += ast.tp_drops;
+	}
 	return n;
 }

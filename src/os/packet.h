@@ -8,9 +8,9 @@
  *    PACKET_MMAP TPACKET_V3 ring the kernel fills without a system call;
  *    it wakes the reader once per block (full, or after the block timeout),
  *    not once per frame;
- *  - beside the ring, the answer socket: while diverted
- *    (packet_ring_divert), the replies to the device's own MAC come there
- *    as they arrive, and the ring has the rest.
+ *  - beside the ring, the answer socket: the holders' answers that checks
+ *    wait for (packet_ring_divert) come there as they arrive, and the ring
+ *    has the rest.
  */
 #ifndef ARPHA_OS_PACKET_H
 #define ARPHA_OS_PACKET_H
@@ -60,18 +60,35 @@ void packet_ring_close(struct packet_ring *r);
 
 /* The descriptor to wait on: readable when a block is ready. */
 int packet_ring_fd(const struct packet_ring *r);
-/* The answer socket's: readable when an answer came (only while diverted). */
-int packet_ring_answers_fd(const struct packet_ring *r);
+/* Answer socket which's (0): readable when an answer came (only while diverted). */
+int packet_ring_answers_fd(const struct packet_ring *r, int which);
 
 /*
- * Divert (on) the untagged ARP replies sent to the device's own MAC from
- * the ring to the answer socket, which hands each over as it arrives, not
- * a block later (up to one jiffy, 4 ms at HZ=250); or give them back to
- * the ring (off). Every frame reaches one of the two, and around the
- * switch maybe both. 0, or -1 with errno (the filters stay as they were
- * or half switched: frames may reach both, never neither).
+ * An answer a check (Verify) waits for: an ARP reply to the device's own
+ * MAC from mac for ip (host order).
  */
-int packet_ring_divert(struct packet_ring *r, bool on);
+struct packet_answer {
+	uint32_t ip;
+	struct mac mac;
+};
+#define PACKET_ANSWERS_MAX    64
+#define PACKET_ANSWER_SOCKETS 1 /* the holders' answers */
+
+/*
+ * Divert the answers of the holders in holders[0..nh) (untagged replies to
+ * the device's own MAC, from the holder's MAC for its address) from the
+ * ring, which hands frames over a block later (up to one jiffy, 4 ms at
+ * HZ=250, more behind a flood), to the answer socket, which hands each
+ * over as it arrives. Only those: a flood of replies from anyone else
+ * stays with the ring and cannot fill the socket a holder's answer comes
+ * on (and a frame from the holder for its address is its answer, whoever
+ * sent it). The claimants' answers stay with the ring too: a late one
+ * only makes a move wait, never lets a claim through. Every frame reaches
+ * one socket, and around a switch maybe two, never none. 0, or -1 with
+ * errno (E2BIG: more than PACKET_ANSWERS_MAX; the filters may be half
+ * switched: frames may reach two sockets, never none).
+ */
+int packet_ring_divert(struct packet_ring *r, const struct packet_answer *holders, size_t nh);
 
 /*
  * Called for each frame: buf (len bytes) starts at the Ethernet
@@ -88,8 +105,9 @@ typedef void packet_frame_fn(void *arg, const uint8_t *buf, size_t len, bool oth
  * Returns the number of frames.
  */
 size_t packet_ring_read(struct packet_ring *r, size_t max_blocks, packet_frame_fn *fn, void *arg);
-/* Hand the answers waiting on the answer socket to fn, at most max (0: all). */
-size_t packet_ring_read_answers(struct packet_ring *r, size_t max, packet_frame_fn *fn, void *arg);
+/* Hand the answers waiting on answer socket which to fn, at most max (0: all). */
+size_t packet_ring_read_answers(struct packet_ring *r, int which, size_t max, packet_frame_fn *fn,
+				void *arg);
 
 /*
  * Frames to send, gathered while reading and sent together (one sendmmsg

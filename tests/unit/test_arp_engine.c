@@ -1245,39 +1245,55 @@ static size_t action_at(const struct fx *f, enum action_type t, size_t from)
 }
 
 /*
- * ACT_CHECKS: on before the first check's requests, off once the last
- * running check ended (decided, or won by the holder), not before.
+ * ACT_CHECKS: when a check starts (before its requests) and when it ends;
+ * arp_engine_checks lists the address, the holder (if any) and the
+ * claimant of every check running then.
  */
 static void test_verify_checks_action(void **state)
 {
 	struct fx *f = fx_verify(AV_VERIFY, AV_ACCEPTLOG);
+	struct arp_check c[ARP_ENGINE_CHECKS_MAX];
 	learn_host(f, HOST, &mac_a);
 	learn_host(f, HOST2, &mac_s);
 	struct arp_frame g;
 	frame_garp_reply(&g, &mac_b, HOST);
 	feed(f, &g);
-	size_t on = action_at(f, ACT_CHECKS, 0);
-	assert_true(on < f->out.n);
-	assert_true(f->out.v[on].u.checks);
-	assert_int_equal(f->out.v[on].ifindex, IF1);
-	assert_true(on < action_at(f, ACT_SEND, 0)); /* before the requests */
+	size_t at = action_at(f, ACT_CHECKS, 0);
+	assert_true(at < f->out.n);
+	assert_true(f->out.v[at].u.checks);
+	assert_int_equal(f->out.v[at].ifindex, IF1);
+	assert_true(at < action_at(f, ACT_SEND, 0)); /* before the requests */
+	assert_int_equal(arp_engine_checks(f->e, IF1, c, ARP_ENGINE_CHECKS_MAX), 1);
+	assert_int_equal(c[0].ip, HOST);
+	assert_true(c[0].has_holder);
+	assert_memory_equal(&c[0].holder, &mac_a, MAC_LEN);
+	assert_memory_equal(&c[0].claimed, &mac_b, MAC_LEN);
 	frame_garp_reply(&g, &mac_b, HOST2);
-	feed(f, &g); /* a second check: already on */
+	feed(f, &g); /* a second check: listed too */
 	assert_int_equal(count_type(f, ACT_SEND), 2);
-	assert_int_equal(count_type(f, ACT_CHECKS), 0);
-	reply_from(f, &mac_a, HOST); /* the first ends: the second runs */
+	assert_int_equal(count_type(f, ACT_CHECKS), 1);
+	assert_int_equal(arp_engine_checks(f->e, IF1, c, ARP_ENGINE_CHECKS_MAX), 2);
+	reply_from(f, &mac_a, HOST); /* the first ends: the second is left */
 	assert_non_null(log_with(f, "reason=current_holder_answered"));
-	assert_int_equal(count_type(f, ACT_CHECKS), 0);
+	assert_int_equal(count_type(f, ACT_CHECKS), 1);
+	assert_false(f->out.v[action_at(f, ACT_CHECKS, 0)].u.checks);
+	assert_int_equal(arp_engine_checks(f->e, IF1, c, ARP_ENGINE_CHECKS_MAX), 1);
+	assert_int_equal(c[0].ip, HOST2);
+	assert_memory_equal(&c[0].holder, &mac_s, MAC_LEN);
 	tick_at(f, f->now + f->pol.verify_timeout_ms);
 	assert_non_null(log_with(f, "reason=nobody_answered"));
-	size_t off = action_at(f, ACT_CHECKS, 0);
-	assert_true(off < f->out.n);
-	assert_false(f->out.v[off].u.checks);
 	assert_int_equal(count_type(f, ACT_CHECKS), 1);
-	/* and on again for the next */
-	tick_at(f, f->now + f->pol.verify_holdoff_ms);
-	feed(f, &g);
+	assert_int_equal(arp_engine_checks(f->e, IF1, c, ARP_ENGINE_CHECKS_MAX), 0);
+	assert_int_equal(arp_engine_checks(f->e, IF2 + 100, c, ARP_ENGINE_CHECKS_MAX), 0);
+	/* a new address: the claimant alone is asked; listed with no holder */
+	struct arp_frame n;
+	frame_garp_request(&n, &mac_b, IP(198, 18, 0, 12));
+	feed(f, &n);
+	assert_int_equal(count_type(f, ACT_SEND), 1);
 	assert_int_equal(count_type(f, ACT_CHECKS), 1);
+	assert_int_equal(arp_engine_checks(f->e, IF1, c, ARP_ENGINE_CHECKS_MAX), 1);
+	assert_false(c[0].has_holder);
+	assert_memory_equal(&c[0].claimed, &mac_b, MAC_LEN);
 	fx_free(f);
 }
 
