@@ -830,9 +830,8 @@ static void verify_claim(struct arp_engine *e, struct iface *ifc, const struct a
 		   has_current ? "mac_changed" : "no_entry", v);
 }
 
-/* Check v's time is over, or its outcome is certain. */
-static void verify_decided(struct arp_engine *e, struct iface *ifc, struct verify *v,
-			   uint64_t now, struct actions *out);
+static void verify_decided(struct arp_engine *e, struct iface *ifc, struct verify *v, uint64_t now,
+			   struct actions *out);
 
 /* Check v's time is over, or its outcome is certain; then the shell hears it ended. */
 static void verify_decide(struct arp_engine *e, struct iface *ifc, struct verify *v, uint64_t now,
@@ -842,8 +841,8 @@ static void verify_decide(struct arp_engine *e, struct iface *ifc, struct verify
 	verify_changed(ifc, v, out); /* after the outcome: the new mapping first */
 }
 
-static void verify_decided(struct arp_engine *e, struct iface *ifc, struct verify *v,
-			   uint64_t now, struct actions *out)
+static void verify_decided(struct arp_engine *e, struct iface *ifc, struct verify *v, uint64_t now,
+			   struct actions *out)
 {
 	v->running = false;
 	if (!v->claimed_said) {

@@ -25,11 +25,11 @@
 #include "os/packet.h"
 
 #define RX_BATCH   256
-
-_Static_assert(PACKET_ANSWER_SOCKETS == sizeof(((struct mif *)0)->answers) /
-					   sizeof(((struct mif *)0)->answers[0]),
-	       "a watch per answer socket");
 #define RING_BATCH 1 /* ring blocks per callback, up to some 500 frames */
+
+_Static_assert(PACKET_ANSWER_SOCKETS ==
+		   sizeof(((struct mif *)0)->answers) / sizeof(((struct mif *)0)->answers[0]),
+	       "a watch per answer socket");
 
 /* ---- frames ---- */
 

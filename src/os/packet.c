@@ -80,10 +80,10 @@ static struct sock_filter ring_filter[] = {
  * socket's filter takes exactly these and the ring's the rest; both are
  * made from the same list.
  */
-#define ANSWER_HEAD  9 /* statements of the answer filter before the pairs */
-#define RING_HEAD    17 /* the ring filter's, with the ARP tail */
-#define PAIR_LEN     7
-#define FILTER_MAX   (RING_HEAD + PACKET_ANSWERS_MAX * PAIR_LEN + 1)
+#define ANSWER_HEAD 9  /* statements of the answer filter before the pairs */
+#define RING_HEAD   17 /* the ring filter's, with the ARP tail */
+#define PAIR_LEN    7
+#define FILTER_MAX  (RING_HEAD + PACKET_ANSWERS_MAX * PAIR_LEN + 1)
 
 /* One holder's test: its answer ends in RET ret; anything else goes on to the next. */
 static struct sock_filter *put_pair(struct sock_filter *f, const struct packet_answer *a,
@@ -92,7 +92,7 @@ static struct sock_filter *put_pair(struct sock_filter *f, const struct packet_a
 	uint32_t hi = (uint32_t)a->mac.a[0] << 24 | (uint32_t)a->mac.a[1] << 16 |
 		      (uint32_t)a->mac.a[2] << 8 | a->mac.a[3];
 	uint32_t lo = (uint32_t)a->mac.a[4] << 8 | a->mac.a[5];
-	*f++ = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 22); /* sender MAC */
+	*f++ = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 22);	  /* sender MAC */
 	*f++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi, 0, 5); /* next pair */
 	*f++ = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 26);
 	*f++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo, 0, 3);
@@ -130,7 +130,7 @@ static size_t ring_filter_divert(struct sock_filter *f, const struct packet_answ
 	static const struct sock_filter head[RING_HEAD] = {
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 14, 0), /* the tail's drop */
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 0, 7),	      /* to the tail */
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 0, 7),	 /* to the tail */
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 5),
 	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
@@ -173,7 +173,8 @@ struct packet_ring {
 	int fd;
 	/* the answer sockets (see packet_ring_divert): the holders', the claimants' */
 	int afd[PACKET_ANSWER_SOCKETS];
-	struct packet_answer div[PACKET_ANSWER_SOCKETS][PACKET_ANSWERS_MAX]; /* what each takes now */
+	struct packet_answer div[PACKET_ANSWER_SOCKETS]
+				[PACKET_ANSWERS_MAX]; /* what each takes now */
 	size_t n_div[PACKET_ANSWER_SOCKETS];
 	uint8_t *map;
 	size_t map_len;
@@ -305,11 +306,12 @@ int packet_ring_divert(struct packet_ring *r, const struct packet_answer *holder
 	bool changed[PACKET_ANSWER_SOCKETS], done[PACKET_ANSWER_SOCKETS];
 	int rc = 0;
 	for (int k = 0; k < PACKET_ANSWER_SOCKETS; k++) {
-		changed[k] = n[k] != r->n_div[k] ||
-			     memcmp(want[k], r->div[k], n[k] * sizeof(*holders)) != 0;
+		changed[k] =
+		    n[k] != r->n_div[k] || memcmp(want[k], r->div[k], n[k] * sizeof(*holders)) != 0;
 		/* a list that only grew at its end: the new one holds the old */
-		done[k] = !changed[k] || (n[k] >= r->n_div[k] &&
-					  !memcmp(want[k], r->div[k], r->n_div[k] * sizeof(*holders)));
+		done[k] =
+		    !changed[k] || (n[k] >= r->n_div[k] &&
+				    !memcmp(want[k], r->div[k], r->n_div[k] * sizeof(*holders)));
 		if (!changed[k])
 			continue;
 		size_t len = n[k];
