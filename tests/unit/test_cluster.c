@@ -24,7 +24,8 @@ static const struct wire_key KEY = {{1,	 2,  3,	 4,  5,	 6,  7,	 8,  9,	 10, 11,
 				     12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
 				     23, 24, 25, 26, 27, 28, 29, 30, 31, 32}};
 
-static struct cluster *node(uint32_t id)
+/* Node id on n_paths paths (0: one). */
+static struct cluster *node_paths(uint32_t id, uint8_t n_paths)
 {
 	struct cluster_params p = {.node_id = id,
 				   .epoch = 100 + id,
@@ -32,10 +33,16 @@ static struct cluster *node(uint32_t id)
 				   .encrypt = true,
 				   .interval_ms = 100,
 				   .dead_count = 3,
-				   .send_buffer = 16};
+				   .send_buffer = 16,
+				   .n_paths = n_paths};
 	struct cluster *c = cluster_new(&p);
 	assert_non_null(c);
 	return c;
+}
+
+static struct cluster *node(uint32_t id)
+{
+	return node_paths(id, 0);
 }
 
 static size_t count(const struct cluster_actions *a, enum cluster_action_type type)
@@ -422,21 +429,6 @@ static void test_malformed_counted(void **state)
 }
 
 /* ---- paths ---- */
-
-static struct cluster *node_paths(uint32_t id, uint8_t n_paths)
-{
-	struct cluster_params p = {.node_id = id,
-				   .epoch = 100 + id,
-				   .key = KEY,
-				   .encrypt = true,
-				   .interval_ms = 100,
-				   .dead_count = 3,
-				   .send_buffer = 16,
-				   .n_paths = n_paths};
-	struct cluster *c = cluster_new(&p);
-	assert_non_null(c);
-	return c;
-}
 
 /* Hand from's datagrams on path (or on every path: -1) to c, each on the path it was sent on. */
 static void carry_on(const struct cluster_actions *from, int path, struct cluster *c, uint64_t now,

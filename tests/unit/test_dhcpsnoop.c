@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/be.h"
 #include "core/dhcpsnoop.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
@@ -150,22 +151,6 @@ static void v4_init(struct v4 *v, const struct mac *src, uint8_t msg_type)
 		opt_u8(&v->o, 53, msg_type);
 }
 
-static uint8_t *put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-	return p + 4;
-}
-
 static uint8_t *eth(uint8_t *p, const struct mac *dst, const struct mac *src, uint16_t vlan,
 		    uint16_t type)
 {
@@ -173,10 +158,12 @@ static uint8_t *eth(uint8_t *p, const struct mac *dst, const struct mac *src, ui
 	memcpy(p + 6, src->a, MAC_LEN);
 	p += 12;
 	if (vlan) {
-		p = put16(p, 0x8100);
-		p = put16(p, vlan);
+		put16(p, 0x8100);
+		put16(p + 2, vlan);
+		p += 4;
 	}
-	return put16(p, type);
+	put16(p, type);
+	return p + 2;
 }
 
 static size_t v4_build(const struct v4 *v, uint8_t *buf, size_t cap)
