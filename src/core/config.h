@@ -169,6 +169,26 @@ struct conf_connsync {
 	int line;
 };
 
+#define CONF_NAME_MAX 64 /* [Host NAME]: 63 bytes and NUL */
+
+/* [Neighbors]: the neighbour cache (core/nbtable; svc_nbcache). */
+struct conf_neighbors {
+	bool present;		    /* the section was given (the cache runs without it) */
+	uint32_t size;		    /* Size=, 1..1048576, default 400 */
+	uint32_t active_timeout_ms; /* ActiveTimeout=, 1s..24h, default 5m */
+	bool snoop;		    /* Snoop=yes|no: read DHCP client messages, default yes */
+	char devtypes[CONF_PATH_MAX]; /* DeviceTypes=: more rules (absolute path); "": none */
+	int devtypes_line;	      /* its line */
+	int line;
+};
+
+/* [Host NAME]: a device's configured name (the seed's Ethernet Address objects). */
+struct conf_host {
+	char name[CONF_NAME_MAX]; /* NAME: text, no spaces */
+	struct mac mac;		  /* MAC=, unicast and not zero */
+	int line;
+};
+
 struct config {
 	/* [Daemon] */
 	char control_socket[CONF_PATH_MAX]; /* ControlSocket= */
@@ -199,6 +219,11 @@ struct config {
 	struct conf_connsync connsync;
 	/* [Balance] */
 	struct conf_balance balance;
+	/* [Neighbors] */
+	struct conf_neighbors neighbors;
+	/* [Host NAME], repeatable */
+	struct conf_host *hosts;
+	size_t n_hosts;
 };
 
 /*
