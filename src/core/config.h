@@ -169,7 +169,7 @@ struct conf_connsync {
 	int line;
 };
 
-#define CONF_NAME_MAX 64 /* [Host NAME]: 63 bytes and NUL */
+#define CONF_HOST_NAME_MAX 64 /* [Host NAME]: 63 bytes and NUL */
 
 /* [Neighbors]: the neighbour cache (core/nbtable; svc_nbcache). */
 struct conf_neighbors {
@@ -184,8 +184,8 @@ struct conf_neighbors {
 
 /* [Host NAME]: a device's configured name (the seed's Ethernet Address objects). */
 struct conf_host {
-	char name[CONF_NAME_MAX]; /* NAME: text, no spaces */
-	struct mac mac;		  /* MAC=, unicast and not zero */
+	char name[CONF_HOST_NAME_MAX]; /* NAME: text, no spaces */
+	struct mac mac;		       /* MAC=, unicast and not zero */
 	int line;
 };
 
