@@ -4,7 +4,8 @@
  * combination and precedence of rules, OUI alone, no match), the hash
  * index under thousands of rules, and the shipped data/devtypes.txt:
  * it loads with no error and names the usual systems from realistic
- * DHCP requests.
+ * DHCP requests; the copy built into arphad (os/devtypes_builtin.h) is
+ * that file, byte for byte, and loads the same rules.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include "core/devtype.h"
+#include "os/devtypes_builtin.h"
 
 #ifndef DEVTYPES_PATH
 #error "meson passes DEVTYPES_PATH, the path of data/devtypes.txt"
@@ -602,6 +604,31 @@ static void t_shipped_loads(void **state)
 	devtype_db_free(db);
 }
 
+/* The table built into arphad is data/devtypes.txt as it is now, and loads as the file does. */
+static void t_builtin_is_shipped(void **state)
+{
+	(void)state;
+	size_t len;
+	char *text = read_file(DEVTYPES_PATH, &len);
+	assert_int_equal(devtypes_builtin_len, len);
+	assert_memory_equal(devtypes_builtin, text, len);
+	assert_int_equal(devtypes_builtin[devtypes_builtin_len], '\0');
+	free(text);
+	struct devtype_db *file = shipped();
+	struct devtype_db *db = devtype_db_new();
+	assert_non_null(db);
+	char err[8192] = "";
+	long n = devtype_db_add_text(db, "builtin", devtypes_builtin, devtypes_builtin_len, err,
+				     sizeof(err));
+	if (n < 0)
+		fail_msg("the built-in table does not load:\n%s", err);
+	assert_string_equal(err, "");
+	assert_int_equal(n, devtype_db_count(file));
+	assert_int_equal(devtype_db_count(db), devtype_db_count(file));
+	devtype_db_free(db);
+	devtype_db_free(file);
+}
+
 /* Check type, os and brand of a realistic request against the shipped table. */
 static void sys(const struct devtype_db *db, struct in x, const char *type, const char *os,
 		const char *brand, int min_conf)
@@ -762,6 +789,7 @@ int main(void)
 	    cmocka_unit_test(t_no_rules),
 	    cmocka_unit_test(t_many_rules),
 	    cmocka_unit_test(t_shipped_loads),
+	    cmocka_unit_test(t_builtin_is_shipped),
 	    cmocka_unit_test(t_shipped_systems),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
