@@ -2,18 +2,22 @@
 # Install, with apt-get, every Debian package arpha needs to build, test,
 # demonstrate and benchmark. Idempotent: installs only what is missing.
 # keepalived is one of them: tests/netns/test_neighbours.py moves an address
-# with it too. `tools/deps.sh bench` also installs what only the benchmarks use
-# (keepalived, the comparison in bench/failover.py; conntrackd, the one in
-# bench/ctsync.py; tcpdump, its timestamps of the packets that make a
-# connection established; iptables, for xt_cluster, the comparison in
-# bench/balance.py; all but tcpdump, the xt_cluster cluster of
-# bench/aa_failover.py). `tools/deps.sh picture` installs gnuplot, for
-# docs/ranges.png (docs/ranges.md) only.
+# with it too. tests/netns/test_nbcache.py runs real DHCP clients against a
+# DHCP server: dnsmasq-base, isc-dhcp-client and dhcpcd-base (the binaries
+# only: dnsmasq and dhcpcd5 would enable a service on this host), and sends
+# crafted requests with python3-scapy. `tools/deps.sh bench` also installs
+# what only the benchmarks use (keepalived, the comparison in
+# bench/failover.py; conntrackd, the one in bench/ctsync.py; tcpdump, its
+# timestamps of the packets that make a connection established; iptables,
+# for xt_cluster, the comparison in bench/balance.py; all but tcpdump, the
+# xt_cluster cluster of bench/aa_failover.py). `tools/deps.sh picture`
+# installs gnuplot, for docs/ranges.png (docs/ranges.md) only.
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 libevent-dev libmnl-dev libinih-dev libnftables-dev libsodium-dev libcmocka-dev
 libnetfilter-conntrack-dev
-ieee-data nftables iproute2 iputils-ping python3 jq procps conntrack keepalived"
+ieee-data nftables iproute2 iputils-ping python3 jq procps conntrack keepalived
+dnsmasq-base isc-dhcp-client dhcpcd-base python3-scapy"
 if [ "${1:-}" = bench ]; then
 	PKGS="$PKGS keepalived conntrackd tcpdump iptables"
 fi
