@@ -23,6 +23,8 @@ static bool hdr_ok(const struct nbsync_hdr *h)
 {
 	if (h->kind == NBSYNC_UPDATE)
 		return !h->last && h->generation == 0 && h->part == 0;
+	if (h->kind == NBSYNC_REQUEST)
+		return !h->last && h->generation != 0 && h->part == 0;
 	return h->kind == NBSYNC_FULL && h->generation != 0;
 }
 
@@ -279,7 +281,8 @@ int nbsync_decode(const uint8_t *buf, size_t len, uint64_t now, struct nbsync_hd
 	h->count = get16(buf + 10);
 	if (!hdr_ok(h))
 		return refuse(why, NBS_KIND);
-	if (h->count > cap || (h->kind == NBSYNC_UPDATE && h->count == 0))
+	if (h->count > cap || (h->kind == NBSYNC_UPDATE && h->count == 0) ||
+	    (h->kind == NBSYNC_REQUEST && h->count != 0))
 		return refuse(why, NBS_COUNT);
 	struct rd d = {buf + NBSYNC_HDR, buf + len};
 	for (size_t i = 0; i < h->count; i++) {

@@ -7,7 +7,9 @@
  * then count records. An update carries some records (generation, part
  * and flags 0). A full dump is parts 0, 1, ... of one generation (!= 0,
  * new for every dump a node starts), the last one flagged; a receiver
- * tells a new dump from an old one by the generation.
+ * tells a new dump from an old one by the generation. A request (kind 3)
+ * asks the node whose NodeID is in the generation field for a full dump
+ * (a receiver lost that node's messages for good); it carries no record.
  *
  * Record: iface (len 1..15 + bytes), MAC (6), sources (1), node (4),
  * last seen and first seen as ms ago relative to the sender's now (8
@@ -37,13 +39,13 @@
 /* The most records a message of WIRE_RB_MAX_DATA bytes can hold. */
 #define NBSYNC_MAX_RECORDS ((WIRE_RB_MAX_DATA - NBSYNC_HDR) / NBSYNC_REC_MIN)
 
-enum nbsync_kind { NBSYNC_UPDATE = 1, NBSYNC_FULL = 2 };
+enum nbsync_kind { NBSYNC_UPDATE = 1, NBSYNC_FULL = 2, NBSYNC_REQUEST = 3 };
 #define NBSYNC_F_LAST 0x01
 
 struct nbsync_hdr {
 	uint8_t kind;	     /* enum nbsync_kind */
 	bool last;	     /* FULL: the last part */
-	uint32_t generation; /* FULL: != 0; UPDATE: 0 */
+	uint32_t generation; /* FULL: != 0; UPDATE: 0; REQUEST: the NodeID asked, != 0 */
 	uint16_t part;	     /* FULL: 0, 1, ...; UPDATE: 0 */
 	uint16_t count;	     /* records (decoded; the encoder fills it in) */
 };

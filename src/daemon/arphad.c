@@ -43,7 +43,8 @@
  * The services, in the order their events arrive and the takeover
  * barrier runs: the connections before the addresses.
  */
-static const struct svc_ops *const services[] = {&svc_connsync, &svc_failover, &svc_ranges};
+static const struct svc_ops *const services[] = {&svc_connsync, &svc_failover, &svc_ranges,
+						&svc_nbcache};
 #define N_SERVICES (sizeof(services) / sizeof(services[0]))
 
 /* ---- signals ---- */

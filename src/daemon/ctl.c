@@ -218,7 +218,10 @@ static void serve(struct daemon *d, struct control_req *cfd, char **argv, int ar
 	if (run) {
 		rc = run(d, &r, v, msg, sizeof(msg));
 	} else if ((s = daemon_command(d, r.cmd->words, &sc))) {
-		sc->show(s->self, v); /* self NULL: not running */
+		if (sc->run) /* self NULL: not running */
+			rc = sc->run(s->self, &r, v, msg, sizeof(msg));
+		else
+			sc->show(s->self, v);
 	} else {		      /* ctl_check_bound made sure at the start that it cannot be */
 		snprintf(msg, sizeof(msg), "%s: nothing in arphad answers it", r.cmd->words);
 		rc = -1;

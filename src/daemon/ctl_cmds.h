@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#define CTL_MAX_ARGS 2
+#define CTL_MAX_ARGS 4
 
 /* An argument after the words. */
 struct ctl_arg {

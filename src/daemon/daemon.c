@@ -503,6 +503,16 @@ int host_set_state(struct host *h, uint8_t chan, const uint8_t *blob, size_t len
 	return rc;
 }
 
+const struct nbtable *host_nbcache(const struct host *h)
+{
+	return ((const struct daemon *)(const void *)h)->nbcache;
+}
+
+void host_set_nbcache(struct host *h, const struct nbtable *t)
+{
+	daemon_of(h)->nbcache = t;
+}
+
 uint16_t host_owner_id(const struct host *h)
 {
 	return ((const struct daemon *)(const void *)h)->owner_id;

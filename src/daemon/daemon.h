@@ -115,6 +115,7 @@ struct daemon {
 	bool draining;
 	bool stopping;	   /* a graceful stop is handing over */
 	uint16_t owner_id; /* host_owner_id (active-active) */
+	const struct nbtable *nbcache; /* host_nbcache */
 };
 
 /* struct host is the daemon, seen from a service. */

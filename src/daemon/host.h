@@ -53,7 +53,8 @@ enum dev_ev_type {
 	DEV_MSG,	 /* a reliable-broadcast message from node: to the service of chan */
 	DEV_STATE,	 /* node's heartbeat state of chan: to the service of chan */
 	DEV_LINK,	 /* a link changed, came or went (ifindex; 0: several) */
-	DEV_NEIGH,	 /* the engine learned or changed ip -> mac on ifindex */
+	DEV_NEIGH,	 /* the engine learned, changed or refreshed ip -> mac on ifindex */
+	DEV_KNEIGH,	 /* the kernel confirmed ip -> mac on ifindex (NUD_REACHABLE) */
 };
 
 struct dev_ev {
@@ -61,7 +62,7 @@ struct dev_ev {
 	uint8_t chan;
 	bool up;
 	uint32_t node, ifindex;
-	uint32_t ip; /* DEV_NEIGH */
+	uint32_t ip; /* DEV_NEIGH, DEV_KNEIGH */
 	struct mac mac;
 	const uint8_t *data; /* DEV_MSG, DEV_STATE: valid during the call */
 	size_t len;
@@ -120,6 +121,16 @@ int host_prepare_takeover(struct host *h, const struct takeover_scope *sc);
  */
 uint16_t host_owner_id(const struct host *h);
 void host_set_owner_id(struct host *h, uint16_t owner);
+
+/*
+ * The neighbour cache (core/nbtable), read-only, for the services that
+ * tell every neighbour of the cluster (targeted ARP); set by svc_nbcache
+ * when it starts, NULL before or without it. Valid until the next call
+ * into another service.
+ */
+struct nbtable;
+const struct nbtable *host_nbcache(const struct host *h);
+void host_set_nbcache(struct host *h, const struct nbtable *t);
 
 /* Carry out a's frames, neighbours and log lines, and reset a. */
 void host_apply(struct host *h, struct actions *a);

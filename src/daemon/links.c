@@ -346,6 +346,13 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 		if (m)
 			daemon_refresh_addrs(d, m);
 		break;
+	case NLE_NEIGH:
+		if (m)
+			host_publish(daemon_host(d), &(struct dev_ev){.type = DEV_KNEIGH,
+								  .ifindex = ev->ifindex,
+								  .ip = ev->ip,
+								  .mac = ev->mac});
+		break;
 	case NLE_LINK_DEL:
 		if (m) {
 			log_warnx("event=device_gone iface=%s device=%s msg=\"waiting for it to "

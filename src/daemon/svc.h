@@ -1,6 +1,6 @@
 /*
  * svc: what a service of arphad is. A service (the VIPs, connection sync,
- * and next the responsible ranges and the neighbour cache) is one row of
+ * the responsible ranges, the neighbour cache) is one row of
  * operations in the daemon's table (daemon.c). The daemon drives the
  * table and knows no service by name; a service sees the daemon only
  * through host.h and never includes another service.
@@ -26,6 +26,7 @@ struct nl;
 struct dev_ev;
 struct takeover_scope;
 struct view;
+struct ctl_req;
 
 /*
  * One `arpha` command of a service: `arpha WORD` with no arguments. The
@@ -40,6 +41,12 @@ struct svc_cmd {
 	 * not run (its section is not configured).
 	 */
 	void (*show)(void *self, struct view *v);
+	/*
+	 * Instead of show, for a command with arguments (daemon/ctl_cmds.h
+	 * checked their number): 0, or -1 with a message in err for the user.
+	 * self NULL as for show.
+	 */
+	int (*run)(void *self, const struct ctl_req *r, struct view *v, char *err, size_t errlen);
 };
 
 struct svc_ops {
@@ -79,6 +86,6 @@ struct svc_ops {
 };
 
 /* The services (one file each); arphad.c puts them in its table. */
-extern const struct svc_ops svc_connsync, svc_failover, svc_ranges;
+extern const struct svc_ops svc_connsync, svc_failover, svc_ranges, svc_nbcache;
 
 #endif

@@ -33,7 +33,7 @@
 #include "core/cluster.h"
 #include "core/config.h"
 #include "core/frame.h"
-#include "core/nbshare.h"
+#include "core/nbtable.h"
 #include "core/takeover.h"
 #include "core/vip.h"
 #include "daemon/host.h"
@@ -48,7 +48,6 @@
 #include "os/view.h"
 
 #define MAX_TARGETED 8192 /* unicast ARP frames per interface per round */
-#define MAX_SHARED   16384
 #define MAX_ADDRS    256 /* addresses of a device read at once (arphad -r) */
 
 /* What the shell keeps of a VIP (the schedule is core/takeover's). */
@@ -64,14 +63,6 @@ struct fvip {
 	size_t nargc;
 };
 
-/* A neighbour seen by some node on an interface (by [Interface] name). */
-struct sneigh {
-	char iface[CONF_IFNAMSIZ];
-	uint32_t ip;
-	struct mac mac;
-	uint32_t node; /* who told us; 0: ourselves */
-};
-
 struct failover {
 	struct host *h;
 	const struct config *cfg;
@@ -85,8 +76,6 @@ struct failover {
 	size_t n;
 	pid_t pid[VIP_MAX_GROUPS]; /* each group's running NotifyScript; 0: none */
 	struct loop_watch *sigchld;
-	struct sneigh *nb;
-	size_t nnb, capnb;
 	bool flush_ok;
 	struct flushreq_params fp;
 	bool stopping; /* handing the VIPs over before arphad stops */
@@ -272,16 +261,19 @@ static size_t send_targeted(struct failover *f, const struct host_iface *m, cons
 		send_query(f, m, &fr);
 		sent++;
 	}
-	for (size_t i = 0; i < f->nnb && sent < MAX_TARGETED; i++) {
-		const struct sneigh *s = &f->nb[i];
-		if (s->node == 0 || strcmp(s->iface, m->name) != 0 || s->ip == vip ||
-		    is_own_addr(&v, s->ip))
+	/* and those the cluster saw (the neighbour cache), each at its latest address */
+	const struct nbtable *t = host_nbcache(f->h);
+	size_t at = 0;
+	const struct nbt_record *r;
+	while (t && (r = nbt_next(t, &at)) && sent < MAX_TARGETED) {
+		if (r->n_ip4 == 0 || strcmp(r->iface, m->name) != 0 || r->ip4[0] == vip ||
+		    is_own_addr(&v, r->ip4[0]))
 			continue;
-		const struct arp_entry *own = arp_cache_find(v.cache, s->ip);
+		const struct arp_entry *own = arp_cache_find(v.cache, r->ip4[0]);
 		if (own && (own->type == ARP_DYNAMIC || own->type == ARP_STATIC))
 			continue; /* told above */
-		frame_request(&fr, mac, vip, s->ip);
-		fr.eth_dst = s->mac;
+		frame_request(&fr, mac, vip, r->ip4[0]);
+		fr.eth_dst = r->mac;
 		send_query(f, m, &fr);
 		sent++;
 	}
@@ -524,126 +516,6 @@ static void on_link(struct failover *f)
 	for (size_t g = 0; g < vip_groups(takeover_vip_core(f->tk)); g++)
 		takeover_set_fault(f->tk, g, fault[g], now, &f->tka);
 	run(f);
-}
-
-/* ---- shared neighbours ---- */
-
-static struct sneigh *nb_find(struct failover *f, const char *iface, uint32_t ip)
-{
-	for (size_t i = 0; i < f->nnb; i++)
-		if (f->nb[i].ip == ip && strcmp(f->nb[i].iface, iface) == 0)
-			return &f->nb[i];
-	return NULL;
-}
-
-/* Remember; true when it is new or changed. */
-static bool nb_put(struct failover *f, const char *iface, uint32_t ip, const struct mac *mac,
-		   uint32_t node)
-{
-	struct sneigh *s = nb_find(f, iface, ip);
-	if (s) {
-		bool changed = memcmp(&s->mac, mac, sizeof(*mac)) != 0;
-		s->mac = *mac;
-		s->node = node;
-		return changed;
-	}
-	if (f->nnb == MAX_SHARED)
-		return false;
-	if (f->nnb == f->capnb) {
-		size_t cap = f->capnb ? 2 * f->capnb : 64;
-		struct sneigh *nb = realloc(f->nb, cap * sizeof(*nb));
-		if (!nb)
-			return false;
-		f->nb = nb;
-		f->capnb = cap;
-	}
-	s = &f->nb[f->nnb++];
-	memset(s, 0, sizeof(*s));
-	snprintf(s->iface, sizeof(s->iface), "%s", iface);
-	s->ip = ip;
-	s->mac = *mac;
-	s->node = node;
-	return true;
-}
-
-static bool has_vip(const struct failover *f, const char *iface)
-{
-	for (size_t k = 0; k < f->n; k++)
-		if (strcmp(f->v[k].c->iface, iface) == 0)
-			return true;
-	return false;
-}
-
-struct nb_msg {
-	struct nb_entry e[WIRE_RB_MAX_DATA / NBSHARE_ENTRY];
-	size_t n;
-	const char *iface;
-};
-
-static void nb_flush(struct failover *f, struct nb_msg *m)
-{
-	uint8_t buf[WIRE_RB_MAX_DATA];
-	if (m->n == 0)
-		return;
-	size_t len = nbshare_encode(m->iface, m->e, m->n, buf, sizeof(buf));
-	if (len && host_broadcast(f->h, buf, len) < 0)
-		log_debug("event=nbshare_failed error=\"%s\"", strerror(errno));
-	m->n = 0;
-}
-
-static void nb_add(struct failover *f, struct nb_msg *m, uint32_t ip, const struct mac *mac)
-{
-	m->e[m->n++] = (struct nb_entry){ip, *mac};
-	if (m->n == nbshare_capacity(WIRE_RB_MAX_DATA))
-		nb_flush(f, m);
-}
-
-static void on_neigh(struct failover *f, uint32_t ifindex, uint32_t ip, const struct mac *mac)
-{
-	const struct host_iface *m = host_iface_by_index(f->h, ifindex);
-	if (!m || !has_vip(f, m->name))
-		return;
-	if (!nb_put(f, m->name, ip, mac, 0))
-		return;
-	struct nb_msg msg = {.iface = m->name};
-	nb_add(f, &msg, ip, mac);
-	nb_flush(f, &msg);
-}
-
-static void on_node_up(struct failover *f)
-{
-	/* a node (re)joined: tell it every neighbour we learned ourselves */
-	const struct host_iface *m;
-	for (size_t i = 0; (m = host_iface_at(f->h, i)); i++) {
-		if (!m->ifindex || !has_vip(f, m->name))
-			continue;
-		struct nb_msg msg = {.iface = m->name};
-		for (size_t k = 0; k < f->nnb; k++)
-			if (f->nb[k].node == 0 && strcmp(f->nb[k].iface, m->name) == 0)
-				nb_add(f, &msg, f->nb[k].ip, &f->nb[k].mac);
-		nb_flush(f, &msg);
-	}
-}
-
-static void on_deliver(struct failover *f, uint32_t node, const uint8_t *data, size_t len)
-{
-	if (len == 0 || data[0] != NBSHARE_TYPE)
-		return;
-	char iface[NBSHARE_IFNAMSIZ];
-	struct nb_entry e[WIRE_RB_MAX_DATA / NBSHARE_ENTRY];
-	size_t n;
-	if (nbshare_decode(data, len, iface, e, sizeof(e) / sizeof(e[0]), &n) < 0) {
-		log_info("event=malformed_message node=%u kind=neighbours bytes=%zu", node, len);
-		return;
-	}
-	if (!has_vip(f, iface))
-		return;
-	for (size_t i = 0; i < n; i++) {
-		struct sneigh *s = nb_find(f, iface, e[i].ip);
-		if (s && s->node == 0)
-			continue; /* what we saw ourselves counts more */
-		nb_put(f, iface, e[i].ip, &e[i].mac, node);
-	}
 }
 
 /* ---- the cluster's inputs ---- */
@@ -904,7 +776,6 @@ static void svc_free(void *self)
 	takeover_free(f->tk);
 	takeover_actions_free(&f->tka);
 	actions_free(&f->acts);
-	free(f->nb);
 	free(f->v);
 	free(f->ap);
 	free(f);
@@ -916,23 +787,14 @@ static void on_event(void *self, const struct dev_ev *ev)
 {
 	struct failover *f = self;
 	switch (ev->type) {
-	case DEV_NODE_UP:
-		on_node_up(f);
-		break;
 	case DEV_SYNC_LINK:
 		on_sync_link(f, ev->up);
-		break;
-	case DEV_MSG:
-		on_deliver(f, ev->node, ev->data, ev->len);
 		break;
 	case DEV_STATE:
 		on_state(f, ev->node, ev->data, ev->len);
 		break;
 	case DEV_LINK:
 		on_link(f);
-		break;
-	case DEV_NEIGH:
-		on_neigh(f, ev->ifindex, ev->ip, &ev->mac);
 		break;
 	}
 }
@@ -973,7 +835,6 @@ static const struct svc_cmd cmds[] = {
 
 const struct svc_ops svc_failover = {
     .name = "failover",
-    .chan = NBSHARE_TYPE,
     .state_chan = CLUSTER_CHAN_VIP,
     .start = start,
     .free = svc_free,

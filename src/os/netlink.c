@@ -33,7 +33,7 @@ struct nl *nl_open(bool events)
 	n->seq = (uint32_t)time(NULL);
 	if (events) {
 		n->ev = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (!n->ev || mnl_socket_bind(n->ev, RTMGRP_LINK | RTMGRP_IPV4_IFADDR,
+		if (!n->ev || mnl_socket_bind(n->ev, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_NEIGH,
 					      MNL_SOCKET_AUTOPID) < 0)
 			goto fail;
 		int sz = 1 << 20;
@@ -454,6 +454,40 @@ int nl_neigh_flush_learned(struct nl *n, uint32_t ifindex)
 
 /* ---- events ---- */
 
+static int neigh_ev_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **at = data; /* [0] NDA_DST, [1] NDA_LLADDR */
+	if (mnl_attr_get_type(a) == NDA_DST && mnl_attr_get_payload_len(a) == 4)
+		at[0] = a;
+	if (mnl_attr_get_type(a) == NDA_LLADDR && mnl_attr_get_payload_len(a) == 6)
+		at[1] = a;
+	return MNL_CB_OK;
+}
+
+/*
+ * A neighbour the kernel confirmed: an IPv4 entry turned or refreshed
+ * NUD_REACHABLE, with its MAC. Other states say nothing new about the
+ * device (STALE is a timer running out). 0: not such an event.
+ */
+static int parse_neigh(const struct nlmsghdr *nlh, struct nl_event *ev)
+{
+	const struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
+	if (nlh->nlmsg_type != RTM_NEWNEIGH || nd->ndm_family != AF_INET ||
+	    !(nd->ndm_state & NUD_REACHABLE))
+		return 0;
+	const struct nlattr *at[2] = {NULL, NULL};
+	mnl_attr_parse(nlh, sizeof(*nd), neigh_ev_attr_cb, at);
+	if (!at[0] || !at[1])
+		return 0;
+	uint32_t be;
+	memcpy(&be, mnl_attr_get_payload(at[0]), 4);
+	ev->type = NLE_NEIGH;
+	ev->ifindex = (uint32_t)nd->ndm_ifindex;
+	ev->ip = ntohl(be);
+	memcpy(ev->mac.a, mnl_attr_get_payload(at[1]), MAC_LEN);
+	return 1;
+}
+
 struct ev_ctx {
 	void (*cb)(const struct nl_event *ev, void *arg);
 	void *arg;
@@ -480,6 +514,10 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 		ev.ifindex = ifa->ifa_index;
 		break;
 	}
+	case RTM_NEWNEIGH:
+		if (!parse_neigh(nlh, &ev))
+			return MNL_CB_OK;
+		break;
 	default:
 		return MNL_CB_OK;
 	}

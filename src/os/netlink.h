@@ -1,6 +1,7 @@
 /*
  * netlink: rtnetlink through libmnl. Links (index, MAC, VLAN or not),
- * IPv4 addresses, the kernel neighbour table, and link/address events.
+ * IPv4 addresses, the kernel neighbour table, and link, address and
+ * neighbour events.
  * Requests are synchronous on one socket; events arrive on another.
  */
 #ifndef ARPHA_OS_NETLINK_H
@@ -27,12 +28,15 @@ enum nl_event_type {
 	NLE_LINK,     /* a link appeared or changed */
 	NLE_LINK_DEL, /* a link went away */
 	NLE_ADDR,     /* an IPv4 address was added or removed on ifindex */
+	NLE_NEIGH,    /* the kernel confirmed an IPv4 neighbour (NUD_REACHABLE) on ifindex */
 };
 
 struct nl_event {
 	enum nl_event_type type;
 	uint32_t ifindex;
 	struct nl_link link; /* NLE_LINK, NLE_LINK_DEL */
+	uint32_t ip;	     /* NLE_NEIGH: the neighbour's address and MAC */
+	struct mac mac;
 };
 
 /* NULL with errno. Subscribes the event socket when events is true. */

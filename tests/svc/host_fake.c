@@ -165,6 +165,8 @@ void host_publish(struct host *h, const struct dev_ev *ev)
 int host_broadcast(struct host *h, const uint8_t *msg, size_t len)
 {
 	fake_record(h, "broadcast %c %zu", len ? msg[0] : '-', len);
+	if (h->on_broadcast)
+		h->on_broadcast(h->broadcast_arg, msg, len);
 	return 0;
 }
 
@@ -284,6 +286,16 @@ uint16_t host_owner_id(const struct host *h)
 void host_set_owner_id(struct host *h, uint16_t owner)
 {
 	h->owner_id = owner;
+}
+
+const struct nbtable *host_nbcache(const struct host *h)
+{
+	return h->nbcache;
+}
+
+void host_set_nbcache(struct host *h, const struct nbtable *t)
+{
+	h->nbcache = t;
 }
 
 struct loop *host_loop(struct host *h)

@@ -46,6 +46,10 @@ struct host {
 	uint8_t state[1500]; /* the last heartbeat state set */
 	size_t state_len;
 	uint16_t owner_id; /* host_owner_id */
+	const struct nbtable *nbcache; /* host_nbcache */
+	/* each broadcast, as sent (NULL: recorded only) */
+	void (*on_broadcast)(void *arg, const uint8_t *msg, size_t len);
+	void *broadcast_arg;
 };
 
 /* Parse cfg_text, make the engine and the interfaces (name, ifindex). 0 or -1. */

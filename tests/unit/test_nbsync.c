@@ -170,6 +170,26 @@ static void t_full_parts(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+/* A request names the node asked for a dump, and carries no record. */
+static void t_request(void **state)
+{
+	(void)state;
+	uint8_t buf[WIRE_RB_MAX_DATA];
+	struct nbt_record out[1];
+	struct nbsync_hdr h = {.kind = NBSYNC_REQUEST, .generation = 7}, got;
+	enum nbsync_reason why;
+	size_t len = nbsync_begin(&h, buf, sizeof(buf));
+	assert_int_equal(len, NBSYNC_HDR);
+	assert_int_equal(nbsync_decode(buf, len, 1, &got, out, 1, &why), 0);
+	assert_int_equal(got.kind, NBSYNC_REQUEST);
+	assert_int_equal(got.generation, 7);
+	assert_int_equal(got.count, 0);
+	h.generation = 0;
+	assert_int_equal(nbsync_begin(&h, buf, sizeof(buf)), 0);
+	h = (struct nbsync_hdr){.kind = NBSYNC_REQUEST, .generation = 7, .last = true};
+	assert_int_equal(nbsync_begin(&h, buf, sizeof(buf)), 0);
+}
+
 /* Decode buf and expect reason want. */
 static void refused(const uint8_t *buf, size_t len, enum nbsync_reason want)
 {
@@ -241,7 +261,9 @@ static void t_refusals(void **state)
 	refused(good, NBSYNC_HDR - 1, NBS_SHORT);
 	MUT(b[0] = 'C', len, NBS_TYPE);
 	MUT(b[1] = 2, len, NBS_VERSION);
-	MUT(b[2] = 3, len, NBS_KIND);
+	MUT(b[2] = 4, len, NBS_KIND);		      /* an unknown kind */
+	MUT(b[2] = NBSYNC_REQUEST, len, NBS_KIND);    /* a request for node 0 */
+	MUT((b[2] = NBSYNC_REQUEST, put32(b + 4, 2)), len, NBS_COUNT); /* a request with records */
 	MUT(b[3] = 1, len, NBS_KIND);		      /* an update flagged last */
 	MUT(b[3] = 2, len, NBS_KIND);		      /* unknown flag */
 	MUT(put32(b + 4, 9), len, NBS_KIND);	      /* an update with a generation */
@@ -391,6 +413,7 @@ int main(void)
 	    cmocka_unit_test(t_round_trip),
 	    cmocka_unit_test(t_full_parts),
 	    cmocka_unit_test(t_refusals),
+	    cmocka_unit_test(t_request),
 	    cmocka_unit_test(t_table_sync),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,7 +13,6 @@
 
 #include <cmocka.h>
 
-#include "core/nbshare.h"
 #include "core/vip.h"
 
 /* ---- the virtual network ---- */
@@ -616,42 +615,6 @@ static void test_bad_params(void **st)
 	vip_free(v);
 }
 
-/* ---- shared neighbour lists ---- */
-
-static void test_nbshare(void **st)
-{
-	(void)st;
-	struct nb_entry e[3] = {{0xc6120005, {{2, 0, 0, 0, 0, 5}}},
-				{0xc6120006, {{2, 0, 0, 0, 0, 6}}},
-				{0xc6120007, {{2, 0, 0, 0, 0, 7}}}};
-	uint8_t buf[128];
-	size_t len = nbshare_encode("lan", e, 3, buf, sizeof(buf));
-	assert_int_equal(len, NBSHARE_HDR + 3 * NBSHARE_ENTRY);
-	char iface[NBSHARE_IFNAMSIZ];
-	struct nb_entry out[3];
-	size_t n = 0;
-	assert_int_equal(nbshare_decode(buf, len, iface, out, 3, &n), 0);
-	assert_int_equal(n, 3);
-	assert_string_equal(iface, "lan");
-	for (size_t i = 0; i < 3; i++) {
-		assert_int_equal(out[i].ip, e[i].ip);
-		assert_memory_equal(out[i].mac.a, e[i].mac.a, MAC_LEN);
-	}
-	assert_int_equal(nbshare_decode(buf, len, iface, out, 2, &n), -1); /* too many */
-	for (size_t cut = 0; cut < len; cut++)
-		assert_int_equal(nbshare_decode(buf, cut, iface, out, 3, &n), -1);
-	uint8_t bad[128];
-	memcpy(bad, buf, len);
-	bad[NBSHARE_HDR + 4] |= 1; /* a group MAC */
-	assert_int_equal(nbshare_decode(bad, len, iface, out, 3, &n), -1);
-	memcpy(bad, buf, len);
-	bad[2 + 5] = 'x'; /* garbage after the name's NUL */
-	assert_int_equal(nbshare_decode(bad, len, iface, out, 3, &n), -1);
-	assert_int_equal(nbshare_encode("a-name-far-too-long", e, 1, buf, sizeof(buf)), 0);
-	assert_int_equal(nbshare_encode("lan", e, 3, buf, NBSHARE_HDR + 29), 0);
-	assert_int_equal(nbshare_capacity(NBSHARE_HDR + 29), 2);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -669,7 +632,6 @@ int main(void)
 	    cmocka_unit_test(test_second_claimant_probed_on_time),
 	    cmocka_unit_test(test_probe_due_as_master_served_on_leaving),
 	    cmocka_unit_test(test_bad_params),
-	    cmocka_unit_test(test_nbshare),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

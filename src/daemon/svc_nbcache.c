@@ -1,0 +1,838 @@
+/*
+ * svc_nbcache: the neighbour cache, who is on each managed link (seed 001,
+ * 3.5.5 and 3.5.6). One core/nbtable fed by the ARP engine's accepted
+ * mappings (DEV_NEIGH), the kernel's confirmed neighbours (DEV_KNEIGH) and
+ * the DHCP client messages read on every managed interface (os/dhcpsock,
+ * core/dhcpsnoop); each device named by the IEEE registry (os/vendor) and
+ * identified by core/devtype. The cluster shares the table over reliable
+ * broadcast (core/nbsync): what this node saw goes out once a second, and
+ * a whole dump to a node that joins or lost our messages. Other services
+ * read it through host_nbcache (failover's targeted ARP).
+ *
+ * It runs whenever arphad does: [Neighbors] only tunes it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/devtype.h"
+#include "core/dhcpsnoop.h"
+#include "core/nbsync.h"
+#include "core/nbtable.h"
+#include "core/oui.h"
+#include "daemon/ctl_cmds.h"
+#include "daemon/host.h"
+#include "daemon/svc.h"
+#include "os/devtypes_builtin.h"
+#include "os/dhcpsock.h"
+#include "os/log.h"
+#include "os/loop.h"
+#include "os/util.h"
+#include "os/vendor.h"
+#include "os/view.h"
+
+#define SYNC_INTERVAL_MS 1000 /* what we saw goes to the cluster this often */
+#define DUMP_INTERVAL_MS 10   /* a dump goes out in steps this far apart ... */
+#define DUMP_MSGS	 32   /* ... of this many messages */
+#define DEVTYPES_MAX	 (4u << 20)
+
+struct nbcache;
+
+/* The DHCP socket of one managed interface. */
+struct snoop {
+	struct nbcache *c;
+	uint32_t ifindex;
+	struct dhcpsock *s;
+	struct loop_watch *w;
+	uint64_t drops; /* the socket's, up to its last reopening */
+};
+
+struct nbkey {
+	char iface[NBT_IFNAMSIZ];
+	struct mac mac;
+};
+
+struct nbcache {
+	struct host *h;
+	const struct config *cfg;
+	struct nbtable *t;
+	struct devtype_db *db;
+	struct oui_db *oui; /* NULL: the registry could not be read (logged once) */
+	uint32_t self_id;
+	bool cluster;
+
+	struct snoop *sn; /* one per managed interface, in host_iface_at's order */
+	size_t n_sn;
+	struct dhcp_info info; /* scratch for the frame being read (1.5 KB) */
+	struct nbt_record recs[NBSYNC_MAX_RECORDS]; /* scratch for a message read */
+	const char *snoop_iface;
+
+	/* sync */
+	bool dirty;	       /* we saw something since the last update */
+	uint64_t synced_at;    /* the last update went out: what we saw since goes next */
+	uint64_t next_sync;    /* the next update is due */
+	struct nbkey *dump;    /* the entries of the running dump, NULL: none */
+	size_t n_dump, at_dump;
+	uint32_t generation;   /* of the running (or last) dump */
+	uint16_t part;
+	bool dump_again;       /* asked for while one runs */
+	uint64_t next_dump;
+
+	/* counters */
+	uint64_t dhcp_messages, dhcp_malformed, dhcp_why[DR__COUNT];
+	uint64_t identified;
+	uint64_t sync_sent, sync_records_sent, dumps_sent, requests_sent;
+	uint64_t sync_received, sync_records_received, sync_refused, sync_bad[NBS__COUNT];
+	uint64_t broadcast_errors;
+};
+
+/* ---- what the cache learns ---- */
+
+static const char *cfg_name(const struct nbcache *c, const struct mac *mac)
+{
+	for (size_t i = 0; i < c->cfg->n_hosts; i++)
+		if (mac_eq(&c->cfg->hosts[i].mac, mac))
+			return c->cfg->hosts[i].name;
+	return "";
+}
+
+/* Copy the text s into a field of cap bytes, cut short when longer (ASCII: dhcpsnoop, devtype). */
+static void cut(char *dst, size_t cap, const char *s)
+{
+	size_t n = strnlen(s, cap - 1);
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+/* The vendor: the IEEE registry's name for the MAC's block ("" for none). */
+static void name_vendor(struct nbcache *c, const struct nbt_record *e)
+{
+	struct oui_match om;
+	if (!c->oui || e->vendor[0] || oui_lookup(c->oui, &e->mac, &om) != 1)
+		return;
+	nbt_set_vendor(c->t, e, om.org);
+}
+
+/*
+ * What e is, from its DHCP facts, MAC and vendor; a changed answer is
+ * written to the entry and logged as the seed does.
+ */
+static void identify(struct nbcache *c, const struct nbt_record *e)
+{
+	name_vendor(c, e);
+	struct devtype_input in = {
+	    .prl = e->dhcp.prl_len ? e->dhcp.prl : NULL,
+	    .prl_len = e->dhcp.prl_len,
+	    .vendor = e->dhcp.vendor_class[0] ? e->dhcp.vendor_class : NULL,
+	    .host = e->dhcp.hostname[0] ? e->dhcp.hostname : NULL,
+	    .oui_org = e->vendor[0] ? e->vendor : NULL,
+	    .mac = e->mac.a,
+	};
+	struct devtype_result r;
+	if (devtype_match(c->db, &in, &r) < 0 || r.confidence == 0)
+		return;
+	const char *type = r.type == DEVTYPE_UNKNOWN ? "" : devtype_type_name(r.type);
+	char os[NBT_DEV_LEN], brand[NBT_DEV_LEN];
+	cut(os, sizeof(os), r.os);
+	cut(brand, sizeof(brand), r.brand);
+	if (strcmp(type, e->type) == 0 && strcmp(os, e->os) == 0 &&
+	    strcmp(brand, e->brand) == 0 && r.confidence == e->confidence)
+		return;
+	bool news = strcmp(type, e->type) != 0 || strcmp(os, e->os) != 0 ||
+		    strcmp(brand, e->brand) != 0;
+	if (nbt_set_device(c->t, e, type, os, brand, r.confidence) < 0 || !news)
+		return;
+	c->identified++;
+	char mac[MAC_STRLEN], ip[IP4_STRLEN], q[5][160];
+	log_info("event=device_identified if=%s hostname=%s srcmac=%s device_ip4=%s "
+		 "device_type=%s device_os_name=%s device_vendor=%s device_brand=%s "
+		 "confidence=%u",
+		 e->iface, log_quote(e->dhcp.hostname, q[0], sizeof(q[0])), mac_fmt(&e->mac, mac),
+		 e->n_ip4 ? ip4_fmt(e->ip4[0], ip) : "0.0.0.0",
+		 log_quote(e->type[0] ? e->type : "unknown", q[1], sizeof(q[1])),
+		 log_quote(e->os, q[2], sizeof(q[2])), log_quote(e->vendor, q[3], sizeof(q[3])),
+		 log_quote(e->brand, q[4], sizeof(q[4])), e->confidence);
+}
+
+static void changed(struct nbcache *c)
+{
+	if (!c->dirty && c->cluster) {
+		c->dirty = true;
+		uint64_t due = c->synced_at + SYNC_INTERVAL_MS;
+		c->next_sync = due > host_now(c->h) ? due : host_now(c->h);
+	}
+}
+
+/* A sighting of ip -> mac on ifindex by source. */
+static void seen(struct nbcache *c, uint32_t ifindex, uint32_t ip, const struct mac *mac,
+		 unsigned source)
+{
+	const struct host_iface *m = host_iface_by_index(c->h, ifindex);
+	if (!m)
+		return;
+	uint64_t inserted = nbt_counters(c->t)->inserted;
+	const struct nbt_record *e = nbt_seen(c->t, m->name, mac, ip, host_now(c->h), source);
+	if (!e)
+		return; /* counted in refused */
+	if (nbt_counters(c->t)->inserted != inserted)
+		identify(c, e);
+	changed(c);
+}
+
+/* A DHCP client message read on sn's interface. */
+static void on_dhcp(struct nbcache *c, const struct snoop *sn, const uint8_t *frame, size_t len)
+{
+	struct dhcp_info *d = &c->info;
+	enum dhcp_reason why = dhcpsnoop_parse(frame, len, d);
+	if (why != DR_OK) {
+		c->dhcp_malformed++;
+		c->dhcp_why[why < DR__COUNT ? why : 0]++;
+		return;
+	}
+	const struct host_iface *m = host_iface_by_index(c->h, sn->ifindex);
+	if (!m || mac_is_zero(&d->eth_src) || (d->eth_src.a[0] & 1)) {
+		c->dhcp_malformed++;
+		return;
+	}
+	c->dhcp_messages++;
+	struct nbt_dhcp n;
+	memset(&n, 0, sizeof(n));
+	if (d->family == 4) {
+		/* the address it holds, or the one it asks for */
+		if (d->ciaddr)
+			n.ip4 = d->ciaddr;
+		else if (d->msg_type == DHCP4_REQUEST && (d->has & DHCP_HAS_REQ_IP))
+			n.ip4 = d->req_ip;
+		/* option 55 (v4 codes); DHCPv6's ORO is another numbering */
+		for (size_t i = 0; i < d->prl_len && n.prl_len < NBT_PRL_MAX; i++)
+			n.prl[n.prl_len++] = (uint8_t)d->prl[i];
+	}
+	if (d->has & DHCP_HAS_HOSTNAME)
+		cut(n.hostname, sizeof(n.hostname), d->hostname);
+	if (d->has & DHCP_HAS_FQDN)
+		cut(n.fqdn, sizeof(n.fqdn), d->fqdn);
+	if (d->has & DHCP_HAS_VENDOR)
+		cut(n.vendor_class, sizeof(n.vendor_class), d->vendor);
+	if (d->has & DHCP_HAS_CLID) {
+		n.client_id[0] = (uint8_t)d->clid_type;
+		size_t k = d->clid_len < NBT_CLIENT_ID_MAX - 1 ? d->clid_len : NBT_CLIENT_ID_MAX - 1;
+		memcpy(n.client_id + 1, d->clid, k);
+		n.client_id_len = (uint8_t)(k + 1);
+	}
+	const struct nbt_record *e = nbt_set_dhcp(c->t, m->name, &d->eth_src, &n, host_now(c->h));
+	if (!e)
+		return;
+	identify(c, e);
+	changed(c);
+}
+
+static void on_snoop(void *arg);
+
+/* Each managed interface that is there has its DHCP socket (Snoop=yes). */
+static void snoop_follow(struct nbcache *c)
+{
+	if (!c->cfg->neighbors.snoop)
+		return;
+	for (size_t i = 0; i < c->n_sn; i++) {
+		struct snoop *sn = &c->sn[i];
+		const struct host_iface *m = host_iface_at(c->h, i);
+		uint32_t want = m ? m->ifindex : 0;
+		if (sn->s && sn->ifindex == want)
+			continue;
+		if (sn->s) {
+			sn->drops += dhcpsock_drops(sn->s);
+			loop_watch_free(sn->w);
+			dhcpsock_close(sn->s);
+			sn->s = NULL;
+			sn->w = NULL;
+		}
+		sn->ifindex = want;
+		if (!want)
+			continue;
+		char err[256], q[300];
+		sn->s = dhcpsock_open(want, err, sizeof(err));
+		if (!sn->s) {
+			log_warnx("event=dhcp_snoop_failed iface=%s msg=%s", m->name,
+				  log_quote(err, q, sizeof(q)));
+			continue;
+		}
+		sn->w = loop_watch_fd(host_loop(c->h), dhcpsock_fd(sn->s), ARPHAD_PRIO_CLIENTS,
+				      on_snoop, sn);
+		if (!sn->w) {
+			log_warnx("event=dhcp_snoop_failed iface=%s msg=\"out of memory\"", m->name);
+			dhcpsock_close(sn->s);
+			sn->s = NULL;
+		}
+	}
+}
+
+static void on_frame(void *arg, const uint8_t *frame, size_t len)
+{
+	struct snoop *sn = arg;
+	on_dhcp(sn->c, sn, frame, len);
+}
+
+static void on_snoop(void *arg)
+{
+	struct snoop *sn = arg;
+	if (dhcpsock_read(sn->s, on_frame, sn) < 0)
+		log_debug("event=dhcp_snoop_read_failed error=\"%s\"", strerror(errno));
+}
+
+static uint64_t dhcp_drops(const struct nbcache *c)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < c->n_sn; i++)
+		n += c->sn[i].drops + (c->sn[i].s ? dhcpsock_drops(c->sn[i].s) : 0);
+	return n;
+}
+
+/* ---- the cluster ---- */
+
+static void broadcast(struct nbcache *c, const uint8_t *buf, size_t len)
+{
+	if (host_broadcast(c->h, buf, len) < 0) {
+		if (c->broadcast_errors++ % 100 == 0)
+			log_warn("event=nbsync_send_failed failures=%" PRIu64, c->broadcast_errors);
+		return;
+	}
+	c->sync_sent++;
+}
+
+/* What we saw since the last update, to every node. */
+static void send_updates(struct nbcache *c)
+{
+	uint64_t now = host_now(c->h), since = c->synced_at;
+	c->dirty = false;
+	c->synced_at = now;
+	uint8_t buf[WIRE_RB_MAX_DATA];
+	const struct nbsync_hdr h = {.kind = NBSYNC_UPDATE};
+	size_t len = 0, n = 0, cursor = 0;
+	const struct nbt_record *e;
+	while ((e = nbt_next(c->t, &cursor))) {
+		if (e->node != 0 || e->last_seen < since)
+			continue;
+		if (len == 0)
+			len = nbsync_begin(&h, buf, sizeof(buf));
+		int rc = nbsync_add(buf, sizeof(buf), &len, e, now);
+		if (rc == 0 && n) { /* full: send it, and begin the next */
+			broadcast(c, buf, len);
+			len = nbsync_begin(&h, buf, sizeof(buf));
+			n = 0;
+			rc = nbsync_add(buf, sizeof(buf), &len, e, now);
+		}
+		if (rc == 1) {
+			n++;
+			c->sync_records_sent++;
+		}
+	}
+	if (n)
+		broadcast(c, buf, len);
+}
+
+/* Start a dump of the whole table (or have the running one start again). */
+static void dump_start(struct nbcache *c)
+{
+	if (!c->cluster)
+		return;
+	if (c->dump) {
+		c->dump_again = true;
+		return;
+	}
+	size_t n = nbt_count(c->t);
+	c->dump = calloc(n ? n : 1, sizeof(*c->dump));
+	if (!c->dump) {
+		log_warn("event=nbsync_dump_failed entries=%zu", n);
+		return;
+	}
+	size_t cursor = 0;
+	const struct nbt_record *e;
+	c->n_dump = 0;
+	while ((e = nbt_next(c->t, &cursor)) && c->n_dump < n) {
+		memcpy(c->dump[c->n_dump].iface, e->iface, NBT_IFNAMSIZ);
+		c->dump[c->n_dump++].mac = e->mac;
+	}
+	c->at_dump = 0;
+	c->part = 0;
+	if (++c->generation == 0)
+		c->generation = 1;
+	c->next_dump = host_now(c->h);
+	c->dumps_sent++;
+}
+
+/* The next messages of the running dump. */
+static void dump_step(struct nbcache *c)
+{
+	uint64_t now = host_now(c->h);
+	uint8_t buf[WIRE_RB_MAX_DATA];
+	for (unsigned k = 0; k < DUMP_MSGS && c->dump; k++) {
+		struct nbsync_hdr h = {
+		    .kind = NBSYNC_FULL, .last = true, .generation = c->generation, .part = c->part++};
+		size_t len = nbsync_begin(&h, buf, sizeof(buf));
+		for (; c->at_dump < c->n_dump; c->at_dump++) {
+			const struct nbkey *key = &c->dump[c->at_dump];
+			const struct nbt_record *e = nbt_find(c->t, key->iface, &key->mac);
+			if (!e)
+				continue; /* gone since */
+			if (nbsync_add(buf, sizeof(buf), &len, e, now) == 0)
+				break;
+			c->sync_records_sent++;
+		}
+		bool done = c->at_dump >= c->n_dump;
+		nbsync_set_last(buf, len, done);
+		broadcast(c, buf, len);
+		if (done) {
+			free(c->dump);
+			c->dump = NULL;
+			if (c->dump_again) {
+				c->dump_again = false;
+				dump_start(c);
+			}
+			return;
+		}
+	}
+	c->next_dump = now + DUMP_INTERVAL_MS;
+}
+
+/* We lost node's messages for good: ask it for all it has. */
+static void request_dump(struct nbcache *c, uint32_t node)
+{
+	uint8_t buf[NBSYNC_HDR];
+	const struct nbsync_hdr h = {.kind = NBSYNC_REQUEST, .generation = node};
+	size_t len = nbsync_begin(&h, buf, sizeof(buf));
+	if (len) {
+		broadcast(c, buf, len);
+		c->requests_sent++;
+	}
+}
+
+static void on_message(struct nbcache *c, uint32_t node, const uint8_t *data, size_t len)
+{
+	struct nbt_record *recs = c->recs;
+	struct nbsync_hdr h;
+	enum nbsync_reason why;
+	uint64_t now = host_now(c->h);
+	if (nbsync_decode(data, len, now, &h, recs, NBSYNC_MAX_RECORDS, &why) < 0) {
+		c->sync_bad[why < NBS__COUNT ? why : 0]++;
+		if (c->sync_bad[why < NBS__COUNT ? why : 0] % 1000 == 1)
+			log_info("event=malformed_message node=%u kind=neighbours reason=%s "
+				 "bytes=%zu",
+				 node, nbsync_reason_name(why), len);
+		return;
+	}
+	c->sync_received++;
+	if (h.kind == NBSYNC_REQUEST) {
+		if (h.generation == c->self_id)
+			dump_start(c);
+		return;
+	}
+	for (size_t i = 0; i < h.count; i++) {
+		if (nbt_merge(c->t, &recs[i], node, now) < 0) {
+			c->sync_refused++;
+			continue;
+		}
+		c->sync_records_received++;
+		const struct nbt_record *e = nbt_find(c->t, recs[i].iface, &recs[i].mac);
+		if (e && !e->type[0] && !e->os[0])
+			identify(c, e); /* the peer had no answer; we may (our own rules) */
+	}
+}
+
+/* ---- the service ---- */
+
+static void svc_free(void *self);
+
+/* The device-type rules: the built-in table, then DeviceTypes= when given. */
+static int load_rules(struct nbcache *c, char *err, size_t errlen)
+{
+	char why[1024];
+	c->db = devtype_db_new();
+	if (!c->db) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (devtype_db_add_text(c->db, "devtypes.txt (built in)", devtypes_builtin,
+				devtypes_builtin_len, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "the built-in device types: %s", why);
+		return -1;
+	}
+	const char *path = c->cfg->neighbors.devtypes;
+	if (!path[0])
+		return 0;
+	char *text;
+	size_t len;
+	if (read_file(path, DEVTYPES_MAX, &text, &len) < 0) {
+		snprintf(err, errlen, "%s:%d: DeviceTypes=: cannot read %s: %s",
+			 host_config_path(c->h), c->cfg->neighbors.devtypes_line, path,
+			 strerror(errno));
+		return -1;
+	}
+	long rc = devtype_db_add_text(c->db, path, text, len, why, sizeof(why));
+	free(text);
+	if (rc < 0) {
+		snprintf(err, errlen, "DeviceTypes=%s: %s", path, why);
+		return -1;
+	}
+	return 0;
+}
+
+static void *start(struct host *h, const struct config *cfg, char *err, size_t errlen)
+{
+	struct nbcache *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->h = h;
+	c->cfg = cfg;
+	c->self_id = cfg->cluster.present ? cfg->cluster.node_id : 0;
+	c->cluster = cfg->cluster.present;
+	struct nbt_params p;
+	nbt_params_default(&p);
+	p.size = cfg->neighbors.size;
+	p.active_timeout_ms = cfg->neighbors.active_timeout_ms;
+	p.self_id = c->self_id;
+	randombytes_buf(p.key, sizeof(p.key));
+	if (!(c->t = nbt_new(&p))) {
+		snprintf(err, errlen, "the neighbour cache: %s", strerror(errno));
+		goto fail;
+	}
+	if (load_rules(c, err, errlen) < 0)
+		goto fail;
+	char why[512], q[600];
+	if (vendor_db_load(NULL, &c->oui, why, sizeof(why)) < 0) {
+		c->oui = NULL;
+		log_warnx("event=vendor_registry_unreadable msg=%s (neighbours are shown "
+			  "without vendors)",
+			  log_quote(why, q, sizeof(q)));
+	}
+	while (host_iface_at(h, c->n_sn))
+		c->n_sn++;
+	c->sn = calloc(c->n_sn ? c->n_sn : 1, sizeof(*c->sn));
+	if (!c->sn) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < c->n_sn; i++)
+		c->sn[i].c = c;
+	snoop_follow(c);
+	host_set_nbcache(h, c->t);
+	log_info("event=neighbour_cache size=%" PRIu32 " active_timeout_ms=%" PRIu32
+		 " snoop=%s device_rules=%zu",
+		 p.size, cfg->neighbors.active_timeout_ms, cfg->neighbors.snoop ? "yes" : "no",
+		 devtype_db_count(c->db));
+	return c;
+fail:
+	svc_free(c);
+	return NULL;
+}
+
+static void svc_free(void *self)
+{
+	struct nbcache *c = self;
+	if (!c)
+		return;
+	host_set_nbcache(c->h, NULL);
+	for (size_t i = 0; i < c->n_sn; i++) {
+		loop_watch_free(c->sn[i].w);
+		dhcpsock_close(c->sn[i].s);
+	}
+	free(c->sn);
+	free(c->dump);
+	oui_db_free(c->oui);
+	devtype_db_free(c->db);
+	nbt_free(c->t);
+	free(c);
+}
+
+static void on_event(void *self, const struct dev_ev *ev)
+{
+	struct nbcache *c = self;
+	switch (ev->type) {
+	case DEV_NEIGH:
+		seen(c, ev->ifindex, ev->ip, &ev->mac, NBT_SRC_ARP);
+		break;
+	case DEV_KNEIGH:
+		seen(c, ev->ifindex, ev->ip, &ev->mac, NBT_SRC_KERNEL);
+		break;
+	case DEV_LINK:
+		snoop_follow(c);
+		break;
+	case DEV_NODE_UP:
+		dump_start(c); /* it may have missed all we know */
+		break;
+	case DEV_OUT_OF_SYNC:
+		request_dump(c, ev->node);
+		break;
+	case DEV_MSG:
+		on_message(c, ev->node, ev->data, ev->len);
+		break;
+	}
+}
+
+static void tick(void *self)
+{
+	struct nbcache *c = self;
+	uint64_t now = host_now(c->h);
+	if (c->dirty && now >= c->next_sync)
+		send_updates(c);
+	if (c->dump && now >= c->next_dump)
+		dump_step(c);
+}
+
+static uint64_t next_deadline(const void *self)
+{
+	const struct nbcache *c = self;
+	uint64_t t = UINT64_MAX;
+	if (c->dirty)
+		t = c->next_sync;
+	if (c->dump && c->next_dump < t)
+		t = c->next_dump;
+	return t;
+}
+
+/* ---- `arpha neighbors` ---- */
+
+static const char *const source_names[] = {"arp", "kernel", "dhcp", "peer"};
+
+/* Every field of e, as the JSON shows it (the text columns pick theirs). */
+static void record_fields(const struct nbcache *c, struct view *v, const struct nbt_record *e,
+			  uint64_t now)
+{
+	uint64_t timeout = c->cfg->neighbors.active_timeout_ms;
+	bool active = nbt_active(c->t, e, now);
+	uint64_t ago = now > e->last_seen ? now - e->last_seen : 0;
+	view_str(v, "interface", e->iface);
+	view_mac(v, "mac", &e->mac);
+	view_list(v, "ip4");
+	for (unsigned i = 0; i < e->n_ip4; i++)
+		view_ip4(v, NULL, e->ip4[i]);
+	view_end(v);
+	view_str(v, "state", active ? "active" : "inactive");
+	view_u64(v, "last_seen_ms", ago);
+	view_u64(v, "first_seen_ms", now > e->first_seen ? now - e->first_seen : 0);
+	view_u64(v, "timeout_ms", active ? timeout - ago : 0);
+	view_str(v, "vendor", e->vendor);
+	view_str(v, "hostname", e->dhcp.hostname);
+	view_str(v, "fqdn", e->dhcp.fqdn);
+	view_str(v, "vendor_class", e->dhcp.vendor_class);
+	uint16_t prl[NBT_PRL_MAX];
+	char prl_s[NBT_PRL_MAX * 4 + 1];
+	for (unsigned i = 0; i < e->dhcp.prl_len; i++)
+		prl[i] = e->dhcp.prl[i];
+	dhcp_prl_fmt(prl, e->dhcp.prl_len, prl_s, sizeof(prl_s));
+	view_str(v, "prl", prl_s);
+	char clid[2 * NBT_CLIENT_ID_MAX + 1];
+	for (unsigned i = 0; i < e->dhcp.client_id_len; i++)
+		snprintf(clid + 2 * i, 3, "%02x", e->dhcp.client_id[i]);
+	clid[2 * e->dhcp.client_id_len] = '\0';
+	view_str(v, "client_id", clid);
+	view_str(v, "cfg_name", cfg_name(c, &e->mac));
+	view_str(v, "type", e->type[0] ? e->type : "unknown");
+	view_str(v, "os", e->os);
+	view_str(v, "brand", e->brand);
+	view_u64(v, "confidence", e->confidence);
+	view_u64(v, "node", e->node);
+	view_list(v, "sources");
+	for (unsigned i = 0; i < 4; i++)
+		if (e->sources & (1u << i))
+			view_str(v, NULL, source_names[i]);
+	view_end(v);
+}
+
+static void counters(const struct nbcache *c, struct view *v)
+{
+	const struct nbt_counters *k = nbt_counters(c->t);
+	view_object(v, "counters");
+	view_u64(v, "entries", k->entries);
+	view_u64(v, "size", c->cfg->neighbors.size);
+	view_u64(v, "inserted", k->inserted);
+	view_u64(v, "updated", k->updated);
+	view_u64(v, "evicted_inactive", k->evicted_inactive);
+	view_u64(v, "evicted_active", k->evicted_active);
+	view_u64(v, "merged", k->merged);
+	view_u64(v, "refused", k->refused);
+	view_u64(v, "identified", c->identified);
+	view_u64(v, "dhcp_messages", c->dhcp_messages);
+	view_u64(v, "dhcp_malformed", c->dhcp_malformed);
+	view_u64(v, "dhcp_drops", dhcp_drops(c));
+	view_object(v, "dhcp_refused");
+	for (unsigned i = 1; i < DR__COUNT; i++)
+		if (c->dhcp_why[i])
+			view_u64(v, dhcp_reason_name((enum dhcp_reason)i), c->dhcp_why[i]);
+	view_end(v);
+	view_u64(v, "sync_sent", c->sync_sent);
+	view_u64(v, "sync_records_sent", c->sync_records_sent);
+	view_u64(v, "sync_dumps", c->dumps_sent);
+	view_u64(v, "sync_requests", c->requests_sent);
+	view_u64(v, "sync_received", c->sync_received);
+	view_u64(v, "sync_records_received", c->sync_records_received);
+	view_u64(v, "sync_refused", c->sync_refused);
+	view_object(v, "sync_malformed");
+	for (unsigned i = 0; i < NBS__COUNT; i++)
+		if (c->sync_bad[i])
+			view_u64(v, nbsync_reason_name(i), c->sync_bad[i]);
+	view_end(v);
+	view_end(v);
+}
+
+static const struct view_col nb_cols[] = {
+    {.key = "idx", .head = "Idx", .width = 4, .right = true},
+    {.key = "interface", .head = "Iface", .width = 8, .gap = 2},
+    {.key = "mac", .head = "HW Address", .width = 17},
+    {.key = "ip4", .head = "IP4 Address", .width = 15},
+    {.key = "state", .head = "State", .width = 8},
+    {.key = "timeout_ms", .head = "Timeout", .width = 7, .right = true, .scale = 1000},
+    {.key = "vendor", .head = "Vendor", .width = 24, .gap = 2},
+    {.key = "hostname", .head = "Hostname", .width = 16},
+    {.key = "cfg_name", .head = "CfgName", .width = 12},
+    {.key = "type", .head = "Type", .width = 10},
+    {.key = "os", .head = "OS", .width = 16},
+    {.key = "brand", .head = "Brand"},
+};
+
+/* The columns by the options: always the first 7, then -names' 2, -devinfo's 3. */
+static struct view_table nb_tables[4];
+static struct view_col nb_picked[4][12];
+
+static const struct view_table *nb_table(bool names, bool devinfo)
+{
+	unsigned k = (names ? 1 : 0) | (devinfo ? 2 : 0);
+	size_t n = 0;
+	for (size_t i = 0; i < 7; i++)
+		nb_picked[k][n++] = nb_cols[i];
+	for (size_t i = 7; names && i < 9; i++)
+		nb_picked[k][n++] = nb_cols[i];
+	for (size_t i = 9; devinfo && i < 12; i++)
+		nb_picked[k][n++] = nb_cols[i];
+	nb_tables[k] = (struct view_table){nb_picked[k], n, 0, false};
+	return &nb_tables[k];
+}
+
+/* `arpha neighbors [IFACE] [-names] [-devinfo] [-ip6]` */
+static int show_list(const struct nbcache *c, const struct ctl_req *r, struct view *v, char *err,
+		     size_t errlen)
+{
+	const char *iface = NULL;
+	bool names = false, devinfo = false, ip6 = false;
+	for (int i = 0; i < r->nargs; i++) {
+		const char *a = r->args[i];
+		if (strcmp(a, "-names") == 0) {
+			names = true;
+		} else if (strcmp(a, "-devinfo") == 0) {
+			devinfo = true;
+		} else if (strcmp(a, "-ip6") == 0) {
+			ip6 = true;
+		} else if (a[0] == '-') {
+			snprintf(err, errlen,
+				 "neighbors: unknown option \"%s\" (expected -names, -devinfo or "
+				 "-ip6)",
+				 a);
+			return -1;
+		} else if (iface) {
+			snprintf(err, errlen, "neighbors: one interface at most (\"%s\", \"%s\")",
+				 iface, a);
+			return -1;
+		} else {
+			const struct host_iface *m = host_iface(c->h, a);
+			if (!m) {
+				snprintf(err, errlen, "no interface \"%s\" in the configuration",
+					 a);
+				return -1;
+			}
+			iface = m->name;
+		}
+	}
+	uint64_t now = host_now(c->h);
+	view_table(v, "neighbors", nb_table(names, devinfo), NULL);
+	size_t cursor = 0, idx = 0;
+	const struct nbt_record *e;
+	while ((e = nbt_next(c->t, &cursor))) {
+		if (iface && strcmp(iface, e->iface) != 0)
+			continue;
+		view_row(v);
+		view_u64(v, "idx", ++idx);
+		record_fields(c, v, e, now);
+		view_end(v);
+	}
+	view_end(v);
+	counters(c, v);
+	const struct nbt_counters *k = nbt_counters(c->t);
+	view_linef(v, "%zu of %" PRIu32 " entries; %" PRIu64 " evicted (%" PRIu64
+		      " active); %" PRIu64 " DHCP messages read",
+		   nbt_count(c->t), c->cfg->neighbors.size,
+		   k->evicted_inactive + k->evicted_active, k->evicted_active, c->dhcp_messages);
+	if (ip6)
+		view_line(v, "no IPv6 addresses are kept yet (arphad manages IPv4 only)");
+	return 0;
+}
+
+/* `arpha neighbors show MAC` */
+static int show_one(const struct nbcache *c, const struct ctl_req *r, struct view *v, char *err,
+		    size_t errlen)
+{
+	struct mac mac;
+	if (mac_parse(r->args[0], &mac) < 0) {
+		snprintf(err, errlen, "\"%s\" is not a MAC (expected aa:bb:cc:dd:ee:ff)",
+			 r->args[0]);
+		return -1;
+	}
+	uint64_t now = host_now(c->h);
+	size_t cursor = 0, found = 0;
+	const struct nbt_record *e;
+	view_list(v, "neighbors");
+	while ((e = nbt_next(c->t, &cursor))) {
+		if (!mac_eq(&e->mac, &mac))
+			continue;
+		found++;
+		view_pairs(v, NULL, 2, 14);
+		record_fields(c, v, e, now);
+		view_end(v);
+	}
+	view_end(v);
+	if (!found) {
+		snprintf(err, errlen, "%s: not in the neighbour cache", r->args[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static int run_neighbors(void *self, const struct ctl_req *r, struct view *v, char *err,
+			 size_t errlen)
+{
+	if (!self) {
+		snprintf(err, errlen, "the neighbour cache does not run");
+		return -1;
+	}
+	return show_list(self, r, v, err, errlen);
+}
+
+static int run_show(void *self, const struct ctl_req *r, struct view *v, char *err, size_t errlen)
+{
+	if (!self) {
+		snprintf(err, errlen, "the neighbour cache does not run");
+		return -1;
+	}
+	return show_one(self, r, v, err, errlen);
+}
+
+static const struct svc_cmd cmds[] = {
+    {.word = "neighbors", .run = run_neighbors},
+    {.word = "neighbors show", .run = run_show},
+    {0},
+};
+
+const struct svc_ops svc_nbcache = {
+    .name = "nbcache",
+    .chan = NBSYNC_TYPE,
+    .start = start,
+    .free = svc_free,
+    .event = on_event,
+    .tick = tick,
+    .next_deadline = next_deadline,
+    .cmds = cmds,
+};
