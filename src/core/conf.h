@@ -221,6 +221,9 @@ conf_parse_fn conf_ifname;
 /* An absolute path that fits the char array. */
 conf_parse_fn conf_path;
 
+/* A unicast MAC (not group, not zero) into a struct mac. */
+conf_parse_fn conf_mac;
+
 /*
  * Unicast IPv4 addresses, each once, appended to a uint32_t array counted
  * by the size_t at count_off. arg: what is expected, for messages.

@@ -38,6 +38,7 @@ struct obj {
 	uint8_t bits;
 	char name[CONF_IFNAMSIZ];
 	char path[16];
+	struct mac mac;
 	uint32_t addrs[3];
 	size_t n_addrs;
 	uint32_t fence1;
@@ -377,6 +378,50 @@ static void test_ifname_and_path(void **state)
 	refuse(p, &kp, &o, "./k",
 	       "KeyFile: expected an absolute path (starting with /), got \"./k\"");
 	assert_string_equal(o.path, "/abcdefghijklmn");
+	free(p);
+}
+
+static void test_mac(void **state)
+{
+	struct conf_parser *p = new_parser();
+	struct obj o;
+	memset(&o, 0xa5, sizeof(o));
+	const struct conf_key k = KEY("MAC", conf_mac, mac);
+	static const struct {
+		const char *v;
+		uint8_t first, last;
+	} good[] = {
+	    {"02:86:f6:c5:a2:14", 0x02, 0x14},
+	    {"4A-86-F6-C5-A2-15", 0x4a, 0x15},
+	    {"0086:f6c5:a216", 0x00, 0x16},
+	    {"fe:ff:ff:ff:ff:ff", 0xfe, 0xff},
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		take(p, &k, &o, good[i].v);
+		assert_int_equal(o.mac.a[0], good[i].first);
+		assert_int_equal(o.mac.a[5], good[i].last);
+	}
+	refuse(p, &k, &o, "01:00:5e:00:00:01",
+	       "MAC: 01:00:5e:00:00:01 is a multicast (group) address; expected a unicast MAC");
+	refuse(p, &k, &o, "ff:ff:ff:ff:ff:ff",
+	       "MAC: ff:ff:ff:ff:ff:ff is the broadcast address; expected a unicast MAC");
+	refuse(p, &k, &o, "00-00-00-00-00-00",
+	       "MAC: 00-00-00-00-00-00 is the zero address; expected a unicast MAC");
+	static const char *const bad[] = {"02:86:f6:c5:a2",    "02:86:f6:c5:a2:14:00",
+					  "02:86-f6:c5:a2:14", "02:86:f6:c5:a2:1g",
+					  "0286f6c5a214",      "printer"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[160];
+		snprintf(want, sizeof(want),
+			 "MAC: expected a MAC address such as 02-86-f6-c5-a2-14 or "
+			 "02:86:f6:c5:a2:14, got \"%s\"",
+			 bad[i]);
+		refuse(p, &k, &o, bad[i], want);
+	}
+	/* a refused value leaves the field as it was, and its neighbours always */
+	assert_int_equal(o.mac.a[0], 0xfe);
+	assert_int_equal(o.fence0, 0xa5a5a5a5);
+	assert_int_equal(o.fence1, 0xa5a5a5a5);
 	free(p);
 }
 
@@ -1069,6 +1114,7 @@ int main(void)
 	    cmocka_unit_test(test_bool_and_enum),
 	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_ifname_and_path),
+	    cmocka_unit_test(test_mac),
 	    cmocka_unit_test(test_addr_list),
 	    cmocka_unit_test(test_words),
 	    cmocka_unit_test(test_value_checks),
