@@ -40,6 +40,8 @@ const struct conf_section *const conf_sections[] = {
     &conf_flush_section,
     &conf_connsync_section,
     &conf_balance_section,
+    &conf_neighbors_section,
+    &conf_host_section,
     NULL,
 };
 _Static_assert(sizeof(conf_sections) / sizeof(conf_sections[0]) <= CONF_KINDS_MAX,
@@ -133,7 +135,7 @@ struct reader {
 	/* the section being read */
 	const struct conf_section *sect; /* NULL before the first header */
 	void *obj;			 /* what its keys set */
-	char title[64];			 /* "ARP", "Interface lan", for messages */
+	char title[CONF_HOST_NAME_MAX + 16]; /* "ARP", "Interface lan", for messages */
 	int kind_line[CONF_KINDS_MAX];	 /* first line of each non-repeatable kind */
 	bool saw[CONF_KINDS_MAX];	 /* a header of each kind was read, right or wrong */
 	bool skip;			 /* the header was wrong: ignore the section's settings */
@@ -538,6 +540,7 @@ void config_free(struct config *c)
 		free(c->proxies[i].ifaces);
 	free(c->proxies);
 	free(c->vips);
+	free(c->hosts);
 	free(c->entries);
 	free(c->ifaces);
 	memset(c, 0, sizeof(*c));

@@ -46,7 +46,7 @@ struct conf_parser {
 	bool sect_bad;		 /* the current section has an error */
 	int seen[CONF_KEYS_MAX]; /* the first line of each key of the section; 0: not given */
 	int key_line;		 /* the first line of the key being parsed (list keys: < line) */
-	size_t cap_ifaces, cap_entries, cap_proxies, cap_vips; /* room in c's arrays */
+	size_t cap_ifaces, cap_entries, cap_proxies, cap_vips, cap_hosts; /* room in c's arrays */
 	int *bad; /* the header lines of the sections that had an error, in file order */
 	size_t n_bad, cap_bad;
 	struct conf_error errs[CONF_MAX_ERRORS]; /* in the order found */
@@ -110,6 +110,8 @@ extern const struct conf_section conf_vip_section;	 /* conf_vip.c */
 extern const struct conf_section conf_flush_section;	 /* conf_flush.c */
 extern const struct conf_section conf_connsync_section;	 /* conf_connsync.c */
 extern const struct conf_section conf_balance_section;	 /* conf_balance.c */
+extern const struct conf_section conf_neighbors_section; /* conf_neighbors.c */
+extern const struct conf_section conf_host_section;	 /* conf_host.c */
 
 /*
  * The checks of the whole file, after the last line, in this order (see
@@ -220,6 +222,9 @@ conf_parse_fn conf_ifname;
 
 /* An absolute path that fits the char array. */
 conf_parse_fn conf_path;
+
+/* A unicast MAC (not group, not zero) into a struct mac. */
+conf_parse_fn conf_mac;
 
 /*
  * Unicast IPv4 addresses, each once, appended to a uint32_t array counted

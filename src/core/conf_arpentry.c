@@ -34,18 +34,8 @@ static int entry_ip(struct conf_parser *p, const struct conf_key *k, void *obj, 
 static int entry_mac(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
 {
 	struct conf_entry *e = obj;
-	if (mac_parse(v, &e->mac) < 0)
-		return conf_fail(p, p->line,
-				 "%s: expected a MAC address such as 02-86-f6-c5-a2-14 or "
-				 "02:86:f6:c5:a2:14, got \"%s\"",
-				 k->name, v);
-	const char *why = mac_is_broadcast(&e->mac)   ? "the broadcast address"
-			  : mac_is_multicast(&e->mac) ? "a multicast (group) address"
-			  : mac_is_zero(&e->mac)      ? "the zero address"
-						      : NULL;
-	if (why)
-		return conf_fail(p, p->line, "%s: %s is %s; expected a unicast MAC", k->name, v,
-				 why);
+	if (conf_mac(p, k, obj, v) < 0)
+		return -1;
 	e->has_mac = true;
 	return 0;
 }

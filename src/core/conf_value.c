@@ -324,6 +324,25 @@ int conf_path(struct conf_parser *p, const struct conf_key *k, void *obj, const 
 	return 0;
 }
 
+int conf_mac(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
+{
+	struct mac m;
+	if (mac_parse(v, &m) < 0)
+		return conf_fail(p, p->line,
+				 "%s: expected a MAC address such as 02-86-f6-c5-a2-14 or "
+				 "02:86:f6:c5:a2:14, got \"%s\"",
+				 k->name, v);
+	const char *why = mac_is_broadcast(&m)	 ? "the broadcast address"
+			  : mac_is_multicast(&m) ? "a multicast (group) address"
+			  : mac_is_zero(&m)	 ? "the zero address"
+						 : NULL;
+	if (why)
+		return conf_fail(p, p->line, "%s: %s is %s; expected a unicast MAC", k->name, v,
+				 why);
+	memcpy(conf_field(obj, k), &m, sizeof(m));
+	return 0;
+}
+
 int conf_addr_list(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
 {
 	uint32_t *out = conf_field(obj, k);

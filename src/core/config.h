@@ -187,6 +187,7 @@ struct conf_host {
 	char name[CONF_HOST_NAME_MAX]; /* NAME: text, no spaces */
 	struct mac mac;		  /* MAC=, unicast and not zero */
 	int line;
+	int mac_line; /* line of MAC= */
 };
 
 struct config {

@@ -156,6 +156,13 @@ ITEMS = [
     ("item25/binary-bytes-escaped", "[ARP]\n\x01\x1b[31mX\x7f\n", 7, ["\\x01\\x1b[31mX\\x7f"],
      ["\x1b"]),
     ("item20/minutes-too-long", CL + VIP + "PreemptDelay=61m\n", 14, ["PreemptDelay", "5m"], []),
+    ("nbcache/devicetypes-relative", "[Neighbors]\nDeviceTypes=devtypes.txt\n", 7,
+     ["DeviceTypes", "absolute path"], []),
+    ("nbcache/host-mac-twice",
+     "[Host a]\nMAC=02:00:00:00:00:01\n[Host b]\nMAC=02-00-00-00-00-01\n", 9,
+     ["[Host b]", "[Host a] at line 7"], []),
+    ("nbcache/host-name-with-space", "[Host my pc]\nMAC=02:00:00:00:00:01\n", 6,
+     ["[Host my pc]", "spaces"], []),
 ]
 
 GOOD_ITEMS = [
@@ -170,6 +177,10 @@ GOOD_ITEMS = [
      CL + VIP + "TrackInterface=eth0\nTrackInterface=lo\nAnnounce=garp\nAnnounce=targeted\n"
      "[ConnSync]\nNetworks=198.18.1.0/24\nNetworks=198.18.2.0/24\nProtocols=tcp\n"
      "Protocols=udp\n[ProxyARP]\nNetwork=198.18.9.0/24\nInterfaces=lan\n"),
+    ("nbcache/neighbors-and-hosts",
+     "[Neighbors]\nSize=1048576\nActiveTimeout=24h\nSnoop=no\n"
+     "DeviceTypes=/etc/arpha/devtypes.txt\n[Host printer-2]\nMAC=4a-86-f6-c5-a2-14\n"
+     "[Host tv]\nMAC=02:00:00:00:00:02\n"),
 ]
 
 

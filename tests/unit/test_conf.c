@@ -38,6 +38,7 @@ struct obj {
 	uint8_t bits;
 	char name[CONF_IFNAMSIZ];
 	char path[16];
+	struct mac mac;
 	uint32_t addrs[3];
 	size_t n_addrs;
 	uint32_t fence1;
@@ -380,6 +381,50 @@ static void test_ifname_and_path(void **state)
 	free(p);
 }
 
+static void test_mac(void **state)
+{
+	struct conf_parser *p = new_parser();
+	struct obj o;
+	memset(&o, 0xa5, sizeof(o));
+	const struct conf_key k = KEY("MAC", conf_mac, mac);
+	static const struct {
+		const char *v;
+		uint8_t first, last;
+	} good[] = {
+	    {"02:86:f6:c5:a2:14", 0x02, 0x14},
+	    {"4A-86-F6-C5-A2-15", 0x4a, 0x15},
+	    {"0086:f6c5:a216", 0x00, 0x16},
+	    {"fe:ff:ff:ff:ff:ff", 0xfe, 0xff},
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		take(p, &k, &o, good[i].v);
+		assert_int_equal(o.mac.a[0], good[i].first);
+		assert_int_equal(o.mac.a[5], good[i].last);
+	}
+	refuse(p, &k, &o, "01:00:5e:00:00:01",
+	       "MAC: 01:00:5e:00:00:01 is a multicast (group) address; expected a unicast MAC");
+	refuse(p, &k, &o, "ff:ff:ff:ff:ff:ff",
+	       "MAC: ff:ff:ff:ff:ff:ff is the broadcast address; expected a unicast MAC");
+	refuse(p, &k, &o, "00-00-00-00-00-00",
+	       "MAC: 00-00-00-00-00-00 is the zero address; expected a unicast MAC");
+	static const char *const bad[] = {"02:86:f6:c5:a2",    "02:86:f6:c5:a2:14:00",
+					  "02:86-f6:c5:a2:14", "02:86:f6:c5:a2:1g",
+					  "0286f6c5a214",      "printer"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[160];
+		snprintf(want, sizeof(want),
+			 "MAC: expected a MAC address such as 02-86-f6-c5-a2-14 or "
+			 "02:86:f6:c5:a2:14, got \"%s\"",
+			 bad[i]);
+		refuse(p, &k, &o, bad[i], want);
+	}
+	/* a refused value leaves the field as it was, and its neighbours always */
+	assert_int_equal(o.mac.a[0], 0xfe);
+	assert_int_equal(o.fence0, 0xa5a5a5a5);
+	assert_int_equal(o.fence1, 0xa5a5a5a5);
+	free(p);
+}
+
 static void test_addr_list(void **state)
 {
 	struct conf_parser *p = new_parser();
@@ -574,8 +619,9 @@ static const struct conf_section *section(const char *name)
 
 static void test_registry(void **state)
 {
-	static const char *const want[] = {"Daemon",  "ARP", "Interface", "ARPEntry", "ProxyARP",
-					   "Cluster", "VIP", "Flush",	  "ConnSync", "Balance"};
+	static const char *const want[] = {"Daemon",   "ARP",	  "Interface", "ARPEntry",
+					   "ProxyARP", "Cluster", "VIP",       "Flush",
+					   "ConnSync", "Balance", "Neighbors", "Host"};
 	size_t n = 0;
 	for (; conf_sections[n]; n++) {
 		const struct conf_section *s = conf_sections[n];
@@ -821,6 +867,15 @@ static const struct key_case key_cases[] = {
      "Weight: expected a whole number from 1 to 65535, got \"0\""},
     {"Balance", "RouterDiscovery", "yes", "off",
      "RouterDiscovery: expected one of yes, no, got \"off\""},
+    {"Neighbors", "Size", "1048576", "1048577",
+     "Size: expected a whole number from 1 to 1048576, got \"1048577\""},
+    {"Neighbors", "ActiveTimeout", "24h", "999ms",
+     "ActiveTimeout: expected a duration from 1s to 24h, such as 30s, 5m or 1h, got \"999ms\""},
+    {"Neighbors", "Snoop", "yes", "dhcp", "Snoop: expected one of yes, no, got \"dhcp\""},
+    {"Neighbors", "DeviceTypes", "/etc/arpha/devtypes.txt", "devtypes.txt",
+     "DeviceTypes: expected an absolute path (starting with /), got \"devtypes.txt\""},
+    {"Host", "MAC", "02:86:f6:c5:a2:14", "00:00:00:00:00:00",
+     "MAC: 00:00:00:00:00:00 is the zero address; expected a unicast MAC"},
 };
 
 static const struct key_case *key_case(const char *sect, const char *key)
@@ -959,6 +1014,8 @@ static void test_every_key_takes(void **state)
 			struct conf_flush flush;
 			struct conf_connsync connsync;
 			struct conf_balance balance;
+			struct conf_neighbors neighbors;
+			struct conf_host host;
 			unsigned char bytes[1];
 		} obj, zero;
 		memset(&obj, 0, sizeof(obj));
@@ -968,7 +1025,7 @@ static void test_every_key_takes(void **state)
 		assert_memory_not_equal(obj.bytes + k->off, zero.bytes + k->off, k->size);
 		if (k->parse == conf_uint || k->parse == conf_bool || k->parse == conf_enum ||
 		    k->parse == conf_flags || k->parse == conf_duration || k->parse == conf_path ||
-		    k->parse == conf_ifname || k->parse == conf_addr_list) {
+		    k->parse == conf_ifname || k->parse == conf_addr_list || k->parse == conf_mac) {
 			size_t end = k->off + k->size;
 			memset(obj.bytes + k->off, 0, k->size);
 			if (k->parse == conf_addr_list)
@@ -1022,6 +1079,12 @@ static void test_unknown_keys(void **state)
 	assert_int_equal(parse(IFACE CLUSTER "[Balance]\nBucket=64\n", err, sizeof(err)), -1);
 	assert_string_equal(err, FNAME ":8: unknown setting Bucket in [Balance]; expected one of "
 				       "Buckets, Seed, Weight, RouterDiscovery");
+	assert_int_equal(parse(IFACE "[Neighbors]\nTimeout=5m\n", err, sizeof(err)), -1);
+	assert_string_equal(err, FNAME ":3: unknown setting Timeout in [Neighbors]; expected one "
+				       "of Size, ActiveTimeout, Snoop, DeviceTypes");
+	assert_int_equal(parse(IFACE "[Host printer]\nIP=198.18.0.9\n", err, sizeof(err)), -1);
+	assert_string_equal(err,
+			    FNAME ":3: unknown setting IP in [Host printer]; expected one of MAC");
 }
 
 /* The line fields: the line of the key once its value is taken. */
@@ -1039,7 +1102,9 @@ static void test_key_lines(void **state)
 			   "[Flush]\nKeyFile=/f\n"				      /* 18-19 */
 			   "[ARPEntry]\nIP=198.18.0.7\nMode=Publish\nInterface=lan\n" /* 20-23 */
 			   "[ProxyARP]\nInterfaces=lan\nInterfaces=lan2\nNetwork=198.18.8.0/24\n"
-			   "[Interface lan2]\n"; /* 24-28 */
+			   "[Interface lan2]\n"			    /* 24-28 */
+			   "[Neighbors]\nSize=10\nDeviceTypes=/d\n" /* 29-31 */
+			   "[Host h]\n\nMAC=02:00:00:00:00:01\n";   /* 32-34 */
 	assert_int_equal(config_parse(text, strlen(text), FNAME, &c, err, sizeof(err)), 0);
 	assert_int_equal(c.control_socket_line, 2);
 	assert_int_equal(c.ifaces[0].line, 3);
@@ -1057,6 +1122,10 @@ static void test_key_lines(void **state)
 	assert_int_equal(c.entries[0].iface_line, 23);
 	assert_int_equal(c.proxies[0].ifaces_line, 25);
 	assert_int_equal(c.proxies[0].net_line, 27);
+	assert_int_equal(c.neighbors.line, 29);
+	assert_int_equal(c.neighbors.devtypes_line, 31);
+	assert_int_equal(c.hosts[0].line, 32);
+	assert_int_equal(c.hosts[0].mac_line, 34);
 	config_free(&c);
 }
 
@@ -1069,6 +1138,7 @@ int main(void)
 	    cmocka_unit_test(test_bool_and_enum),
 	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_ifname_and_path),
+	    cmocka_unit_test(test_mac),
 	    cmocka_unit_test(test_addr_list),
 	    cmocka_unit_test(test_words),
 	    cmocka_unit_test(test_value_checks),

@@ -50,7 +50,9 @@ static void parse_err(const char *text, const char *want)
 	assert_null(c.ifaces);
 	assert_null(c.entries);
 	assert_null(c.proxies);
+	assert_null(c.hosts);
 	assert_int_equal(c.n_ifaces, 0);
+	assert_int_equal(c.n_hosts, 0);
 	config_free(&c); /* safe on an empty config */
 }
 
@@ -184,6 +186,15 @@ static void t_defaults(void **state)
 	assert_string_equal(c.ifaces[0].device, "lan");
 	assert_int_equal(c.n_entries, 0);
 	assert_int_equal(c.n_proxies, 0);
+	/* the neighbour cache runs without [Neighbors] */
+	assert_false(c.neighbors.present);
+	assert_int_equal(c.neighbors.size, 400);
+	assert_int_equal(c.neighbors.active_timeout_ms, 300000);
+	assert_true(c.neighbors.snoop);
+	assert_string_equal(c.neighbors.devtypes, "");
+	assert_int_equal(c.neighbors.devtypes_line, 0);
+	assert_null(c.hosts);
+	assert_int_equal(c.n_hosts, 0);
 	config_free(&c);
 }
 
@@ -384,12 +395,12 @@ static const struct bad bads[] = {
     /* sections */
     {"[Interface lan]\n\n[Interfaces]\n",
      FNAME ":3: unknown section [Interfaces]; expected one of Daemon, ARP, Interface NAME, "
-	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance"},
+	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, Neighbors, Host NAME"},
     {"[Interface lan]\n[Cluster one]\n",
      FNAME ":2: section [Cluster] takes no name; got [Cluster one]"},
     {"[Interface lan]\n[Clusters]\n",
      FNAME ":2: unknown section [Clusters]; expected one of Daemon, ARP, Interface NAME, "
-	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance"},
+	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, Neighbors, Host NAME"},
     {"[Interface]\n", FNAME ":1: section [Interface] needs a name: [Interface NAME]"},
     {"[Interface lan]\n[ARP x]\n", FNAME ":2: section [ARP] takes no name; got [ARP x]"},
     {"[Interface lan]\n[Daemon]\n[ARP]\n[daemon]\n",
@@ -444,8 +455,8 @@ static const struct bad bads[] = {
      FNAME ":3: Expire: empty value; remove the line for the default"},
     {"[Interface lan]\n[ARP]\nExpire=900 # seconds\n",
      FNAME ":3: Expire: expected a whole number from 1 to 604800, got \"900 # seconds\""},
-    {"[Interface lan]\n[ARP]\n\n\n\n\n\n\n\n\n\nARPChanges=yes\n",
-     FNAME ":12: ARPChanges: expected one of Drop, DropLog, Accept, AcceptLog, Verify, got \"yes\""},
+    {"[Interface lan]\n[ARP]\n\n\n\n\n\n\n\n\n\nARPChanges=yes\n", FNAME
+     ":12: ARPChanges: expected one of Drop, DropLog, Accept, AcceptLog, Verify, got \"yes\""},
     /* [Daemon] */
     {"[Daemon]\nControlSocket=run/arphad.sock\n",
      FNAME ":2: ControlSocket: expected an absolute path (starting with /), got "
@@ -543,11 +554,11 @@ static const struct bad bads[] = {
     {"[Interface lan]\n\n[ProxyARP]\nNetwork=198.18.0.0/24\nInterfaces=lan,dmz\n",
      FNAME ":5: [ProxyARP] Interfaces=: there is no [Interface dmz]"},
     /* every error is reported, one per line, in the order of the file */
-    {"[Interface lan]\n[ARP]\nExpire=0\nARPChanges=yes\n[Nope]\n",
-     FNAME ":3: Expire: expected a whole number from 1 to 604800, got \"0\"\n" FNAME
-	   ":4: ARPChanges: expected one of Drop, DropLog, Accept, AcceptLog, Verify, got \"yes\"\n" FNAME
-	   ":5: unknown section [Nope]; expected one of Daemon, ARP, Interface NAME, ARPEntry, "
-	   "ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance"},
+    {"[Interface lan]\n[ARP]\nExpire=0\nARPChanges=yes\n[Nope]\n", FNAME
+     ":3: Expire: expected a whole number from 1 to 604800, got \"0\"\n" FNAME
+     ":4: ARPChanges: expected one of Drop, DropLog, Accept, AcceptLog, Verify, got \"yes\"\n" FNAME
+     ":5: unknown section [Nope]; expected one of Daemon, ARP, Interface NAME, ARPEntry, "
+     "ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, Neighbors, Host NAME"},
     {"[Interface lan]\nbroken line\n[ARP]\nExpire=0\n",
      FNAME ":2: expected a [Section] header, a Key=Value setting or a comment, got \"broken "
 	   "line\"\n" FNAME ":4: Expire: expected a whole number from 1 to 604800, got \"0\""},
@@ -882,6 +893,171 @@ static void t_connsync(void **state)
 			"their prefix length, such as 198.18.1.0/24");
 }
 
+static void t_neighbors(void **state)
+{
+	struct config c;
+	/* an empty section: the defaults */
+	parse_ok(IFACE "[Neighbors]\n", &c);
+	assert_true(c.neighbors.present);
+	assert_int_equal(c.neighbors.line, 2);
+	assert_int_equal(c.neighbors.size, 400);
+	assert_int_equal(c.neighbors.active_timeout_ms, 300000);
+	assert_true(c.neighbors.snoop);
+	assert_string_equal(c.neighbors.devtypes, "");
+	config_free(&c);
+	/* every key, at its bounds; no [Cluster] needed */
+	parse_ok(IFACE "[neighbors]\nsize=1\nActiveTimeout=1s\nSnoop=no\n"
+		       "DeviceTypes=/etc/arpha/devtypes.txt\n",
+		 &c);
+	assert_int_equal(c.neighbors.size, 1);
+	assert_int_equal(c.neighbors.active_timeout_ms, 1000);
+	assert_false(c.neighbors.snoop);
+	assert_string_equal(c.neighbors.devtypes, "/etc/arpha/devtypes.txt");
+	assert_int_equal(c.neighbors.devtypes_line, 6);
+	config_free(&c);
+	parse_ok(IFACE "[Neighbors]\nSize=1048576\nActiveTimeout=24h\nSnoop=YES\n", &c);
+	assert_int_equal(c.neighbors.size, 1048576);
+	assert_int_equal(c.neighbors.active_timeout_ms, 86400000);
+	assert_true(c.neighbors.snoop);
+	config_free(&c);
+	parse_ok(IFACE "[Neighbors]\nActiveTimeout=1.5m\n", &c);
+	assert_int_equal(c.neighbors.active_timeout_ms, 90000);
+	config_free(&c);
+
+	parse_err(IFACE "[Neighbors]\nSize=0\n",
+		  FNAME ":3: Size: expected a whole number from 1 to 1048576, got \"0\"");
+	parse_err(IFACE "[Neighbors]\nSize=1048577\n",
+		  FNAME ":3: Size: expected a whole number from 1 to 1048576, got \"1048577\"");
+	parse_err(IFACE "[Neighbors]\nSize=-1\n",
+		  FNAME ":3: Size: expected a whole number from 1 to 1048576, got \"-1\"");
+	parse_err(IFACE "[Neighbors]\nActiveTimeout=999ms\n",
+		  FNAME ":3: ActiveTimeout: expected a duration from 1s to 24h, such as 30s, 5m or "
+			"1h, got \"999ms\"");
+	parse_err(IFACE "[Neighbors]\nActiveTimeout=0\n",
+		  FNAME ":3: ActiveTimeout: expected a duration from 1s to 24h, such as 30s, 5m or "
+			"1h, got \"0\"");
+	parse_err(IFACE "[Neighbors]\nActiveTimeout=25h\n",
+		  FNAME ":3: ActiveTimeout: expected a duration from 1s to 24h, such as 30s, 5m or "
+			"1h, got \"25h\"");
+	parse_err(IFACE "[Neighbors]\nActiveTimeout=300\n",
+		  FNAME ":3: ActiveTimeout: expected a duration from 1s to 24h, such as 30s, 5m or "
+			"1h, got \"300\"");
+	parse_err(IFACE "[Neighbors]\nSnoop=dhcp\n",
+		  FNAME ":3: Snoop: expected one of yes, no, got \"dhcp\"");
+	parse_err(IFACE "[Neighbors]\nDeviceTypes=devtypes.txt\n",
+		  FNAME ":3: DeviceTypes: expected an absolute path (starting with /), got "
+			"\"devtypes.txt\"");
+	char text[512], want[256];
+	snprintf(text, sizeof(text), IFACE "[Neighbors]\nDeviceTypes=/%0*d\n", CONF_PATH_MAX - 1,
+		 0);
+	snprintf(want, sizeof(want), FNAME ":3: DeviceTypes: the path is longer than %d bytes",
+		 CONF_PATH_MAX - 1);
+	parse_err(text, want);
+	parse_err(IFACE "[Neighbors]\nSize=10\nSize=20\n",
+		  FNAME ":4: Size is set twice in [Neighbors]; the first is at line 3");
+	parse_err(IFACE "[Neighbors]\nSize=10\n[Neighbors]\nSnoop=no\n",
+		  FNAME ":4: duplicate section [Neighbors]; the first is at line 2; merge them");
+	parse_err(IFACE "[Neighbors lan]\n",
+		  FNAME ":2: section [Neighbors] takes no name; got [Neighbors lan]");
+	parse_err(IFACE "[Neighbors]\nSize=10\nHostname=yes\n",
+		  FNAME ":4: unknown setting Hostname in [Neighbors]; expected one of Size, "
+			"ActiveTimeout, Snoop, DeviceTypes");
+}
+
+#define HOST_RULE                                                                                  \
+	"expected a name of 1 to 63 bytes of text without spaces or control characters, such as "  \
+	"[Host printer-2]"
+
+static void t_hosts(void **state)
+{
+	struct config c;
+	parse_ok(IFACE "[Host printer-2]\nMAC=02:86:f6:c5:a2:14\n"
+		       "[host Printer-2]\nmac=4A-86-F6-C5-A2-15\n"
+		       "[Host K\303\274che.TV_1]\nMAC=0086:f6c5:a216\n", /* Küche */
+		 &c);
+	assert_int_equal(c.n_hosts, 3);
+	assert_string_equal(c.hosts[0].name, "printer-2");
+	assert_int_equal(c.hosts[0].line, 2);
+	assert_int_equal(c.hosts[0].mac_line, 3);
+	assert_int_equal(c.hosts[0].mac.a[0], 0x02);
+	assert_int_equal(c.hosts[0].mac.a[5], 0x14);
+	/* names are as written: another case is another name */
+	assert_string_equal(c.hosts[1].name, "Printer-2");
+	assert_int_equal(c.hosts[1].mac.a[0], 0x4a);
+	assert_string_equal(c.hosts[2].name, "K\303\274che.TV_1");
+	assert_int_equal(c.hosts[2].mac.a[5], 0x16);
+	assert_false(c.neighbors.present); /* [Host] needs no [Neighbors] */
+	config_free(&c);
+	/* 63 bytes, and punctuation other than a space */
+	char name[80], text[512], want[512];
+	memset(name, 'h', 63);
+	name[63] = '\0';
+	snprintf(text, sizeof(text),
+		 IFACE "[Host %s]\nMAC=02:00:00:00:00:01\n[Host a;b=c#d]\n"
+		       "MAC=02:00:00:00:00:02\n",
+		 name);
+	parse_ok(text, &c);
+	assert_string_equal(c.hosts[0].name, name);
+	assert_string_equal(c.hosts[1].name, "a;b=c#d");
+	config_free(&c);
+
+	/* the name */
+	strcat(name, "x");
+	snprintf(text, sizeof(text), IFACE "[Host %s]\nMAC=02:00:00:00:00:01\n", name);
+	snprintf(want, sizeof(want), FNAME ":2: [Host %s]: the name is longer than 63 bytes; %s",
+		 name, HOST_RULE);
+	parse_err(text, want);
+	parse_err(IFACE "[Host my pc]\nMAC=02:00:00:00:00:01\n",
+		  FNAME ":2: [Host my pc]: the name holds a space; " HOST_RULE);
+	parse_err(IFACE "[Host my\tpc]\nMAC=02:00:00:00:00:01\n",
+		  FNAME ":2: [Host my\\x09pc]: the name holds a control character; " HOST_RULE);
+	parse_err(IFACE "[Host a\x01]\nMAC=02:00:00:00:00:01\n",
+		  FNAME ":2: [Host a\\x01]: the name holds a control character; " HOST_RULE);
+	parse_err(IFACE "[Host a\x7f]\nMAC=02:00:00:00:00:01\n",
+		  FNAME ":2: [Host a\\x7f]: the name holds a control character; " HOST_RULE);
+	parse_err(IFACE "[Host]\nMAC=02:00:00:00:00:01\n",
+		  FNAME ":2: section [Host] needs a name: [Host NAME]");
+	parse_err(IFACE "[Host a]\nMAC=02:00:00:00:00:01\n[Host b]\nMAC=02:00:00:00:00:02\n"
+			"[Host a]\nMAC=02:00:00:00:00:03\n",
+		  FNAME ":6: duplicate section [Host a]; the first is at line 2; give each host "
+			"one section");
+
+	/* MAC= */
+	parse_err(IFACE "[Host a]\n",
+		  FNAME ":2: [Host a] has no MAC=; expected the device's MAC address, such as "
+			"MAC=02:86:f6:c5:a2:14");
+	parse_err(IFACE "[Host a]\nMAC=00:00:00:00:00:00\n",
+		  FNAME ":3: MAC: 00:00:00:00:00:00 is the zero address; expected a unicast MAC");
+	parse_err(IFACE "[Host a]\nMAC=03:00:5e:00:01:0a\n",
+		  FNAME ":3: MAC: 03:00:5e:00:01:0a is a multicast (group) address; expected a "
+			"unicast MAC");
+	parse_err(IFACE "[Host a]\nMAC=ff:ff:ff:ff:ff:ff\n",
+		  FNAME ":3: MAC: ff:ff:ff:ff:ff:ff is the broadcast address; expected a unicast "
+			"MAC");
+	parse_err(IFACE "[Host a]\nMAC=printer\n",
+		  FNAME ":3: MAC: expected a MAC address such as 02-86-f6-c5-a2-14 or "
+			"02:86:f6:c5:a2:14, got \"printer\"");
+	parse_err(IFACE "[Host a]\nMAC=02:00:00:00:00:01\nMAC=02:00:00:00:00:01\n",
+		  FNAME ":4: MAC is set twice in [Host a]; the first is at line 3");
+	parse_err(IFACE "[Host a]\nMAC=02:00:00:00:00:01\nIP=198.18.0.9\n",
+		  FNAME ":4: unknown setting IP in [Host a]; expected one of MAC");
+	/* one MAC, two names: both lines, written alike or not */
+	parse_err(IFACE "[Host a]\nMAC=02:00:00:00:00:01\n[Host b]\n\nMAC=02-00-00-00-00-01\n",
+		  FNAME ":6: [Host b] MAC=02:00:00:00:00:01 is the MAC of [Host a] at line 3; a "
+			"device has one name, so give each MAC one [Host] section");
+	/* ... reported once, against the first */
+	parse_err(IFACE "[Host a]\nMAC=02:00:00:00:00:01\n[Host b]\nMAC=02:00:00:00:00:01\n"
+			"[Host c]\nMAC=0200:0000:0001\n",
+		  FNAME ":5: [Host b] MAC=02:00:00:00:00:01 is the MAC of [Host a] at line 3; a "
+			"device has one name, so give each MAC one [Host] section\n" FNAME
+			":7: [Host c] MAC=02:00:00:00:00:01 is the MAC of [Host a] at line 3; a "
+			"device has one name, so give each MAC one [Host] section");
+	/* a [Host] with an error is no one's rival */
+	parse_err(IFACE "[Host a]\nMAC=02:00:00:00:00:01\nBogus=1\n[Host b]\n"
+			"MAC=02:00:00:00:00:01\n",
+		  FNAME ":4: unknown setting Bogus in [Host a]; expected one of MAC");
+}
+
 /* item 9a: the ARP entries of an interface must fit in its cache */
 static void t_item9a_entries_past_cachesize(void **state)
 {
@@ -1161,7 +1337,8 @@ static void t_every_error(void **state)
 	/* the settings of a wrong section are skipped, the next section is read */
 	parse_err("[Interface lan]\n[Bogus]\nKey=1\n[ARP]\nExpire=0\n",
 		  FNAME ":2: unknown section [Bogus]; expected one of Daemon, ARP, Interface NAME, "
-			"ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance\n" FNAME
+			"ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, "
+			"Neighbors, Host NAME\n" FNAME
 			":5: Expire: expected a whole number from 1 to 604800, got \"0\"");
 	/* errors of the whole file come in the order of their lines */
 	parse_err("[Interface lan]\n[ARPEntry]\nInterface=wan\nIP=198.18.0.1\nMode=Publish\n"
@@ -1529,6 +1706,8 @@ int main(void)
 	    cmocka_unit_test(t_active_active_errors),
 	    cmocka_unit_test(t_balance),
 	    cmocka_unit_test(t_connsync),
+	    cmocka_unit_test(t_neighbors),
+	    cmocka_unit_test(t_hosts),
 	    cmocka_unit_test(t_item20_durations_m_h),
 	    cmocka_unit_test(t_item9a_entries_past_cachesize),
 	    cmocka_unit_test(t_item18_address_checks),
