@@ -196,7 +196,7 @@ int ctl_check_bound(const struct daemon *d, char *err, size_t errlen)
 
 static void serve(struct daemon *d, struct control_req *cfd, char **argv, int argc, bool json)
 {
-	char msg[256], list[200];
+	char msg[512], list[400];
 	struct ctl_req r;
 	switch (ctl_check(argc, argv, &r, msg, sizeof(msg))) {
 	case CTL_OK:
@@ -219,7 +219,7 @@ static void serve(struct daemon *d, struct control_req *cfd, char **argv, int ar
 		rc = run(d, &r, v, msg, sizeof(msg));
 	} else if ((s = daemon_command(d, r.cmd->words, &sc))) {
 		if (sc->run) /* self NULL: not running */
-			rc = sc->run(s->self, &r, v, msg, sizeof(msg));
+			rc = sc->run(s->self, r.args, r.nargs, v, msg, sizeof(msg));
 		else
 			sc->show(s->self, v);
 	} else {		      /* ctl_check_bound made sure at the start that it cannot be */

@@ -26,7 +26,6 @@ struct nl;
 struct dev_ev;
 struct takeover_scope;
 struct view;
-struct ctl_req;
 
 /*
  * One `arpha` command of a service: `arpha WORD` with no arguments. The
@@ -42,11 +41,12 @@ struct svc_cmd {
 	 */
 	void (*show)(void *self, struct view *v);
 	/*
-	 * Instead of show, for a command with arguments (daemon/ctl_cmds.h
-	 * checked their number): 0, or -1 with a message in err for the user.
-	 * self NULL as for show.
+	 * Instead of show, for a command with arguments (the words after the
+	 * command's, their number checked against daemon/ctl_cmds.c's table):
+	 * 0, or -1 with a message in err for the user. self NULL as for show.
 	 */
-	int (*run)(void *self, const struct ctl_req *r, struct view *v, char *err, size_t errlen);
+	int (*run)(void *self, char *const *args, int nargs, struct view *v, char *err,
+		   size_t errlen);
 };
 
 struct svc_ops {

@@ -24,7 +24,6 @@
 #include "core/nbsync.h"
 #include "core/nbtable.h"
 #include "core/oui.h"
-#include "daemon/ctl_cmds.h"
 #include "daemon/host.h"
 #include "daemon/svc.h"
 #include "os/devtypes_builtin.h"
@@ -112,7 +111,7 @@ static void cut(char *dst, size_t cap, const char *s)
 static void name_vendor(struct nbcache *c, const struct nbt_record *e)
 {
 	struct oui_match om;
-	if (!c->oui || e->vendor[0] || oui_lookup(c->oui, &e->mac, &om) != 1)
+	if (!c->oui || e->vendor[0] || oui_lookup(c->oui, &e->mac, &om) < 0)
 		return;
 	nbt_set_vendor(c->t, e, om.org);
 }
@@ -714,13 +713,13 @@ static const struct view_table *nb_table(bool names, bool devinfo)
 }
 
 /* `arpha neighbors [IFACE] [-names] [-devinfo] [-ip6]` */
-static int show_list(const struct nbcache *c, const struct ctl_req *r, struct view *v, char *err,
-		     size_t errlen)
+static int show_list(const struct nbcache *c, char *const *args, int nargs, struct view *v,
+		     char *err, size_t errlen)
 {
 	const char *iface = NULL;
 	bool names = false, devinfo = false, ip6 = false;
-	for (int i = 0; i < r->nargs; i++) {
-		const char *a = r->args[i];
+	for (int i = 0; i < nargs; i++) {
+		const char *a = args[i];
 		if (strcmp(a, "-names") == 0) {
 			names = true;
 		} else if (strcmp(a, "-devinfo") == 0) {
@@ -748,6 +747,7 @@ static int show_list(const struct nbcache *c, const struct ctl_req *r, struct vi
 		}
 	}
 	uint64_t now = host_now(c->h);
+	view_object(v, NULL);
 	view_table(v, "neighbors", nb_table(names, devinfo), NULL);
 	size_t cursor = 0, idx = 0;
 	const struct nbt_record *e;
@@ -768,22 +768,24 @@ static int show_list(const struct nbcache *c, const struct ctl_req *r, struct vi
 		   k->evicted_inactive + k->evicted_active, k->evicted_active, c->dhcp_messages);
 	if (ip6)
 		view_line(v, "no IPv6 addresses are kept yet (arphad manages IPv4 only)");
+	view_end(v);
 	return 0;
 }
 
 /* `arpha neighbors show MAC` */
-static int show_one(const struct nbcache *c, const struct ctl_req *r, struct view *v, char *err,
+static int show_one(const struct nbcache *c, const char *arg, struct view *v, char *err,
 		    size_t errlen)
 {
 	struct mac mac;
-	if (mac_parse(r->args[0], &mac) < 0) {
+	if (mac_parse(arg, &mac) < 0) {
 		snprintf(err, errlen, "\"%s\" is not a MAC (expected aa:bb:cc:dd:ee:ff)",
-			 r->args[0]);
+			 arg);
 		return -1;
 	}
 	uint64_t now = host_now(c->h);
 	size_t cursor = 0, found = 0;
 	const struct nbt_record *e;
+	view_object(v, NULL);
 	view_list(v, "neighbors");
 	while ((e = nbt_next(c->t, &cursor))) {
 		if (!mac_eq(&e->mac, &mac))
@@ -794,30 +796,32 @@ static int show_one(const struct nbcache *c, const struct ctl_req *r, struct vie
 		view_end(v);
 	}
 	view_end(v);
+	view_end(v);
 	if (!found) {
-		snprintf(err, errlen, "%s: not in the neighbour cache", r->args[0]);
+		snprintf(err, errlen, "%s: not in the neighbour cache", arg);
 		return -1;
 	}
 	return 0;
 }
 
-static int run_neighbors(void *self, const struct ctl_req *r, struct view *v, char *err,
+static int run_neighbors(void *self, char *const *args, int nargs, struct view *v, char *err,
 			 size_t errlen)
 {
 	if (!self) {
 		snprintf(err, errlen, "the neighbour cache does not run");
 		return -1;
 	}
-	return show_list(self, r, v, err, errlen);
+	return show_list(self, args, nargs, v, err, errlen);
 }
 
-static int run_show(void *self, const struct ctl_req *r, struct view *v, char *err, size_t errlen)
+static int run_show(void *self, char *const *args, int nargs, struct view *v, char *err,
+		    size_t errlen)
 {
 	if (!self) {
 		snprintf(err, errlen, "the neighbour cache does not run");
 		return -1;
 	}
-	return show_one(self, r, v, err, errlen);
+	return nargs == 1 ? show_one(self, args[0], v, err, errlen) : -1;
 }
 
 static const struct svc_cmd cmds[] = {

@@ -181,7 +181,7 @@ static void render(struct host *h, int argc, char **argv, struct sbuf *out)
 	while (strcmp(c->word, r.cmd->words) != 0)
 		c++;
 	struct view *v = view_new();
-	assert_int_equal(c->run(h->self[0], &r, v, msg, sizeof(msg)), 0);
+	assert_int_equal(c->run(h->self[0], r.args, r.nargs, v, msg, sizeof(msg)), 0);
 	sbuf_init(out);
 	view_render(v, VIEW_JSON, out);
 	view_free(v);

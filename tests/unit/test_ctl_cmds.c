@@ -116,10 +116,11 @@ static void test_numbers_in_range(void **state)
 static void test_usage(void **state)
 {
 	(void)state;
-	char buf[256];
+	char buf[512];
 	assert_string_equal(ctl_usage_list(buf, sizeof(buf)),
 			    "arp show [IFACE], arp flush [IFACE], announce IFACE, stats, cluster, "
-			    "vip, conns, ranges");
+			    "vip, conns, neighbors [IFACE] [-names] [-devinfo] [-ip6], neighbors "
+			    "show MAC, ranges");
 	assert_string_equal(ctl_usage(ctl_find("cluster test-traffic"), buf, sizeof(buf)),
 			    "cluster test-traffic PERIOD_MS COUNT");
 	/* cut, never overrun */
