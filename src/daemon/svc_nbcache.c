@@ -783,15 +783,17 @@ static int show_one(const struct nbcache *c, const char *arg, struct view *v, ch
 		return -1;
 	}
 	uint64_t now = host_now(c->h);
-	size_t cursor = 0, found = 0;
+	size_t cursor = 0, found = 0, idx = 0;
 	const struct nbt_record *e;
 	view_object(v, NULL);
 	view_list(v, "neighbors");
 	while ((e = nbt_next(c->t, &cursor))) {
+		idx++; /* as `arpha neighbors` numbers it */
 		if (!mac_eq(&e->mac, &mac))
 			continue;
 		found++;
 		view_pairs(v, NULL, 2, 14);
+		view_u64(v, "idx", idx);
 		record_fields(c, v, e, now);
 		view_end(v);
 	}
