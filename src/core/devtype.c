@@ -209,13 +209,13 @@ __attribute__((format(printf, 3, 4))) static int fail(struct parse *p, uint32_t 
 }
 
 /*
- * s (n bytes) as a message may show it: at most 40 bytes, every byte that
+ * s (n bytes) as a message may show it: at most max bytes, every byte that
  * is not printable ASCII as \xNN, "..." when cut.
  */
-static const char *show(const char *s, size_t n, char *buf, size_t len)
+static const char *show_max(const char *s, size_t n, size_t max, char *buf, size_t len)
 {
 	size_t o = 0, i = 0;
-	for (; i < n && i < 40; i++) {
+	for (; i < n && i < max; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (o + 5 > len)
 			break;
@@ -232,13 +232,19 @@ static const char *show(const char *s, size_t n, char *buf, size_t len)
 	return buf;
 }
 
+/* A value in a message: at most 40 bytes of it. */
+static const char *show(const char *s, size_t n, char *buf, size_t len)
+{
+	return show_max(s, n, 40, buf, len);
+}
+
 /* The messages into err, one a line; what does not fit is left out. */
 static void write_errors(const struct parse *p, const char *name, char *err, size_t errlen)
 {
 	if (!err || !errlen)
 		return;
 	char nm[200];
-	show(name, strlen(name), nm, sizeof(nm));
+	show_max(name, strlen(name), 150, nm, sizeof(nm)); /* a path: CONF_PATH_MAX */
 	err[0] = '\0';
 	size_t off = 0;
 	for (size_t i = 0; i <= p->n_errs; i++) {

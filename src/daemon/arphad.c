@@ -378,11 +378,11 @@ int main(int argc, char **argv)
 			return 1;
 		}
 #define PL(n, one, many) (n), (n) == 1 ? (one) : (many)
-		printf("%s: configuration OK (%zu %s, %zu %s, %zu %s, %zu %s)\n", d.cfg_path,
-		       PL(d.cfg.n_ifaces, "interface", "interfaces"),
+		printf("%s: configuration OK (%zu %s, %zu %s, %zu %s, %zu %s, %zu %s)\n",
+		       d.cfg_path, PL(d.cfg.n_ifaces, "interface", "interfaces"),
 		       PL(d.cfg.n_entries, "ARP entry", "ARP entries"),
 		       PL(d.cfg.n_proxies, "proxy ARP network", "proxy ARP networks"),
-		       PL(d.cfg.n_vips, "VIP", "VIPs"));
+		       PL(d.cfg.n_vips, "VIP", "VIPs"), PL(d.cfg.n_hosts, "host", "hosts"));
 #undef PL
 		config_free(&d.cfg);
 		return 0;

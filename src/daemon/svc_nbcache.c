@@ -445,38 +445,49 @@ static void on_message(struct nbcache *c, uint32_t node, const uint8_t *data, si
 
 static void svc_free(void *self);
 
-/* The device-type rules: the built-in table, then DeviceTypes= when given. */
-static int load_rules(struct nbcache *c, char *err, size_t errlen)
+/*
+ * The device-type rules into db: the built-in table, then the file of
+ * DeviceTypes= when given. 0, or -1 with "PATH:LINE: ..." in err.
+ */
+static int load_rules(struct devtype_db *db, const struct config *cfg, const char *cfg_path,
+		      char *err, size_t errlen)
 {
 	char why[1024];
-	c->db = devtype_db_new();
-	if (!c->db) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (devtype_db_add_text(c->db, "devtypes.txt (built in)", devtypes_builtin,
+	if (devtype_db_add_text(db, "devtypes.txt (built in)", devtypes_builtin,
 				devtypes_builtin_len, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "the built-in device types: %s", why);
 		return -1;
 	}
-	const char *path = c->cfg->neighbors.devtypes;
+	const char *path = cfg->neighbors.devtypes;
 	if (!path[0])
 		return 0;
 	char *text;
 	size_t len;
 	if (read_file(path, DEVTYPES_MAX, &text, &len) < 0) {
-		snprintf(err, errlen, "%s:%d: DeviceTypes=: cannot read %s: %s",
-			 host_config_path(c->h), c->cfg->neighbors.devtypes_line, path,
-			 strerror(errno));
+		snprintf(err, errlen, "%s:%d: DeviceTypes: cannot read %s: %s", cfg_path,
+			 cfg->neighbors.devtypes_line, path, strerror(errno));
 		return -1;
 	}
-	long rc = devtype_db_add_text(c->db, path, text, len, why, sizeof(why));
+	long rc = devtype_db_add_text(db, path, text, len, why, sizeof(why));
 	free(text);
 	if (rc < 0) {
-		snprintf(err, errlen, "DeviceTypes=%s: %s", path, why);
+		snprintf(err, errlen, "%s:%d: DeviceTypes: %s", cfg_path,
+			 cfg->neighbors.devtypes_line, why);
 		return -1;
 	}
 	return 0;
+}
+
+/* `arphad -n`: the rules of DeviceTypes= load. */
+static int check_rules(const struct config *cfg, const char *path, FILE *out)
+{
+	char err[1400];
+	struct devtype_db *db = devtype_db_new();
+	int bad = !db || load_rules(db, cfg, path, err, sizeof(err)) < 0;
+	if (bad)
+		fprintf(out, "%s\n", db ? err : "out of memory");
+	devtype_db_free(db);
+	return bad;
 }
 
 static void *start(struct host *h, const struct config *cfg, char *err, size_t errlen)
@@ -500,7 +511,11 @@ static void *start(struct host *h, const struct config *cfg, char *err, size_t e
 		snprintf(err, errlen, "the neighbour cache: %s", strerror(errno));
 		goto fail;
 	}
-	if (load_rules(c, err, errlen) < 0)
+	if (!(c->db = devtype_db_new())) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (load_rules(c->db, cfg, host_config_path(h), err, errlen) < 0)
 		goto fail;
 	char why[512], q[600];
 	if (vendor_db_load(NULL, &c->oui, why, sizeof(why)) < 0) {
@@ -841,4 +856,5 @@ const struct svc_ops svc_nbcache = {
     .tick = tick,
     .next_deadline = next_deadline,
     .cmds = cmds,
+    .check = check_rules,
 };

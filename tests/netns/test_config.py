@@ -95,6 +95,8 @@ KEY = os.path.join(tmp, "cluster.key")       # mode 600: good
 FKEY = os.path.join(tmp, "flush.key")        # mode 600: good
 WKEY = os.path.join(tmp, "world.key")        # mode 644: refused
 LKEY = os.path.join(tmp, "link.key")         # a symbolic link to KEY: refused
+DT = os.path.join(tmp, "devtypes.txt")       # DeviceTypes=: one good rule
+DTBAD = os.path.join(tmp, "devtypes-bad.txt")  # a rule with an unknown key on line 2
 
 # lines 6-10 after HEAD
 CL = "[Cluster]\nNodeID=1\nInterface=eth0\nGroup=239.192.74.10\nKeyFile=@KEY@\n"
@@ -158,6 +160,10 @@ ITEMS = [
     ("item20/minutes-too-long", CL + VIP + "PreemptDelay=61m\n", 14, ["PreemptDelay", "5m"], []),
     ("nbcache/devicetypes-relative", "[Neighbors]\nDeviceTypes=devtypes.txt\n", 7,
      ["DeviceTypes", "absolute path"], []),
+    ("nbcache/devicetypes-missing", "[Neighbors]\nDeviceTypes=@DT@.none\n", 7,
+     ["DeviceTypes", "cannot read", "No such file"], []),
+    ("nbcache/devicetypes-bad-rule", "[Neighbors]\nDeviceTypes=@DTBAD@\n", 7,
+     ["DeviceTypes", "devtypes-bad.txt:2", "unknown match key"], []),
     ("nbcache/host-mac-twice",
      "[Host a]\nMAC=02:00:00:00:00:01\n[Host b]\nMAC=02-00-00-00-00-01\n", 9,
      ["[Host b]", "[Host a] at line 7"], []),
@@ -179,7 +185,7 @@ GOOD_ITEMS = [
      "Protocols=udp\n[ProxyARP]\nNetwork=198.18.9.0/24\nInterfaces=lan\n"),
     ("nbcache/neighbors-and-hosts",
      "[Neighbors]\nSize=1048576\nActiveTimeout=24h\nSnoop=no\n"
-     "DeviceTypes=/etc/arpha/devtypes.txt\n[Host printer-2]\nMAC=4a-86-f6-c5-a2-14\n"
+     "DeviceTypes=@DT@\n[Host printer-2]\nMAC=4a-86-f6-c5-a2-14\n"
      "[Host tv]\nMAC=02:00:00:00:00:02\n"),
 ]
 
@@ -191,11 +197,15 @@ def keys():
     os.chmod(WKEY, 0o644)
     if not os.path.islink(LKEY):
         os.symlink(KEY, LKEY)
+    with open(DT, "w") as f:
+        f.write("# a site's own rule\nmatch host~=till-* => type=computer os=Linux conf=60\n")
+    with open(DTBAD, "w") as f:
+        f.write("# a site's own rule\nmatch hostname~=till-* => type=computer conf=60\n")
 
 
 def fill(text):
     return (text.replace("@KEY@", KEY).replace("@FKEY@", FKEY).replace("@WKEY@", WKEY)
-            .replace("@LKEY@", LKEY))
+            .replace("@LKEY@", LKEY).replace("@DTBAD@", DTBAD).replace("@DT@", DT))
 
 
 def first_error(path, p):
