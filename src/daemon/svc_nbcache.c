@@ -613,6 +613,14 @@ static uint64_t next_deadline(const void *self)
 
 static const char *const source_names[] = {"arp", "kernel", "dhcp", "peer"};
 
+/* A text field; "-" in the text table when empty. */
+static void view_text_field(struct view *v, const char *key, const char *s)
+{
+	view_str(v, key, s);
+	if (!s[0])
+		view_text(v, "-");
+}
+
 /* Every field of e, as the JSON shows it (the text columns pick theirs). */
 static void record_fields(const struct nbcache *c, struct view *v, const struct nbt_record *e,
 			  uint64_t now)
@@ -630,8 +638,8 @@ static void record_fields(const struct nbcache *c, struct view *v, const struct 
 	view_u64(v, "last_seen_ms", ago);
 	view_u64(v, "first_seen_ms", now > e->first_seen ? now - e->first_seen : 0);
 	view_u64(v, "timeout_ms", active ? timeout - ago : 0);
-	view_str(v, "vendor", e->vendor);
-	view_str(v, "hostname", e->dhcp.hostname);
+	view_text_field(v, "vendor", e->vendor);
+	view_text_field(v, "hostname", e->dhcp.hostname);
 	view_str(v, "fqdn", e->dhcp.fqdn);
 	view_str(v, "vendor_class", e->dhcp.vendor_class);
 	uint16_t prl[NBT_PRL_MAX];
@@ -645,10 +653,10 @@ static void record_fields(const struct nbcache *c, struct view *v, const struct 
 		snprintf(clid + 2 * i, 3, "%02x", e->dhcp.client_id[i]);
 	clid[2 * e->dhcp.client_id_len] = '\0';
 	view_str(v, "client_id", clid);
-	view_str(v, "cfg_name", cfg_name(c, &e->mac));
+	view_text_field(v, "cfg_name", cfg_name(c, &e->mac));
 	view_str(v, "type", e->type[0] ? e->type : "unknown");
-	view_str(v, "os", e->os);
-	view_str(v, "brand", e->brand);
+	view_text_field(v, "os", e->os);
+	view_text_field(v, "brand", e->brand);
 	view_u64(v, "confidence", e->confidence);
 	view_u64(v, "node", e->node);
 	view_list(v, "sources");
@@ -698,15 +706,15 @@ static const struct view_col nb_cols[] = {
     {.key = "idx", .head = "Idx", .width = 4, .right = true},
     {.key = "interface", .head = "Iface", .width = 8, .gap = 2},
     {.key = "mac", .head = "HW Address", .width = 17},
-    {.key = "ip4", .head = "IP4 Address", .width = 15},
+    {.key = "ip4", .head = "IP4 Address", .width = 15, .gap = 2},
     {.key = "state", .head = "State", .width = 8},
     {.key = "timeout_ms", .head = "Timeout", .width = 7, .right = true, .scale = 1000},
     {.key = "vendor", .head = "Vendor", .width = 24, .gap = 2},
-    {.key = "hostname", .head = "Hostname", .width = 16},
-    {.key = "cfg_name", .head = "CfgName", .width = 12},
-    {.key = "type", .head = "Type", .width = 10},
-    {.key = "os", .head = "OS", .width = 16},
-    {.key = "brand", .head = "Brand"},
+    {.key = "hostname", .head = "Hostname", .width = 16, .gap = 2},
+    {.key = "cfg_name", .head = "CfgName", .width = 12, .gap = 2},
+    {.key = "type", .head = "Type", .width = 10, .gap = 2},
+    {.key = "os", .head = "OS", .width = 16, .gap = 2},
+    {.key = "brand", .head = "Brand", .gap = 2},
 };
 
 /* The columns by the options: always the first 7, then -names' 2, -devinfo's 3. */

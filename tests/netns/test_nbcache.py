@@ -279,6 +279,8 @@ def run_all(lab):
                    fw1.log()[-1500:])
         with res.case("text-table"):
             out = fw1.arpha("neighbors", "lan", "-names", "-devinfo").stdout
+            if os.environ.get("ARPHA_SHOW_TABLE"):
+                info("%s fw1's `arpha neighbors lan -names -devinfo`:\n%s" % (SUITE, out))
             for word in ("iPhone", PRINTER_NAME, "printer", "Apple, Inc."):
                 expect(word in out, "no %r in `arpha neighbors lan -names -devinfo`: %s", word,
                        out[-1500:])
