@@ -16,22 +16,8 @@
 #include <time.h>
 
 #include "core/arp_engine.h"
+#include "bench.h"
 
-static double secs(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng >> 11;
-}
 
 #define NET 0xc6120000u /* 198.18.0.0/16 */
 #define US (NET | 1)

@@ -34,6 +34,7 @@
 #include "core/dhcpsnoop.h"
 #include "core/nbtable.h"
 #include "os/devtypes_builtin.h"
+#include "bench.h"
 
 #define IFACE	 "lan"
 #define ROUNDS	 7
@@ -41,21 +42,6 @@
 #define QUERIES	 65536 /* operations per round */
 #define REQUESTS 4096  /* distinct DHCP request frames (and clients) */
 
-static double secs(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng >> 11;
-}
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -4,13 +4,14 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
+
+#include "os/util.h"
 
 #ifndef NETLINK_CAP_ACK
 #define NETLINK_CAP_ACK 10
@@ -47,16 +48,6 @@ struct ctk {
 };
 
 static const uint8_t default_protos[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP};
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void set_rcvbuf(int fd, int bytes)
 {
@@ -190,7 +181,7 @@ struct ctk *ctk_open(int rcvbuf_bytes, bool new_events, char *err, size_t errlen
 {
 	struct ctk *k = calloc(1, sizeof(*k));
 	if (!k || !(k->evbuf = malloc((size_t)EV_BATCH * EV_BUF))) {
-		say(err, errlen, "conntrack: out of memory");
+		err_printf(err, errlen, "conntrack: out of memory");
 		free(k);
 		errno = ENOMEM;
 		return NULL;
@@ -217,7 +208,7 @@ struct ctk *ctk_open(int rcvbuf_bytes, bool new_events, char *err, size_t errlen
 	return k;
 fail:;
 	int e = errno;
-	say(err, errlen, "conntrack: cannot %s: %s", what, strerror(e));
+	err_printf(err, errlen, "conntrack: cannot %s: %s", what, strerror(e));
 	ctk_close(k);
 	errno = e;
 	return NULL;

@@ -6,7 +6,6 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/dhcpsnoop.h"
+#include "os/util.h"
 
 /*
  * The filter. Offsets from the Ethernet destination of an untagged frame:
@@ -60,29 +60,19 @@ struct dhcpsock {
 	uint8_t buf[DHCPSOCK_BATCH][DHCPSOCK_FRAME_MAX];
 };
 
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 struct dhcpsock *dhcpsock_open(uint32_t ifindex, char *err, size_t errlen)
 {
 	/* the filter's jumps land where the comments say */
 	_Static_assert(sizeof(dhcp_filter) / sizeof(dhcp_filter[0]) == DROP_AT + 2,
 		       "dhcp_filter: the drop and the accept close it");
 	if (ifindex == 0 || ifindex > INT32_MAX) {
-		say(err, errlen, "dhcpsock: interface index %u is not an interface", ifindex);
+		err_printf(err, errlen, "dhcpsock: interface index %u is not an interface", ifindex);
 		errno = EINVAL;
 		return NULL;
 	}
 	struct dhcpsock *s = calloc(1, sizeof(*s));
 	if (!s) {
-		say(err, errlen, "dhcpsock on ifindex %u: out of memory", ifindex);
+		err_printf(err, errlen, "dhcpsock on ifindex %u: out of memory", ifindex);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -124,7 +114,7 @@ struct dhcpsock *dhcpsock_open(uint32_t ifindex, char *err, size_t errlen)
 	return s;
 fail:;
 	int e = errno;
-	say(err, errlen, "dhcpsock on ifindex %u: %s: %s%s", ifindex, what, strerror(e),
+	err_printf(err, errlen, "dhcpsock on ifindex %u: %s: %s%s", ifindex, what, strerror(e),
 	    e == EPERM ? " (a packet socket needs CAP_NET_RAW)" : "");
 	dhcpsock_close(s);
 	errno = e;
