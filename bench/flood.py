@@ -15,7 +15,25 @@ as one namespace sends). Each flood, in turn, for SECONDS:
   reply     unsolicited replies for random addresses, to n1's MAC
   claim     replies claiming nb's address for the flood host's MAC, to n1
 
-Printed for each: frames/s sent and received by n1 (its eth0 counters);
+and, with --kinds dhcp (not among the default kinds: it adds four runs of
+arphad), a DHCP flood:
+
+  dhcp      broadcast DHCPv4 DISCOVERs of a Windows 10 PC (342 bytes) from
+            NMACS clients in turn, each its own MAC (arpflood's dhcp)
+
+against arphad alone, four times, each with a new pair of nodes: snooping on
+(Snoop=yes, the default) and off (the control: no socket reads the frames),
+with NMACS 400 at the default Size=400, and NMACS 65536 at Size=65536 (a big
+table under churn). Printed for each: frames/s sent and received by n1,
+arphad's CPU per frame (and the two apart), frames per wake-up and its
+share of a core (and n2's share: the flood
+is broadcast, n2 snoops it too), the neighbour cache's counters over the
+flood (`arpha -j neighbors`: DHCP messages taken, socket drops, entries,
+evictions, records sent to n2), the client's longest echo pause from the
+VIP and the takeovers; then, for each NMACS, arphad's CPU per frame with
+snooping on over that with it off, and the difference per message taken.
+
+Printed for each ARP flood: frames/s sent and received by n1 (its eth0 counters);
 arphad's CPU per frame received (utime+stime from /proc over the flood, and
 the two apart), frames per wake-up (its context switches) and its share of
 a core; the longest pause of the client's echoes from the VIP
@@ -27,7 +45,7 @@ with a request to nb's MAC, during each flood); takeovers (the VIP's
 transitions on n2 and n1). Targets: at most 1 us of arphad CPU per flood frame, no pause longer
 than 50 ms, no takeover, the kernel table never filled nor poisoned.
 
-  bench/flood.py [BUILD_DIR] [--seconds 8] [--kinds request,reply,claim]
+  bench/flood.py [BUILD_DIR] [--seconds 8] [--kinds request,reply,claim,dhcp]
                  [--only arpha|kernel]
 
 The flood host drops what it receives at its ingress (nftables), and the
@@ -36,7 +54,8 @@ flood's port only, as a switch that learned them there; the lab's bridge
 works inside the sending system call (veth), so what the switch does with
 the node's answers counts as the node's CPU all the same.
 
-Needs root. About 3 minutes with the defaults.
+Needs root. About 3 minutes with the defaults; --kinds dhcp --only arpha
+about 1.5 minutes more at 8 s.
 """
 import argparse
 import json
@@ -51,6 +70,9 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "netns"))
 
 KINDS = ("request", "reply", "claim")
+ALL_KINDS = KINDS + ("dhcp",)
+# the DHCP flood's runs: (Snoop=, NMACS, Size= or None for the default)
+DHCP_RUNS = ((True, 400, None), (False, 400, None), (True, 65536, 65536), (False, 65536, 65536))
 SENDERS = "198.19.128.0/17"
 EXTRA = {"n1": "198.19.0.1/16", "n2": "198.19.0.2/16"}
 NB = ("198.18.0.20", "02:00:00:00:00:20")
@@ -115,12 +137,13 @@ def gc_thresh3(lab):
         return int(f.read())
 
 
-def flood_args(kind, lab, seconds):
+def flood_args(kind, lab, seconds, nmacs=None):
     n1mac = lab.hosts["n1"][1]
     tail = {
         "request": ["request", "198.18.0.100", SENDERS],
         "reply": ["reply", n1mac, SENDERS],
         "claim": ["claim", n1mac, NB[0], FLOOD[1]],
+        "dhcp": ["dhcp", str(nmacs)],
     }[kind]
     from lab import binary
     # ARPHA_ARPFLOOD: the tool of another build (for an arphad built before it)
@@ -128,7 +151,14 @@ def flood_args(kind, lab, seconds):
     return [tool, "eth0", tail[0], "1000000000", str(seconds)] + tail[1:]
 
 
-def one_flood(lab, system, kind, seconds, arphad_pid, notify):
+def nb_counters(daemon):
+    """The neighbour cache's counters (`arpha -j neighbors`)."""
+    return daemon.arpha_json("neighbors")["counters"]
+
+
+def one_flood(lab, system, kind, seconds, arphad_pid, notify, nmacs=None, daemons=None):
+    """daemons (the DHCP flood): n1's and n2's arphad, for the cache's
+    counters and n2's CPU."""
     import vipnet
     known = {ip for ip, _m in lab.hosts.values()}
     for role in ("n1", "n2"):
@@ -143,8 +173,11 @@ def one_flood(lab, system, kind, seconds, arphad_pid, notify):
     time.sleep(0.5)
     n_trans = len(read_notify(notify)) if notify else 0
     watch = TableWatch(lab, known)
+    nb0 = daemons and nb_counters(daemons["n1"])
+    n2cpu0 = daemons and cpu_s(daemons["n2"].p.pid)
     rx0, cpu0, t0 = rx_packets(lab, "n1"), arphad_pid and cpu_s(arphad_pid), time.monotonic()
-    fl = subprocess.Popen(["ip", "netns", "exec", lab.ns("flood")] + flood_args(kind, lab, seconds),
+    fl = subprocess.Popen(["ip", "netns", "exec", lab.ns("flood")] +
+                          flood_args(kind, lab, seconds, nmacs),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(seconds / 2)
     # a host n1 never saw, resolved in the middle of the flood
@@ -153,7 +186,9 @@ def one_flood(lab, system, kind, seconds, arphad_pid, notify):
     out, err = fl.communicate(timeout=seconds + 30)
     t1, rx1 = time.monotonic(), rx_packets(lab, "n1")
     cpu1 = arphad_pid and cpu_s(arphad_pid)
+    n2cpu1 = daemons and cpu_s(daemons["n2"].p.pid)
     time.sleep(0.3)
+    nb1 = daemons and nb_counters(daemons["n1"])
     watch.stop()
     r_vip, r_nb = probe_vip.stop(), probe_nb.stop()
     try:
@@ -182,6 +217,13 @@ def one_flood(lab, system, kind, seconds, arphad_pid, notify):
         "nb_poisoned": watch.poisoned,
         "takeovers": (len(read_notify(notify)) - n_trans) if notify else None,
     }
+    if daemons:
+        res["n2_core_share"] = (n2cpu1[0] + n2cpu1[1] - n2cpu0[0] - n2cpu0[1]) / dt
+        res["nb"] = {k: nb1[k] - nb0[k] for k in (
+            "dhcp_messages", "dhcp_malformed", "dhcp_drops", "inserted", "updated",
+            "evicted_inactive", "evicted_active", "sync_records_sent")}
+        res["nb"]["entries"] = nb1["entries"]
+        res["nb"]["size"] = nb1["size"]
     return res
 
 
@@ -232,12 +274,18 @@ def run_sw(lab, *cmd):
     run(["bridge", "-n", lab.ns("sw")] + list(cmd[1:]))
 
 
-def run_arpha(seconds, kinds):
+def run_arpha(seconds, kinds, dhcp=None):
+    """The ARP floods of kinds, or (dhcp: one of DHCP_RUNS) the DHCP flood."""
     import vipnet
     from lab import Lab, binary, run
     out = []
     hosts = base_hosts()
     hosts["n2"] = vipnet.hosts(())["n2"]
+    neighbors = ""
+    if dhcp:
+        snoop, nmacs, size = dhcp
+        neighbors = "[Neighbors]\nSnoop=%s\n%s" % (
+            "yes" if snoop else "no", "Size=%d\n" % size if size else "")
     with Lab("flood", hosts=hosts) as lab:
         switch_setup(lab)
         for role in ("n1", "n2"):
@@ -253,16 +301,20 @@ def run_arpha(seconds, kinds):
             script = lab.script("notify-%s.sh" % role,
                                 '#!/bin/sh\necho "$(date +%%s.%%N) $*" >> %s\n' % notify[role])
             conf = vipnet.arpha_config(role, key, heartbeat="20ms", notify=script,
-                                       log_level="notice")
+                                       log_level="notice", extra=neighbors)
             daemons[role] = lab.arphad(role, config=conf, name=role)
         ok, st = vipnet.wait_vip_states(daemons, {"n1": "master", "n2": "backup"}, timeout=10)
         if not ok:
             raise RuntimeError("VIP states at start: %s" % st)
         time.sleep(1)
         for kind in kinds:
-            log("arpha: %s flood" % kind)
+            log("arpha: %s flood%s" % (kind, " from %d clients, Snoop=%s, Size=%s" % (
+                nmacs, "yes" if snoop else "no", size or "default") if dhcp else ""))
             n1_before = len(read_notify(notify["n1"]))
-            r = one_flood(lab, "arpha", kind, seconds, daemons["n1"].p.pid, notify["n2"])
+            r = one_flood(lab, "arpha", kind, seconds, daemons["n1"].p.pid, notify["n2"],
+                          nmacs=dhcp and nmacs, daemons=dhcp and daemons)
+            if dhcp:
+                r["snoop"], r["nmacs"] = snoop, nmacs
             r["takeovers"] += len(read_notify(notify["n1"])) - n1_before
             ok, st = vipnet.wait_vip_states(daemons, {"n1": "master", "n2": "backup"},
                                             timeout=1)
@@ -342,11 +394,48 @@ def report(rows):
       ", ".join(r["kind"] for r in unresolved) or "every flood")
 
 
+def report_dhcp(rows):
+    hdr = ("snoop", "clients", "size", "sent/s", "recv/s", "us/frame", "user+sys", "frames/wake",
+           "core", "n2 core", "taken", "drops", "entries", "evicted inact/act", "sync records",
+           "VIP pause", "probe late", "takeovers")
+    lines = [hdr]
+    for r in rows:
+        nb = r["nb"]
+        lines.append((
+            "on" if r["snoop"] else "off", "%d" % r["nmacs"], "%d" % nb["size"],
+            "%.0f" % r["sent_pps"], "%.0f" % r["received_pps"], fmt(r["cpu_us_per_frame"]),
+            "%.2f+%.2f" % (r["user_us_per_frame"], r["sys_us_per_frame"]),
+            "%.1f" % r["frames_per_wakeup"], "%.0f%%" % (r["core_share"] * 100),
+            "%.0f%%" % (r["n2_core_share"] * 100),
+            "%d" % nb["dhcp_messages"], "%d" % nb["dhcp_drops"], "%d" % nb["entries"],
+            "%d/%d" % (nb["evicted_inactive"], nb["evicted_active"]),
+            "%d" % nb["sync_records_sent"], "%.1f ms" % r["vip_pause_ms"],
+            "%.1f ms" % r["probe_late_ms"], fmt(r["takeovers"], "%d")))
+    w = [max(len(str(l[i])) for l in lines) for i in range(len(hdr))]
+    for l in lines:
+        print("  ".join(str(c).ljust(w[i]) for i, c in enumerate(l)).rstrip())
+    print()
+    for n in sorted({r["nmacs"] for r in rows}):
+        on = [r for r in rows if r["nmacs"] == n and r["snoop"]]
+        off = [r for r in rows if r["nmacs"] == n and not r["snoop"]]
+        if not (on and off and on[0]["cpu_us_per_frame"] and off[0]["cpu_us_per_frame"]):
+            continue
+        a, b = on[0], off[0]
+        taken = a["nb"]["dhcp_messages"]
+        extra = (a["cpu_us_per_frame"] * a["received"] - b["cpu_us_per_frame"] * b["received"] *
+                 a["seconds"] / b["seconds"])
+        print("%d clients: snoop on/off CPU per frame %.1f (%.2f / %.2f us); "
+              "snooping %s per message taken" % (
+                  n, a["cpu_us_per_frame"] / b["cpu_us_per_frame"], a["cpu_us_per_frame"],
+                  b["cpu_us_per_frame"], "%.2f us" % (extra / taken) if taken else "-"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build", nargs="?", default="build-bench")
     ap.add_argument("--seconds", type=float, default=8.0)
-    ap.add_argument("--kinds", default=",".join(KINDS))
+    ap.add_argument("--kinds", default=",".join(KINDS),
+                    help="of %s (default %s)" % (",".join(ALL_KINDS), ",".join(KINDS)))
     ap.add_argument("--only", choices=("arpha", "kernel"))
     ap.add_argument("--json", action="store_true", help="print the rows as JSON lines too")
     a = ap.parse_args()
@@ -355,16 +444,29 @@ def main():
         sys.exit("bench/flood.py needs root (network namespaces)")
     kinds = [k for k in a.kinds.split(",") if k]
     for k in kinds:
-        if k not in KINDS:
-            sys.exit("unknown flood kind %r (expected %s)" % (k, ", ".join(KINDS)))
+        if k not in ALL_KINDS:
+            sys.exit("unknown flood kind %r (expected %s)" % (k, ", ".join(ALL_KINDS)))
+    arp = [k for k in kinds if k != "dhcp"]
     rows = []
-    if a.only != "kernel":
-        rows += run_arpha(a.seconds, kinds)
-    if a.only != "arpha":
-        rows += run_kernel(a.seconds, kinds)
-    print("ARP flood, %g s each, one sender namespace, %d cores (load average %s)" % (
-        a.seconds, os.cpu_count(), open("/proc/loadavg").read().split()[0]))
-    report(rows)
+    load0 = open("/proc/loadavg").read().split()[0]
+    if a.only != "kernel" and arp:
+        rows += run_arpha(a.seconds, arp)
+    if a.only != "arpha" and arp:
+        rows += run_kernel(a.seconds, arp)
+    dhcp = []
+    if a.only != "kernel" and "dhcp" in kinds:  # the plain kernel snoops nothing
+        for run in DHCP_RUNS:
+            dhcp += run_arpha(a.seconds, ["dhcp"], dhcp=run)
+    rows += dhcp
+    where = "%d cores (load average %s at the start, %s at the end)" % (
+        os.cpu_count(), load0, open("/proc/loadavg").read().split()[0])
+    if arp:
+        print("ARP flood, %g s each, one sender namespace, %s" % (a.seconds, where))
+        report([r for r in rows if r["kind"] != "dhcp"])
+    if dhcp:
+        print("DHCP flood against arphad, %g s each, one sender namespace, %s" % (
+            a.seconds, where))
+        report_dhcp(dhcp)
     if a.json:
         for r in rows:
             print(json.dumps(r))

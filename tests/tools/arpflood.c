@@ -15,6 +15,14 @@
  *         random MACs, sent to DSTMAC (ff:ff:ff:ff:ff:ff for broadcast)
  *     arpflood DEV claim COUNT SECONDS DSTMAC IP MAC
  *         replies "IP is at MAC", all alike, sent to DSTMAC
+ *     arpflood DEV dhcp COUNT SECONDS NMACS
+ *         broadcast DHCPv4 DISCOVERs (UDP 68 -> 67, 0.0.0.0 ->
+ *         255.255.255.255, 342 bytes) from NMACS clients in turn, each a
+ *         distinct unicast, locally administered MAC (02:44:..., the
+ *         Ethernet source and chaddr alike) with a Windows 10 PC's options:
+ *         53 DISCOVER, 61 client id (1 + MAC), 12 host name host-XXXXXX
+ *         (the MAC's last three bytes), 60 "MSFT 5.0", 55 its 14 codes, 57
+ *         1500, and a random xid; no UDP checksum (0: none, as IPv4 allows)
  *
  * SIGTERM or SIGINT stop it early. Prints one JSON line at the end: {"sent": N, "seconds": S,
  * "pps": R}. libc only; not installed.
@@ -38,8 +46,13 @@
 
 #define BATCH	  256
 #define FRAME_LEN 60
+/* Ethernet 14 + IPv4 20 + UDP 8 + BOOTP 236 + cookie 4 + options, padded to
+ * BOOTP's 300 bytes after UDP (RFC 1542), as a Windows client sends */
+#define DHCP_LEN  342
+#define FRAME_MAX DHCP_LEN
+#define NMACS_MAX (1u << 24)
 
-enum kind { K_REQUEST, K_REPLY, K_CLAIM };
+enum kind { K_REQUEST, K_REPLY, K_CLAIM, K_DHCP };
 
 static volatile sig_atomic_t stop;
 
@@ -143,11 +156,107 @@ static void build(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint16
 	put_ip(f + 38, tpa);
 }
 
+/* The RFC 1071 checksum of an IPv4 header of len bytes. */
+static uint16_t ip_checksum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* The MAC of DHCP client i: 02:44 ("D") and i, distinct for every i < 2^24. */
+static void client_mac(uint32_t i, uint8_t mac[6])
+{
+	mac[0] = 0x02; /* unicast, locally administered */
+	mac[1] = 0x44;
+	mac[2] = 0;
+	mac[3] = (uint8_t)(i >> 16);
+	mac[4] = (uint8_t)(i >> 8);
+	mac[5] = (uint8_t)i;
+}
+
+/* Where build_dhcp puts what changes from one client to the next. */
+#define DHCP_XID    (42 + 4)
+#define DHCP_CHADDR (42 + 28)
+#define DHCP_OPTS   (42 + 240)
+
+/* A DHCP option at o; returns where the next one goes. */
+static uint8_t *put_opt(uint8_t *o, uint8_t code, const void *val, uint8_t len)
+{
+	o[0] = code;
+	o[1] = len;
+	memcpy(o + 2, val, len);
+	return o + 2 + len;
+}
+
+/*
+ * A DHCPv4 DISCOVER of a Windows 10 PC with the client's MAC left zero
+ * (dhcp_client fills it in); the IPv4 header and its checksum are whole.
+ */
+static void build_dhcp(uint8_t *f)
+{
+	static const uint8_t prl[] = {1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252};
+	memset(f, 0, DHCP_LEN);
+	memset(f, 0xff, 6);
+	f[12] = 0x08;
+	f[13] = 0x00;
+	uint8_t *ip = f + 14;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)((DHCP_LEN - 14) >> 8);
+	ip[3] = (uint8_t)(DHCP_LEN - 14);
+	ip[8] = 128;		  /* Windows' TTL */
+	ip[9] = 17;		  /* UDP */
+	memset(ip + 16, 0xff, 4); /* from 0.0.0.0 to 255.255.255.255 */
+	uint16_t ck = ip_checksum(ip, 20);
+	ip[10] = (uint8_t)(ck >> 8);
+	ip[11] = (uint8_t)ck;
+	uint8_t *udp = f + 34;
+	udp[1] = 68;
+	udp[3] = 67;
+	udp[4] = (uint8_t)((DHCP_LEN - 34) >> 8);
+	udp[5] = (uint8_t)(DHCP_LEN - 34);
+	uint8_t *b = f + 42;
+	b[0] = 1; /* BOOTREQUEST */
+	b[1] = 1; /* Ethernet */
+	b[2] = 6;
+	b[10] = 0x80; /* broadcast flag */
+	static const uint8_t cookie[4] = {99, 130, 83, 99};
+	memcpy(b + 236, cookie, 4);
+	uint8_t *o = f + DHCP_OPTS;
+	o = put_opt(o, 53, "\x01", 1);		   /* DISCOVER */
+	o = put_opt(o, 61, "\x01\0\0\0\0\0\0", 7); /* client id: Ethernet + the MAC */
+	o = put_opt(o, 12, "host-XXXXXX", 11);
+	o = put_opt(o, 60, "MSFT 5.0", 8);
+	o = put_opt(o, 55, prl, sizeof(prl));
+	o = put_opt(o, 57, "\x05\xdc", 2); /* the largest message: 1500 */
+	*o = 255;
+}
+
+/* Client mac's DISCOVER in f (built by build_dhcp), with a new xid. */
+static void dhcp_client(uint8_t *f, const uint8_t mac[6])
+{
+	static const char hex[] = "0123456789ABCDEF";
+	memcpy(f + 6, mac, 6);
+	uint32_t xid = (uint32_t)rnd();
+	memcpy(f + DHCP_XID, &xid, 4);
+	memcpy(f + DHCP_CHADDR, mac, 6);
+	memcpy(f + DHCP_OPTS + 3 + 3, mac, 6);
+	char *h = (char *)f + DHCP_OPTS + 12 + 2 + 5;
+	for (int i = 0; i < 3; i++) {
+		h[2 * i] = hex[mac[3 + i] >> 4];
+		h[2 * i + 1] = hex[mac[3 + i] & 15];
+	}
+}
+
 static __attribute__((noreturn)) void usage(void)
 {
 	fprintf(stderr, "usage: arpflood DEV request COUNT SECONDS TARGET NET/LEN\n"
 			"       arpflood DEV reply COUNT SECONDS DSTMAC NET/LEN\n"
-			"       arpflood DEV claim COUNT SECONDS DSTMAC IP MAC\n");
+			"       arpflood DEV claim COUNT SECONDS DSTMAC IP MAC\n"
+			"       arpflood DEV dhcp COUNT SECONDS NMACS\n");
 	exit(2);
 }
 
@@ -163,13 +272,15 @@ int main(int argc, char **argv)
 		k = K_REPLY;
 	else if (strcmp(argv[2], "claim") == 0 && argc == 8)
 		k = K_CLAIM;
+	else if (strcmp(argv[2], "dhcp") == 0 && argc == 6)
+		k = K_DHCP;
 	else
 		usage();
 	unsigned long long count = strtoull(argv[3], NULL, 10);
 	double seconds = atof(argv[4]);
 	uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, zero[6] = {0};
 	uint8_t dst[6], claim_mac[6];
-	uint32_t target = 0, net = 0, hostmask = 0, claim_ip = 0;
+	uint32_t target = 0, net = 0, hostmask = 0, claim_ip = 0, nmacs = 0, first_mac = 0;
 	struct in_addr a;
 	switch (k) {
 	case K_REQUEST:
@@ -187,6 +298,14 @@ int main(int argc, char **argv)
 			usage();
 		claim_ip = ntohl(a.s_addr);
 		break;
+	case K_DHCP: {
+		char *end;
+		unsigned long n = strtoul(argv[5], &end, 10);
+		if (*end || n < 1 || n > NMACS_MAX)
+			usage();
+		nmacs = (uint32_t)n;
+		break;
+	}
 	}
 	unsigned ifindex = if_nametoindex(dev);
 	if (!ifindex) {
@@ -213,12 +332,14 @@ int main(int argc, char **argv)
 	}
 	rng_state ^= (uint64_t)getpid() << 32 ^ (uint64_t)(now_s() * 1e9);
 
-	static uint8_t frames[BATCH][FRAME_LEN];
+	static uint8_t frames[BATCH][FRAME_MAX];
 	static struct iovec iov[BATCH];
 	static struct mmsghdr msgs[BATCH];
 	for (int i = 0; i < BATCH; i++) {
 		iov[i].iov_base = frames[i];
-		iov[i].iov_len = FRAME_LEN;
+		iov[i].iov_len = k == K_DHCP ? DHCP_LEN : FRAME_LEN;
+		if (k == K_DHCP)
+			build_dhcp(frames[i]);
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
@@ -247,6 +368,10 @@ int main(int argc, char **argv)
 				build(frames[i], dst, claim_mac, 2, claim_mac, claim_ip, dst,
 				      claim_ip);
 				break;
+			case K_DHCP: /* the clients in turn, from the first not yet sent */
+				client_mac((uint32_t)((first_mac + i) % nmacs), mac);
+				dhcp_client(frames[i], mac);
+				break;
 			}
 		}
 		int r = sendmmsg(fd, msgs, n, 0);
@@ -259,6 +384,8 @@ int main(int argc, char **argv)
 			continue;
 		}
 		sent += (unsigned)r;
+		if (k == K_DHCP)
+			first_mac = (uint32_t)((first_mac + (unsigned)r) % nmacs);
 		if (now_s() >= end)
 			break;
 	}
