@@ -23,6 +23,9 @@ echo
 echo "== bench/flood.py: an ARP flood, arpha against the plain kernel (about 3 minutes)"
 /usr/bin/python3 "$(dirname "$0")/flood.py" "$B"
 echo
+echo "== bench/flood.py --kinds dhcp: a DHCP flood against the neighbour cache's snooping (about 2 minutes)"
+/usr/bin/python3 "$(dirname "$0")/flood.py" "$B" --kinds dhcp --only arpha
+echo
 echo "== bench/ctsync.py: connection-tracking sync, arpha against conntrackd + keepalived (about 17 minutes)"
 /usr/bin/python3 "$(dirname "$0")/ctsync.py" "$B"
 echo

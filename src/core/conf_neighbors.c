@@ -1,13 +1,14 @@
 /*
  * conf_neighbors: [Neighbors], the neighbour cache of the devices on the
  * managed links (core/nbtable, svc_nbcache): how many devices it holds,
- * when a device counts as inactive, whether DHCP client messages are read,
+ * when a device counts as inactive, whether DHCP client messages are read
+ * (and how many a second at most),
  * and a file of more device-type rules. Optional: without it the cache
  * runs with the defaults.
  */
 #include "conf.h"
 
-enum { N_SIZE, N_ACTIVE, N_SNOOP, N_DEVTYPES, N__COUNT };
+enum { N_SIZE, N_ACTIVE, N_SNOOP, N_RATE, N_DEVTYPES, N__COUNT };
 
 #define NB_FIELD(field) CONF_FIELD(struct conf_neighbors, field)
 
@@ -20,6 +21,11 @@ static const struct conf_key neighbors_keys[N__COUNT + 1] = {
 		  .max = 86400000,
 		  .arg = "30s, 5m or 1h"},
     [N_SNOOP] = {.name = "Snoop", .parse = conf_bool, NB_FIELD(snoop)},
+    [N_RATE] = {.name = "SnoopRateLimit",
+		.parse = conf_uint,
+		NB_FIELD(snoop_rate),
+		.min = 1,
+		.max = 100000},
     [N_DEVTYPES] = {.name = "DeviceTypes",
 		    .parse = conf_path,
 		    NB_FIELD(devtypes),
@@ -32,6 +38,7 @@ static void neighbors_defaults(struct config *c)
 	c->neighbors.size = 400;
 	c->neighbors.active_timeout_ms = 300000;
 	c->neighbors.snoop = true;
+	c->neighbors.snoop_rate = 200;
 }
 
 static void *neighbors_begin(struct conf_parser *p, const char *name)

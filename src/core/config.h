@@ -177,6 +177,7 @@ struct conf_neighbors {
 	uint32_t size;		    /* Size=, 1..1048576, default 400 */
 	uint32_t active_timeout_ms; /* ActiveTimeout=, 1s..24h, default 5m */
 	bool snoop;		    /* Snoop=yes|no: read DHCP client messages, default yes */
+	uint32_t snoop_rate; /* SnoopRateLimit=: messages a second per interface, 1..100000, default 200 */
 	char devtypes[CONF_PATH_MAX]; /* DeviceTypes=: more rules (absolute path); "": none */
 	int devtypes_line;	      /* its line */
 	int line;

@@ -38,6 +38,8 @@
 #define DUMP_INTERVAL_MS 10   /* a dump goes out in steps this far apart ... */
 #define DUMP_MSGS	 32   /* ... of this many messages */
 #define DEVTYPES_MAX	 (4u << 20)
+#define SNOOP_PAUSE_MS	 100   /* a socket over SnoopRateLimit= is not read for this long */
+#define SNOOP_WARN_MS	 60000 /* and says so at most this often */
 
 struct nbcache;
 
@@ -48,6 +50,11 @@ struct snoop {
 	struct dhcpsock *s;
 	struct loop_watch *w;
 	uint64_t drops; /* the socket's, up to its last reopening */
+	/* SnoopRateLimit=: a bucket of messages, refilled at the rate, as deep */
+	double tokens;
+	uint64_t refilled_at;
+	uint64_t paused_until; /* not read until then (0: read) */
+	uint64_t pauses, warned_at;
 };
 
 struct nbkey {
@@ -259,6 +266,9 @@ static void snoop_follow(struct nbcache *c)
 				  log_quote(err, q, sizeof(q)));
 			continue;
 		}
+		sn->tokens = c->cfg->neighbors.snoop_rate;
+		sn->refilled_at = host_now(c->h);
+		sn->paused_until = 0;
 		sn->w = loop_watch_fd(host_loop(c->h), dhcpsock_fd(sn->s), ARPHAD_PRIO_CLIENTS,
 				      on_snoop, sn);
 		if (!sn->w) {
@@ -275,11 +285,52 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
 	on_dhcp(sn->c, sn, frame, len);
 }
 
+/*
+ * Read what SnoopRateLimit= allows; a socket that used it up is not read
+ * for SNOOP_PAUSE_MS (the kernel queues, then drops: dhcp_drops), so a
+ * DHCP flood costs arphad at most the rate, and never a heartbeat.
+ */
 static void on_snoop(void *arg)
 {
 	struct snoop *sn = arg;
-	if (dhcpsock_read(sn->s, on_frame, sn) < 0)
+	struct nbcache *c = sn->c;
+	uint64_t now = host_now(c->h);
+	double rate = c->cfg->neighbors.snoop_rate;
+	if (now > sn->refilled_at) {
+		sn->tokens += (double)(now - sn->refilled_at) * rate / 1000.0;
+		if (sn->tokens > rate)
+			sn->tokens = rate;
+		sn->refilled_at = now;
+	}
+	int n = dhcpsock_read(sn->s, (unsigned)sn->tokens, on_frame, sn);
+	if (n < 0)
 		log_debug("event=dhcp_snoop_read_failed error=\"%s\"", strerror(errno));
+	else
+		sn->tokens -= n;
+	if (sn->tokens >= 1 || loop_watch_pause(sn->w) < 0)
+		return;
+	sn->paused_until = now + SNOOP_PAUSE_MS;
+	sn->pauses++;
+	if (!sn->warned_at || now - sn->warned_at >= SNOOP_WARN_MS) {
+		const struct host_iface *m = host_iface_by_index(c->h, sn->ifindex);
+		log_warnx("event=dhcp_snoop_limited iface=%s rate=%u msg=\"more DHCP client "
+			  "messages than SnoopRateLimit= a second: the rest are dropped\"",
+			  m ? m->name : "?", c->cfg->neighbors.snoop_rate);
+		sn->warned_at = now;
+	}
+}
+
+/* Read the sockets whose pause is over again. */
+static void snoop_resume(struct nbcache *c, uint64_t now)
+{
+	for (size_t i = 0; i < c->n_sn; i++) {
+		struct snoop *sn = &c->sn[i];
+		if (sn->paused_until && now >= sn->paused_until) {
+			sn->paused_until = 0;
+			if (sn->w)
+				loop_watch_resume(sn->w);
+		}
+	}
 }
 
 static uint64_t dhcp_drops(const struct nbcache *c)
@@ -596,6 +647,7 @@ static void tick(void *self)
 		send_updates(c);
 	if (c->dump && now >= c->next_dump)
 		dump_step(c);
+	snoop_resume(c, now);
 }
 
 static uint64_t next_deadline(const void *self)
@@ -606,6 +658,9 @@ static uint64_t next_deadline(const void *self)
 		t = c->next_sync;
 	if (c->dump && c->next_dump < t)
 		t = c->next_dump;
+	for (size_t i = 0; i < c->n_sn; i++)
+		if (c->sn[i].paused_until && c->sn[i].paused_until < t)
+			t = c->sn[i].paused_until;
 	return t;
 }
 
@@ -682,6 +737,10 @@ static void counters(const struct nbcache *c, struct view *v)
 	view_u64(v, "dhcp_messages", c->dhcp_messages);
 	view_u64(v, "dhcp_malformed", c->dhcp_malformed);
 	view_u64(v, "dhcp_drops", dhcp_drops(c));
+	uint64_t pauses = 0;
+	for (size_t i = 0; i < c->n_sn; i++)
+		pauses += c->sn[i].pauses;
+	view_u64(v, "dhcp_rate_limited", pauses);
 	view_object(v, "dhcp_refused");
 	for (unsigned i = 1; i < DR__COUNT; i++)
 		if (c->dhcp_why[i])

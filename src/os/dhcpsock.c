@@ -126,14 +126,17 @@ int dhcpsock_fd(const struct dhcpsock *s)
 	return s->fd;
 }
 
-int dhcpsock_read(struct dhcpsock *s, void (*fn)(void *arg, const uint8_t *frame, size_t len),
-		  void *arg)
+int dhcpsock_read(struct dhcpsock *s, unsigned max,
+		  void (*fn)(void *arg, const uint8_t *frame, size_t len), void *arg)
 {
-	for (size_t i = 0; i < DHCPSOCK_BATCH; i++)
+	unsigned n = max < DHCPSOCK_BATCH ? max : DHCPSOCK_BATCH;
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
 		s->msg[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &s->iov[i], .msg_iovlen = 1}};
 	int k;
 	do
-		k = recvmmsg(s->fd, s->msg, DHCPSOCK_BATCH, MSG_DONTWAIT, NULL);
+		k = recvmmsg(s->fd, s->msg, n, MSG_DONTWAIT, NULL);
 	while (k < 0 && errno == EINTR);
 	if (k < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;

@@ -42,16 +42,15 @@ struct dhcpsock *dhcpsock_open(uint32_t ifindex, char *err, size_t errlen);
 int dhcpsock_fd(const struct dhcpsock *s);
 
 /*
- * Hand the frames queued (at most DHCPSOCK_BATCH) to fn, oldest first:
- * frame starts at the Ethernet destination (as dhcpsnoop_parse wants), len
- * bytes, valid during the call only. Returns the number of frames (0: none
- * queued), or -1 with errno from recvmmsg (ENETDOWN once after the link
- * went down: the socket stays usable).
+ * Hand the frames queued (at most max, and at most DHCPSOCK_BATCH) to fn,
+ * oldest first: frame starts at the Ethernet destination (as
+ * dhcpsnoop_parse wants), len bytes, valid during the call only. Returns
+ * the number of frames (0: none queued), or -1 with errno from recvmmsg
+ * (ENETDOWN once after the link went down: the socket stays usable).
  */
-int dhcpsock_read(struct dhcpsock *s, void (*fn)(void *arg, const uint8_t *frame, size_t len),
-		  void *arg);
+int dhcpsock_read(struct dhcpsock *s, unsigned max,
+		  void (*fn)(void *arg, const uint8_t *frame, size_t len), void *arg);
 
-/* Frames the kernel dropped because the socket was full, since it was opened. */
 uint64_t dhcpsock_drops(struct dhcpsock *s);
 
 /* Close and free; NULL is nothing. */

@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 			rc = 1;
 			break;
 		}
-		int got = k > 0 ? dhcpsock_read(s, frame, &n) : 0;
+		int got = k > 0 ? dhcpsock_read(s, DHCPSOCK_BATCH, frame, &n) : 0;
 		if (got < 0) {
 			fprintf(stderr, "dhcpsock_check: read: %s\n", strerror(errno));
 			rc = 1;

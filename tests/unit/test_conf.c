@@ -872,6 +872,8 @@ static const struct key_case key_cases[] = {
     {"Neighbors", "ActiveTimeout", "24h", "999ms",
      "ActiveTimeout: expected a duration from 1s to 24h, such as 30s, 5m or 1h, got \"999ms\""},
     {"Neighbors", "Snoop", "yes", "dhcp", "Snoop: expected one of yes, no, got \"dhcp\""},
+    {"Neighbors", "SnoopRateLimit", "100000", "0",
+     "SnoopRateLimit: expected a whole number from 1 to 100000, got \"0\""},
     {"Neighbors", "DeviceTypes", "/etc/arpha/devtypes.txt", "devtypes.txt",
      "DeviceTypes: expected an absolute path (starting with /), got \"devtypes.txt\""},
     {"Host", "MAC", "02:86:f6:c5:a2:14", "00:00:00:00:00:00",
@@ -1081,7 +1083,7 @@ static void test_unknown_keys(void **state)
 				       "Buckets, Seed, Weight, RouterDiscovery");
 	assert_int_equal(parse(IFACE "[Neighbors]\nTimeout=5m\n", err, sizeof(err)), -1);
 	assert_string_equal(err, FNAME ":3: unknown setting Timeout in [Neighbors]; expected one "
-				       "of Size, ActiveTimeout, Snoop, DeviceTypes");
+				       "of Size, ActiveTimeout, Snoop, SnoopRateLimit, DeviceTypes");
 	assert_int_equal(parse(IFACE "[Host printer]\nIP=198.18.0.9\n", err, sizeof(err)), -1);
 	assert_string_equal(err,
 			    FNAME ":3: unknown setting IP in [Host printer]; expected one of MAC");

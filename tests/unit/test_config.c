@@ -903,12 +903,14 @@ static void t_neighbors(void **state)
 	assert_int_equal(c.neighbors.size, 400);
 	assert_int_equal(c.neighbors.active_timeout_ms, 300000);
 	assert_true(c.neighbors.snoop);
+	assert_int_equal(c.neighbors.snoop_rate, 200);
 	assert_string_equal(c.neighbors.devtypes, "");
 	config_free(&c);
 	/* every key, at its bounds; no [Cluster] needed */
 	parse_ok(IFACE "[neighbors]\nsize=1\nActiveTimeout=1s\nSnoop=no\n"
-		       "DeviceTypes=/etc/arpha/devtypes.txt\n",
+		       "DeviceTypes=/etc/arpha/devtypes.txt\nSnoopRateLimit=1\n",
 		 &c);
+	assert_int_equal(c.neighbors.snoop_rate, 1);
 	assert_int_equal(c.neighbors.size, 1);
 	assert_int_equal(c.neighbors.active_timeout_ms, 1000);
 	assert_false(c.neighbors.snoop);
@@ -961,7 +963,7 @@ static void t_neighbors(void **state)
 		  FNAME ":2: section [Neighbors] takes no name; got [Neighbors lan]");
 	parse_err(IFACE "[Neighbors]\nSize=10\nHostname=yes\n",
 		  FNAME ":4: unknown setting Hostname in [Neighbors]; expected one of Size, "
-			"ActiveTimeout, Snoop, DeviceTypes");
+			"ActiveTimeout, Snoop, SnoopRateLimit, DeviceTypes");
 }
 
 #define HOST_RULE                                                                                  \
