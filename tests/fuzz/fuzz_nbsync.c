@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for core/nbsync and core/nbtable.
  *
- * The input as one message. What nbsync_decode accepts must encode back
+ * The input as one message (an update, a dump's part or a request for a
+ * dump). What nbsync_decode accepts must encode back
  * to the same bytes (the format has one encoding; decoded at now =
  * UINT64_MAX no time is clamped), every record must be valid, and every
  * record merges into a small table (Size=4) without a refusal other than
@@ -42,8 +43,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
-	if (h.count > NBSYNC_MAX_RECORDS || (h.kind != NBSYNC_UPDATE && h.kind != NBSYNC_FULL))
+	if (h.count > NBSYNC_MAX_RECORDS ||
+	    (h.kind != NBSYNC_UPDATE && h.kind != NBSYNC_FULL && h.kind != NBSYNC_REQUEST))
 		abort();
+	if (h.kind == NBSYNC_REQUEST) { /* no record, a node asked; the same bytes back */
+		if (h.count != 0 || h.generation == 0 || nbsync_begin(&h, buf, sizeof(buf)) != size ||
+		    memcmp(buf, data, size) != 0)
+			abort();
+		return 0;
+	}
 	for (size_t i = 0; i < h.count; i++)
 		if (!nbt_record_valid(&out[i]))
 			abort();
