@@ -621,7 +621,8 @@ static void test_registry(void **state)
 {
 	static const char *const want[] = {"Daemon",   "ARP",	  "Interface", "ARPEntry",
 					   "ProxyARP", "Cluster", "VIP",       "Flush",
-					   "ConnSync", "Balance", "Neighbors", "Host"};
+					   "ConnSync", "Balance", "Neighbors", "Host",
+					   "Track"};
 	size_t n = 0;
 	for (; conf_sections[n]; n++) {
 		const struct conf_section *s = conf_sections[n];
@@ -736,7 +737,8 @@ static void test_list_keys(void **state)
 {
 	static const char *const lists[] = {
 	    "ProxyARP.Interfaces", "Cluster.Interface", "Cluster.Peers",      "VIP.TrackInterface",
-	    "VIP.Announce",	   "VIP.FlushHosts",	"ConnSync.Protocols", "ConnSync.Networks"};
+	    "VIP.Announce",	   "VIP.FlushHosts",	"ConnSync.Protocols", "ConnSync.Networks",
+	    "VIP.Track"};
 	size_t found = 0;
 	for (size_t i = 0; conf_sections[i]; i++)
 		for (const struct conf_key *k = conf_sections[i]->keys; k->name; k++) {
@@ -878,6 +880,19 @@ static const struct key_case key_cases[] = {
      "DeviceTypes: expected an absolute path (starting with /), got \"devtypes.txt\""},
     {"Host", "MAC", "02:86:f6:c5:a2:14", "00:00:00:00:00:00",
      "MAC: 00:00:00:00:00:00 is the zero address; expected a unicast MAC"},
+    {"VIP", "Track", "haproxy:50", "haproxy:254",
+     "Track: \"haproxy:254\": expected NAME or NAME:WEIGHT with a weight from 0 to 253 (the "
+     "priority a failure takes off; 0: fault)"},
+    {"Track", "Script", "/usr/local/bin/check-haproxy", "check-haproxy",
+     "Script: expected an absolute path (starting with /), got \"check-haproxy\""},
+    {"Track", "File", "/run/arpha/maintenance", "maintenance",
+     "File: expected an absolute path (starting with /), got \"maintenance\""},
+    {"Track", "Interval", "2s", "50ms",
+     "Interval: expected a duration from 100ms to 1h, such as 500ms, 2s or 1m, got \"50ms\""},
+    {"Track", "Timeout", "1s", "2h",
+     "Timeout: expected a duration from 10ms to 1h, such as 500ms, 2s or 1m, got \"2h\""},
+    {"Track", "Fall", "3", "0", "Fall: expected a whole number from 1 to 255, got \"0\""},
+    {"Track", "Rise", "3", "256", "Rise: expected a whole number from 1 to 255, got \"256\""},
 };
 
 static const struct key_case *key_case(const char *sect, const char *key)
@@ -1018,6 +1033,7 @@ static void test_every_key_takes(void **state)
 			struct conf_balance balance;
 			struct conf_neighbors neighbors;
 			struct conf_host host;
+			struct conf_track track;
 			unsigned char bytes[1];
 		} obj, zero;
 		memset(&obj, 0, sizeof(obj));
@@ -1069,7 +1085,7 @@ static void test_unknown_keys(void **state)
 				  "Address, Interface, Priority, Preempt, PreemptDelay, "
 				  "TrackInterface, VirtualMAC, VRID, Group, Announce, "
 				  "AnnounceCount, AnnounceInterval, RefreshInterval, FlushHosts, "
-				  "NotifyScript, Mode, ClusterMAC");
+				  "NotifyScript, Mode, ClusterMAC, Track");
 	assert_int_equal(parse(IFACE "[Cluster]\nNode=1\n", err, sizeof(err)), -1);
 	assert_string_equal(err, FNAME ":3: unknown setting Node in [Cluster]; expected one of "
 				       "NodeID, Interface, Group, Peers, Port, KeyFile, Encrypt, "
