@@ -51,9 +51,7 @@ static const struct svc_ops *const services[] = {&svc_connsync, &svc_failover, &
 
 static void on_hup(void *arg)
 {
-	(void)arg;
-	log_warnx("event=signal signal=SIGHUP action=none msg=\"reloading is not supported "
-		  "yet; restart arphad to apply a new configuration\"");
+	daemon_reload(arg);
 }
 
 static void on_usr1(void *arg)
@@ -210,6 +208,7 @@ static void load_config(struct daemon *d)
 		free(text);
 		exit(1);
 	}
+	daemon_config_hash(text, len, d->cfg_hash);
 	free(text);
 }
 
@@ -299,15 +298,18 @@ int main(int argc, char **argv)
 	load_config(&d);
 	int bad = 0; /* errors past the parse: -n goes on to report them all */
 	if (d.cfg.cluster.present) {
-		struct wire_key key;
+		struct wire_key key, next;
+		bool has_next;
 		char kerr[512];
 		if (sodium_init() < 0)
 			fatalx("event=start_failed what=libsodium");
-		if (keyfile_load(d.cfg.cluster.key_file, &key, kerr, sizeof(kerr)) < 0) {
+		if (keyfile_load(d.cfg.cluster.key_file, &key, &next, &has_next, kerr,
+				 sizeof(kerr)) < 0) {
 			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.cluster.key_line, kerr);
 			bad++;
 		}
 		sodium_memzero(&key, sizeof(key));
+		sodium_memzero(&next, sizeof(next));
 	}
 	if (d.cfg.flush.present) {
 		struct wire_key key;

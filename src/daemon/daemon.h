@@ -37,6 +37,7 @@ struct udp;
 
 #define MAX_ADDRS  256
 #define MAX_SVC	   8
+#define DAEMON_CFG_HASH 32
 #define MAX_QUEUED 4096 /* events waiting for delivery; past it they are counted and lost */
 
 /* A managed interface. */
@@ -73,6 +74,7 @@ struct queued {
 struct daemon {
 	struct config cfg;
 	const char *cfg_path;
+	uint8_t cfg_hash[DAEMON_CFG_HASH]; /* of the file's text as loaded (daemon_reload) */
 	struct loop *loop;
 	struct arp_engine *eng;
 	struct nl *nl;
@@ -170,5 +172,9 @@ void ctl_serve(void *arg, struct control_req *rq, char **argv, int argc, bool js
  * with a message (a command left unbound is a bug: arphad does not start).
  */
 int ctl_check_bound(const struct daemon *d, char *err, size_t errlen);
+
+/* reload.c: SIGHUP; the hash of a configuration's text. */
+void daemon_reload(struct daemon *d);
+void daemon_config_hash(const char *text, size_t len, uint8_t out[DAEMON_CFG_HASH]);
 
 #endif
