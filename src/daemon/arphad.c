@@ -177,14 +177,15 @@ static bool refuse_release(struct daemon *d)
 
 static void usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "usage: arphad [-dnrV] [-f FILE]\n"
-	    "  -f FILE  configuration (default /etc/arpha/arphad.conf)\n"
-	    "  -d       stay in the foreground and log to stderr (or LogTarget=syslog)\n"
-	    "  -n       check the configuration and exit\n"
-	    "  -r       remove the VIP addresses and virtual MACs a killed arphad left, and exit\n"
-	    "  -V       print the version\n");
+	fprintf(f,
+		"usage: arphad [-dnrt] [-f FILE]\n"
+		"  -f FILE        configuration (default /etc/arpha/arphad.conf)\n"
+		"  -d             stay in the foreground and log to stderr (or LogTarget=syslog)\n"
+		"  -n, -t         check the configuration, print every error, and exit\n"
+		"  -r             remove the VIP addresses and virtual MACs a killed arphad left, "
+		"and exit\n"
+		"  -V, --version  print the version\n"
+		"  -h, --help     print this help\n");
 }
 
 static void load_config(struct daemon *d)
@@ -265,8 +266,13 @@ int main(int argc, char **argv)
 	d.cfg_path = "/etc/arpha/arphad.conf";
 	d.ctl_fd = -1;
 	bool foreground = false, check = false, release = false;
+	static const struct option longopts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
+	};
 	int c;
-	while ((c = getopt(argc, argv, "df:nrVh")) != -1) {
+	while ((c = getopt_long(argc, argv, "df:nrtVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			foreground = true;
@@ -275,6 +281,7 @@ int main(int argc, char **argv)
 			d.cfg_path = optarg;
 			break;
 		case 'n':
+		case 't': /* keepalived's and nginx's letter for the same */
 			check = true;
 			break;
 		case 'r':
@@ -292,6 +299,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc) {
+		fprintf(stderr, "arphad: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return 2;
 	}

@@ -215,7 +215,7 @@ with Lab("cli-vip") as lab:
     with res.case("item27/failover-lines-key-value"):
         expect(d.stop() == 0, "exit status %s", d.stopped_rc)
         lines = d.log().splitlines()
-        kv = re.compile(r'^arphad: [a-z]+: event=[a-z0-9_]+'
+        kv = re.compile(r'^[-0-9T:.+]+ arphad: [a-z]+: event=[a-z0-9_]+'
                         r'( [a-z0-9_]+=("([^"\\]|\\.)*"|[^" ]+))*$')
         expect(any("event=vip_master" in l for l in lines), "no vip_master line: %s", lines)
         bad = [l for l in lines if not kv.match(l)]

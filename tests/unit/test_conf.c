@@ -391,9 +391,11 @@ static void test_mac(void **state)
 		const char *v;
 		uint8_t first, last;
 	} good[] = {
-	    {"02:86:f6:c5:a2:14", 0x02, 0x14},
-	    {"4A-86-F6-C5-A2-15", 0x4a, 0x15},
-	    {"0086:f6c5:a216", 0x00, 0x16},
+	    {"02:86:f6:c5:a2:14", 0x02, 0x14}, {"4A-86-F6-C5-A2-15", 0x4a, 0x15},
+	    {"0086:f6c5:a216", 0x00, 0x16},    {"fe:ff:ff:ff:ff:ff", 0xfe, 0xff},
+	    {"0286.f6c5.a217", 0x02, 0x17},  /* Cisco */
+	    {"0286f6c5a218", 0x02, 0x18},    /* bare */
+	    {"2:86:f6:c5:a2:9", 0x02, 0x09}, /* no leading zeros */
 	    {"fe:ff:ff:ff:ff:ff", 0xfe, 0xff},
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -407,9 +409,13 @@ static void test_mac(void **state)
 	       "MAC: ff:ff:ff:ff:ff:ff is the broadcast address; expected a unicast MAC");
 	refuse(p, &k, &o, "00-00-00-00-00-00",
 	       "MAC: 00-00-00-00-00-00 is the zero address; expected a unicast MAC");
-	static const char *const bad[] = {"02:86:f6:c5:a2",    "02:86:f6:c5:a2:14:00",
-					  "02:86-f6:c5:a2:14", "02:86:f6:c5:a2:1g",
-					  "0286f6c5a214",      "printer"};
+	static const char *const bad[] = {"02:86:f6:c5:a2",
+					  "02:86:f6:c5:a2:14:00",
+					  "02:86-f6:c5:a2:14",
+					  "02:86:f6:c5:a2:1g",
+					  "0286f6c5a21",
+					  "0286.f6c5a214",
+					  "printer"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char want[160];
 		snprintf(want, sizeof(want),
