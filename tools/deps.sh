@@ -11,11 +11,12 @@
 # timestamps of the packets that make a connection established; iptables,
 # for xt_cluster, the comparison in bench/balance.py; all but tcpdump, the
 # xt_cluster cluster of bench/aa_failover.py). `tools/deps.sh picture`
-# installs gnuplot, for docs/ranges.png (docs/ranges.md) only.
+# installs gnuplot, for docs/ranges.png (docs/ranges.md) only. libsystemd-dev:
+# arphad tells systemd when it is ready and pings its watchdog (sd_notify).
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 libevent-dev libmnl-dev libinih-dev libnftables-dev libsodium-dev libcmocka-dev
-libnetfilter-conntrack-dev
+libnetfilter-conntrack-dev libsystemd-dev
 ieee-data nftables iproute2 iputils-ping python3 jq procps conntrack keepalived
 dnsmasq-base isc-dhcp-client dhcpcd-base python3-scapy"
 if [ "${1:-}" = bench ]; then

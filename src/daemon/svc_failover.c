@@ -828,6 +828,17 @@ static bool svc_stop(void *self)
 	return busy;
 }
 
+static bool settled(const void *self)
+{
+	const struct failover *f = self;
+	const struct vip *v = takeover_vip_core(f->tk);
+	struct vip_group_view gv;
+	for (size_t g = 0; g < vip_groups(v); g++)
+		if (vip_group(v, g, host_now(f->h), &gv) == 0 && gv.state == VIP_INIT)
+			return false;
+	return true;
+}
+
 static const struct svc_cmd cmds[] = {
     {.word = "vip", .show = show},
     {0},
@@ -842,6 +853,7 @@ const struct svc_ops svc_failover = {
     .tick = svc_tick,
     .next_deadline = next_deadline,
     .stop = svc_stop,
+    .settled = settled,
     .cmds = cmds,
     .check = check_scripts,
     .release = release_leftovers,
