@@ -250,6 +250,7 @@ static void cleanup(struct daemon *d)
 	}
 	for (size_t i = 0; i < sizeof(d->sigs) / sizeof(d->sigs[0]); i++)
 		loop_watch_free(d->sigs[i]);
+	loop_watch_free(d->watchdog_w);
 	loop_free(d->loop);
 	nl_close(d->nl);
 	arp_engine_free(d->eng);
@@ -514,6 +515,8 @@ int main(int argc, char **argv)
 	}
 	log_notice("event=started version=%s interfaces=%zu control_socket=%s", ARPHA_VERSION,
 		   d.n_ifs, d.cfg.control_socket);
+	if (daemon_notify_start(&d) < 0)
+		fatal("event=start_failed what=watchdog");
 	/* as after every callback: what the start published, then the timer */
 	loop_begin(d.loop);
 	loop_end(d.loop);

@@ -116,6 +116,10 @@ struct daemon {
 	uint64_t q_lost;
 	bool draining;
 	bool stopping;	   /* a graceful stop is handing over */
+	bool started;	   /* main's start is done (and arphad forked, without -d) */
+	bool ready;	   /* READY=1 went to systemd: every service settled */
+	struct loop_watch *watchdog_w; /* WATCHDOG=1 every half WatchdogSec= (NULL: none) */
+	uint64_t watchdog_ms;
 	uint16_t owner_id; /* host_owner_id (active-active) */
 	const struct nbtable *nbcache; /* host_nbcache */
 };
@@ -144,6 +148,12 @@ int daemon_start_services(struct daemon *d, const struct svc_ops *const *table, 
 			  size_t errlen);
 void daemon_free_services(struct daemon *d);
 void daemon_stop(struct daemon *d, const char *signame); /* graceful; ends the loop when done */
+/*
+ * The start is done (after the fork): READY=1 from now on, once every
+ * service settled, and the watchdog pings when systemd asks for them.
+ * 0, or -1 (errno) when the ping's timer cannot be made.
+ */
+int daemon_notify_start(struct daemon *d);
 /* The service running a command word ("vip"); its slot or NULL. */
 const struct svc_slot *daemon_command(const struct daemon *d, const char *word,
 				      const struct svc_cmd **cmd);

@@ -1071,6 +1071,17 @@ static int run_promote(void *self, char *const *args, int nargs, struct view *v,
 	return 0;
 }
 
+static bool settled(const void *self)
+{
+	const struct failover *f = self;
+	const struct vip *v = takeover_vip_core(f->tk);
+	struct vip_group_view gv;
+	for (size_t g = 0; g < vip_groups(v); g++)
+		if (vip_group(v, g, host_now(f->h), &gv) == 0 && gv.state == VIP_INIT)
+			return false;
+	return true;
+}
+
 static const struct svc_cmd cmds[] = {
     {.word = "vip", .show = show},
     {.word = "vip demote", .run = run_demote},
@@ -1087,6 +1098,7 @@ const struct svc_ops svc_failover = {
     .tick = svc_tick,
     .next_deadline = next_deadline,
     .stop = svc_stop,
+    .settled = settled,
     .cmds = cmds,
     .check = check_scripts,
     .release = release_leftovers,
