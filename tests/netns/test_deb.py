@@ -166,6 +166,8 @@ try:
         u = unit(os.path.join(root, "lib/systemd/system/arphad.service"))
         expect(u.get("Type") == ["notify"], "Type=%s", u.get("Type"))
         expect(u.get("WatchdogSec"), "no WatchdogSec=")
+        expect(u.get("ExecReload") == ["/bin/kill -HUP $MAINPID"], "ExecReload=%s",
+               u.get("ExecReload"))
         expect(u.get("ConditionFileNotEmpty") == ["/etc/arpha/arphad.conf"],
                "ConditionFileNotEmpty=%s", u.get("ConditionFileNotEmpty"))
         for k in ("ExecStartPre", "ExecStart", "ExecStopPost"):
