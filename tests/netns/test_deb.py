@@ -122,7 +122,9 @@ try:
         want = ["/usr/sbin/arphad", "/usr/bin/arpha", "/usr/share/man/man8/arphad.8.gz",
                 "/usr/share/man/man8/arpha.8.gz", "/usr/share/man/man5/arphad.conf.5.gz",
                 "/lib/systemd/system/arphad.service", "/etc/arpha/arphad.conf.example",
-                "/usr/share/doc/arpha/arphad.conf.example"]
+                "/usr/share/doc/arpha/arphad.conf.example",
+                "/usr/share/bash-completion/completions/arpha",
+                "/usr/share/doc/arpha/examples/firewall-pair.conf"]
         missing = [f for f in want if f not in have]
         expect(not missing, "missing from arpha: %s", missing)
         expect(not [f for f in have if "flushd" in f], "arpha holds flushd's files: %s",
