@@ -15,9 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/arp_engine.h"
 #include "bench.h"
-
+#include "core/arp_engine.h"
 
 #define NET 0xc6120000u /* 198.18.0.0/16 */
 #define US (NET | 1)

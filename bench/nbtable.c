@@ -29,19 +29,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "core/be.h"
 #include "core/devtype.h"
 #include "core/dhcpsnoop.h"
 #include "core/nbtable.h"
 #include "os/devtypes_builtin.h"
-#include "bench.h"
 
 #define IFACE	 "lan"
 #define ROUNDS	 7
 #define FILLS	 3
 #define QUERIES	 65536 /* operations per round */
 #define REQUESTS 4096  /* distinct DHCP request frames (and clients) */
-
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -46,7 +46,8 @@ struct conf_parser {
 	bool sect_bad;		 /* the current section has an error */
 	int seen[CONF_KEYS_MAX]; /* the first line of each key of the section; 0: not given */
 	int key_line;		 /* the first line of the key being parsed (list keys: < line) */
-	size_t cap_ifaces, cap_entries, cap_proxies, cap_vips, cap_hosts, cap_tracks; /* room in c's arrays */
+	size_t cap_ifaces, cap_entries, cap_proxies, cap_vips, cap_hosts,
+	    cap_tracks; /* room in c's arrays */
 	int *bad; /* the header lines of the sections that had an error, in file order */
 	size_t n_bad, cap_bad;
 	struct conf_error errs[CONF_MAX_ERRORS]; /* in the order found */

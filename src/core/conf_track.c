@@ -83,10 +83,11 @@ static void *track_begin(struct conf_parser *p, const char *name)
 	}
 	for (size_t i = 0; i < p->c.n_tracks; i++)
 		if (strcmp(p->c.tracks[i].name, name) == 0) {
-			conf_fail(p, p->line,
-				  "duplicate section [Track %s]; the first is at line %d; give each "
-				  "check one section",
-				  name, p->c.tracks[i].line);
+			conf_fail(
+			    p, p->line,
+			    "duplicate section [Track %s]; the first is at line %d; give each "
+			    "check one section",
+			    name, p->c.tracks[i].line);
 			return NULL;
 		}
 	struct conf_track *t = conf_push(p, (void **)&p->c.tracks, &p->c.n_tracks, &p->cap_tracks,
@@ -105,10 +106,11 @@ static int track_end(struct conf_parser *p, void *obj)
 {
 	struct conf_track *t = obj;
 	if (!p->seen[T_SCRIPT] == !p->seen[T_FILE])
-		return conf_fail(p, p->sect_line,
-				 "[Track %s] needs one of Script= (a command: healthy when it exits "
-				 "0) and File= (a file: healthy while it holds 0)%s",
-				 t->name, p->seen[T_SCRIPT] ? ", not both" : "");
+		return conf_fail(
+		    p, p->sect_line,
+		    "[Track %s] needs one of Script= (a command: healthy when it exits "
+		    "0) and File= (a file: healthy while it holds 0)%s",
+		    t->name, p->seen[T_SCRIPT] ? ", not both" : "");
 	if (p->seen[T_TIMEOUT] && !p->seen[T_SCRIPT])
 		return conf_fail(p, p->seen[T_TIMEOUT],
 				 "[Track %s] Timeout=: only a Script= runs for a time; a File= is "
@@ -117,10 +119,11 @@ static int track_end(struct conf_parser *p, void *obj)
 	if (!p->seen[T_TIMEOUT])
 		t->timeout_ms = t->interval_ms;
 	else if (t->timeout_ms > t->interval_ms)
-		return conf_fail(p, t->timeout_line,
-				 "[Track %s] Timeout=%ums is longer than Interval=%ums; expected at "
-				 "most the interval (one run at a time)",
-				 t->name, t->timeout_ms, t->interval_ms);
+		return conf_fail(
+		    p, t->timeout_line,
+		    "[Track %s] Timeout=%ums is longer than Interval=%ums; expected at "
+		    "most the interval (one run at a time)",
+		    t->name, t->timeout_ms, t->interval_ms);
 	return 0;
 }
 
@@ -146,8 +149,9 @@ void conf_track_check(struct conf_parser *p)
 			for (t = 0; t < c->n_tracks && strcmp(c->tracks[t].name, x->checks[k]); t++)
 				;
 			if (t == c->n_tracks)
-				conf_fail(p, x->checks_line, "[VIP %s] Track=%s: there is no [Track %s]",
-					  x->name, x->checks[k], x->checks[k]);
+				conf_fail(p, x->checks_line,
+					  "[VIP %s] Track=%s: there is no [Track %s]", x->name,
+					  x->checks[k], x->checks[k]);
 		}
 		/* a check counts once in a group: with one weight */
 		for (size_t j = 0; j < i; j++) {
@@ -158,13 +162,14 @@ void conf_track_check(struct conf_parser *p)
 				for (size_t b = 0; b < y->n_checks; b++)
 					if (!strcmp(x->checks[a], y->checks[b]) &&
 					    x->check_weight[a] != y->check_weight[b])
-						conf_fail(p, x->checks_line,
-							  "[VIP %s] Track=%s:%u: [VIP %s] of the same "
-							  "group (line %d) weighs it %u; a check "
-							  "counts once in a group, so give it one "
-							  "weight",
-							  x->name, x->checks[a], x->check_weight[a],
-							  y->name, y->checks_line, y->check_weight[b]);
+						conf_fail(
+						    p, x->checks_line,
+						    "[VIP %s] Track=%s:%u: [VIP %s] of the same "
+						    "group (line %d) weighs it %u; a check "
+						    "counts once in a group, so give it one "
+						    "weight",
+						    x->name, x->checks[a], x->check_weight[a],
+						    y->name, y->checks_line, y->check_weight[b]);
 		}
 	}
 	/* a VIP with an error may have named it in the Track= that was wrong */

@@ -124,11 +124,12 @@ static int vip_checks(struct conf_parser *p, const struct conf_key *k, void *obj
 				weight = weight * 10 + (unsigned)(colon[1 + i] - '0');
 			}
 			if (!ok || weight > 253)
-				return conf_fail(p, p->line,
-						 "%s: \"%.*s\": expected NAME or NAME:WEIGHT with a "
-						 "weight from 0 to 253 (the priority a failure takes "
-						 "off; 0: fault)",
-						 k->name, (int)len, w);
+				return conf_fail(
+				    p, p->line,
+				    "%s: \"%.*s\": expected NAME or NAME:WEIGHT with a "
+				    "weight from 0 to 253 (the priority a failure takes "
+				    "off; 0: fault)",
+				    k->name, (int)len, w);
 		}
 		if (!conf_valid_track_name(w, nl))
 			return conf_fail(p, p->line,
@@ -279,8 +280,9 @@ static const struct conf_key vip_keys[V__COUNT + 1] = {
 };
 
 /* The keys of an active-passive VIP alone: its owner, and how a move is announced. */
-static const int passive_only[] = {V_PRIO,   V_PREEMPT, V_PDELAY, V_TRACK, V_VMAC,   V_GROUP, V_ANNOUNCE,
-				   V_ACOUNT, V_AIVL,	V_REFRESH, V_FLUSH, V_NOTIFY, V_CHECKS};
+static const int passive_only[] = {V_PRIO,  V_PREEMPT,	V_PDELAY, V_TRACK, V_VMAC,
+				   V_GROUP, V_ANNOUNCE, V_ACOUNT, V_AIVL,  V_REFRESH,
+				   V_FLUSH, V_NOTIFY,	V_CHECKS};
 
 static void *vip_begin(struct conf_parser *p, const char *name)
 {

@@ -181,14 +181,15 @@ struct conf_connsync {
 
 #define CONF_HOST_NAME_MAX 64 /* [Host NAME]: 63 bytes and NUL */
 
-/* [Track NAME]: a health check VIPs follow (Track= of [VIP]), as keepalived's vrrp_script/track_file. */
+/* [Track NAME]: a health check VIPs follow (Track= of [VIP]), as keepalived's
+ * vrrp_script/track_file. */
 struct conf_track {
 	char name[CONF_NAME_MAX];
-	char script[256];	      /* Script=: a command (core/argv words); "" with File= */
-	char file[CONF_PATH_MAX];     /* File=: a number, 0 healthy; "" with Script= */
-	uint32_t interval_ms;	      /* Interval=, 100ms..1h, default 2s */
-	uint32_t timeout_ms;	      /* Timeout= (Script=), 10ms..Interval, default Interval */
-	uint8_t fall, rise;	      /* Fall=, Rise=: results in a row that turn it, 1..255, default 1 */
+	char script[256];	  /* Script=: a command (core/argv words); "" with File= */
+	char file[CONF_PATH_MAX]; /* File=: a number, 0 healthy; "" with Script= */
+	uint32_t interval_ms;	  /* Interval=, 100ms..1h, default 2s */
+	uint32_t timeout_ms;	  /* Timeout= (Script=), 10ms..Interval, default Interval */
+	uint8_t fall, rise; /* Fall=, Rise=: results in a row that turn it, 1..255, default 1 */
 	int line, script_line, timeout_line;
 };
 
@@ -198,7 +199,8 @@ struct conf_neighbors {
 	uint32_t size;		    /* Size=, 1..1048576, default 400 */
 	uint32_t active_timeout_ms; /* ActiveTimeout=, 1s..24h, default 5m */
 	bool snoop;		    /* Snoop=yes|no: read DHCP client messages, default yes */
-	uint32_t snoop_rate; /* SnoopRateLimit=: messages a second per interface, 1..100000, default 200 */
+	uint32_t snoop_rate; /* SnoopRateLimit=: messages a second per interface, 1..100000, default
+				200 */
 	char devtypes[CONF_PATH_MAX]; /* DeviceTypes=: more rules (absolute path); "": none */
 	int devtypes_line;	      /* its line */
 	int line;
@@ -207,7 +209,7 @@ struct conf_neighbors {
 /* [Host NAME]: a device's configured name (the seed's Ethernet Address objects). */
 struct conf_host {
 	char name[CONF_HOST_NAME_MAX]; /* NAME: text, no spaces */
-	struct mac mac;		  /* MAC=, unicast and not zero */
+	struct mac mac;		       /* MAC=, unicast and not zero */
 	int line;
 	int mac_line; /* line of MAC= */
 };

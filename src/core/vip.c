@@ -452,8 +452,7 @@ void vip_set_fault(struct vip *v, size_t group, bool fault, uint64_t now, struct
 	run(v, now, out);
 }
 
-void vip_set_demote(struct vip *v, size_t group, uint8_t demote, uint64_t now,
-		    struct vip_out *out)
+void vip_set_demote(struct vip *v, size_t group, uint8_t demote, uint64_t now, struct vip_out *out)
 {
 	out->n = 0;
 	out->push = false;

@@ -89,8 +89,7 @@ void vip_set_fault(struct vip *v, size_t group, bool fault, uint64_t now, struct
  * at least 1 (still a candidate: fault is vip_set_fault). A change is
  * pushed, and counts as a change of priority for PreemptDelay.
  */
-void vip_set_demote(struct vip *v, size_t group, uint8_t demote, uint64_t now,
-		    struct vip_out *out);
+void vip_set_demote(struct vip *v, size_t group, uint8_t demote, uint64_t now, struct vip_out *out);
 
 /*
  * Our sync link: while it is down nobody is declared dead (we could not

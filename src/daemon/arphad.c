@@ -44,7 +44,7 @@
  * barrier runs: the connections before the addresses.
  */
 static const struct svc_ops *const services[] = {&svc_connsync, &svc_failover, &svc_ranges,
-						&svc_nbcache};
+						 &svc_nbcache};
 #define N_SERVICES (sizeof(services) / sizeof(services[0]))
 
 /* ---- signals ---- */

@@ -349,9 +349,9 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 	case NLE_NEIGH:
 		if (m)
 			host_publish(daemon_host(d), &(struct dev_ev){.type = DEV_KNEIGH,
-								  .ifindex = ev->ifindex,
-								  .ip = ev->ip,
-								  .mac = ev->mac});
+								      .ifindex = ev->ifindex,
+								      .ip = ev->ip,
+								      .mac = ev->mac});
 		break;
 	case NLE_LINK_DEL:
 		if (m) {

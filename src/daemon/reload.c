@@ -57,8 +57,8 @@ static int reload_keys(struct daemon *d, const struct config *c)
 	crypto_generichash(id, sizeof(id), key.k, sizeof(key.k), NULL, 0);
 	sodium_memzero(&key, sizeof(key));
 	sodium_memzero(&next, sizeof(next));
-	log_notice("event=reload what=KeyFile keys=%d sealing_key_id=%02x%02x%02x%02x", has_next ? 2 : 1,
-		   id[0], id[1], id[2], id[3]);
+	log_notice("event=reload what=KeyFile keys=%d sealing_key_id=%02x%02x%02x%02x",
+		   has_next ? 2 : 1, id[0], id[1], id[2], id[3]);
 	return 0;
 }
 
@@ -75,7 +75,8 @@ void daemon_reload(struct daemon *d)
 	if (config_parse(text, len, d->cfg_path, &c, err, sizeof(err)) < 0) {
 		free(text);
 		log_errors(err);
-		log_warnx("event=reload_failed msg=\"the configuration has errors: nothing changed\"");
+		log_warnx(
+		    "event=reload_failed msg=\"the configuration has errors: nothing changed\"");
 		return;
 	}
 	uint8_t hash[DAEMON_CFG_HASH];

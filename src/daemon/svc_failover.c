@@ -34,8 +34,8 @@
 #include "core/config.h"
 #include "core/frame.h"
 #include "core/nbtable.h"
-#include "core/track.h"
 #include "core/takeover.h"
+#include "core/track.h"
 #include "core/vip.h"
 #include "daemon/host.h"
 #include "daemon/svc.h"
@@ -231,8 +231,8 @@ static int check_scripts(const struct config *cfg, const char *path, FILE *out)
 		int n = argv_split(t->script, buf, sizeof(buf), argv, CONF_NOTIFY_ARGS, why,
 				   sizeof(why));
 		if (n <= 0 || spawn_check(argv[0], why, sizeof(why)) < 0) {
-			fprintf(out, "%s:%d: [Track %s] Script: %s\n", path, t->script_line, t->name,
-				n == 0 ? "no command" : why);
+			fprintf(out, "%s:%d: [Track %s] Script: %s\n", path, t->script_line,
+				t->name, n == 0 ? "no command" : why);
 			bad++;
 		}
 	}
@@ -625,8 +625,8 @@ static int start_checks(struct failover *f, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < f->cfg->n_tracks; i++) {
 		f->chk[i].c = &f->cfg->tracks[i];
-		f->chk[i].hc = healthcheck_new(host_loop(f->h), f->chk[i].c, i, on_check, f, err,
-					       errlen);
+		f->chk[i].hc =
+		    healthcheck_new(host_loop(f->h), f->chk[i].c, i, on_check, f, err, errlen);
 		f->n_chk = i + 1;
 		if (!f->chk[i].hc)
 			return -1;
@@ -694,12 +694,12 @@ static void health(const struct failover *f, struct view *v, const struct fvip *
 		view_str(v, "last_failure", k->why);
 		view_end(v);
 		if (k->st.failing && at < sizeof(text))
-			at += x->c->check_weight[j]
-				  ? (size_t)snprintf(text + at, sizeof(text) - at, "%s-%u %s",
-						     at ? " " : "", x->c->check_weight[j],
-						     k->c->name)
-				  : (size_t)snprintf(text + at, sizeof(text) - at, "%sfault %s",
-						     at ? " " : "", k->c->name);
+			at +=
+			    x->c->check_weight[j]
+				? (size_t)snprintf(text + at, sizeof(text) - at, "%s-%u %s",
+						   at ? " " : "", x->c->check_weight[j], k->c->name)
+				: (size_t)snprintf(text + at, sizeof(text) - at, "%sfault %s",
+						   at ? " " : "", k->c->name);
 	}
 	view_end(v);
 	if (f->demoted[g] && at < sizeof(text))
@@ -1001,8 +1001,7 @@ static int group_named(const struct failover *f, const char *name, char *err, si
 		if (vip_group(core, g, host_now(f->h), &gv) == 0 && !strcmp(gv.name, name))
 			return (int)g;
 	}
-	snprintf(err, errlen, "no VIP group \"%s\" (a group is a VIP's Group=, or its name)",
-		 name);
+	snprintf(err, errlen, "no VIP group \"%s\" (a group is a VIP's Group=, or its name)", name);
 	return -1;
 }
 
@@ -1023,8 +1022,9 @@ static int run_demote(void *self, char *const *args, int nargs, struct view *v, 
 		char *end;
 		unsigned long x = strtoul(args[1], &end, 10);
 		if (*end || end == args[1] || x < 1 || x > 253) {
-			snprintf(err, errlen, "vip demote %s %s: expected N from 1 to 253 (the "
-					      "priority to take off)",
+			snprintf(err, errlen,
+				 "vip demote %s %s: expected N from 1 to 253 (the "
+				 "priority to take off)",
 				 args[0], args[1]);
 			return -1;
 		}

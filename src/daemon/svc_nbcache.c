@@ -73,19 +73,19 @@ struct nbcache {
 
 	struct snoop *sn; /* one per managed interface, in host_iface_at's order */
 	size_t n_sn;
-	struct dhcp_info info; /* scratch for the frame being read (1.5 KB) */
+	struct dhcp_info info;			    /* scratch for the frame being read (1.5 KB) */
 	struct nbt_record recs[NBSYNC_MAX_RECORDS]; /* scratch for a message read */
 	const char *snoop_iface;
 
 	/* sync */
-	bool dirty;	       /* we saw something since the last update */
-	uint64_t synced_at;    /* the last update went out: what we saw since goes next */
-	uint64_t next_sync;    /* the next update is due */
-	struct nbkey *dump;    /* the entries of the running dump, NULL: none */
+	bool dirty;	    /* we saw something since the last update */
+	uint64_t synced_at; /* the last update went out: what we saw since goes next */
+	uint64_t next_sync; /* the next update is due */
+	struct nbkey *dump; /* the entries of the running dump, NULL: none */
 	size_t n_dump, at_dump;
-	uint32_t generation;   /* of the running (or last) dump */
+	uint32_t generation; /* of the running (or last) dump */
 	uint16_t part;
-	bool dump_again;       /* asked for while one runs */
+	bool dump_again; /* asked for while one runs */
 	uint64_t next_dump;
 
 	/* counters */
@@ -145,11 +145,11 @@ static void identify(struct nbcache *c, const struct nbt_record *e)
 	char os[NBT_DEV_LEN], brand[NBT_DEV_LEN];
 	cut(os, sizeof(os), r.os);
 	cut(brand, sizeof(brand), r.brand);
-	if (strcmp(type, e->type) == 0 && strcmp(os, e->os) == 0 &&
-	    strcmp(brand, e->brand) == 0 && r.confidence == e->confidence)
+	if (strcmp(type, e->type) == 0 && strcmp(os, e->os) == 0 && strcmp(brand, e->brand) == 0 &&
+	    r.confidence == e->confidence)
 		return;
-	bool news = strcmp(type, e->type) != 0 || strcmp(os, e->os) != 0 ||
-		    strcmp(brand, e->brand) != 0;
+	bool news =
+	    strcmp(type, e->type) != 0 || strcmp(os, e->os) != 0 || strcmp(brand, e->brand) != 0;
 	if (nbt_set_device(c->t, e, type, os, brand, r.confidence) < 0 || !news)
 		return;
 	c->identified++;
@@ -225,7 +225,8 @@ static void on_dhcp(struct nbcache *c, const struct snoop *sn, const uint8_t *fr
 		cut(n.vendor_class, sizeof(n.vendor_class), d->vendor);
 	if (d->has & DHCP_HAS_CLID) {
 		n.client_id[0] = (uint8_t)d->clid_type;
-		size_t k = d->clid_len < NBT_CLIENT_ID_MAX - 1 ? d->clid_len : NBT_CLIENT_ID_MAX - 1;
+		size_t k =
+		    d->clid_len < NBT_CLIENT_ID_MAX - 1 ? d->clid_len : NBT_CLIENT_ID_MAX - 1;
 		memcpy(n.client_id + 1, d->clid, k);
 		n.client_id_len = (uint8_t)(k + 1);
 	}
@@ -272,7 +273,8 @@ static void snoop_follow(struct nbcache *c)
 		sn->w = loop_watch_fd(host_loop(c->h), dhcpsock_fd(sn->s), ARPHAD_PRIO_CLIENTS,
 				      on_snoop, sn);
 		if (!sn->w) {
-			log_warnx("event=dhcp_snoop_failed iface=%s msg=\"out of memory\"", m->name);
+			log_warnx("event=dhcp_snoop_failed iface=%s msg=\"out of memory\"",
+				  m->name);
 			dhcpsock_close(sn->s);
 			sn->s = NULL;
 		}
@@ -422,8 +424,10 @@ static void dump_step(struct nbcache *c)
 	uint64_t now = host_now(c->h);
 	uint8_t buf[WIRE_RB_MAX_DATA];
 	for (unsigned k = 0; k < DUMP_MSGS && c->dump; k++) {
-		struct nbsync_hdr h = {
-		    .kind = NBSYNC_FULL, .last = true, .generation = c->generation, .part = c->part++};
+		struct nbsync_hdr h = {.kind = NBSYNC_FULL,
+				       .last = true,
+				       .generation = c->generation,
+				       .part = c->part++};
 		size_t len = nbsync_begin(&h, buf, sizeof(buf));
 		for (; c->at_dump < c->n_dump; c->at_dump++) {
 			const struct nbkey *key = &c->dump[c->at_dump];
@@ -846,10 +850,11 @@ static int show_list(const struct nbcache *c, char *const *args, int nargs, stru
 	view_end(v);
 	counters(c, v);
 	const struct nbt_counters *k = nbt_counters(c->t);
-	view_linef(v, "%zu of %" PRIu32 " entries; %" PRIu64 " evicted (%" PRIu64
-		      " active); %" PRIu64 " DHCP messages read",
-		   nbt_count(c->t), c->cfg->neighbors.size,
-		   k->evicted_inactive + k->evicted_active, k->evicted_active, c->dhcp_messages);
+	view_linef(v,
+		   "%zu of %" PRIu32 " entries; %" PRIu64 " evicted (%" PRIu64 " active); %" PRIu64
+		   " DHCP messages read",
+		   nbt_count(c->t), c->cfg->neighbors.size, k->evicted_inactive + k->evicted_active,
+		   k->evicted_active, c->dhcp_messages);
 	if (ip6)
 		view_line(v, "no IPv6 addresses are kept yet (arphad manages IPv4 only)");
 	view_end(v);
@@ -862,8 +867,7 @@ static int show_one(const struct nbcache *c, const char *arg, struct view *v, ch
 {
 	struct mac mac;
 	if (mac_parse(arg, &mac) < 0) {
-		snprintf(err, errlen, "\"%s\" is not a MAC (expected aa:bb:cc:dd:ee:ff)",
-			 arg);
+		snprintf(err, errlen, "\"%s\" is not a MAC (expected aa:bb:cc:dd:ee:ff)", arg);
 		return -1;
 	}
 	uint64_t now = host_now(c->h);

@@ -66,7 +66,8 @@ struct dhcpsock *dhcpsock_open(uint32_t ifindex, char *err, size_t errlen)
 	_Static_assert(sizeof(dhcp_filter) / sizeof(dhcp_filter[0]) == DROP_AT + 2,
 		       "dhcp_filter: the drop and the accept close it");
 	if (ifindex == 0 || ifindex > INT32_MAX) {
-		err_printf(err, errlen, "dhcpsock: interface index %u is not an interface", ifindex);
+		err_printf(err, errlen, "dhcpsock: interface index %u is not an interface",
+			   ifindex);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -115,7 +116,7 @@ struct dhcpsock *dhcpsock_open(uint32_t ifindex, char *err, size_t errlen)
 fail:;
 	int e = errno;
 	err_printf(err, errlen, "dhcpsock on ifindex %u: %s: %s%s", ifindex, what, strerror(e),
-	    e == EPERM ? " (a packet socket needs CAP_NET_RAW)" : "");
+		   e == EPERM ? " (a packet socket needs CAP_NET_RAW)" : "");
 	dhcpsock_close(s);
 	errno = e;
 	return NULL;

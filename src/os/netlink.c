@@ -33,8 +33,9 @@ struct nl *nl_open(bool events)
 	n->seq = (uint32_t)time(NULL);
 	if (events) {
 		n->ev = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (!n->ev || mnl_socket_bind(n->ev, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_NEIGH,
-					      MNL_SOCKET_AUTOPID) < 0)
+		if (!n->ev ||
+		    mnl_socket_bind(n->ev, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_NEIGH,
+				    MNL_SOCKET_AUTOPID) < 0)
 			goto fail;
 		int sz = 1 << 20;
 		setsockopt(mnl_socket_get_fd(n->ev), SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));

@@ -19,7 +19,8 @@ uint64_t now_us(void);
 int read_file(const char *path, size_t max, char **buf, size_t *len);
 
 /* A message into err (errlen bytes), as printf; err NULL or errlen 0: nowhere. */
-void err_printf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void err_printf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Set the sysctl at path (under /proc/sys) to value (a number) unless it

@@ -47,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (h.kind != NBSYNC_UPDATE && h.kind != NBSYNC_FULL && h.kind != NBSYNC_REQUEST))
 		abort();
 	if (h.kind == NBSYNC_REQUEST) { /* no record, a node asked; the same bytes back */
-		if (h.count != 0 || h.generation == 0 || nbsync_begin(&h, buf, sizeof(buf)) != size ||
-		    memcmp(buf, data, size) != 0)
+		if (h.count != 0 || h.generation == 0 ||
+		    nbsync_begin(&h, buf, sizeof(buf)) != size || memcmp(buf, data, size) != 0)
 			abort();
 		return 0;
 	}

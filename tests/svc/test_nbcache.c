@@ -23,7 +23,7 @@
 
 #define CONF(id)                                                                                   \
 	"[Interface lan]\nDevice=lan0\n"                                                           \
-	"[Cluster]\nNodeID=" #id "\nInterface=lan0\nGroup=239.192.74.10\nKeyFile=/nonexistent\n"  \
+	"[Cluster]\nNodeID=" #id "\nInterface=lan0\nGroup=239.192.74.10\nKeyFile=/nonexistent\n"   \
 	"[Neighbors]\nSnoop=no\nActiveTimeout=10s\n"                                               \
 	"[Host printer-2nd-floor]\nMAC=02:00:00:00:00:03\n"
 
@@ -49,10 +49,10 @@ static void on_broadcast(void *arg, const uint8_t *msg, size_t len)
 		if (k == s->from || !s->n->linked[k] || !s->n->linked[s->from])
 			continue;
 		fake_host_event(&s->n->h[k], &(struct dev_ev){.type = DEV_MSG,
-							     .chan = NBSYNC_TYPE,
-							     .node = s->from + 1,
-							     .data = msg,
-							     .len = len});
+							      .chan = NBSYNC_TYPE,
+							      .node = s->from + 1,
+							      .data = msg,
+							      .len = len});
 	}
 }
 
@@ -94,8 +94,8 @@ static struct mac dev(uint8_t last)
 
 static void arp_seen(struct host *h, uint32_t ip, uint8_t last)
 {
-	fake_host_event(h, &(struct dev_ev){
-			       .type = DEV_NEIGH, .ifindex = 100, .ip = ip, .mac = dev(last)});
+	fake_host_event(
+	    h, &(struct dev_ev){.type = DEV_NEIGH, .ifindex = 100, .ip = ip, .mac = dev(last)});
 }
 
 static const struct nbt_record *held(const struct host *h, uint8_t last)

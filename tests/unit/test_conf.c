@@ -625,10 +625,9 @@ static const struct conf_section *section(const char *name)
 
 static void test_registry(void **state)
 {
-	static const char *const want[] = {"Daemon",   "ARP",	  "Interface", "ARPEntry",
-					   "ProxyARP", "Cluster", "VIP",       "Flush",
-					   "ConnSync", "Balance", "Neighbors", "Host",
-					   "Track"};
+	static const char *const want[] = {"Daemon",	"ARP",	"Interface", "ARPEntry", "ProxyARP",
+					   "Cluster",	"VIP",	"Flush",     "ConnSync", "Balance",
+					   "Neighbors", "Host", "Track"};
 	size_t n = 0;
 	for (; conf_sections[n]; n++) {
 		const struct conf_section *s = conf_sections[n];
@@ -742,9 +741,9 @@ static void test_arp_table_is_arp_settings(void **state)
 static void test_list_keys(void **state)
 {
 	static const char *const lists[] = {
-	    "ProxyARP.Interfaces", "Cluster.Interface", "Cluster.Peers",      "VIP.TrackInterface",
-	    "VIP.Announce",	   "VIP.FlushHosts",	"ConnSync.Protocols", "ConnSync.Networks",
-	    "VIP.Track"};
+	    "ProxyARP.Interfaces", "Cluster.Interface", "Cluster.Peers",
+	    "VIP.TrackInterface",  "VIP.Announce",	"VIP.FlushHosts",
+	    "ConnSync.Protocols",  "ConnSync.Networks", "VIP.Track"};
 	size_t found = 0;
 	for (size_t i = 0; conf_sections[i]; i++)
 		for (const struct conf_key *k = conf_sections[i]->keys; k->name; k++) {
@@ -1104,8 +1103,9 @@ static void test_unknown_keys(void **state)
 	assert_string_equal(err, FNAME ":8: unknown setting Bucket in [Balance]; expected one of "
 				       "Buckets, Seed, Weight, RouterDiscovery");
 	assert_int_equal(parse(IFACE "[Neighbors]\nTimeout=5m\n", err, sizeof(err)), -1);
-	assert_string_equal(err, FNAME ":3: unknown setting Timeout in [Neighbors]; expected one "
-				       "of Size, ActiveTimeout, Snoop, SnoopRateLimit, DeviceTypes");
+	assert_string_equal(err,
+			    FNAME ":3: unknown setting Timeout in [Neighbors]; expected one "
+				  "of Size, ActiveTimeout, Snoop, SnoopRateLimit, DeviceTypes");
 	assert_int_equal(parse(IFACE "[Host printer]\nIP=198.18.0.9\n", err, sizeof(err)), -1);
 	assert_string_equal(err,
 			    FNAME ":3: unknown setting IP in [Host printer]; expected one of MAC");

@@ -395,12 +395,14 @@ static const struct bad bads[] = {
     /* sections */
     {"[Interface lan]\n\n[Interfaces]\n",
      FNAME ":3: unknown section [Interfaces]; expected one of Daemon, ARP, Interface NAME, "
-	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, Neighbors, Host NAME, Track NAME"},
+	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, Neighbors, Host NAME, "
+	   "Track NAME"},
     {"[Interface lan]\n[Cluster one]\n",
      FNAME ":2: section [Cluster] takes no name; got [Cluster one]"},
     {"[Interface lan]\n[Clusters]\n",
      FNAME ":2: unknown section [Clusters]; expected one of Daemon, ARP, Interface NAME, "
-	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, Neighbors, Host NAME, Track NAME"},
+	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, Neighbors, Host NAME, "
+	   "Track NAME"},
     {"[Interface]\n", FNAME ":1: section [Interface] needs a name: [Interface NAME]"},
     {"[Interface lan]\n[ARP x]\n", FNAME ":2: section [ARP] takes no name; got [ARP x]"},
     {"[Interface lan]\n[Daemon]\n[ARP]\n[daemon]\n",
@@ -980,7 +982,8 @@ static void t_tracks(void **state)
 	parse_ok(IFACE CLUSTER "[Track haproxy]\nScript=/usr/local/bin/check-haproxy -q\n"
 			       "Interval=1s\nTimeout=500ms\nFall=3\nRise=2\n"
 			       "[Track maint]\nFile=/run/arpha/maintenance\n" TVIP(
-				   "1", "Track=haproxy:50, maint\n") TVIP("2", "Track=haproxy:50\n"),
+				   "1", "Track=haproxy:50, maint\n")
+				   TVIP("2", "Track=haproxy:50\n"),
 		 &c);
 	assert_int_equal(c.n_tracks, 2);
 	assert_string_equal(c.tracks[0].script, "/usr/local/bin/check-haproxy -q");
@@ -1006,15 +1009,14 @@ static void t_tracks(void **state)
 	parse_err(IFACE CLUSTER "[Track h]\nInterval=3s\n" TVIP("1", "Track=h\n"),
 		  FNAME ":7: [Track h] needs one of Script= (a command: healthy when it exits 0) "
 			"and File= (a file: healthy while it holds 0)");
-	parse_err(IFACE CLUSTER "[Track h]\nScript=/bin/true\nFile=/run/x\n" TVIP("1",
-										    "Track=h\n"),
+	parse_err(IFACE CLUSTER "[Track h]\nScript=/bin/true\nFile=/run/x\n" TVIP("1", "Track=h\n"),
 		  FNAME ":7: [Track h] needs one of Script= (a command: healthy when it exits 0) "
 			"and File= (a file: healthy while it holds 0), not both");
 	parse_err(IFACE CLUSTER "[Track h]\nFile=/run/x\nTimeout=1s\n" TVIP("1", "Track=h\n"),
 		  FNAME ":9: [Track h] Timeout=: only a Script= runs for a time; a File= is read "
 			"at once");
-	parse_err(IFACE CLUSTER "[Track h]\nScript=/bin/true\nInterval=1s\nTimeout=2s\n" TVIP(
-		      "1", "Track=h\n"),
+	parse_err(IFACE CLUSTER
+		  "[Track h]\nScript=/bin/true\nInterval=1s\nTimeout=2s\n" TVIP("1", "Track=h\n"),
 		  FNAME ":10: [Track h] Timeout=2000ms is longer than Interval=1000ms; expected at "
 			"most the interval (one run at a time)");
 	parse_err(IFACE CLUSTER TVIP("1", "Track=nope:10\n"),

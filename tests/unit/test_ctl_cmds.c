@@ -126,10 +126,11 @@ static void test_usage(void **state)
 {
 	(void)state;
 	char buf[512];
-	assert_string_equal(ctl_usage_list(buf, sizeof(buf)),
-			    "arp show [IFACE], arp flush [IFACE], announce IFACE, stats, cluster, "
-			    "vip, vip demote GROUP [N], vip promote GROUP, conns, neighbors [IFACE] "
-			    "[-names] [-devinfo] [-ip6], neighbors show MAC, ranges");
+	assert_string_equal(
+	    ctl_usage_list(buf, sizeof(buf)),
+	    "arp show [IFACE], arp flush [IFACE], announce IFACE, stats, cluster, "
+	    "vip, vip demote GROUP [N], vip promote GROUP, conns, neighbors [IFACE] "
+	    "[-names] [-devinfo] [-ip6], neighbors show MAC, ranges");
 	assert_string_equal(ctl_usage(ctl_find("cluster test-traffic"), buf, sizeof(buf)),
 			    "cluster test-traffic PERIOD_MS COUNT");
 	/* cut, never overrun */

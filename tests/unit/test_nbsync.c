@@ -261,8 +261,8 @@ static void t_refusals(void **state)
 	refused(good, NBSYNC_HDR - 1, NBS_SHORT);
 	MUT(b[0] = 'C', len, NBS_TYPE);
 	MUT(b[1] = 2, len, NBS_VERSION);
-	MUT(b[2] = 4, len, NBS_KIND);		      /* an unknown kind */
-	MUT(b[2] = NBSYNC_REQUEST, len, NBS_KIND);    /* a request for node 0 */
+	MUT(b[2] = 4, len, NBS_KIND);				       /* an unknown kind */
+	MUT(b[2] = NBSYNC_REQUEST, len, NBS_KIND);		       /* a request for node 0 */
 	MUT((b[2] = NBSYNC_REQUEST, put32(b + 4, 2)), len, NBS_COUNT); /* a request with records */
 	MUT(b[3] = 1, len, NBS_KIND);		      /* an update flagged last */
 	MUT(b[3] = 2, len, NBS_KIND);		      /* unknown flag */
@@ -410,10 +410,8 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_round_trip),
-	    cmocka_unit_test(t_full_parts),
-	    cmocka_unit_test(t_refusals),
-	    cmocka_unit_test(t_request),
+	    cmocka_unit_test(t_round_trip), cmocka_unit_test(t_full_parts),
+	    cmocka_unit_test(t_refusals),   cmocka_unit_test(t_request),
 	    cmocka_unit_test(t_table_sync),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
