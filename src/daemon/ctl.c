@@ -112,8 +112,11 @@ static int announce(struct daemon *d, const struct ctl_req *r, struct view *v, c
 
 static int stats(struct daemon *d, const struct ctl_req *r, struct view *v, char *msg, size_t len)
 {
+	struct show_kernel k = {.neigh_errors = d->neigh_errors};
+	for (size_t i = 0; i < d->n_ifs; i++)
+		k.send_errors += d->ifs[i].send_errors;
 	links_collect_drops(d);
-	show_stats(v, d->eng);
+	show_stats(v, d->eng, &k);
 	return 0;
 }
 
