@@ -6,7 +6,7 @@ ASAN      ?= build-asan
 FUZZ      ?= build-fuzz
 FUZZ_SECS ?= 15
 
-.PHONY: all deps build asan fuzz check unit netns fuzz-run demo bench format clean
+.PHONY: all deps build asan fuzz check unit netns fuzz-run demo bench deb format clean
 
 all: build
 
@@ -52,8 +52,15 @@ bench:
 	ninja -C build-bench
 	@bench/run.sh build-bench
 
+# The Debian packages arpha and arpha-flushd (debian/), built in a copy of
+# the tree: the .deb files end in build-deb/, nothing lands in the tree.
+deb:
+	@tools/deps.sh deb
+	@tools/mkdeb.sh build-deb
+	lintian --fail-on error build-deb/arpha_*.deb build-deb/arpha-flushd_*.deb
+
 format:
 	clang-format -i src/*.c src/core/*.[ch] src/os/*.[ch] src/daemon/*.[ch] tests/unit/*.c tests/fuzz/*.c tests/svc/*.[ch] bench/*.c
 
 clean:
-	rm -rf $(BUILD) $(ASAN) $(FUZZ) build-bench
+	rm -rf $(BUILD) $(ASAN) $(FUZZ) build-bench build-deb

@@ -89,15 +89,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: arpha-flushd [-k KEYFILE] [-p PORT] [-H HOLDOFF_S] [-w WINDOW_S] "
-		"[-i IFACE]... [-f] [-v]\n"
-		"  -k KEYFILE   the flush key (default %s; make one with: arpha keygen FILE)\n"
-		"  -p PORT      UDP port to listen on (default %d)\n"
-		"  -H SECONDS   after a flush, ignore requests this long (default %d)\n"
-		"  -w SECONDS   accept timestamps this far from our clock (default %d)\n"
-		"  -i IFACE     flush only on IFACE (repeatable; default every interface)\n"
-		"  -f           stay in the foreground and log to standard error\n"
-		"  -v           log debug lines too\n"
-		"  -V           print the version\n",
+		"[-i IFACE]... [-fv]\n"
+		"  -k KEYFILE     the flush key (default %s; make one with: arpha keygen FILE)\n"
+		"  -p PORT        UDP port to listen on (default %d)\n"
+		"  -H SECONDS     after a flush, ignore requests this long (default %d)\n"
+		"  -w SECONDS     accept timestamps this far from our clock (default %d)\n"
+		"  -i IFACE       flush only on IFACE (repeatable; default every interface)\n"
+		"  -f             stay in the foreground and log to standard error\n"
+		"  -v             log debug lines too\n"
+		"  -V, --version  print the version\n"
+		"  -h, --help     print this help\n",
 		DEFAULT_KEY, FLUSHMSG_PORT, DEFAULT_HOLDOFF, DEFAULT_WINDOW);
 }
 
@@ -457,7 +458,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d->fd = -1;
-	while ((c = getopt(argc, argv, "k:p:H:w:i:fvVh")) != -1) {
+	static const struct option longopts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
+	};
+	while ((c = getopt_long(argc, argv, "k:p:H:w:i:fvVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			keyfile = optarg;
@@ -501,13 +507,11 @@ int main(int argc, char **argv)
 			free(d);
 			return 0;
 		default:
-			usage(stderr);
 			goto usage_error;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "arpha-flushd: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
 		goto usage_error;
 	}
 
@@ -600,6 +604,7 @@ int main(int argc, char **argv)
 	return 0;
 
 usage_error:
+	usage(stderr);
 	free(d);
 	return 2;
 }

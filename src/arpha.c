@@ -33,7 +33,7 @@ static const struct {
 /* One command of the usage: its help after it, or under it when it is long. */
 static void usage_line(FILE *f, const char *usage, const char *help)
 {
-	if (strlen(usage) > 18)
+	if (strlen(usage) > 17) /* two spaces at least between usage and help */
 		fprintf(f, "  %s\n  %-18s %s\n", usage, "", help);
 	else
 		fprintf(f, "  %-18s %s\n", usage, help);
@@ -50,9 +50,10 @@ static void usage(FILE *f)
 		usage_line(f, offline[i].usage, offline[i].help);
 	fprintf(f,
 		"options:\n"
-		"  -j         JSON output for scripts\n"
-		"  -s SOCKET  arphad's control socket (default %s)\n"
-		"  -V         print the version\n",
+		"  -j             JSON output for scripts\n"
+		"  -s SOCKET      arphad's control socket (default %s)\n"
+		"  -V, --version  print the version\n"
+		"  -h, --help     print this help\n",
 		CONF_DEFAULT_SOCKET);
 }
 
@@ -60,8 +61,14 @@ int main(int argc, char **argv)
 {
 	const char *sock = CONF_DEFAULT_SOCKET;
 	bool json = false;
+	static const struct option longopts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
+	};
 	int c;
-	while ((c = getopt(argc, argv, "+js:Vh")) != -1) {
+	/* '+': the options end at the command (neighbors -names is the command's) */
+	while ((c = getopt_long(argc, argv, "+js:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;

@@ -14,15 +14,25 @@
 # timestamps of the packets that make a connection established; iptables,
 # for xt_cluster, the comparison in bench/balance.py; all but tcpdump, the
 # xt_cluster cluster of bench/aa_failover.py). `tools/deps.sh picture`
-# installs gnuplot, for docs/ranges.png (docs/ranges.md) only.
+# installs gnuplot, for docs/ranges.png (docs/ranges.md) only. libsystemd-dev:
+# arphad tells systemd when it is ready and pings its watchdog (sd_notify).
+# strace: tests/netns/test_sandbox.py checks arphad's system calls against
+# the unit's SystemCallFilter= (systemd-analyze, from systemd, expands it).
+# `tools/deps.sh deb` adds what `make deb` needs to build and check the
+# packages (debhelper, lintian, and systemd-analyze from systemd);
+# tests/netns/test_deb.py runs it too.
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 libevent-dev libmnl-dev libinih-dev libnftables-dev libsodium-dev libcmocka-dev
-libnetfilter-conntrack-dev
+libnetfilter-conntrack-dev libsystemd-dev
 ieee-data nftables iproute2 iputils-ping python3 jq procps conntrack keepalived
-dnsmasq-base isc-dhcp-client dhcpcd-base python3-scapy python3-prometheus-client"
+dnsmasq-base isc-dhcp-client dhcpcd-base python3-scapy strace systemd
+python3-prometheus-client"
 if [ "${1:-}" = bench ]; then
 	PKGS="$PKGS keepalived conntrackd tcpdump iptables"
+fi
+if [ "${1:-}" = deb ]; then
+	PKGS="$PKGS debhelper dpkg-dev fakeroot lintian systemd"
 fi
 if [ "${1:-}" = picture ]; then
 	PKGS="$PKGS gnuplot-nox"

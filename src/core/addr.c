@@ -53,43 +53,57 @@ int hex_digit(char c)
 	return -1;
 }
 
-/* Two hex digits at s into *out; 0 or -1. */
-static int hexbyte(const char *s, uint8_t *out)
-{
-	int hi = hex_digit(s[0]);
-	if (hi < 0)
-		return -1;
-	int lo = hex_digit(s[1]);
-	if (lo < 0)
-		return -1;
-	*out = (uint8_t)(hi << 4 | lo);
-	return 0;
-}
+/*
+ * The forms of a MAC: the separator, how many groups it makes, and how
+ * many hex digits a group has. Each group is one octet (6 groups), two
+ * (3 groups) or all six (1 group).
+ */
+static const struct mac_form {
+	char sep; /* '\0': none */
+	unsigned char groups, min_digits, max_digits;
+} mac_forms[] = {
+    {':', 6, 1, 2},    /* 4b:86:f6:c5:a2:14, and 0:0:c:12:34:56 as ethers(5) writes it */
+    {'-', 6, 2, 2},    /* 4b-86-f6-c5-a2-14 (Windows, IEEE) */
+    {'.', 3, 4, 4},    /* 4b86.f6c5.a214 (Cisco) */
+    {':', 3, 4, 4},    /* 4b86:f6c5:a214 */
+    {'\0', 1, 12, 12}, /* 4b86f6c5a214 */
+};
 
 int mac_parse(const char *s, struct mac *out)
 {
-	struct mac m;
-	size_t n = strlen(s);
+	uint64_t v[MAC_LEN] = {0};
+	unsigned digits[MAC_LEN] = {0}, g = 0;
+	char sep = '\0';
 
-	if (n == 17 && (s[2] == ':' || s[2] == '-')) {
-		/* aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff, one separator throughout */
-		char sep = s[2];
-		for (size_t i = 0; i < MAC_LEN; i++) {
-			const char *p = s + 3 * i;
-			if (i < MAC_LEN - 1 && p[2] != sep)
+	/* split: hex digits, one kind of separator, at most MAC_LEN groups */
+	for (const char *p = s; *p; p++) {
+		int h = hex_digit(*p);
+		if (h >= 0) {
+			if (++digits[g] > 12)
 				return -1;
-			if (hexbyte(p, &m.a[i]) < 0)
-				return -1;
+			v[g] = v[g] << 4 | (unsigned)h;
+		} else if ((*p == ':' || *p == '-' || *p == '.') && (!sep || *p == sep) &&
+			   g + 1 < MAC_LEN) {
+			sep = *p;
+			g++;
+		} else {
+			return -1;
 		}
-	} else if (n == 14 && s[4] == ':' && s[9] == ':') {
-		/* aabb:ccdd:eeff */
-		for (size_t i = 0; i < MAC_LEN; i++) {
-			const char *p = s + 5 * (i / 2) + 2 * (i % 2);
-			if (hexbyte(p, &m.a[i]) < 0)
-				return -1;
-		}
-	} else {
+	}
+	unsigned groups = g + 1;
+	const struct mac_form *f = NULL;
+	for (size_t i = 0; i < sizeof(mac_forms) / sizeof(mac_forms[0]); i++)
+		if (mac_forms[i].sep == sep && mac_forms[i].groups == groups)
+			f = &mac_forms[i];
+	if (!f)
 		return -1;
+	struct mac m;
+	unsigned per = MAC_LEN / groups; /* octets in a group */
+	for (unsigned i = 0; i < groups; i++) {
+		if (digits[i] < f->min_digits || digits[i] > f->max_digits)
+			return -1;
+		for (unsigned k = 0; k < per; k++)
+			m.a[i * per + k] = (uint8_t)(v[i] >> 8 * (per - 1 - k));
 	}
 	*out = m;
 	return 0;

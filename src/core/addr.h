@@ -34,9 +34,11 @@ bool mac_is_local(const struct mac *m);
 bool mac_eq(const struct mac *a, const struct mac *b);
 
 /*
- * Parse a MAC written "4b:86:f6:c5:a2:14", "4b-86-f6-c5-a2-14" or
- * "4b86:f6c5:a214" (case-insensitive). Returns 0, or -1 if s is anything
- * else (out is then untouched).
+ * Parse a MAC written "4b:86:f6:c5:a2:14" (also without leading zeros:
+ * "0:0:c:12:34:56"), "4b-86-f6-c5-a2-14", "4b86.f6c5.a214" (Cisco),
+ * "4b86:f6c5:a214" or "4b86f6c5a214" (case-insensitive; one separator
+ * throughout). Returns 0, or -1 if s is anything else (out is then
+ * untouched).
  */
 int mac_parse(const char *s, struct mac *out);
 /* Writes "aa:bb:cc:dd:ee:ff" into buf (MAC_STRLEN bytes); returns buf. */

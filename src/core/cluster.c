@@ -130,6 +130,8 @@ struct cluster *cluster_new(const struct cluster_params *p)
 				   .send_buffer = p->send_buffer,
 				   .nak_interval_ms = p->interval_ms / 2 ? p->interval_ms / 2 : 1};
 	c->rx = wire_receiver_new(p->node_id, &p->key);
+	if (c->rx && p->has_next_key)
+		wire_receiver_set_keys(c->rx, &p->key, &p->next_key);
 	c->m = member_new(&mp);
 	c->rb = rbcast_new(&rp);
 	rb_actions_init(&c->rba);
@@ -158,7 +160,20 @@ void cluster_free(struct cluster *c)
 	actions_free(&c->logs);
 	explicit_bzero(&c->tx.key, sizeof(c->tx.key));
 	explicit_bzero(&c->p.key, sizeof(c->p.key));
+	explicit_bzero(&c->p.next_key, sizeof(c->p.next_key));
 	free(c);
+}
+
+void cluster_set_keys(struct cluster *c, const struct wire_key *key, const struct wire_key *next)
+{
+	c->tx.key = *key;
+	c->p.key = *key;
+	c->p.has_next_key = next != NULL;
+	if (next)
+		c->p.next_key = *next;
+	else
+		explicit_bzero(&c->p.next_key, sizeof(c->p.next_key));
+	wire_receiver_set_keys(c->rx, key, next);
 }
 
 /* ---- packing TLVs into datagrams ---- */

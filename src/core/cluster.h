@@ -42,7 +42,9 @@
 struct cluster_params {
 	uint32_t node_id;      /* NodeID, != 0 */
 	uint64_t epoch;	       /* new and larger at every start (the shell: wall clock, ns) */
-	struct wire_key key;   /* KeyFile */
+	struct wire_key key;   /* KeyFile: sealed with, opened with */
+	struct wire_key next_key; /* with has_next_key: KeyFile's second key, opened with too */
+	bool has_next_key;
 	bool encrypt;	       /* Encrypt= */
 	uint32_t interval_ms;  /* HeartbeatInterval */
 	uint32_t dead_count;   /* DeadInterval */
@@ -114,6 +116,14 @@ void cluster_input_from(struct cluster *c, const uint8_t *buf, size_t len, uint3
 /* The same, come in on path (< n_paths; another counts as 0). cluster_input_from is path 0. */
 void cluster_input_path(struct cluster *c, const uint8_t *buf, size_t len, uint32_t from,
 			unsigned path, uint64_t now, struct cluster_actions *out);
+
+/*
+ * New keys (KeyFile= read again): seal with key from now on, open with
+ * key and next (NULL: none). The rotation: every node key=old next=new,
+ * then every node key=new next=old, then key=new alone: at no step does a
+ * node refuse another's datagrams.
+ */
+void cluster_set_keys(struct cluster *c, const struct wire_key *key, const struct wire_key *next);
 
 /* Reliably broadcast len bytes (<= WIRE_RB_MAX_DATA). -1/EMSGSIZE, -1/ENOMEM. */
 int cluster_broadcast(struct cluster *c, const uint8_t *data, size_t len, uint64_t now,

@@ -42,6 +42,7 @@ const struct conf_section *const conf_sections[] = {
     &conf_balance_section,
     &conf_neighbors_section,
     &conf_host_section,
+    &conf_track_section,
     NULL,
 };
 _Static_assert(sizeof(conf_sections) / sizeof(conf_sections[0]) <= CONF_KINDS_MAX,
@@ -53,7 +54,7 @@ _Static_assert(sizeof(conf_sections) / sizeof(conf_sections[0]) <= CONF_KINDS_MA
  */
 static void (*const file_checks[])(struct conf_parser *p) = {
     conf_interface_check, conf_arpentry_check, conf_proxyarp_check, conf_connsync_check,
-    conf_vip_check,	  conf_flush_check,    conf_balance_check,
+    conf_vip_check,	  conf_flush_check,    conf_balance_check, conf_track_check,
 };
 
 /* ---- errors and arrays ---- */
@@ -541,6 +542,7 @@ void config_free(struct config *c)
 	free(c->proxies);
 	free(c->vips);
 	free(c->hosts);
+	free(c->tracks);
 	free(c->entries);
 	free(c->ifaces);
 	memset(c, 0, sizeof(*c));

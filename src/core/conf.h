@@ -46,7 +46,7 @@ struct conf_parser {
 	bool sect_bad;		 /* the current section has an error */
 	int seen[CONF_KEYS_MAX]; /* the first line of each key of the section; 0: not given */
 	int key_line;		 /* the first line of the key being parsed (list keys: < line) */
-	size_t cap_ifaces, cap_entries, cap_proxies, cap_vips, cap_hosts; /* room in c's arrays */
+	size_t cap_ifaces, cap_entries, cap_proxies, cap_vips, cap_hosts, cap_tracks; /* room in c's arrays */
 	int *bad; /* the header lines of the sections that had an error, in file order */
 	size_t n_bad, cap_bad;
 	struct conf_error errs[CONF_MAX_ERRORS]; /* in the order found */
@@ -112,6 +112,7 @@ extern const struct conf_section conf_connsync_section;	 /* conf_connsync.c */
 extern const struct conf_section conf_balance_section;	 /* conf_balance.c */
 extern const struct conf_section conf_neighbors_section; /* conf_neighbors.c */
 extern const struct conf_section conf_host_section;	 /* conf_host.c */
+extern const struct conf_section conf_track_section;	 /* conf_track.c */
 
 /*
  * The checks of the whole file, after the last line, in this order (see
@@ -124,6 +125,7 @@ void conf_connsync_check(struct conf_parser *p);  /* a cluster, networks to sync
 void conf_vip_check(struct conf_parser *p);	  /* cluster, interface, other VIPs */
 void conf_flush_check(struct conf_parser *p);	  /* its key, and that a VIP uses it */
 void conf_balance_check(struct conf_parser *p);	  /* an active-active VIP uses it; NodeID */
+void conf_track_check(struct conf_parser *p);	  /* VIPs' Track= name [Track]s; each is used */
 
 /* ---- errors and arrays (conf.c) ---- */
 
@@ -145,6 +147,9 @@ bool conf_was_bad(const struct conf_parser *p, int line);
 void *conf_push(struct conf_parser *p, void **v, size_t *n, size_t *cap, size_t size);
 
 /* ---- value checks (conf_value.c) ---- */
+
+/* A [Track] name, n bytes: 1 to 31 of A-Z a-z 0-9 _ . - (no ':', which gives Track= its weight). */
+bool conf_valid_track_name(const char *s, size_t n);
 
 /* An interface or device name: CONF_NAME_RULE, and not "." or "..". */
 bool conf_valid_ifname(const char *s);

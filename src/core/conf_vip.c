@@ -30,6 +30,7 @@ enum {
 	V_NOTIFY,
 	V_MODE,
 	V_CMAC,
+	V_CHECKS,
 	V__COUNT
 };
 
@@ -100,6 +101,57 @@ static int vip_track(struct conf_parser *p, const struct conf_key *k, void *obj,
 		return conf_empty_item(p, k->name, v);
 	if (x->n_track == before)
 		return conf_fail(p, p->line, "%s: expected device names", k->name);
+	return 0;
+}
+
+/* Track=: [Track] names, each NAME or NAME:WEIGHT (0..253; 0, the default: fault); a list. */
+static int vip_checks(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
+{
+	struct conf_vip *x = obj;
+	struct conf_words s = {v, false};
+	size_t before = x->n_checks, len;
+	const char *w;
+	int r;
+	while ((r = conf_next_word(&s, &w, &len)) > 0) {
+		const char *colon = memchr(w, ':', len);
+		size_t nl = colon ? (size_t)(colon - w) : len;
+		unsigned weight = 0;
+		if (colon) {
+			size_t dl = len - nl - 1;
+			bool ok = dl > 0 && dl <= 3;
+			for (size_t i = 0; ok && i < dl; i++) {
+				ok = isdigit((unsigned char)colon[1 + i]);
+				weight = weight * 10 + (unsigned)(colon[1 + i] - '0');
+			}
+			if (!ok || weight > 253)
+				return conf_fail(p, p->line,
+						 "%s: \"%.*s\": expected NAME or NAME:WEIGHT with a "
+						 "weight from 0 to 253 (the priority a failure takes "
+						 "off; 0: fault)",
+						 k->name, (int)len, w);
+		}
+		if (!conf_valid_track_name(w, nl))
+			return conf_fail(p, p->line,
+					 "%s: \"%.*s\" is not a check name; expected the name of a "
+					 "[Track] section",
+					 k->name, (int)nl, w);
+		for (size_t t = 0; t < x->n_checks; t++)
+			if (strlen(x->checks[t]) == nl && !memcmp(x->checks[t], w, nl))
+				return conf_fail(p, p->line, "%s: %.*s is listed twice", k->name,
+						 (int)nl, w);
+		if (x->n_checks == CONF_MAX_CHECKS)
+			return conf_fail(p, p->line, "%s: more than %d checks", k->name,
+					 CONF_MAX_CHECKS);
+		if (!x->checks_line)
+			x->checks_line = p->line;
+		memcpy(x->checks[x->n_checks], w, nl);
+		x->checks[x->n_checks][nl] = '\0';
+		x->check_weight[x->n_checks++] = (uint8_t)weight;
+	}
+	if (r < 0)
+		return conf_empty_item(p, k->name, v);
+	if (x->n_checks == before)
+		return conf_fail(p, p->line, "%s: expected [Track] names", k->name);
 	return 0;
 }
 
@@ -223,11 +275,12 @@ static const struct conf_key vip_keys[V__COUNT + 1] = {
 		.arg = &mode_enum,
 		VIP_LINE(mode_line)},
     [V_CMAC] = {.name = "ClusterMAC", .parse = vip_cluster_mac, VIP_FIELD(cluster_mac)},
+    [V_CHECKS] = {.name = "Track", .parse = vip_checks, VIP_FIELD(checks), .flags = CONF_LIST},
 };
 
 /* The keys of an active-passive VIP alone: its owner, and how a move is announced. */
-static const int passive_only[] = {V_PRIO,     V_PREEMPT, V_PDELAY, V_TRACK,   V_VMAC,	V_GROUP,
-				   V_ANNOUNCE, V_ACOUNT,  V_AIVL,   V_REFRESH, V_FLUSH, V_NOTIFY};
+static const int passive_only[] = {V_PRIO,   V_PREEMPT, V_PDELAY, V_TRACK, V_VMAC,   V_GROUP, V_ANNOUNCE,
+				   V_ACOUNT, V_AIVL,	V_REFRESH, V_FLUSH, V_NOTIFY, V_CHECKS};
 
 static void *vip_begin(struct conf_parser *p, const char *name)
 {

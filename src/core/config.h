@@ -86,6 +86,8 @@ struct conf_cluster {
 #define CONF_NOTIFY_ARGS	32 /* NotifyScript=: words of the command */
 #define CONF_DEFAULT_FLUSH_PORT 7411
 
+#define CONF_MAX_CHECKS 8 /* [VIP] Track=: health checks of one VIP */
+
 /* Announce= methods */
 enum { ANN_GARP = 1, ANN_VMAC = 2, ANN_TARGETED = 4, ANN_FLUSH = 8 };
 
@@ -123,6 +125,14 @@ struct conf_vip {
 	uint8_t mode;		/* Mode=: VIP_MODE_*, default VIP_MODE_ACTIVE_PASSIVE */
 	struct mac cluster_mac; /* ClusterMAC= (a group MAC), default 03:00:5e:00:01:VRID */
 	int mode_line;		/* line of Mode=, 0 not given */
+	/*
+	 * Track=: [Track] health checks; a failing one lowers the group's
+	 * priority by its weight, or puts the group in fault (weight 0).
+	 */
+	char checks[CONF_MAX_CHECKS][CONF_NAME_MAX];
+	uint8_t check_weight[CONF_MAX_CHECKS]; /* 0..253 */
+	size_t n_checks;
+	int checks_line; /* the line of (the first) Track= */
 };
 
 enum { VIP_MODE_ACTIVE_PASSIVE = 0, VIP_MODE_ACTIVE_ACTIVE = 1 };
@@ -170,6 +180,17 @@ struct conf_connsync {
 };
 
 #define CONF_HOST_NAME_MAX 64 /* [Host NAME]: 63 bytes and NUL */
+
+/* [Track NAME]: a health check VIPs follow (Track= of [VIP]), as keepalived's vrrp_script/track_file. */
+struct conf_track {
+	char name[CONF_NAME_MAX];
+	char script[256];	      /* Script=: a command (core/argv words); "" with File= */
+	char file[CONF_PATH_MAX];     /* File=: a number, 0 healthy; "" with Script= */
+	uint32_t interval_ms;	      /* Interval=, 100ms..1h, default 2s */
+	uint32_t timeout_ms;	      /* Timeout= (Script=), 10ms..Interval, default Interval */
+	uint8_t fall, rise;	      /* Fall=, Rise=: results in a row that turn it, 1..255, default 1 */
+	int line, script_line, timeout_line;
+};
 
 /* [Neighbors]: the neighbour cache (core/nbtable; svc_nbcache). */
 struct conf_neighbors {
@@ -229,6 +250,9 @@ struct config {
 	/* [Host NAME], repeatable */
 	struct conf_host *hosts;
 	size_t n_hosts;
+	/* [Track NAME], repeatable */
+	struct conf_track *tracks;
+	size_t n_tracks;
 };
 
 /*

@@ -409,6 +409,14 @@ void takeover_set_fault(struct takeover *t, size_t group, bool fault, uint64_t n
 	vip_out(t, &o, now, append);
 }
 
+void takeover_set_demote(struct takeover *t, size_t group, uint8_t demote, uint64_t now,
+			 struct takeover_actions *append)
+{
+	struct vip_out o;
+	vip_set_demote(t->core, group, demote, now, &o);
+	vip_out(t, &o, now, append);
+}
+
 void takeover_set_link(struct takeover *t, bool up, uint64_t now, struct takeover_actions *append)
 {
 	struct vip_out o;

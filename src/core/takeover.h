@@ -193,6 +193,9 @@ int takeover_on_advert(struct takeover *t, uint32_t node, const uint8_t *buf, si
 /* A tracked interface of group went down (fault) or they are all up again. */
 void takeover_set_fault(struct takeover *t, size_t group, bool fault, uint64_t now,
 			struct takeover_actions *append);
+/* Take demote off a group's priority (vip_set_demote). */
+void takeover_set_demote(struct takeover *t, size_t group, uint8_t demote, uint64_t now,
+			 struct takeover_actions *append);
 /* Our sync link went down or came back (CA_OWN_DOWN, CA_OWN_UP). */
 void takeover_set_link(struct takeover *t, bool up, uint64_t now, struct takeover_actions *append);
 

@@ -34,6 +34,7 @@ struct group {
 	struct vip_group_conf c;
 	uint8_t state;
 	bool fault;
+	uint8_t demote; /* vip_set_demote: taken off the priority */
 	uint64_t changed_at;
 	uint32_t changes;
 	uint64_t preempt_since; /* 0: not in a position to preempt */
@@ -125,9 +126,12 @@ void vip_free(struct vip *v)
 
 /* ---- ranks and views ---- */
 
+/* 0 in fault or when stopping; else the configured one less the demotion, at least 1 */
 static uint8_t own_priority(const struct vip *v, const struct group *g)
 {
-	return g->fault || v->stopping ? 0 : g->c.priority;
+	if (g->fault || v->stopping)
+		return 0;
+	return g->c.priority > g->demote ? (uint8_t)(g->c.priority - g->demote) : 1;
 }
 
 /* a outranks b: priority, then node ID */
@@ -448,6 +452,22 @@ void vip_set_fault(struct vip *v, size_t group, bool fault, uint64_t now, struct
 	run(v, now, out);
 }
 
+void vip_set_demote(struct vip *v, size_t group, uint8_t demote, uint64_t now,
+		    struct vip_out *out)
+{
+	out->n = 0;
+	out->push = false;
+	if (group >= v->ng || v->g[group].demote == demote)
+		return;
+	uint8_t before = own_priority(v, &v->g[group]);
+	v->g[group].demote = demote;
+	if (own_priority(v, &v->g[group]) == before)
+		return;
+	v->g[group].preempt_since = 0;
+	out->push = true; /* our priority changed */
+	run(v, now, out);
+}
+
 void vip_set_link(struct vip *v, bool up, uint64_t now, struct vip_out *out)
 {
 	out->n = 0;
@@ -542,6 +562,8 @@ int vip_group(const struct vip *v, size_t group, uint64_t now, struct vip_group_
 	out->name = g->c.name;
 	out->state = g->state;
 	out->priority = own_priority(v, g);
+	out->configured = g->c.priority;
+	out->demote = g->demote;
 	out->owner = owner_of((struct vip *)v, group, now);
 	out->changed_at = g->changed_at;
 	out->changes = g->changes;

@@ -84,6 +84,15 @@ uint64_t vip_next_deadline(const struct vip *v);
 void vip_set_fault(struct vip *v, size_t group, bool fault, uint64_t now, struct vip_out *out);
 
 /*
+ * Take demote off the group's priority (health checks that fail, `arpha
+ * vip demote`): the effective priority is the configured one less demote,
+ * at least 1 (still a candidate: fault is vip_set_fault). A change is
+ * pushed, and counts as a change of priority for PreemptDelay.
+ */
+void vip_set_demote(struct vip *v, size_t group, uint8_t demote, uint64_t now,
+		    struct vip_out *out);
+
+/*
  * Our sync link: while it is down nobody is declared dead (we could not
  * hear them); when it comes back everyone gets a fresh interval.
  */
@@ -107,7 +116,9 @@ size_t vip_advert(const struct vip *v, uint8_t *buf, size_t cap);
 struct vip_group_view {
 	const char *name;
 	uint8_t state;	     /* enum vip_state */
-	uint8_t priority;    /* effective: 0 in fault */
+	uint8_t priority;    /* effective: 0 in fault, else configured - demote (at least 1) */
+	uint8_t configured;  /* Priority= */
+	uint8_t demote;	     /* vip_set_demote */
 	uint32_t owner;	     /* 0: none known */
 	uint64_t changed_at; /* ms of the last state change */
 	uint32_t changes;    /* state changes so far */

@@ -121,6 +121,9 @@ struct peer {
 struct wire_receiver {
 	uint32_t self_id;
 	struct wire_key key;
+	struct wire_key next; /* with has_next: the key the cluster moves to */
+	bool has_next;
+	uint64_t next_opens;
 	size_t n_peers;
 	struct peer peers[WIRE_MAX_PEERS];
 };
@@ -156,6 +159,22 @@ struct wire_receiver *wire_receiver_new(uint32_t self_id, const struct wire_key 
 	r->self_id = self_id;
 	r->key = *key;
 	return r;
+}
+
+void wire_receiver_set_keys(struct wire_receiver *r, const struct wire_key *key,
+			    const struct wire_key *next)
+{
+	r->key = *key;
+	r->has_next = next != NULL;
+	if (next)
+		r->next = *next;
+	else
+		sodium_memzero(&r->next, sizeof(r->next));
+}
+
+uint64_t wire_receiver_next_key_opens(const struct wire_receiver *r)
+{
+	return r->next_opens;
 }
 
 void wire_receiver_free(struct wire_receiver *r)
@@ -296,16 +315,22 @@ enum wire_reason wire_open(struct wire_receiver *r, const uint8_t *buf, size_t l
 	if (plen > cap)
 		return WR_OVERSIZED;
 
-	/* the tag, before anything from the header is believed */
+	/* the tag, before anything from the header is believed: with our key, then the next */
 	make_nonce(nonce, sender, epoch, seq);
-	if (encrypted) {
-		bad = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-		    plen ? plain : &none, NULL, plen ? body : &none, plen, tag, buf, WIRE_HDR_LEN,
-		    nonce, r->key.k);
-	} else {
-		/* nothing to decrypt: the tag covers header and clear payload */
-		bad = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-		    &none, NULL, &none, 0, tag, buf, WIRE_HDR_LEN + plen, nonce, r->key.k);
+	bad = 1;
+	for (int k = 0; bad && k < (r->has_next ? 2 : 1); k++) {
+		const uint8_t *key = k ? r->next.k : r->key.k;
+		if (encrypted) {
+			bad = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+			    plen ? plain : &none, NULL, plen ? body : &none, plen, tag, buf,
+			    WIRE_HDR_LEN, nonce, key);
+		} else {
+			/* nothing to decrypt: the tag covers header and clear payload */
+			bad = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+			    &none, NULL, &none, 0, tag, buf, WIRE_HDR_LEN + plen, nonce, key);
+		}
+		if (!bad && k)
+			r->next_opens++;
 	}
 	if (bad)
 		return WR_BAD_AUTH;

@@ -102,6 +102,16 @@ struct wire_receiver;
 
 /* NULL on ENOMEM. */
 struct wire_receiver *wire_receiver_new(uint32_t self_id, const struct wire_key *key);
+
+/*
+ * The keys a datagram may be sealed with: key, and next (NULL: none), the
+ * key a cluster moves to (KeyFile= with two keys). A datagram is opened
+ * with key first, then with next.
+ */
+void wire_receiver_set_keys(struct wire_receiver *r, const struct wire_key *key,
+			    const struct wire_key *next);
+/* Datagrams opened with the next key so far. */
+uint64_t wire_receiver_next_key_opens(const struct wire_receiver *r);
 void wire_receiver_free(struct wire_receiver *r);
 
 /*

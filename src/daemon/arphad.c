@@ -52,9 +52,7 @@ static const struct svc_ops *const services[] = {&svc_connsync, &svc_failover, &
 
 static void on_hup(void *arg)
 {
-	(void)arg;
-	log_warnx("event=signal signal=SIGHUP action=none msg=\"reloading is not supported "
-		  "yet; restart arphad to apply a new configuration\"");
+	daemon_reload(arg);
 }
 
 static void on_usr1(void *arg)
@@ -180,14 +178,15 @@ static bool refuse_release(struct daemon *d)
 
 static void usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "usage: arphad [-dnrV] [-f FILE]\n"
-	    "  -f FILE  configuration (default /etc/arpha/arphad.conf)\n"
-	    "  -d       stay in the foreground and log to stderr (or LogTarget=syslog)\n"
-	    "  -n       check the configuration and exit\n"
-	    "  -r       remove the VIP addresses and virtual MACs a killed arphad left, and exit\n"
-	    "  -V       print the version\n");
+	fprintf(f,
+		"usage: arphad [-dnrt] [-f FILE]\n"
+		"  -f FILE        configuration (default /etc/arpha/arphad.conf)\n"
+		"  -d             stay in the foreground and log to stderr (or LogTarget=syslog)\n"
+		"  -n, -t         check the configuration, print every error, and exit\n"
+		"  -r             remove the VIP addresses and virtual MACs a killed arphad left, "
+		"and exit\n"
+		"  -V, --version  print the version\n"
+		"  -h, --help     print this help\n");
 }
 
 static void load_config(struct daemon *d)
@@ -211,6 +210,7 @@ static void load_config(struct daemon *d)
 		free(text);
 		exit(1);
 	}
+	daemon_config_hash(text, len, d->cfg_hash);
 	free(text);
 }
 
@@ -252,6 +252,7 @@ static void cleanup(struct daemon *d)
 	}
 	for (size_t i = 0; i < sizeof(d->sigs) / sizeof(d->sigs[0]); i++)
 		loop_watch_free(d->sigs[i]);
+	loop_watch_free(d->watchdog_w);
 	loop_free(d->loop);
 	nl_close(d->nl);
 	arp_engine_free(d->eng);
@@ -269,8 +270,13 @@ int main(int argc, char **argv)
 	d.ctl_fd = -1;
 	d.metrics_fd = -1;
 	bool foreground = false, check = false, release = false;
+	static const struct option longopts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
+	};
 	int c;
-	while ((c = getopt(argc, argv, "df:nrVh")) != -1) {
+	while ((c = getopt_long(argc, argv, "df:nrtVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			foreground = true;
@@ -279,6 +285,7 @@ int main(int argc, char **argv)
 			d.cfg_path = optarg;
 			break;
 		case 'n':
+		case 't': /* keepalived's and nginx's letter for the same */
 			check = true;
 			break;
 		case 'r':
@@ -296,21 +303,25 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc) {
+		fprintf(stderr, "arphad: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return 2;
 	}
 	load_config(&d);
 	int bad = 0; /* errors past the parse: -n goes on to report them all */
 	if (d.cfg.cluster.present) {
-		struct wire_key key;
+		struct wire_key key, next;
+		bool has_next;
 		char kerr[512];
 		if (sodium_init() < 0)
 			fatalx("event=start_failed what=libsodium");
-		if (keyfile_load(d.cfg.cluster.key_file, &key, kerr, sizeof(kerr)) < 0) {
+		if (keyfile_load(d.cfg.cluster.key_file, &key, &next, &has_next, kerr,
+				 sizeof(kerr)) < 0) {
 			fprintf(stderr, "%s:%d: %s\n", d.cfg_path, d.cfg.cluster.key_line, kerr);
 			bad++;
 		}
 		sodium_memzero(&key, sizeof(key));
+		sodium_memzero(&next, sizeof(next));
 	}
 	if (d.cfg.flush.present) {
 		struct wire_key key;
@@ -512,6 +523,8 @@ int main(int argc, char **argv)
 	}
 	log_notice("event=started version=%s interfaces=%zu control_socket=%s", ARPHA_VERSION,
 		   d.n_ifs, d.cfg.control_socket);
+	if (daemon_notify_start(&d) < 0)
+		fatal("event=start_failed what=watchdog");
 	/* as after every callback: what the start published, then the timer */
 	loop_begin(d.loop);
 	loop_end(d.loop);

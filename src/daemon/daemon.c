@@ -6,6 +6,10 @@
  * then the one deadline timer is set to the earliest deadline of the
  * engine, the cluster and the services. On the deadline everything ticks
  * in a fixed order: the engine, the cluster, the services in table order.
+ *
+ * systemd (Type=notify) hears READY=1 from on_after too, the first time
+ * every service has settled once the start is done; and WATCHDOG=1 from a
+ * trigger of the loop itself, so a loop that hangs stops the pings.
  */
 #include "daemon/daemon.h"
 
@@ -18,6 +22,7 @@
 #include "os/loop.h"
 #include "os/netlink.h"
 #include "os/packet.h"
+#include "os/sdnotify.h"
 #include "os/udp.h"
 
 /* ---- the one applier ---- */
@@ -354,10 +359,57 @@ static void rearm(struct daemon *d)
 	loop_set_deadline(d->loop, next);
 }
 
+/* ---- systemd ---- */
+
+/*
+ * READY=1 once the start is done (the interfaces are guarded) and every
+ * service has made its first decision (the VIP groups: master, backup or
+ * fault), so units ordered After=arphad.service find the addresses where
+ * they will stay.
+ */
+static void check_ready(struct daemon *d)
+{
+	if (!d->started || d->ready || d->stopping)
+		return;
+	for (size_t i = 0; i < d->n_svc; i++) {
+		const struct svc_slot *s = &d->svc[i];
+		if (s->self && s->ops->settled && !s->ops->settled(s->self))
+			return;
+	}
+	d->ready = true;
+	char status[128];
+	snprintf(status, sizeof(status), "guarding %zu interface%s%s", d->n_ifs,
+		 d->n_ifs == 1 ? "" : "s", d->cl ? ", in the cluster" : "");
+	sdnotify_ready(status);
+	log_info("event=ready interfaces=%zu", d->n_ifs);
+}
+
+static void on_watchdog(void *arg)
+{
+	struct daemon *d = arg;
+	sdnotify_watchdog();
+	loop_fire_in(d->watchdog_w, d->watchdog_ms / 2 ? d->watchdog_ms / 2 : 1);
+}
+
+int daemon_notify_start(struct daemon *d)
+{
+	d->started = true;
+	d->watchdog_ms = sdnotify_watchdog_ms();
+	if (!d->watchdog_ms)
+		return 0;
+	if (!(d->watchdog_w = loop_trigger(d->loop, -1, on_watchdog, d)))
+		return -1;
+	log_info("event=watchdog interval_ms=%llu ping_ms=%llu", (unsigned long long)d->watchdog_ms,
+		 (unsigned long long)(d->watchdog_ms / 2));
+	loop_fire(d->watchdog_w); /* the first ping at once, then every half interval */
+	return 0;
+}
+
 static void on_after(void *arg)
 {
 	struct daemon *d = arg;
 	daemon_drain(d);
+	check_ready(d);
 	rearm(d);
 }
 
@@ -438,6 +490,7 @@ void daemon_free_services(struct daemon *d)
 void daemon_stop(struct daemon *d, const char *signame)
 {
 	log_notice("event=stopping signal=%s", signame);
+	sdnotify_stopping("stopping: handing over what this node holds");
 	if (d->stopping)
 		return loop_exit(d->loop);
 	bool busy = false;

@@ -38,6 +38,7 @@ struct udp;
 
 #define MAX_ADDRS  256
 #define MAX_SVC	   8
+#define DAEMON_CFG_HASH 32
 #define MAX_QUEUED 4096 /* events waiting for delivery; past it they are counted and lost */
 
 /* A managed interface. */
@@ -74,6 +75,7 @@ struct queued {
 struct daemon {
 	struct config cfg;
 	const char *cfg_path;
+	uint8_t cfg_hash[DAEMON_CFG_HASH]; /* of the file's text as loaded (daemon_reload) */
 	struct loop *loop;
 	struct arp_engine *eng;
 	struct nl *nl;
@@ -117,6 +119,10 @@ struct daemon {
 	uint64_t q_lost;
 	bool draining;
 	bool stopping;	   /* a graceful stop is handing over */
+	bool started;	   /* main's start is done (and arphad forked, without -d) */
+	bool ready;	   /* READY=1 went to systemd: every service settled */
+	struct loop_watch *watchdog_w; /* WATCHDOG=1 every half WatchdogSec= (NULL: none) */
+	uint64_t watchdog_ms;
 	uint16_t owner_id; /* host_owner_id (active-active) */
 	const struct nbtable *nbcache; /* host_nbcache */
 };
@@ -145,6 +151,12 @@ int daemon_start_services(struct daemon *d, const struct svc_ops *const *table, 
 			  size_t errlen);
 void daemon_free_services(struct daemon *d);
 void daemon_stop(struct daemon *d, const char *signame); /* graceful; ends the loop when done */
+/*
+ * The start is done (after the fork): READY=1 from now on, once every
+ * service settled, and the watchdog pings when systemd asks for them.
+ * 0, or -1 (errno) when the ping's timer cannot be made.
+ */
+int daemon_notify_start(struct daemon *d);
 /* The service running a command word ("vip"); its slot or NULL. */
 const struct svc_slot *daemon_command(const struct daemon *d, const char *word,
 				      const struct svc_cmd **cmd);
@@ -180,5 +192,9 @@ int ctl_check_bound(const struct daemon *d, char *err, size_t errlen);
  */
 struct view;
 int ctl_view(struct daemon *d, const char *words, struct view *v);
+
+/* reload.c: SIGHUP; the hash of a configuration's text. */
+void daemon_reload(struct daemon *d);
+void daemon_config_hash(const char *text, size_t len, uint8_t out[DAEMON_CFG_HASH]);
 
 #endif

@@ -74,6 +74,12 @@ struct svc_ops {
 	 * every tick while it returned true (still handing over). NULL: none.
 	 */
 	bool (*stop)(void *self);
+	/*
+	 * Its first decision is made (failover: every VIP group has left
+	 * init, as master, backup or fault). arphad tells systemd it is ready
+	 * (READY=1) once every running service says so. NULL: at once.
+	 */
+	bool (*settled)(const void *self);
 	const struct svc_cmd *cmds; /* its `arpha` commands, ended by a NULL word */
 	/*
 	 * Without a running daemon (NULL: none). check, for `arphad -n` and

@@ -34,11 +34,13 @@
 #include "core/config.h"
 #include "core/frame.h"
 #include "core/nbtable.h"
+#include "core/track.h"
 #include "core/takeover.h"
 #include "core/vip.h"
 #include "daemon/host.h"
 #include "daemon/svc.h"
 #include "os/flushreq.h"
+#include "os/healthcheck.h"
 #include "os/keyfile.h"
 #include "os/log.h"
 #include "os/loop.h"
@@ -79,9 +81,23 @@ struct failover {
 	bool flush_ok;
 	struct flushreq_params fp;
 	bool stopping; /* handing the VIPs over before arphad stops */
+	/* the health of each group: tracked links, [Track] checks, `arpha vip demote` */
+	struct fcheck *chk; /* one per [Track] */
+	size_t n_chk;
+	bool link_fault[VIP_MAX_GROUPS];
+	uint8_t demoted[VIP_MAX_GROUPS]; /* by `arpha vip demote` */
+};
+
+/* A [Track] check as it runs. */
+struct fcheck {
+	const struct conf_track *c;
+	struct healthcheck *hc;
+	struct track_state st;
+	char why[160]; /* its last failure */
 };
 
 static void run(struct failover *f);
+static void apply_health(struct failover *f);
 
 /* ---- the NotifyScript ---- */
 
@@ -97,6 +113,11 @@ static void reap(struct failover *f)
 	pid_t pid;
 	uint64_t now = host_now(f->h);
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		bool check = false;
+		for (size_t i = 0; i < f->n_chk && !check; i++)
+			check = healthcheck_child(f->chk[i].hc, pid, status);
+		if (check)
+			continue;
 		size_t g;
 		for (g = 0; g < VIP_MAX_GROUPS && f->pid[g] != pid; g++)
 			;
@@ -197,6 +218,20 @@ static int check_scripts(const struct config *cfg, const char *path, FILE *out)
 				   sizeof(why));
 		if (n <= 0 || spawn_check(argv[0], why, sizeof(why)) < 0) {
 			fprintf(out, "%s:%d: NotifyScript: %s\n", path, c->notify_line,
+				n == 0 ? "no command" : why);
+			bad++;
+		}
+	}
+	for (size_t k = 0; k < cfg->n_tracks; k++) {
+		const struct conf_track *t = &cfg->tracks[k];
+		char buf[sizeof(t->script)], why[512];
+		char *argv[CONF_NOTIFY_ARGS + 1];
+		if (!t->script[0])
+			continue;
+		int n = argv_split(t->script, buf, sizeof(buf), argv, CONF_NOTIFY_ARGS, why,
+				   sizeof(why));
+		if (n <= 0 || spawn_check(argv[0], why, sizeof(why)) < 0) {
+			fprintf(out, "%s:%d: [Track %s] Script: %s\n", path, t->script_line, t->name,
 				n == 0 ? "no command" : why);
 			bad++;
 		}
@@ -513,9 +548,90 @@ static void on_link(struct failover *f)
 		}
 		fault[tv.group] |= bad;
 	}
-	for (size_t g = 0; g < vip_groups(takeover_vip_core(f->tk)); g++)
-		takeover_set_fault(f->tk, g, fault[g], now, &f->tka);
+	memcpy(f->link_fault, fault, sizeof(f->link_fault));
+	apply_health(f);
+}
+
+/* ---- health: [Track] checks and `arpha vip demote` ---- */
+
+/* Does group g (core/vip's index) follow check i, and with what weight? */
+static bool group_follows(const struct failover *f, size_t g, size_t i, uint8_t *weight)
+{
+	for (size_t k = 0; k < f->n; k++) {
+		struct takeover_vip_view tv;
+		if (takeover_vip(f->tk, k, &tv) < 0 || tv.group != g)
+			continue;
+		const struct conf_vip *c = f->v[k].c;
+		for (size_t j = 0; j < c->n_checks; j++)
+			if (strcmp(c->checks[j], f->chk[i].c->name) == 0) {
+				*weight = c->check_weight[j];
+				return true;
+			}
+	}
+	return false;
+}
+
+/*
+ * Each group's fault (a tracked link down, a failing check of weight 0)
+ * and demotion (the weights of its failing checks, and `arpha vip
+ * demote`) into core/vip.
+ */
+static void apply_health(struct failover *f)
+{
+	uint64_t now = host_now(f->h);
+	for (size_t g = 0; g < vip_groups(takeover_vip_core(f->tk)); g++) {
+		bool fault = f->link_fault[g];
+		unsigned demote = f->demoted[g];
+		for (size_t i = 0; i < f->n_chk; i++) {
+			uint8_t w;
+			if (!f->chk[i].st.failing || !group_follows(f, g, i, &w))
+				continue;
+			if (w == 0)
+				fault = true;
+			demote += w;
+		}
+		takeover_set_fault(f->tk, g, fault, now, &f->tka);
+		takeover_set_demote(f->tk, g, demote > 253 ? 253 : (uint8_t)demote, now, &f->tka);
+	}
 	run(f);
+}
+
+static void on_check(void *arg, size_t idx, bool ok, const char *why)
+{
+	struct failover *f = arg;
+	struct fcheck *k = &f->chk[idx];
+	if (!ok)
+		snprintf(k->why, sizeof(k->why), "%s", why);
+	if (!track_result(&k->st, ok, k->c->fall, k->c->rise))
+		return;
+	char q[200];
+	if (k->st.failing)
+		log_notice("event=track_failing track=%s reason=%s", k->c->name,
+			   log_quote(k->why, q, sizeof(q)));
+	else
+		log_notice("event=track_healthy track=%s", k->c->name);
+	apply_health(f);
+}
+
+/* Start every [Track] check (a config with no active-passive VIP has none to follow). */
+static int start_checks(struct failover *f, char *err, size_t errlen)
+{
+	if (!f->cfg->n_tracks)
+		return 0;
+	f->chk = calloc(f->cfg->n_tracks, sizeof(*f->chk));
+	if (!f->chk) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < f->cfg->n_tracks; i++) {
+		f->chk[i].c = &f->cfg->tracks[i];
+		f->chk[i].hc = healthcheck_new(host_loop(f->h), f->chk[i].c, i, on_check, f, err,
+					       errlen);
+		f->n_chk = i + 1;
+		if (!f->chk[i].hc)
+			return -1;
+	}
+	return 0;
 }
 
 /* ---- the cluster's inputs ---- */
@@ -541,6 +657,7 @@ static const struct view_col vip_cols[] = {
     {.key = "state", .head = "STATE", .width = 8, .gap = 2},
     {.key = "owner", .head = "OWNER", .width = 8},
     {.key = "priority", .head = "PRIO", .width = 5, .right = true},
+    {.key = "health", .head = "HEALTH", .width = 14, .gap = 2},
     {.key = "last_change_ms",
      .head = "CHANGED",
      .width = 11,
@@ -549,7 +666,47 @@ static const struct view_col vip_cols[] = {
      .unit = "s"},
     {.key = "methods", .head = "METHODS", .gap = 2},
 };
-static const struct view_table vip_table = {vip_cols, 8, 0, false};
+static const struct view_table vip_table = {vip_cols, 9, 0, false};
+
+/*
+ * A VIP's checks (name, weight, state, the last failure) and, for the
+ * text, what lowers its group: "ok", "-50 haproxy", "fault maint", "-253 demoted".
+ */
+static void health(const struct failover *f, struct view *v, const struct fvip *x, size_t g)
+{
+	char text[96];
+	size_t at = 0;
+	text[0] = '\0';
+	view_list(v, "checks");
+	for (size_t j = 0; j < x->c->n_checks; j++) {
+		const struct fcheck *k = NULL;
+		for (size_t i = 0; i < f->n_chk; i++)
+			if (!strcmp(f->chk[i].c->name, x->c->checks[j]))
+				k = &f->chk[i];
+		if (!k)
+			continue;
+		view_object(v, NULL);
+		view_str(v, "name", k->c->name);
+		view_u64(v, "weight", x->c->check_weight[j]);
+		view_str(v, "state", k->st.failing ? "failing" : "healthy");
+		view_u64(v, "runs", k->st.runs);
+		view_u64(v, "failed", k->st.failed);
+		view_str(v, "last_failure", k->why);
+		view_end(v);
+		if (k->st.failing && at < sizeof(text))
+			at += x->c->check_weight[j]
+				  ? (size_t)snprintf(text + at, sizeof(text) - at, "%s-%u %s",
+						     at ? " " : "", x->c->check_weight[j],
+						     k->c->name)
+				  : (size_t)snprintf(text + at, sizeof(text) - at, "%sfault %s",
+						     at ? " " : "", k->c->name);
+	}
+	view_end(v);
+	if (f->demoted[g] && at < sizeof(text))
+		at += (size_t)snprintf(text + at, sizeof(text) - at, "%s-%u demoted", at ? " " : "",
+				       f->demoted[g]);
+	view_str(v, "health", at ? text : "ok");
+}
 
 /* Each VIP: its address, state, owner, last change and takeover's methods. */
 static void show(void *self, struct view *v)
@@ -580,6 +737,10 @@ static void show(void *self, struct view *v)
 		if (!gv.owner)
 			view_text(v, "-");
 		view_u64(v, "priority", gv.priority);
+		view_u64(v, "configured_priority", gv.configured);
+		view_u64(v, "demote", gv.demote);
+		view_u64(v, "demoted_by_hand", f->demoted[tv.group]);
+		health(f, v, x, tv.group);
 		view_bool(v, "holding", tv.holding);
 		view_u64(v, "last_change_ms", now - gv.changed_at);
 		view_u64(v, "changes", gv.changes);
@@ -744,7 +905,7 @@ static void *start(struct host *h, const struct config *cfg, char *err, size_t e
 	f->n = n;
 	actions_init(&f->acts);
 	takeover_actions_init(&f->tka);
-	if (setup(f, cfg, err, errlen) < 0) {
+	if (setup(f, cfg, err, errlen) < 0 || start_checks(f, err, errlen) < 0) {
 		svc_free(f);
 		return NULL;
 	}
@@ -771,6 +932,9 @@ static void svc_free(void *self)
 					f->v[j].vifindex = 0;
 		}
 	}
+	for (size_t i = 0; i < f->n_chk; i++)
+		healthcheck_free(f->chk[i].hc);
+	free(f->chk);
 	loop_watch_free(f->sigchld);
 	sodium_memzero(&f->fp.key, sizeof(f->fp.key));
 	takeover_free(f->tk);
@@ -828,8 +992,100 @@ static bool svc_stop(void *self)
 	return busy;
 }
 
+/* The group named name (core/vip's index), or -1 with a message. */
+static int group_named(const struct failover *f, const char *name, char *err, size_t errlen)
+{
+	const struct vip *core = takeover_vip_core(f->tk);
+	for (size_t g = 0; g < vip_groups(core); g++) {
+		struct vip_group_view gv;
+		if (vip_group(core, g, host_now(f->h), &gv) == 0 && !strcmp(gv.name, name))
+			return (int)g;
+	}
+	snprintf(err, errlen, "no VIP group \"%s\" (a group is a VIP's Group=, or its name)",
+		 name);
+	return -1;
+}
+
+/* `arpha vip demote GROUP [N]`: take N (default: all but 1) off its priority, by hand. */
+static int run_demote(void *self, char *const *args, int nargs, struct view *v, char *err,
+		      size_t errlen)
+{
+	struct failover *f = self;
+	if (!f) {
+		snprintf(err, errlen, "no [VIP] in the configuration");
+		return -1;
+	}
+	int g = group_named(f, args[0], err, errlen);
+	if (g < 0)
+		return -1;
+	unsigned n = 253;
+	if (nargs > 1) {
+		char *end;
+		unsigned long x = strtoul(args[1], &end, 10);
+		if (*end || end == args[1] || x < 1 || x > 253) {
+			snprintf(err, errlen, "vip demote %s %s: expected N from 1 to 253 (the "
+					      "priority to take off)",
+				 args[0], args[1]);
+			return -1;
+		}
+		n = (unsigned)x;
+	}
+	f->demoted[g] = (uint8_t)n;
+	apply_health(f);
+	struct vip_group_view gv;
+	vip_group(takeover_vip_core(f->tk), (size_t)g, host_now(f->h), &gv);
+	log_notice("event=vip_demote group=%s by=%u priority=%u", gv.name, n, gv.priority);
+	view_object(v, NULL);
+	view_str(v, "group", gv.name);
+	view_u64(v, "demoted_by_hand", n);
+	view_u64(v, "priority", gv.priority);
+	view_line(v, "group {group}: priority {priority} (demoted by {demoted_by_hand})");
+	view_end(v);
+	return 0;
+}
+
+/* `arpha vip promote GROUP`: undo `arpha vip demote`. */
+static int run_promote(void *self, char *const *args, int nargs, struct view *v, char *err,
+		       size_t errlen)
+{
+	struct failover *f = self;
+	(void)nargs;
+	if (!f) {
+		snprintf(err, errlen, "no [VIP] in the configuration");
+		return -1;
+	}
+	int g = group_named(f, args[0], err, errlen);
+	if (g < 0)
+		return -1;
+	unsigned was = f->demoted[g];
+	f->demoted[g] = 0;
+	apply_health(f);
+	struct vip_group_view gv;
+	vip_group(takeover_vip_core(f->tk), (size_t)g, host_now(f->h), &gv);
+	log_notice("event=vip_promote group=%s was=%u priority=%u", gv.name, was, gv.priority);
+	view_object(v, NULL);
+	view_str(v, "group", gv.name);
+	view_u64(v, "priority", gv.priority);
+	view_line(v, "group {group}: priority {priority}");
+	view_end(v);
+	return 0;
+}
+
+static bool settled(const void *self)
+{
+	const struct failover *f = self;
+	const struct vip *v = takeover_vip_core(f->tk);
+	struct vip_group_view gv;
+	for (size_t g = 0; g < vip_groups(v); g++)
+		if (vip_group(v, g, host_now(f->h), &gv) == 0 && gv.state == VIP_INIT)
+			return false;
+	return true;
+}
+
 static const struct svc_cmd cmds[] = {
     {.word = "vip", .show = show},
+    {.word = "vip demote", .run = run_demote},
+    {.word = "vip promote", .run = run_promote},
     {0},
 };
 
@@ -842,6 +1098,7 @@ const struct svc_ops svc_failover = {
     .tick = svc_tick,
     .next_deadline = next_deadline,
     .stop = svc_stop,
+    .settled = settled,
     .cmds = cmds,
     .check = check_scripts,
     .release = release_leftovers,

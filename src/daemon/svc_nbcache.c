@@ -394,7 +394,9 @@ static void dump_start(struct nbcache *c)
 		return;
 	}
 	size_t n = nbt_count(c->t);
-	c->dump = calloc(n ? n : 1, sizeof(*c->dump));
+	if (n == 0)
+		return; /* nothing to tell */
+	c->dump = calloc(n, sizeof(*c->dump));
 	if (!c->dump) {
 		log_warn("event=nbsync_dump_failed entries=%zu", n);
 		return;

@@ -130,7 +130,8 @@ int transport_start(struct daemon *d, char *err, size_t errlen)
 	struct cluster_params cp;
 	memset(&cp, 0, sizeof(cp));
 	char kerr[400];
-	if (keyfile_load(cc->key_file, &cp.key, kerr, sizeof(kerr)) < 0) {
+	if (keyfile_load(cc->key_file, &cp.key, &cp.next_key, &cp.has_next_key, kerr,
+			 sizeof(kerr)) < 0) {
 		if (snprintf(err, errlen, "%s:%d: %s", d->cfg_path, cc->key_line, kerr) < 0)
 			err[0] = '\0';
 		return -1;
@@ -162,6 +163,10 @@ int transport_start(struct daemon *d, char *err, size_t errlen)
 	cp.n_paths = (uint8_t)d->n_paths;
 	d->cl = cluster_new(&cp);
 	sodium_memzero(&cp.key, sizeof(cp.key));
+	sodium_memzero(&cp.next_key, sizeof(cp.next_key));
+	if (d->cl && cp.has_next_key)
+		log_notice("event=cluster_keys keys=2 msg=\"KeyFile holds the next key too: "
+			   "datagrams sealed with either are taken\"");
 	if (!d->cl) {
 		snprintf(err, errlen, "cluster: out of memory");
 		return -1;

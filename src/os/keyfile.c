@@ -9,7 +9,29 @@
 #include <unistd.h>
 
 /* what: "cluster key" or "flush key", for the messages */
-static int load(const char *path, const char *what, struct wire_key *key, char *err, size_t errlen)
+static int hex_key(const char *path, const char *s, size_t len, struct wire_key *key, char *err,
+		   size_t errlen)
+{
+	size_t got = 0;
+	const char *end = NULL;
+	if (len != 2 * WIRE_KEY_LEN ||
+	    sodium_hex2bin(key->k, sizeof(key->k), s, len, NULL, &got, &end) != 0 ||
+	    got != WIRE_KEY_LEN) {
+		snprintf(err, errlen,
+			 "KeyFile %s: expected %d hex digits (a key from arpha keygen), got %zu "
+			 "characters",
+			 path, 2 * WIRE_KEY_LEN, len);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * what: "cluster key" or "flush key", for the messages; next: NULL for a
+ * file of one key, else where a second line's key goes (*has_next).
+ */
+static int load(const char *path, const char *what, struct wire_key *key, struct wire_key *next,
+		bool *has_next, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
@@ -46,7 +68,7 @@ static int load(const char *path, const char *what, struct wire_key *key, char *
 		close(fd);
 		return -1;
 	}
-	char buf[160];
+	char buf[200];
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0) {
@@ -57,30 +79,47 @@ static int load(const char *path, const char *what, struct wire_key *key, char *
 	size_t len = (size_t)n;
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
 		buf[--len] = '\0';
-	size_t got = 0;
-	const char *end = NULL;
-	if (len != 2 * WIRE_KEY_LEN ||
-	    sodium_hex2bin(key->k, sizeof(key->k), buf, len, NULL, &got, &end) != 0 ||
-	    got != WIRE_KEY_LEN) {
-		snprintf(err, errlen,
-			 "KeyFile %s: expected %d hex digits (a key from arpha keygen), got %zu "
-			 "characters",
-			 path, 2 * WIRE_KEY_LEN, len);
-		sodium_memzero(buf, sizeof(buf));
-		return -1;
+	/* one key, or (a cluster key) the key and on the next line the next one */
+	char *nl = memchr(buf, '\n', len);
+	size_t line1 = nl ? (size_t)(nl - buf) : len, first = line1;
+	if (first && buf[first - 1] == '\r')
+		first--;
+	int rc = hex_key(path, buf, first, key, err, errlen);
+	if (has_next)
+		*has_next = false;
+	if (rc == 0 && nl) {
+		if (!next) {
+			snprintf(err, errlen,
+				 "KeyFile %s: expected one key (%d hex digits), got more lines",
+				 path, 2 * WIRE_KEY_LEN);
+			rc = -1;
+		} else {
+			rc = hex_key(path, nl + 1, len - line1 - 1, next, err, errlen);
+			if (rc == 0 && sodium_memcmp(key->k, next->k, WIRE_KEY_LEN) == 0) {
+				snprintf(err, errlen,
+					 "KeyFile %s: the second key is the first again; expected "
+					 "the key the cluster moves to, or one key alone",
+					 path);
+				rc = -1;
+			}
+			if (rc == 0)
+				*has_next = true;
+		}
 	}
 	sodium_memzero(buf, sizeof(buf));
-	return 0;
+	(void)what;
+	return rc;
 }
 
-int keyfile_load(const char *path, struct wire_key *key, char *err, size_t errlen)
+int keyfile_load(const char *path, struct wire_key *key, struct wire_key *next, bool *has_next,
+		 char *err, size_t errlen)
 {
-	return load(path, "cluster key", key, err, errlen);
+	return load(path, "cluster key", key, next, has_next, err, errlen);
 }
 
 int keyfile_load_flush(const char *path, struct wire_key *key, char *err, size_t errlen)
 {
-	return load(path, "flush key", key, err, errlen);
+	return load(path, "flush key", key, NULL, NULL, err, errlen);
 }
 
 int keyfile_generate(const char *path)

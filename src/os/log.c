@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,7 +15,6 @@
 enum out { OUT_STDERR, OUT_JOURNAL, OUT_SYSLOG };
 
 static enum out log_out = OUT_STDERR;
-static bool log_stamps;
 static bool log_echo; /* err lines to stderr as well (syslog before detaching) */
 static int log_level = LOG_INFO;
 static const char *log_ident = "arpha";
@@ -45,7 +43,6 @@ void log_init(const char *ident, int target, int level)
 	log_level = level;
 	if (target == LOG_TARGET_STDERR) {
 		log_out = stderr_is_journal() ? OUT_JOURNAL : OUT_STDERR;
-		log_stamps = log_out == OUT_STDERR && isatty(STDERR_FILENO);
 	} else {
 		log_out = OUT_SYSLOG;
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -87,14 +84,21 @@ const char *log_quote(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * The local time in ISO 8601, to the millisecond, with the offset from UTC
+ * ("2026-12-06T14:03:27.412+01:00 "): a line read later, or next to
+ * another host's, says when it happened.
+ */
 static void stamp(char *buf, size_t len)
 {
-	struct timeval tv;
+	struct timespec ts;
 	struct tm tm;
-	gettimeofday(&tv, NULL);
-	localtime_r(&tv.tv_sec, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03ld ", (long)(tv.tv_usec / 1000));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	long off = tm.tm_gmtoff / 60; /* minutes east of UTC */
+	snprintf(buf + n, len - n, ".%03ld%c%02ld:%02ld ", ts.tv_nsec / 1000000L,
+		 off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
 }
 
 void log_line(int level, const char *text)
@@ -114,9 +118,8 @@ void log_line(int level, const char *text)
 		fprintf(stderr, "<%d>%s\n", level, text);
 		break;
 	case OUT_STDERR: {
-		char ts[40] = "";
-		if (log_stamps)
-			stamp(ts, sizeof(ts));
+		char ts[40];
+		stamp(ts, sizeof(ts));
 		fprintf(stderr, "%s%s: %s: %s\n", ts, log_ident, level_names[level], text);
 		break;
 	}

@@ -2,9 +2,10 @@
  * log: one line per event, key=value pairs, to syslog or stderr. log_warn
  * appends error="strerror(errno)"; log_warnx does not (as OpenBSD's log.c).
  *
- * On stderr a line is "IDENT: LEVEL: TEXT", with a timestamp in front when
- * stderr is a terminal; when stderr is the systemd journal (JOURNAL_STREAM
- * names it) a line is "<N>TEXT", N the syslog priority journald reads.
+ * On stderr a line is "TIME IDENT: LEVEL: TEXT", TIME the local time in
+ * ISO 8601 with milliseconds and the offset from UTC; when stderr is the
+ * systemd journal (JOURNAL_STREAM names it) a line is "<N>TEXT", N the
+ * syslog priority journald reads (the journal keeps the time).
  */
 #ifndef ARPHA_OS_LOG_H
 #define ARPHA_OS_LOG_H

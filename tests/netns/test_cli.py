@@ -54,7 +54,8 @@ with res.case("item23/usage-errors-name-the-problem"):
         (["arp"], "arp needs a verb: arp show [IFACE] or arp flush [IFACE]"),
         (["arp", "list"], 'arp: unknown verb "list"'),
         (["stats", "extra"], "too many arguments to stats"),
-        (["vip", "x"], "too many arguments to vip"),
+        (["vip", "x"], 'vip: unknown verb "x"'),
+        (["conns", "x"], "too many arguments to conns"),
         (["frobnicate"], 'unknown command "frobnicate"'),
     ]
     bad = []
@@ -121,7 +122,7 @@ with Lab("cli") as lab:
             f.write(make_config(os.path.join(lab.tmp, "one.sock"),
                                 entries=[{"IP": "198.18.0.50", "Mode": "Publish"}]))
         p = run([binary("arphad"), "-n", "-f", conf], check=False)
-        expect(p.returncode == 0 and "(1 interface, 1 ARP entry, 0 proxy ARP networks, 0 VIPs)"
+        expect(p.returncode == 0 and "(1 interface, 1 ARP entry, 0 proxy ARP networks, 0 VIPs, 0 hosts)"
                in p.stdout, "arphad -n: %r %r", p.stdout, p.stderr)
 
     with res.case("item29/busy-daemon-says-try-again"):
@@ -195,7 +196,8 @@ with Lab("cli-vip") as lab:
         expect(len(lines) == 2, "vip table: %r", lines)
         head, row = lines
         fields = row.split()
-        cols = ["NAME", "ADDRESS", "INTERFACE", "STATE", "OWNER", "PRIO", "CHANGED", "METHODS"]
+        cols = ["NAME", "ADDRESS", "INTERFACE", "STATE", "OWNER", "PRIO", "HEALTH", "CHANGED",
+                "METHODS"]
         # every column starts (left-aligned) or ends (right-aligned) where its header does
         bad = []
         pos = 0
@@ -213,7 +215,7 @@ with Lab("cli-vip") as lab:
     with res.case("item27/failover-lines-key-value"):
         expect(d.stop() == 0, "exit status %s", d.stopped_rc)
         lines = d.log().splitlines()
-        kv = re.compile(r'^arphad: [a-z]+: event=[a-z0-9_]+'
+        kv = re.compile(r'^[-0-9T:.+]+ arphad: [a-z]+: event=[a-z0-9_]+'
                         r'( [a-z0-9_]+=("([^"\\]|\\.)*"|[^" ]+))*$')
         expect(any("event=vip_master" in l for l in lines), "no vip_master line: %s", lines)
         bad = [l for l in lines if not kv.match(l)]

@@ -297,7 +297,7 @@ try:
 
     with res.case("item19/mac-hint-is-unicast"):
         path, p = check(HEAD + "[ARPEntry]\nInterface=lan\nIP=198.18.0.9\nMode=Static\n"
-                        "MAC=4a86.f6c5.a214\n", "machint")
+                        "MAC=4a86.f6c5.a21\n", "machint")
         got, msg = first_error(path, p)
         hints = re.findall(r"such as ([0-9a-f]{2})[-:]", msg)
         expect(hints and all(int(h, 16) & 1 == 0 for h in hints),

@@ -14,6 +14,7 @@ syslog is a datagram socket of the test's own, bind-mounted on /dev/log in
 a private mount namespace (a tmpfs /dev holding only null and log), so the
 host's syslog is never touched.
 """
+import datetime
 import os
 import re
 import signal
@@ -30,10 +31,13 @@ need_root(SUITE)
 res = Results(SUITE)
 
 VALUE = r'("([^"\\]|\\.)*"|[^" ]+)'
-KV_LINE = re.compile(r"^arphad: (err|warning|notice|info|debug): event=[a-z0-9_]+"
-                     r"( [a-z0-9_]+=%s)*$" % VALUE)
+# -d on a file or terminal: the local time first, ISO 8601 with milliseconds and the offset
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d"
+KV_LINE = re.compile(r"^%s arphad: (err|warning|notice|info|debug): event=[a-z0-9_]+"
+                     r"( [a-z0-9_]+=%s)*$" % (STAMP, VALUE))
 JOURNAL_LINE = re.compile(r"^<[0-7]>event=[a-z0-9_]+( [a-z0-9_]+=%s)*$" % VALUE)
 SIDE_IP = "198.18.1.1"
+T0 = time.time()
 
 
 def has_table(lab):
@@ -279,6 +283,24 @@ with Lab("logs") as lab:
         expect(any("event=stopping signal=SIGTERM" in l for l in lines), "no stopping line")
         bad = [l for l in lines if not KV_LINE.match(l)]
         expect(not bad, "%d lines are not key=value: %s", len(bad), bad[:6])
+
+    with res.case("item37/d-lines-say-when"):
+        # every line's time is the wall clock's while arphad ran, in order
+        lines = d.log().splitlines()
+        times = []
+        for l in lines:
+            m = re.match(r"^(%s) " % STAMP, l)
+            if m:
+                times.append(datetime.datetime.fromisoformat(m.group(1)).timestamp())
+        expect(lines and len(times) == len(lines), "%d of %d lines have no time: %s",
+               len(lines) - len(times), len(lines), [l for l in lines if not
+                                                    re.match(STAMP, l)][:3])
+        expect(times and T0 - 1 <= times[0] and times[-1] <= time.time() + 1,
+               "times %s..%s, the test ran %s..%s", times[:1], times[-1:], T0, time.time())
+        expect(times == sorted(times), "times out of order: %s", times)
+        local = time.strftime("%z")
+        expect(all(l[23:29] == local[:3] + ":" + local[3:] for l in lines),
+               "offset is not the local one (%s): %s", local, lines[0])
 
     res.daemon_checks(lab)
 

@@ -8,7 +8,8 @@ master), a client on the same switch.
           kill -9 of arphad the `arp arpha` table is gone and the kernel
           answers ARP within 1 s
   item37  arphad started with an extra inherited fd does not keep it, and
-          the script does not get it
+          the script does not get it; nor does the daemon arphad forks
+          without -d
   item6   the script runs SCHED_OTHER at nice 0 while arphad runs SCHED_RR
           (RealtimePriority=10), in a process group of its own
   item7   the calls of one group run one after another, in the order of the
@@ -388,6 +389,54 @@ def record_run(lab, key):
             d.kill9()
 
 
+def daemonized_run(lab, key):
+    """Item 37 without -d: the daemon (the process after the fork) has no
+    descriptor its starter passed on either."""
+    d = lab.arphad("n1", config=config(lab, key, None), name="bg", start=False)
+    r, w = os.pipe()
+    os.dup2(w, INHERITED_FD)
+    os.close(w)
+    pipe_ino = os.fstat(INHERITED_FD).st_ino
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+    pid = None
+    try:
+        p = subprocess.run(["ip", "netns", "exec", lab.ns("n1"), binary("arphad"), "-f", d.conf],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           pass_fds=(INHERITED_FD,), env=env, timeout=30)
+    finally:
+        os.close(INHERITED_FD)
+        os.close(r)
+    try:
+        with res.case("item37/daemonized-arphad-drops-inherited-fd"):
+            expect(p.returncode == 0, "arphad (no -d) exited %d: %s", p.returncode, p.stderr)
+
+            def find():
+                for n in os.listdir("/proc"):
+                    if not n.isdigit():
+                        continue
+                    try:
+                        with open("/proc/%s/cmdline" % n, "rb") as f:
+                            argv = f.read().split(b"\0")
+                    except OSError:
+                        continue
+                    if argv[:1] and argv[0].endswith(b"arphad") and d.conf.encode() in argv:
+                        return int(n)
+                return None
+            pid = wait_for(find, 5)
+            expect(pid, "no daemonized arphad running with %s", d.conf)
+            expect(wait_for(lambda: d.arpha("stats", check=False).returncode == 0, 10),
+                   "the daemon does not answer on its control socket")
+            fds = fds_of(pid)
+            leak = {n: t for n, t in fds.items() if t == "pipe:[%d]" % pipe_ino}
+            expect(not leak, "the daemon keeps the fd it inherited: %s (all: %s)", leak, fds)
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            wait_for(lambda: not pid_alive(pid), 10)
+            kill_quietly(pid)
+
+
 def timeout_run(lab, key):
     out = os.path.join(lab.tmp, "hang")
     os.mkdir(out)
@@ -499,6 +548,7 @@ with Lab("notify", hosts=HOSTS) as lab:
     run([binary("arpha"), "keygen", key])
     check_refusals(lab, key)
     record_run(lab, key)
+    daemonized_run(lab, key)
     timeout_run(lab, key)
     queue_run(lab, key)
     args_run(lab, key)

@@ -391,9 +391,11 @@ static void test_mac(void **state)
 		const char *v;
 		uint8_t first, last;
 	} good[] = {
-	    {"02:86:f6:c5:a2:14", 0x02, 0x14},
-	    {"4A-86-F6-C5-A2-15", 0x4a, 0x15},
-	    {"0086:f6c5:a216", 0x00, 0x16},
+	    {"02:86:f6:c5:a2:14", 0x02, 0x14}, {"4A-86-F6-C5-A2-15", 0x4a, 0x15},
+	    {"0086:f6c5:a216", 0x00, 0x16},    {"fe:ff:ff:ff:ff:ff", 0xfe, 0xff},
+	    {"0286.f6c5.a217", 0x02, 0x17},  /* Cisco */
+	    {"0286f6c5a218", 0x02, 0x18},    /* bare */
+	    {"2:86:f6:c5:a2:9", 0x02, 0x09}, /* no leading zeros */
 	    {"fe:ff:ff:ff:ff:ff", 0xfe, 0xff},
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -407,9 +409,13 @@ static void test_mac(void **state)
 	       "MAC: ff:ff:ff:ff:ff:ff is the broadcast address; expected a unicast MAC");
 	refuse(p, &k, &o, "00-00-00-00-00-00",
 	       "MAC: 00-00-00-00-00-00 is the zero address; expected a unicast MAC");
-	static const char *const bad[] = {"02:86:f6:c5:a2",    "02:86:f6:c5:a2:14:00",
-					  "02:86-f6:c5:a2:14", "02:86:f6:c5:a2:1g",
-					  "0286f6c5a214",      "printer"};
+	static const char *const bad[] = {"02:86:f6:c5:a2",
+					  "02:86:f6:c5:a2:14:00",
+					  "02:86-f6:c5:a2:14",
+					  "02:86:f6:c5:a2:1g",
+					  "0286f6c5a21",
+					  "0286.f6c5a214",
+					  "printer"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char want[160];
 		snprintf(want, sizeof(want),
@@ -621,7 +627,8 @@ static void test_registry(void **state)
 {
 	static const char *const want[] = {"Daemon",   "ARP",	  "Interface", "ARPEntry",
 					   "ProxyARP", "Cluster", "VIP",       "Flush",
-					   "ConnSync", "Balance", "Neighbors", "Host"};
+					   "ConnSync", "Balance", "Neighbors", "Host",
+					   "Track"};
 	size_t n = 0;
 	for (; conf_sections[n]; n++) {
 		const struct conf_section *s = conf_sections[n];
@@ -736,7 +743,8 @@ static void test_list_keys(void **state)
 {
 	static const char *const lists[] = {
 	    "ProxyARP.Interfaces", "Cluster.Interface", "Cluster.Peers",      "VIP.TrackInterface",
-	    "VIP.Announce",	   "VIP.FlushHosts",	"ConnSync.Protocols", "ConnSync.Networks"};
+	    "VIP.Announce",	   "VIP.FlushHosts",	"ConnSync.Protocols", "ConnSync.Networks",
+	    "VIP.Track"};
 	size_t found = 0;
 	for (size_t i = 0; conf_sections[i]; i++)
 		for (const struct conf_key *k = conf_sections[i]->keys; k->name; k++) {
@@ -881,6 +889,19 @@ static const struct key_case key_cases[] = {
      "DeviceTypes: expected an absolute path (starting with /), got \"devtypes.txt\""},
     {"Host", "MAC", "02:86:f6:c5:a2:14", "00:00:00:00:00:00",
      "MAC: 00:00:00:00:00:00 is the zero address; expected a unicast MAC"},
+    {"VIP", "Track", "haproxy:50", "haproxy:254",
+     "Track: \"haproxy:254\": expected NAME or NAME:WEIGHT with a weight from 0 to 253 (the "
+     "priority a failure takes off; 0: fault)"},
+    {"Track", "Script", "/usr/local/bin/check-haproxy", "check-haproxy",
+     "Script: expected an absolute path (starting with /), got \"check-haproxy\""},
+    {"Track", "File", "/run/arpha/maintenance", "maintenance",
+     "File: expected an absolute path (starting with /), got \"maintenance\""},
+    {"Track", "Interval", "2s", "50ms",
+     "Interval: expected a duration from 100ms to 1h, such as 500ms, 2s or 1m, got \"50ms\""},
+    {"Track", "Timeout", "1s", "2h",
+     "Timeout: expected a duration from 10ms to 1h, such as 500ms, 2s or 1m, got \"2h\""},
+    {"Track", "Fall", "3", "0", "Fall: expected a whole number from 1 to 255, got \"0\""},
+    {"Track", "Rise", "3", "256", "Rise: expected a whole number from 1 to 255, got \"256\""},
 };
 
 static const struct key_case *key_case(const char *sect, const char *key)
@@ -1021,6 +1042,7 @@ static void test_every_key_takes(void **state)
 			struct conf_balance balance;
 			struct conf_neighbors neighbors;
 			struct conf_host host;
+			struct conf_track track;
 			unsigned char bytes[1];
 		} obj, zero;
 		memset(&obj, 0, sizeof(obj));
@@ -1072,7 +1094,7 @@ static void test_unknown_keys(void **state)
 				  "Address, Interface, Priority, Preempt, PreemptDelay, "
 				  "TrackInterface, VirtualMAC, VRID, Group, Announce, "
 				  "AnnounceCount, AnnounceInterval, RefreshInterval, FlushHosts, "
-				  "NotifyScript, Mode, ClusterMAC");
+				  "NotifyScript, Mode, ClusterMAC, Track");
 	assert_int_equal(parse(IFACE "[Cluster]\nNode=1\n", err, sizeof(err)), -1);
 	assert_string_equal(err, FNAME ":3: unknown setting Node in [Cluster]; expected one of "
 				       "NodeID, Interface, Group, Peers, Port, KeyFile, Encrypt, "

@@ -414,12 +414,12 @@ static const struct bad bads[] = {
     /* sections */
     {"[Interface lan]\n\n[Interfaces]\n",
      FNAME ":3: unknown section [Interfaces]; expected one of Daemon, ARP, Interface NAME, "
-	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, Neighbors, Host NAME"},
+	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, Neighbors, Host NAME, Track NAME"},
     {"[Interface lan]\n[Cluster one]\n",
      FNAME ":2: section [Cluster] takes no name; got [Cluster one]"},
     {"[Interface lan]\n[Clusters]\n",
      FNAME ":2: unknown section [Clusters]; expected one of Daemon, ARP, Interface NAME, "
-	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, Neighbors, Host NAME"},
+	   "ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, Neighbors, Host NAME, Track NAME"},
     {"[Interface]\n", FNAME ":1: section [Interface] needs a name: [Interface NAME]"},
     {"[Interface lan]\n[ARP x]\n", FNAME ":2: section [ARP] takes no name; got [ARP x]"},
     {"[Interface lan]\n[Daemon]\n[ARP]\n[daemon]\n",
@@ -597,7 +597,7 @@ static const struct bad bads[] = {
      ":3: Expire: expected a whole number from 1 to 604800, got \"0\"\n" FNAME
      ":4: ARPChanges: expected one of Drop, DropLog, Accept, AcceptLog, Verify, got \"yes\"\n" FNAME
      ":5: unknown section [Nope]; expected one of Daemon, ARP, Interface NAME, ARPEntry, "
-     "ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, Neighbors, Host NAME"},
+     "ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, Neighbors, Host NAME, Track NAME"},
     {"[Interface lan]\nbroken line\n[ARP]\nExpire=0\n",
      FNAME ":2: expected a [Section] header, a Key=Value setting or a comment, got \"broken "
 	   "line\"\n" FNAME ":4: Expire: expected a whole number from 1 to 604800, got \"0\""},
@@ -1009,6 +1009,73 @@ static void t_neighbors(void **state)
 	"expected a name of 1 to 63 bytes of text without spaces or control characters, such as "  \
 	"[Host printer-2]"
 
+/* [Track NAME] and [VIP] Track=: health checks a group follows. */
+static void t_tracks(void **state)
+{
+	(void)state;
+	struct config c;
+#define TVIP(name, extra)                                                                          \
+	"[VIP " name "]\nAddress=198.18.0.10" name "/24\nInterface=lan\nGroup=web\n" extra
+	parse_ok(IFACE CLUSTER "[Track haproxy]\nScript=/usr/local/bin/check-haproxy -q\n"
+			       "Interval=1s\nTimeout=500ms\nFall=3\nRise=2\n"
+			       "[Track maint]\nFile=/run/arpha/maintenance\n" TVIP(
+				   "1", "Track=haproxy:50, maint\n") TVIP("2", "Track=haproxy:50\n"),
+		 &c);
+	assert_int_equal(c.n_tracks, 2);
+	assert_string_equal(c.tracks[0].script, "/usr/local/bin/check-haproxy -q");
+	assert_int_equal(c.tracks[0].interval_ms, 1000);
+	assert_int_equal(c.tracks[0].timeout_ms, 500);
+	assert_int_equal(c.tracks[0].fall, 3);
+	assert_int_equal(c.tracks[0].rise, 2);
+	assert_string_equal(c.tracks[1].file, "/run/arpha/maintenance");
+	assert_int_equal(c.tracks[1].interval_ms, 2000); /* the defaults */
+	assert_int_equal(c.tracks[1].fall, 1);
+	assert_int_equal(c.tracks[1].rise, 1);
+	assert_int_equal(c.vips[0].n_checks, 2);
+	assert_string_equal(c.vips[0].checks[0], "haproxy");
+	assert_int_equal(c.vips[0].check_weight[0], 50);
+	assert_string_equal(c.vips[0].checks[1], "maint");
+	assert_int_equal(c.vips[0].check_weight[1], 0); /* no weight: fault */
+	config_free(&c);
+	/* Timeout= defaults to the interval */
+	parse_ok(IFACE CLUSTER "[Track h]\nScript=/bin/true\nInterval=3s\n" TVIP("1", "Track=h\n"),
+		 &c);
+	assert_int_equal(c.tracks[0].timeout_ms, 3000);
+	config_free(&c);
+	parse_err(IFACE CLUSTER "[Track h]\nInterval=3s\n" TVIP("1", "Track=h\n"),
+		  FNAME ":7: [Track h] needs one of Script= (a command: healthy when it exits 0) "
+			"and File= (a file: healthy while it holds 0)");
+	parse_err(IFACE CLUSTER "[Track h]\nScript=/bin/true\nFile=/run/x\n" TVIP("1",
+										    "Track=h\n"),
+		  FNAME ":7: [Track h] needs one of Script= (a command: healthy when it exits 0) "
+			"and File= (a file: healthy while it holds 0), not both");
+	parse_err(IFACE CLUSTER "[Track h]\nFile=/run/x\nTimeout=1s\n" TVIP("1", "Track=h\n"),
+		  FNAME ":9: [Track h] Timeout=: only a Script= runs for a time; a File= is read "
+			"at once");
+	parse_err(IFACE CLUSTER "[Track h]\nScript=/bin/true\nInterval=1s\nTimeout=2s\n" TVIP(
+		      "1", "Track=h\n"),
+		  FNAME ":10: [Track h] Timeout=2000ms is longer than Interval=1000ms; expected at "
+			"most the interval (one run at a time)");
+	parse_err(IFACE CLUSTER TVIP("1", "Track=nope:10\n"),
+		  FNAME ":11: [VIP 1] Track=nope: there is no [Track nope]");
+	parse_err(IFACE CLUSTER "[Track h]\nScript=/bin/true\n" TVIP("1", ""),
+		  FNAME ":7: [Track h] is followed by no VIP; list it in a VIP's Track= (or remove "
+			"it)");
+	parse_err(IFACE CLUSTER "[Track h]\nScript=/bin/true\n" TVIP("1", "Track=h:10\n")
+		      TVIP("2", "Track=h:20\n"),
+		  FNAME ":18: [VIP 2] Track=h:20: [VIP 1] of the same group (line 13) weighs it "
+			"10; a check counts once in a group, so give it one weight");
+	parse_err(IFACE CLUSTER "[Track h]\nScript=/bin/true\n" TVIP("1", "Track=h h\n"),
+		  FNAME ":13: Track: h is listed twice");
+	parse_err(IFACE CLUSTER "[Track h:1]\nScript=/bin/true\n",
+		  FNAME ":7: [Track h:1]: \"h:1\" is not a check name; expected 1 to 31 "
+			"characters from A-Z a-z 0-9 _ . -");
+	parse_err(IFACE CLUSTER "[Track h]\nScript=/bin/true\n" TVIP("1", "Track=h:\n"),
+		  FNAME ":13: Track: \"h:\": expected NAME or NAME:WEIGHT with a weight from 0 to "
+			"253 (the priority a failure takes off; 0: fault)");
+#undef TVIP
+}
+
 static void t_hosts(void **state)
 {
 	struct config c;
@@ -1379,7 +1446,7 @@ static void t_every_error(void **state)
 	parse_err("[Interface lan]\n[Bogus]\nKey=1\n[ARP]\nExpire=0\n",
 		  FNAME ":2: unknown section [Bogus]; expected one of Daemon, ARP, Interface NAME, "
 			"ARPEntry, ProxyARP, Cluster, VIP NAME, Flush, ConnSync, Balance, "
-			"Neighbors, Host NAME\n" FNAME
+			"Neighbors, Host NAME, Track NAME\n" FNAME
 			":5: Expire: expected a whole number from 1 to 604800, got \"0\"");
 	/* errors of the whole file come in the order of their lines */
 	parse_err("[Interface lan]\n[ARPEntry]\nInterface=wan\nIP=198.18.0.1\nMode=Publish\n"
@@ -1750,6 +1817,7 @@ int main(void)
 	    cmocka_unit_test(t_connsync),
 	    cmocka_unit_test(t_neighbors),
 	    cmocka_unit_test(t_hosts),
+	    cmocka_unit_test(t_tracks),
 	    cmocka_unit_test(t_item20_durations_m_h),
 	    cmocka_unit_test(t_item9a_entries_past_cachesize),
 	    cmocka_unit_test(t_item18_address_checks),

@@ -90,8 +90,17 @@ static void test_arguments_counted(void **state)
 	assert_string_equal(msg, "too many arguments to announce (expected: announce IFACE)");
 	assert_int_equal(check("stats extra"), CTL_USAGE);
 	assert_string_equal(msg, "too many arguments to stats (it takes none)");
+	assert_int_equal(check("conns x"), CTL_USAGE);
+	assert_string_equal(msg, "too many arguments to conns (it takes none)");
 	assert_int_equal(check("vip x"), CTL_USAGE);
-	assert_string_equal(msg, "too many arguments to vip (it takes none)");
+	assert_string_equal(msg, "vip: unknown verb \"x\" (expected: vip, or vip demote GROUP [N], "
+				 "or vip promote GROUP)");
+	assert_int_equal(check("vip demote"), CTL_USAGE);
+	assert_string_equal(msg, "vip demote needs a VIP group: vip demote GROUP [N]");
+	assert_int_equal(check("vip demote web 254"), CTL_USAGE);
+	assert_string_equal(msg, "vip demote GROUP [N]: expected N 1..253");
+	assert_int_equal(check("vip demote web 50"), CTL_OK);
+	assert_int_equal(req.num[1], 50);
 	assert_int_equal(check("cluster test-traffic 10"), CTL_USAGE);
 	assert_string_equal(msg, "cluster test-traffic needs PERIOD_MS and COUNT");
 	assert_int_equal(check("cluster test-traffic 1 2 3"), CTL_USAGE);
@@ -119,8 +128,8 @@ static void test_usage(void **state)
 	char buf[512];
 	assert_string_equal(ctl_usage_list(buf, sizeof(buf)),
 			    "arp show [IFACE], arp flush [IFACE], announce IFACE, stats, cluster, "
-			    "vip, conns, neighbors [IFACE] [-names] [-devinfo] [-ip6], neighbors "
-			    "show MAC, ranges");
+			    "vip, vip demote GROUP [N], vip promote GROUP, conns, neighbors [IFACE] "
+			    "[-names] [-devinfo] [-ip6], neighbors show MAC, ranges");
 	assert_string_equal(ctl_usage(ctl_find("cluster test-traffic"), buf, sizeof(buf)),
 			    "cluster test-traffic PERIOD_MS COUNT");
 	/* cut, never overrun */

@@ -386,6 +386,44 @@ static void test_tracked_link_loss(void **st)
 	net_free(&w);
 }
 
+/* A demotion below the backup's priority moves the group; undone, it comes back. */
+static void test_demote(void **st)
+{
+	(void)st;
+	static const uint8_t prio[] = {200, 100};
+	struct net w;
+	net_init(&w, 2, 1000, prio, true, 0);
+	run_until(&w, now_ms(&w) + 5000 + 123);
+	assert_int_equal(the_master(&w), 0);
+	struct vip_out o;
+	struct vip_group_view gv;
+	/* still above the backup: nothing moves */
+	vip_set_demote(w.n[0].v, 0, 50, now_ms(&w), &o);
+	handle(&w, 0, &o);
+	run_until(&w, now_ms(&w) + 2000);
+	assert_int_equal(the_master(&w), 0);
+	vip_group(w.n[0].v, 0, now_ms(&w), &gv);
+	assert_int_equal(gv.priority, 150);
+	assert_int_equal(gv.configured, 200);
+	assert_int_equal(gv.demote, 50);
+	/* below it: the backup preempts */
+	vip_set_demote(w.n[0].v, 0, 150, now_ms(&w), &o);
+	handle(&w, 0, &o);
+	run_until(&w, now_ms(&w) + 2000);
+	assert_int_equal(the_master(&w), 1);
+	/* never below 1: still a candidate, not in fault */
+	vip_set_demote(w.n[0].v, 0, 254, now_ms(&w), &o);
+	handle(&w, 0, &o);
+	vip_group(w.n[0].v, 0, now_ms(&w), &gv);
+	assert_int_equal(gv.priority, 1);
+	assert_int_equal(state_of(&w, 0), VIP_BACKUP);
+	vip_set_demote(w.n[0].v, 0, 0, now_ms(&w), &o);
+	handle(&w, 0, &o);
+	run_until(&w, now_ms(&w) + 2000);
+	assert_int_equal(the_master(&w), 0);
+	net_free(&w);
+}
+
 static void test_flapping_link_no_ping_pong(void **st)
 {
 	(void)st;
@@ -624,6 +662,7 @@ int main(void)
 	    cmocka_unit_test(test_graceful_stop_hands_over_at_once),
 	    cmocka_unit_test(test_preempt_and_no_preempt),
 	    cmocka_unit_test(test_tracked_link_loss),
+	    cmocka_unit_test(test_demote),
 	    cmocka_unit_test(test_flapping_link_no_ping_pong),
 	    cmocka_unit_test(test_partition_and_heal),
 	    cmocka_unit_test(test_loss_no_false_takeover),

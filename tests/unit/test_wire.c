@@ -419,6 +419,27 @@ static void test_wrong_key(void **state)
 	wire_receiver_free(r);
 }
 
+/* A rotation: the next key opens too, counted; without it, refused; swapped, both still open. */
+static void test_next_key(void **state)
+{
+	struct wire_receiver *r = wire_receiver_new(NODE_B, &OTHER_KEY);
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	assert_non_null(r);
+	size_t n = seal_seq(NODE_A, EPOCH, 1, true, buf); /* sealed with KEY */
+	assert_int_equal(open_dg(r, buf, n), WR_BAD_AUTH);
+	wire_receiver_set_keys(r, &OTHER_KEY, &KEY);
+	assert_int_equal(open_dg(r, buf, n), WR_OK);
+	assert_int_equal(wire_receiver_next_key_opens(r), 1);
+	wire_receiver_set_keys(r, &KEY, &OTHER_KEY);
+	n = seal_seq(NODE_A, EPOCH, 2, false, buf);
+	assert_int_equal(open_dg(r, buf, n), WR_OK);
+	assert_int_equal(wire_receiver_next_key_opens(r), 1); /* opened with the first key */
+	wire_receiver_set_keys(r, &OTHER_KEY, NULL);
+	n = seal_seq(NODE_A, EPOCH, 3, true, buf);
+	assert_int_equal(open_dg(r, buf, n), WR_BAD_AUTH);
+	wire_receiver_free(r);
+}
+
 static void test_own(void **state)
 {
 	struct wire_receiver *r = recv_new(NODE_A);
@@ -1173,6 +1194,7 @@ int main(void)
 	    cmocka_unit_test(test_header_field_reasons),
 	    cmocka_unit_test(test_every_byte_authenticated),
 	    cmocka_unit_test(test_wrong_key),
+	    cmocka_unit_test(test_next_key),
 	    cmocka_unit_test(test_own),
 	    cmocka_unit_test(test_open_cap),
 	    cmocka_unit_test(test_replay_same_twice),
