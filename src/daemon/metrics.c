@@ -51,7 +51,20 @@ static const struct prom_rule vip_rules[] = {
     {"address", S, "arpha_vip_address", "address", 0, "The VIP's address and prefix (always 1)"},
     {"owner", G, "arpha_vip_owner_node", NULL, 0,
      "The node that holds the VIP, as this node sees it (0: none)"},
-    {"priority", G, "arpha_vip_priority", NULL, 0, "This node's priority for the VIP"},
+    {"priority", G, "arpha_vip_priority", NULL, 0,
+     "This node's priority for the VIP, after failing checks and demotion"},
+    {"configured_priority", G, "arpha_vip_configured_priority", NULL, 0,
+     "The VIP's Priority= in the configuration"},
+    {"demote", G, "arpha_vip_demote", NULL, 0,
+     "What failing checks and arpha vip demote take off the priority"},
+    {"demoted_by_hand", G, "arpha_vip_demoted_by_hand", NULL, 0,
+     "What arpha vip demote takes off the group's priority"},
+    {"checks.state", S, "arpha_vip_check_state", "state", 0,
+     "Each health check of the VIP: healthy or failing (1 for its state)"},
+    {"checks.weight", G, "arpha_vip_check_weight", NULL, 0,
+     "What the check failing takes off the priority (0: fault)"},
+    {"checks.runs", C, "arpha_vip_check_runs", NULL, 0, "Runs of the health check"},
+    {"checks.failed", C, "arpha_vip_check_failed", NULL, 0, "Runs of the health check that failed"},
     {"holding", G, "arpha_vip_holding", NULL, 0, "1 when the address is on this node"},
     {"last_change_ms", G, "arpha_vip_last_change_seconds", NULL, 1000,
      "Seconds since the VIP's state last changed"},
@@ -69,7 +82,8 @@ static const struct prom_rule vip_rules[] = {
      "NotifyScript runs left out because too many were waiting"},
     {NULL},
 };
-static const struct prom_list vip_lists[] = {{"", "name=vip,group"}, {NULL}};
+static const struct prom_list vip_lists[] = {
+    {"", "name=vip,group"}, {"checks", "name=check"}, {NULL}};
 
 /* `arpha cluster` */
 static const struct prom_rule cluster_rules[] = {

@@ -2,7 +2,8 @@
 """arphad's Prometheus endpoint ([Daemon] Metrics=) in network namespaces.
 
 A firewall pair (fwlab: fw1 master of both VIPs, fw2 backup, [ConnSync]),
-fw1 with Metrics=198.18.3.1:9774 on its sync address; a client pings the
+fw1 with Metrics=198.18.3.1:9774 on its sync address and a health check
+([Track maint], a file) on one VIP; a client pings the
 VIP first, so the ARP counters are not all zero. Every fetch runs inside
 fw1's namespace (python urllib, through the lab's exec).
 
@@ -252,6 +253,14 @@ def expected(j):
         add("arpha_vip_state", lab_(state=x["state"], **lb), 1, "exact")
         add("arpha_vip_address", lab_(address=x["address"], **lb), 1, "exact")
         add("arpha_vip_priority", lab_(**lb), x["priority"], "exact")
+        for k in ("configured_priority", "demote", "demoted_by_hand"):
+            add("arpha_vip_%s" % k, lab_(**lb), x[k], "exact")
+        for c in x["checks"]:
+            cl = dict(lb, check=c["name"])
+            add("arpha_vip_check_state", lab_(state=c["state"], **cl), 1, "exact")
+            add("arpha_vip_check_weight", lab_(**cl), c["weight"], "exact")
+            add("arpha_vip_check_runs_total", lab_(**cl), c["runs"], "counter")
+            add("arpha_vip_check_failed_total", lab_(**cl), c["failed"], "counter")
         add("arpha_vip_holding", lab_(**lb), num(x["holding"]), "exact")
         if x["owner"] is not None:
             add("arpha_vip_owner_node", lab_(**lb), x["owner"], "exact")
@@ -411,9 +420,17 @@ def held_by_arphad(lab, role):
 
 with FwLab("metrics") as lab:
     orig = lab.fw_config
+    maint = os.path.join(lab.tmp, "maint")  # a health check that stays healthy (0)
+    with open(maint, "w") as fh:
+        fh.write("0\n")
+
+    def fw1_config(text):
+        text = with_metrics(text, "%s:%d" % (ADDR, PORT))
+        text = text.replace("[VIP in]\n", "[VIP in]\nTrack=maint:50\n", 1)
+        return text + "\n[Track maint]\nFile=%s\nInterval=100ms\n" % maint
+
     lab.fw_config = lambda role, *a, **kw: (
-        with_metrics(orig(role, *a, **kw), "%s:%d" % (ADDR, PORT)) if role == "fw1"
-        else orig(role, *a, **kw))
+        fw1_config(orig(role, *a, **kw)) if role == "fw1" else orig(role, *a, **kw))
     d = None
     with res.case("start"):
         d = lab.start_firewalls(connsync=CONNSYNC)
