@@ -205,6 +205,7 @@ static const struct prom_rule neighbors_rules[] = {
 static const struct prom_rule ranges_rules[] = {
     {"node_id", SKIP, "", NULL, 0, NULL},
     {"owner", SKIP, "", NULL, 0, NULL},
+    {"incarnation", SKIP, "", NULL, 0, NULL}, /* an identity, beyond a float's 53 bits */
     {"changed_ms_ago", G, "arpha_ranges_changed_seconds", NULL, 1000,
      "Seconds since this node's buckets last changed"},
     {"kernel.new_per_second", G, "arpha_ranges_kernel_new_per_second", NULL, 0,
@@ -223,6 +224,7 @@ static const struct prom_rule ranges_rules[] = {
      "The range protocol's counters as arpha ranges shows them"},
     {"nodes.state", S, "arpha_ranges_node_state", "state", 0,
      "Each node's state in the ranges (1 for its state)"},
+    {"nodes.incarnation", SKIP, "", NULL, 0, NULL},
     {"nodes.heard_ms", G, "arpha_ranges_node_heard_seconds", NULL, 1000,
      "Seconds since this node last heard the node"},
     {"nodes.*", G, "arpha_ranges_node_", NULL, 0, "Each node as arpha ranges shows it"},

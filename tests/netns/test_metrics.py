@@ -31,6 +31,9 @@ fw1's namespace (python urllib, through the lab's exec).
                 listening queue), arpha answers at once meanwhile, each
                 connection is closed 10 s after it was accepted however it
                 trickles, and once they are gone a scrape works.
+  active-active two nodes of an active-active cluster (aalab), n1 scraped: the
+                ranges' families pass the same checks (none untyped), and
+                its buckets, claimed and members equal `arpha -j ranges`.
   bad-value     Metrics=localhost:9774 and Metrics=198.18.3.1:0: arphad -n
                 refuses them with FILE:LINE and what was expected.
   port-in-use   another process listens on the address and port: arphad
@@ -48,6 +51,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import *  # noqa: E402,F401,F403
 from fwlab import FwLab, VIP_IN, info  # noqa: E402
+import aalab  # noqa: E402
+from aalab import AaLab  # noqa: E402
 
 SUITE = "netns/metrics"
 need_root(SUITE)
@@ -523,6 +528,37 @@ with FwLab("metrics") as lab:
         expect(r["status"] == 200, "a scrape after the trickling clients: %s", r["status"])
 
     res.daemon_checks(lab, alive=d and d["fw1"], name="arphad-clean")
+
+with AaLab("metrics-aa", nodes=("n1", "n2")) as lab:
+    n1_ip = aalab.NODES["n1"][1]["eth2"][0].split("/")[0]
+    aa_url = "http://%s:%d/metrics" % (n1_ip, PORT)
+    with res.case("active-active"):
+        lab.start_node("n1", config=with_metrics(lab.node_config("n1"), "%s:%d" % (n1_ip, PORT)))
+        lab.start_node("n2")
+        ok, secs, share, why = lab.wait_balanced(["n1", "n2"])
+        expect(ok, "the buckets did not settle: %s", why)
+        before = lab.nodes["n1"].arpha_json("ranges")
+        r = fetch(lab, "n1", url=aa_url)
+        after = lab.nodes["n1"].arpha_json("ranges")
+        expect(r["status"] == 200, "GET /metrics: %s", r["status"])
+        f = check_format(r["body"])
+        check_with_client(r["body"], f)
+        ranges = {n: v for n, v in f.items() if n.startswith("arpha_ranges_")}
+        info("%s/active-active %d families of arpha_ranges_" % (SUITE, len(ranges)))
+        for k in ("buckets", "claimed", "members"):
+            got = f.get("arpha_ranges_" + k, {"samples": {}})["samples"].get(())
+            expect(got in (before[k], after[k]), "arpha_ranges_%s = %s, arpha -j ranges: %s "
+                   "then %s", k, got, before[k], after[k])
+        for nd in before["nodes"]:
+            got = f.get("arpha_ranges_node_claimed", {"samples": {}})["samples"].get(
+                lab_(node=nd["node"]))
+            expect(got == nd["claimed"], "node %s claims %s, arpha -j ranges: %s", nd["node"],
+                   got, nd["claimed"])
+        v1, v2 = before["kernel"]["updates"], after["kernel"]["updates"]
+        got = f["arpha_ranges_kernel_updates_total"]["samples"][()]
+        expect(v1 <= got <= v2, "arpha_ranges_kernel_updates_total %s, arpha: %s then %s", got,
+               v1, v2)
+    res.daemon_checks(lab, alive=lab.nodes.get("n1"), name="arphad-clean-aa")
 
 with Lab("metrics-conf") as lab:
     ip = lab.hosts["node"][0]
