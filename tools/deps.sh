@@ -5,7 +5,10 @@
 # with it too. tests/netns/test_nbcache.py runs real DHCP clients against a
 # DHCP server: dnsmasq-base, isc-dhcp-client and dhcpcd-base (the binaries
 # only: dnsmasq and dhcpcd5 would enable a service on this host), and sends
-# crafted requests with python3-scapy. `tools/deps.sh bench` also installs
+# crafted requests with python3-scapy. tests/netns/test_metrics.py reads
+# arphad's Prometheus endpoint with the parser of Prometheus's own Python
+# client (python3-prometheus-client), besides its own strict check of the
+# format: a second reader that is not ours. `tools/deps.sh bench` also installs
 # what only the benchmarks use (keepalived, the comparison in
 # bench/failover.py; conntrackd, the one in bench/ctsync.py; tcpdump, its
 # timestamps of the packets that make a connection established; iptables,
@@ -23,7 +26,8 @@ PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 libevent-dev libmnl-dev libinih-dev libnftables-dev libsodium-dev libcmocka-dev
 libnetfilter-conntrack-dev libsystemd-dev
 ieee-data nftables iproute2 iputils-ping python3 jq procps conntrack keepalived
-dnsmasq-base isc-dhcp-client dhcpcd-base python3-scapy strace systemd"
+dnsmasq-base isc-dhcp-client dhcpcd-base python3-scapy strace systemd
+python3-prometheus-client"
 if [ "${1:-}" = bench ]; then
 	PKGS="$PKGS keepalived conntrackd tcpdump iptables"
 fi

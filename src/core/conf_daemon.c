@@ -5,6 +5,7 @@
 #include "conf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "actions.h"
@@ -27,6 +28,46 @@ static int control_socket(struct conf_parser *p, const struct conf_key *k, void 
 				 "shorter than %d",
 				 k->name, strlen(v), CONF_PATH_MAX);
 	return conf_path(p, k, obj, v);
+}
+
+/*
+ * Metrics=ADDRESS:PORT: where the Prometheus endpoint listens (an IPv4
+ * address, a port from 1 to 65535); "no" or empty: none, the default.
+ */
+static int metrics(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
+{
+	struct config *c = obj;
+	char addr[IP4_STRLEN];
+	const char *colon = NULL; /* the last ':' */
+	uint32_t ip;
+	unsigned long long port = 0;
+	char *end = NULL;
+	for (const char *s = v; *s; s++)
+		if (*s == ':')
+			colon = s;
+	c->metrics_line = p->line;
+	if (!*v || strcmp(v, "no") == 0) {
+		c->metrics_port = 0;
+		return 0;
+	}
+	if (!colon || (size_t)(colon - v) >= sizeof(addr))
+		goto bad;
+	memcpy(addr, v, (size_t)(colon - v));
+	addr[colon - v] = '\0';
+	if (ip4_parse(addr, &ip) < 0 || colon[1] < '0' || colon[1] > '9')
+		goto bad;
+	port = strtoull(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return conf_fail(p, p->line, "%s: the port must be from 1 to 65535, got \"%s\"",
+				 k->name, colon + 1);
+	c->metrics_addr = ip;
+	c->metrics_port = (uint16_t)port;
+	return 0;
+bad:
+	return conf_fail(p, p->line,
+			 "%s: expected an IPv4 address and a port, such as 127.0.0.1:9774, or "
+			 "\"no\", got \"%s\"",
+			 k->name, v);
 }
 
 /* LogTarget=, and a note that it was given. */
@@ -53,6 +94,7 @@ static const struct conf_key daemon_keys[] = {
      .parse = conf_enum,
      CONF_FIELD(struct config, log_level),
      .arg = &log_level_enum},
+    {.name = "Metrics", .parse = metrics, CONF_FIELD(struct config, metrics_port)},
     {.name = "RealtimePriority",
      .parse = conf_uint,
      CONF_FIELD(struct config, rt_priority),

@@ -222,6 +222,9 @@ struct config {
 	bool log_target_set;		    /* LogTarget= was given */
 	int log_level;	 /* LogLevel=err|warning|notice|info|debug (enum log_level) */
 	int rt_priority; /* RealtimePriority=0..99 (SCHED_RR), default 10; 0: normal */
+	uint32_t metrics_addr; /* Metrics=ADDRESS:PORT, the Prometheus endpoint */
+	uint16_t metrics_port; /* 0: none (the default) */
+	int metrics_line;      /* the line of Metrics=; 0: not given */
 	/* [ARP] */
 	struct arp_policy arp;
 	/* [Interface NAME] */

@@ -23,6 +23,7 @@
 #include "core/cluster.h"
 #include "core/config.h"
 #include "daemon/daemon.h"
+#include "daemon/metrics.h"
 #include "daemon/show.h"
 #include "os/control.h"
 #include "os/flushreq.h"
@@ -244,6 +245,7 @@ static void cleanup(struct daemon *d)
 	links_free(d);
 	transport_free(d);
 	control_free(d->ctl);
+	metrics_free(d);
 	if (d->ctl_fd >= 0) {
 		close(d->ctl_fd);
 		control_unlink(d->cfg.control_socket, &d->ctl_own); /* only if still ours */
@@ -266,6 +268,7 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.cfg_path = "/etc/arpha/arphad.conf";
 	d.ctl_fd = -1;
+	d.metrics_fd = -1;
 	bool foreground = false, check = false, release = false;
 	static const struct option longopts[] = {
 	    {"help", no_argument, NULL, 'h'},
@@ -439,6 +442,11 @@ int main(int argc, char **argv)
 		cleanup(&d);
 		return 1;
 	}
+	if (metrics_listen(&d, err, sizeof(err)) < 0) {
+		log_errx("event=start_failed what=metrics msg=%s", log_quote(err, q, sizeof(q)));
+		cleanup(&d);
+		return 1;
+	}
 	if (warn[0]) /* the sentence is arphad -n's; the log says it as key=value */
 		log_warnx("event=control_dir_world_writable socket=%s", d.cfg.control_socket);
 	d.ifs = calloc(d.cfg.n_ifaces, sizeof(*d.ifs));
@@ -484,7 +492,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < (int)(sizeof(sigs) / sizeof(sigs[0])); i++)
 		if (!(d.sigs[i] = loop_watch_signal(d.loop, sigs[i], on_sig[i], &d)))
 			fatalx("event=start_failed what=signal signal=%d", sigs[i]);
-	if (!d.ctl || links_watch(&d) < 0)
+	if (!d.ctl || links_watch(&d) < 0 || metrics_start(&d) < 0)
 		fatalx("event=start_failed what=events");
 	/*
 	 * Everything started: now what the kernel learned before arphad goes,

@@ -112,8 +112,11 @@ static int announce(struct daemon *d, const struct ctl_req *r, struct view *v, c
 
 static int stats(struct daemon *d, const struct ctl_req *r, struct view *v, char *msg, size_t len)
 {
+	struct show_kernel k = {.neigh_errors = d->neigh_errors};
+	for (size_t i = 0; i < d->n_ifs; i++)
+		k.send_errors += d->ifs[i].send_errors;
 	links_collect_drops(d);
-	show_stats(v, d->eng);
+	show_stats(v, d->eng, &k);
 	return 0;
 }
 
@@ -194,6 +197,34 @@ int ctl_check_bound(const struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The answer to r built into v: 0, or -1 with msg. */
+static int answer(struct daemon *d, const struct ctl_req *r, struct view *v, char *msg, size_t len)
+{
+	ctl_fn *run = own_fn(r->cmd->words);
+	const struct svc_cmd *sc;
+	const struct svc_slot *s;
+	if (run)
+		return run(d, r, v, msg, len);
+	if ((s = daemon_command(d, r->cmd->words, &sc))) {
+		if (sc->run) /* self NULL: not running */
+			return sc->run(s->self, r->args, r->nargs, v, msg, len);
+		sc->show(s->self, v);
+		return 0;
+	}
+	/* ctl_check_bound made sure at the start that it cannot be */
+	snprintf(msg, len, "%s: nothing in arphad answers it", r->cmd->words);
+	return -1;
+}
+
+int ctl_view(struct daemon *d, const char *words, struct view *v)
+{
+	char msg[512];
+	struct ctl_req r = {.cmd = ctl_find(words)};
+	if (!r.cmd || r.cmd->min_args)
+		return -1;
+	return answer(d, &r, v, msg, sizeof(msg));
+}
+
 static void serve(struct daemon *d, struct control_req *cfd, char **argv, int argc, bool json)
 {
 	char msg[512], list[400];
@@ -211,21 +242,7 @@ static void serve(struct daemon *d, struct control_req *cfd, char **argv, int ar
 		return;
 	}
 	struct view *v = view_new();
-	ctl_fn *run = own_fn(r.cmd->words);
-	const struct svc_cmd *sc;
-	const struct svc_slot *s;
-	int rc = 0;
-	if (run) {
-		rc = run(d, &r, v, msg, sizeof(msg));
-	} else if ((s = daemon_command(d, r.cmd->words, &sc))) {
-		if (sc->run) /* self NULL: not running */
-			rc = sc->run(s->self, r.args, r.nargs, v, msg, sizeof(msg));
-		else
-			sc->show(s->self, v);
-	} else {		      /* ctl_check_bound made sure at the start that it cannot be */
-		snprintf(msg, sizeof(msg), "%s: nothing in arphad answers it", r.cmd->words);
-		rc = -1;
-	}
+	int rc = answer(d, &r, v, msg, sizeof(msg));
 	if (rc < 0) {
 		view_free(v);
 		control_error(cfd, msg);

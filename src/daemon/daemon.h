@@ -33,6 +33,7 @@ struct nl;
 struct nflog;
 struct nft_guard;
 struct packet_ring;
+struct prom_http;
 struct udp;
 
 #define MAX_ADDRS  256
@@ -88,6 +89,8 @@ struct daemon {
 	struct loop_watch *sigs[5]; /* TERM, INT, HUP, USR1, USR2 */
 	int ctl_fd;
 	struct control_path ctl_own; /* the socket file made: removed at exit if still there */
+	int metrics_fd;		     /* Metrics=: listening, not served yet (-1: none) */
+	struct prom_http *metrics;   /* Metrics=: served (metrics.c) */
 	struct actions acts;
 	uint64_t neigh_errors;
 	/* [Cluster]: transport.c */
@@ -182,6 +185,13 @@ void ctl_serve(void *arg, struct control_req *rq, char **argv, int argc, bool js
  * with a message (a command left unbound is a bug: arphad does not start).
  */
 int ctl_check_bound(const struct daemon *d, char *err, size_t errlen);
+/*
+ * The view of the command of words, as `arpha WORDS` would show it, in v
+ * (a command without arguments: stats, vip, cluster ...): 0, or -1 (no
+ * such command, or it needs arguments, or it failed).
+ */
+struct view;
+int ctl_view(struct daemon *d, const char *words, struct view *v);
 
 /* reload.c: SIGHUP; the hash of a configuration's text. */
 void daemon_reload(struct daemon *d);

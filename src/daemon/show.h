@@ -26,11 +26,17 @@ struct node_addr {
 /* `arpha arp show [IFACE]`: the entries of iface (NULL: every interface). */
 void show_arp(struct view *v, const struct arp_engine *e, const char *iface, uint64_t now);
 
+/* What the kernel refused arphad: failures, counted since the start. */
+struct show_kernel {
+	uint64_t neigh_errors; /* a neighbour entry not installed or not removed */
+	uint64_t send_errors;  /* a frame not sent, on any interface */
+};
+
 /*
  * `arpha stats`: every interface, also one whose device is absent (its
- * counters are kept), with its state.
+ * counters are kept), with its state; then k's counters (NULL: none).
  */
-void show_stats(struct view *v, const struct arp_engine *e);
+void show_stats(struct view *v, const struct arp_engine *e, const struct show_kernel *k);
 
 /*
  * `arpha cluster`: this node and every member, with the counters; with

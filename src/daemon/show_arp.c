@@ -142,7 +142,7 @@ static void stats_iface(struct view *v, const char *name, uint32_t ifindex, size
 	view_end(v);
 }
 
-void show_stats(struct view *v, const struct arp_engine *e)
+void show_stats(struct view *v, const struct arp_engine *e, const struct show_kernel *k)
 {
 	struct arp_iface_view ifv;
 	const char *name;
@@ -156,6 +156,12 @@ void show_stats(struct view *v, const struct arp_engine *e)
 	for (size_t i = 0; arp_engine_absent_at(e, i, &name, &cnt) == 0; i++, n++)
 		stats_iface(v, name, 0, 0, cnt, n == 0);
 	view_end(v);
+	if (k) {
+		view_pairs(v, "kernel", 0, 0); /* text: a line for a failure count not zero */
+		view_u64(v, "neighbour_errors", k->neigh_errors);
+		view_u64(v, "send_errors", k->send_errors);
+		view_end(v);
+	}
 	view_end(v);
 }
 

@@ -801,3 +801,123 @@ void view_render(const struct view *v, enum view_form form, struct sbuf *out)
 		break;
 	}
 }
+
+/* ---- the walk ---- */
+
+struct walk {
+	const struct view *v;
+	view_walk_fn *fn;
+	void *arg;
+	char path[256];
+	char lists[VIEW_WALK_DEPTH][256];
+	struct view_field f;
+	struct sbuf text;
+};
+
+/* The children of container i, whose path is w->path[0..plen). */
+static void walk_in(struct walk *w, uint32_t i, size_t plen)
+{
+	const struct view *v = w->v;
+	bool list = nd(v, i)->kind != K_OBJECT;
+	for (uint32_t c = i + 1; c < end_of(v, i); c = next(v, c)) {
+		const struct node *n = nd(v, c);
+		if (n->kind == K_LINE || n->kind == K_NULL)
+			continue;
+		size_t len = plen;
+		if (!list) {
+			const char *k = str_at(v, n->key);
+			int m = snprintf(w->path + plen, sizeof(w->path) - plen, "%s%s",
+					 plen ? "." : "", k);
+			if (m < 0 || (size_t)m >= sizeof(w->path) - plen)
+				continue; /* too deep to name */
+			len += (size_t)m;
+		}
+		if (is_container(n->kind)) {
+			if (!list || n->kind != K_OBJECT) { /* an object in an object, a list */
+				walk_in(w, c, len);
+				continue;
+			}
+			size_t d = w->f.depth;
+			if (d == VIEW_WALK_DEPTH)
+				continue;
+			snprintf(w->lists[d], sizeof(w->lists[d]), "%.*s", (int)plen, w->path);
+			w->f.items[d] = c;
+			w->f.list[d] = w->lists[d];
+			w->f.depth++;
+			walk_in(w, c, len);
+			w->f.depth--;
+			continue;
+		}
+		if (list)
+			continue; /* a list of plain values */
+		w->path[len] = '\0';
+		w->f.path = w->path;
+		w->f.text = NULL;
+		switch (n->kind) {
+		case K_U64:
+			w->f.kind = VIEW_W_U64;
+			w->f.u = n->x.u;
+			break;
+		case K_I64:
+			w->f.kind = VIEW_W_I64;
+			w->f.i = n->x.i;
+			break;
+		case K_BOOL:
+			w->f.kind = VIEW_W_BOOL;
+			w->f.u = n->x.b;
+			break;
+		default: /* a string, an address: its JSON value, not its text */
+			w->f.kind = VIEW_W_STR;
+			w->text.len = 0;
+			if (n->kind == K_STR)
+				put_str(&w->text, str_at(v, n->str));
+			else
+				put_addr(&w->text, n);
+			put(&w->text, "", 1);
+			if (w->text.oom)
+				continue;
+			w->f.text = w->text.s;
+			break;
+		}
+		w->fn(w->arg, &w->f);
+		w->path[plen] = '\0';
+	}
+	w->path[plen] = '\0';
+}
+
+void view_walk(const struct view *v, view_walk_fn *fn, void *arg)
+{
+	if (!v || v->oom)
+		return;
+	struct walk *w = calloc(1, sizeof(*w));
+	if (!w)
+		return;
+	w->v = v;
+	w->fn = fn;
+	w->arg = arg;
+	sbuf_init(&w->text);
+	for (uint32_t c = 0; c < v->len; c = next(v, c))
+		if (is_container(nd(v, c)->kind))
+			walk_in(w, c, 0);
+	sbuf_free(&w->text);
+	free(w);
+}
+
+int view_item_field(const struct view *v, uint32_t item, const char *key, struct sbuf *out)
+{
+	uint32_t f = child(v, item, key, strlen(key));
+	if (f == NONE || !is_scalar(nd(v, f)->kind) || nd(v, f)->kind == K_NULL)
+		return -1;
+	const struct node *n = nd(v, f);
+	if (n->kind == K_STR)
+		put_str(out, str_at(v, n->str));
+	else if (n->kind == K_IP4 || n->kind == K_MAC)
+		put_addr(out, n);
+	else if (n->kind == K_U64)
+		put_u64(out, n->x.u);
+	else if (n->kind == K_I64)
+		put_i64(out, n->x.i);
+	else
+		put_str(out, n->x.b ? "true" : "false");
+	return 0;
+}

@@ -106,4 +106,39 @@ void view_text(struct view *v, const char *s);
 void view_line(struct view *v, const char *tmpl);
 void view_linef(struct view *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * The fields of v one by one, for an exporter (os/prom.h): every number,
+ * bool, string and address, in order, except nulls and the items of a list
+ * of plain values. path: the keys of the objects from the top down to the
+ * field, joined by '.' (a list's item, a table's row adds no key); items:
+ * the list items and table rows around it, outermost first (read their
+ * fields with view_item_field); list: the path of each one's list.
+ */
+#define VIEW_WALK_DEPTH 8
+
+enum view_walk_kind { VIEW_W_U64, VIEW_W_I64, VIEW_W_BOOL, VIEW_W_STR };
+
+struct view_field {
+	const char *path;
+	enum view_walk_kind kind;
+	uint64_t u;	  /* VIEW_W_U64, VIEW_W_BOOL (0 or 1) */
+	int64_t i;	  /* VIEW_W_I64 */
+	const char *text; /* VIEW_W_STR: the string, an address's text */
+	size_t depth;	  /* items around it */
+	uint32_t items[VIEW_WALK_DEPTH];
+	const char *list[VIEW_WALK_DEPTH];
+};
+
+typedef void view_walk_fn(void *arg, const struct view_field *f);
+
+/* Calls fn for each field of v (fields deeper than VIEW_WALK_DEPTH items are left out). */
+void view_walk(const struct view *v, view_walk_fn *fn, void *arg);
+
+/*
+ * The text of the field key of item (one of a view_field's items) appended
+ * to out: 0, or -1 when the item has no such field, or it is null, a list
+ * or an object.
+ */
+int view_item_field(const struct view *v, uint32_t item, const char *key, struct sbuf *out);
+
 #endif

@@ -774,6 +774,9 @@ static const struct key_case key_cases[] = {
      "LogTarget: expected one of syslog, stderr, got \"file\""},
     {"Daemon", "LogLevel", "debug", "trace",
      "LogLevel: expected one of err, warning, notice, info, debug, got \"trace\""},
+    {"Daemon", "Metrics", "127.0.0.1:9774", "9774",
+     "Metrics: expected an IPv4 address and a port, such as 127.0.0.1:9774, or \"no\", got "
+     "\"9774\""},
     {"Daemon", "RealtimePriority", "99", "100",
      "RealtimePriority: expected a whole number from 0 to 99, got \"100\""},
     {"Interface", "Device", "eth0", "eth/0",

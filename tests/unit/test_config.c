@@ -172,6 +172,24 @@ static void t_full(void **state)
 	config_free(&c); /* twice is harmless */
 }
 
+/* Metrics=: an IPv4 address and a port, or no. */
+static void t_metrics(void **state)
+{
+	struct config c;
+	parse_ok("[Daemon]\nMetrics=198.18.0.1:9774\n[Interface lan]\n", &c);
+	assert_int_equal(c.metrics_addr, 0xc6120001u);
+	assert_int_equal(c.metrics_port, 9774);
+	assert_int_equal(c.metrics_line, 2);
+	config_free(&c);
+	parse_ok("[Daemon]\nMetrics=0.0.0.0:65535\n[Interface lan]\n", &c);
+	assert_int_equal(c.metrics_addr, 0);
+	assert_int_equal(c.metrics_port, 65535);
+	config_free(&c);
+	parse_ok("[Daemon]\nMetrics=no\n[Interface lan]\n", &c);
+	assert_int_equal(c.metrics_port, 0);
+	config_free(&c);
+}
+
 static void t_defaults(void **state)
 {
 	struct config c;
@@ -179,6 +197,7 @@ static void t_defaults(void **state)
 	assert_string_equal(c.control_socket, CONF_DEFAULT_SOCKET);
 	assert_int_equal(c.log_target, LOG_TARGET_SYSLOG);
 	assert_int_equal(c.log_level, LOGL_INFO);
+	assert_int_equal(c.metrics_port, 0); /* no Prometheus endpoint unless asked */
 	struct arp_policy want;
 	arp_policy_defaults(&want);
 	assert_memory_equal(&c.arp, &want, sizeof(want));
@@ -440,7 +459,7 @@ static const struct bad bads[] = {
 	   "VerifyHoldoff"},
     {"[Daemon]\nSocket=/x\n",
      FNAME ":2: unknown setting Socket in [Daemon]; expected one of ControlSocket, LogTarget, "
-	   "LogLevel, RealtimePriority"},
+	   "LogLevel, Metrics, RealtimePriority"},
     {"[Interface lan]\nName=x\n",
      FNAME ":2: unknown setting Name in [Interface lan]; expected one of Device"},
     {"[Interface lan]\n[ARPEntry]\nPort=1\n",
@@ -474,6 +493,26 @@ static const struct bad bads[] = {
      FNAME ":2: LogTarget: expected one of syslog, stderr, got \"file\""},
     {"[Daemon]\nLogLevel=7\n",
      FNAME ":2: LogLevel: expected one of err, warning, notice, info, debug, got \"7\""},
+    {"[Daemon]\nMetrics=9774\n",
+     FNAME ":2: Metrics: expected an IPv4 address and a port, such as 127.0.0.1:9774, or "
+	   "\"no\", got \"9774\""},
+    {"[Daemon]\nMetrics=localhost:9774\n",
+     FNAME ":2: Metrics: expected an IPv4 address and a port, such as 127.0.0.1:9774, or "
+	   "\"no\", got \"localhost:9774\""},
+    {"[Daemon]\nMetrics=[::1]:9774\n",
+     FNAME ":2: Metrics: expected an IPv4 address and a port, such as 127.0.0.1:9774, or "
+	   "\"no\", got \"[::1]:9774\""},
+    {"[Daemon]\nMetrics=127.0.0.1:\n",
+     FNAME ":2: Metrics: expected an IPv4 address and a port, such as 127.0.0.1:9774, or "
+	   "\"no\", got \"127.0.0.1:\""},
+    {"[Daemon]\nMetrics=127.0.0.1:0\n",
+     FNAME ":2: Metrics: the port must be from 1 to 65535, got \"0\""},
+    {"[Daemon]\nMetrics=127.0.0.1:65536\n",
+     FNAME ":2: Metrics: the port must be from 1 to 65535, got \"65536\""},
+    {"[Daemon]\nMetrics=127.0.0.1:99999999999999999999999\n",
+     FNAME ":2: Metrics: the port must be from 1 to 65535, got \"99999999999999999999999\""},
+    {"[Daemon]\nMetrics=127.0.0.1:97x\n",
+     FNAME ":2: Metrics: the port must be from 1 to 65535, got \"97x\""},
     /* [Interface] */
     {"[Interface lan]\nDevice=eth 0\n",
      FNAME ":2: Device: expected a network device name of 1 to 15 characters from A-Z a-z 0-9 _ "
@@ -1759,6 +1798,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_full),
 	    cmocka_unit_test(t_defaults),
+	    cmocka_unit_test(t_metrics),
 	    cmocka_unit_test(t_case_insensitive),
 	    cmocka_unit_test(t_log_levels),
 	    cmocka_unit_test(t_layout),

@@ -115,20 +115,31 @@ static void test_stats(void **state)
 				   "\"counters\":{\"rx_frames\":1,";
 	struct arp_engine *e = engine(1000000);
 	struct view *v = view_new();
-	show_stats(v, e);
+	show_stats(v, e, NULL);
 	const char *t = render(v, VIEW_TEXT);
 	assert_memory_equal(t, text, strlen(text));
 	assert_non_null(strstr(t, "\n  learned                          1\n"));
 	assert_null(strstr(t, " 0\n")); /* zeros left out */
 	assert_non_null(strstr(t, "\n\nInterface gone: its device is absent\n"));
 	v = view_new();
-	show_stats(v, e);
+	show_stats(v, e, NULL);
 	t = render(v, VIEW_JSON);
 	assert_memory_equal(t, json, strlen(json));
 	assert_non_null(strstr(t, ",\"learned\":1,"));
 	assert_non_null(strstr(t, "}},{\"interface\":\"gone\",\"state\":\"absent\","
 				  "\"entries\":0,\"counters\":{\"rx_frames\":0,"));
 	assert_string_equal(t + strlen(t) - 6, "0}}]}\n");
+	/* what the kernel refused: in JSON always, in text when not zero */
+	struct show_kernel k = {.neigh_errors = 3};
+	v = view_new();
+	show_stats(v, e, &k);
+	t = render(v, VIEW_JSON);
+	assert_non_null(strstr(t, "}}],\"kernel\":{\"neighbour_errors\":3,\"send_errors\":0}}\n"));
+	v = view_new();
+	show_stats(v, e, &k);
+	t = render(v, VIEW_TEXT);
+	assert_non_null(strstr(t, "\nneighbour_errors 3\n"));
+	assert_null(strstr(t, "send_errors"));
 	arp_engine_free(e);
 }
 
