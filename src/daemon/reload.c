@@ -67,6 +67,7 @@ void daemon_reload(struct daemon *d)
 	char *text;
 	size_t len;
 	static char err[CONF_ERR_LEN];
+	log_notice("event=reload signal=SIGHUP path=%s", d->cfg_path);
 	if (read_file(d->cfg_path, RELOAD_MAX_BYTES, &text, &len) < 0) {
 		log_warn("event=reload_failed what=read path=%s", d->cfg_path);
 		return;
@@ -89,5 +90,7 @@ void daemon_reload(struct daemon *d)
 		log_warnx("event=reload_partial msg=\"the configuration file changed; a reload "
 			  "applies the cluster's KeyFile= for now: restart arphad to apply the "
 			  "rest\"");
+	else if (!d->cl)
+		log_notice("event=reload what=nothing msg=\"the file is unchanged\"");
 	config_free(&c);
 }
