@@ -228,6 +228,9 @@ conf_parse_fn conf_ifname;
 
 /* An absolute path that fits the char array. */
 conf_parse_fn conf_path;
+/* A command (core/argv words) starting with an absolute path, at most k->size - 1 bytes. */
+#define CONF_COMMAND_MAX 256
+conf_parse_fn conf_command;
 
 /* A unicast MAC (not group, not zero) into a struct mac. */
 conf_parse_fn conf_mac;

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "argv.h"
 
 enum { T_SCRIPT, T_FILE, T_INTERVAL, T_TIMEOUT, T_FALL, T_RISE, T__COUNT };
 
@@ -27,31 +26,11 @@ bool conf_valid_track_name(const char *s, size_t n)
 	return true;
 }
 
-/* Script=: a command (core/argv words) starting with an absolute path. */
-static int track_script(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
-{
-	struct conf_track *t = obj;
-	char words[sizeof(t->script)], why[256];
-	char *wv[CONF_NOTIFY_ARGS + 1];
-	if (strlen(v) >= sizeof(t->script))
-		return conf_fail(p, p->line, "%s: the command is longer than %zu bytes", k->name,
-				 sizeof(t->script) - 1);
-	int nw = argv_split(v, words, sizeof(words), wv, CONF_NOTIFY_ARGS, why, sizeof(why));
-	if (nw < 0)
-		return conf_fail(p, p->line, "%s: %s", k->name, why);
-	if (nw == 0 || wv[0][0] != '/')
-		return conf_fail(p, p->line,
-				 "%s: expected an absolute path (starting with /), got \"%s\"",
-				 k->name, v);
-	snprintf(t->script, sizeof(t->script), "%s", v);
-	return 0;
-}
-
 #define TRACK_FIELD(field) CONF_FIELD(struct conf_track, field)
 
 static const struct conf_key track_keys[T__COUNT + 1] = {
     [T_SCRIPT] = {.name = "Script",
-		  .parse = track_script,
+		  .parse = conf_command,
 		  TRACK_FIELD(script),
 		  .flags = CONF_LINE,
 		  .line_off = offsetof(struct conf_track, script_line)},

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "argv.h"
+
 /* ---- value checks ---- */
 
 bool conf_valid_ifname(const char *s)
@@ -320,6 +322,24 @@ int conf_path(struct conf_parser *p, const struct conf_key *k, void *obj, const 
 	if (strlen(v) >= k->size)
 		return conf_fail(p, p->line, "%s: the path is longer than %zu bytes", k->name,
 				 k->size - 1);
+	snprintf(conf_field(obj, k), k->size, "%s", v);
+	return 0;
+}
+
+int conf_command(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
+{
+	char words[CONF_COMMAND_MAX], why[256];
+	char *wv[CONF_NOTIFY_ARGS + 1];
+	if (strlen(v) >= k->size || strlen(v) >= sizeof(words))
+		return conf_fail(p, p->line, "%s: the command is longer than %zu bytes", k->name,
+				 k->size - 1);
+	int nw = argv_split(v, words, sizeof(words), wv, CONF_NOTIFY_ARGS, why, sizeof(why));
+	if (nw < 0)
+		return conf_fail(p, p->line, "%s: %s", k->name, why);
+	if (nw == 0 || wv[0][0] != '/')
+		return conf_fail(p, p->line,
+				 "%s: expected an absolute path (starting with /), got \"%s\"",
+				 k->name, v);
 	snprintf(conf_field(obj, k), k->size, "%s", v);
 	return 0;
 }

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "argv.h"
 
 enum {
 	V_ADDR,
@@ -167,26 +166,6 @@ static int vip_group(struct conf_parser *p, const struct conf_key *k, void *obj,
 	return 0;
 }
 
-/* NotifyScript=: a command (core/argv words) starting with an absolute path. */
-static int vip_notify(struct conf_parser *p, const struct conf_key *k, void *obj, const char *v)
-{
-	struct conf_vip *x = obj;
-	char words[sizeof(x->notify)], why[256];
-	char *wv[CONF_NOTIFY_ARGS + 1];
-	if (strlen(v) >= sizeof(x->notify))
-		return conf_fail(p, p->line, "%s: the command is longer than %zu bytes", k->name,
-				 sizeof(x->notify) - 1);
-	int nw = argv_split(v, words, sizeof(words), wv, CONF_NOTIFY_ARGS, why, sizeof(why));
-	if (nw < 0)
-		return conf_fail(p, p->line, "%s: %s", k->name, why);
-	if (nw == 0 || wv[0][0] != '/')
-		return conf_fail(p, p->line,
-				 "%s: expected an absolute path (starting with /), got \"%s\"",
-				 k->name, v);
-	snprintf(x->notify, sizeof(x->notify), "%s", v);
-	return 0;
-}
-
 /* ClusterMAC=: a group MAC, not the broadcast address. */
 static int vip_cluster_mac(struct conf_parser *p, const struct conf_key *k, void *obj,
 			   const char *v)
@@ -267,7 +246,7 @@ static const struct conf_key vip_keys[V__COUNT + 1] = {
 		 .flags = CONF_LIST | CONF_LINE,
 		 .line_off = offsetof(struct conf_vip, flush_line)},
     [V_NOTIFY] = {.name = "NotifyScript",
-		  .parse = vip_notify,
+		  .parse = conf_command,
 		  VIP_FIELD(notify),
 		  VIP_LINE(notify_line)},
     [V_MODE] = {.name = "Mode",

@@ -1005,51 +1005,13 @@ static int group_named(const struct failover *f, const char *name, char *err, si
 	return -1;
 }
 
-/* `arpha vip demote GROUP [N]`: take N (default: all but 1) off its priority, by hand. */
-static int run_demote(void *self, char *const *args, int nargs, struct view *v, char *err,
-		      size_t errlen)
+/*
+ * `arpha vip demote GROUP [N]` (n: N, default 253: down to 1) and `arpha
+ * vip promote GROUP` (n 0): the demotion by hand of the group in args[0].
+ */
+static int by_hand(struct failover *f, char *const *args, unsigned n, struct view *v, char *err,
+		   size_t errlen)
 {
-	struct failover *f = self;
-	if (!f) {
-		snprintf(err, errlen, "no [VIP] in the configuration");
-		return -1;
-	}
-	int g = group_named(f, args[0], err, errlen);
-	if (g < 0)
-		return -1;
-	unsigned n = 253;
-	if (nargs > 1) {
-		char *end;
-		unsigned long x = strtoul(args[1], &end, 10);
-		if (*end || end == args[1] || x < 1 || x > 253) {
-			snprintf(err, errlen,
-				 "vip demote %s %s: expected N from 1 to 253 (the "
-				 "priority to take off)",
-				 args[0], args[1]);
-			return -1;
-		}
-		n = (unsigned)x;
-	}
-	f->demoted[g] = (uint8_t)n;
-	apply_health(f);
-	struct vip_group_view gv;
-	vip_group(takeover_vip_core(f->tk), (size_t)g, host_now(f->h), &gv);
-	log_notice("event=vip_demote group=%s by=%u priority=%u", gv.name, n, gv.priority);
-	view_object(v, NULL);
-	view_str(v, "group", gv.name);
-	view_u64(v, "demoted_by_hand", n);
-	view_u64(v, "priority", gv.priority);
-	view_line(v, "group {group}: priority {priority} (demoted by {demoted_by_hand})");
-	view_end(v);
-	return 0;
-}
-
-/* `arpha vip promote GROUP`: undo `arpha vip demote`. */
-static int run_promote(void *self, char *const *args, int nargs, struct view *v, char *err,
-		       size_t errlen)
-{
-	struct failover *f = self;
-	(void)nargs;
 	if (!f) {
 		snprintf(err, errlen, "no [VIP] in the configuration");
 		return -1;
@@ -1058,17 +1020,44 @@ static int run_promote(void *self, char *const *args, int nargs, struct view *v,
 	if (g < 0)
 		return -1;
 	unsigned was = f->demoted[g];
-	f->demoted[g] = 0;
+	f->demoted[g] = (uint8_t)n;
 	apply_health(f);
 	struct vip_group_view gv;
 	vip_group(takeover_vip_core(f->tk), (size_t)g, host_now(f->h), &gv);
-	log_notice("event=vip_promote group=%s was=%u priority=%u", gv.name, was, gv.priority);
+	if (n)
+		log_notice("event=vip_demote group=%s by=%u priority=%u", gv.name, n, gv.priority);
+	else
+		log_notice("event=vip_promote group=%s was=%u priority=%u", gv.name, was,
+			   gv.priority);
 	view_object(v, NULL);
 	view_str(v, "group", gv.name);
+	view_u64(v, "demoted_by_hand", n);
 	view_u64(v, "priority", gv.priority);
-	view_line(v, "group {group}: priority {priority}");
+	view_line(v, n ? "group {group}: priority {priority} (demoted by {demoted_by_hand})"
+		       : "group {group}: priority {priority}");
 	view_end(v);
 	return 0;
+}
+
+static int run_demote(void *self, char *const *args, int nargs, struct view *v, char *err,
+		      size_t errlen)
+{
+	unsigned long n = 253;
+	char *end = NULL;
+	if (nargs > 1 && ((n = strtoul(args[1], &end, 10)) < 1 || n > 253 || *end)) {
+		snprintf(err, errlen,
+			 "vip demote %s %s: expected N from 1 to 253 (the priority to take off)",
+			 args[0], args[1]);
+		return -1;
+	}
+	return by_hand(self, args, (unsigned)n, v, err, errlen);
+}
+
+static int run_promote(void *self, char *const *args, int nargs, struct view *v, char *err,
+		       size_t errlen)
+{
+	(void)nargs;
+	return by_hand(self, args, 0, v, err, errlen);
 }
 
 static bool settled(const void *self)
