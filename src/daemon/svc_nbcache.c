@@ -34,7 +34,8 @@
 #include "os/vendor.h"
 #include "os/view.h"
 
-#define SYNC_INTERVAL_MS 1000 /* what we saw goes to the cluster this often */
+#define SYNC_INTERVAL_MS 1000 /* what we saw goes to the cluster this often, */
+#define SYNC_NEW_MS	 20   /* a device new to us this soon (a takeover must reach it) */
 #define DUMP_INTERVAL_MS 10   /* a dump goes out in steps this far apart ... */
 #define DUMP_MSGS	 32   /* ... of this many messages */
 #define DEVTYPES_MAX	 (4u << 20)
@@ -164,13 +165,22 @@ static void identify(struct nbcache *c, const struct nbt_record *e)
 		 log_quote(e->brand, q[4], sizeof(q[4])), e->confidence);
 }
 
-static void changed(struct nbcache *c)
+/*
+ * Something we saw changed the table: an update is due a second after the
+ * last one, or, for a device new to the table (fresh: the peers' targeted
+ * ARP cannot reach it yet), SYNC_NEW_MS after it.
+ */
+static void changed(struct nbcache *c, bool fresh)
 {
-	if (!c->dirty && c->cluster) {
-		c->dirty = true;
-		uint64_t due = c->synced_at + SYNC_INTERVAL_MS;
-		c->next_sync = due > host_now(c->h) ? due : host_now(c->h);
-	}
+	if (!c->cluster)
+		return;
+	uint64_t now = host_now(c->h);
+	uint64_t due = c->synced_at + (fresh ? SYNC_NEW_MS : SYNC_INTERVAL_MS);
+	if (due < now)
+		due = now;
+	if (!c->dirty || due < c->next_sync)
+		c->next_sync = due;
+	c->dirty = true;
 }
 
 /* A sighting of ip -> mac on ifindex by source. */
@@ -184,9 +194,10 @@ static void seen(struct nbcache *c, uint32_t ifindex, uint32_t ip, const struct 
 	const struct nbt_record *e = nbt_seen(c->t, m->name, mac, ip, host_now(c->h), source);
 	if (!e)
 		return; /* counted in refused */
-	if (nbt_counters(c->t)->inserted != inserted)
+	bool fresh = nbt_counters(c->t)->inserted != inserted;
+	if (fresh)
 		identify(c, e);
-	changed(c);
+	changed(c, fresh);
 }
 
 /* A DHCP client message read on sn's interface. */
@@ -230,11 +241,12 @@ static void on_dhcp(struct nbcache *c, const struct snoop *sn, const uint8_t *fr
 		memcpy(n.client_id + 1, d->clid, k);
 		n.client_id_len = (uint8_t)(k + 1);
 	}
+	uint64_t inserted = nbt_counters(c->t)->inserted;
 	const struct nbt_record *e = nbt_set_dhcp(c->t, m->name, &d->eth_src, &n, host_now(c->h));
 	if (!e)
 		return;
 	identify(c, e);
-	changed(c);
+	changed(c, nbt_counters(c->t)->inserted != inserted);
 }
 
 static void on_snoop(void *arg);

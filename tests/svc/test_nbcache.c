@@ -1,6 +1,7 @@
 /*
  * The neighbour cache service against fake hosts (no root, no daemon):
- * what one node sees reaches the others within a second; a node that
+ * what one node sees reaches the others within a second, a device new to
+ * the table at once; a node that
  * comes up gets a dump of the whole table, the sighting nodes kept; a
  * node that lost messages asks for a dump and gets one; devices are named
  * and identified, and `arpha neighbors` shows what the table holds.
@@ -128,6 +129,16 @@ static void t_updates(void **state)
 	arp_seen(&n->h[0], 0xc6120009, 1);
 	tick_all(n, 3500);
 	assert_int_equal(held(&n->h[1], 1)->ip4[0], 0xc6120009);
+	/* a refresh waits its second; a device new to the table goes at once, with it */
+	n->h[0].now = 3600;
+	arp_seen(&n->h[0], 0xc6120019, 1);
+	tick_all(n, 3700);
+	assert_int_equal(held(&n->h[1], 1)->ip4[0], 0xc6120009);
+	n->h[0].now = 3700;
+	arp_seen(&n->h[0], 0xc6120033, 33);
+	tick_all(n, 3701);
+	assert_non_null(held(&n->h[1], 33));
+	assert_int_equal(held(&n->h[1], 1)->ip4[0], 0xc6120019);
 }
 
 /* A node cut off misses the updates; when it comes up, a dump brings them. */
