@@ -40,9 +40,9 @@ static const struct prom_rule stats_rules[] = {
      "Neighbour entries the kernel refused to install or remove"},
     {"kernel.send_errors", C, "arpha_kernel_send_errors", NULL, 0,
      "ARP frames the kernel refused to send, on every interface"},
-    {NULL},
+    {0},
 };
-static const struct prom_list stats_lists[] = {{"interfaces", "interface"}, {NULL}};
+static const struct prom_list stats_lists[] = {{"interfaces", "interface"}, {0}};
 
 /* `arpha vip`: a list of VIPs */
 static const struct prom_rule vip_rules[] = {
@@ -80,10 +80,10 @@ static const struct prom_rule vip_rules[] = {
      "Runs of the NotifyScript that failed (exit status not 0, killed, or not started)"},
     {"notify_dropped", C, "arpha_vip_notify_dropped", NULL, 0,
      "NotifyScript runs left out because too many were waiting"},
-    {NULL},
+    {0},
 };
 static const struct prom_list vip_lists[] = {
-    {"", "name=vip,group"}, {"checks", "name=check"}, {NULL}};
+    {"", "name=vip,group"}, {"checks", "name=check"}, {0}};
 
 /* `arpha cluster` */
 static const struct prom_rule cluster_rules[] = {
@@ -119,13 +119,13 @@ static const struct prom_rule cluster_rules[] = {
      "Configured peers never heard from"},
     {"counters.*", C, "arpha_cluster_", NULL, 0,
      "The cluster's counters as arpha cluster shows them"},
-    {NULL},
+    {0},
 };
 static const struct prom_list cluster_lists[] = {{"members", "node_id=node,address"},
 						 {"refused_from", "address,node_id=node"},
 						 {"paths", "node_id=node,path,device"},
 						 {"sync_paths", "path,device"},
-						 {NULL}};
+						 {0}};
 
 /* `arpha conns` */
 static const struct prom_rule conns_rules[] = {
@@ -182,9 +182,9 @@ static const struct prom_rule conns_rules[] = {
     {"owners.connections", G, "arpha_conns_owner_connections", NULL, 0,
      "Connections by owner (active-active)"},
     {"owners.*", SKIP, "", NULL, 0, NULL},
-    {NULL},
+    {0},
 };
-static const struct prom_list conns_lists[] = {{"peers", "node"}, {"owners", "node,owner"}, {NULL}};
+static const struct prom_list conns_lists[] = {{"peers", "node"}, {"owners", "node,owner"}, {0}};
 
 /* `arpha neighbors`: the counters (a device each would be a series each) */
 static const struct prom_rule neighbors_rules[] = {
@@ -198,7 +198,7 @@ static const struct prom_rule neighbors_rules[] = {
      "Neighbour-sync messages refused as malformed, by reason"},
     {"counters.*", C, "arpha_neighbors_", NULL, 0,
      "The neighbour cache's counters as arpha neighbors shows them"},
-    {NULL},
+    {0},
 };
 
 /* `arpha ranges` (active-active) */
@@ -230,9 +230,9 @@ static const struct prom_rule ranges_rules[] = {
     {"nodes.*", G, "arpha_ranges_node_", NULL, 0, "Each node as arpha ranges shows it"},
     {"vips.*", SKIP, "", NULL, 0, NULL},
     {"*", G, "arpha_ranges_", NULL, 0, "This node's buckets as arpha ranges shows them"},
-    {NULL},
+    {0},
 };
-static const struct prom_list ranges_lists[] = {{"nodes", "node"}, {NULL}};
+static const struct prom_list ranges_lists[] = {{"nodes", "node"}, {0}};
 
 static const struct prom_source sources[] = {
     {"stats", stats_rules, stats_lists},       {"vip", vip_rules, vip_lists},

@@ -45,9 +45,9 @@ static const struct prom_rule stats_rules[] = {
     {"interfaces.ifindex", PROM_SKIP, "", NULL, 0, NULL},
     {"interfaces.entries", PROM_GAUGE, "arpha_arp_cache_entries", NULL, 0, "Entries"},
     {"interfaces.counters.*", PROM_COUNTER, "arpha_arp_events", "reason", 0, "By reason"},
-    {NULL},
+    {0},
 };
-static const struct prom_list stats_lists[] = {{"interfaces", "interface"}, {NULL}};
+static const struct prom_list stats_lists[] = {{"interfaces", "interface"}, {0}};
 
 static struct view *stats_view(void)
 {
@@ -106,9 +106,9 @@ static const struct prom_rule vip_rules[] = {
     {"last_change_ms", PROM_GAUGE, "arpha_vip_last_change_seconds", NULL, 1000, "Since"},
     {"changes", PROM_COUNTER, "arpha_vip_changes_total", NULL, 0, "Changes"},
     {"lag_us", PROM_GAUGE, "arpha_vip_lag_seconds", NULL, 1000000, "Lag"},
-    {NULL},
+    {0},
 };
-static const struct prom_list vip_lists[] = {{"", "name=vip,group,node_id=node"}, {NULL}};
+static const struct prom_list vip_lists[] = {{"", "name=vip,group,node_id=node"}, {0}};
 
 static void test_labels_scale_states(void **state)
 {
@@ -163,7 +163,7 @@ static void test_labels_scale_states(void **state)
 static void test_untyped_and_names(void **state)
 {
 	(void)state;
-	static const struct prom_rule none[] = {{NULL}};
+	static const struct prom_rule none[] = {{0}};
 	const struct prom_source src = {"conns", none, NULL};
 	struct view *v = view_new();
 	view_object(v, NULL);
@@ -188,9 +188,9 @@ static void test_escaping(void **state)
 	(void)state;
 	static const struct prom_rule rules[] = {
 	    {"items.x", PROM_GAUGE, "arpha_x", NULL, 0, "a \\ back\nslash and \"quotes\""},
-	    {NULL},
+	    {0},
 	};
-	static const struct prom_list lists[] = {{"items", "name"}, {NULL}};
+	static const struct prom_list lists[] = {{"items", "name"}, {0}};
 	const struct prom_source src = {"t", rules, lists};
 	struct view *v = view_new();
 	view_object(v, NULL);
@@ -220,9 +220,9 @@ static void test_no_duplicates(void **state)
 	    {"other", PROM_COUNTER, "arpha_n", NULL, 0, "N as a counter"},
 	    {"again", PROM_GAUGE, "arpha_n", NULL, 0, "N"},
 	    {"rows.m", PROM_GAUGE, "arpha_t_n2", NULL, 0, "N2 as a gauge"},
-	    {NULL},
+	    {0},
 	};
-	static const struct prom_list lists[] = {{"rows", "name"}, {NULL}};
+	static const struct prom_list lists[] = {{"rows", "name"}, {0}};
 	const struct prom_source src = {"t", rules, lists};
 	struct view *v = view_new();
 	view_object(v, NULL);
@@ -258,10 +258,10 @@ static void test_sources_merge(void **state)
 {
 	(void)state;
 	static const struct prom_rule a_rules[] = {{"b", PROM_GAUGE, "arpha_b", NULL, 0, "B"},
-						   {NULL}};
+						{0}};
 	static const struct prom_rule b_rules[] = {{"a", PROM_GAUGE, "arpha_a", NULL, 0, "A"},
 						   {"c", PROM_GAUGE, "arpha_c", NULL, 0, "C"},
-						   {NULL}};
+						{0}};
 	const struct prom_source src[] = {{"one", a_rules, NULL}, {"two", b_rules, NULL}};
 	struct view *v[2] = {view_new(), view_new()};
 	view_object(v[0], NULL);
@@ -281,7 +281,7 @@ static void test_sources_merge(void **state)
 static void test_empty(void **state)
 {
 	(void)state;
-	static const struct prom_rule none[] = {{NULL}};
+	static const struct prom_rule none[] = {{0}};
 	const struct prom_source src = {"x", none, NULL};
 	struct view *v = view_new();
 	view_object(v, NULL);
