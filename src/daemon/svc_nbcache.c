@@ -49,7 +49,7 @@ struct snoop {
 	struct nbcache *c;
 	uint32_t ifindex;
 	struct dhcpsock *s;
-	struct loop_watch *w;
+	struct loop_watch *w[DHCPSOCK_FDS];
 	uint64_t drops; /* the socket's, up to its last reopening */
 	/* SnoopRateLimit=: a bucket of messages, refilled at the rate, as deep */
 	double tokens;
@@ -251,6 +251,17 @@ static void on_dhcp(struct nbcache *c, const struct snoop *sn, const uint8_t *fr
 
 static void on_snoop(void *arg);
 
+static void snoop_close(struct snoop *sn)
+{
+	sn->drops += dhcpsock_drops(sn->s);
+	for (unsigned k = 0; k < DHCPSOCK_FDS; k++) {
+		loop_watch_free(sn->w[k]);
+		sn->w[k] = NULL;
+	}
+	dhcpsock_close(sn->s);
+	sn->s = NULL;
+}
+
 /* Each managed interface that is there has its DHCP socket (Snoop=yes). */
 static void snoop_follow(struct nbcache *c)
 {
@@ -262,13 +273,8 @@ static void snoop_follow(struct nbcache *c)
 		uint32_t want = m ? m->ifindex : 0;
 		if (sn->s && sn->ifindex == want)
 			continue;
-		if (sn->s) {
-			sn->drops += dhcpsock_drops(sn->s);
-			loop_watch_free(sn->w);
-			dhcpsock_close(sn->s);
-			sn->s = NULL;
-			sn->w = NULL;
-		}
+		if (sn->s)
+			snoop_close(sn);
 		sn->ifindex = want;
 		if (!want)
 			continue;
@@ -282,14 +288,14 @@ static void snoop_follow(struct nbcache *c)
 		sn->tokens = c->cfg->neighbors.snoop_rate;
 		sn->refilled_at = host_now(c->h);
 		sn->paused_until = 0;
-		sn->w = loop_watch_fd(host_loop(c->h), dhcpsock_fd(sn->s), ARPHAD_PRIO_CLIENTS,
-				      on_snoop, sn);
-		if (!sn->w) {
-			log_warnx("event=dhcp_snoop_failed iface=%s msg=\"out of memory\"",
-				  m->name);
-			dhcpsock_close(sn->s);
-			sn->s = NULL;
-		}
+		for (unsigned k = 0; k < DHCPSOCK_FDS; k++)
+			if (!(sn->w[k] = loop_watch_fd(host_loop(c->h), dhcpsock_fd(sn->s, k),
+						       ARPHAD_PRIO_CLIENTS, on_snoop, sn))) {
+				log_warnx("event=dhcp_snoop_failed iface=%s msg=\"out of memory\"",
+					  m->name);
+				snoop_close(sn);
+				break;
+			}
 	}
 }
 
@@ -321,8 +327,10 @@ static void on_snoop(void *arg)
 		log_debug("event=dhcp_snoop_read_failed error=\"%s\"", strerror(errno));
 	else
 		sn->tokens -= n;
-	if (sn->tokens >= 1 || loop_watch_pause(sn->w) < 0)
+	if (sn->tokens >= 1)
 		return;
+	for (unsigned k = 0; k < DHCPSOCK_FDS; k++)
+		loop_watch_pause(sn->w[k]);
 	sn->paused_until = now + SNOOP_PAUSE_MS;
 	sn->pauses++;
 	if (!sn->warned_at || now - sn->warned_at >= SNOOP_WARN_MS) {
@@ -341,8 +349,9 @@ static void snoop_resume(struct nbcache *c, uint64_t now)
 		struct snoop *sn = &c->sn[i];
 		if (sn->paused_until && now >= sn->paused_until) {
 			sn->paused_until = 0;
-			if (sn->w)
-				loop_watch_resume(sn->w);
+			for (unsigned k = 0; k < DHCPSOCK_FDS; k++)
+				if (sn->w[k])
+					loop_watch_resume(sn->w[k]);
 		}
 	}
 }
@@ -620,10 +629,9 @@ static void svc_free(void *self)
 	if (!c)
 		return;
 	host_set_nbcache(c->h, NULL);
-	for (size_t i = 0; i < c->n_sn; i++) {
-		loop_watch_free(c->sn[i].w);
-		dhcpsock_close(c->sn[i].s);
-	}
+	for (size_t i = 0; i < c->n_sn; i++)
+		if (c->sn[i].s)
+			snoop_close(&c->sn[i]);
 	free(c->sn);
 	free(c->dump);
 	oui_db_free(c->oui);

@@ -22,38 +22,44 @@
  * UDP header at 14 + 4 * IHL), IPv6 header at 14 (next header at 20, UDP
  * at 54). A jump counts the statements it skips.
  */
-#define DROP_AT	     22 /* the index of the drop statement */
+#define DROP_AT	     23 /* the index of the drop statement */
 #define TO_DROP(i)   (DROP_AT - 1 - (i))
 #define TO_ACCEPT(i) (DROP_AT - (i))
 static struct sock_filter dhcp_filter[] = {
     /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
     /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, TO_DROP(1), 0),
-    /* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),
-    /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, TO_DROP(3)),
-    /* 4 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-    /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 1, 0),
-    /* 6, jt to 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 9, TO_DROP(6)),
-    /* 7, IPv4 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),
-    /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, TO_DROP(8)),
-    /* 9 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),
-    /* 10, MF or offset */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, TO_DROP(10), 0),
-    /* 11, X = 4 * IHL */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14),
-    /* 12 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 14),
-    /* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, DHCP_PORT_V4_CLIENT, 0, TO_DROP(13)),
-    /* 14 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 16),
-    /* 15 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, DHCP_PORT_V4_SERVER, TO_ACCEPT(15), TO_DROP(15)),
-    /* 16, IPv6 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20),
-    /* 17 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, TO_DROP(17)),
-    /* 18 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 54),
-    /* 19 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, DHCP_PORT_V6_CLIENT, 0, TO_DROP(19)),
-    /* 20 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 56),
-    /* 21 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, DHCP_PORT_V6_SERVER, TO_ACCEPT(21), TO_DROP(21)),
-    /* 22 */ BPF_STMT(BPF_RET | BPF_K, 0),
-    /* 23 */ BPF_STMT(BPF_RET | BPF_K, DHCPSOCK_FRAME_MAX),
+    /*
+     * 2: for another host: a unicast seen in promiscuous mode, or a frame
+     * tagged for a VLAN no device of ours has (the kernel took its tag off
+     * before a socket bound to one protocol sees it)
+     */
+    /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OTHERHOST, TO_DROP(2), 0),
+    /* 3 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),
+    /* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, TO_DROP(4)),
+    /* 5 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+    /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 1, 0),
+    /* 7, jt to 17 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 9, TO_DROP(7)),
+    /* 8, IPv4 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),
+    /* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, TO_DROP(9)),
+    /* 10 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),
+    /* 11, MF or offset */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, TO_DROP(11), 0),
+    /* 12, X = 4 * IHL */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14),
+    /* 13 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 14),
+    /* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, DHCP_PORT_V4_CLIENT, 0, TO_DROP(14)),
+    /* 15 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 16),
+    /* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, DHCP_PORT_V4_SERVER, TO_ACCEPT(16), TO_DROP(16)),
+    /* 17, IPv6 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20),
+    /* 18 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, TO_DROP(18)),
+    /* 19 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 54),
+    /* 20 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, DHCP_PORT_V6_CLIENT, 0, TO_DROP(20)),
+    /* 21 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 56),
+    /* 22 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, DHCP_PORT_V6_SERVER, TO_ACCEPT(22), TO_DROP(22)),
+    /* 23 */ BPF_STMT(BPF_RET | BPF_K, 0),
+    /* 24 */ BPF_STMT(BPF_RET | BPF_K, DHCPSOCK_FRAME_MAX),
 };
 
 struct dhcpsock {
-	int fd;
+	int fd[DHCPSOCK_FDS]; /* bound to IPv4, to IPv6 */
 	uint64_t drops; /* PACKET_STATISTICS resets on read: the sum */
 	struct mmsghdr msg[DHCPSOCK_BATCH];
 	struct iovec iov[DHCPSOCK_BATCH];
@@ -77,39 +83,43 @@ struct dhcpsock *dhcpsock_open(uint32_t ifindex, char *err, size_t errlen)
 		errno = ENOMEM;
 		return NULL;
 	}
-	const char *what = "socket(AF_PACKET)";
-	/* protocol 0: the socket takes nothing until bound, after the filter is in place */
-	s->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->fd < 0)
-		goto fail;
-	struct sock_fprog prog = {
-	    .len = sizeof(dhcp_filter) / sizeof(dhcp_filter[0]),
-	    .filter = dhcp_filter,
-	};
-	what = "SO_ATTACH_FILTER";
-	if (setsockopt(s->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
-		goto fail;
-	int rcvbuf = DHCPSOCK_RCVBUF;
-	what = "SO_RCVBUF";
-	if (setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
-		goto fail;
-	/* optional: the filter refuses outgoing frames where the kernel lacks it (before 4.20) */
-	int one = 1;
-	setsockopt(s->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+	s->fd[0] = s->fd[1] = -1;
 	/*
-	 * every protocol, not ETH_P_IP and ETH_P_IPV6 on two sockets: DHCP
-	 * rides on both, and a socket bound to IPv4 alone is offered nearly
-	 * every frame of a firewall's interface anyway; the filter's first
-	 * statements refuse the rest in the kernel
+	 * One socket per protocol, not one for every frame (ETH_P_ALL): an ARP
+	 * flood then never reaches these filters, nor any other protocol that
+	 * carries no DHCP. Each takes the frames of its own protocol only.
 	 */
-	struct sockaddr_ll sll = {
-	    .sll_family = AF_PACKET,
-	    .sll_protocol = htons(ETH_P_ALL),
-	    .sll_ifindex = (int)ifindex,
-	};
-	what = "bind";
-	if (bind(s->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		goto fail;
+	static const uint16_t protos[DHCPSOCK_FDS] = {ETH_P_IP, ETH_P_IPV6};
+	const char *what = "socket(AF_PACKET)";
+	for (unsigned k = 0; k < DHCPSOCK_FDS; k++) {
+		/* protocol 0: the socket takes nothing until bound, after the filter is in place */
+		what = "socket(AF_PACKET)";
+		s->fd[k] = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (s->fd[k] < 0)
+			goto fail;
+		struct sock_fprog prog = {
+		    .len = sizeof(dhcp_filter) / sizeof(dhcp_filter[0]),
+		    .filter = dhcp_filter,
+		};
+		what = "SO_ATTACH_FILTER";
+		if (setsockopt(s->fd[k], SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+			goto fail;
+		int rcvbuf = DHCPSOCK_RCVBUF;
+		what = "SO_RCVBUF";
+		if (setsockopt(s->fd[k], SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+			goto fail;
+		/* optional: the filter refuses outgoing frames where the kernel lacks it (< 4.20) */
+		int one = 1;
+		setsockopt(s->fd[k], SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+		struct sockaddr_ll sll = {
+		    .sll_family = AF_PACKET,
+		    .sll_protocol = htons(protos[k]),
+		    .sll_ifindex = (int)ifindex,
+		};
+		what = "bind";
+		if (bind(s->fd[k], (struct sockaddr *)&sll, sizeof(sll)) < 0)
+			goto fail;
+	}
 	for (size_t i = 0; i < DHCPSOCK_BATCH; i++)
 		s->iov[i] = (struct iovec){.iov_base = s->buf[i], .iov_len = sizeof(s->buf[i])};
 	return s;
@@ -122,38 +132,47 @@ fail:;
 	return NULL;
 }
 
-int dhcpsock_fd(const struct dhcpsock *s)
+int dhcpsock_fd(const struct dhcpsock *s, unsigned i)
 {
-	return s->fd;
+	return i < DHCPSOCK_FDS ? s->fd[i] : -1;
 }
 
 int dhcpsock_read(struct dhcpsock *s, unsigned max,
 		  void (*fn)(void *arg, const uint8_t *frame, size_t len), void *arg)
 {
-	unsigned n = max < DHCPSOCK_BATCH ? max : DHCPSOCK_BATCH;
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		s->msg[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &s->iov[i], .msg_iovlen = 1}};
-	int k;
-	do
-		k = recvmmsg(s->fd, s->msg, n, MSG_DONTWAIT, NULL);
-	while (k < 0 && errno == EINTR);
-	if (k < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-	for (int i = 0; i < k; i++) {
-		/* the bytes copied: at most the filter's snap length, the buffer's */
-		fn(arg, s->buf[i], s->msg[i].msg_len);
+	unsigned cap = max < DHCPSOCK_BATCH ? max : DHCPSOCK_BATCH;
+	int got = 0;
+	for (unsigned f = 0; f < DHCPSOCK_FDS && (unsigned)got < cap; f++) {
+		unsigned n = cap - (unsigned)got;
+		for (size_t i = 0; i < n; i++)
+			s->msg[i] =
+			    (struct mmsghdr){.msg_hdr = {.msg_iov = &s->iov[i], .msg_iovlen = 1}};
+		int k;
+		do
+			k = recvmmsg(s->fd[f], s->msg, n, MSG_DONTWAIT, NULL);
+		while (k < 0 && errno == EINTR);
+		if (k < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			return got ? got : -1;
+		}
+		for (int i = 0; i < k; i++) {
+			/* the bytes copied: at most the filter's snap length, the buffer's */
+			fn(arg, s->buf[i], s->msg[i].msg_len);
+		}
+		got += k;
 	}
-	return k;
+	return got;
 }
 
 uint64_t dhcpsock_drops(struct dhcpsock *s)
 {
-	struct tpacket_stats st;
-	socklen_t len = sizeof(st);
-	if (getsockopt(s->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
-		s->drops += st.tp_drops;
+	for (unsigned f = 0; f < DHCPSOCK_FDS; f++) {
+		struct tpacket_stats st;
+		socklen_t len = sizeof(st);
+		if (getsockopt(s->fd[f], SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+			s->drops += st.tp_drops;
+	}
 	return s->drops;
 }
 
@@ -161,7 +180,8 @@ void dhcpsock_close(struct dhcpsock *s)
 {
 	if (!s)
 		return;
-	if (s->fd >= 0)
-		close(s->fd);
+	for (unsigned f = 0; f < DHCPSOCK_FDS; f++)
+		if (s->fd[f] >= 0)
+			close(s->fd[f]);
 	free(s);
 }

@@ -3,7 +3,8 @@
  * neighbour cache's snooping (core/dhcpsnoop parses them). arphad only
  * reads: it is no DHCP server and sends nothing on this socket.
  *
- * An AF_PACKET socket bound to the interface, whose cBPF filter (in place
+ * Two AF_PACKET sockets bound to the interface, one for IPv4 and one for
+ * IPv6 frames (so ARP and other protocols never reach them), whose cBPF filter (in place
  * before the bind, so nothing else is ever queued) takes only incoming,
  * untagged frames carrying
  *   - IPv4, protocol UDP, not a fragment, UDP 68 -> 67 (DHCPv4 client), or
@@ -13,7 +14,10 @@
  * (DR_IP_FRAGMENT), and a client sends none in practice. Frames behind an
  * 802.1Q tag are not taken (a VLAN is managed as its own interface). What
  * the host sends is not taken either (PACKET_IGNORE_OUTGOING, and the
- * filter refuses it where the kernel predates that option).
+ * filter refuses it where the kernel predates that option), nor what the
+ * kernel marks for another host (a unicast seen in promiscuous mode, or a
+ * frame tagged for a VLAN no device of ours has: the kernel takes such a
+ * tag off before a socket bound to one protocol sees the frame).
  */
 #ifndef ARPHA_OS_DHCPSOCK_H
 #define ARPHA_OS_DHCPSOCK_H
@@ -38,11 +42,12 @@ struct dhcpsock;
  */
 struct dhcpsock *dhcpsock_open(uint32_t ifindex, char *err, size_t errlen);
 
-/* The descriptor to wait on: readable when a frame is queued. */
-int dhcpsock_fd(const struct dhcpsock *s);
+/* Its descriptors (i < DHCPSOCK_FDS: IPv4, IPv6): wait on each; readable when a frame is queued. */
+#define DHCPSOCK_FDS 2
+int dhcpsock_fd(const struct dhcpsock *s, unsigned i);
 
 /*
- * Hand the frames queued (at most max, and at most DHCPSOCK_BATCH) to fn,
+ * Hand the frames queued on both (at most max, and at most DHCPSOCK_BATCH) to fn,
  * oldest first: frame starts at the Ethernet destination (as
  * dhcpsnoop_parse wants), len bytes, valid during the call only. Returns
  * the number of frames (0: none queued), or -1 with errno from recvmmsg

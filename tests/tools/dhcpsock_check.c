@@ -75,8 +75,9 @@ int main(int argc, char **argv)
 	if (hold > 0)
 		nanosleep(&ts, NULL);
 	for (double left; (left = end - now_s()) > 0;) {
-		struct pollfd p = {.fd = dhcpsock_fd(s), .events = POLLIN};
-		int k = poll(&p, 1, (int)(left * 1000) + 1);
+		struct pollfd p[DHCPSOCK_FDS] = {{.fd = dhcpsock_fd(s, 0), .events = POLLIN},
+						  {.fd = dhcpsock_fd(s, 1), .events = POLLIN}};
+		int k = poll(p, DHCPSOCK_FDS, (int)(left * 1000) + 1);
 		if (k < 0 && errno != EINTR) {
 			fprintf(stderr, "dhcpsock_check: poll: %s\n", strerror(errno));
 			rc = 1;
