@@ -30,8 +30,9 @@ before each event).
              again; no flow's gap after the crash over AA_GAP_MS (a UDP
              flow's over AA_GAP_MS + a period: one datagram sent into the
              takeover window may be lost);
-             new connections during it: none failed, at most 0.5 % took
-             over 900 ms (a SYN retransmission).
+             new connections during it: none failed, and no more took
+             over 900 ms (a SYN retransmission) than the detection window
+             explains (SLOW_MAX below).
   rejoin     (c) the node comes back (conntrack emptied, links up, arphad
              started): the established connections are not disturbed (no
              gap over AA_GAP_MS from the rejoin on, 0 lost, 0 dup, the
@@ -109,8 +110,28 @@ SHARE_TOL = env("AA_SHARE_TOL", 0.05, float)
 STEADY_S = env("AA_STEADY_S", 5, float)
 EVENT_S = env("AA_EVENT_S", 10, float)
 # new connections allowed a SYN retransmission in a failure: those in the dead
-# node's third of the buckets while it is being detected (60 ms; 200 under ASan)
-SLOW_SHARE = 0.02 if SANITIZED else 0.005
+# node's third of the buckets while it is being detected (DeadInterval: 60 ms;
+# 200 under ASan) and its buckets handed on (a heartbeat more). In the plain
+# build that is a count of mean CHURN / 3 x 80 ms (2.7 at 100/s), and a bound
+# on a count must leave room for chance: 0.5 % (3 of 700) failed one run in
+# four with that mean. Allowed: the 99 % quantile of the count (7), so a run
+# fails when the window is longer, not when it is unlucky. Under ASan (its
+# nftables updates take up to 100 ms more), 2 % of the new connections.
+SLOW_SHARE = 0.02
+
+
+def poisson_quantile(lam, p):
+    """The least k with P(X <= k) >= p, X of Poisson(lam)."""
+    k, term = 0, math.exp(-lam)
+    cdf = term
+    while cdf < p:
+        k += 1
+        term *= lam / k
+        cdf += term
+    return k
+
+
+SLOW_MAX = poisson_quantile(CHURN / 3 * (DEAD + 1) * 0.020, 0.99)
 CRASH = os.environ.get("AA_CRASH", "n2")
 KILL = os.environ.get("AA_KILL", "n3")
 ALL = ["n1", "n2", "n3"]
@@ -203,8 +224,9 @@ def expect_new_conns(r, phases, what):
     slow = sum(r["phases"][k]["churn"]["slow"] for k in phases)
     expect(failed == 0, "%s: %d of %d new connections failed: %s", what, failed, opened,
            r.get("churn_failures", [])[:6])
-    expect(slow <= SLOW_SHARE * opened, "%s: %d of %d new connections took over 900 ms "
-           "(allowed %.1f %%)", what, slow, opened, 100 * SLOW_SHARE)
+    allowed = SLOW_SHARE * opened if SANITIZED else SLOW_MAX
+    expect(slow <= allowed, "%s: %d of %d new connections took over 900 ms (allowed %.1f)",
+           what, slow, opened, allowed)
     return opened, slow
 
 
