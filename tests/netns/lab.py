@@ -839,6 +839,17 @@ class _Case:
         return True
 
 
+def wait_for(pred, timeout, step=0.02):
+    """Call pred every step seconds until it gives something true or timeout
+    seconds pass; its last value."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > end:
+            return v
+        time.sleep(step)
+
+
 def need_root(suite):
     """Print a FAIL line and exit when not root."""
     if os.geteuid() != 0:

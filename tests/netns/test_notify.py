@@ -131,15 +131,6 @@ def read(path, default=""):
         return default
 
 
-def wait_for(pred, timeout, step=0.05):
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > end:
-            return v
-        time.sleep(step)
-
-
 def kill_quietly(pid):
     try:
         os.kill(pid, signal.SIGKILL)

@@ -93,15 +93,6 @@ def start(d, notify_path, watchdog_usec=None):
     return t0
 
 
-def wait_for(pred, timeout, step=0.02):
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > end:
-            return v
-        time.sleep(step)
-
-
 def log_index(d, pattern):
     """The line number of the first log line matching pattern, or None."""
     import re
