@@ -226,6 +226,16 @@ const struct arp_policy *arp_engine_policy(const struct arp_engine *e)
 	return &e->pol;
 }
 
+int arp_engine_set_policy(struct arp_engine *e, const struct arp_policy *p)
+{
+	if (p->cache_size != e->pol.cache_size) {
+		errno = EBUSY;
+		return -1;
+	}
+	e->pol = *p;
+	return 0;
+}
+
 int arp_engine_iface_add(struct arp_engine *e, uint32_t ifindex, const char *name,
 			 const struct mac *mac, bool vlan)
 {
@@ -390,6 +400,29 @@ int arp_engine_add_entry(struct arp_engine *e, uint32_t ifindex, uint32_t ip, en
 	if (type == ARP_STATIC)
 		neigh(out, ifc, ACT_NEIGH_SET, ip, mac, NEIGH_PERMANENT);
 	return 0;
+}
+
+int arp_engine_del_entry(struct arp_engine *e, uint32_t ifindex, uint32_t ip, bool replacing,
+			 struct actions *out)
+{
+	struct iface *ifc = known(e, ifindex);
+	if (!ifc)
+		return -1;
+	struct arp_entry *en = arp_cache_lookup(ifc->cache, ip);
+	if (!en || !arp_type_is_configured(en->type)) {
+		errno = ENOENT;
+		return -1;
+	}
+	bool was_static = en->type == ARP_STATIC;
+	arp_cache_remove(ifc->cache, en);
+	if (was_static && !replacing)
+		neigh(out, ifc, ACT_NEIGH_DEL, ip, NULL, NEIGH_PERMANENT);
+	return 0;
+}
+
+void arp_engine_clear_proxies(struct arp_engine *e)
+{
+	e->n_proxies = 0;
 }
 
 int arp_engine_add_proxy(struct arp_engine *e, uint32_t ifindex, const struct ip4_prefix *net)

@@ -89,6 +89,13 @@ void arp_engine_free(struct arp_engine *e);
 const struct arp_policy *arp_engine_policy(const struct arp_engine *e);
 
 /*
+ * A reload: p replaces the policy (copied), for every frame from now on.
+ * CacheSize= cannot change (the caches are made with it): -1/EBUSY, and
+ * nothing changed.
+ */
+int arp_engine_set_policy(struct arp_engine *e, const struct arp_policy *p);
+
+/*
  * Manage an interface. name is for logs and show (copied, <= 15 chars);
  * vlan selects HashSizeVLAN. Returns 0, or -1 (errno EEXIST, ENOMEM).
  */
@@ -160,6 +167,20 @@ int arp_engine_iface_set_cluster(struct arp_engine *e, uint32_t ifindex,
  */
 int arp_engine_add_entry(struct arp_engine *e, uint32_t ifindex, uint32_t ip, enum arp_type type,
 			 const struct mac *mac, struct actions *out);
+
+/*
+ * Remove the configured entry for ip on ifindex (a reload): the address is
+ * unknown again (learned as any other from now on). A Static entry leaves
+ * the kernel too (ACT_NEIGH_DEL), unless replacing: the caller adds the
+ * new entry for ip at once (arp_engine_add_entry), whose ACT_NEIGH_SET
+ * replaces it there with no gap. -1 with errno ENOENT (ifindex not
+ * managed, or no configured entry for ip).
+ */
+int arp_engine_del_entry(struct arp_engine *e, uint32_t ifindex, uint32_t ip, bool replacing,
+			 struct actions *out);
+
+/* Forget every proxy ARP network (a reload adds the new ones). */
+void arp_engine_clear_proxies(struct arp_engine *e);
 
 /*
  * Proxy ARP: answer, on ifindex (0 = every managed interface), requests

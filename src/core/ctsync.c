@@ -707,6 +707,28 @@ struct ctsync *ctsync_new(const struct ctsync_params *p, uint64_t now)
 	return c;
 }
 
+int ctsync_set_filter(struct ctsync *c, const struct ctsync_params *p, uint64_t now)
+{
+	if (p->n_networks > CTSYNC_MAX_NETWORKS) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 0; i < p->n_networks; i++)
+		if (p->networks[i].len > 32) {
+			errno = EINVAL;
+			return -1;
+		}
+	c->p.protocols = p->protocols;
+	c->p.max_entries = p->max_entries;
+	if (c->p.check_interval_ms != p->check_interval_ms)
+		c->next_check = p->check_interval_ms ? now + p->check_interval_ms : UINT64_MAX;
+	c->p.check_interval_ms = p->check_interval_ms;
+	if (p->n_networks)
+		memcpy(c->nets, p->networks, p->n_networks * sizeof(c->nets[0]));
+	c->p.n_networks = p->n_networks;
+	return 0;
+}
+
 void ctsync_free(struct ctsync *c)
 {
 	if (c == NULL)

@@ -185,6 +185,13 @@ struct ctsync;
 /* NULL with errno EINVAL (bad params) or ENOMEM. The first DIGEST is due one interval after now. */
 struct ctsync *ctsync_new(const struct ctsync_params *p, uint64_t now);
 void ctsync_free(struct ctsync *c);
+/*
+ * A reload: p's protocols, networks, check interval and max_entries
+ * replace ours (the rest of p is ignored); the tables stay as they are.
+ * Entries the filter no longer wants stay until they end; the caller
+ * resyncs to send those it now wants. 0, or -1/EINVAL (as ctsync_new).
+ */
+int ctsync_set_filter(struct ctsync *c, const struct ctsync_params *p, uint64_t now);
 
 /*
  * The filter: the protocol is TCP, UDP or ICMP, in Protocols=, the same in

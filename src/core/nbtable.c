@@ -347,6 +347,21 @@ struct nbtable *nbt_new(const struct nbt_params *p)
 	return t;
 }
 
+int nbt_set_active_timeout(struct nbtable *t, uint64_t ms)
+{
+	if (ms == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	t->p.active_timeout_ms = ms;
+	return 0;
+}
+
+size_t nbt_size(const struct nbtable *t)
+{
+	return t->p.size;
+}
+
 void nbt_free(struct nbtable *t)
 {
 	if (!t)

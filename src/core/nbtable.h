@@ -102,6 +102,10 @@ void nbt_params_default(struct nbt_params *p);
 
 /* NULL with errno EINVAL (bad params) or ENOMEM. Memory grows with the entries held. */
 struct nbtable *nbt_new(const struct nbt_params *p);
+/* A reload: ActiveTimeout= (> 0; -1/EINVAL). The entries are judged by it from now on. */
+int nbt_set_active_timeout(struct nbtable *t, uint64_t ms);
+/* Its Size=. */
+size_t nbt_size(const struct nbtable *t);
 void nbt_free(struct nbtable *t);
 
 /*

@@ -197,11 +197,13 @@ int takeover_script_done(struct takeover *t, size_t group, enum takeover_script_
 		return -1;
 	}
 	struct notifier *q = &t->nq[group];
-	struct tvip *x = &t->v[q->cur.vip];
-	if (r != TK_SCRIPT_OK)
-		x->notify_failed++;
-	if (r == TK_SCRIPT_NOT_STARTED)
-		x->notify_runs--; /* counted when asked for; it never ran */
+	if (q->cur.vip < t->n) { /* else its VIP went away in a reload */
+		struct tvip *x = &t->v[q->cur.vip];
+		if (r != TK_SCRIPT_OK)
+			x->notify_failed++;
+		if (r == TK_SCRIPT_NOT_STARTED)
+			x->notify_runs--; /* counted when asked for; it never ran */
+	}
 	q->running = false;
 	q->killed = false;
 	notify_next(t, group, now, append);
@@ -321,14 +323,14 @@ static void vip_out(struct takeover *t, const struct vip_out *o, uint64_t now,
 
 /* ---- life ---- */
 
-struct takeover *takeover_new(const struct takeover_params *p, const struct conf_vip *vips,
-			      size_t n, uint64_t now, char *err, size_t errlen)
+/*
+ * The groups of vips: groups[0..*ng-1], of[k] the group of vips[k]. 0, or
+ * -1/EINVAL with err "LINE: more than 64 VIP groups".
+ */
+static int make_groups(const struct conf_vip *vips, size_t n, struct vip_group_conf *groups,
+		       size_t *ng_out, size_t *of, char *err, size_t errlen)
 {
-	struct vip_group_conf groups[VIP_MAX_GROUPS];
 	size_t ng = 0;
-	size_t *of = n ? calloc(n, sizeof(*of)) : NULL;
-	if (n && !of)
-		return NULL;
 	for (size_t k = 0; k < n; k++) {
 		const struct conf_vip *c = &vips[k];
 		size_t g;
@@ -340,9 +342,8 @@ struct takeover *takeover_new(const struct takeover_params *p, const struct conf
 				if (err && errlen)
 					snprintf(err, errlen, "%d: more than %d VIP groups",
 						 c->line, VIP_MAX_GROUPS);
-				free(of);
 				errno = EINVAL;
-				return NULL;
+				return -1;
 			}
 			struct vip_group_conf *gc = &groups[ng++];
 			memset(gc, 0, sizeof(*gc));
@@ -352,6 +353,22 @@ struct takeover *takeover_new(const struct takeover_params *p, const struct conf
 			gc->preempt_delay_ms = c->preempt_delay_ms;
 		}
 		of[k] = g;
+	}
+	*ng_out = ng;
+	return 0;
+}
+
+struct takeover *takeover_new(const struct takeover_params *p, const struct conf_vip *vips,
+			      size_t n, uint64_t now, char *err, size_t errlen)
+{
+	struct vip_group_conf groups[VIP_MAX_GROUPS];
+	size_t ng = 0;
+	size_t *of = n ? calloc(n, sizeof(*of)) : NULL;
+	if (n && !of)
+		return NULL;
+	if (make_groups(vips, n, groups, &ng, of, err, errlen) < 0) {
+		free(of);
+		return NULL;
 	}
 	struct takeover *t = calloc(1, sizeof(*t));
 	if (!t || (n && !(t->v = calloc(n, sizeof(*t->v))))) {
@@ -378,6 +395,144 @@ struct takeover *takeover_new(const struct takeover_params *p, const struct conf
 	}
 	free(of);
 	return t;
+}
+
+/* A VIP that stays where it is across a reload: the same address on the same link, same group. */
+static bool same_place(const struct conf_vip *a, const struct conf_vip *b)
+{
+	return strcmp(a->name, b->name) == 0 && strcmp(a->group, b->group) == 0 &&
+	       a->addr.addr == b->addr.addr && a->addr.len == b->addr.len &&
+	       strcmp(a->iface, b->iface) == 0 && a->vmac == b->vmac && a->vrid == b->vrid;
+}
+
+int takeover_reconf(struct takeover *t, const struct takeover_params *p,
+		    const struct conf_vip *vips, size_t n, uint64_t now,
+		    struct takeover_actions *gone, struct takeover_actions *append, int *vmap,
+		    int *gmap, char *err, size_t errlen)
+{
+	if (p->self_id != t->p.self_id || p->interval_ms != t->p.interval_ms || t->stopping) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s",
+				 t->stopping ? "stopping"
+					     : "NodeID= or HeartbeatInterval= changed");
+		errno = t->stopping ? EBUSY : EINVAL;
+		return -1;
+	}
+	struct vip_group_conf groups[VIP_MAX_GROUPS];
+	size_t ng = 0;
+	size_t *of = n ? calloc(n, sizeof(*of)) : NULL;
+	struct tvip *nv = n ? calloc(n, sizeof(*nv)) : NULL;
+	int *from = n ? calloc(n, sizeof(*from)) : NULL; /* new VIP k: its old index or -1 */
+	if (n && (!of || !nv || !from)) {
+		free(of);
+		free(nv);
+		free(from);
+		errno = ENOMEM;
+		return -1;
+	}
+	struct vip_out o;
+	if (make_groups(vips, n, groups, &ng, of, err, errlen) < 0 ||
+	    vip_reconf(t->core, groups, ng, now, gmap, &o) < 0) {
+		if (errno == EINVAL && err && errlen && !err[0])
+			snprintf(err, errlen, "bad VIP groups");
+		free(of);
+		free(nv);
+		free(from);
+		return -1;
+	}
+	/* which VIPs stay in place; the others' addresses go back first (old indices) */
+	for (size_t k = 0; k < t->n; k++)
+		vmap[k] = -1;
+	for (size_t k = 0; k < n; k++) {
+		from[k] = -1;
+		for (size_t i = 0; i < t->n; i++)
+			if (vmap[i] < 0 && same_place(&t->v[i].c, &vips[k])) {
+				from[k] = (int)i;
+				vmap[i] = (int)k;
+				break;
+			}
+	}
+	char ip[IP4_STRLEN];
+	for (size_t i = 0; i < t->n; i++) {
+		if (vmap[i] >= 0)
+			continue;
+		struct tvip *x = &t->v[i];
+		tk_log(gone, LOGL_NOTICE, "event=reload vip=%s address=%s/%u group=%s action=%s",
+		       x->c.name, ip4_fmt(x->c.addr.addr, ip), x->c.addr.len, x->c.group,
+		       x->holding ? "release" : "remove");
+		give(t, x, gone);
+	}
+	/* the new list: kept VIPs keep their schedule and counters, with the new settings */
+	for (size_t k = 0; k < n; k++) {
+		if (from[k] >= 0) {
+			nv[k] = t->v[from[k]];
+			struct tvip *x = &nv[k];
+			if (x->holding && x->c.refresh_interval_ms != vips[k].refresh_interval_ms)
+				x->refresh_next = vips[k].refresh_interval_ms
+						      ? now + vips[k].refresh_interval_ms
+						      : 0;
+			if (x->announce_left > vips[k].announce_count)
+				x->announce_left = vips[k].announce_count;
+		}
+		nv[k].c = vips[k];
+		nv[k].group = of[k];
+	}
+	/* the notifications: by the new groups; those of gone VIPs are dropped */
+	struct notifier nq[VIP_MAX_GROUPS];
+	memset(nq, 0, sizeof(nq));
+	for (size_t g = 0; g < t->ngroups; g++) {
+		struct notifier *q = &t->nq[g];
+		if (gmap[g] < 0)
+			continue;
+		struct notifier *d = &nq[gmap[g]];
+		d->running = q->running;
+		d->killed = q->killed;
+		d->deadline = q->deadline;
+		d->cur = q->cur;
+		d->cur.vip = q->running && vmap[q->cur.vip] >= 0 ? (uint32_t)vmap[q->cur.vip]
+								 : TAKEOVER_NO_VIP;
+		for (size_t i = 0; i < q->len; i++) {
+			struct note nt = q->q[(q->head + i) % TAKEOVER_NOTIFY_QUEUE];
+			if (vmap[nt.vip] < 0)
+				continue;
+			nt.vip = (uint32_t)vmap[nt.vip];
+			d->q[d->len++] = nt;
+		}
+	}
+	free(t->v);
+	t->v = nv;
+	t->n = n;
+	t->ngroups = ng;
+	t->p = *p;
+	memcpy(t->nq, nq, sizeof(nq));
+	/* a VIP new to a group that is ours (and stays ours): the address now */
+	uint64_t changed = 0, take_groups = 0;
+	for (size_t i = 0; i < o.n; i++)
+		if (o.v[i].type == VE_STATE)
+			changed |= 1ull << o.v[i].group;
+	for (size_t k = 0; k < n; k++) {
+		struct vip_group_view gv;
+		if (from[k] < 0 && !(changed & (1ull << of[k])) &&
+		    vip_group(t->core, of[k], now, &gv) == 0 && gv.state == VIP_MASTER)
+			take_groups |= 1ull << of[k];
+	}
+	if (take_groups) {
+		struct takeover_action *act = push(append, TK_PREPARE);
+		if (act)
+			act->groups = take_groups;
+		for (size_t k = 0; k < n; k++)
+			if (from[k] < 0 && (take_groups & (1ull << of[k]))) {
+				tk_log(append, LOGL_NOTICE,
+				       "event=reload vip=%s address=%s/%u group=%s action=take",
+				       nv[k].c.name, ip4_fmt(nv[k].c.addr.addr, ip),
+				       nv[k].c.addr.len, nv[k].c.group);
+				take(t, &nv[k], now, append);
+			}
+	}
+	free(of);
+	free(from);
+	vip_out(t, &o, now, append);
+	return 0;
 }
 
 void takeover_free(struct takeover *t)

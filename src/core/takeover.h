@@ -184,6 +184,31 @@ struct takeover *takeover_new(const struct takeover_params *p, const struct conf
 void takeover_free(struct takeover *t);
 
 /*
+ * A reload: the VIPs become vips[0..n-1] (p must keep NodeID and the
+ * interval). A VIP of the same name, group, address, interface and
+ * VirtualMAC= stays in place: its address, schedule and counters are
+ * kept, with its new settings (Announce=, RefreshInterval=, NotifyScript=
+ * ...). Every other VIP is a new one, and every old one not kept gives
+ * its address back: those TK_GIVE (old indices) and their log lines go
+ * to gone, to be carried out before the new list is used. The groups
+ * follow vip_reconf (a kept group keeps its state; a new one listens
+ * first). What follows goes to append in the new indices: a new VIP of a
+ * group that is ours is taken (TK_PREPARE, TK_TAKE and its rounds), then
+ * whatever the new priorities decide. vmap (the old VIP count) and gmap
+ * (VIP_MAX_GROUPS) get each old VIP's and group's new index, or -1 when
+ * gone. A running notification whose VIP is gone keeps running; its
+ * takeover_notify view then has vip TAKEOVER_NO_VIP. 0, or -1 with
+ * nothing changed: EINVAL (NodeID or the interval changed, more than
+ * VIP_MAX_GROUPS groups: then err as takeover_new), EBUSY (stopping),
+ * ENOMEM.
+ */
+#define TAKEOVER_NO_VIP UINT32_MAX
+int takeover_reconf(struct takeover *t, const struct takeover_params *p,
+		    const struct conf_vip *vips, size_t n, uint64_t now,
+		    struct takeover_actions *gone, struct takeover_actions *append, int *vmap,
+		    int *gmap, char *err, size_t errlen);
+
+/*
  * Inputs. Each runs core/vip, then carries out its decisions; all append
  * to append. takeover_on_advert: a node's advert (CA_STATE) arrived; -1
  * (counted by core/vip, nothing appended) when it does not parse.

@@ -42,6 +42,7 @@ struct group {
 	uint64_t probe_at;	/* when the probe began */
 	bool probe_again;	/* the second probe is still to go */
 	bool held;		/* master when vip_shutdown was called */
+	uint64_t init_until;	/* in init: listen until then before claiming */
 };
 
 struct vip {
@@ -50,7 +51,6 @@ struct vip {
 	size_t ng;
 	struct peer peers[VIP_MAX_PEERS];
 	size_t npeers;
-	uint64_t init_until;
 	bool link_up;
 	bool stopping;
 	uint64_t now; /* of the last call: deadlines not after it are spent */
@@ -84,37 +84,47 @@ static uint64_t live_for(const struct vip *v)
 	return 2 * (uint64_t)v->p.interval_ms + v->p.interval_ms / 2;
 }
 
+/* A group in init: it listens for three intervals before claiming anything. */
+static void group_init(const struct vip *v, struct group *g, const struct vip_group_conf *c,
+		       uint64_t now)
+{
+	memset(g, 0, sizeof(*g));
+	g->c = *c;
+	g->state = VIP_INIT;
+	g->changed_at = now;
+	g->init_until = now + 3 * (uint64_t)v->p.interval_ms;
+}
+
+/* Names of 1..31 bytes, each once; priorities 1..254; at most VIP_MAX_GROUPS. */
+static bool groups_valid(const struct vip_group_conf *g, size_t n)
+{
+	if (n > VIP_MAX_GROUPS)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strnlen(g[i].name, VIP_NAME_MAX);
+		if (len == 0 || len == VIP_NAME_MAX || g[i].priority == 0 || g[i].priority == 255)
+			return false;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(g[i].name, g[j].name) == 0)
+				return false;
+	}
+	return true;
+}
+
 struct vip *vip_new(const struct vip_params *p, const struct vip_group_conf *g, size_t n,
 		    uint64_t now)
 {
-	if (p->self_id == 0 || p->interval_ms == 0 || n > VIP_MAX_GROUPS) {
+	if (p->self_id == 0 || p->interval_ms == 0 || !groups_valid(g, n)) {
 		errno = EINVAL;
 		return NULL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strnlen(g[i].name, VIP_NAME_MAX);
-		if (len == 0 || len == VIP_NAME_MAX || g[i].priority == 0 || g[i].priority == 255) {
-			errno = EINVAL;
-			return NULL;
-		}
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(g[i].name, g[j].name) == 0) {
-				errno = EINVAL;
-				return NULL;
-			}
 	}
 	struct vip *v = calloc(1, sizeof(*v));
 	if (v == NULL)
 		return NULL;
 	v->p = *p;
 	v->ng = n;
-	for (size_t i = 0; i < n; i++) {
-		v->g[i].c = g[i];
-		v->g[i].state = VIP_INIT;
-		v->g[i].changed_at = now;
-	}
-	/* listen for three intervals before claiming anything */
-	v->init_until = now + 3 * (uint64_t)p->interval_ms;
+	for (size_t i = 0; i < n; i++)
+		group_init(v, &v->g[i], &g[i], now);
 	v->link_up = true;
 	return v;
 }
@@ -218,7 +228,7 @@ static void decide(struct vip *v, size_t gi, uint64_t now, struct vip_out *out)
 	if (g->state == VIP_FAULT) {
 		set_state(v, gi, VIP_BACKUP, now, out); /* and decide again below */
 	} else if (g->state == VIP_INIT) {
-		if (m == NULL && now < v->init_until)
+		if (m == NULL && now < g->init_until)
 			return;
 		set_state(v, gi, VIP_BACKUP, now, out);
 	}
@@ -418,7 +428,7 @@ uint64_t vip_next_deadline(const struct vip *v)
 	for (size_t gi = 0; gi < v->ng; gi++) {
 		const struct group *g = &v->g[gi];
 		if (g->state == VIP_INIT)
-			AT(v->init_until);
+			AT(g->init_until);
 		if (g->preempt_since)
 			AT(g->preempt_since + g->c.preempt_delay_ms);
 		if (g->probing) {
@@ -465,6 +475,59 @@ void vip_set_demote(struct vip *v, size_t group, uint8_t demote, uint64_t now, s
 	v->g[group].preempt_since = 0;
 	out->push = true; /* our priority changed */
 	run(v, now, out);
+}
+
+int vip_reconf(struct vip *v, const struct vip_group_conf *g, size_t n, uint64_t now, int *map,
+	       struct vip_out *out)
+{
+	out->n = 0;
+	out->push = false;
+	if (!groups_valid(g, n)) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct group ng[VIP_MAX_GROUPS];
+	int from[VIP_MAX_GROUPS]; /* new group i: its old index, or -1 */
+	for (size_t i = 0; i < VIP_MAX_GROUPS; i++)
+		map[i] = -1;
+	for (size_t i = 0; i < n; i++) {
+		int o = find_group(v, (const uint8_t *)g[i].name, strlen(g[i].name));
+		from[i] = o;
+		if (o < 0) {
+			group_init(v, &ng[i], &g[i], now);
+			out->push = true; /* a new group in our advert */
+			continue;
+		}
+		map[o] = (int)i;
+		ng[i] = v->g[o];
+		struct group *x = &ng[i];
+		uint8_t before = own_priority(v, x);
+		bool preempt_changed =
+		    x->c.preempt != g[i].preempt || x->c.preempt_delay_ms != g[i].preempt_delay_ms;
+		x->c = g[i];
+		if (own_priority(v, x) != before || preempt_changed) {
+			x->preempt_since = 0; /* a change of priority restarts PreemptDelay */
+			out->push = true;
+		}
+	}
+	out->push |= n != v->ng; /* a group left our advert */
+	for (size_t k = 0; k < v->npeers; k++) {
+		struct peer *pr = &v->peers[k];
+		struct peer_group pg[VIP_MAX_GROUPS];
+		for (size_t i = 0; i < n; i++) {
+			if (from[i] >= 0)
+				pg[i] = pr->g[from[i]];
+			else
+				memset(&pg[i], 0, sizeof(pg[i])); /* heard at its next advert */
+		}
+		memset(pr->g, 0, sizeof(pr->g));
+		memcpy(pr->g, pg, n * sizeof(pg[0]));
+	}
+	memset(v->g, 0, sizeof(v->g));
+	memcpy(v->g, ng, n * sizeof(ng[0]));
+	v->ng = n;
+	run(v, now, out);
+	return 0;
 }
 
 void vip_set_link(struct vip *v, bool up, uint64_t now, struct vip_out *out)

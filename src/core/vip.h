@@ -92,6 +92,21 @@ void vip_set_fault(struct vip *v, size_t group, bool fault, uint64_t now, struct
 void vip_set_demote(struct vip *v, size_t group, uint8_t demote, uint64_t now, struct vip_out *out);
 
 /*
+ * The groups become g[0..n-1] (a reload). A group of the same name keeps
+ * its state, what the peers advertised for it, its fault and its
+ * demotion, and takes the new priority and preemption (a change of its
+ * priority is pushed and restarts PreemptDelay). A new group starts in
+ * init: it listens three intervals before claiming. A gone group is
+ * forgotten without an event (its addresses are the caller's to give
+ * back). map (VIP_MAX_GROUPS entries) gets, for each old group, its new
+ * index or -1 when it is gone. Then decides as vip_tick does; events
+ * carry the new indices. 0, or -1/EINVAL (as vip_new) with nothing
+ * changed.
+ */
+int vip_reconf(struct vip *v, const struct vip_group_conf *g, size_t n, uint64_t now, int *map,
+	       struct vip_out *out);
+
+/*
  * Our sync link: while it is down nobody is declared dead (we could not
  * hear them); when it comes back everyone gets a fresh interval.
  */

@@ -169,6 +169,8 @@ int links_watch(struct daemon *d);				  /* rtnetlink events; -1 */
 void links_flush_learned(struct daemon *d);			  /* after every part started */
 void links_collect_drops(struct daemon *d);
 void links_free(struct daemon *d);
+/* A reload: d->cfg is new, old the one before (same [Interface]s): entries, proxy ARP. */
+void links_reload(struct daemon *d, const struct config *old);
 
 /* transport.c */
 int transport_start(struct daemon *d, char *err, size_t errlen);

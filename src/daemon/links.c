@@ -562,3 +562,147 @@ void links_free(struct daemon *d)
 	nft_guard_close(d->guard);
 	d->guard = NULL;
 }
+
+/* ---- reload ---- */
+
+/* The configured entries of a configuration, sorted by interface and address. */
+struct entry_index {
+	const struct conf_entry **v;
+	size_t n;
+};
+
+static int entry_cmp(const struct conf_entry *a, const struct conf_entry *b)
+{
+	int c = strcmp(a->iface, b->iface);
+	return c ? c : a->ip < b->ip ? -1 : a->ip > b->ip;
+}
+
+static int entry_sort(const void *a, const void *b)
+{
+	return entry_cmp(*(const struct conf_entry *const *)a,
+			 *(const struct conf_entry *const *)b);
+}
+
+static int entry_index(const struct config *c, struct entry_index *x)
+{
+	x->n = c->n_entries;
+	x->v = calloc(x->n ? x->n : 1, sizeof(*x->v));
+	if (!x->v)
+		return -1;
+	for (size_t i = 0; i < x->n; i++)
+		x->v[i] = &c->entries[i];
+	qsort(x->v, x->n, sizeof(*x->v), entry_sort);
+	return 0;
+}
+
+static const struct conf_entry *entry_of(const struct entry_index *x, const char *iface,
+					 uint32_t ip)
+{
+	struct conf_entry key = {.ip = ip};
+	snprintf(key.iface, sizeof(key.iface), "%s", iface);
+	size_t lo = 0, hi = x->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = entry_cmp(x->v[mid], &key);
+		if (c == 0)
+			return x->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static bool same_entry(const struct conf_entry *a, const struct conf_entry *b)
+{
+	return a->mode == b->mode && a->has_mac == b->has_mac &&
+	       (!a->has_mac || mac_eq(&a->mac, &b->mac));
+}
+
+static void entry_failed(struct daemon *d, const struct conf_entry *ce, const char *what)
+{
+	char ip[IP4_STRLEN];
+	log_warn("event=reload_failed what=ARPEntry line=%d address=%s iface=%s action=%s",
+		 ce->line, ip4_fmt(ce->ip, ip), ce->iface, what);
+	(void)d;
+}
+
+/*
+ * A reload to d->cfg (old: the configuration before it; the [Interface]
+ * sections are the same, as reload.c checked): each interface's
+ * configured entries become the new ones, each changed alone (an entry
+ * that stays is not touched; a Static entry whose MAC changed is replaced
+ * in the kernel with no gap), and the proxy ARP networks the new ones.
+ * The ARP cache keeps what it learned.
+ */
+void links_reload(struct daemon *d, const struct config *old)
+{
+	size_t added = 0, removed = 0, changed = 0;
+	struct entry_index was, now;
+	if (entry_index(old, &was) < 0 || entry_index(&d->cfg, &now) < 0) {
+		free(was.v);
+		log_warnx("event=reload_failed what=ARPEntry msg=\"out of memory: the entries "
+			  "stay as they were\"");
+		for (size_t i = 0; i < d->n_ifs; i++)
+			d->ifs[i].conf = config_iface(&d->cfg, d->ifs[i].conf->name);
+		return;
+	}
+	for (size_t i = 0; i < d->n_ifs; i++) {
+		struct mif *m = &d->ifs[i];
+		m->conf = config_iface(&d->cfg, m->conf->name);
+		if (!m->ifindex)
+			continue; /* absent: attach reads the new entries when it comes */
+		for (size_t k = 0; k < old->n_entries; k++) {
+			const struct conf_entry *oe = &old->entries[k];
+			if (strcmp(oe->iface, m->conf->name) != 0)
+				continue;
+			const struct conf_entry *ne = entry_of(&now, oe->iface, oe->ip);
+			if (ne && same_entry(oe, ne))
+				continue;
+			bool replacing = ne && ne->mode == ARP_STATIC;
+			if (arp_engine_del_entry(d->eng, m->ifindex, oe->ip, replacing, &d->acts) <
+			    0)
+				entry_failed(d, oe, "remove");
+			else if (!ne)
+				removed++;
+		}
+		for (size_t k = 0; k < d->cfg.n_entries; k++) {
+			const struct conf_entry *ne = &d->cfg.entries[k];
+			if (strcmp(ne->iface, m->conf->name) != 0)
+				continue;
+			const struct conf_entry *oe = entry_of(&was, ne->iface, ne->ip);
+			if (oe && same_entry(oe, ne))
+				continue;
+			if (arp_engine_add_entry(d->eng, m->ifindex, ne->ip, ne->mode,
+						 ne->has_mac ? &ne->mac : NULL, &d->acts) < 0)
+				entry_failed(d, ne,
+					     errno == ENOSPC ? "add reason=cache_full" : "add");
+			else if (oe)
+				changed++;
+			else
+				added++;
+		}
+	}
+	free(was.v);
+	free(now.v);
+	arp_engine_clear_proxies(d->eng);
+	size_t proxies = 0;
+	for (size_t i = 0; i < d->n_ifs; i++) {
+		struct mif *m = &d->ifs[i];
+		if (!m->ifindex)
+			continue;
+		for (size_t k = 0; k < d->cfg.n_proxies; k++) {
+			const struct conf_proxy *p = &d->cfg.proxies[k];
+			bool here = p->all;
+			for (size_t j = 0; !here && j < p->n_ifaces; j++)
+				here = strcmp(p->ifaces[j], m->conf->name) == 0;
+			if (here && arp_engine_add_proxy(d->eng, m->ifindex, &p->net) < 0)
+				log_warn("event=reload_failed what=ProxyARP line=%d", p->line);
+			proxies += here;
+		}
+	}
+	daemon_apply(d);
+	log_info("event=reload what=ARPEntry added=%zu removed=%zu changed=%zu proxy_networks=%zu",
+		 added, removed, changed, proxies);
+}

@@ -80,6 +80,18 @@ struct svc_ops {
 	 * (READY=1) once every running service says so. NULL: at once.
 	 */
 	bool (*settled)(const void *self);
+	/*
+	 * A reload (SIGHUP) to cfg, a new configuration free of errors
+	 * (check, below, passed too). dry: only say whether it can be
+	 * applied: 0, or -1 with a message (a change that needs a restart),
+	 * nothing changed. Otherwise apply it in place, with no loss of what
+	 * still holds: cfg is the daemon's configuration from now on (what
+	 * the service kept of the old one must now point into cfg, even when
+	 * a part fails); 0, or -1 with a message of what could not be
+	 * applied. NULL: any change to the service's sections needs a
+	 * restart (the daemon refuses the reload).
+	 */
+	int (*reload)(void *self, const struct config *cfg, bool dry, char *err, size_t errlen);
 	const struct svc_cmd *cmds; /* its `arpha` commands, ended by a NULL word */
 	/*
 	 * Without a running daemon (NULL: none). check, for `arphad -n` and

@@ -96,6 +96,7 @@ struct connsync {
 	size_t stepcap;
 	/* active-active */
 	bool aa;		 /* an active-active VIP is configured: only our marks are sent */
+	uint8_t protocols;	 /* Protocols= as in the kernel's event filter */
 	uint16_t owner;		 /* our owner id in the marks (0: not known yet) */
 	uint64_t not_ours;	 /* our kernel's entries not sent: undecided or another's */
 	uint64_t mark_conflicts; /* a peer sent an entry of ours with another owner */
@@ -698,14 +699,14 @@ static void show(void *self, struct view *v)
 
 static void svc_free(void *self);
 
-/* The conntrack socket and the tables; -1 with a message. */
-static int setup(struct connsync *s, const struct config *cfg, char *err, size_t errlen)
+/* Networks=, or the VIPs' networks. */
+static void set_nets(struct connsync *s, const struct config *cfg)
 {
 	const struct conf_connsync *cc = &cfg->connsync;
+	s->n_nets = 0;
 	for (size_t i = 0; i < cc->n_nets; i++)
 		s->nets[s->n_nets++] = cc->nets[i];
 	if (!cc->n_nets) {
-		/* the VIPs' networks */
 		for (size_t i = 0; i < cfg->n_vips; i++) {
 			struct ip4_prefix n = cfg->vips[i].addr;
 			n.addr &= ip4_mask(n.len);
@@ -716,6 +717,32 @@ static int setup(struct connsync *s, const struct config *cfg, char *err, size_t
 				s->nets[s->n_nets++] = n;
 		}
 	}
+}
+
+/* The kernel's event filter: the protocols of Protocols=. -1 with a message. */
+static int set_protocols(struct connsync *s, uint8_t protocols, char *err, size_t errlen)
+{
+	uint8_t protos[3];
+	size_t np = 0;
+	if (protocols & CT_PROTO_TCP)
+		protos[np++] = IPPROTO_TCP;
+	if (protocols & CT_PROTO_UDP)
+		protos[np++] = IPPROTO_UDP;
+	if (protocols & CT_PROTO_ICMP)
+		protos[np++] = IPPROTO_ICMP;
+	if (ctk_set_protocols(s->k, protos, np) < 0) {
+		snprintf(err, errlen, "connsync: cannot set the conntrack event filter: %s",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The conntrack socket and the tables; -1 with a message. */
+static int setup(struct connsync *s, const struct config *cfg, char *err, size_t errlen)
+{
+	const struct conf_connsync *cc = &cfg->connsync;
+	set_nets(s, cfg);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct ctsync_params p = {
@@ -746,19 +773,9 @@ static int setup(struct connsync *s, const struct config *cfg, char *err, size_t
 	 */
 	if (!(s->k = ctk_open(CT_RCVBUF, false, err, errlen)))
 		return -1;
-	uint8_t protos[3];
-	size_t np = 0;
-	if (cc->protocols & CT_PROTO_TCP)
-		protos[np++] = IPPROTO_TCP;
-	if (cc->protocols & CT_PROTO_UDP)
-		protos[np++] = IPPROTO_UDP;
-	if (cc->protocols & CT_PROTO_ICMP)
-		protos[np++] = IPPROTO_ICMP;
-	if (ctk_set_protocols(s->k, protos, np) < 0) {
-		snprintf(err, errlen, "connsync: cannot set the conntrack event filter: %s",
-			 strerror(errno));
+	if (set_protocols(s, cc->protocols, err, errlen) < 0)
 		return -1;
-	}
+	s->protocols = cc->protocols;
 	ctk_set_tcp_liberal(s->k, true);
 	ctk_set_refetch(s->k, false);
 	ctk_set_skip_own(s->k, true);
@@ -873,6 +890,59 @@ static const struct svc_cmd cmds[] = {
     {0},
 };
 
+/*
+ * A reload: Protocols=, Networks= (or the VIPs' networks), CheckInterval=
+ * and MaxEntries= change in place; the synced tables stay. When what is
+ * synced changed, our table goes to the others again (a resync).
+ * Removing [ConnSync] needs a restart.
+ */
+static int svc_reload(void *self, const struct config *cfg, bool dry, char *err, size_t errlen)
+{
+	struct connsync *s = self;
+	if (!cfg->connsync.present) {
+		snprintf(err, errlen, "[ConnSync] was removed: restart arphad to stop syncing");
+		return -1;
+	}
+	bool aa = false;
+	for (size_t k = 0; k < cfg->n_vips; k++)
+		aa |= cfg->vips[k].mode == VIP_MODE_ACTIVE_ACTIVE;
+	if (aa != s->aa) {
+		snprintf(err, errlen, "active-active VIPs added or removed: restart arphad");
+		return -1;
+	}
+	if (dry)
+		return 0;
+	struct ip4_prefix old[sizeof(s->nets) / sizeof(s->nets[0])];
+	size_t n_old = s->n_nets;
+	memcpy(old, s->nets, sizeof(old));
+	uint8_t protocols = s->protocols;
+	set_nets(s, cfg);
+	const struct conf_connsync *cc = &cfg->connsync;
+	struct ctsync_params p = {
+	    .protocols = cc->protocols,
+	    .networks = s->nets,
+	    .n_networks = s->n_nets,
+	    .check_interval_ms = cc->check_interval_ms,
+	    .max_entries = cc->max_entries,
+	};
+	if (ctsync_set_filter(s->core, &p, host_now(s->h)) < 0) {
+		memcpy(s->nets, old, sizeof(old));
+		s->n_nets = n_old;
+		snprintf(err, errlen, "[ConnSync]: %s", strerror(errno));
+		return -1;
+	}
+	bool changed = n_old != s->n_nets || memcmp(old, s->nets, n_old * sizeof(old[0])) ||
+		       protocols != cc->protocols;
+	if (protocols != cc->protocols && set_protocols(s, cc->protocols, err, errlen) < 0)
+		return -1;
+	s->protocols = cc->protocols;
+	log_info("event=reload what=ConnSync networks=%zu resync=%s", s->n_nets,
+		 changed ? "yes" : "no");
+	if (changed)
+		full_resync(s);
+	return 0;
+}
+
 const struct svc_ops svc_connsync = {
     .name = "connsync",
     .chan = CTSYNC_TYPE,
@@ -882,5 +952,6 @@ const struct svc_ops svc_connsync = {
     .tick = tick,
     .next_deadline = next_deadline,
     .prepare_takeover = prepare_takeover,
+    .reload = svc_reload,
     .cmds = cmds,
 };

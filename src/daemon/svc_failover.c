@@ -124,6 +124,11 @@ static void reap(struct failover *f)
 		struct takeover_notify_view nv;
 		if (g == VIP_MAX_GROUPS || takeover_notify(f->tk, g, &nv) < 0 || !nv.running)
 			continue;
+		if (nv.vip >= f->n) { /* its VIP went away in a reload */
+			f->pid[g] = 0;
+			takeover_script_done(f->tk, g, TK_SCRIPT_OK, now, &f->tka);
+			continue;
+		}
 		const struct fvip *x = &f->v[nv.vip];
 		bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 		char how[96];
@@ -186,10 +191,10 @@ static bool notify_start(struct failover *f, const struct takeover_action *a)
 /* The running notification of a->group passed its deadline. */
 static void notify_kill(struct failover *f, const struct takeover_action *a)
 {
-	const struct fvip *x = &f->v[a->vip];
 	pid_t pid = f->pid[a->group];
-	if (!pid)
+	if (!pid || a->vip >= f->n)
 		return;
+	const struct fvip *x = &f->v[a->vip];
 	log_warnx("event=notify_timeout vip=%s group=%s state=%s pid=%d timeout_s=%d "
 		  "action=kill_group",
 		  x->c->name, x->c->group, vip_state_name(a->state), (int)pid,
@@ -433,12 +438,12 @@ static void prepare(struct failover *f, uint64_t mask)
 	    f->h, &(struct takeover_scope){.kind = SCOPE_VIP_GROUP, .groups = mask, .group = name});
 }
 
-/* Carry out what core/takeover asked, in order (the list may grow meanwhile). */
-static void run(struct failover *f)
+/* Carry out what core/takeover asked in l, in order (the list may grow meanwhile). */
+static void run_list(struct failover *f, struct takeover_actions *l)
 {
 	uint64_t now = host_now(f->h);
-	for (size_t i = 0; i < f->tka.n; i++) {
-		const struct takeover_action a = f->tka.v[i]; /* a copy: the list may move */
+	for (size_t i = 0; i < l->n; i++) {
+		const struct takeover_action a = l->v[i]; /* a copy: the list may move */
 		struct fvip *x = a.vip < f->n ? &f->v[a.vip] : NULL;
 		uint8_t buf[WIRE_STATE_MAX];
 		switch (a.type) {
@@ -481,11 +486,16 @@ static void run(struct failover *f)
 			break;
 		}
 	}
-	if (f->tka.dropped) {
-		log_warnx("event=out_of_memory takeover_actions_lost=%zu", f->tka.dropped);
-		f->tka.dropped = 0;
+	if (l->dropped) {
+		log_warnx("event=out_of_memory takeover_actions_lost=%zu", l->dropped);
+		l->dropped = 0;
 	}
-	takeover_actions_reset(&f->tka);
+	takeover_actions_reset(l);
+}
+
+static void run(struct failover *f)
+{
+	run_list(f, &f->tka);
 }
 
 /* ---- tracked links ---- */
@@ -503,12 +513,16 @@ static bool dev_up(struct failover *f, const char *dev)
 static void set_shared(struct failover *f)
 {
 	const struct host_iface *m;
+	uint32_t *ips = calloc(f->n ? f->n : 1, sizeof(*ips));
+	if (!ips) {
+		log_warnx("event=set_shared_failed msg=\"out of memory\"");
+		return;
+	}
 	for (size_t i = 0; (m = host_iface_at(f->h, i)); i++) {
-		uint32_t ips[64];
 		size_t n = 0;
 		if (!m->ifindex)
 			continue;
-		for (size_t k = 0; k < f->n && n < 64; k++)
+		for (size_t k = 0; k < f->n; k++)
 			if (strcmp(f->v[k].c->iface, m->name) == 0)
 				ips[n++] = f->v[k].c->addr.addr;
 		if (host_set_shared(f->h, m->ifindex, ips, n) < 0)
@@ -516,6 +530,7 @@ static void set_shared(struct failover *f)
 		if (f->stopping && host_set_quiet(f->h, m->ifindex, ips, n) < 0)
 			log_warn("event=set_quiet_failed iface=%s", m->name);
 	}
+	free(ips);
 }
 
 static void on_link(struct failover *f)
@@ -802,6 +817,66 @@ static int release_leftovers(const struct config *cfg, struct nl *nl)
 
 static void svc_free(void *self);
 
+/* The NotifyScript's words and the macvlan (VirtualMAC=yes) of x. -1 with a message. */
+static int vip_setup(struct failover *f, struct fvip *x, char *err, size_t errlen)
+{
+	if (x->c->notify[0]) {
+		char why[256];
+		int nw = argv_split(x->c->notify, x->nbuf, sizeof(x->nbuf), x->nargv,
+				    CONF_NOTIFY_ARGS, why, sizeof(why));
+		if (nw <= 0) {
+			snprintf(err, errlen, "%s:%d: NotifyScript: %s", host_config_path(f->h),
+				 x->c->notify_line, nw < 0 ? why : "no command");
+			return -1;
+		}
+		x->nargc = (size_t)nw;
+	}
+	if (x->c->vmac) {
+		const struct host_iface *m = host_iface(f->h, x->c->iface);
+		x->vmac = (struct mac){{0x00, 0x00, 0x5e, 0x00, 0x01, x->c->vrid}};
+		vdev_name(x->c, m->device, x->vdev);
+		struct nl_link l;
+		if (nl_link_by_name(f->nl, x->vdev, &l) == 0) {
+			x->vifindex = l.ifindex; /* shared by the VIPs of one VRID */
+		} else if (nl_macvlan_add(f->nl, x->vdev, m->ifindex, &x->vmac) < 0 ||
+			   nl_link_by_name(f->nl, x->vdev, &l) < 0) {
+			snprintf(err, errlen, "%s:%d: [VIP %s] cannot create macvlan %s on %s: %s",
+				 host_config_path(f->h), x->c->line, x->c->name, x->vdev, m->device,
+				 strerror(errno));
+			return -1;
+		} else {
+			x->vifindex = l.ifindex;
+			/* no IPv6 on it: a backup must send nothing with the virtual MAC */
+			if (nl_ipv6_off(x->vdev) < 0)
+				log_warn("event=ipv6_off_failed vip=%s device=%s", x->c->name,
+					 x->vdev);
+		}
+	}
+	return 0;
+}
+
+/* [Flush]: the key and the timing of flush requests. -1 with a message. */
+static int flush_setup(struct failover *f, const struct config *cfg, char *err, size_t errlen)
+{
+	struct flushreq_params fp = {0};
+	if (cfg->flush.present) {
+		char kerr[512];
+		if (keyfile_load_flush(cfg->flush.key_file, &fp.key, kerr, sizeof(kerr)) < 0) {
+			snprintf(err, errlen, "%s:%d: %s", host_config_path(f->h),
+				 cfg->flush.key_line, kerr);
+			return -1;
+		}
+		fp.port = cfg->flush.port;
+		fp.count = cfg->flush.count;
+		fp.interval_ms = cfg->flush.interval_ms;
+	}
+	sodium_memzero(&f->fp.key, sizeof(f->fp.key));
+	f->fp = fp;
+	f->flush_ok = cfg->flush.present;
+	sodium_memzero(&fp.key, sizeof(fp.key));
+	return 0;
+}
+
 /* The VIPs' groups, scripts, virtual MACs and the flush key. -1 with a message. */
 static int setup(struct failover *f, const struct config *cfg, char *err, size_t errlen)
 {
@@ -810,18 +885,8 @@ static int setup(struct failover *f, const struct config *cfg, char *err, size_t
 		log_notice("event=leftovers_removed count=%d msg=\"VIP addresses or virtual MACs "
 			   "an earlier arphad left\"",
 			   left);
-	if (cfg->flush.present) {
-		char kerr[512];
-		if (keyfile_load_flush(cfg->flush.key_file, &f->fp.key, kerr, sizeof(kerr)) < 0) {
-			snprintf(err, errlen, "%s:%d: %s", host_config_path(f->h),
-				 cfg->flush.key_line, kerr);
-			return -1;
-		}
-		f->fp.port = cfg->flush.port;
-		f->fp.count = cfg->flush.count;
-		f->fp.interval_ms = cfg->flush.interval_ms;
-		f->flush_ok = true;
-	}
+	if (flush_setup(f, cfg, err, errlen) < 0)
+		return -1;
 	struct takeover_params tp = {.self_id = cfg->cluster.node_id,
 				     .interval_ms = cfg->cluster.interval_ms,
 				     .flush = f->flush_ok};
@@ -835,42 +900,9 @@ static int setup(struct failover *f, const struct config *cfg, char *err, size_t
 		return -1;
 	}
 	for (size_t k = 0; k < f->n; k++) {
-		struct fvip *x = &f->v[k];
-		x->c = &f->ap[k];
-		if (x->c->notify[0]) {
-			char why[256];
-			int nw = argv_split(x->c->notify, x->nbuf, sizeof(x->nbuf), x->nargv,
-					    CONF_NOTIFY_ARGS, why, sizeof(why));
-			if (nw <= 0) {
-				snprintf(err, errlen, "%s:%d: NotifyScript: %s",
-					 host_config_path(f->h), x->c->notify_line,
-					 nw < 0 ? why : "no command");
-				return -1;
-			}
-			x->nargc = (size_t)nw;
-		}
-		if (x->c->vmac) {
-			const struct host_iface *m = host_iface(f->h, x->c->iface);
-			x->vmac = (struct mac){{0x00, 0x00, 0x5e, 0x00, 0x01, x->c->vrid}};
-			vdev_name(x->c, m->device, x->vdev);
-			struct nl_link l;
-			if (nl_link_by_name(f->nl, x->vdev, &l) == 0) {
-				x->vifindex = l.ifindex; /* shared by the VIPs of one VRID */
-			} else if (nl_macvlan_add(f->nl, x->vdev, m->ifindex, &x->vmac) < 0 ||
-				   nl_link_by_name(f->nl, x->vdev, &l) < 0) {
-				snprintf(err, errlen,
-					 "%s:%d: [VIP %s] cannot create macvlan %s on %s: %s",
-					 host_config_path(f->h), x->c->line, x->c->name, x->vdev,
-					 m->device, strerror(errno));
-				return -1;
-			} else {
-				x->vifindex = l.ifindex;
-				/* no IPv6 on it: a backup must send nothing with the virtual MAC */
-				if (nl_ipv6_off(x->vdev) < 0)
-					log_warn("event=ipv6_off_failed vip=%s device=%s",
-						 x->c->name, x->vdev);
-			}
-		}
+		f->v[k].c = &f->ap[k];
+		if (vip_setup(f, &f->v[k], err, errlen) < 0)
+			return -1;
 	}
 	f->sigchld = loop_watch_signal(host_loop(f->h), SIGCHLD, on_sigchld, f);
 	if (!f->sigchld) {
@@ -943,6 +975,223 @@ static void svc_free(void *self)
 	free(f->v);
 	free(f->ap);
 	free(f);
+}
+
+/* ---- reload ---- */
+
+static bool same_track(const struct conf_track *a, const struct conf_track *b)
+{
+	return !strcmp(a->name, b->name) && !strcmp(a->script, b->script) &&
+	       !strcmp(a->file, b->file) && a->interval_ms == b->interval_ms &&
+	       a->timeout_ms == b->timeout_ms && a->fall == b->fall && a->rise == b->rise;
+}
+
+/*
+ * The [Track] checks of cfg: one whose settings did not change goes on as
+ * it runs (its state kept); the others start anew. -1 with a message
+ * when one cannot start: then none runs (the old ones point into the old
+ * configuration).
+ */
+static int reload_checks(struct failover *f, const struct config *cfg, char *err, size_t errlen)
+{
+	struct fcheck *nc = cfg->n_tracks ? calloc(cfg->n_tracks, sizeof(*nc)) : NULL;
+	bool *kept = f->n_chk ? calloc(f->n_chk, sizeof(*kept)) : NULL;
+	if ((cfg->n_tracks && !nc) || (f->n_chk && !kept)) {
+		free(nc);
+		free(kept);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_tracks; i++) {
+		nc[i].c = &cfg->tracks[i];
+		for (size_t j = 0; j < f->n_chk && !nc[i].hc; j++)
+			if (!kept[j] && same_track(f->chk[j].c, nc[i].c)) {
+				kept[j] = true;
+				nc[i].hc = f->chk[j].hc;
+				nc[i].st = f->chk[j].st;
+				memcpy(nc[i].why, f->chk[j].why, sizeof(nc[i].why));
+			}
+		if (!nc[i].hc && !(nc[i].hc = healthcheck_new(host_loop(f->h), nc[i].c, i, on_check,
+							      f, err, errlen))) {
+			for (size_t k = 0; k < i; k++) {
+				bool old = false;
+				for (size_t j = 0; j < f->n_chk; j++)
+					old |= f->chk[j].hc == nc[k].hc;
+				if (!old)
+					healthcheck_free(nc[k].hc);
+			}
+			free(nc);
+			free(kept);
+			/* the old ones point into the old configuration: none runs rather */
+			for (size_t j = 0; j < f->n_chk; j++)
+				healthcheck_free(f->chk[j].hc);
+			free(f->chk);
+			f->chk = NULL;
+			f->n_chk = 0;
+			return -1;
+		}
+	}
+	for (size_t j = 0; j < f->n_chk; j++)
+		if (!kept[j])
+			healthcheck_free(f->chk[j].hc);
+	for (size_t i = 0; i < cfg->n_tracks; i++)
+		healthcheck_rebind(nc[i].hc, nc[i].c, i);
+	free(f->chk);
+	free(kept);
+	f->chk = nc;
+	f->n_chk = cfg->n_tracks;
+	return 0;
+}
+
+/* The macvlan of x, unless a VIP of v[0..n-1] uses it. */
+static void vdev_drop(struct failover *f, const struct fvip *x, const struct fvip *v, size_t n)
+{
+	if (!x->vifindex)
+		return;
+	for (size_t k = 0; k < n; k++)
+		if (v[k].vifindex == x->vifindex)
+			return;
+	if (nl_link_del(f->nl, x->vifindex) < 0)
+		log_warn("event=vdev_remove_failed vip=%s device=%s", x->c->name, x->vdev);
+}
+
+/*
+ * A reload: the VIPs, their groups' priorities and preemption, the
+ * announcement settings, the NotifyScripts, the [Track] checks and [Flush]
+ * change in place (core/takeover's reconf): an address moves only when
+ * its VIP is gone, changed its address, interface, group or virtual MAC,
+ * or its group is decided anew by the new priorities.
+ */
+static int svc_reload(void *self, const struct config *cfg, bool dry, char *err, size_t errlen)
+{
+	struct failover *f = self;
+	if (dry)
+		return 0; /* what could fail is checked by the parser and check_scripts */
+	uint64_t now = host_now(f->h);
+	f->cfg = cfg;
+	if (reload_checks(f, cfg, err, errlen) < 0)
+		log_errx("event=reload_failed what=Track error=\"%s\" msg=\"no [Track] check "
+			 "runs: restart arphad\"",
+			 err);
+	size_t n = 0;
+	for (size_t k = 0; k < cfg->n_vips; k++)
+		n += cfg->vips[k].mode == VIP_MODE_ACTIVE_PASSIVE;
+	struct conf_vip *ap = n ? calloc(n, sizeof(*ap)) : NULL;
+	struct fvip *nv = n ? calloc(n, sizeof(*nv)) : NULL;
+	int *vmap = f->n ? calloc(f->n, sizeof(*vmap)) : NULL;
+	bool *made = n ? calloc(n, sizeof(*made)) : NULL; /* a macvlan made for it */
+	if ((n && (!ap || !nv || !made)) || (f->n && !vmap)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (size_t k = 0, j = 0; k < cfg->n_vips; k++)
+		if (cfg->vips[k].mode == VIP_MODE_ACTIVE_PASSIVE)
+			ap[j++] = cfg->vips[k];
+	/* a VIP with the name of an old one in the same place keeps what the shell made */
+	for (size_t k = 0; k < n; k++) {
+		nv[k].c = &ap[k];
+		size_t i;
+		for (i = 0; i < f->n; i++)
+			if (!strcmp(f->v[i].c->name, ap[k].name) && f->v[i].c->vmac == ap[k].vmac &&
+			    f->v[i].c->vrid == ap[k].vrid && !strcmp(f->v[i].c->iface, ap[k].iface))
+				break;
+		if (i < f->n && ap[k].vmac) {
+			nv[k].vifindex = f->v[i].vifindex;
+			nv[k].vmac = f->v[i].vmac;
+			memcpy(nv[k].vdev, f->v[i].vdev, sizeof(nv[k].vdev));
+		}
+		bool had = nv[k].vifindex != 0;
+		if (!nv[k].vifindex && vip_setup(f, &nv[k], err, errlen) < 0)
+			goto fail;
+		if (had && ap[k].notify[0]) {
+			char why[256];
+			int nw = argv_split(ap[k].notify, nv[k].nbuf, sizeof(nv[k].nbuf),
+					    nv[k].nargv, CONF_NOTIFY_ARGS, why, sizeof(why));
+			if (nw <= 0) {
+				snprintf(err, errlen, "%s:%d: NotifyScript: %s",
+					 host_config_path(f->h), ap[k].notify_line,
+					 nw < 0 ? why : "no command");
+				goto fail;
+			}
+			nv[k].nargc = (size_t)nw;
+		}
+		made[k] = !had && nv[k].vifindex;
+		if (i < f->n) {
+			nv[k].garps = f->v[i].garps;
+			nv[k].targeted = f->v[i].targeted;
+			nv[k].flushes = f->v[i].flushes;
+		}
+	}
+	struct flushreq_params keep_fp = f->fp;
+	bool keep_flush = f->flush_ok;
+	if (flush_setup(f, cfg, err, errlen) < 0)
+		goto fail;
+	struct takeover_params tp = {.self_id = cfg->cluster.node_id,
+				     .interval_ms = cfg->cluster.interval_ms,
+				     .flush = f->flush_ok};
+	struct takeover_actions gone;
+	takeover_actions_init(&gone);
+	int gmap[VIP_MAX_GROUPS];
+	char terr[256] = "";
+	if (takeover_reconf(f->tk, &tp, ap, n, now, &gone, &f->tka, vmap, gmap, terr,
+			    sizeof(terr)) < 0) {
+		snprintf(err, errlen, "VIPs: %s", terr[0] ? terr : strerror(errno));
+		sodium_memzero(&f->fp.key, sizeof(f->fp.key));
+		f->fp = keep_fp;
+		f->flush_ok = keep_flush;
+		takeover_actions_free(&gone);
+		goto fail;
+	}
+	sodium_memzero(&keep_fp.key, sizeof(keep_fp.key));
+	/* the addresses that go, with the old list; then the new list in its place */
+	run_list(f, &gone);
+	takeover_actions_free(&gone);
+	for (size_t i = 0; i < f->n; i++) {
+		if (vmap[i] >= 0) {
+			struct fvip *x = &nv[vmap[i]];
+			x->take_failed = f->v[i].take_failed;
+		}
+		/* a macvlan no VIP uses any more goes (once for the VIPs of a VRID) */
+		if (f->v[i].vifindex) {
+			vdev_drop(f, &f->v[i], nv, n);
+			for (size_t j = i + 1; j < f->n; j++)
+				if (f->v[j].vifindex == f->v[i].vifindex)
+					f->v[j].vifindex = 0;
+		}
+	}
+	pid_t pid[VIP_MAX_GROUPS] = {0};
+	bool link_fault[VIP_MAX_GROUPS] = {false};
+	uint8_t demoted[VIP_MAX_GROUPS] = {0};
+	for (size_t g = 0; g < VIP_MAX_GROUPS; g++)
+		if (gmap[g] >= 0) {
+			pid[gmap[g]] = f->pid[g];
+			link_fault[gmap[g]] = f->link_fault[g];
+			demoted[gmap[g]] = f->demoted[g];
+		}
+	memcpy(f->pid, pid, sizeof(pid));
+	memcpy(f->link_fault, link_fault, sizeof(link_fault));
+	memcpy(f->demoted, demoted, sizeof(demoted));
+	free(f->v);
+	free(f->ap);
+	f->v = nv;
+	f->ap = ap;
+	f->n = n;
+	free(vmap);
+	free(made);
+	log_info("event=reload what=VIPs vips=%zu groups=%zu", f->n,
+		 vip_groups(takeover_vip_core(f->tk)));
+	run(f);
+	on_link(f); /* the engine's shared addresses, the faults, the health: then decide */
+	return 0;
+fail:
+	for (size_t k = 0; made && k < n; k++)
+		if (made[k])
+			nl_link_del(f->nl, nv[k].vifindex);
+	free(ap);
+	free(nv);
+	free(vmap);
+	free(made);
+	return -1;
 }
 
 /* ---- the service ---- */
@@ -1088,6 +1337,7 @@ const struct svc_ops svc_failover = {
     .next_deadline = next_deadline,
     .stop = svc_stop,
     .settled = settled,
+    .reload = svc_reload,
     .cmds = cmds,
     .check = check_scripts,
     .release = release_leftovers,

@@ -940,6 +940,50 @@ static const struct svc_cmd cmds[] = {
     {0},
 };
 
+/*
+ * A reload: [Host] names (read at each look-up), ActiveTimeout=,
+ * SnoopRateLimit=, DeviceTypes= (read again; a device keeps the type it
+ * has until it speaks again) and Snoop=yes|no change in place; the table
+ * stays. A new Size= needs a restart.
+ */
+static int svc_reload(void *self, const struct config *cfg, bool dry, char *err, size_t errlen)
+{
+	struct nbcache *c = self;
+	if (cfg->neighbors.size != nbt_size(c->t)) {
+		snprintf(err, errlen,
+			 "%s:%d: [Neighbors] Size= changed (%zu to %" PRIu32
+			 "): restart arphad to apply it",
+			 host_config_path(c->h), cfg->neighbors.line, nbt_size(c->t),
+			 cfg->neighbors.size);
+		return -1;
+	}
+	struct devtype_db *db = devtype_db_new();
+	if (!db) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (load_rules(db, cfg, host_config_path(c->h), err, errlen) < 0) {
+		devtype_db_free(db);
+		return -1;
+	}
+	if (dry) {
+		devtype_db_free(db);
+		return 0;
+	}
+	devtype_db_free(c->db);
+	c->db = db;
+	c->cfg = cfg;
+	nbt_set_active_timeout(c->t, cfg->neighbors.active_timeout_ms);
+	if (!cfg->neighbors.snoop)
+		for (size_t i = 0; i < c->n_sn; i++)
+			if (c->sn[i].s)
+				snoop_close(&c->sn[i]);
+	snoop_follow(c);
+	log_info("event=reload what=Neighbors hosts=%zu snoop=%s device_rules=%zu", cfg->n_hosts,
+		 cfg->neighbors.snoop ? "yes" : "no", devtype_db_count(c->db));
+	return 0;
+}
+
 const struct svc_ops svc_nbcache = {
     .name = "nbcache",
     .chan = NBSYNC_TYPE,
@@ -948,6 +992,7 @@ const struct svc_ops svc_nbcache = {
     .event = on_event,
     .tick = tick,
     .next_deadline = next_deadline,
+    .reload = svc_reload,
     .cmds = cmds,
     .check = check_rules,
 };

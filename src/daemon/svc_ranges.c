@@ -1072,6 +1072,43 @@ static const struct svc_cmd cmds[] = {
     {0},
 };
 
+/*
+ * A reload: the active-active VIPs and [Balance] must stay as they are
+ * (every node must agree on them: change them with a restart, node by
+ * node); the service then reads the new configuration's copies.
+ */
+static int svc_reload(void *self, const struct config *cfg, bool dry, char *err, size_t errlen)
+{
+	struct rsvc *s = self;
+	const struct conf_balance *b = &cfg->balance, *o = &s->cfg->balance;
+	size_t k = 0;
+	bool same = b->buckets == s->buckets && b->seed == o->seed && b->weight == o->weight &&
+		    b->router_discovery == o->router_discovery;
+	for (size_t i = 0; same && i < cfg->n_vips; i++) {
+		const struct conf_vip *c = &cfg->vips[i];
+		if (c->mode != VIP_MODE_ACTIVE_ACTIVE)
+			continue;
+		const struct conf_vip *was = k < s->n ? s->v[k].c : NULL;
+		same = was && !strcmp(was->name, c->name) && was->addr.addr == c->addr.addr &&
+		       was->addr.len == c->addr.len && !strcmp(was->iface, c->iface) &&
+		       mac_eq(&was->cluster_mac, &c->cluster_mac);
+		k++;
+	}
+	if (!same || k != s->n) {
+		snprintf(err, errlen,
+			 "the active-active VIPs or [Balance] changed: restart arphad to apply "
+			 "it (node by node)");
+		return -1;
+	}
+	if (dry)
+		return 0;
+	for (size_t i = 0, j = 0; i < cfg->n_vips; i++)
+		if (cfg->vips[i].mode == VIP_MODE_ACTIVE_ACTIVE)
+			s->v[j++].c = &cfg->vips[i];
+	s->cfg = cfg;
+	return 0;
+}
+
 const struct svc_ops svc_ranges = {
     .name = "ranges",
     .state_chan = CLUSTER_CHAN_RANGES,
@@ -1081,5 +1118,6 @@ const struct svc_ops svc_ranges = {
     .tick = svc_tick,
     .next_deadline = next_deadline,
     .stop = svc_stop,
+    .reload = svc_reload,
     .cmds = cmds,
 };

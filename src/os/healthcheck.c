@@ -122,6 +122,12 @@ struct healthcheck *healthcheck_new(struct loop *l, const struct conf_track *c, 
 	return h;
 }
 
+void healthcheck_rebind(struct healthcheck *h, const struct conf_track *c, size_t idx)
+{
+	h->c = c;
+	h->idx = idx;
+}
+
 void healthcheck_free(struct healthcheck *h)
 {
 	if (!h)

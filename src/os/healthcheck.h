@@ -30,6 +30,11 @@ struct healthcheck *healthcheck_new(struct loop *l, const struct conf_track *c, 
 				    healthcheck_cb *cb, void *arg, char *err, size_t errlen);
 /* Stop; a script still running is killed (its process group). NULL is fine. */
 void healthcheck_free(struct healthcheck *h);
+/*
+ * A reload: the check goes on, as it runs, under c (the same settings in
+ * the new configuration) and idx.
+ */
+void healthcheck_rebind(struct healthcheck *h, const struct conf_track *c, size_t idx);
 
 /*
  * A child exited (the caller reaps every child, and hands each here):

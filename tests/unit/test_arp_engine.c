@@ -633,6 +633,93 @@ static void test_static_changes(void **state)
 	}
 }
 
+/* ---- reload ---- */
+
+/*
+ * A reload's entry changes: a Static entry removed leaves the kernel and
+ * its address is learned as any other again; replaced (a new MAC), the new
+ * one is set with no delete in between; a Publish entry removed is no
+ * longer answered for.
+ */
+static void test_reload_entries(void **state)
+{
+	(void)state;
+	struct arp_policy p;
+	arp_policy_defaults(&p);
+	p.unsolicited_replies = AV_ACCEPT;
+	struct fx *f = fx_new(&p);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, STATIC_IP, ARP_STATIC, &mac_s, &f->out),
+			 0);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, PUB_IP, ARP_PUBLISH, &mac_p, &f->out), 0);
+	/* the MAC changes: replaced */
+	actions_reset(&f->out);
+	assert_int_equal(arp_engine_del_entry(f->e, IF1, STATIC_IP, true, &f->out), 0);
+	assert_int_equal(arp_engine_add_entry(f->e, IF1, STATIC_IP, ARP_STATIC, &mac_a, &f->out),
+			 0);
+	assert_false(neigh_del(f, STATIC_IP));
+	const struct action *a = neigh_set(f, STATIC_IP);
+	assert_non_null(a);
+	assert_memory_equal(&a->u.neigh.mac, &mac_a, MAC_LEN);
+	/* removed: out of the kernel, and learned as any host from now on */
+	actions_reset(&f->out);
+	assert_int_equal(arp_engine_del_entry(f->e, IF1, STATIC_IP, false, &f->out), 0);
+	assert_true(neigh_del(f, STATIC_IP));
+	assert_null(entry(f, STATIC_IP));
+	struct arp_frame g;
+	frame_garp_reply(&g, &mac_b, STATIC_IP);
+	feed(f, &g);
+	assert_non_null(neigh_set(f, STATIC_IP));
+	assert_int_equal(entry(f, STATIC_IP)->type, ARP_DYNAMIC);
+	/* a Publish entry removed: its address is not answered any more */
+	frame_request(&g, &mac_a, HOST, PUB_IP);
+	feed(f, &g);
+	assert_int_equal(count_type(f, ACT_SEND), 1);
+	assert_int_equal(arp_engine_del_entry(f->e, IF1, PUB_IP, false, &f->out), 0);
+	feed(f, &g);
+	assert_int_equal(count_type(f, ACT_SEND), 0);
+	/* no such entry; a dynamic one is not a configured entry */
+	assert_int_equal(arp_engine_del_entry(f->e, IF1, PUB_IP, false, &f->out), -1);
+	assert_int_equal(arp_engine_del_entry(f->e, IF1, STATIC_IP, false, &f->out), -1);
+	assert_int_equal(arp_engine_del_entry(f->e, IF2, STATIC_IP, false, &f->out), -1);
+	fx_free(f);
+}
+
+/* A reload's policy holds for the next frame; CacheSize= cannot change. */
+static void test_reload_policy(void **state)
+{
+	(void)state;
+	struct arp_policy p;
+	arp_policy_defaults(&p);
+	p.unsolicited_replies = AV_ACCEPT;
+	struct fx *f = fx_new(&p);
+	struct arp_frame g;
+	frame_garp_reply(&g, &mac_a, HOST);
+	feed(f, &g);
+	assert_non_null(neigh_set(f, HOST));
+	p.unsolicited_replies = AV_DROP;
+	assert_int_equal(arp_engine_set_policy(f->e, &p), 0);
+	assert_int_equal(arp_engine_policy(f->e)->unsolicited_replies, AV_DROP);
+	frame_garp_reply(&g, &mac_b, HOST2);
+	feed(f, &g);
+	assert_null(neigh_set(f, HOST2));
+	assert_int_equal(entry(f, HOST)->type, ARP_DYNAMIC); /* what it learned stays */
+	struct arp_policy q = p;
+	q.cache_size = p.cache_size + 1;
+	q.unsolicited_replies = AV_ACCEPT;
+	assert_int_equal(arp_engine_set_policy(f->e, &q), -1);
+	assert_int_equal(arp_engine_policy(f->e)->unsolicited_replies, AV_DROP);
+	/* proxy networks: cleared, then the new ones */
+	struct ip4_prefix net = {IP(198, 18, 7, 0), 24};
+	assert_int_equal(arp_engine_add_proxy(f->e, IF1, &net), 0);
+	frame_request(&g, &mac_a, HOST, IP(198, 18, 7, 9));
+	feed(f, &g);
+	assert_int_equal(count_type(f, ACT_SEND), 1);
+	arp_engine_clear_proxies(f->e);
+	feed(f, &g);
+	assert_int_equal(count_type(f, ACT_SEND), 0);
+	fx_free(f);
+}
+
 /* ---- ARPMatchEnetSender ---- */
 
 static void test_match_enet_sender(void **state)
@@ -1808,6 +1895,8 @@ int main(void)
 	    cmocka_unit_test(test_note_query_errors),
 	    cmocka_unit_test(test_neigh_set_says_why),
 	    cmocka_unit_test(test_static_changes),
+	    cmocka_unit_test(test_reload_entries),
+	    cmocka_unit_test(test_reload_policy),
 	    cmocka_unit_test(test_match_enet_sender),
 	    cmocka_unit_test(test_group_sender),
 	    cmocka_unit_test(test_query_no_sender),

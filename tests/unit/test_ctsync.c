@@ -156,6 +156,37 @@ static void test_filter(void **st)
 	ctsync_free(c);
 }
 
+/* A reload's filter: wanted from now on; the table keeps what it holds. */
+static void test_set_filter(void **st)
+{
+	(void)st;
+	struct ctsync *c = mk(1, 100, IVL);
+	struct ct_entry e = conn(5, 1000);
+	assert_int_equal(ctsync_local(c, CT_EV_UPDATE, &e, T0), 0);
+	assert_int_equal(ctsync_count(c, 1), 1);
+	struct ct_entry u = conn(6, 1001);
+	u.orig.proto = u.reply.proto = 17;
+	u.orig.src = u.reply.dst = 0x0a000001;
+	u.orig.dst = u.reply.src = 0x0a000002;
+	assert_false(ctsync_wanted(c, &u));
+	const struct ip4_prefix ten = {0x0a000000, 8};
+	struct ctsync_params p = {.protocols = CTSYNC_UDP,
+				  .networks = &ten,
+				  .n_networks = 1,
+				  .check_interval_ms = 0,
+				  .max_entries = 50};
+	assert_int_equal(ctsync_set_filter(c, &p, T0 + 1), 0);
+	assert_true(ctsync_wanted(c, &u));
+	assert_false(ctsync_wanted(c, &e)); /* TCP, 198.18/198.19: not any more */
+	assert_int_equal(ctsync_count(c, 1), 1);
+	assert_int_equal(ctsync_next_deadline(c) == UINT64_MAX || ctsync_next_deadline(c) > T0, 1);
+	struct ip4_prefix bad = {0x0a000000, 33};
+	p.networks = &bad;
+	assert_int_equal(ctsync_set_filter(c, &p, T0 + 2), -1);
+	assert_true(ctsync_wanted(c, &u)); /* unchanged */
+	ctsync_free(c);
+}
+
 static void test_codec_round_trip(void **st)
 {
 	(void)st;
@@ -1445,6 +1476,7 @@ int main(void)
 	    cmocka_unit_test(test_sim_loss_reported),
 	    cmocka_unit_test(test_sim_loss_silent),
 	    cmocka_unit_test(test_active_active_marks),
+	    cmocka_unit_test(test_set_filter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1012,6 +1012,192 @@ static void test_deadline_is_earliest(void **state)
 
 /* ---- construction ---- */
 
+/* ---- reload ---- */
+
+/* A reload of f to v[0..n-1]: what goes first (gone) and what follows (f->a). */
+static void reconf(struct fx *f, const struct conf_vip *v, size_t n, uint64_t now, char *gone_out,
+		   size_t cap, int *vmap, int *gmap)
+{
+	struct takeover_params p = {.self_id = SELF, .interval_ms = IVL, .flush = true};
+	struct takeover_actions gone;
+	takeover_actions_init(&gone);
+	takeover_actions_reset(&f->a);
+	f->now = now;
+	assert_int_equal(takeover_reconf(f->t, &p, v, n, now, &gone, &f->a, vmap, gmap, NULL, 0),
+			 0);
+	snprintf(gone_out, cap, "%s", trace(&gone));
+	takeover_actions_free(&gone);
+}
+
+/*
+ * A VIP kept in place keeps its address, schedule and counters (nothing is
+ * taken or given again); a removed one gives its address back first, in
+ * the old numbering; one added to a group we hold is taken at once; one
+ * that changed its address is given back and taken anew.
+ */
+static void test_reconf_in_place(void **state)
+{
+	(void)state;
+	struct conf_vip v[3] = {vipc("a", "g1", A1, 3, 100, 0, false),
+				vipc("b", "g1", A2, 3, 100, 0, false),
+				vipc("c", "g2", A3, 3, 100, 0, false)};
+	struct fx f;
+	fx_new(&f, v, 3, true);
+	up(&f);
+	tick(&f, 2000); /* every round done */
+	struct conf_vip w[3] = {vipc("d", "g1", 0xc6120067u, 3, 100, 0, false),
+				vipc("a", "g1", A1, 5, 100, 0, false),
+				vipc("c", "g2", 0xc6120068u, 3, 100, 0, false)};
+	char gone[1024];
+	int vmap[3], gmap[VIP_MAX_GROUPS];
+	reconf(&f, w, 3, 2010, gone, sizeof(gone), vmap, gmap);
+	/* b removed, c moved: both given back (old indices 1 and 2) */
+	assert_string_equal(gone, "log(reload) give(1) log(reload) give(2)");
+	assert_int_equal(vmap[0], 1);
+	assert_int_equal(vmap[1], -1);
+	assert_int_equal(vmap[2], -1);
+	assert_int_equal(gmap[0], 0);
+	assert_int_equal(gmap[1], 1);
+	/* d (new, index 0) and c at its new address (index 2) taken; a untouched */
+	assert_string_equal(trace(&f.a), "prepare(3) log(reload) take(0) ann(0,T,13) log(reload) "
+					 "take(2) ann(2,T,13)");
+	struct takeover_vip_view vv;
+	assert_int_equal(takeover_vip(f.t, 1, &vv), 0);
+	assert_true(vv.holding);
+	assert_int_equal(vv.takeovers, 1); /* a's counters are its own */
+	assert_int_equal(takeover_vips(f.t), 3);
+	fx_free(&f);
+}
+
+/* A new group listens first; a gone group's addresses go back; the rest stays. */
+static void test_reconf_groups(void **state)
+{
+	(void)state;
+	struct conf_vip v[2] = {vipc("a", "g1", A1, 1, 100, 0, false),
+				vipc("b", "g2", A2, 1, 100, 0, false)};
+	struct fx f;
+	fx_new(&f, v, 2, true);
+	up(&f);
+	struct conf_vip w[2] = {vipc("c", "g3", A3, 1, 100, 0, false),
+				vipc("a", "g1", A1, 1, 100, 0, false)};
+	char gone[1024];
+	int vmap[2], gmap[VIP_MAX_GROUPS];
+	reconf(&f, w, 2, 1000, gone, sizeof(gone), vmap, gmap);
+	assert_string_equal(gone, "log(reload) give(1)");
+	assert_int_equal(gmap[0], 1);
+	assert_int_equal(gmap[1], -1);
+	/* g3 is new: nothing yet but our advert (it names g3 now) */
+	assert_string_equal(trace(&f.a), "push");
+	const struct vip *core = takeover_vip_core(f.t);
+	struct vip_group_view gv;
+	assert_int_equal(vip_group(core, 0, 1000, &gv), 0);
+	assert_string_equal(gv.name, "g3");
+	assert_int_equal(gv.state, VIP_INIT);
+	assert_int_equal(vip_group(core, 1, 1000, &gv), 0);
+	assert_int_equal(gv.state, VIP_MASTER);
+	/* three intervals later, alone, g3 is ours */
+	tick(&f, 1000 + T_UP - 1);
+	assert_null(strstr(trace(&f.a), "take(0)"));
+	tick(&f, 1000 + T_UP);
+	assert_non_null(strstr(trace(&f.a),
+			       "prepare(1) state(g0:backup) log(vip_backup) "
+			       "state(g0:master) take(0) ann(0,T,13) log(vip_master)"));
+	fx_free(&f);
+}
+
+/*
+ * A lower priority that another node outranks, with its preemption: the
+ * group goes (its VIPs given back in the new numbering); a priority that
+ * changes nothing moves nothing.
+ */
+static void test_reconf_priority(void **state)
+{
+	(void)state;
+	struct conf_vip v[2] = {vipc("a", "g1", A1, 1, 100, 0, false),
+				vipc("b", "g2", A2, 1, 100, 0, false)};
+	v[0].priority = v[1].priority = 200;
+	struct fx f;
+	fx_new(&f, v, 2, true);
+	up(&f);
+	hear(&f, 9, "g1", 150, VIP_BACKUP, 400);
+	struct conf_vip w[2] = {v[0], v[1]};
+	w[1].priority = 220; /* nobody else: moves nothing */
+	char gone[1024];
+	int vmap[2], gmap[VIP_MAX_GROUPS];
+	reconf(&f, w, 2, 410, gone, sizeof(gone), vmap, gmap);
+	assert_string_equal(gone, "");
+	assert_string_equal(trace(&f.a), "push");
+	/* g1 lowered under node 9's 150: as master we keep it until 9 preempts */
+	w[0].priority = 100;
+	reconf(&f, w, 2, 420, gone, sizeof(gone), vmap, gmap);
+	assert_string_equal(trace(&f.a), "push");
+	hear(&f, 9, "g1", 150, VIP_MASTER, 430);
+	assert_string_equal(trace(&f.a), "state(g0:backup) give(0) log(vip_backup) push");
+	fx_free(&f);
+}
+
+/* A running NotifyScript whose VIP went away keeps running; its end is still taken. */
+static void test_reconf_notify(void **state)
+{
+	(void)state;
+	struct conf_vip v[2] = {vipc("a", "g1", A1, 1, 100, 0, true),
+				vipc("b", "g1", A2, 1, 100, 0, true)};
+	struct fx f;
+	fx_new(&f, v, 2, true);
+	up(&f); /* a's script runs (backup), b's waits, then master for both */
+	struct conf_vip w[1] = {v[1]};
+	char gone[1024];
+	int vmap[2], gmap[VIP_MAX_GROUPS];
+	reconf(&f, w, 1, 400, gone, sizeof(gone), vmap, gmap);
+	struct takeover_notify_view nv;
+	assert_int_equal(takeover_notify(f.t, 0, &nv), 0);
+	assert_true(nv.running);
+	assert_int_equal(nv.vip, TAKEOVER_NO_VIP);
+	assert_int_equal(nv.waiting, 2); /* b's two: backup, master */
+	takeover_actions_reset(&f.a);
+	assert_int_equal(takeover_script_done(f.t, 0, TK_SCRIPT_OK, 410, &f.a), 0);
+	assert_string_equal(trace(&f.a), "run(0,backup,100)");
+	fx_free(&f);
+}
+
+/* A reload that cannot be applied changes nothing. */
+static void test_reconf_refused(void **state)
+{
+	(void)state;
+	struct conf_vip v = vipc("a", "g1", A1, 1, 100, 0, false);
+	struct fx f;
+	fx_new(&f, &v, 1, true);
+	up(&f);
+	struct takeover_params p = {.self_id = SELF + 1, .interval_ms = IVL};
+	struct takeover_actions gone;
+	takeover_actions_init(&gone);
+	int vmap[1], gmap[VIP_MAX_GROUPS];
+	char err[128] = "";
+	assert_int_equal(
+	    takeover_reconf(f.t, &p, &v, 1, 500, &gone, &f.a, vmap, gmap, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "NodeID"));
+	/* 65 groups */
+	struct conf_vip many[65];
+	for (int i = 0; i < 65; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "g%d", i);
+		many[i] = vipc(name, name, A1 + (uint32_t)i, 1, 100, 0, false);
+		many[i].line = 100 + i;
+	}
+	p.self_id = SELF;
+	err[0] = '\0';
+	assert_int_equal(
+	    takeover_reconf(f.t, &p, many, 65, 500, &gone, &f.a, vmap, gmap, err, sizeof(err)), -1);
+	assert_string_equal(err, "164: more than 64 VIP groups");
+	assert_int_equal(gone.n, 0);
+	struct takeover_vip_view vv;
+	assert_int_equal(takeover_vip(f.t, 0, &vv), 0);
+	assert_true(vv.holding);
+	assert_int_equal(takeover_vips(f.t), 1);
+	takeover_actions_free(&gone);
+	fx_free(&f);
+}
+
 static void test_new(void **state)
 {
 	(void)state;
@@ -1064,6 +1250,11 @@ int main(void)
 	    cmocka_unit_test(test_stop_done),
 	    cmocka_unit_test(test_deadline_is_earliest),
 	    cmocka_unit_test(test_new),
+	    cmocka_unit_test(test_reconf_in_place),
+	    cmocka_unit_test(test_reconf_groups),
+	    cmocka_unit_test(test_reconf_priority),
+	    cmocka_unit_test(test_reconf_notify),
+	    cmocka_unit_test(test_reconf_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -653,6 +653,61 @@ static void test_bad_params(void **st)
 	vip_free(v);
 }
 
+/*
+ * A reload adds a group before ours: ours keeps its state and what the
+ * peers said of it (no claim while the master lives), the new group
+ * listens first, a gone group is forgotten, and an invalid set changes
+ * nothing.
+ */
+static void test_reconf(void **st)
+{
+	(void)st;
+	struct vip_group_conf g = {.name = "g", .priority = 100, .preempt = true};
+	struct vip_params p = {.self_id = 5, .interval_ms = 100};
+	struct vip *v = vip_new(&p, &g, 1, 0);
+	assert_non_null(v);
+	struct vip_out o;
+	uint8_t buf[32];
+	size_t len = master_advert(buf, 150);
+	assert_int_equal(vip_on_advert(v, 2, buf, len, 350, &o), 0);
+	vip_tick(v, 350, &o);
+	struct vip_group_view gv;
+	assert_int_equal(vip_group(v, 0, 350, &gv), 0);
+	assert_int_equal(gv.state, VIP_BACKUP);
+	struct vip_group_conf ng[2] = {{.name = "new", .priority = 200, .preempt = true}, g};
+	int map[VIP_MAX_GROUPS];
+	assert_int_equal(vip_reconf(v, ng, 2, 360, map, &o), 0);
+	assert_int_equal(map[0], 1);
+	assert_int_equal(o.n, 0); /* nothing changed state */
+	assert_true(o.push);	  /* our advert names the new group */
+	assert_int_equal(vip_group(v, 1, 360, &gv), 0);
+	assert_int_equal(gv.state, VIP_BACKUP);
+	assert_int_equal(gv.owner, 2); /* node 2's claim is remembered */
+	assert_int_equal(vip_group(v, 0, 360, &gv), 0);
+	assert_int_equal(gv.state, VIP_INIT);
+	for (uint64_t t = 400; t <= 600; t += 100)
+		assert_int_equal(vip_on_advert(v, 2, buf, len, t, &o), 0);
+	vip_tick(v, 659, &o);
+	assert_int_equal(vip_group(v, 0, 659, &gv), 0);
+	assert_int_equal(gv.state, VIP_INIT);
+	vip_tick(v, 660, &o); /* three intervals after the reload: "new" is ours */
+	assert_int_equal(vip_group(v, 0, 660, &gv), 0);
+	assert_int_equal(gv.state, VIP_MASTER);
+	/* a duplicate name: refused, nothing changed */
+	struct vip_group_conf dup[2] = {g, g};
+	assert_int_equal(vip_reconf(v, dup, 2, 670, map, &o), -1);
+	assert_int_equal(vip_groups(v), 2);
+	/* "new" removed: g keeps index 0 now, still backup of node 2 */
+	assert_int_equal(vip_on_advert(v, 2, buf, len, 675, &o), 0);
+	assert_int_equal(vip_reconf(v, &g, 1, 680, map, &o), 0);
+	assert_int_equal(map[0], -1);
+	assert_int_equal(map[1], 0);
+	assert_int_equal(vip_groups(v), 1);
+	assert_int_equal(vip_group(v, 0, 680, &gv), 0);
+	assert_int_equal(gv.state, VIP_BACKUP);
+	vip_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -670,6 +725,7 @@ int main(void)
 	    cmocka_unit_test(test_advert_round_trip_and_garbage),
 	    cmocka_unit_test(test_second_claimant_probed_on_time),
 	    cmocka_unit_test(test_probe_due_as_master_served_on_leaving),
+	    cmocka_unit_test(test_reconf),
 	    cmocka_unit_test(test_bad_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
