@@ -336,6 +336,16 @@ int arp_engine_iface_set_addrs(struct arp_engine *e, uint32_t ifindex,
 	return ifc ? replace_copy(&ifc->addrs, &ifc->n_addrs, addrs, n, sizeof(*addrs)) : -1;
 }
 
+bool arp_engine_iface_has_addr(const struct arp_engine *e, uint32_t ifindex,
+			       const struct ip4_prefix *a)
+{
+	const struct iface *ifc = known(e, ifindex);
+	for (size_t i = 0; ifc && i < ifc->n_addrs; i++)
+		if (ifc->addrs[i].addr == a->addr && ifc->addrs[i].len == a->len)
+			return true;
+	return false;
+}
+
 int arp_engine_iface_set_shared(struct arp_engine *e, uint32_t ifindex, const uint32_t *ips,
 				size_t n)
 {

@@ -117,6 +117,10 @@ int arp_engine_iface_set_mac(struct arp_engine *e, uint32_t ifindex, const struc
 int arp_engine_iface_set_addrs(struct arp_engine *e, uint32_t ifindex,
 			       const struct ip4_prefix *addrs, size_t n);
 
+/* Whether a (address and prefix length) is one of ifindex's addresses as last set. */
+bool arp_engine_iface_has_addr(const struct arp_engine *e, uint32_t ifindex,
+			       const struct ip4_prefix *a);
+
 /*
  * The addresses the cluster shares on ifindex (VIPs, see core/vip): frames
  * in which another node speaks for one of them are the cluster's business,

@@ -405,6 +405,29 @@ static bool same_place(const struct conf_vip *a, const struct conf_vip *b)
 	       strcmp(a->iface, b->iface) == 0 && a->vmac == b->vmac && a->vrid == b->vrid;
 }
 
+static int tvip_name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct tvip *const *)a)->c.name,
+		      (*(const struct tvip *const *)b)->c.name);
+}
+
+/* The VIP named name in v[0..n-1] (sorted by name), or NULL. */
+static const struct tvip *find_by_name(const struct tvip *const *v, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(v[mid]->c.name, name);
+		if (c == 0)
+			return v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 int takeover_reconf(struct takeover *t, const struct takeover_params *p,
 		    const struct conf_vip *vips, size_t n, uint64_t now,
 		    struct takeover_actions *gone, struct takeover_actions *append, int *vmap,
@@ -423,35 +446,40 @@ int takeover_reconf(struct takeover *t, const struct takeover_params *p,
 	size_t *of = n ? calloc(n, sizeof(*of)) : NULL;
 	struct tvip *nv = n ? calloc(n, sizeof(*nv)) : NULL;
 	int *from = n ? calloc(n, sizeof(*from)) : NULL; /* new VIP k: its old index or -1 */
-	if (n && (!of || !nv || !from)) {
-		free(of);
-		free(nv);
-		free(from);
-		errno = ENOMEM;
-		return -1;
-	}
+	/* the old VIPs by name (a VIP's name is unique): a reload of 1000 VIPs stays quick */
+	const struct tvip **by_name = t->n ? calloc(t->n, sizeof(*by_name)) : NULL;
 	struct vip_out o;
-	if (make_groups(vips, n, groups, &ng, of, err, errlen) < 0 ||
-	    vip_reconf(t->core, groups, ng, now, gmap, &o) < 0) {
+	int rc = -1;
+	if ((n && (!of || !nv || !from)) || (t->n && !by_name))
+		errno = ENOMEM;
+	else if (make_groups(vips, n, groups, &ng, of, err, errlen) == 0)
+		rc = vip_reconf(t->core, groups, ng, now, gmap, &o);
+	if (rc < 0) {
 		if (errno == EINVAL && err && errlen && !err[0])
 			snprintf(err, errlen, "bad VIP groups");
 		free(of);
 		free(nv);
 		free(from);
+		free(by_name);
 		return -1;
 	}
 	/* which VIPs stay in place; the others' addresses go back first (old indices) */
 	for (size_t k = 0; k < t->n; k++)
 		vmap[k] = -1;
+	for (size_t i = 0; i < t->n; i++)
+		by_name[i] = &t->v[i];
+	if (t->n)
+		qsort(by_name, t->n, sizeof(*by_name), tvip_name_cmp);
 	for (size_t k = 0; k < n; k++) {
+		const struct tvip *x = find_by_name(by_name, t->n, vips[k].name);
+		size_t i = x ? (size_t)(x - t->v) : 0;
 		from[k] = -1;
-		for (size_t i = 0; i < t->n; i++)
-			if (vmap[i] < 0 && same_place(&t->v[i].c, &vips[k])) {
-				from[k] = (int)i;
-				vmap[i] = (int)k;
-				break;
-			}
+		if (x && vmap[i] < 0 && same_place(&x->c, &vips[k])) {
+			from[k] = (int)i;
+			vmap[i] = (int)k;
+		}
 	}
+	free(by_name);
 	char ip[IP4_STRLEN];
 	for (size_t i = 0; i < t->n; i++) {
 		if (vmap[i] >= 0)

@@ -263,19 +263,15 @@ struct mif *mif_by_name(struct daemon *d, const char *name)
 
 void daemon_refresh_addrs(struct daemon *d, struct mif *m)
 {
-	struct ip4_prefix addrs[MAX_ADDRS];
+	struct ip4_prefix *addrs = NULL;
 	size_t n = 0;
-	if (nl_addrs(d->nl, m->ifindex, addrs, MAX_ADDRS, &n) < 0) {
+	if (nl_addrs_all(d->nl, m->ifindex, &addrs, &n) < 0) {
 		log_warn("event=addr_read_failed iface=%s", m->conf->name);
 		return;
 	}
-	if (n > MAX_ADDRS) {
-		log_warnx("event=too_many_addresses iface=%s addresses=%zu used=%d", m->conf->name,
-			  n, MAX_ADDRS);
-		n = MAX_ADDRS;
-	}
 	if (arp_engine_iface_set_addrs(d->eng, m->ifindex, addrs, n) < 0)
 		log_warn("event=addr_set_failed iface=%s", m->conf->name);
+	free(addrs);
 }
 
 /* ---- the event queue ---- */

@@ -36,7 +36,6 @@ struct packet_ring;
 struct prom_http;
 struct udp;
 
-#define MAX_ADDRS  256
 #define MAX_SVC	   8
 #define DAEMON_CFG_HASH 32
 #define MAX_QUEUED 4096 /* events waiting for delivery; past it they are counted and lost */

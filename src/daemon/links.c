@@ -343,7 +343,9 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 	char err[256], q[300];
 	switch (ev->type) {
 	case NLE_ADDR:
-		if (m)
+		/* a lease renewed (every VIP's, twice a second) changes nothing: no dump for it */
+		if (m && (ev->del || !ev->addr.addr ||
+			  !arp_engine_iface_has_addr(d->eng, m->ifindex, &ev->addr)))
 			daemon_refresh_addrs(d, m);
 		break;
 	case NLE_NEIGH:

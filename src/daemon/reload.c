@@ -216,6 +216,7 @@ void daemon_reload(struct daemon *d)
 	char *text;
 	size_t len;
 	static char err[CONF_ERR_LEN];
+	uint64_t t0 = monotonic_us();
 	log_notice("event=reload signal=SIGHUP path=%s", d->cfg_path);
 	if (d->stopping) {
 		log_warnx("event=reload_failed msg=\"stopping: nothing changed\"");
@@ -268,8 +269,10 @@ void daemon_reload(struct daemon *d)
 		config_free(&c);
 		return;
 	}
-	uint64_t t0 = monotonic_us();
+	uint64_t t1 = monotonic_us();
 	apply(d, &c);
 	memcpy(d->cfg_hash, hash, sizeof(hash));
-	log_notice("event=reload action=done us=%" PRIu64, monotonic_us() - t0);
+	uint64_t t2 = monotonic_us();
+	log_notice("event=reload action=done us=%" PRIu64 " read_us=%" PRIu64 " apply_us=%" PRIu64,
+		   t2 - t0, t1 - t0, t2 - t1);
 }

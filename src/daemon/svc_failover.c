@@ -50,7 +50,6 @@
 #include "os/view.h"
 
 #define MAX_TARGETED 8192 /* unicast ARP frames per interface per round */
-#define MAX_ADDRS    256 /* addresses of a device read at once (arphad -r) */
 
 /* What the shell keeps of a VIP (the schedule is core/takeover's). */
 struct fvip {
@@ -796,14 +795,15 @@ static int release_leftovers(const struct config *cfg, struct nl *nl)
 		struct nl_link l;
 		if (!ci || nl_link_by_name(nl, ci->device, &l) < 0)
 			continue;
-		struct ip4_prefix a[MAX_ADDRS];
+		struct ip4_prefix *a = NULL;
 		size_t n = 0;
-		if (!c->vmac && nl_addrs(nl, l.ifindex, a, MAX_ADDRS, &n) == 0) {
-			for (size_t i = 0; i < n && i < MAX_ADDRS; i++)
+		if (!c->vmac && nl_addrs_all(nl, l.ifindex, &a, &n) == 0) {
+			for (size_t i = 0; i < n; i++)
 				if (a[i].addr == c->addr.addr &&
 				    nl_addr_del(nl, l.ifindex, a[i].addr, a[i].len) == 0)
 					removed++;
 		}
+		free(a);
 		if (c->vmac) {
 			char name[16];
 			struct nl_link v;
@@ -1055,6 +1055,29 @@ static void vdev_drop(struct failover *f, const struct fvip *x, const struct fvi
 		log_warn("event=vdev_remove_failed vip=%s device=%s", x->c->name, x->vdev);
 }
 
+static int fvip_name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct fvip *const *)a)->c->name,
+		      (*(const struct fvip *const *)b)->c->name);
+}
+
+/* The VIP named name in v[0..n-1] (sorted by name), or NULL. */
+static const struct fvip *fvip_by_name(const struct fvip *const *v, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(v[mid]->c->name, name);
+		if (c == 0)
+			return v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 /*
  * A reload: the VIPs, their groups' priorities and preemption, the
  * announcement settings, the NotifyScripts, the [Track] checks and [Flush]
@@ -1065,6 +1088,7 @@ static void vdev_drop(struct failover *f, const struct fvip *x, const struct fvi
 static int svc_reload(void *self, const struct config *cfg, bool dry, char *err, size_t errlen)
 {
 	struct failover *f = self;
+	const struct fvip **by_name = NULL;
 	if (dry)
 		return 0; /* what could fail is checked by the parser and check_scripts */
 	uint64_t now = host_now(f->h);
@@ -1088,13 +1112,22 @@ static int svc_reload(void *self, const struct config *cfg, bool dry, char *err,
 		if (cfg->vips[k].mode == VIP_MODE_ACTIVE_PASSIVE)
 			ap[j++] = cfg->vips[k];
 	/* a VIP with the name of an old one in the same place keeps what the shell made */
+	by_name = f->n ? calloc(f->n, sizeof(*by_name)) : NULL;
+	if (f->n && !by_name) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < f->n; i++)
+		by_name[i] = &f->v[i];
+	if (f->n)
+		qsort(by_name, f->n, sizeof(*by_name), fvip_name_cmp);
 	for (size_t k = 0; k < n; k++) {
 		nv[k].c = &ap[k];
-		size_t i;
-		for (i = 0; i < f->n; i++)
-			if (!strcmp(f->v[i].c->name, ap[k].name) && f->v[i].c->vmac == ap[k].vmac &&
-			    f->v[i].c->vrid == ap[k].vrid && !strcmp(f->v[i].c->iface, ap[k].iface))
-				break;
+		const struct fvip *o = fvip_by_name(by_name, f->n, ap[k].name);
+		size_t i = o && o->c->vmac == ap[k].vmac && o->c->vrid == ap[k].vrid &&
+				   !strcmp(o->c->iface, ap[k].iface)
+			       ? (size_t)(o - f->v)
+			       : f->n;
 		if (i < f->n && ap[k].vmac) {
 			nv[k].vifindex = f->v[i].vifindex;
 			nv[k].vmac = f->v[i].vmac;
@@ -1122,6 +1155,8 @@ static int svc_reload(void *self, const struct config *cfg, bool dry, char *err,
 			nv[k].flushes = f->v[i].flushes;
 		}
 	}
+	free(by_name);
+	by_name = NULL;
 	struct flushreq_params keep_fp = f->fp;
 	bool keep_flush = f->flush_ok;
 	if (flush_setup(f, cfg, err, errlen) < 0)
@@ -1184,6 +1219,7 @@ static int svc_reload(void *self, const struct config *cfg, bool dry, char *err,
 	on_link(f); /* the engine's shared addresses, the faults, the health: then decide */
 	return 0;
 fail:
+	free(by_name);
 	for (size_t k = 0; made && k < n; k++)
 		if (made[k])
 			nl_link_del(f->nl, nv[k].vifindex);

@@ -228,6 +228,32 @@ int nl_addrs(struct nl *n, uint32_t ifindex, struct ip4_prefix *out, size_t cap,
 	return 0;
 }
 
+int nl_addrs_all(struct nl *n, uint32_t ifindex, struct ip4_prefix **out, size_t *count)
+{
+	size_t cap = 64;
+	for (int tries = 0; tries < 8; tries++) {
+		struct ip4_prefix *v = calloc(cap, sizeof(*v));
+		if (!v)
+			return -1;
+		size_t have = 0;
+		if (nl_addrs(n, ifindex, v, cap, &have) < 0) {
+			int e = errno;
+			free(v);
+			errno = e;
+			return -1;
+		}
+		if (have <= cap) {
+			*out = v;
+			*count = have;
+			return 0;
+		}
+		free(v);
+		cap = have + 64; /* more came meanwhile: room for some more */
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
 /* ---- routes ---- */
 
 static int route_attr_cb(const struct nlattr *a, void *data)
@@ -513,6 +539,15 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 			return MNL_CB_OK;
 		ev.type = NLE_ADDR;
 		ev.ifindex = ifa->ifa_index;
+		ev.del = nlh->nlmsg_type == RTM_DELADDR;
+		ev.addr.len = ifa->ifa_prefixlen;
+		const struct nlattr *a;
+		mnl_attr_for_each(a, nlh, sizeof(*ifa))
+		{
+			if (mnl_attr_get_type(a) == IFA_LOCAL &&
+			    mnl_attr_get_payload_len(a) == sizeof(uint32_t))
+				ev.addr.addr = ntohl(mnl_attr_get_u32(a));
+		}
 		break;
 	}
 	case RTM_NEWNEIGH:

@@ -37,6 +37,8 @@ struct nl_event {
 	struct nl_link link; /* NLE_LINK, NLE_LINK_DEL */
 	uint32_t ip;	     /* NLE_NEIGH: the neighbour's address and MAC */
 	struct mac mac;
+	struct ip4_prefix addr; /* NLE_ADDR: the address (0.0.0.0/0 when the message has none) */
+	bool del;		/* NLE_ADDR: removed (RTM_DELADDR) */
 };
 
 /* NULL with errno. Subscribes the event socket when events is true. */
@@ -51,6 +53,11 @@ int nl_link_by_index(struct nl *n, uint32_t ifindex, struct nl_link *out);
 
 /* IPv4 addresses of ifindex into out (at most cap); *count = how many exist. */
 int nl_addrs(struct nl *n, uint32_t ifindex, struct ip4_prefix *out, size_t cap, size_t *count);
+/*
+ * All of them, however many: *out (free it) holds *count. 0, or -1 with
+ * errno (ENOMEM, or nl_addrs's).
+ */
+int nl_addrs_all(struct nl *n, uint32_t ifindex, struct ip4_prefix **out, size_t *count);
 
 /*
  * The device the kernel's routing sends ip out of (as `ip route get`):
