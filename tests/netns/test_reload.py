@@ -215,7 +215,8 @@ with Lab("reload", hosts=HOSTS) as lab:
     with res.case("probe/vip1-no-gap"):
         r = probe.stop()
         for role in NODES:
-            us = [l.split("us=")[1] for l in d[role].log_lines("event=reload action=done")]
+            us = [l.split(" us=")[1].split()[0]
+                  for l in d[role].log_lines("event=reload action=done")]
             info("%s: reloads took %s us" % (role, ", ".join(us)))
         gap = r["longest_gap_ms"]
         info(vipnet.gap_line("client", r) + "; at %+.3f s from the first reload, the "
