@@ -148,6 +148,7 @@ struct cluster *cluster_new(const struct cluster_params *p)
 		errno = ENOMEM;
 		return NULL;
 	}
+	c->hb_rb_next = rbcast_next_seq(c->rb); /* the first heartbeat tells, unless we sent */
 	return c;
 }
 
