@@ -43,6 +43,7 @@
 struct pack {
 	uint8_t type; /* CA_SEND_ALL or CA_SEND_TO */
 	uint8_t path;
+	bool urgent; /* a heartbeat or a state in it (cluster_action.urgent) */
 	uint32_t node;
 	struct tlv_writer w;
 	uint8_t buf[WIRE_MAX_PAYLOAD];
@@ -69,6 +70,7 @@ struct cluster {
 	struct pack pack[PACK_SLOTS];
 	size_t npack;
 	uint32_t last_sender; /* of the last datagram authenticated; 0: refused */
+	uint64_t hb_rb_next;  /* rbcast_next_seq at the last heartbeat */
 	struct cluster_peer_stats peers[WIRE_MAX_PEERS];
 	size_t npeers;
 	uint8_t plain[WIRE_MAX_PAYLOAD];
@@ -101,6 +103,7 @@ static struct cluster_action *push(struct cluster_actions *a, enum cluster_actio
 	act->type = (uint8_t)type;
 	act->level = 0;
 	act->chan = 0;
+	act->urgent = false;
 	act->node = node;
 	act->len = 0;
 	return act;
@@ -145,6 +148,7 @@ struct cluster *cluster_new(const struct cluster_params *p)
 		errno = ENOMEM;
 		return NULL;
 	}
+	c->hb_rb_next = rbcast_next_seq(c->rb); /* the first heartbeat tells, unless we sent */
 	return c;
 }
 
@@ -185,6 +189,7 @@ static void pack_flush(struct cluster *c, struct pack *pk, struct cluster_action
 	struct cluster_action *act = push(out, pk->type, pk->node);
 	if (act) {
 		act->path = pk->path;
+		act->urgent = pk->urgent;
 		size_t n = wire_seal(&c->tx, pk->buf, pk->w.len, act->data, sizeof(act->data));
 		if (n) {
 			act->len = (uint16_t)n;
@@ -195,6 +200,7 @@ static void pack_flush(struct cluster *c, struct pack *pk, struct cluster_action
 		}
 	}
 	tlv_writer_init(&pk->w, pk->buf, sizeof(pk->buf));
+	pk->urgent = false;
 }
 
 static void pack_flush_all(struct cluster *c, struct cluster_actions *out)
@@ -219,6 +225,7 @@ static struct pack *pack_get(struct cluster *c, enum cluster_action_type type, u
 	pk->type = (uint8_t)type;
 	pk->path = (uint8_t)path;
 	pk->node = type == CA_SEND_ALL ? 0 : node;
+	pk->urgent = false;
 	tlv_writer_init(&pk->w, pk->buf, sizeof(pk->buf));
 	return pk;
 }
@@ -283,6 +290,7 @@ static void pack_put(struct cluster *c, struct dest d, const struct tlv_any *t,
 			pack_flush(c, pk, out);
 			(void)put_any(&pk->w, t); /* every TLV fits an empty datagram */
 		}
+		pk->urgent |= t->kind == K_HB || t->kind == K_STATE;
 		if (d.path >= 0)
 			break;
 	}
@@ -635,7 +643,16 @@ void cluster_tick(struct cluster *c, uint64_t now, struct cluster_actions *out)
 		struct wire_heartbeat hb;
 		memset(&hb, 0, sizeof(hb));
 		member_fill_heartbeat(c->m, &hb);
-		hb.rb_next = rbcast_next_seq(c->rb);
+		/*
+		 * How far our broadcasts went, only when none went out since the
+		 * last heartbeat: this one travels apart from them and may
+		 * overtake them (cluster.h), and the receivers would ask for
+		 * data still on its way. 0: not said. A lost tail is then found
+		 * one heartbeat later; a hole in a stream by the data after it.
+		 */
+		uint64_t next = rbcast_next_seq(c->rb);
+		hb.rb_next = next == c->hb_rb_next ? next : 0;
+		c->hb_rb_next = next;
 		struct tlv_any t = {.kind = K_HB, .u.hb = &hb};
 		struct dest every = {CA_SEND_ALL, 0, -1};
 		pack_put(c, every, &t, out);

@@ -15,6 +15,14 @@
  *  - for cluster_broadcast and resends: datagrams with TLV_RB_DATA, to all;
  *  - NAKs to the origin, GONEs to the node that NAKed.
  * Several TLVs may share a datagram when they go to the same place.
+ * A datagram with a heartbeat or a state is marked urgent: the shell keeps
+ * it clear of the reliable broadcast's queue (os/udp.h), so a burst of
+ * bulk never delays or refuses a heartbeat. It may then overtake data
+ * sent before it, so its rb_next (how far our broadcasts went, which
+ * reveals a lost tail) is 0, not said, when broadcasts went out since
+ * the previous heartbeat: the receivers would ask for data still on its
+ * way. A lost tail is found one heartbeat later; a hole in a stream at
+ * once, by the data after it.
  *
  * Paths: with n_paths > 1 the nodes are linked by several networks (see
  * member.h). Every heartbeat goes out on every path, each copy sealed on
@@ -78,6 +86,12 @@ struct cluster_action {
 	uint8_t level; /* CA_LOG: enum log_level */
 	uint8_t chan;  /* CA_STATE: the channel (CLUSTER_CHAN_*); 0 otherwise */
 	uint8_t path;  /* SEND_*, *PATH_*: the path (0 .. n_paths-1) */
+	/*
+	 * SEND_*: the datagram carries a heartbeat or soft state: the shell
+	 * sends it where no reliable broadcast queued before it can hold it
+	 * back or crowd it out (os/udp.h, the urgent socket).
+	 */
+	bool urgent;
 	uint32_t node;
 	uint16_t len;
 	/* SEND_*: the datagram; DELIVER: the message; STATE: the state; LOG: the line */

@@ -16,8 +16,13 @@
  * known_next is one past the highest seq the origin is known to have sent
  * (from data or a heartbeat); a gap is open while expected < known_next.
  * Every seq in [expected, asked] is held or has been NAKed, so only what
- * lies beyond asked is NAKed at once when it shows up; the whole gap is
- * NAKed again from expected every nak_interval_ms (last_nak).
+ * lies beyond asked is NAKed at once when a later seq shows it missing;
+ * the whole gap is NAKed again from expected after nak_interval_ms
+ * without progress (last_nak: the last NAK or delivery). A tail that
+ * only a heartbeat reveals is not NAKed at once but after nak_interval_ms
+ * without progress: heartbeats travel apart from the data (cluster.h)
+ * and may overtake it, and a NAK for data still on its way would only
+ * send it twice.
  */
 #include "rbcast.h"
 
@@ -348,13 +353,16 @@ static void send_nak(struct rbcast *rb, struct origin *o, uint64_t first, uint64
 	rb->st.naks_sent++;
 }
 
-/* NAK at once what is missing and not yet asked for (one NAK at most). */
-static void nak_new(struct rbcast *rb, struct origin *o, uint64_t now, struct rb_actions *out)
+/* NAK at once what is missing up to upto and not yet asked for (one NAK at most). */
+static void nak_new(struct rbcast *rb, struct origin *o, uint64_t upto, uint64_t now,
+		    struct rb_actions *out)
 {
 	if (o->expected >= o->known_next)
 		return;
 	uint64_t first = o->asked + 1 > o->expected ? o->asked + 1 : o->expected;
 	uint64_t last = nak_limit(rb, o);
+	if (upto < last)
+		last = upto;
 	if (first > last)
 		return;
 	o->asked = last;
@@ -413,13 +421,14 @@ void rbcast_on_data(struct rbcast *rb, uint32_t origin, uint64_t epoch, uint64_t
 		deliver(rb, o, seq, rb->scratch, len, out);
 		o->expected++;
 		deliver_held(rb, o, out);
-	} else {
-		if (o->known_next <= seq)
-			o->known_next = seq + 1;
-		if (seq - o->expected > rb->p.send_buffer || !hold(rb, o, seq, data, len))
-			rb->st.early_dropped++; /* NAKed when the window reaches it */
+		o->last_nak = now; /* progress: what is still missing may be on its way */
+		return;
 	}
-	nak_new(rb, o, now, out);
+	if (o->known_next <= seq)
+		o->known_next = seq + 1;
+	if (seq - o->expected > rb->p.send_buffer || !hold(rb, o, seq, data, len))
+		rb->st.early_dropped++;	   /* NAKed when the window reaches it */
+	nak_new(rb, o, seq - 1, now, out); /* the hole before seq: lost, or on another path */
 }
 
 void rbcast_on_next_seq(struct rbcast *rb, uint32_t origin, uint64_t epoch, uint64_t next,
@@ -436,9 +445,12 @@ void rbcast_on_next_seq(struct rbcast *rb, uint32_t origin, uint64_t epoch, uint
 		start_at(o, next);
 		return;
 	}
-	if (next > o->known_next)
-		o->known_next = next;
-	nak_new(rb, o, now, out);
+	if (next <= o->known_next)
+		return;
+	if (o->expected >= o->known_next)
+		o->last_nak = now; /* a new gap: NAKed by rbcast_tick unless it fills meanwhile */
+	o->known_next = next;
+	(void)out;
 }
 
 void rbcast_on_gone(struct rbcast *rb, uint32_t origin, uint64_t epoch, uint64_t oldest,
@@ -468,7 +480,7 @@ void rbcast_on_gone(struct rbcast *rb, uint32_t origin, uint64_t epoch, uint64_t
 	if (o->known_next < oldest)
 		o->known_next = oldest;
 	deliver_held(rb, o, out);
-	nak_new(rb, o, now, out);
+	nak_new(rb, o, UINT64_MAX, now, out);
 }
 
 void rbcast_peer_down(struct rbcast *rb, uint32_t origin)

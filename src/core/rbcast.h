@@ -5,9 +5,11 @@
  * node (its "origin" seq, from 1 per epoch) and stays in the node's sender
  * buffer (SendBuffer messages) for retransmission. Receivers deliver each
  * origin's messages in order, exactly once; they hold early arrivals, and
- * on a gap (a later seq arrived, or a heartbeat's rb_next says more was
- * sent) they send a NAK to the origin, again every nak_interval_ms until
- * the gap is filled. The origin resends what it still holds (to everyone:
+ * on a gap they send a NAK to the origin: at once when a later seq
+ * arrived, after nak_interval_ms when only a heartbeat's rb_next says more
+ * was sent (a heartbeat may overtake the data: it travels apart), and
+ * again after every nak_interval_ms without progress until the gap is
+ * filled. The origin resends what it still holds (to everyone:
  * others probably lost it too) and answers GONE for what it no longer
  * holds; the receiver then skips to the oldest held message and reports
  * the origin OUT_OF_SYNC, so the layer above does a full resync. No ACKs:
@@ -98,7 +100,11 @@ uint64_t rbcast_next_seq(const struct rbcast *rb);
 void rbcast_on_data(struct rbcast *rb, uint32_t origin, uint64_t epoch, uint64_t seq,
 		    const uint8_t *data, size_t len, uint64_t now, struct rb_actions *out);
 
-/* A heartbeat of origin said its next seq is next: a gap if we have less. */
+/*
+ * A heartbeat of origin said its next seq is next: a gap if we have less,
+ * NAKed by rbcast_tick after nak_interval_ms without progress (never at
+ * once: out stays as it is).
+ */
 void rbcast_on_next_seq(struct rbcast *rb, uint32_t origin, uint64_t epoch, uint64_t next,
 			uint64_t now, struct rb_actions *out);
 
@@ -118,7 +124,7 @@ void rbcast_on_gone(struct rbcast *rb, uint32_t origin, uint64_t epoch, uint64_t
  */
 void rbcast_peer_down(struct rbcast *rb, uint32_t origin);
 
-/* NAK again where a gap outlived nak_interval_ms. */
+/* NAK where a gap outlived nak_interval_ms without a NAK or a delivery. */
 void rbcast_tick(struct rbcast *rb, uint64_t now, struct rb_actions *out);
 uint64_t rbcast_next_deadline(const struct rbcast *rb);
 

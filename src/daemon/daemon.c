@@ -144,13 +144,13 @@ void daemon_apply_cluster(struct daemon *d)
 		int rc = 0;
 		switch (act->type) {
 		case CA_SEND_ALL:
-			rc = u ? udp_send_all(u, act->data, act->len) : -1;
+			rc = u ? udp_send_all(u, act->urgent, act->data, act->len) : -1;
 			break;
 		case CA_SEND_TO:
 			to = node_addr(d, act->node, act->path);
 			rc = !u	  ? -1
-			     : to ? udp_send_to(u, to, act->data, act->len)
-				  : udp_send_all(u, act->data, act->len);
+			     : to ? udp_send_to(u, act->urgent, to, act->data, act->len)
+				  : udp_send_all(u, act->urgent, act->data, act->len);
 			break;
 		case CA_NODE_UP:
 			log_notice("event=node_up node=%u address=%s", act->node,
@@ -219,9 +219,11 @@ void daemon_apply_cluster(struct daemon *d)
 			log_line(act->level, (const char *)act->data);
 			break;
 		}
-		if (rc < 0 && d->udp_errors++ % 1000 == 0)
-			log_warn("event=cluster_send_failed failures=%llu",
-				 (unsigned long long)d->udp_errors);
+		/* by lane: a heartbeat refused is a node about to be written off */
+		uint64_t *fails = act->urgent ? &d->udp_urgent_errors : &d->udp_errors;
+		if (rc < 0 && (*fails)++ % 1000 == 0)
+			log_warn("event=cluster_send_failed lane=%s failures=%llu",
+				 act->urgent ? "heartbeat" : "bulk", (unsigned long long)*fails);
 	}
 	if (a->dropped) {
 		log_warnx("event=out_of_memory cluster_actions_lost=%zu", a->dropped);

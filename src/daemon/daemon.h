@@ -105,7 +105,7 @@ struct daemon {
 	size_t n_paths;
 	struct node_addr addrs[WIRE_MAX_PEERS * CONF_MAX_PATHS]; /* per node and path */
 	size_t n_addrs;
-	uint64_t udp_errors;
+	uint64_t udp_errors, udp_urgent_errors; /* cluster datagrams not sent: bulk, heartbeats */
 	/* `arpha cluster test-traffic`: messages broadcast on a timer */
 	struct loop_watch *traffic_w;
 	uint32_t traffic_period_ms, traffic_left, traffic_sent;

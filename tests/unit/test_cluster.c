@@ -316,6 +316,50 @@ static void test_push(void **state)
 	cluster_free(b);
 }
 
+/*
+ * Heartbeats and states are urgent (the shell's own socket), broadcasts
+ * not; a heartbeat says how far the broadcasts went only when none went
+ * out since the previous one, and the tail it reveals is NAKed after the
+ * NAK interval (50 ms here), not at once.
+ */
+static void test_urgent_and_rb_next(void **state)
+{
+	struct cluster *a = node(NODE_A), *b = node(NODE_B);
+	struct cluster_actions tx, rx;
+	cluster_actions_init(&tx);
+	cluster_actions_init(&rx);
+
+	heartbeat(a, b, 0, &tx, &rx);
+	assert_true(tx.v[0].urgent);
+	cluster_actions_reset(&tx);
+	assert_int_equal(cluster_broadcast(a, (const uint8_t *)"m1", 2, 10, &tx), 0);
+	assert_int_equal(count(&tx, CA_SEND_ALL), 1);
+	assert_false(tx.v[0].urgent); /* and lost: not carried */
+	cluster_actions_reset(&tx);
+	assert_int_equal(cluster_set_state(a, 'V', (const uint8_t *)"vv", 2), 0);
+	cluster_push_state(a, 0, &tx);
+	assert_true(tx.v[0].urgent);
+
+	/* a broadcast went out since the last heartbeat: this one does not tell */
+	heartbeat(a, b, 100, &tx, &rx);
+	assert_true(tx.v[0].urgent);
+	cluster_actions_reset(&rx);
+	cluster_tick(b, 160, &rx);
+	assert_int_equal(cluster_stats(b)->naks_sent, 0);
+	/* none since: this one tells, and the lost tail is NAKed 50 ms later */
+	heartbeat(a, b, 200, &tx, &rx);
+	cluster_actions_reset(&rx);
+	cluster_tick(b, 249, &rx);
+	assert_int_equal(cluster_stats(b)->naks_sent, 0);
+	cluster_tick(b, 250, &rx);
+	assert_int_equal(cluster_stats(b)->naks_sent, 1);
+
+	cluster_actions_free(&tx);
+	cluster_actions_free(&rx);
+	cluster_free(a);
+	cluster_free(b);
+}
+
 /* ---- state TLVs that do not follow the rules ---- */
 
 /* Seal payload as node NODE_A's datagram number seq and give it to b. */
@@ -534,6 +578,7 @@ int main(void)
 	    cmocka_unit_test(test_set_refused),
 	    cmocka_unit_test(test_full_slots_largest_heartbeat),
 	    cmocka_unit_test(test_push),
+	    cmocka_unit_test(test_urgent_and_rb_next),
 	    cmocka_unit_test(test_malformed_counted),
 	    cmocka_unit_test(test_paths_routing),
 	};
