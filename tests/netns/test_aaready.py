@@ -13,74 +13,23 @@ test's own, as systemd would hear it; two nodes of tests/netns/aalab.py.
          already when the cluster is complete (n1 held every bucket then)
 """
 import os
-import socket
-import subprocess
 import sys
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import Results, binary, expect, info, need_root, wait_for  # noqa: E402
+from lab import Results, expect, info, need_root  # noqa: E402
 from aalab import NODES, AaLab  # noqa: E402
+from notifysock import NotifySocket, start_notified  # noqa: E402
 
 SUITE = "netns/aaready"
 need_root(SUITE)
 res = Results(SUITE)
 
 
-class NotifySocket:
-    """A datagram socket where systemd's would be: every message, with its time."""
-
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.s.bind(path)
-        self.s.settimeout(0.2)
-        self.msgs = []  # (monotonic time, text)
-        self.lock = threading.Lock()
-        self.ready = threading.Event()
-        self.done = False
-        self.t = threading.Thread(target=self._reader, daemon=True)
-        self.t.start()
-
-    def _reader(self):
-        while not self.done:
-            try:
-                data = self.s.recv(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            text = data.decode(errors="replace")
-            with self.lock:
-                self.msgs.append((time.monotonic(), text))
-            if "READY=1" in text.split("\n"):
-                self.ready.set()
-
-    def ready_at(self):
-        with self.lock:
-            return [t for t, m in self.msgs if "READY=1" in m.split("\n")]
-
-    def close(self):
-        self.done = True
-        self.t.join()
-        self.s.close()
-
-
-def start_notified(lab, role, path):
+def start_node(lab, role, path):
     """arphad on role with NOTIFY_SOCKET=path; returns (Arphad, start time)."""
     d = lab.arphad(role, config=lab.node_config(role), name=role, start=False)
     lab.nodes[role] = d
-    env = dict(os.environ)
-    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
-    env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
-    env["NOTIFY_SOCKET"] = path
-    env.pop("WATCHDOG_USEC", None)
-    d.logf = open(d.logpath, "ab")
-    t0 = time.monotonic()
-    d.p = subprocess.Popen(["ip", "netns", "exec", lab.ns(role), binary("arphad"), "-d", "-f",
-                            d.conf], stdin=subprocess.DEVNULL, stdout=d.logf,
-                           stderr=subprocess.STDOUT, env=env)
-    return d, t0
+    return d, start_notified(lab, d, path)
 
 
 def at_ready(lab, role, ns, d, t0):
@@ -108,7 +57,7 @@ with AaLab("aaready", nodes=("n1", "n2")) as lab:
         p1 = os.path.join(lab.tmp, "n1.notify")
         ns1 = NotifySocket(p1)
         socks.append(ns1)
-        d1, t0 = start_notified(lab, "n1", p1)
+        d1, t0 = start_node(lab, "n1", p1)
         with res.case("first/ready-after-its-buckets"):
             after, r, share = at_ready(lab, "n1", ns1, d1, t0)
             info("%s n1 READY=1 %.2f s after its start: claimed %d, aimed %d, listening %s, "
@@ -127,7 +76,7 @@ with AaLab("aaready", nodes=("n1", "n2")) as lab:
         p2 = os.path.join(lab.tmp, "n2.notify")
         ns2 = NotifySocket(p2)
         socks.append(ns2)
-        d2, t0 = start_notified(lab, "n2", p2)
+        d2, t0 = start_node(lab, "n2", p2)
         with res.case("join/ready-after-its-share"):
             after, r, share = at_ready(lab, "n2", ns2, d2, t0)
             info("%s n2 READY=1 %.2f s after its start: claimed %d, aimed %d, b2m %s" %
