@@ -21,6 +21,8 @@ systemd would run it.
                 about 1 s, naming the device and the wait, and leaves
                 nothing behind
   no-wait       DeviceTimeout=0: it fails at once, as before
+  stop          SIGTERM while it waits (systemctl stop): it ends at once,
+                leaving nothing behind
 """
 import os
 import sys
@@ -155,9 +157,35 @@ def run_timeouts(lab):
         expect("event=device_wait" not in out, "it waited: %s", out[-800:])
 
 
+def run_stop_while_waiting(lab):
+    with res.case("stop/while-waiting"):
+        d = lab.arphad("node", config=config(lab, "stopw", device="nosuch9"), name="stopw",
+                       start=False)
+        ns = NotifySocket(os.path.join(lab.tmp, "stopw.notify"))
+        try:
+            start_notified(lab, d, ns.path)
+            expect(wait_for(lambda: d.log_lines(r"event=device_wait device=nosuch9"), 5),
+                   "no event=device_wait: %s", d.log()[-800:])
+            t = time.monotonic()
+            d.p.terminate()
+            d.p.wait(5)
+            took = time.monotonic() - t
+            d.logf.close()
+            expect(d.p.returncode in (-15, 143), "exit %s", d.p.returncode)
+            expect(took < 1, "it took %.2f s to end", took)
+            expect(not any("arpha" in t for t in lab.nft_tables("node")),
+                   "a table was left: %s", lab.nft_tables("node"))
+            expect(not os.path.exists(d.sock), "the control socket was left")
+        finally:
+            if d.alive():
+                d.kill9()
+            ns.close()
+
+
 with Lab("latedev", hosts=HOSTS) as lab:
     lab._addns("node")  # the node, without its eth0 yet
     run_late_device(lab)
     run_timeouts(lab)
+    run_stop_while_waiting(lab)
     res.daemon_checks(lab)
 res.exit()
