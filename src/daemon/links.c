@@ -466,20 +466,21 @@ static int first_missing(struct daemon *d, bool cluster, const char **dev, char 
 		const struct conf_iface *ci = &c->ifaces[i];
 		if (nl_link_by_name(d->nl, ci->device, &l) == 0)
 			continue;
+		int e = errno;
 		snprintf(err, errlen, "interface %s (Device=%s): %s", ci->name, ci->device,
-			 errno == ENODEV ? "no such device" : strerror(errno));
+			 e == ENODEV ? "no such device" : strerror(e));
 		*dev = ci->device;
-		return errno == ENODEV ? 1 : -1;
+		return e == ENODEV ? 1 : -1;
 	}
 	for (size_t p = 0; cluster && c->cluster.present && p < c->cluster.n_paths; p++) {
 		const char *name = c->cluster.devices[p];
 		if (nl_link_by_name(d->nl, name, &l) == 0)
 			continue;
+		int e = errno;
 		snprintf(err, errlen, "%s:%d: [Cluster] Interface=%s: %s", d->cfg_path,
-			 c->cluster.iface_line, name,
-			 errno == ENODEV ? "no such device" : strerror(errno));
+			 c->cluster.iface_line, name, e == ENODEV ? "no such device" : strerror(e));
 		*dev = name;
-		return errno == ENODEV ? 1 : -1;
+		return e == ENODEV ? 1 : -1;
 	}
 	return 0;
 }
