@@ -1,6 +1,6 @@
 /*
  * conf_daemon: [Daemon], how arphad itself runs: its control socket, its
- * log and its scheduling.
+ * log, its scheduling and how long it waits for its devices at start.
  */
 #include "conf.h"
 
@@ -100,6 +100,13 @@ static const struct conf_key daemon_keys[] = {
      CONF_FIELD(struct config, rt_priority),
      .min = 0,
      .max = 99},
+    {.name = "DeviceTimeout",
+     .parse = conf_duration,
+     CONF_FIELD(struct config, device_timeout_ms),
+     .min = 100,
+     .max = 3600000,
+     .flags = CONF_OFF,
+     .arg = "30s or 2min"},
     {.name = NULL},
 };
 
@@ -109,6 +116,7 @@ static void daemon_defaults(struct config *c)
 	c->log_target = LOG_TARGET_SYSLOG;
 	c->log_level = LOGL_INFO;
 	c->rt_priority = 10;
+	c->device_timeout_ms = CONF_DEVICE_TIMEOUT_MS;
 }
 
 static void *daemon_begin(struct conf_parser *p, const char *name)

@@ -24,6 +24,7 @@
 #define CONF_IFNAMSIZ	    16	/* Linux IFNAMSIZ: 15 characters and NUL */
 #define CONF_PATH_MAX	    108 /* sun_path */
 #define CONF_DEFAULT_SOCKET "/run/arpha/arphad.sock"
+#define CONF_DEVICE_TIMEOUT_MS 30000 /* DeviceTimeout= by default */
 
 enum log_target { LOG_TARGET_SYSLOG = 0, LOG_TARGET_STDERR };
 
@@ -225,6 +226,12 @@ struct config {
 	uint32_t metrics_addr; /* Metrics=ADDRESS:PORT, the Prometheus endpoint */
 	uint16_t metrics_port; /* 0: none (the default) */
 	int metrics_line;      /* the line of Metrics=; 0: not given */
+	/*
+	 * DeviceTimeout=: at start, how long arphad waits for a managed device
+	 * ([Interface] Device=, [Cluster] Interface=) that does not exist yet
+	 * (a VLAN or bond made after it starts); default 30 s, 0: not at all.
+	 */
+	uint32_t device_timeout_ms;
 	/* [ARP] */
 	struct arp_policy arp;
 	/* [Interface NAME] */

@@ -393,6 +393,7 @@ struct ranges {
 	uint8_t blob[RANGES_STATE_MAX];
 	size_t blob_len;
 	bool started; /* the first run handed the state on */
+	bool decided; /* the first ownership decision is made (ranges_decided) */
 	uint64_t
 	    repush_at; /* a change is pushed once more then (a lost push costs less); 0: none */
 	struct ranges_stats stats;
@@ -981,6 +982,40 @@ static void claim(struct ranges *r, uint64_t now, struct ranges_actions *out)
 	set_action(r, out, RG_CLAIM, &want, n, NULL);
 }
 
+/* No bucket unclaimed, as far as we know: ours or a peer's that still counts. */
+static bool all_claimed(const struct ranges *r, uint64_t now)
+{
+	for (uint32_t b = 0; b < r->p.buckets; b++) {
+		bool held = ranges_has(&r->mine, b);
+		for (size_t i = 0; !held && i < r->npeers; i++)
+			held =
+			    counts(r, &r->peers[i], now) && ranges_has(&r->peers[i].st.claims, b);
+		if (!held)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Is the first ownership decision made now (ranges_decided)? Listening
+ * over, and: every bucket the aim gives us claimed (some, or none with the
+ * view agreed and every bucket claimed by someone), or nothing to decide
+ * for now (the sync link is down, or we stop: we claim nothing).
+ */
+static bool decided_now(const struct ranges *r, uint64_t now)
+{
+	if (now < r->listen_until)
+		return false;
+	if (r->stopping || !r->link_up)
+		return true;
+	for (size_t k = 0; k < set_bytes(r->p.buckets); k++)
+		if (r->aimed_self.bit[k] & ~r->mine.bit[k])
+			return false;
+	if (ranges_count(&r->aimed_self, r->p.buckets) > 0)
+		return true;
+	return agreed(r) && all_claimed(r, now);
+}
+
 static void run(struct ranges *r, uint64_t now, struct ranges_actions *out)
 {
 	if (now > r->now)
@@ -999,6 +1034,8 @@ static void run(struct ranges *r, uint64_t now, struct ranges_actions *out)
 	r->started = true;
 	repush(r, now, out);
 	hand_on(r, out);
+	if (!r->decided)
+		r->decided = decided_now(r, r->now);
 }
 
 /* ---- inputs ---- */
@@ -1181,6 +1218,11 @@ size_t ranges_state_blob(const struct ranges *r, uint8_t *buf, size_t cap)
 }
 
 /* ---- views ---- */
+
+bool ranges_decided(const struct ranges *r)
+{
+	return r->decided;
+}
 
 void ranges_view(const struct ranges *r, struct ranges_view *out)
 {

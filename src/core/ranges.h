@@ -377,6 +377,16 @@ size_t ranges_nodes(const struct ranges *r);
 /* -1 (EINVAL) when i is out of range. */
 int ranges_node(const struct ranges *r, size_t i, struct ranges_node_view *out);
 
+/*
+ * Has this node made its first ownership decision? False while it listens;
+ * then true, for good, once it claims every bucket its aim gives it (when
+ * the aim gives it none: once the view is agreed and every bucket is
+ * claimed by it or a peer that counts), or once it claims nothing for a
+ * reason of its own (its sync link is down, it stops). arphad tells
+ * systemd it is ready only after this.
+ */
+bool ranges_decided(const struct ranges *r);
+
 /* Our claims (the buckets whose new connections we take). */
 const struct ranges_set *ranges_claims(const struct ranges *r);
 /* Bucket b's aimed owner (NodeID) in our view; 0 when b is out of range. */

@@ -425,6 +425,17 @@ int main(int argc, char **argv)
 		fatalx("event=start_failed what=event_loop");
 
 	/*
+	 * A managed device that does not exist yet (a VLAN or a bond made
+	 * later in the boot) is waited for, DeviceTimeout= at most, before
+	 * anything is taken: a stop meanwhile leaves nothing behind.
+	 */
+	if (links_wait_devices(&d, err, sizeof(err)) < 0) {
+		log_errx("event=start_failed msg=%s", log_quote(err, q, sizeof(q)));
+		cleanup(&d);
+		return 1;
+	}
+
+	/*
 	 * A start that fails changes nothing. First what can fail and is only
 	 * ours, in this order: (1) the control socket (refused while another
 	 * arphad listens on it; a file that is not a stale socket is never

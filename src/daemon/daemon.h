@@ -161,6 +161,7 @@ const struct svc_slot *daemon_command(const struct daemon *d, const char *word,
 				      const struct svc_cmd **cmd);
 
 /* links.c */
+int links_wait_devices(struct daemon *d, char *err, size_t errlen); /* DeviceTimeout=; -1 */
 int links_check_devices(struct daemon *d, char *err, size_t errlen);
 int links_guard(struct daemon *d, char *err, size_t errlen);	  /* nft table; -1 */
 int links_attach_all(struct daemon *d, char *err, size_t errlen); /* -1 */

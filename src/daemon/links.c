@@ -23,6 +23,8 @@
 #include "os/nflog.h"
 #include "os/nft.h"
 #include "os/packet.h"
+#include "os/sdnotify.h"
+#include "os/util.h"
 
 #define RX_BATCH   256
 #define RING_BATCH 1 /* ring blocks per callback, up to some 500 frames */
@@ -449,6 +451,91 @@ void links_collect_drops(struct daemon *d)
 		if (m->ifindex && m->ring)
 			arp_engine_count(d->eng, m->ifindex, AC_SOCKET_DROPS,
 					 packet_ring_drops(m->ring));
+	}
+}
+
+/*
+ * The first managed device that does not exist ([Interface] Device=, and
+ * with cluster [Cluster] Interface= too): 1 with its name in *dev and the
+ * message of a start that fails for it in err; 0 when all are there; -1
+ * with a message when one cannot be looked up.
+ */
+static int first_missing(struct daemon *d, bool cluster, const char **dev, char *err, size_t errlen)
+{
+	const struct config *c = &d->cfg;
+	struct nl_link l;
+	for (size_t i = 0; i < c->n_ifaces; i++) {
+		const struct conf_iface *ci = &c->ifaces[i];
+		if (nl_link_by_name(d->nl, ci->device, &l) == 0)
+			continue;
+		int e = errno;
+		snprintf(err, errlen, "interface %s (Device=%s): %s", ci->name, ci->device,
+			 e == ENODEV ? "no such device" : strerror(e));
+		*dev = ci->device;
+		return e == ENODEV ? 1 : -1;
+	}
+	for (size_t p = 0; cluster && c->cluster.present && p < c->cluster.n_paths; p++) {
+		const char *name = c->cluster.devices[p];
+		if (nl_link_by_name(d->nl, name, &l) == 0)
+			continue;
+		int e = errno;
+		snprintf(err, errlen, "%s:%d: [Cluster] Interface=%s: %s", d->cfg_path,
+			 c->cluster.iface_line, name, e == ENODEV ? "no such device" : strerror(e));
+		*dev = name;
+		return e == ENODEV ? 1 : -1;
+	}
+	return 0;
+}
+
+/*
+ * At start, before anything is changed: wait up to DeviceTimeout= for the
+ * managed devices that do not exist yet (a VLAN or a bond that
+ * systemd-networkd or ifupdown makes after arphad starts), each logged
+ * once; systemd hears why (STATUS=) and extends its start timeout. 0 once
+ * every one is there; -1 with a message at the timeout, at once with
+ * DeviceTimeout=0 (the [Cluster] devices are then transport_start's).
+ */
+int links_wait_devices(struct daemon *d, char *err, size_t errlen)
+{
+	uint32_t timeout = d->cfg.device_timeout_ms;
+	const char *dev = NULL, *said = NULL;
+	int rc = first_missing(d, timeout > 0, &dev, err, errlen);
+	if (rc <= 0 || timeout == 0)
+		return rc == 0 ? 0 : -1;
+	uint64_t t0 = now_ms(), end = t0 + timeout;
+	for (;;) {
+		uint64_t now = now_ms();
+		if (dev != said) {
+			char status[128];
+			log_warnx("event=device_wait device=%s waited_ms=%llu timeout_ms=%u "
+				  "msg=\"no such device yet; waiting for it (DeviceTimeout=)\"",
+				  dev, (unsigned long long)(now - t0), timeout);
+			snprintf(status, sizeof(status), "waiting for device %s", dev);
+			/* what follows (the first decisions) gets systemd's own timeout again */
+			sdnotify_waiting(status, end - now + 90000);
+			said = dev;
+		}
+		if (now >= end) {
+			size_t n = strlen(err);
+			snprintf(err + n, errlen - n, " (waited %u ms, DeviceTimeout=)", timeout);
+			return -1;
+		}
+		/* every event, and each second (events may be lost): look again */
+		uint64_t left = end - now;
+		if (nl_events_wait(d->nl, left < 1000 ? (int)left : 1000) < 0) {
+			snprintf(err, errlen, "waiting for device %s: rtnetlink: %s", dev,
+				 strerror(errno));
+			return -1;
+		}
+		rc = first_missing(d, true, &dev, err, errlen);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			log_notice("event=device_present waited_ms=%llu msg=\"every managed device "
+				   "is there\"",
+				   (unsigned long long)(now_ms() - t0));
+			return 0;
+		}
 	}
 }
 

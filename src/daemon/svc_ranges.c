@@ -67,6 +67,12 @@
 #define RS_REMARK_GRACE_MS 30000
 #define RS_REMARK_BATCH	   2000 /* marks rewritten per round; the next round follows at once */
 #define RS_REMARK_RETRY_MS 1000 /* after a failure */
+/*
+ * READY=1 waits for the first ownership decision (ranges_decided) at most
+ * this long after the listening time: a cluster that cannot agree does not
+ * keep systemd from starting the units after arphad (it is logged).
+ */
+#define RS_SETTLE_MAX_MS 10000
 
 struct avip {
 	const struct conf_vip *c;
@@ -111,6 +117,8 @@ struct rsvc {
 	uint64_t rate_at, sampled_at, taken_before, rate; /* new connections per second */
 	bool stopping;
 	uint64_t stop_until;
+	bool settled;	    /* the first ownership decision is made (or RS_SETTLE_MAX_MS passed) */
+	uint64_t settle_by; /* READY=1 comes by then at the latest */
 	/* counters */
 	uint64_t updates, update_failed, last_update_us, max_update_us;
 	uint64_t forgets, forget_failed, lease_failed;
@@ -257,6 +265,14 @@ static void run(struct rsvc *s)
 			log_warn("event=ranges_state_failed");
 	}
 	ranges_actions_reset(&s->acts);
+	if (!s->settled && ranges_decided(s->core)) {
+		struct ranges_view rv;
+		ranges_view(s->core, &rv);
+		s->settled = true;
+		log_info("event=ranges_decided claimed=%" PRIu32 " aimed=%" PRIu32
+			 " members=%zu complete=%s",
+			 rv.claimed, rv.aimed, rv.members, rv.complete ? "yes" : "no");
+	}
 }
 
 /* ---- the addresses ---- */
@@ -685,6 +701,8 @@ static int setup(struct rsvc *s, const struct config *cfg, char *err, size_t err
 			return -1;
 		}
 	}
+	uint64_t listen = (uint64_t)(cfg->cluster.dead_count + 1) * cfg->cluster.interval_ms;
+	s->settle_by = now + (listen > RS_LISTEN_MS ? listen : RS_LISTEN_MS) + RS_SETTLE_MAX_MS;
 	s->mrd_at = UINT64_MAX;
 	if (cfg->balance.router_discovery)
 		mrd_round(s, now);
@@ -834,6 +852,15 @@ static void svc_tick(void *self)
 	remark_tick(s, now);
 	ranges_tick(s->core, now, &s->acts);
 	run(s);
+	if (!s->settled && now >= s->settle_by) {
+		struct ranges_view rv;
+		ranges_view(s->core, &rv);
+		s->settled = true;
+		log_warnx("event=ranges_undecided claimed=%" PRIu32 " aimed=%" PRIu32
+			  " agreed=%s msg=\"no first ownership decision %d ms after listening; "
+			  "ready all the same\"",
+			  rv.claimed, rv.aimed, rv.agreed ? "yes" : "no", RS_SETTLE_MAX_MS);
+	}
 }
 
 static uint64_t next_deadline(const void *self)
@@ -895,6 +922,17 @@ static bool svc_stop(void *self)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * READY=1: the first ownership decision is made (core/ranges'
+ * ranges_decided: this node claims what the aim gives it), or
+ * RS_SETTLE_MAX_MS passed after listening without one.
+ */
+static bool settled(const void *self)
+{
+	const struct rsvc *s = self;
+	return s->settled;
 }
 
 /* ---- `arpha ranges` ---- */
@@ -1118,6 +1156,7 @@ const struct svc_ops svc_ranges = {
     .tick = svc_tick,
     .next_deadline = next_deadline,
     .stop = svc_stop,
+    .settled = settled,
     .reload = svc_reload,
     .cmds = cmds,
 };

@@ -9,6 +9,7 @@
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -571,6 +572,21 @@ int nl_events_read(struct nl *n, void (*cb)(const struct nl_event *ev, void *arg
 		if (mnl_cb_run(n->buf, (size_t)r, 0, 0, event_cb, &c) < 0 && errno != ENOENT)
 			return -1;
 	}
+}
+
+int nl_events_wait(struct nl *n, int timeout_ms)
+{
+	if (!n->ev) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct pollfd p = {.fd = mnl_socket_get_fd(n->ev), .events = POLLIN};
+	int r = poll(&p, 1, timeout_ms);
+	if (r <= 0)
+		return r < 0 && errno != EINTR ? -1 : 0;
+	while (mnl_socket_recvfrom(n->ev, n->buf, sizeof(n->buf)) >= 0)
+		; /* until EAGAIN (or ENOBUFS: some were lost, as good as read) */
+	return 1;
 }
 
 int nl_ipv6_off(const char *name)

@@ -102,5 +102,11 @@ int nl_neigh_flush_learned(struct nl *n, uint32_t ifindex);
 
 /* Read pending events, calling cb for each. 0, or -1/errno (ENOBUFS: events lost). */
 int nl_events_read(struct nl *n, void (*cb)(const struct nl_event *ev, void *arg), void *arg);
+/*
+ * Wait up to timeout_ms for events, and drop them unread (the caller reads
+ * the state again): 1 when some came, 0 at the timeout or on a signal, -1
+ * with errno.
+ */
+int nl_events_wait(struct nl *n, int timeout_ms);
 
 #endif

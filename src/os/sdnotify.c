@@ -24,6 +24,14 @@ void sdnotify_status(const char *status)
 		notify(false, false, status);
 }
 
+void sdnotify_waiting(const char *status, uint64_t extend_ms)
+{
+	char msg[512];
+	snprintf(msg, sizeof(msg), "STATUS=%s\nEXTEND_TIMEOUT_USEC=%llu", status ? status : "",
+		 (unsigned long long)extend_ms * 1000ull);
+	(void)sd_notify(0, msg);
+}
+
 void sdnotify_stopping(const char *status)
 {
 	notify(false, true, status);

@@ -14,6 +14,13 @@ void sdnotify_ready(const char *status);
 /* A STATUS= line alone (what `systemctl status` shows). */
 void sdnotify_status(const char *status);
 
+/*
+ * A STATUS= line while the start waits (for a device), with
+ * EXTEND_TIMEOUT_USEC: systemd's start timeout (TimeoutStartSec=) is
+ * extended to at least extend_ms from now.
+ */
+void sdnotify_waiting(const char *status, uint64_t extend_ms);
+
 /* STOPPING=1 with a STATUS= line: the graceful stop has begun. */
 void sdnotify_stopping(const char *status);
 

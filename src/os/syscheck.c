@@ -1,6 +1,7 @@
 #include "os/syscheck.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,20 +85,27 @@ int syscheck_config(const struct config *cfg, struct nl *nl, syscheck_emit *emit
 {
 	struct out o = {emit, arg, 0};
 	struct nl_link l;
+	/* DeviceTimeout=: how long the start waits for it */
+	char wait[96];
+	if (cfg->device_timeout_ms)
+		snprintf(wait, sizeof(wait),
+			 "arphad waits up to %" PRIu32 " ms for it at start "
+			 "(DeviceTimeout=)",
+			 cfg->device_timeout_ms);
+	else
+		snprintf(wait, sizeof(wait), "arphad cannot start without it (DeviceTimeout=0)");
 	for (size_t i = 0; i < cfg->n_ifaces; i++) {
 		const struct conf_iface *f = &cfg->ifaces[i];
 		if (!exists(nl, f->device, &l))
 			say(&o, false, f->device_line,
-			    "[Interface %s] Device=%s: no such device now; arphad cannot start "
-			    "without it",
-			    f->name, f->device);
+			    "[Interface %s] Device=%s: no such device now; %s", f->name, f->device,
+			    wait);
 	}
 	for (size_t p = 0; cfg->cluster.present && p < cfg->cluster.n_paths; p++)
 		if (!exists(nl, cfg->cluster.devices[p], &l))
 			say(&o, false, cfg->cluster.iface_line,
-			    "[Cluster] Interface=%s: no such device now; arphad cannot start the "
-			    "cluster without it",
-			    cfg->cluster.devices[p]);
+			    "[Cluster] Interface=%s: no such device now; %s",
+			    cfg->cluster.devices[p], wait);
 	for (size_t i = 0; i < cfg->n_vips; i++) {
 		const struct conf_vip *x = &cfg->vips[i];
 		for (size_t t = 0; t < x->n_track; t++)

@@ -348,7 +348,9 @@ try:
             sock = os.path.join(lab.tmp, "x.sock")
             conf = os.path.join(lab.tmp, "nodev.conf")
             with open(conf, "w") as f:
-                f.write(make_config(sock, iface="lan", device="nosuch0"))
+                # DeviceTimeout=0: at once (test_latedev.py has the wait)
+                f.write(make_config(sock, iface="lan", device="nosuch0").replace(
+                    "LogTarget=stderr", "LogTarget=stderr\nDeviceTimeout=0"))
             p = lab.exec("node", binary("arphad"), "-d", "-f", conf, check=False, timeout=20)
             expect(p.returncode != 0, "arphad ran with a missing device")
             expect("nosuch0" in p.stderr, "the message does not name the device: %r",
@@ -410,7 +412,9 @@ try:
                 lab.exec("node", "ip", "link", "del", "px0", check=False)
 
         with res.case("item9e/cluster-interface-missing-is-a-warning"):
-            text = make_config(sock) + CL.replace("eth0", "sync9")
+            text = (make_config(sock).replace("LogTarget=stderr",
+                                              "LogTarget=stderr\nDeviceTimeout=0") +
+                    CL.replace("eth0", "sync9"))
             line = text.splitlines().index("Interface=sync9") + 1
             path, p = n_in_node(text, "cl9")
             expect(p.returncode == 0 and "configuration OK" in p.stdout, "rc %d: %r",
@@ -451,7 +455,8 @@ try:
         with res.case("second-device-missing"):
             conf = os.path.join(lab.tmp, "nodev2.conf")
             with open(conf, "w") as f:
-                f.write(make_config(sock, iface="lan", device="eth0") +
+                f.write(make_config(sock, iface="lan", device="eth0").replace(
+                    "LogTarget=stderr", "LogTarget=stderr\nDeviceTimeout=0") +
                         "[Interface wan]\nDevice=nosuch1\n")
             p = lab.exec("node", binary("arphad"), "-d", "-f", conf, check=False, timeout=20)
             expect(p.returncode != 0 and "nosuch1" in p.stderr, "rc %d: %r", p.returncode,

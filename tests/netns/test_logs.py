@@ -149,7 +149,8 @@ with Lab("logs") as lab:
     with res.case("item10/failed-start-without-d-says-why"):
         conf, sock = write_conf(lab, "bad", "syslog")
         with open(conf) as f:
-            text = f.read().replace("Device=eth0", "Device=nosuch9")
+            text = f.read().replace("Device=eth0", "Device=nosuch9").replace(
+                "LogLevel=info", "LogLevel=info\nDeviceTimeout=0")
         with open(conf, "w") as f:
             f.write(text)
         sl = FakeSyslog(lab)

@@ -270,7 +270,9 @@ with Lab("startup") as lab:
     with res.case("item17/missing-device-changes-nothing"):
         client_knows_node()
         conf = os.path.join(T, "missing.conf")
-        write(conf, make_config(os.path.join(T, "missing.sock")) +
+        # it waits DeviceTimeout= for the device, then gives up
+        write(conf, make_config(os.path.join(T, "missing.sock")).replace(
+            "LogTarget=stderr", "LogTarget=stderr\nDeviceTimeout=1s") +
               "[Interface lan2]\nDevice=eth9\n")
         rc, out = start_fails(lab, "client", conf)
         nothing_changed()

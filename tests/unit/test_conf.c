@@ -779,6 +779,9 @@ static const struct key_case key_cases[] = {
      "\"9774\""},
     {"Daemon", "RealtimePriority", "99", "100",
      "RealtimePriority: expected a whole number from 0 to 99, got \"100\""},
+    {"Daemon", "DeviceTimeout", "2min", "50ms",
+     "DeviceTimeout: expected 0 (off) or a duration from 100ms to 1h, such as 30s or 2min, got "
+     "\"50ms\""},
     {"Interface", "Device", "eth0", "eth/0",
      "Device: expected a network device name of 1 to 15 characters from A-Z a-z 0-9 _ . : -, "
      "got \"eth/0\""},

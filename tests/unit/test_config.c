@@ -190,6 +190,18 @@ static void t_metrics(void **state)
 	config_free(&c);
 }
 
+/* DeviceTimeout=: a duration, or 0 (a missing device fails the start at once). */
+static void t_device_timeout(void **state)
+{
+	struct config c;
+	parse_ok("[Daemon]\nDeviceTimeout=2min\n[Interface lan]\n", &c);
+	assert_int_equal(c.device_timeout_ms, 120000);
+	config_free(&c);
+	parse_ok("[Daemon]\nDeviceTimeout=0\n[Interface lan]\n", &c);
+	assert_int_equal(c.device_timeout_ms, 0);
+	config_free(&c);
+}
+
 static void t_defaults(void **state)
 {
 	struct config c;
@@ -198,6 +210,7 @@ static void t_defaults(void **state)
 	assert_int_equal(c.log_target, LOG_TARGET_SYSLOG);
 	assert_int_equal(c.log_level, LOGL_INFO);
 	assert_int_equal(c.metrics_port, 0); /* no Prometheus endpoint unless asked */
+	assert_int_equal(c.device_timeout_ms, 30000); /* a late VLAN or bond is waited for */
 	struct arp_policy want;
 	arp_policy_defaults(&want);
 	assert_memory_equal(&c.arp, &want, sizeof(want));
@@ -459,7 +472,7 @@ static const struct bad bads[] = {
 	   "VerifyHoldoff"},
     {"[Daemon]\nSocket=/x\n",
      FNAME ":2: unknown setting Socket in [Daemon]; expected one of ControlSocket, LogTarget, "
-	   "LogLevel, Metrics, RealtimePriority"},
+	   "LogLevel, Metrics, RealtimePriority, DeviceTimeout"},
     {"[Interface lan]\nName=x\n",
      FNAME ":2: unknown setting Name in [Interface lan]; expected one of Device"},
     {"[Interface lan]\n[ARPEntry]\nPort=1\n",
@@ -1799,6 +1812,7 @@ int main(void)
 	    cmocka_unit_test(t_full),
 	    cmocka_unit_test(t_defaults),
 	    cmocka_unit_test(t_metrics),
+	    cmocka_unit_test(t_device_timeout),
 	    cmocka_unit_test(t_case_insensitive),
 	    cmocka_unit_test(t_log_levels),
 	    cmocka_unit_test(t_layout),

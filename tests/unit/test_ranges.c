@@ -899,6 +899,132 @@ static void test_refusals_counted(void **state)
 	net_free(&n);
 }
 
+/* One bucket, two nodes: what passes a's state to b. */
+static void pass_state(struct ranges *a, uint32_t a_id, struct ranges *b, uint64_t now,
+		       struct ranges_actions *out)
+{
+	uint8_t buf[RANGES_STATE_MAX];
+	size_t len = ranges_state_blob(a, buf, sizeof(buf));
+	assert_int_equal(ranges_on_state(b, a_id, buf, len, now, out), 0);
+	ranges_actions_reset(out);
+}
+
+/*
+ * The first ownership decision (READY=1 waits for it): not while listening;
+ * then once the node claims what its aim gives it, not merely once the
+ * cluster is complete; for good.
+ */
+static void test_decided(void **state)
+{
+	(void)state;
+	struct net n;
+	/* alone: at the end of listening, with every bucket */
+	net_init(&n, 1);
+	assert_false(ranges_decided(n.r[0]));
+	n.now = LISTEN - 1;
+	tick_all(&n, 1);
+	assert_false(ranges_decided(n.r[0]));
+	n.now = LISTEN;
+	tick_all(&n, 1);
+	assert_true(ranges_decided(n.r[0]));
+	assert_int_equal(ranges_count(ranges_claims(n.r[0]), 1024), 1024);
+
+	/* B joins A: the cluster is complete from the start, but B decides
+	   only once it holds its share */
+	n.now = 5000;
+	n.id[1] = 2;
+	ranges_actions_init(&n.a[1]);
+	net_start(&n, 1, 5000);
+	ranges_tick(n.r[1], n.now, &n.a[1]);
+	take(&n, 1);
+	up(&n, 0, 1);
+	up(&n, 1, 0);
+	exchange(&n, 2, 3);
+	n.now = 5000 + LISTEN;
+	tick_all(&n, 2);
+	struct ranges_view v;
+	ranges_view(n.r[1], &v);
+	assert_true(v.complete);
+	assert_int_equal(v.aimed, 512);
+	assert_int_equal(v.claimed, 0);
+	assert_false(ranges_decided(n.r[1]));
+	exchange(&n, 2, 3);
+	assert_int_equal(ranges_count(ranges_claims(n.r[1]), 1024), 512);
+	assert_true(ranges_decided(n.r[1]));
+	assert_true(ranges_decided(n.r[0])); /* A gave up half: still decided */
+	/* for good: B's link goes down, A dies; B stays decided */
+	ranges_set_link(n.r[1], false, n.now, &n.a[1]);
+	take(&n, 1);
+	assert_true(ranges_decided(n.r[1]));
+	net_free(&n);
+
+	/* a claimant not up yet holds B's aim: B decides when it stops counting */
+	net_init(&n, 2);
+	n.now = LISTEN;
+	ranges_tick(n.r[1], n.now, &n.a[1]);
+	take(&n, 1);
+	assert_true(ranges_decided(n.r[1]));
+	assert_int_equal(carry(&n, 1, 0), 0);
+	ranges_tick(n.r[0], n.now, &n.a[0]);
+	take(&n, 0);
+	ranges_view(n.r[0], &v);
+	assert_true(v.complete);
+	assert_false(ranges_decided(n.r[0]));
+	n.now = LISTEN + DEAD * IVL + 1;
+	ranges_tick(n.r[0], n.now, &n.a[0]);
+	take(&n, 0);
+	assert_int_equal(ranges_count(ranges_claims(n.r[0]), 1024), 1024);
+	assert_true(ranges_decided(n.r[0]));
+	net_free(&n);
+
+	/* the sync link down: it claims nothing, and that is its decision */
+	net_init(&n, 1);
+	ranges_set_link(n.r[0], false, 0, &n.a[0]);
+	take(&n, 0);
+	assert_false(ranges_decided(n.r[0]));
+	n.now = LISTEN;
+	tick_all(&n, 1);
+	assert_int_equal(ranges_count(ranges_claims(n.r[0]), 1024), 0);
+	assert_true(ranges_decided(n.r[0]));
+	net_free(&n);
+
+	/* the aim gives it nothing (one bucket, two nodes): decided once the
+	   view is agreed and the other claims the bucket */
+	struct ranges_params p = {.self_id = 1,
+				  .incarnation = 1,
+				  .buckets = 1,
+				  .weight = 1,
+				  .interval_ms = IVL,
+				  .dead_count = DEAD};
+	struct ranges *a = ranges_new(&p, 0);
+	p.self_id = 2;
+	struct ranges *b = ranges_new(&p, 0);
+	assert_non_null(a);
+	assert_non_null(b);
+	struct ranges_actions acts;
+	ranges_actions_init(&acts);
+	ranges_node_up(a, 2, 0, &acts);
+	ranges_node_up(b, 1, 0, &acts);
+	ranges_actions_reset(&acts);
+	pass_state(a, 1, b, 0, &acts); /* they hear each other while listening */
+	pass_state(b, 2, a, 0, &acts);
+	ranges_tick(a, LISTEN, &acts);
+	ranges_tick(b, LISTEN, &acts);
+	ranges_actions_reset(&acts);
+	assert_false(ranges_decided(b)); /* it waits for a's view */
+	for (int round = 0; round < 4; round++) {
+		pass_state(a, 1, b, LISTEN, &acts);
+		pass_state(b, 2, a, LISTEN, &acts);
+	}
+	assert_int_equal(ranges_count(ranges_claims(a), 1), 1);
+	assert_int_equal(ranges_count(ranges_claims(b), 1), 0);
+	assert_true(ranges_decided(a));
+	assert_true(ranges_decided(b));
+	ranges_actions_free(&acts);
+	ranges_free(a);
+	ranges_free(b);
+}
+
 static void test_new(void **state)
 {
 	(void)state;
@@ -945,6 +1071,7 @@ int main(void)
 	    cmocka_unit_test(test_partition_heal),
 	    cmocka_unit_test(test_stop),
 	    cmocka_unit_test(test_refusals_counted),
+	    cmocka_unit_test(test_decided),
 	    cmocka_unit_test(test_new),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
