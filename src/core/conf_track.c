@@ -133,7 +133,7 @@ void conf_track_check(struct conf_parser *p)
 					  x->checks[k], x->checks[k]);
 		}
 		/* a check counts once in a group: with one weight */
-		for (size_t j = 0; j < i; j++) {
+		for (size_t j = 0; x->n_checks && j < i; j++) {
 			const struct conf_vip *y = &c->vips[j];
 			if (conf_was_bad(p, y->line) || strcmp(x->group, y->group) != 0)
 				continue;

@@ -408,7 +408,8 @@ static void check_pairs(struct conf_parser *p, size_t i)
 				  x->name, x->vrid, x->iface, y->name, y->line);
 			return;
 		}
-		if (strcmp(x->group, y->group) == 0 && x->mode != y->mode) {
+		/* the cheap tests first: a pair of 1000 VIPs' (half a million) stays quick */
+		if (x->mode != y->mode && strcmp(x->group, y->group) == 0) {
 			/* only the active-passive one can have said Group= */
 			const struct conf_vip *aa = x->mode == VIP_MODE_ACTIVE_ACTIVE ? x : y;
 			const struct conf_vip *ap = aa == x ? y : x;
@@ -419,9 +420,9 @@ static void check_pairs(struct conf_parser *p, size_t i)
 				  ap->name, ap->line, ap->group, aa->name, aa->line);
 			return;
 		}
-		if (strcmp(x->group, y->group) == 0 &&
-		    (x->priority != y->priority || x->preempt != y->preempt ||
-		     x->preempt_delay_ms != y->preempt_delay_ms)) {
+		if ((x->priority != y->priority || x->preempt != y->preempt ||
+		     x->preempt_delay_ms != y->preempt_delay_ms) &&
+		    strcmp(x->group, y->group) == 0) {
 			conf_fail(p, x->line,
 				  "[VIP %s] is in group %s with [VIP %s] (line %d) but has another "
 				  "Priority=, Preempt= or PreemptDelay=; a group has one owner, so "
