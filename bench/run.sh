@@ -20,6 +20,9 @@ if [ "$soak" -gt 0 ]; then
 	/usr/bin/python3 "$(dirname "$0")/failover.py" "$B" --soak "$soak"
 fi
 echo
+echo "== bench/reload.py: a reload of 1000 VIPs and 10,000 ARP entries, arpha against keepalived (under a minute)"
+/usr/bin/python3 "$(dirname "$0")/reload.py" "$B"
+echo
 echo "== bench/flood.py: an ARP flood, arpha against the plain kernel (about 3 minutes)"
 /usr/bin/python3 "$(dirname "$0")/flood.py" "$B"
 echo
