@@ -463,9 +463,9 @@ int main(int argc, char **argv)
 	d.ifs = calloc(d.cfg.n_ifaces, sizeof(*d.ifs));
 	if (!d.ifs)
 		fatal("event=start_failed what=memory");
-	d.n_ifs = d.cfg.n_ifaces;
-	for (size_t i = 0; i < d.n_ifs; i++)
-		d.ifs[i] = (struct mif){.conf = &d.cfg.ifaces[i], .fd = -1, .d = &d};
+	for (size_t i = 0; i < d.cfg.n_ifaces; i++)
+		if (!(d.ifs[d.n_ifs++] = mif_new(&d, &d.cfg.ifaces[i])))
+			fatal("event=start_failed what=memory");
 	if (links_check_devices(&d, err, sizeof(err)) < 0) {
 		log_errx("event=start_failed msg=%s", log_quote(err, q, sizeof(q)));
 		cleanup(&d);

@@ -28,8 +28,8 @@ static int no_iface(const struct daemon *d, const char *name, char *msg, size_t 
 	struct sbuf names;
 	sbuf_init(&names);
 	for (size_t i = 0; i < d->n_ifs; i++)
-		sbuf_printf(&names, "%s%s%s", i ? ", " : "", d->ifs[i].conf->name,
-			    d->ifs[i].ifindex ? "" : " (absent)");
+		sbuf_printf(&names, "%s%s%s", i ? ", " : "", d->ifs[i]->conf->name,
+			    d->ifs[i]->ifindex ? "" : " (absent)");
 	snprintf(msg, len, "no managed interface \"%s\" (managed: %s)", name,
 		 names.s ? names.s : "none");
 	sbuf_free(&names);
@@ -114,7 +114,7 @@ static int stats(struct daemon *d, const struct ctl_req *r, struct view *v, char
 {
 	struct show_kernel k = {.neigh_errors = d->neigh_errors};
 	for (size_t i = 0; i < d->n_ifs; i++)
-		k.send_errors += d->ifs[i].send_errors;
+		k.send_errors += d->ifs[i]->send_errors;
 	links_collect_drops(d);
 	show_stats(v, d->eng, &k);
 	return 0;

@@ -248,18 +248,18 @@ void daemon_sync_link(struct daemon *d, uint32_t ifindex, bool up)
 struct mif *mif_by_index(struct daemon *d, uint32_t ifindex)
 {
 	for (size_t i = 0; i < d->n_ifs; i++)
-		if (d->ifs[i].ifindex && d->ifs[i].ifindex == ifindex)
-			return &d->ifs[i];
+		if (d->ifs[i]->ifindex && d->ifs[i]->ifindex == ifindex)
+			return d->ifs[i];
 	return NULL;
 }
 
 struct mif *mif_by_name(struct daemon *d, const char *name)
 {
 	for (size_t i = 0; i < d->n_ifs; i++)
-		if (strcmp(d->ifs[i].conf->name, name) == 0 ||
-		    strcmp(d->ifs[i].conf->device, name) == 0 ||
-		    (d->ifs[i].ifindex && strcmp(d->ifs[i].dev, name) == 0))
-			return &d->ifs[i];
+		if (strcmp(d->ifs[i]->conf->name, name) == 0 ||
+		    strcmp(d->ifs[i]->conf->device, name) == 0 ||
+		    (d->ifs[i]->ifindex && strcmp(d->ifs[i]->dev, name) == 0))
+			return d->ifs[i];
 	return NULL;
 }
 
@@ -617,7 +617,7 @@ const struct host_iface *host_iface_by_index(const struct host *h, uint32_t ifin
 const struct host_iface *host_iface_at(const struct host *h, size_t i)
 {
 	struct daemon *d = (struct daemon *)(void *)h;
-	return i < d->n_ifs ? view(&d->ifs[i]) : NULL;
+	return i < d->n_ifs ? view(d->ifs[i]) : NULL;
 }
 
 const struct arp_engine *host_neighbours(const struct host *h)

@@ -81,7 +81,7 @@ struct daemon {
 	struct nft_guard *guard;
 	struct nflog *nflog; /* the kernel's ARP requests on every managed interface */
 	struct loop_watch *nflog_w;
-	struct mif *ifs;
+	struct mif **ifs; /* each allocated alone: loop watches hold their address */
 	size_t n_ifs;
 	struct loop_watch *nl_w;
 	struct control *ctl;	    /* the control socket's clients */
@@ -161,6 +161,7 @@ const struct svc_slot *daemon_command(const struct daemon *d, const char *word,
 				      const struct svc_cmd **cmd);
 
 /* links.c */
+struct mif *mif_new(struct daemon *d, const struct conf_iface *conf); /* NULL: ENOMEM */
 int links_wait_devices(struct daemon *d, char *err, size_t errlen); /* DeviceTimeout=; -1 */
 int links_check_devices(struct daemon *d, char *err, size_t errlen);
 int links_guard(struct daemon *d, char *err, size_t errlen);	  /* nft table; -1 */

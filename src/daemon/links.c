@@ -164,8 +164,8 @@ static int guard_sync(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot update the nftables guard: out of memory");
 	} else {
 		for (size_t i = 0; i < d->n_ifs; i++) {
-			devs[i] = d->ifs[i].conf->device;
-			idx[i] = d->ifs[i].ifindex;
+			devs[i] = d->ifs[i]->conf->device;
+			idx[i] = d->ifs[i]->ifindex;
 		}
 		rc = nft_guard_set(d->guard, devs, idx, d->n_ifs, err, errlen);
 	}
@@ -389,7 +389,7 @@ static void on_link_event(const struct nl_event *ev, void *arg)
 			break;
 		}
 		for (size_t i = 0; i < d->n_ifs; i++) {
-			m = &d->ifs[i];
+			m = d->ifs[i];
 			if (strcmp(m->conf->device, ev->link.name) != 0)
 				continue;
 			if (m->ifindex) {
@@ -416,7 +416,7 @@ static void on_netlink(void *arg)
 		/* events were lost: read the state again */
 		log_warnx("event=netlink_events_lost action=reread");
 		for (size_t i = 0; i < d->n_ifs; i++) {
-			struct mif *m = &d->ifs[i];
+			struct mif *m = d->ifs[i];
 			struct nl_link l;
 			if (m->ifindex && nl_link_by_index(d->nl, m->ifindex, &l) < 0) {
 				detach(d, m);
@@ -445,7 +445,7 @@ void links_collect_drops(struct daemon *d)
 {
 	uint64_t lost = d->nflog ? nflog_drops(d->nflog) : 0;
 	for (size_t i = 0; i < d->n_ifs; i++) {
-		struct mif *m = &d->ifs[i];
+		struct mif *m = d->ifs[i];
 		if (m->ifindex && lost)
 			arp_engine_count(d->eng, m->ifindex, AC_SOCKET_DROPS, lost);
 		if (m->ifindex && m->ring)
@@ -539,11 +539,19 @@ int links_wait_devices(struct daemon *d, char *err, size_t errlen)
 	}
 }
 
+struct mif *mif_new(struct daemon *d, const struct conf_iface *conf)
+{
+	struct mif *m = calloc(1, sizeof(*m));
+	if (m)
+		*m = (struct mif){.conf = conf, .fd = -1, .d = d};
+	return m;
+}
+
 /* Every managed device exists and has an Ethernet address (before anything is changed). */
 int links_check_devices(struct daemon *d, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < d->n_ifs; i++) {
-		const struct conf_iface *ci = d->ifs[i].conf;
+		const struct conf_iface *ci = d->ifs[i]->conf;
 		struct nl_link l;
 		if (nl_link_by_name(d->nl, ci->device, &l) < 0) {
 			snprintf(err, errlen, "interface %s (Device=%s): %s", ci->name, ci->device,
@@ -574,7 +582,7 @@ int links_guard(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	for (size_t i = 0; i < d->n_ifs; i++)
-		devs[i] = d->ifs[i].conf->device;
+		devs[i] = d->ifs[i]->conf->device;
 	d->guard = nft_guard_open(devs, d->n_ifs, NFLOG_ARP_GROUP, err, errlen);
 	free(devs);
 	return d->guard ? 0 : -1;
@@ -617,7 +625,7 @@ int links_attach_all(struct daemon *d, char *err, size_t errlen)
 	if (open_requests(d, err, errlen) < 0)
 		return -1;
 	for (size_t i = 0; i < d->n_ifs; i++)
-		if (attach(d, &d->ifs[i], true, err, errlen) < 0)
+		if (attach(d, d->ifs[i], true, err, errlen) < 0)
 			return -1;
 	return 0;
 }
@@ -631,14 +639,16 @@ int links_watch(struct daemon *d)
 void links_flush_learned(struct daemon *d)
 {
 	for (size_t i = 0; i < d->n_ifs; i++)
-		flush_learned(d, &d->ifs[i]);
+		flush_learned(d, d->ifs[i]);
 }
 
 void links_free(struct daemon *d)
 {
-	for (size_t i = 0; i < d->n_ifs; i++)
-		if (d->ifs[i].ifindex)
-			detach(d, &d->ifs[i]);
+	for (size_t i = 0; i < d->n_ifs; i++) {
+		if (d->ifs[i]->ifindex)
+			detach(d, d->ifs[i]);
+		free(d->ifs[i]);
+	}
 	free(d->ifs);
 	d->ifs = NULL;
 	d->n_ifs = 0;
@@ -718,30 +728,102 @@ static void entry_failed(struct daemon *d, const struct conf_entry *ce, const ch
 }
 
 /*
- * A reload to d->cfg (old: the configuration before it; the [Interface]
- * sections are the same, as reload.c checked): each interface's
- * configured entries become the new ones, each changed alone (an entry
- * that stays is not touched; a Static entry whose MAC changed is replaced
- * in the kernel with no gap), and the proxy ARP networks the new ones.
- * The ARP cache keeps what it learned.
+ * The interfaces of d->cfg: one of the same name and Device= goes on as it
+ * is; one that is gone (or has another Device=) is no longer managed (its
+ * sockets closed, its cache dropped, the guard off its device: the kernel
+ * answers ARP there again; the entries arphad put in its table stay, as at
+ * a stop); a new one is managed from now on, as a device that came back
+ * (flushed, its entries and proxy networks set). fresh[i] (the new count)
+ * says which were attached now.
+ */
+static void reload_ifaces(struct daemon *d, bool *fresh)
+{
+	size_t n = d->cfg.n_ifaces;
+	struct mif **v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		fatal("event=reload_failed what=Interface msg=\"out of memory\"");
+	bool changed = n != d->n_ifs;
+	for (size_t k = 0; k < n; k++) {
+		const struct conf_iface *ci = &d->cfg.ifaces[k];
+		for (size_t i = 0; i < d->n_ifs && !v[k]; i++) {
+			struct mif *m = d->ifs[i];
+			if (m && !strcmp(m->conf->name, ci->name) &&
+			    !strcmp(m->conf->device, ci->device)) {
+				v[k] = m;
+				d->ifs[i] = NULL;
+				m->conf = ci;
+			}
+		}
+		changed |= !v[k];
+	}
+	for (size_t i = 0; i < d->n_ifs; i++) {
+		struct mif *m = d->ifs[i];
+		if (!m)
+			continue;
+		log_notice("event=reload iface=%s device=%s action=release", m->conf->name,
+			   m->conf->device);
+		if (m->ifindex)
+			detach(d, m);
+		free(m);
+	}
+	free(d->ifs);
+	d->ifs = v;
+	d->n_ifs = n;
+	for (size_t k = 0; k < n; k++) {
+		fresh[k] = false;
+		if (v[k])
+			continue;
+		if (!(v[k] = mif_new(d, &d->cfg.ifaces[k])))
+			fatal("event=reload_failed what=Interface msg=\"out of memory\"");
+		fresh[k] = true;
+		char err[256], q[300];
+		struct nl_link l;
+		if (nl_link_by_name(d->nl, v[k]->conf->device, &l) < 0)
+			log_warnx("event=reload iface=%s device=%s action=wait msg=\"no such device: "
+				  "managed when it comes\"",
+				  v[k]->conf->name, v[k]->conf->device);
+		else if (attach(d, v[k], false, err, sizeof(err)) < 0)
+			log_warnx("event=attach_failed iface=%s msg=%s", v[k]->conf->name,
+				  log_quote(err, q, sizeof(q)));
+		else
+			log_notice("event=reload iface=%s device=%s action=attach",
+				   v[k]->conf->name, v[k]->conf->device);
+	}
+	if (changed) {
+		guard_follow(d);
+		for (size_t k = 0; k < n; k++) /* the services follow the set (DEV_LINK) */
+			if (v[k]->ifindex)
+				link_changed(d, v[k]->ifindex);
+	}
+}
+
+/*
+ * A reload to d->cfg (old: the configuration before it): the interfaces
+ * (reload_ifaces), then each interface's configured entries become the
+ * new ones, each changed alone (an entry that stays is not touched; a
+ * Static entry whose MAC changed is replaced in the kernel with no gap),
+ * and the proxy ARP networks the new ones. The ARP cache keeps what it
+ * learned.
  */
 void links_reload(struct daemon *d, const struct config *old)
 {
 	size_t added = 0, removed = 0, changed = 0;
+	bool *fresh = calloc(d->cfg.n_ifaces ? d->cfg.n_ifaces : 1, sizeof(*fresh));
+	if (!fresh)
+		fatal("event=reload_failed what=Interface msg=\"out of memory\"");
+	reload_ifaces(d, fresh);
 	struct entry_index was, now;
 	if (entry_index(old, &was) < 0 || entry_index(&d->cfg, &now) < 0) {
 		free(was.v);
 		log_warnx("event=reload_failed what=ARPEntry msg=\"out of memory: the entries "
 			  "stay as they were\"");
-		for (size_t i = 0; i < d->n_ifs; i++)
-			d->ifs[i].conf = config_iface(&d->cfg, d->ifs[i].conf->name);
+		free(fresh);
 		return;
 	}
 	for (size_t i = 0; i < d->n_ifs; i++) {
-		struct mif *m = &d->ifs[i];
-		m->conf = config_iface(&d->cfg, m->conf->name);
-		if (!m->ifindex)
-			continue; /* absent: attach reads the new entries when it comes */
+		struct mif *m = d->ifs[i];
+		if (!m->ifindex || fresh[i])
+			continue; /* absent, or attached just now: attach read the new entries */
 		for (size_t k = 0; k < old->n_entries; k++) {
 			const struct conf_entry *oe = &old->entries[k];
 			if (strcmp(oe->iface, m->conf->name) != 0)
@@ -775,10 +857,11 @@ void links_reload(struct daemon *d, const struct config *old)
 	}
 	free(was.v);
 	free(now.v);
+	free(fresh);
 	arp_engine_clear_proxies(d->eng);
 	size_t proxies = 0;
 	for (size_t i = 0; i < d->n_ifs; i++) {
-		struct mif *m = &d->ifs[i];
+		struct mif *m = d->ifs[i];
 		if (!m->ifindex)
 			continue;
 		for (size_t k = 0; k < d->cfg.n_proxies; k++) {

@@ -3,9 +3,9 @@
  * checked again (the parser, then the services' checks); with any error
  * arphad goes on as before and logs every error with its line. A change
  * that needs a restart ([Cluster]'s NodeID, paths and transport, the
- * [Daemon]'s sockets, [Interface] sections, CacheSize=, a service's own
- * refusals) is refused the same way, each named. Otherwise the difference
- * is applied in place: the log level, the ARP policy, the configured
+ * [Daemon]'s sockets, CacheSize=, a service's own refusals) is refused
+ * the same way, each named. Otherwise the difference is applied in place:
+ * the log level, the ARP policy, the managed interfaces, their configured
  * entries and proxy ARP networks (links_reload), the cluster's keys
  * (KeyFile= read again: a key rotation with no gap, see cluster_set_keys),
  * then every service's part (svc_ops.reload), or the start of a service
@@ -120,12 +120,6 @@ static int needs_restart(const struct daemon *d, const struct config *c, char *o
 			REFUSE(
 			    "[Cluster] HeartbeatInterval=, DeadInterval= or SendBuffer= changed");
 	}
-	bool ifaces = o->n_ifaces == c->n_ifaces;
-	for (size_t i = 0; ifaces && i < o->n_ifaces; i++)
-		ifaces = !strcmp(o->ifaces[i].name, c->ifaces[i].name) &&
-			 !strcmp(o->ifaces[i].device, c->ifaces[i].device);
-	if (!ifaces)
-		REFUSE("[Interface] sections added, removed or changed");
 	if (o->arp.cache_size != c->arp.cache_size)
 		REFUSE("[ARP] CacheSize= changed");
 	for (size_t i = 0; i < d->n_svc; i++) {

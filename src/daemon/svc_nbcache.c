@@ -973,6 +973,31 @@ static int svc_reload(void *self, const struct config *cfg, bool dry, char *err,
 	devtype_db_free(c->db);
 	c->db = db;
 	c->cfg = cfg;
+	/* the managed interfaces may have changed: a DHCP socket per interface, as they are now */
+	size_t n = 0;
+	while (host_iface_at(c->h, n))
+		n++;
+	for (size_t i = n; i < c->n_sn; i++)
+		if (c->sn[i].s)
+			snoop_close(&c->sn[i]);
+	if (n > c->n_sn) {
+		/* a socket's watch holds its slot's address: every one is opened again */
+		for (size_t i = 0; i < c->n_sn; i++)
+			if (c->sn[i].s)
+				snoop_close(&c->sn[i]);
+		struct snoop *sn = calloc(n, sizeof(*sn));
+		if (!sn) {
+			log_warnx("event=reload_failed what=Neighbors msg=\"out of memory: no DHCP "
+				  "snooping on the new interfaces\"");
+			n = c->n_sn;
+		} else {
+			for (size_t i = 0; i < n; i++)
+				sn[i].c = c;
+			free(c->sn);
+			c->sn = sn;
+		}
+	}
+	c->n_sn = n;
 	nbt_set_active_timeout(c->t, cfg->neighbors.active_timeout_ms);
 	if (!cfg->neighbors.snoop)
 		for (size_t i = 0; i < c->n_sn; i++)

@@ -1127,9 +1127,12 @@ static int svc_reload(void *self, const struct config *cfg, bool dry, char *err,
 		if (c->mode != VIP_MODE_ACTIVE_ACTIVE)
 			continue;
 		const struct conf_vip *was = k < s->n ? s->v[k].c : NULL;
+		const struct conf_iface *ci = config_iface(cfg, c->iface);
+		const struct host_iface *m = host_iface(s->h, c->iface);
 		same = was && !strcmp(was->name, c->name) && was->addr.addr == c->addr.addr &&
 		       was->addr.len == c->addr.len && !strcmp(was->iface, c->iface) &&
-		       mac_eq(&was->cluster_mac, &c->cluster_mac);
+		       mac_eq(&was->cluster_mac, &c->cluster_mac) && ci && m &&
+		       !strcmp(ci->device, m->device);
 		k++;
 	}
 	if (!same || k != s->n) {

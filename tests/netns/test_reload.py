@@ -17,6 +17,10 @@
   entries    a second reload changes the entry's MAC (replaced in the
              kernel) and then removes it (gone from the kernel); the
              proxy ARP network added answers for an address in it
+  interfaces a reload adds [Interface lan2] (a second link) with a Static
+             entry: the entry is in its kernel table and arphad sees the
+             ARP on it; a reload without it releases it (the kernel
+             answers there again, arphad no longer sees it); vip1 stays
   refused    a change that needs a restart (NodeID=) is refused with a
              reload_refused line naming it; nothing changes (the states
              and the entry stay, the file's other changes are not applied)
@@ -46,6 +50,7 @@ VIPS = {"vip1": "198.18.0.100", "vip2": "198.18.0.101", "vip3": "198.18.0.102",
         "vip4": "198.18.0.103"}
 ENTRY_IP, MAC_A, MAC_B = "198.18.0.50", "02:00:00:00:00:50", "02:00:00:00:00:51"
 PROXY_NET, PROXY_IP = "198.18.1.0/24", "198.18.1.7"
+LAN2_IP, LAN2_ENTRY, LAN2_ASKER = "198.18.5.1", "198.18.5.50", "198.18.5.9"
 
 
 def config(role, keyfile, notify, vips, g3_prio=None, entry_mac=None, proxy=False,
@@ -66,6 +71,20 @@ def config(role, keyfile, notify, vips, g3_prio=None, entry_mac=None, proxy=Fals
     if proxy:
         text += "[ProxyARP]\nNetwork=%s\nInterfaces=lan\n" % PROXY_NET
     return text
+
+
+def lan2(text):
+    """text with a second interface, lan2 on eth1, and a Static entry on it."""
+    return text + ("[Interface lan2]\nDevice=eth1\n"
+                   "[ARPEntry]\nInterface=lan2\nIP=%s\nMAC=%s\nMode=Static\n" %
+                   (LAN2_ENTRY, MAC_A))
+
+
+def lan2_requests(d):
+    for i in d.arpha_json("stats")["interfaces"]:
+        if i["interface"] == "lan2" and i.get("state", "present") == "present":
+            return i["counters"].get("rx_requests", 0)
+    return None
 
 
 def addrs(lab, role):
@@ -90,8 +109,8 @@ def wait_states(d, want, timeout=3.0):
         time.sleep(0.02)
 
 
-def kernel_entry(lab, role, ip):
-    p = lab.ip(role, "-j", "neigh", "show", "dev", "eth0", check=False)
+def kernel_entry(lab, role, ip, dev="eth0"):
+    p = lab.ip(role, "-j", "neigh", "show", "dev", dev, check=False)
     for n in json.loads(p.stdout or "[]"):
         if n.get("dst") == ip:
             return n
@@ -183,6 +202,47 @@ with Lab("reload", hosts=HOSTS) as lab:
         n = kernel_entry(lab, "n1", ENTRY_IP)
         expect(not n or "PERMANENT" not in n.get("state", []),
                "the removed entry is still in the kernel: %s", n)
+
+    with res.case("interfaces/add-and-remove"):
+        # a second link on n1: eth1, its far end eth1p in the same namespace
+        lab.ip("n1", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p")
+        lab.ip("n1", "addr", "add", LAN2_IP + "/24", "dev", "eth1")
+        lab.ip("n1", "link", "set", "eth1", "up")
+        lab.ip("n1", "link", "set", "eth1p", "up")
+        base = config("n1", key, scripts["n1"], ("vip1", "vip3", "vip4"))
+        m1 = d["n1"].log_mark()
+        write(d["n1"], lan2(base))
+        d["n1"].p.send_signal(signal.SIGHUP)
+        expect(d["n1"].wait_log("event=reload action=done", since=m1, timeout=2),
+               "n1: no reload done line")
+        n = kernel_entry(lab, "n1", LAN2_ENTRY, dev="eth1")
+        expect(n and "PERMANENT" in n.get("state", []), "lan2's entry in the kernel: %s", n)
+        ag = lab.agent("n1", iface="eth1p")
+        try:
+            ask = [request("02:00:00:00:05:09", LAN2_ASKER, LAN2_IP)]
+            before = lan2_requests(d["n1"])
+            expect(before is not None, "lan2 is not in arpha stats after the reload")
+            ans = ag.exchange(ask, is_reply(spa=LAN2_IP), timeout=1.0)
+            expect(ans, "no answer on eth1")
+            after = lan2_requests(d["n1"])
+            expect(after is not None and after > (before or 0),
+                   "arphad did not see the request on lan2: %s -> %s", before, after)
+            m1 = d["n1"].log_mark()
+            write(d["n1"], base)
+            d["n1"].p.send_signal(signal.SIGHUP)
+            expect(d["n1"].wait_log("event=reload iface=lan2 device=eth1 action=release",
+                                    since=m1, timeout=2), "no release line for lan2")
+            expect(d["n1"].wait_log("event=reload action=done", since=m1, timeout=2),
+                   "n1: no reload done line")
+            # not managed any more: the kernel answers there, arphad sees nothing
+            ans = ag.exchange(ask, is_reply(spa=LAN2_IP), timeout=1.0)
+            expect(ans, "nobody answers on eth1 once it is released")
+            expect(lan2_requests(d["n1"]) is None, "lan2 still managed: %s",
+                   lan2_requests(d["n1"]))
+            expect(VIPS["vip1"] in addrs(lab, "n1"), "vip1 left n1")
+        finally:
+            ag.close()
+            lab.ip("n1", "link", "del", "eth1", check=False)
 
     with res.case("refused/nodeid"):
         m1 = d["n1"].log_mark()
