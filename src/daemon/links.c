@@ -779,9 +779,10 @@ static void reload_ifaces(struct daemon *d, bool *fresh)
 		char err[256], q[300];
 		struct nl_link l;
 		if (nl_link_by_name(d->nl, v[k]->conf->device, &l) < 0)
-			log_warnx("event=reload iface=%s device=%s action=wait msg=\"no such device: "
-				  "managed when it comes\"",
-				  v[k]->conf->name, v[k]->conf->device);
+			log_warnx(
+			    "event=reload iface=%s device=%s action=wait msg=\"no such device: "
+			    "managed when it comes\"",
+			    v[k]->conf->name, v[k]->conf->device);
 		else if (attach(d, v[k], false, err, sizeof(err)) < 0)
 			log_warnx("event=attach_failed iface=%s msg=%s", v[k]->conf->name,
 				  log_quote(err, q, sizeof(q)));
