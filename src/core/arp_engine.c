@@ -1405,6 +1405,15 @@ int arp_engine_iface_at(const struct arp_engine *e, size_t i, struct arp_iface_v
 	return 0;
 }
 
+void arp_engine_forget(struct arp_engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->n_absent; i++)
+		if (strcmp(e->absent[i].name, name) == 0) {
+			e->absent[i] = e->absent[--e->n_absent];
+			return;
+		}
+}
+
 int arp_engine_absent_at(const struct arp_engine *e, size_t i, const char **name,
 			 const struct arp_counters **cnt)
 {

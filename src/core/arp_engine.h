@@ -310,6 +310,8 @@ int arp_engine_iface_at(const struct arp_engine *e, size_t i, struct arp_iface_v
  */
 int arp_engine_absent_at(const struct arp_engine *e, size_t i, const char **name,
 			 const struct arp_counters **cnt);
+/* The counters kept for name (an interface no longer configured: a reload) go. */
+void arp_engine_forget(struct arp_engine *e, const char *name);
 /* The interface's view by ifindex; -1 if not managed. */
 int arp_engine_iface_get(const struct arp_engine *e, uint32_t ifindex, struct arp_iface_view *out);
 

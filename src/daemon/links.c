@@ -764,6 +764,11 @@ static void reload_ifaces(struct daemon *d, bool *fresh)
 			   m->conf->device);
 		if (m->ifindex)
 			detach(d, m);
+		bool again = false; /* given another Device=: its counters go on */
+		for (size_t k = 0; k < n; k++)
+			again |= !strcmp(d->cfg.ifaces[k].name, m->conf->name);
+		if (!again)
+			arp_engine_forget(d->eng, m->conf->name);
 		free(m);
 	}
 	free(d->ifs);
