@@ -411,21 +411,17 @@ static int tvip_name_cmp(const void *a, const void *b)
 		      (*(const struct tvip *const *)b)->c.name);
 }
 
+/* bsearch's: a name against an element of an array sorted by tvip_name_cmp */
+static int tvip_name_key(const void *key, const void *elem)
+{
+	return strcmp(*(const char *const *)key, (*(const struct tvip *const *)elem)->c.name);
+}
+
 /* The VIP named name in v[0..n-1] (sorted by name), or NULL. */
 static const struct tvip *find_by_name(const struct tvip *const *v, size_t n, const char *name)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(v[mid]->c.name, name);
-		if (c == 0)
-			return v[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	const struct tvip *const *x = n ? bsearch(&name, v, n, sizeof(*v), tvip_name_key) : NULL;
+	return x ? *x : NULL;
 }
 
 int takeover_reconf(struct takeover *t, const struct takeover_params *p,

@@ -58,6 +58,7 @@ struct fvip {
 	uint32_t vifindex;
 	struct mac vmac;
 	bool take_failed; /* its last TK_TAKE failed: skip the round after it */
+	bool vdev_made;	  /* vip_setup made the macvlan (not another VIP of its VRID) */
 	uint64_t garps, targeted, flushes;
 	char nbuf[sizeof(((struct conf_vip *)0)->notify)]; /* NotifyScript= split in words */
 	char *nargv[CONF_NOTIFY_ARGS + 1];
@@ -846,6 +847,7 @@ static int vip_setup(struct failover *f, struct fvip *x, char *err, size_t errle
 			return -1;
 		} else {
 			x->vifindex = l.ifindex;
+			x->vdev_made = true;
 			/* no IPv6 on it: a backup must send nothing with the virtual MAC */
 			if (nl_ipv6_off(x->vdev) < 0)
 				log_warn("event=ipv6_off_failed vip=%s device=%s", x->c->name,
@@ -1061,21 +1063,17 @@ static int fvip_name_cmp(const void *a, const void *b)
 		      (*(const struct fvip *const *)b)->c->name);
 }
 
+/* bsearch's: a name against an element of an array sorted by fvip_name_cmp */
+static int fvip_name_key(const void *key, const void *elem)
+{
+	return strcmp(*(const char *const *)key, (*(const struct fvip *const *)elem)->c->name);
+}
+
 /* The VIP named name in v[0..n-1] (sorted by name), or NULL. */
 static const struct fvip *fvip_by_name(const struct fvip *const *v, size_t n, const char *name)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(v[mid]->c->name, name);
-		if (c == 0)
-			return v[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	const struct fvip *const *x = n ? bsearch(&name, v, n, sizeof(*v), fvip_name_key) : NULL;
+	return x ? *x : NULL;
 }
 
 /*
@@ -1148,7 +1146,7 @@ static int svc_reload(void *self, const struct config *cfg, bool dry, char *err,
 			}
 			nv[k].nargc = (size_t)nw;
 		}
-		made[k] = !had && nv[k].vifindex;
+		made[k] = nv[k].vdev_made; /* to go again if the reload fails */
 		if (i < f->n) {
 			nv[k].garps = f->v[i].garps;
 			nv[k].targeted = f->v[i].targeted;

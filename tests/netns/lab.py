@@ -378,6 +378,16 @@ class Agent:
 
 # ---------------------------------------------------------------- arphad
 
+def cluster_config(node_id, keyfile, group, port, interval_ms, dead):
+    """A node of a cluster on one LAN interface (lan, eth0) with no VIP (@SOCK@ for the
+    control socket)."""
+    return ("[Daemon]\nControlSocket=@SOCK@\nLogTarget=stderr\nLogLevel=info\n"
+            "[Interface lan]\nDevice=eth0\n"
+            "[Cluster]\nNodeID=%d\nInterface=eth0\nGroup=%s\nPort=%d\nKeyFile=%s\n"
+            "HeartbeatInterval=%dms\nDeadInterval=%d\n" %
+            (node_id, group, port, keyfile, interval_ms, dead))
+
+
 def make_config(sock, arp=None, entries=(), proxies=(), iface="lan", device="eth0",
                 log_level="debug", extra=""):
     lines = ["# written by tests/netns/lab.py", "[Daemon]", "ControlSocket=%s" % sock,

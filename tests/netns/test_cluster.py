@@ -29,11 +29,7 @@ HOSTS["attacker"] = (ATTACKER_IP, ATTACKER_MAC)
 
 
 def config(node_id, keyfile):
-    return ("[Daemon]\nControlSocket=@SOCK@\nLogTarget=stderr\nLogLevel=info\n"
-            "[Interface lan]\nDevice=eth0\n"
-            "[Cluster]\nNodeID=%d\nInterface=eth0\nGroup=%s\nPort=%d\nKeyFile=%s\n"
-            "HeartbeatInterval=%dms\nDeadInterval=%d\n" %
-            (node_id, GROUP, PORT, keyfile, INTERVAL_MS, DEAD))
+    return cluster_config(node_id, keyfile, GROUP, PORT, INTERVAL_MS, DEAD)
 
 
 def members(d):
