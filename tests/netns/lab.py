@@ -378,6 +378,18 @@ class Agent:
 
 # ---------------------------------------------------------------- arphad
 
+def unit_values(text):
+    """{key: [values]} of a systemd unit's text (every section together)."""
+    out = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;[" or "=" not in line:
+            continue
+        k, v = line.split("=", 1)
+        out.setdefault(k.strip(), []).append(v.strip())
+    return out
+
+
 def cluster_config(node_id, keyfile, group, port, interval_ms, dead):
     """A node of a cluster on one LAN interface (lan, eth0) with no VIP (@SOCK@ for the
     control socket)."""

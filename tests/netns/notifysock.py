@@ -1,5 +1,6 @@
 """notifysock: what arphad tells systemd, heard as systemd would hear it, for
-the tests of READY=1 and STATUS= (test_aaready.py, test_latedev.py).
+the tests of READY=1, WATCHDOG=1 and STATUS= (test_sdnotify.py,
+test_aaready.py, test_latedev.py).
 
     ns = NotifySocket(os.path.join(lab.tmp, "n.notify"))
     d = lab.arphad(role, config=..., start=False)
@@ -44,10 +45,19 @@ class NotifySocket:
             if "READY=1" in text.split("\n"):
                 self.ready.set()
 
+    def with_line(self, line):
+        """The times of the messages carrying line (e.g. "WATCHDOG=1")."""
+        with self.lock:
+            return [t for t, m in self.msgs if line in m.split("\n")]
+
     def ready_at(self):
         """The times of the READY=1 messages."""
+        return self.with_line("READY=1")
+
+    def all(self):
+        """Every message: (monotonic time, text)."""
         with self.lock:
-            return [t for t, m in self.msgs if "READY=1" in m.split("\n")]
+            return list(self.msgs)
 
     def lines(self, prefix):
         """Every line starting with prefix (e.g. "STATUS="), the prefix cut off, in order."""

@@ -32,7 +32,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import CaseFailed, Results, expect, info, need_root  # noqa: E402
+from lab import CaseFailed, Results, expect, info, need_root, unit_values  # noqa: E402
 
 SUITE = "netns/deb"
 need_root(SUITE)
@@ -47,15 +47,8 @@ def sh(cmd, timeout=200, env=None, cwd=None):
 
 def unit(path):
     """{key: [values]} of a unit file (every section together)."""
-    out = {}
     with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line[0] in "#;[" or "=" not in line:
-                continue
-            k, v = line.split("=", 1)
-            out.setdefault(k.strip(), []).append(v.strip())
-    return out
+        return unit_values(f.read())
 
 
 def exposure(root, name):

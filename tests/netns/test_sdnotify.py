@@ -17,62 +17,21 @@ so its VIP group stays in init for 1.5 s before its first decision.
 """
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import *  # noqa: E402,F401,F403
 import vipnet  # noqa: E402
 from vipnet import NODES  # noqa: E402
+from notifysock import NotifySocket  # noqa: E402
 
 SUITE = "netns/sdnotify"
 need_root(SUITE)
 res = Results(SUITE)
 
 HOSTS = {"n1": (NODES["n1"][1], NODES["n1"][2]), "client": vipnet.CLIENTS["client"]}
-
-
-class NotifySocket:
-    """A datagram socket where systemd's would be: every message, with its time."""
-
-    def __init__(self, path):
-        self.path = path
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.s.bind(path)
-        self.s.settimeout(0.2)
-        self.msgs = []  # (monotonic time, text)
-        self.lock = threading.Lock()
-        self.done = False
-        self.t = threading.Thread(target=self._reader, daemon=True)
-        self.t.start()
-
-    def _reader(self):
-        while not self.done:
-            try:
-                data = self.s.recv(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self.lock:
-                self.msgs.append((time.monotonic(), data.decode(errors="replace")))
-
-    def with_line(self, line):
-        """The times of the messages carrying line (e.g. "READY=1")."""
-        with self.lock:
-            return [t for t, m in self.msgs if line in m.split("\n")]
-
-    def all(self):
-        with self.lock:
-            return list(self.msgs)
-
-    def close(self):
-        self.done = True
-        self.t.join()
-        self.s.close()
 
 
 def start(d, notify_path, watchdog_usec=None):
@@ -166,7 +125,6 @@ def run_ready_and_watchdog(lab, key):
         if d.alive():
             d.stop()
         ns.close()
-        os.unlink(path)
     res.daemon_checks(lab, name="watchdog/arphad-clean")
 
 
@@ -188,7 +146,6 @@ def run_no_watchdog(lab, key):
         if d.alive():
             d.stop()
         ns.close()
-        os.unlink(path)
 
 
 with Lab("sdnotify", hosts=HOSTS) as lab:

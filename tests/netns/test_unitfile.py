@@ -25,7 +25,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lab import Results, binary, expect, info, need_root  # noqa: E402
+from lab import Results, binary, expect, info, need_root, unit_values  # noqa: E402
 
 SUITE = "netns/unitfile"
 need_root(SUITE)
@@ -41,14 +41,7 @@ def sh(cmd):
 
 def values(text):
     """{key: [values]} of a unit (every section together)."""
-    out = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line[0] in "#;[" or "=" not in line:
-            continue
-        k, v = line.split("=", 1)
-        out.setdefault(k.strip(), []).append(v.strip())
-    return out
+    return unit_values(text)
 
 
 def seconds(v, default):
