@@ -21,6 +21,12 @@
              entry: the entry is in its kernel table and arphad sees the
              ARP on it; a reload without it releases it (the kernel
              answers there again, arphad no longer sees it); vip1 stays
+  vmac       a reload adds a VIP with VirtualMAC=yes: its macvlan is made
+             and the client reaches it at the virtual MAC; removed, the
+             macvlan goes
+  track      a reload adds a [Track] of weight 0 to the group n2 holds,
+             failing: the group moves to n1; the check recovers: it comes
+             back
   refused    a change that needs a restart (NodeID=) is refused with a
              reload_refused line naming it; nothing changes (the states
              and the entry stay, the file's other changes are not applied)
@@ -51,10 +57,11 @@ VIPS = {"vip1": "198.18.0.100", "vip2": "198.18.0.101", "vip3": "198.18.0.102",
 ENTRY_IP, MAC_A, MAC_B = "198.18.0.50", "02:00:00:00:00:50", "02:00:00:00:00:51"
 PROXY_NET, PROXY_IP = "198.18.1.0/24", "198.18.1.7"
 LAN2_IP, LAN2_ENTRY, LAN2_ASKER = "198.18.5.1", "198.18.5.50", "198.18.5.9"
+VIP5 = "198.18.0.104"
 
 
 def config(role, keyfile, notify, vips, g3_prio=None, entry_mac=None, proxy=False,
-           node_id=None):
+           node_id=None, vip3_extra="", extra=""):
     nid, _ip, _mac, prio = NODES[role]
     text = ("[Daemon]\nControlSocket=@SOCK@\nLogTarget=stderr\nLogLevel=info\n"
             "[Interface lan]\nDevice=eth0\n"
@@ -65,12 +72,13 @@ def config(role, keyfile, notify, vips, g3_prio=None, entry_mac=None, proxy=Fals
         group = {"vip1": "vip1", "vip2": "g2", "vip3": "g3", "vip4": "g4"}[name]
         p = g3_prio if name == "vip3" and g3_prio else prio
         text += ("[VIP %s]\nAddress=%s/24\nInterface=lan\nGroup=%s\nPriority=%d\n"
-                 "NotifyScript=%s\n" % (name, VIPS[name], group, p, notify))
+                 "NotifyScript=%s\n%s" % (name, VIPS[name], group, p, notify,
+                                         vip3_extra if name == "vip3" else ""))
     if entry_mac:
         text += "[ARPEntry]\nInterface=lan\nIP=%s\nMAC=%s\nMode=Static\n" % (ENTRY_IP, entry_mac)
     if proxy:
         text += "[ProxyARP]\nNetwork=%s\nInterfaces=lan\n" % PROXY_NET
-    return text
+    return text + extra
 
 
 def lan2(text):
@@ -87,8 +95,8 @@ def lan2_requests(d):
     return None
 
 
-def addrs(lab, role):
-    p = lab.ip(role, "-j", "addr", "show", "dev", "eth0", check=False)
+def addrs(lab, role, dev="eth0"):
+    p = lab.ip(role, "-j", "addr", "show", "dev", dev, check=False)
     return {a["local"] for l in json.loads(p.stdout or "[]") for a in l.get("addr_info", [])
             if a.get("family") == "inet"}
 
@@ -243,6 +251,51 @@ with Lab("reload", hosts=HOSTS) as lab:
         finally:
             ag.close()
             lab.ip("n1", "link", "del", "eth1", check=False)
+
+    with res.case("vmac/add-and-remove"):
+        base = config("n1", key, scripts["n1"], ("vip1", "vip3", "vip4"))
+        vip5 = ("[VIP vip5]\nAddress=%s/24\nInterface=lan\nVirtualMAC=yes\nVRID=55\n"
+                "Priority=200\n" % VIP5)
+        m1 = d["n1"].log_mark()
+        write(d["n1"], base + vip5)
+        d["n1"].p.send_signal(signal.SIGHUP)
+        ok, st = wait_states(d, {"n1": {"vip5": "master", "vip1": "master"}}, timeout=3)
+        expect(ok, "vip5 (VirtualMAC=yes) not master on n1 after the reload: %s", st)
+        expect(VIP5 in addrs(lab, "n1", dev="vm55.eth0"), "vip5 is not on vm55.eth0: %s",
+               addrs(lab, "n1", dev="vm55.eth0"))
+        r = lab.exec("client", "ping", "-c1", "-W1", VIP5, check=False)
+        expect(r.returncode == 0, "the client cannot reach vip5")
+        n = kernel_entry(lab, "client", VIP5)
+        expect(n and n.get("lladdr") == "00:00:5e:00:01:37",
+               "the client's entry for vip5 is not the virtual MAC: %s", n)
+        m1 = d["n1"].log_mark()
+        write(d["n1"], base)
+        d["n1"].p.send_signal(signal.SIGHUP)
+        expect(d["n1"].wait_log("event=reload vip=vip5 .*action=release", since=m1, timeout=2),
+               "no release line for vip5")
+        time.sleep(0.2)
+        links = lab.ip("n1", "-j", "link", "show", check=False).stdout
+        expect("vm55.eth0" not in links, "the macvlan of vip5 is still there")
+        expect(VIPS["vip1"] in addrs(lab, "n1"), "vip1 left n1")
+
+    with res.case("track/added-fails-and-recovers"):
+        # n2 holds g3 (priority 250): a [Track] of weight 0 added by a reload puts the
+        # group in fault there (it moves to n1), and its recovery takes it back
+        flag = os.path.join(lab.tmp, "maint")
+        with open(flag, "w") as f:
+            f.write("1\n")
+        track = "[Track maint]\nFile=%s\nInterval=100ms\n" % flag
+        n2conf = config("n2", key, scripts["n2"], ("vip1", "vip3", "vip4"), g3_prio=250,
+                        vip3_extra="Track=maint:0\n", extra=track)
+        write(d["n2"], n2conf)
+        d["n2"].p.send_signal(signal.SIGHUP)
+        ok, st = wait_states(d, {"n1": {"vip3": "master"}, "n2": {"vip3": "fault"}}, timeout=3)
+        expect(ok, "g3 did not move to n1 when its new check failed on n2: %s", st)
+        with open(flag, "w") as f:
+            f.write("0\n")
+        ok, st = wait_states(d, {"n1": {"vip3": "backup"}, "n2": {"vip3": "master"}}, timeout=3)
+        expect(ok, "g3 did not come back to n2 when its check recovered: %s", st)
+        expect(VIPS["vip1"] in addrs(lab, "n1"), "vip1 left n1")
 
     with res.case("refused/nodeid"):
         m1 = d["n1"].log_mark()
