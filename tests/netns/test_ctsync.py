@@ -24,11 +24,17 @@ the crash; the time from the crash to each echo is reported.
                  kernel; fw2's arphad stops (SIGTERM): it must take them out
                  of its kernel, and fw1's connections go on.
 
+  reload         [ConnSync] changed by a reload on both (Protocols=, CheckInterval=):
+                 fw2 still holds fw1's 100 connections, in its table and its
+                 kernel; 50 opened after the reload are synced too; all 150
+                 carry data after fw1's crash.
+
 UDP flows survive either way (the ruleset lets a new UDP flow through), so
 only TCP decides; UDP is reported."""
 import json
 import os
 import re
+import signal
 import sys
 import time
 
@@ -215,4 +221,50 @@ with FwLab("ctsync-stop") as lab:
         expect(r["tcp_ok"] == 100, "fw1's connections broke when fw2 stopped: %s", summary(r))
     for c in lab.clients:
         c.quit()
+
+# ---------------------------------------------------------------- a reload keeps the tables
+
+with FwLab("ctsync-reload") as lab:
+    lab.clients = []
+    d = None
+    with res.case("reload/keeps-the-tables"):
+        d = lab.start_firewalls(connsync=CONNSYNC)
+        lab.echo_server()
+        before = lab.echo_client(100, 0)
+        lab.clients.append(before)
+        expect(before.established["tcp_ok"] == 100, "only %d/100 connections up",
+               before.established["tcp_ok"])
+        expect((wait_held(d, 100) or 0) >= 100, "fw2 holds %s of fw1's 100 connections",
+               held_from_peers(d["fw2"]))
+        # [ConnSync] changed on both: ICMP no longer synced, another CheckInterval
+        changed = {"Protocols": "tcp udp", "CheckInterval": "5s"}
+        for role in ("fw1", "fw2"):
+            m = d[role].log_mark()
+            with open(d[role].conf, "w") as f:
+                f.write(lab.fw_config(role, changed).replace("@SOCK@", d[role].sock))
+            d[role].p.send_signal(signal.SIGHUP)
+            expect(d[role].wait_log("event=reload what=ConnSync .*resync=yes", since=m,
+                                    timeout=3), "%s: no ConnSync reload line", role)
+        held = held_from_peers(d["fw2"])
+        expect((held or 0) >= 100, "after the reload fw2 holds %s of fw1's 100", held)
+        expect(echo_entries(lab, "fw2") >= 100, "after the reload fw2's kernel holds %d",
+               echo_entries(lab, "fw2"))
+        after = lab.echo_client(50, 0)  # opened after the reload: synced as before
+        lab.clients.append(after)
+        expect(after.established["tcp_ok"] == 50, "only %d/50 new connections up",
+               after.established["tcp_ok"])
+        expect((wait_held(d, 150) or 0) >= 150, "fw2 holds %s of fw1's 150 connections",
+               held_from_peers(d["fw2"]))
+        t = lab.crash("fw1")
+        for c in lab.clients:
+            c.start_round("r1", t, DEADLINE_S)
+        rs = [c.finish_round(DEADLINE_S) for c in lab.clients]
+        ok = [r["tcp_ok"] for r in rs]
+        info("%s/reload after fw1's crash: %d/100 opened before the reload and %d/50 after "
+             "carried data again" % (SUITE, ok[0], ok[1]))
+        expect(ok == [100, 50], "after the crash only %s of [100, 50] carried data", ok)
+    for c in lab.clients:
+        c.quit()
+    if d is not None:
+        res.daemon_checks(lab, alive=d["fw2"], name="reload/arphad-clean")
 res.exit()
