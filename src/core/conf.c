@@ -520,6 +520,7 @@ int config_parse(const char *text, size_t len, const char *fname, struct config 
 	if (!r->stop)
 		check_file(r);
 	free(p->bad);
+	free(p->vip_names);
 
 	if (p->n_errs > 0) {
 		sort_errors(p);

@@ -50,6 +50,9 @@ struct conf_parser {
 	    cap_tracks; /* room in c's arrays */
 	int *bad; /* the header lines of the sections that had an error, in file order */
 	size_t n_bad, cap_bad;
+	/* the [VIP] names read so far, an open hash of index + 1 into c.vips (0: free) */
+	uint32_t *vip_names;
+	size_t cap_vip_names;
 	struct conf_error errs[CONF_MAX_ERRORS]; /* in the order found */
 	size_t n_errs, more_errs;		 /* more_errs: found past CONF_MAX_ERRORS */
 };
