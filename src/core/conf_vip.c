@@ -456,12 +456,12 @@ struct pair_index {
 	struct addr_slot {
 		uint32_t addr;
 		uint32_t idx; /* + 1; 0: free */
-	} *addrs;
+	} * addrs;
 	struct group_slot {
 		uint32_t first;	  /* + 1; 0: free */
 		uint32_t mode[2]; /* the first of each Mode= (+ 1, 0: none) */
 		uint32_t other;	  /* the first whose priority settings are not first's (+ 1) */
-	} *groups;
+	} * groups;
 	size_t cap; /* of each hash: a power of 2, at least twice the VIPs */
 	uint32_t *vmacs;
 	size_t n_vmacs;
