@@ -75,15 +75,18 @@ class NotifySocket:
             pass
 
 
-def start_notified(lab, d, path):
-    """arphad -d of d (an Arphad made with start=False) with NOTIFY_SOCKET=path,
-    not waiting for anything; returns the monotonic time of the start."""
+def start_notified(lab, d, path, watchdog_usec=None):
+    """arphad -d of d (an Arphad made with start=False) with NOTIFY_SOCKET=path
+    (and WATCHDOG_USEC when given), not waiting for anything; returns the
+    monotonic time of the start."""
     env = dict(os.environ)
     env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
     env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
     env["NOTIFY_SOCKET"] = path
     env.pop("WATCHDOG_USEC", None)
     env.pop("WATCHDOG_PID", None)
+    if watchdog_usec:
+        env["WATCHDOG_USEC"] = str(watchdog_usec)
     d.logf = open(d.logpath, "ab")
     t0 = time.monotonic()
     # ip netns exec runs arphad in its own process: WATCHDOG_PID is not needed

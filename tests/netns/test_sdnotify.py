@@ -17,7 +17,6 @@ so its VIP group stays in init for 1.5 s before its first decision.
 """
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -25,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import *  # noqa: E402,F401,F403
 import vipnet  # noqa: E402
 from vipnet import NODES  # noqa: E402
-from notifysock import NotifySocket  # noqa: E402
+from notifysock import NotifySocket, start_notified  # noqa: E402
 
 SUITE = "netns/sdnotify"
 need_root(SUITE)
@@ -35,21 +34,7 @@ HOSTS = {"n1": (NODES["n1"][1], NODES["n1"][2]), "client": vipnet.CLIENTS["clien
 
 
 def start(d, notify_path, watchdog_usec=None):
-    env = dict(os.environ)
-    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
-    env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
-    env["NOTIFY_SOCKET"] = notify_path
-    env.pop("WATCHDOG_USEC", None)
-    env.pop("WATCHDOG_PID", None)
-    if watchdog_usec:
-        env["WATCHDOG_USEC"] = str(watchdog_usec)
-    d.logf = open(d.logpath, "ab")
-    t0 = time.monotonic()
-    # ip netns exec runs arphad in its own process: WATCHDOG_PID is not needed
-    d.p = subprocess.Popen(["ip", "netns", "exec", d.lab.ns(d.role), binary("arphad"), "-d",
-                            "-f", d.conf], stdin=subprocess.DEVNULL, stdout=d.logf,
-                           stderr=subprocess.STDOUT, env=env)
-    return t0
+    return start_notified(d.lab, d, notify_path, watchdog_usec)
 
 
 def log_index(d, pattern):
