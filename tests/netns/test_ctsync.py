@@ -87,6 +87,19 @@ def wait_held(d, want):
     return held
 
 
+def synced_firewalls(lab, n):
+    """fw1 and fw2 with [ConnSync], n TCP connections through fw1 (the client in
+    lab.clients), waited for on fw2: (daemons, client)."""
+    d = lab.start_firewalls(connsync=CONNSYNC)
+    lab.echo_server()
+    cli = lab.echo_client(n, 0)
+    lab.clients.append(cli)
+    expect(cli.established["tcp_ok"] == n, "only %d/%d connections up",
+           cli.established["tcp_ok"], n)
+    wait_held(d, n)
+    return d, cli
+
+
 def establish(lab, name):
     lab.echo_server()
     cli = lab.echo_client(N_TCP, N_UDP)
@@ -202,13 +215,7 @@ with FwLab("ctsync-stop") as lab:
     lab.clients = []
     d = None
     with res.case("backup-stop/held-connections-leave-the-kernel"):
-        d = lab.start_firewalls(connsync=CONNSYNC)
-        lab.echo_server()
-        cli = lab.echo_client(100, 0)
-        lab.clients.append(cli)
-        expect(cli.established["tcp_ok"] == 100, "only %d/100 connections up",
-               cli.established["tcp_ok"])
-        held = wait_held(d, 100)
+        d, cli = synced_firewalls(lab, 100)
         before = echo_entries(lab, "fw2")
         expect(before >= 100, "fw2's kernel holds %d of fw1's 100 connections", before)
         d["fw2"].stop()  # SIGTERM
@@ -228,14 +235,9 @@ with FwLab("ctsync-reload") as lab:
     lab.clients = []
     d = None
     with res.case("reload/keeps-the-tables"):
-        d = lab.start_firewalls(connsync=CONNSYNC)
-        lab.echo_server()
-        before = lab.echo_client(100, 0)
-        lab.clients.append(before)
-        expect(before.established["tcp_ok"] == 100, "only %d/100 connections up",
-               before.established["tcp_ok"])
-        expect((wait_held(d, 100) or 0) >= 100, "fw2 holds %s of fw1's 100 connections",
-               held_from_peers(d["fw2"]))
+        d, _cli = synced_firewalls(lab, 100)
+        expect((held_from_peers(d["fw2"]) or 0) >= 100, "fw2 holds %s of fw1's 100 "
+               "connections", held_from_peers(d["fw2"]))
         # [ConnSync] changed on both: ICMP no longer synced, another CheckInterval
         changed = {"Protocols": "tcp udp", "CheckInterval": "5s"}
         for role in ("fw1", "fw2"):
